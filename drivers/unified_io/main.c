@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * unified_io: the /dev/unified_io_region misc device and its ioctls.
+ *
+ * Object model: every open() allocates a struct uior_ctx, owned by the file.
+ * UNIFIED_IO_SETUP gives the context its region once; the region is freed in
+ * ->release, which runs after the last close() and the last munmap() (each
+ * mapping holds a file reference). The file also holds a module reference
+ * (fops.owner), so the module cannot be unloaded while a region exists.
+ *
+ * Every ioctl argument begins with a __u32 size; arguments are copied with
+ * copy_struct_from_user() so that older and newer user space both work.
+ */
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "uior.h"
+
+#define UIOR_FEATURES	UNIFIED_IO_FEATURES
+
+static int uior_open(struct inode *inode, struct file *file)
+{
+	struct uior_ctx *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
+	mutex_init(&ctx->lock);
+	init_waitqueue_head(&ctx->cq_wait);
+	/* Replaces the miscdevice pointer misc_open() left there. */
+	file->private_data = ctx;
+	return 0;
+}
+
+static int uior_release(struct inode *inode, struct file *file)
+{
+	struct uior_ctx *ctx = file->private_data;
+
+	uior_region_free(ctx);
+	mutex_destroy(&ctx->lock);
+	kfree(ctx);
+	return 0;
+}
+
+/*
+ * Copy an ioctl argument of the kernel's @ksize from user space. @min_size
+ * is the size of the first published version of the structure.
+ */
+static int uior_copy_arg(void *karg, size_t ksize, size_t min_size,
+			 const void __user *uarg, u32 *usize)
+{
+	int ret;
+
+	if (get_user(*usize, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (*usize < min_size)
+		return -EINVAL;
+	if (*usize > PAGE_SIZE)
+		return -E2BIG;
+	ret = copy_struct_from_user(karg, ksize, uarg, *usize);
+	return ret;
+}
+
+static int uior_respond(void __user *uarg, const void *karg, size_t ksize,
+			u32 usize)
+{
+	if (copy_to_user(uarg, karg, min_t(size_t, ksize, usize)))
+		return -EFAULT;
+	return 0;
+}
+
+static long uior_ioctl_setup(struct uior_ctx *ctx, void __user *uarg)
+{
+	struct unified_io_setup p;
+	u32 usize;
+	int ret;
+
+	ret = uior_copy_arg(&p, sizeof(p), offsetofend(typeof(p), resv),
+			    uarg, &usize);
+	if (ret)
+		return ret;
+
+	guard(mutex)(&ctx->lock);
+	if (ctx->ready)
+		return -EBUSY;
+	ret = uior_region_create(ctx, &p);
+	if (ret)
+		return ret;
+	/* Nothing is published before the caller has its layout. */
+	ret = uior_respond(uarg, &p, sizeof(p), usize);
+	if (ret) {
+		uior_region_free(ctx);
+		memset(&ctx->config, 0, sizeof(ctx->config));
+		memset(&ctx->layout, 0, sizeof(ctx->layout));
+		memset(&ctx->stats, 0, sizeof(ctx->stats));
+		return ret;
+	}
+	smp_store_release(&ctx->ready, true);
+	return 0;
+}
+
+static long uior_ioctl_get_info(struct uior_ctx *ctx, void __user *uarg)
+{
+	struct unified_io_info info;
+	u32 usize;
+	int ret;
+
+	ret = uior_copy_arg(&info, sizeof(info), offsetofend(typeof(info), stats),
+			    uarg, &usize);
+	if (ret)
+		return ret;
+	if (info.flags)
+		return -EINVAL;
+
+	memset(&info, 0, sizeof(info));
+	info.size = usize;
+	scoped_guard(mutex, &ctx->lock) {
+		if (ctx->ready) {
+			info.config = ctx->config;
+			info.layout = ctx->layout;
+			uior_stats_snapshot(ctx, &info.stats);
+		}
+	}
+	info.config.abi_version = UNIFIED_IO_ABI_VERSION;
+	info.config.features = UIOR_FEATURES;
+	return uior_respond(uarg, &info, sizeof(info), usize);
+}
+
+static long uior_ioctl_submit(struct uior_ctx *ctx, void __user *uarg)
+{
+	struct unified_io_submit p;
+	u32 usize;
+	int ret;
+
+	ret = uior_copy_arg(&p, sizeof(p), offsetofend(typeof(p), desc),
+			    uarg, &usize);
+	if (ret)
+		return ret;
+	if (!smp_load_acquire(&ctx->ready))
+		return -EBADFD;
+	return uior_submit(ctx, &p);
+}
+
+static long uior_ioctl_complete(struct uior_ctx *ctx, void __user *uarg)
+{
+	struct unified_io_complete p;
+	u32 usize;
+	int ret, err;
+
+	ret = uior_copy_arg(&p, sizeof(p), offsetofend(typeof(p), resv),
+			    uarg, &usize);
+	if (ret)
+		return ret;
+	if (!smp_load_acquire(&ctx->ready))
+		return -EBADFD;
+
+	ret = uior_complete(ctx, &p);
+	if (ret == -EINVAL)
+		return ret;
+	/* @ready is reported on timeout and signal too. */
+	err = uior_respond(uarg, &p, sizeof(p), usize);
+	return err ? err : ret;
+}
+
+static long uior_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct uior_ctx *ctx = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case UNIFIED_IO_SETUP:
+		return uior_ioctl_setup(ctx, uarg);
+	case UNIFIED_IO_SUBMIT:
+		return uior_ioctl_submit(ctx, uarg);
+	case UNIFIED_IO_COMPLETE:
+		return uior_ioctl_complete(ctx, uarg);
+	case UNIFIED_IO_GET_INFO:
+		return uior_ioctl_get_info(ctx, uarg);
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
+
+static __poll_t uior_poll(struct file *file, poll_table *wait)
+{
+	struct uior_ctx *ctx = file->private_data;
+
+	poll_wait(file, &ctx->cq_wait, wait);
+	if (!smp_load_acquire(&ctx->ready))
+		return 0;
+	return uior_poll_mask(ctx);
+}
+
+static void uior_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct uior_ctx *ctx = file->private_data;
+	const struct unified_io_config *c = &ctx->config;
+	const struct unified_io_stats *s = &ctx->stats;
+
+	guard(mutex)(&ctx->lock);
+	seq_printf(m, "state:\t%s\n", ctx->ready ? "ready" : "unset");
+	seq_printf(m, "abi_version:\t%u\n", UNIFIED_IO_ABI_VERSION);
+	seq_printf(m, "features:\t%#x\n", UIOR_FEATURES);
+	if (!ctx->ready)
+		return;
+	seq_printf(m, "sq_entries:\t%u\n", c->sq_entries);
+	seq_printf(m, "cq_entries:\t%u\n", c->cq_entries);
+	seq_printf(m, "buf_size:\t%u\n", c->buf_size);
+	seq_printf(m, "nr_bufs:\t%u\n", c->nr_bufs);
+	seq_printf(m, "data_size:\t%llu\n", c->data_size);
+	seq_printf(m, "region_size:\t%llu\n", ctx->layout.region_size);
+	seq_printf(m, "numa_node:\t%d\n", c->numa_node);
+	seq_printf(m, "huge_pages:\t%u\n", c->huge_pages);
+	seq_printf(m, "small_pages:\t%u\n", c->small_pages);
+	seq_printf(m, "sq_head:\t%u\n", ctx->sq_head);
+	seq_printf(m, "sq_tail:\t%u\n", READ_ONCE(ctx->ctrl->sq_tail));
+	seq_printf(m, "cq_head:\t%u\n", READ_ONCE(ctx->ctrl->cq_head));
+	seq_printf(m, "cq_tail:\t%u\n", ctx->cq_tail);
+	seq_printf(m, "submit_calls:\t%llu\n", s->submit_calls);
+	seq_printf(m, "sqes:\t%llu\n", s->sqes);
+	seq_printf(m, "cqes:\t%llu\n", s->cqes);
+	seq_printf(m, "errors:\t%llu\n", s->errors);
+	seq_printf(m, "sq_bad_tail:\t%llu\n", s->sq_bad_tail);
+	seq_printf(m, "cq_full:\t%llu\n", s->cq_full);
+	seq_printf(m, "cq_bad_head:\t%llu\n", s->cq_bad_head);
+	seq_printf(m, "waits:\t%llu\n", s->waits);
+	seq_printf(m, "op_nop:\t%llu\n", s->ops[UNIFIED_IO_OP_NOP]);
+	seq_printf(m, "op_alloc:\t%llu\n", s->ops[UNIFIED_IO_OP_ALLOC]);
+	seq_printf(m, "op_free:\t%llu\n", s->ops[UNIFIED_IO_OP_FREE]);
+	seq_printf(m, "bufs_free:\t%u\n", s->bufs_free);
+	seq_printf(m, "bufs_app:\t%u\n", s->bufs_app);
+	seq_printf(m, "bufs_kernel:\t%u\n", s->bufs_kernel);
+}
+
+static const struct file_operations uior_fops = {
+	.owner		= THIS_MODULE,
+	.open		= uior_open,
+	.release	= uior_release,
+	.unlocked_ioctl	= uior_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= uior_mmap,
+	.poll		= uior_poll,
+	.show_fdinfo	= uior_show_fdinfo,
+	.llseek		= noop_llseek,
+};
+
+static struct miscdevice uior_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "unified_io_region",
+	.fops	= &uior_fops,
+	.mode	= 0600,
+};
+
+static int __init uior_init(void)
+{
+	BUILD_BUG_ON(sizeof(struct unified_io_desc) != 64);
+	BUILD_BUG_ON(sizeof(struct unified_io_cqe) != 32);
+	BUILD_BUG_ON(sizeof(struct unified_io_buf_entry) != 4);
+	BUILD_BUG_ON(sizeof(struct unified_io_ring_offsets) != 32);
+	BUILD_BUG_ON(sizeof(struct unified_io_region_layout) != 152);
+	BUILD_BUG_ON(sizeof(struct unified_io_stats) != 144);
+	BUILD_BUG_ON(sizeof(struct unified_io_config) != 64);
+	BUILD_BUG_ON(sizeof(struct unified_io_setup) != 216);
+	BUILD_BUG_ON(sizeof(struct unified_io_submit) != 16 + 64);
+	BUILD_BUG_ON(sizeof(struct unified_io_complete) != 32);
+	BUILD_BUG_ON(sizeof(struct unified_io_info) != 368);
+	BUILD_BUG_ON(offsetof(struct unified_io_desc, user_data) != 16);
+	BUILD_BUG_ON(offsetof(struct unified_io_desc, pad) != 24);
+	BUILD_BUG_ON(offsetof(struct unified_io_cqe, addr) != 16);
+
+	return misc_register(&uior_misc);
+}
+
+static void __exit uior_exit(void)
+{
+	misc_deregister(&uior_misc);
+}
+
+module_init(uior_init);
+module_exit(uior_exit);
+
+MODULE_DESCRIPTION("unified_io: one memory region for NIC, NVMe, BPF and user space");
+MODULE_AUTHOR("unified_io developers");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * unified_io region memory: geometry, allocation, accounting and mmap.
+ *
+ * A region is an array of pages in file order: one control page, the
+ * descriptor area (SQ entries, CQ entries, buffer table) and the data area.
+ * The data area prefers 2 MiB compound pages and falls back to order-0 pages;
+ * all pages are unmovable GFP_KERNEL memory so that io_uring can pin them
+ * long-term as a fixed buffer. Pages are mapped into user space with
+ * vm_insert_pages(): normal, refcounted, GUP-able pages. The kernel reaches
+ * the control and descriptor areas through one vmap().
+ *
+ * The region is charged to the creator's RLIMIT_MEMLOCK (unless it has
+ * CAP_IPC_LOCK) and, through __GFP_ACCOUNT, to its memory cgroup. The page
+ * references are dropped in uior_region_free(); a page io_uring still pins
+ * is freed when io_uring unpins it.
+ */
+#include <linux/align.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/nodemask.h>
+#include <linux/overflow.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "uior.h"
+
+#define UIOR_SETUP_FLAGS	(UNIFIED_IO_SETUP_F_HUGE_PAGES | \
+				 UNIFIED_IO_SETUP_F_NUMA_NODE)
+#define UIOR_HUGE_ORDER		(PMD_SHIFT - PAGE_SHIFT)
+#define UIOR_HUGE_PAGES		(1UL << UIOR_HUGE_ORDER)
+
+static int uior_check_setup(struct unified_io_setup *p)
+{
+	u64 cq_entries;
+
+	if (!mem_is_zero(p->resv, sizeof(p->resv)))
+		return -EINVAL;
+	if (p->flags & ~UIOR_SETUP_FLAGS)
+		return -EINVAL;
+	if (p->flags & UNIFIED_IO_SETUP_F_NUMA_NODE) {
+		if (p->numa_node < 0 || p->numa_node >= nr_node_ids ||
+		    !node_online(p->numa_node))
+			return -EINVAL;
+	} else if (p->numa_node) {
+		return -EINVAL;
+	}
+
+	if (!p->sq_entries || !is_power_of_2(p->sq_entries))
+		return -EINVAL;
+	cq_entries = p->cq_entries;
+	if (!cq_entries) {
+		cq_entries = min_t(u64, 2ULL * p->sq_entries,
+				   UNIFIED_IO_MAX_ENTRIES);
+		cq_entries = max_t(u64, cq_entries, p->sq_entries);
+	} else if (!is_power_of_2(p->cq_entries) ||
+		   p->cq_entries < p->sq_entries) {
+		return -EINVAL;
+	}
+	if (!is_power_of_2(p->buf_size) || p->buf_size < PAGE_SIZE)
+		return -EINVAL;
+	if (!p->data_size || !IS_ALIGNED(p->data_size, p->buf_size))
+		return -EINVAL;
+
+	if (p->sq_entries > UNIFIED_IO_MAX_ENTRIES ||
+	    cq_entries > UNIFIED_IO_MAX_ENTRIES)
+		return -E2BIG;
+	p->cq_entries = cq_entries;
+	return 0;
+}
+
+/*
+ * Compute the layout: overflow is checked before the size limits, so a
+ * data_size that wraps the region size reports EOVERFLOW, not E2BIG.
+ */
+static int uior_layout(struct unified_io_setup *p,
+		       struct unified_io_region_layout *l)
+{
+	u64 nr_bufs = p->data_size >> ilog2(p->buf_size);
+	u64 off, bt_size, desc_size, region;
+
+	memset(l, 0, sizeof(*l));
+	l->ctrl_off = 0;
+	l->ctrl_size = PAGE_SIZE;
+
+	l->sq.head = offsetof(struct uior_ctrl, sq_head);
+	l->sq.tail = offsetof(struct uior_ctrl, sq_tail);
+	l->sq.ring_entries = p->sq_entries;
+	l->sq.ring_mask = p->sq_entries - 1;
+	l->sq.entry_size = sizeof(struct unified_io_desc);
+	l->sq.array = 0;
+
+	l->cq.head = offsetof(struct uior_ctrl, cq_head);
+	l->cq.tail = offsetof(struct uior_ctrl, cq_tail);
+	l->cq.ring_entries = p->cq_entries;
+	l->cq.ring_mask = p->cq_entries - 1;
+	l->cq.entry_size = sizeof(struct unified_io_cqe);
+
+	l->stats = offsetof(struct uior_ctrl, stats);
+	l->config = offsetof(struct uior_ctrl, config);
+
+	/* Entry counts are capped (<= 2^15), so these cannot overflow. */
+	off = (u64)p->sq_entries * sizeof(struct unified_io_desc);
+	l->cq.array = off;
+	off += (u64)p->cq_entries * sizeof(struct unified_io_cqe);
+	off = ALIGN(off, SMP_CACHE_BYTES);
+	l->buf_table = off;
+
+	if (check_mul_overflow(nr_bufs, (u64)sizeof(struct unified_io_buf_entry),
+			       &bt_size) ||
+	    check_add_overflow(off, bt_size, &desc_size) ||
+	    check_add_overflow(desc_size, (u64)PAGE_SIZE - 1, &desc_size))
+		return -EOVERFLOW;
+	desc_size &= PAGE_MASK;
+	if (check_add_overflow(l->ctrl_size, desc_size, &off) ||
+	    check_add_overflow(off, p->data_size, &region))
+		return -EOVERFLOW;
+
+	if (p->buf_size > UNIFIED_IO_MAX_BUF_SIZE ||
+	    p->data_size > UNIFIED_IO_MAX_DATA_SIZE ||
+	    nr_bufs > UNIFIED_IO_MAX_BUFS)
+		return -E2BIG;
+
+	l->desc_off = l->ctrl_size;
+	l->desc_size = desc_size;
+	l->data_off = off;
+	l->data_size = p->data_size;
+	l->region_size = region;
+	l->nr_bufs = nr_bufs;
+	l->buf_size = p->buf_size;
+	return 0;
+}
+
+static void uior_put_pages(struct page **pages, unsigned long nr)
+{
+	unsigned long i = 0;
+
+	/* A compound page's tail entries follow its head: put it once. */
+	while (i < nr) {
+		struct page *page = pages[i];
+
+		if (!page)
+			break;
+		i += 1UL << compound_order(page);
+		put_page(page);
+	}
+}
+
+/*
+ * Fill @pages[@first, @first + @nr) with zeroed pages, in 2 MiB compound
+ * units where @huge and possible (counted in config.huge_pages).
+ */
+static int uior_alloc_pages(struct uior_ctx *ctx, unsigned long first,
+			    unsigned long nr, int nid, bool huge)
+{
+	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO;
+	unsigned long i = first, end = first + nr;
+
+	while (i < end) {
+		struct page *page = NULL;
+		unsigned long j;
+
+		if (fatal_signal_pending(current))
+			return -EINTR;
+
+		if (huge && end - i >= UIOR_HUGE_PAGES) {
+			page = alloc_pages_node(nid, gfp | __GFP_COMP |
+						__GFP_NOWARN | __GFP_NORETRY,
+						UIOR_HUGE_ORDER);
+			if (page) {
+				for (j = 0; j < UIOR_HUGE_PAGES; j++)
+					ctx->pages[i + j] = page + j;
+				i += UIOR_HUGE_PAGES;
+				ctx->config.huge_pages++;
+				continue;
+			}
+			huge = false;	/* none left now: do not retry each 2M */
+		}
+		page = alloc_pages_node(nid, gfp, 0);
+		if (!page)
+			return -ENOMEM;
+		ctx->pages[i++] = page;
+		cond_resched();
+	}
+	return 0;
+}
+
+static int uior_account(struct uior_ctx *ctx, unsigned long nr)
+{
+	int ret = account_locked_vm(current->mm, nr, true);
+
+	if (ret)
+		return ret;
+	mmgrab(current->mm);
+	ctx->acct_mm = current->mm;
+	ctx->acct_pages = nr;
+	return 0;
+}
+
+static void uior_unaccount(struct uior_ctx *ctx)
+{
+	struct mm_struct *mm = ctx->acct_mm;
+
+	if (!mm)
+		return;
+	/* The creator may be gone; its mm then has nothing to give back. */
+	if (mmget_not_zero(mm)) {
+		account_locked_vm(mm, ctx->acct_pages, false);
+		mmput(mm);
+	}
+	mmdrop(mm);
+	ctx->acct_mm = NULL;
+}
+
+/* Safe on a half-built context: every step checks what it undoes. */
+void uior_region_free(struct uior_ctx *ctx)
+{
+	if (ctx->meta)
+		vunmap(ctx->meta);
+	if (ctx->pages)
+		uior_put_pages(ctx->pages, ctx->nr_pages);
+	kvfree(ctx->pages);
+	kvfree(ctx->bufs);
+	kvfree(ctx->free_list);
+	uior_unaccount(ctx);
+	ctx->meta = NULL;
+	ctx->pages = NULL;
+	ctx->bufs = NULL;
+	ctx->free_list = NULL;
+}
+
+static void uior_init_ctrl(struct uior_ctx *ctx)
+{
+	const struct unified_io_region_layout *l = &ctx->layout;
+
+	ctx->ctrl = ctx->meta;
+	ctx->sqes = ctx->meta + l->desc_off + l->sq.array;
+	ctx->cqes = ctx->meta + l->desc_off + l->cq.array;
+	ctx->buf_table = ctx->meta + l->desc_off + l->buf_table;
+	ctx->sq_mask = l->sq.ring_mask;
+	ctx->cq_mask = l->cq.ring_mask;
+	ctx->buf_shift = ilog2(l->buf_size);
+	ctx->ctrl->config = ctx->config;
+}
+
+int uior_region_create(struct uior_ctx *ctx, struct unified_io_setup *p)
+{
+	struct unified_io_region_layout *l = &ctx->layout;
+	bool huge = p->flags & UNIFIED_IO_SETUP_F_HUGE_PAGES;
+	int nid = NUMA_NO_NODE;
+	int ret;
+
+	BUILD_BUG_ON(sizeof(struct uior_ctrl) > PAGE_SIZE);
+	BUILD_BUG_ON(ARRAY_SIZE(ctx->stats.ops) < UNIFIED_IO_OP_LAST);
+
+	lockdep_assert_held(&ctx->lock);
+
+	ret = uior_check_setup(p);
+	if (ret)
+		return ret;
+	ret = uior_layout(p, l);
+	if (ret)
+		return ret;
+	if (p->flags & UNIFIED_IO_SETUP_F_NUMA_NODE)
+		nid = p->numa_node;
+
+	ctx->nr_pages = l->region_size >> PAGE_SHIFT;
+	ctx->meta_pages = l->data_off >> PAGE_SHIFT;
+	ret = uior_account(ctx, ctx->nr_pages);
+	if (ret)
+		return ret;
+
+	ret = -ENOMEM;
+	ctx->pages = kvcalloc(ctx->nr_pages, sizeof(*ctx->pages),
+			      GFP_KERNEL_ACCOUNT);
+	ctx->bufs = kvcalloc(l->nr_bufs, sizeof(*ctx->bufs), GFP_KERNEL_ACCOUNT);
+	ctx->free_list = kvcalloc(l->nr_bufs, sizeof(*ctx->free_list),
+				  GFP_KERNEL_ACCOUNT);
+	if (!ctx->pages || !ctx->bufs || !ctx->free_list)
+		goto err_free;
+
+	ctx->config.abi_version = UNIFIED_IO_ABI_VERSION;
+	ctx->config.setup_flags = p->flags;
+	ctx->config.numa_node = nid;
+	ctx->config.sq_entries = p->sq_entries;
+	ctx->config.cq_entries = p->cq_entries;
+	ctx->config.buf_size = p->buf_size;
+	ctx->config.nr_bufs = l->nr_bufs;
+	ctx->config.data_size = p->data_size;
+
+	ret = uior_alloc_pages(ctx, 0, ctx->meta_pages, nid, false);
+	if (!ret)
+		ret = uior_alloc_pages(ctx, ctx->meta_pages,
+				       ctx->nr_pages - ctx->meta_pages, nid,
+				       huge);
+	if (ret)
+		goto err_free;
+	ctx->config.small_pages = ctx->nr_pages - ctx->meta_pages -
+				  ctx->config.huge_pages * UIOR_HUGE_PAGES;
+
+	ret = -ENOMEM;
+	ctx->meta = vmap(ctx->pages, ctx->meta_pages, VM_MAP, PAGE_KERNEL);
+	if (!ctx->meta)
+		goto err_free;
+
+	uior_init_ctrl(ctx);
+	uior_bufs_init(ctx);
+	p->layout = *l;
+	return 0;
+
+err_free:
+	uior_region_free(ctx);
+	memset(&ctx->config, 0, sizeof(ctx->config));
+	memset(l, 0, sizeof(*l));
+	return ret;
+}
+
+int uior_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct uior_ctx *ctx = file->private_data;
+	unsigned long nr = vma_pages(vma);
+	unsigned long pgoff = vma->vm_pgoff;
+
+	/* Geometry and pages are immutable once ready is seen. */
+	if (!smp_load_acquire(&ctx->ready))
+		return -EBADFD;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	if (pgoff >= ctx->nr_pages || nr > ctx->nr_pages - pgoff)
+		return -ENXIO;
+
+	vm_flags_mod(vma, VM_DONTEXPAND, VM_MAYEXEC);
+	return vm_insert_pages(vma, vma->vm_start, &ctx->pages[pgoff], &nr);
+}

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * unified_io rings and operations.
+ *
+ * The SQ and CQ live in memory user space can write at any time. The kernel
+ * keeps its own SQ head and CQ tail (struct uior_ctx) and only publishes them;
+ * the user-written SQ tail and CQ head are read once per SUBMIT with
+ * load-acquire and clamped to the ring size. Each SQ entry is copied into a
+ * local snapshot before any field is looked at, so a concurrent writer cannot
+ * change a field between its check and its use.
+ *
+ * A descriptor is consumed only when its completion has a CQ slot; all
+ * operations here complete synchronously, inside SUBMIT, under ctx->lock.
+ * Waiters in COMPLETE and poll() read the committed CQ tail locklessly.
+ */
+#include <linux/minmax.h>
+#include <linux/nospec.h>
+#include <linux/poll.h>
+#include <linux/string.h>
+#include <linux/wait.h>
+
+#include "uior.h"
+
+void uior_bufs_init(struct uior_ctx *ctx)
+{
+	u32 i, nr = ctx->layout.nr_bufs;
+
+	/* Stack order: the first ALLOC gets buffer 0. */
+	for (i = 0; i < nr; i++)
+		ctx->free_list[i] = nr - 1 - i;
+	ctx->nr_free = nr;
+	ctx->stats.bufs_free = nr;
+}
+
+static void uior_buf_mirror(struct uior_ctx *ctx, u32 idx)
+{
+	const struct uior_buf *b = &ctx->bufs[idx];
+	struct unified_io_buf_entry *e = &ctx->buf_table[idx];
+
+	WRITE_ONCE(e->owner, b->owner);
+	WRITE_ONCE(e->state, b->state);
+	WRITE_ONCE(e->refs, b->refs);
+}
+
+static int uior_op_nop(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		       u64 *addr)
+{
+	if (d->flags || d->owner || d->len || d->addr ||
+	    !mem_is_zero(d->pad, sizeof(d->pad)))
+		return -EINVAL;
+	return 0;
+}
+
+static int uior_op_alloc(struct uior_ctx *ctx, const struct unified_io_desc *d,
+			 u64 *addr)
+{
+	struct uior_buf *b;
+	u32 idx;
+
+	lockdep_assert_held(&ctx->lock);
+
+	if (d->flags || !d->owner || d->addr || d->len > ctx->layout.buf_size ||
+	    !mem_is_zero(d->pad, sizeof(d->pad)))
+		return -EINVAL;
+	if (!ctx->nr_free)
+		return -ENOBUFS;
+
+	idx = ctx->free_list[--ctx->nr_free];
+	b = &ctx->bufs[idx];
+	b->owner = d->owner;
+	b->state = UNIFIED_IO_BUF_APP;
+	b->refs = 1;
+	uior_buf_mirror(ctx, idx);
+	ctx->stats.bufs_free--;
+	ctx->stats.bufs_app++;
+
+	*addr = (u64)idx << ctx->buf_shift;
+	return ctx->layout.buf_size;
+}
+
+static int uior_op_free(struct uior_ctx *ctx, const struct unified_io_desc *d,
+			u64 *addr)
+{
+	struct uior_buf *b;
+	u32 idx;
+
+	lockdep_assert_held(&ctx->lock);
+
+	if (d->flags || !d->owner || d->len ||
+	    !mem_is_zero(d->pad, sizeof(d->pad)))
+		return -EINVAL;
+	if (d->addr >= ctx->layout.data_size)
+		return -ERANGE;
+	if (d->addr & (ctx->layout.buf_size - 1))
+		return -EINVAL;
+
+	idx = array_index_nospec(d->addr >> ctx->buf_shift, ctx->layout.nr_bufs);
+	b = &ctx->bufs[idx];
+	if (b->state == UNIFIED_IO_BUF_FREE)
+		return -EALREADY;
+	if (b->owner != d->owner)
+		return -EPERM;
+
+	b->owner = 0;
+	b->state = UNIFIED_IO_BUF_FREE;
+	b->refs = 0;
+	uior_buf_mirror(ctx, idx);
+	ctx->free_list[ctx->nr_free++] = idx;
+	ctx->stats.bufs_app--;
+	ctx->stats.bufs_free++;
+
+	*addr = d->addr;
+	return 0;
+}
+
+static void uior_post_cqe(struct uior_ctx *ctx, const struct unified_io_desc *d,
+			  s32 res, u64 addr)
+{
+	struct unified_io_cqe cqe = {
+		.user_data	= d->user_data,
+		.res		= res,
+		.addr		= addr,
+		.opcode		= d->opcode,
+	};
+
+	lockdep_assert_held(&ctx->lock);
+
+	memcpy(&ctx->cqes[ctx->cq_tail & ctx->cq_mask], &cqe, sizeof(cqe));
+	ctx->cq_tail++;
+	ctx->stats.cqes++;
+	if (res < 0)
+		ctx->stats.errors++;
+}
+
+/* @d is a kernel copy: every field is read from it, never from the SQ. */
+static void uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d)
+{
+	u64 addr = 0;
+	int res;
+
+	switch (d->opcode) {
+	case UNIFIED_IO_OP_NOP:
+		res = uior_op_nop(ctx, d, &addr);
+		break;
+	case UNIFIED_IO_OP_ALLOC:
+		res = uior_op_alloc(ctx, d, &addr);
+		break;
+	case UNIFIED_IO_OP_FREE:
+		res = uior_op_free(ctx, d, &addr);
+		break;
+	default:
+		res = -EOPNOTSUPP;
+		break;
+	}
+	if (d->opcode < UNIFIED_IO_OP_LAST)
+		ctx->stats.ops[d->opcode]++;
+	uior_post_cqe(ctx, d, res, addr);
+}
+
+/*
+ * Completions user space has not consumed, from the committed tail and the
+ * user-written head. False if the head is outside the ring.
+ */
+static bool uior_cq_used(struct uior_ctx *ctx, u32 tail, u32 *used)
+{
+	u32 head = smp_load_acquire(&ctx->ctrl->cq_head);
+
+	*used = tail - head;
+	return *used <= ctx->config.cq_entries;
+}
+
+static u32 uior_cq_ready(struct uior_ctx *ctx)
+{
+	u32 used;
+
+	if (!uior_cq_used(ctx, READ_ONCE(ctx->cq_committed), &used))
+		return 0;
+	return used;
+}
+
+/* Free CQ slots; a hostile head counts as a full CQ. */
+static u32 uior_cq_space(struct uior_ctx *ctx)
+{
+	u32 used;
+
+	lockdep_assert_held(&ctx->lock);
+
+	if (!uior_cq_used(ctx, ctx->cq_tail, &used)) {
+		ctx->stats.cq_bad_head++;
+		return 0;
+	}
+	return ctx->config.cq_entries - used;
+}
+
+/* Publish posted completions and counters, then wake waiters. */
+static void uior_commit(struct uior_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->lock);
+
+	smp_store_release(&ctx->ctrl->cq_tail, ctx->cq_tail);
+	WRITE_ONCE(ctx->cq_committed, ctx->cq_tail);
+	memcpy(&ctx->ctrl->stats, &ctx->stats, sizeof(ctx->stats));
+	if (wq_has_sleeper(&ctx->cq_wait))
+		wake_up_interruptible_all(&ctx->cq_wait);
+}
+
+static int uior_submit_sq(struct uior_ctx *ctx, u32 to_submit)
+{
+	u32 tail = smp_load_acquire(&ctx->ctrl->sq_tail);
+	u32 head = ctx->sq_head;
+	u32 nr = tail - head, space, i;
+
+	lockdep_assert_held(&ctx->lock);
+
+	if (nr > ctx->config.sq_entries) {
+		ctx->stats.sq_bad_tail++;
+		nr = ctx->config.sq_entries;
+	}
+	nr = min(nr, to_submit);
+	if (!nr)
+		return 0;
+	space = uior_cq_space(ctx);
+	if (!space) {
+		ctx->stats.cq_full++;
+		return -EBUSY;
+	}
+	nr = min(nr, space);
+
+	for (i = 0; i < nr; i++, head++) {
+		struct unified_io_desc d;
+
+		memcpy(&d, &ctx->sqes[head & ctx->sq_mask], sizeof(d));
+		/* Snapshot taken: no field may be re-read from the SQ. */
+		barrier();
+		uior_issue(ctx, &d);
+	}
+	ctx->sq_head = head;
+	smp_store_release(&ctx->ctrl->sq_head, head);
+	return nr;
+}
+
+static int uior_submit_inline(struct uior_ctx *ctx,
+			      const struct unified_io_desc *d)
+{
+	lockdep_assert_held(&ctx->lock);
+
+	if (!uior_cq_space(ctx)) {
+		ctx->stats.cq_full++;
+		return -EBUSY;
+	}
+	uior_issue(ctx, d);
+	return 1;
+}
+
+int uior_submit(struct uior_ctx *ctx, struct unified_io_submit *p)
+{
+	bool inl = p->flags & UNIFIED_IO_SUBMIT_F_INLINE;
+	int ret;
+
+	if (p->flags & ~UNIFIED_IO_SUBMIT_F_INLINE || p->resv)
+		return -EINVAL;
+	if (inl ? p->to_submit != 0 : !mem_is_zero(&p->desc, sizeof(p->desc)))
+		return -EINVAL;
+
+	if (mutex_lock_interruptible(&ctx->lock))
+		return -EINTR;
+	ret = inl ? uior_submit_inline(ctx, &p->desc) :
+		    uior_submit_sq(ctx, p->to_submit);
+	if (ret > 0) {
+		ctx->stats.submit_calls++;
+		ctx->stats.sqes += ret;
+	}
+	uior_commit(ctx);
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+int uior_complete(struct uior_ctx *ctx, struct unified_io_complete *p)
+{
+	u32 min = p->min_complete;
+	int ret = 0;
+
+	if (p->flags || p->resv || min > ctx->config.cq_entries)
+		return -EINVAL;
+
+	if (uior_cq_ready(ctx) < min) {
+		mutex_lock(&ctx->lock);
+		ctx->stats.waits++;
+		mutex_unlock(&ctx->lock);
+
+		if (p->timeout_ns)
+			ret = wait_event_interruptible_hrtimeout(ctx->cq_wait,
+					uior_cq_ready(ctx) >= min,
+					ns_to_ktime(min_t(u64, p->timeout_ns,
+							  KTIME_MAX)));
+		else
+			ret = wait_event_interruptible(ctx->cq_wait,
+					uior_cq_ready(ctx) >= min);
+		if (ret == -ERESTARTSYS)
+			ret = -EINTR;
+	}
+	p->ready = uior_cq_ready(ctx);
+	return ret ? ret : p->ready;
+}
+
+__poll_t uior_poll_mask(struct uior_ctx *ctx)
+{
+	__poll_t mask = 0;
+	u32 used;
+
+	if (!uior_cq_used(ctx, READ_ONCE(ctx->cq_committed), &used))
+		return 0;
+	if (used)
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (used < ctx->config.cq_entries)
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
+}
+
+void uior_stats_snapshot(struct uior_ctx *ctx, struct unified_io_stats *out)
+{
+	lockdep_assert_held(&ctx->lock);
+	*out = ctx->stats;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * unified_io region: internal definitions.
+ *
+ * One struct uior_ctx per open file of /dev/unified_io_region. The context is
+ * empty until UNIFIED_IO_SETUP builds its region; from then on the geometry
+ * is immutable and ctx->ready is set (store-release). The region lives as
+ * long as the file: a mapping holds a reference to the file, so ->release,
+ * which frees the region, runs only after the last munmap() and close().
+ *
+ * Everything user space can write (SQ tail, CQ head, SQ entries, and every
+ * other byte of the control and descriptor areas) is read once into kernel
+ * memory and validated; the kernel's own ring indices, buffer states and
+ * counters live here, in kernel memory, and are only mirrored to user space.
+ */
+#ifndef _UIOR_H
+#define _UIOR_H
+
+#include <linux/cache.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <uapi/linux/unified_io.h>
+
+/*
+ * Layout of the control area (one page). Private to the kernel: user space
+ * finds each field through the offsets in struct unified_io_region_layout.
+ * Indices written by different sides sit on separate cache lines.
+ */
+struct uior_ctrl {
+	u32 sq_head ____cacheline_aligned_in_smp;	/* kernel writes */
+	u32 sq_tail ____cacheline_aligned_in_smp;	/* user writes */
+	u32 cq_head ____cacheline_aligned_in_smp;	/* user writes */
+	u32 cq_tail ____cacheline_aligned_in_smp;	/* kernel writes */
+	struct unified_io_config config ____cacheline_aligned_in_smp;
+	struct unified_io_stats stats ____cacheline_aligned_in_smp;
+};
+
+/* Kernel-private state of one buffer; mirrored to the buffer table. */
+struct uior_buf {
+	u16 owner;
+	u8 state;		/* enum unified_io_buf_state */
+	u8 refs;
+};
+
+struct uior_ctx {
+	/*
+	 * @lock serialises SETUP, SUBMIT and GET_INFO: it protects the SQ
+	 * head, the CQ tail, the buffers, the free list and the statistics.
+	 */
+	struct mutex lock;
+	wait_queue_head_t cq_wait;
+	bool ready;			/* region set up; smp_store_release */
+
+	/* Immutable once ready. */
+	struct unified_io_config config;
+	struct unified_io_region_layout layout;
+	u32 sq_mask;
+	u32 cq_mask;
+	unsigned int buf_shift;
+
+	/* Memory: every page of the region in file order. */
+	struct page **pages;
+	unsigned long nr_pages;
+	void *meta;			/* vmap of control + descriptor areas */
+	unsigned long meta_pages;
+	struct mm_struct *acct_mm;	/* RLIMIT_MEMLOCK charged to */
+	unsigned long acct_pages;
+
+	/* Shared memory, inside @meta. Never trusted. */
+	struct uior_ctrl *ctrl;
+	struct unified_io_desc *sqes;
+	struct unified_io_cqe *cqes;
+	struct unified_io_buf_entry *buf_table;
+
+	/* Under @lock. */
+	u32 sq_head;
+	u32 cq_tail;			/* posted, not yet committed */
+	u32 cq_committed;		/* published; READ_ONCE by waiters */
+	struct uior_buf *bufs;
+	u32 *free_list;
+	u32 nr_free;
+	struct unified_io_stats stats;
+};
+
+/* region.c */
+int uior_region_create(struct uior_ctx *ctx, struct unified_io_setup *p);
+void uior_region_free(struct uior_ctx *ctx);
+int uior_mmap(struct file *file, struct vm_area_struct *vma);
+
+/* ring.c */
+int uior_submit(struct uior_ctx *ctx, struct unified_io_submit *p);
+int uior_complete(struct uior_ctx *ctx, struct unified_io_complete *p);
+__poll_t uior_poll_mask(struct uior_ctx *ctx);
+void uior_bufs_init(struct uior_ctx *ctx);
+void uior_stats_snapshot(struct uior_ctx *ctx, struct unified_io_stats *out);
+
+#endif /* _UIOR_H */

@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * unified_io: one memory region shared by the NIC, NVMe, BPF programs and the
+ * application, exposed by the misc device /dev/unified_io_region.
+ *
+ * Each open() of the device is an independent context. UNIFIED_IO_SETUP
+ * creates the context's region; mmap() of the device file maps it. The region
+ * is one linear range of the file:
+ *
+ *	[0, ctrl_size)			control area: ring indices, statistics,
+ *					configuration
+ *	[desc_off, desc_off + desc_size) descriptor area: SQ and CQ entries,
+ *					buffer table
+ *	[data_off, data_off + data_size) data area: nr_bufs buffers of buf_size
+ *
+ * Every offset and size is returned by UNIFIED_IO_SETUP in struct
+ * unified_io_region_layout; none is fixed by this header.
+ *
+ * Every ioctl argument starts with a __u32 size, which user space sets to the
+ * size of the structure it was compiled with. The kernel accepts any size from
+ * the first published version of the structure up to one page:
+ *  - a size smaller than the first version fails with EINVAL;
+ *  - bytes beyond the kernel's structure must be zero, otherwise E2BIG;
+ *  - output is written back for min(size, kernel size) bytes.
+ * Unknown flags and non-zero reserved fields fail with EINVAL.
+ *
+ * Errors common to every ioctl:
+ *	EFAULT	the argument is not readable or writable user memory
+ *	EINVAL	size too small, unknown flag, non-zero reserved field
+ *	E2BIG	non-zero byte beyond the structure the kernel knows
+ *	EBADFD	the context has no region yet (every ioctl but SETUP, GET_INFO)
+ *	ENOTTY	unknown ioctl
+ */
+#ifndef _UAPI_LINUX_UNIFIED_IO_H
+#define _UAPI_LINUX_UNIFIED_IO_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define UNIFIED_IO_DEVICE		"/dev/unified_io_region"
+#define UNIFIED_IO_ABI_VERSION		1
+
+/* Limits enforced by UNIFIED_IO_SETUP. */
+#define UNIFIED_IO_MAX_ENTRIES		32768		/* SQ and CQ entries */
+#define UNIFIED_IO_MIN_BUF_SIZE		4096		/* at least PAGE_SIZE */
+#define UNIFIED_IO_MAX_BUF_SIZE		(2U << 20)	/* 2 MiB */
+/* One io_uring fixed buffer can cover at most 1 GiB. */
+#define UNIFIED_IO_MAX_DATA_SIZE	(1ULL << 30)
+#define UNIFIED_IO_MAX_BUFS		65536
+
+/* Feature bits reported by UNIFIED_IO_GET_INFO. */
+#define UNIFIED_IO_FEAT_SQ_RING		(1U << 0)  /* batched SUBMIT from the SQ */
+#define UNIFIED_IO_FEAT_INLINE_SUBMIT	(1U << 1)  /* SUBMIT of one inline desc */
+#define UNIFIED_IO_FEAT_WAIT		(1U << 2)  /* COMPLETE waits with timeout */
+#define UNIFIED_IO_FEAT_POLL		(1U << 3)  /* poll() readiness */
+#define UNIFIED_IO_FEAT_HUGE_PAGES	(1U << 4)  /* 2 MiB pages for the data area */
+#define UNIFIED_IO_FEAT_BUF_OWNERS	(1U << 5)  /* ALLOC/FREE with owner tags */
+#define UNIFIED_IO_FEATURES		0x3fU
+
+/**
+ * enum unified_io_setup_flags - flags for struct unified_io_setup
+ * @UNIFIED_IO_SETUP_F_HUGE_PAGES: prefer 2 MiB pages for the data area and fall
+ *	back to order-0 pages where none is available. GET_INFO reports how many
+ *	were obtained.
+ * @UNIFIED_IO_SETUP_F_NUMA_NODE: allocate on @numa_node instead of the node of
+ *	the calling CPU.
+ */
+enum unified_io_setup_flags {
+	UNIFIED_IO_SETUP_F_HUGE_PAGES	= 1 << 0,
+	UNIFIED_IO_SETUP_F_NUMA_NODE	= 1 << 1,
+};
+
+/**
+ * struct unified_io_ring_offsets - where one ring lives in the region
+ * @head: offset of the __u32 consumer index in the control area
+ * @tail: offset of the __u32 producer index in the control area
+ * @ring_mask: @ring_entries - 1; index an entry with (index & ring_mask)
+ * @ring_entries: number of entries, a power of two
+ * @array: offset of the first entry in the descriptor area
+ * @entry_size: size of one entry in bytes
+ * @resv: Must be 0
+ *
+ * Head and tail are free-running 32-bit counters. For the SQ, user space
+ * writes the tail and the kernel writes the head; for the CQ, the kernel
+ * writes the tail and user space writes the head. The producer publishes its
+ * index with a store-release, the consumer reads it with a load-acquire.
+ */
+struct unified_io_ring_offsets {
+	__u32 head;
+	__u32 tail;
+	__u32 ring_mask;
+	__u32 ring_entries;
+	__u32 array;
+	__u32 entry_size;
+	__u32 resv[2];
+};
+
+/**
+ * struct unified_io_region_layout - geometry of a region, returned by SETUP
+ * @region_size: total length of the region in the file (mmap from 0)
+ * @ctrl_off: file offset of the control area (always 0)
+ * @ctrl_size: length of the control area
+ * @desc_off: file offset of the descriptor area
+ * @desc_size: length of the descriptor area
+ * @data_off: file offset of the data area
+ * @data_size: length of the data area
+ * @sq: submission ring of struct unified_io_desc
+ * @cq: completion ring of struct unified_io_cqe
+ * @stats: offset of struct unified_io_stats in the control area
+ * @config: offset of struct unified_io_config in the control area
+ * @buf_table: offset of the struct unified_io_buf_entry array in the
+ *	descriptor area, one entry per buffer
+ * @nr_bufs: number of buffers in the data area
+ * @buf_size: size of one buffer
+ * @resv: Must be 0
+ *
+ * Every area starts on a page boundary; any page-aligned sub-range of
+ * [0, region_size) can be mapped on its own.
+ */
+struct unified_io_region_layout {
+	__aligned_u64 region_size;
+	__aligned_u64 ctrl_off;
+	__aligned_u64 ctrl_size;
+	__aligned_u64 desc_off;
+	__aligned_u64 desc_size;
+	__aligned_u64 data_off;
+	__aligned_u64 data_size;
+	struct unified_io_ring_offsets sq;
+	struct unified_io_ring_offsets cq;
+	__u32 stats;
+	__u32 config;
+	__u32 buf_table;
+	__u32 nr_bufs;
+	__u32 buf_size;
+	__u32 resv[3];
+};
+
+/**
+ * struct unified_io_setup - ioctl(UNIFIED_IO_SETUP)
+ * @size: sizeof(struct unified_io_setup)
+ * @flags: enum unified_io_setup_flags
+ * @sq_entries: SQ entries, a power of two in [1, UNIFIED_IO_MAX_ENTRIES]
+ * @cq_entries: CQ entries, a power of two in [@sq_entries,
+ *	UNIFIED_IO_MAX_ENTRIES]; 0 selects 2 * @sq_entries (capped)
+ * @buf_size: buffer size, a power of two in [PAGE_SIZE,
+ *	UNIFIED_IO_MAX_BUF_SIZE]
+ * @numa_node: NUMA node, with UNIFIED_IO_SETUP_F_NUMA_NODE; otherwise Must be 0
+ * @data_size: size of the data area, a non-zero multiple of @buf_size, at
+ *	most UNIFIED_IO_MAX_DATA_SIZE and UNIFIED_IO_MAX_BUFS buffers
+ * @layout: output, the geometry of the region
+ * @resv: Must be 0
+ *
+ * Creates the region of this open file. Memory is charged to the caller's
+ * RLIMIT_MEMLOCK (unless CAP_IPC_LOCK) and to its memory cgroup.
+ *
+ * Errors:
+ *	EBUSY		the context already has a region
+ *	EINVAL		unknown flag; non-zero @resv; @numa_node set without
+ *			UNIFIED_IO_SETUP_F_NUMA_NODE, or not an online node;
+ *			entries zero or not a power of two; @cq_entries below
+ *			@sq_entries; @buf_size not a power of two or below
+ *			PAGE_SIZE; @data_size zero or not a multiple of @buf_size
+ *	EOVERFLOW	the region's total size overflows 64 bits
+ *	E2BIG		entries, @buf_size, @data_size or the buffer count above
+ *			its limit
+ *	ENOMEM		out of memory, or RLIMIT_MEMLOCK exceeded
+ */
+struct unified_io_setup {
+	__u32 size;
+	__u32 flags;
+	__u32 sq_entries;
+	__u32 cq_entries;
+	__u32 buf_size;
+	__s32 numa_node;
+	__aligned_u64 data_size;
+	struct unified_io_region_layout layout;
+	__aligned_u64 resv[4];
+};
+
+/**
+ * enum unified_io_op - operation of a struct unified_io_desc
+ * @UNIFIED_IO_OP_NOP: complete with result 0
+ * @UNIFIED_IO_OP_ALLOC: take one free buffer; the completion's result is the
+ *	buffer size and its @addr the buffer's data-area offset. The buffer is
+ *	owned by the descriptor's @owner until freed.
+ * @UNIFIED_IO_OP_FREE: return the buffer at data-area offset @addr; @owner
+ *	must be the owner that allocated it.
+ */
+enum unified_io_op {
+	UNIFIED_IO_OP_NOP	= 0,
+	UNIFIED_IO_OP_ALLOC	= 1,
+	UNIFIED_IO_OP_FREE	= 2,
+	UNIFIED_IO_OP_LAST,
+};
+
+/**
+ * struct unified_io_desc - unified descriptor, one SQ entry (64 bytes)
+ * @opcode: enum unified_io_op
+ * @flags: Must be 0 (no descriptor flag is defined yet)
+ * @owner: owner tag of the buffer for ALLOC and FREE (non-zero); Must be 0
+ *	for NOP
+ * @len: length in bytes; for ALLOC at most the buffer size (0 means the
+ *	whole buffer); Must be 0 for NOP and FREE
+ * @addr: data-area offset; the buffer to free for FREE; Must be 0 for NOP
+ *	and ALLOC
+ * @user_data: copied unchanged into the completion
+ * @nvme: reserved for NVMe commands; Must be 0
+ * @net: reserved for network operations; Must be 0
+ * @bpf: reserved for BPF operations; Must be 0
+ * @pad: the type-specific area as raw words; Must be 0 for NOP/ALLOC/FREE
+ *
+ * Every descriptor consumed from the SQ produces exactly one completion,
+ * whose result is negative for a refused descriptor:
+ *	EOPNOTSUPP	unknown @opcode
+ *	EINVAL		non-zero @flags or field that Must be 0; @owner 0 for
+ *			ALLOC or FREE; ALLOC @len above the buffer size; FREE
+ *			@addr not at the start of a buffer
+ *	ERANGE		FREE @addr outside the data area
+ *	ENOBUFS		ALLOC with no free buffer
+ *	EALREADY	FREE of a buffer that is already free
+ *	EPERM		FREE by an @owner other than the one holding the buffer
+ * A refused descriptor is never acted on.
+ */
+struct unified_io_desc {
+	__u8	opcode;
+	__u8	flags;
+	__u16	owner;
+	__u32	len;
+	__aligned_u64 addr;
+	__aligned_u64 user_data;
+	union {
+		struct {
+			__u32	nsid;
+			__u8	opcode;
+			__u8	resv[3];
+			__aligned_u64 slba;
+			__u32	nlb;
+			__u32	cdw12_flags;
+			__aligned_u64 resv2[2];
+		} nvme;
+		struct {
+			__s32	fd;
+			__u32	flags;
+			__aligned_u64 resv[4];
+		} net;
+		struct {
+			__u32	chain;
+			__u32	flags;
+			__aligned_u64 resv[4];
+		} bpf;
+		__aligned_u64 pad[5];
+	};
+};
+
+/**
+ * struct unified_io_cqe - completion entry (32 bytes)
+ * @user_data: @user_data of the descriptor
+ * @res: result: bytes, or a negative errno (see struct unified_io_desc)
+ * @flags: Must be ignored (no completion flag is defined yet)
+ * @addr: data-area offset the completion refers to (ALLOC: the buffer)
+ * @opcode: opcode of the descriptor
+ * @resv: always 0
+ */
+struct unified_io_cqe {
+	__aligned_u64 user_data;
+	__s32	res;
+	__u32	flags;
+	__aligned_u64 addr;
+	__u8	opcode;
+	__u8	resv[7];
+};
+
+/**
+ * enum unified_io_buf_state - state of a buffer in the buffer table
+ * @UNIFIED_IO_BUF_FREE: on the kernel's free list
+ * @UNIFIED_IO_BUF_APP: owned by the application (owner tag in the entry)
+ * @UNIFIED_IO_BUF_KERNEL: in use by a kernel consumer (NIC, BPF)
+ */
+enum unified_io_buf_state {
+	UNIFIED_IO_BUF_FREE	= 0,
+	UNIFIED_IO_BUF_APP	= 1,
+	UNIFIED_IO_BUF_KERNEL	= 2,
+};
+
+/**
+ * struct unified_io_buf_entry - one buffer in the buffer table
+ * @owner: owner tag of an UNIFIED_IO_BUF_APP buffer, else 0
+ * @state: enum unified_io_buf_state
+ * @refs: references held on the buffer (allocation plus in-flight users)
+ *
+ * The buffer table is a mirror the kernel writes for user space to read. The
+ * kernel keeps the authoritative state in its own memory and never reads the
+ * table: writes to it are overwritten at the next change of the buffer.
+ */
+struct unified_io_buf_entry {
+	__u16	owner;
+	__u8	state;
+	__u8	refs;
+};
+
+/**
+ * struct unified_io_stats - counters, in GET_INFO and in the control area
+ * @submit_calls: UNIFIED_IO_SUBMIT calls that consumed at least one entry
+ * @sqes: descriptors consumed (SQ and inline)
+ * @cqes: completions posted
+ * @errors: completions with a negative result
+ * @sq_bad_tail: SUBMIT calls that found the SQ tail more than the ring size
+ *	ahead of the head (the excess is not consumed)
+ * @cq_full: SUBMIT calls refused with EBUSY because the CQ was full
+ * @cq_bad_head: times the CQ head read from user space was outside the ring
+ *	(treated as a full CQ)
+ * @waits: UNIFIED_IO_COMPLETE calls that slept
+ * @ops: completed descriptors per opcode, indexed by enum unified_io_op
+ * @bufs_free: buffers on the free list
+ * @bufs_app: buffers owned by the application
+ * @bufs_kernel: buffers in use by the kernel
+ * @resv: always 0
+ *
+ * The copy in the control area is written by the kernel after each SUBMIT
+ * and is informational: the kernel never reads it back.
+ */
+struct unified_io_stats {
+	__aligned_u64 submit_calls;
+	__aligned_u64 sqes;
+	__aligned_u64 cqes;
+	__aligned_u64 errors;
+	__aligned_u64 sq_bad_tail;
+	__aligned_u64 cq_full;
+	__aligned_u64 cq_bad_head;
+	__aligned_u64 waits;
+	__aligned_u64 ops[8];
+	__u32	bufs_free;
+	__u32	bufs_app;
+	__u32	bufs_kernel;
+	__u32	resv;
+};
+
+/**
+ * struct unified_io_config - configuration, in the control area and GET_INFO
+ * @abi_version: UNIFIED_IO_ABI_VERSION
+ * @features: UNIFIED_IO_FEAT_* supported by this kernel
+ * @setup_flags: flags the region was set up with
+ * @numa_node: node the region was allocated on (-1: no preference)
+ * @sq_entries: SQ entries
+ * @cq_entries: CQ entries
+ * @buf_size: buffer size
+ * @nr_bufs: number of buffers
+ * @data_size: size of the data area
+ * @huge_pages: 2 MiB pages backing the data area
+ * @small_pages: order-0 pages backing the data area
+ * @resv: always 0
+ */
+struct unified_io_config {
+	__u32	abi_version;
+	__u32	features;
+	__u32	setup_flags;
+	__s32	numa_node;
+	__u32	sq_entries;
+	__u32	cq_entries;
+	__u32	buf_size;
+	__u32	nr_bufs;
+	__aligned_u64 data_size;
+	__u32	huge_pages;
+	__u32	small_pages;
+	__aligned_u64 resv[2];
+};
+
+/**
+ * struct unified_io_info - ioctl(UNIFIED_IO_GET_INFO)
+ * @size: sizeof(struct unified_io_info)
+ * @flags: Must be 0
+ * @config: configuration; before SETUP only @abi_version and @features are
+ *	set, so this ioctl doubles as the feature query
+ * @layout: geometry of the region (zero before SETUP)
+ * @stats: counters (zero before SETUP)
+ */
+struct unified_io_info {
+	__u32	size;
+	__u32	flags;
+	struct unified_io_config config;
+	struct unified_io_region_layout layout;
+	struct unified_io_stats stats;
+};
+
+/**
+ * enum unified_io_submit_flags - flags for struct unified_io_submit
+ * @UNIFIED_IO_SUBMIT_F_INLINE: submit the single descriptor in @desc instead
+ *	of consuming the SQ; its completion is posted to the CQ like any other
+ */
+enum unified_io_submit_flags {
+	UNIFIED_IO_SUBMIT_F_INLINE	= 1 << 0,
+};
+
+/**
+ * struct unified_io_submit - ioctl(UNIFIED_IO_SUBMIT)
+ * @size: sizeof(struct unified_io_submit)
+ * @flags: enum unified_io_submit_flags
+ * @to_submit: SQ mode: consume at most this many entries; Must be 0 with
+ *	UNIFIED_IO_SUBMIT_F_INLINE
+ * @resv: Must be 0
+ * @desc: the descriptor, with UNIFIED_IO_SUBMIT_F_INLINE; otherwise Must be 0
+ *
+ * Consumes descriptors and posts one completion for each. A descriptor is
+ * consumed only when the CQ has room for its completion, so completions are
+ * never dropped. Returns the number of descriptors consumed.
+ *
+ * Errors:
+ *	EBUSY	the CQ is full and nothing could be consumed; reap completions
+ *	EINTR	a signal arrived before anything was consumed
+ */
+struct unified_io_submit {
+	__u32	size;
+	__u32	flags;
+	__u32	to_submit;
+	__u32	resv;
+	struct unified_io_desc desc;
+};
+
+/**
+ * struct unified_io_complete - ioctl(UNIFIED_IO_COMPLETE)
+ * @size: sizeof(struct unified_io_complete)
+ * @flags: Must be 0
+ * @min_complete: wait until at least this many completions are ready, at most
+ *	the CQ size; 0 returns at once
+ * @ready: output, completions ready in the CQ on return
+ * @timeout_ns: relative timeout; 0 waits without limit
+ * @resv: Must be 0
+ *
+ * Returns the number of completions ready. Completions stay in the CQ until
+ * user space advances the CQ head.
+ *
+ * Errors:
+ *	EINVAL	@min_complete above the CQ size
+ *	ETIME	the timeout passed with fewer than @min_complete ready (@ready
+ *		is still written)
+ *	EINTR	interrupted by a signal
+ */
+struct unified_io_complete {
+	__u32	size;
+	__u32	flags;
+	__u32	min_complete;
+	__u32	ready;
+	__aligned_u64 timeout_ns;
+	__aligned_u64 resv;
+};
+
+/*
+ * mmap() of the device file maps [offset, offset + length) of the region.
+ * Errors:
+ *	EBADFD	the context has no region yet
+ *	EINVAL	not MAP_SHARED, or offset not page aligned
+ *	EPERM	PROT_EXEC requested
+ *	ENXIO	the range extends past the end of the region
+ * The mapping keeps the region alive after close() and the last unmap frees
+ * it; it cannot grow by mremap(). A child of fork() shares the mapping and
+ * the context.
+ */
+
+#define UNIFIED_IO_TYPE		0xB7
+
+enum {
+	UNIFIED_IO_CMD_SETUP = 0x80,
+	UNIFIED_IO_CMD_SUBMIT,
+	UNIFIED_IO_CMD_COMPLETE,
+	UNIFIED_IO_CMD_GET_INFO,
+};
+
+#define UNIFIED_IO_SETUP	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_SETUP)
+#define UNIFIED_IO_SUBMIT	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_SUBMIT)
+#define UNIFIED_IO_COMPLETE	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_COMPLETE)
+#define UNIFIED_IO_GET_INFO	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_GET_INFO)
+
+#endif /* _UAPI_LINUX_UNIFIED_IO_H */

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR MIT) */
+/*
+ * libunifiedio: user-space access to /dev/unified_io_region.
+ *
+ * Control objects (struct unio_region) are opaque. The submission and
+ * completion rings are public (struct unio_queue) so the hot path is inline:
+ * user space fills descriptors from unio_get_sqe(), publishes them with
+ * unio_submit(), and reaps completions with unio_peek_cqe()/unio_cqe_seen()
+ * without a system call.
+ *
+ * Every function that can fail returns 0 (or a count) on success and a
+ * negative errno on failure; errno is not used.
+ */
+#ifndef UNIFIEDIO_H
+#define UNIFIEDIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <linux/unified_io.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef UNIO_API
+#define UNIO_API __attribute__((visibility("default")))
+#endif
+
+#define UNIO_VERSION_MAJOR	1
+#define UNIO_VERSION_MINOR	0
+
+struct unio_region;
+struct io_uring;
+
+/**
+ * struct unio_region_opts - options for unio_region_create()
+ * @sz: sizeof(struct unio_region_opts), set by UNIO_OPTS()
+ * @dev_path: device node, NULL for UNIFIED_IO_DEVICE
+ * @sq_entries: SQ entries (0: 128)
+ * @cq_entries: CQ entries (0: 2 * sq_entries)
+ * @buf_size: buffer size (0: 64 KiB)
+ * @data_size: data area size (0: 16 MiB)
+ * @numa_node: NUMA node, used with UNIFIED_IO_SETUP_F_NUMA_NODE in @flags
+ * @flags: enum unified_io_setup_flags
+ */
+struct unio_region_opts {
+	size_t sz;
+	const char *dev_path;
+	uint32_t sq_entries;
+	uint32_t cq_entries;
+	uint32_t buf_size;
+	uint64_t data_size;
+	int32_t numa_node;
+	uint32_t flags;
+	size_t :0;
+};
+
+/*
+ * Declare and zero an options struct with its size set, like LIBBPF_OPTS.
+ * A library built with a larger struct reads only the fields within @sz; a
+ * library built with a smaller one fails with -E2BIG if any byte it does not
+ * know is non-zero.
+ */
+#define UNIO_OPTS(NAME, ...)						\
+	struct unio_region_opts NAME = ({				\
+		memset(&NAME, 0, sizeof(struct unio_region_opts));	\
+		(struct unio_region_opts){				\
+			.sz = sizeof(struct unio_region_opts),		\
+			__VA_ARGS__					\
+		};							\
+	})
+
+/* Submission ring, as mapped. k* point into the shared control area. */
+struct unio_sq {
+	uint32_t *khead;
+	uint32_t *ktail;
+	struct unified_io_desc *sqes;
+	uint32_t ring_mask;
+	uint32_t ring_entries;
+	uint32_t sqe_tail;	/* private: entries handed out by get_sqe */
+	uint32_t pad;
+};
+
+/* Completion ring, as mapped. */
+struct unio_cq {
+	uint32_t *khead;
+	uint32_t *ktail;
+	struct unified_io_cqe *cqes;
+	uint32_t ring_mask;
+	uint32_t ring_entries;
+};
+
+/**
+ * struct unio_queue - the rings of one region, for the inline helpers
+ * @sq: submission ring
+ * @cq: completion ring
+ * @fd: the device file descriptor
+ * @data: start of the mapped data area
+ * @data_size: size of the data area
+ * @buf_size: size of one buffer
+ */
+struct unio_queue {
+	struct unio_sq sq;
+	struct unio_cq cq;
+	int fd;
+	uint32_t buf_size;
+	void *data;
+	uint64_t data_size;
+};
+
+/* Region lifetime. */
+UNIO_API int unio_region_create(const struct unio_region_opts *opts,
+				struct unio_region **out);
+UNIO_API int unio_region_open(const char *dev_path, struct unio_region **out);
+UNIO_API int unio_region_setup(struct unio_region *r,
+			       const struct unio_region_opts *opts);
+UNIO_API void unio_region_destroy(struct unio_region *r);
+
+/* Accessors. */
+UNIO_API int unio_region_fd(const struct unio_region *r);
+UNIO_API struct unio_queue *unio_region_queue(struct unio_region *r);
+UNIO_API const struct unified_io_region_layout *
+unio_region_layout(const struct unio_region *r);
+UNIO_API void *unio_region_data(const struct unio_region *r);
+UNIO_API int unio_region_get_info(const struct unio_region *r,
+				  struct unified_io_info *info);
+UNIO_API int unio_get_features(const char *dev_path, uint32_t *features);
+
+/* Submission and completion (system calls). */
+UNIO_API int unio_submit(struct unio_queue *q);
+UNIO_API int unio_submit_inline(struct unio_queue *q,
+				const struct unified_io_desc *desc);
+UNIO_API int unio_wait_cqes(struct unio_queue *q, unsigned int min_complete,
+			    uint64_t timeout_ns);
+
+/*
+ * Synchronous buffer helpers: one descriptor submitted inline and its
+ * completion reaped. The completion is found by user_data UNIO_SYNC_USER_DATA
+ * (applications must not use that value) and removed from the CQ; other
+ * completions in the CQ keep their order and stay unreaped. Do not hold a
+ * pointer from unio_peek_cqe() across these calls.
+ */
+#define UNIO_SYNC_USER_DATA	0x554e494f53594e43ULL	/* "UNIOSYNC" */
+
+UNIO_API int unio_buf_alloc(struct unio_queue *q, uint16_t owner,
+			    uint64_t *offset);
+UNIO_API int unio_buf_free(struct unio_queue *q, uint16_t owner,
+			   uint64_t offset);
+
+/* io_uring: register the data area as fixed buffer 0 of @ring (one iovec). */
+UNIO_API int unio_register_io_uring(const struct unio_region *r,
+				    struct io_uring *ring);
+
+/* Names, for tools and logs. */
+UNIO_API const char *unio_op_name(unsigned int opcode);
+UNIO_API const char *unio_buf_state_name(unsigned int state);
+
+/*
+ * Inline hot path. Ordering: the kernel reads the SQ tail with a load-acquire
+ * and publishes the SQ head and CQ tail with a store-release; these helpers
+ * do the matching release/acquire on the user side.
+ */
+#define unio_smp_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define unio_smp_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+/* Entries free in the SQ for unio_get_sqe(). */
+static inline unsigned int unio_sq_space_left(const struct unio_queue *q)
+{
+	uint32_t head = unio_smp_load_acquire(q->sq.khead);
+
+	return q->sq.ring_entries - (q->sq.sqe_tail - head);
+}
+
+/* Entries handed out by unio_get_sqe() and not yet seen by the kernel. */
+static inline unsigned int unio_sq_ready(const struct unio_queue *q)
+{
+	return q->sq.sqe_tail - unio_smp_load_acquire(q->sq.khead);
+}
+
+/* Next free SQ entry, zeroed, or NULL when the SQ is full. */
+static inline struct unified_io_desc *unio_get_sqe(struct unio_queue *q)
+{
+	struct unified_io_desc *sqe;
+
+	if (unio_sq_space_left(q) == 0)
+		return NULL;
+	sqe = &q->sq.sqes[q->sq.sqe_tail & q->sq.ring_mask];
+	q->sq.sqe_tail++;
+	__builtin_memset(sqe, 0, sizeof(*sqe));
+	return sqe;
+}
+
+/* Publish the entries handed out so far (done by unio_submit()). */
+static inline void unio_sq_flush(struct unio_queue *q)
+{
+	unio_smp_store_release(q->sq.ktail, q->sq.sqe_tail);
+}
+
+/* Completions ready to be reaped. */
+static inline unsigned int unio_cq_ready(const struct unio_queue *q)
+{
+	return unio_smp_load_acquire(q->cq.ktail) - *q->cq.khead;
+}
+
+/* The oldest unreaped completion, or NULL. */
+static inline struct unified_io_cqe *unio_peek_cqe(struct unio_queue *q)
+{
+	uint32_t head = *q->cq.khead;
+
+	if (unio_smp_load_acquire(q->cq.ktail) == head)
+		return NULL;
+	return &q->cq.cqes[head & q->cq.ring_mask];
+}
+
+/* Mark @nr completions consumed, handing their slots back to the kernel. */
+static inline void unio_cq_advance(struct unio_queue *q, unsigned int nr)
+{
+	unio_smp_store_release(q->cq.khead, *q->cq.khead + nr);
+}
+
+static inline void unio_cqe_seen(struct unio_queue *q)
+{
+	unio_cq_advance(q, 1);
+}
+
+/* Pointer to data-area offset @offset (no bounds check: hot path). */
+static inline void *unio_data_ptr(const struct unio_queue *q, uint64_t offset)
+{
+	return (char *)q->data + offset;
+}
+
+static inline void unio_prep_nop(struct unified_io_desc *d, uint64_t user_data)
+{
+	d->opcode = UNIFIED_IO_OP_NOP;
+	d->user_data = user_data;
+}
+
+static inline void unio_prep_alloc(struct unified_io_desc *d, uint16_t owner,
+				   uint64_t user_data)
+{
+	d->opcode = UNIFIED_IO_OP_ALLOC;
+	d->owner = owner;
+	d->user_data = user_data;
+}
+
+static inline void unio_prep_free(struct unified_io_desc *d, uint16_t owner,
+				  uint64_t offset, uint64_t user_data)
+{
+	d->opcode = UNIFIED_IO_OP_FREE;
+	d->owner = owner;
+	d->addr = offset;
+	d->user_data = user_data;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UNIFIEDIO_H */

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build environment for unified_io: a Debian trixie sysroot (with
+# trixie-backports for the 7.x kernel and sid for liburing) created by
+# debootstrap in a cache directory outside the repository.
+#
+#   scripts/sysroot.sh ensure      create or refresh the sysroot, print versions
+#   scripts/sysroot.sh run CMD...  run CMD inside the sysroot (repo at same path)
+#   scripts/sysroot.sh path        print the sysroot directory
+#   scripts/sysroot.sh versions    print kernel and toolchain versions
+#   scripts/sysroot.sh kver        print the kernel version modules build for
+#
+# Every command also works inside the sysroot (UNIFIED_IO_IN_SYSROOT=1), where
+# the sysroot is "/" and "run" runs its command directly.
+#
+# Environment:
+#   UNIFIED_IO_CACHE   cache directory (default /var/cache/unified_io)
+#
+# The sysroot is refreshed whenever the package list below (or this script)
+# changes: a stamp file records the hash of what was installed.
+set -euo pipefail
+
+CACHE=${UNIFIED_IO_CACHE:-/var/cache/unified_io}
+SYSROOT=$CACHE/sysroot-trixie
+# Inside the sysroot (scripts re-executed by "run") the sysroot is "/".
+INSIDE=${UNIFIED_IO_IN_SYSROOT:-0}
+[ "$INSIDE" = 1 ] && SYSROOT=""
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MIRROR=${UNIFIED_IO_MIRROR:-http://deb.debian.org/debian}
+
+# Packages from trixie (and trixie-backports for the kernel).
+PKGS_TRIXIE=(
+	build-essential bc bison flex libelf-dev libssl-dev dwarves kmod cpio
+	busybox-static clang llvm lld libbpf-dev bpftool pkg-config
+	nvme-cli libnvme-dev qemu-system-x86 qemu-utils iproute2 ethtool
+	procps util-linux xz-utils zstd python3 python3-matplotlib
+	strace file ca-certificates
+)
+# Kernel: the newest 7.x that trixie-backports carries (metapackages).
+# linux-source gives the kselftest harness headers and checkpatch.pl.
+PKGS_BACKPORTS=(linux-image-amd64 linux-headers-amd64 linux-source)
+# liburing from sid (2.10+ has the zcrx helpers); a drop-in for trixie.
+PKGS_SID=(liburing-dev liburing2)
+
+log() { printf '[sysroot] %s\n' "$*" >&2; }
+
+stamp_hash() {
+	{ printf '%s\n' "${PKGS_TRIXIE[@]}" "${PKGS_BACKPORTS[@]}" "${PKGS_SID[@]}";
+	  cat "${BASH_SOURCE[0]}"; } | sha256sum | cut -d' ' -f1
+}
+
+# Run a command chrooted into the sysroot inside a private mount namespace,
+# so every mount made for it disappears when it exits (no leaks, and two
+# callers never see each other's mounts).
+in_root() {
+	if [ "$INSIDE" = 1 ]; then
+		"$@"
+		return
+	fi
+	unshare --mount --propagation private -- /bin/bash -s -- "$SYSROOT" "$REPO" "$@" <<'INNER'
+set -e
+root=$1 repo=$2; shift 2
+mount --rbind /dev "$root/dev"
+mount -t proc proc "$root/proc"
+mount --rbind /sys "$root/sys"
+mount -t tmpfs tmpfs "$root/run"
+mkdir -p "$root$repo"
+mount --bind "$repo" "$root$repo"
+if [ -n "${UNIFIED_IO_EXTRA_BIND:-}" ]; then
+	for d in $UNIFIED_IO_EXTRA_BIND; do
+		mkdir -p "$root$d"; mount --bind "$d" "$root$d"
+	done
+fi
+cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+cd "$root$repo" 2>/dev/null || true
+exec chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" \
+	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	LANG=C.UTF-8 CI="${CI:-}" UNIFIED_IO_IN_SYSROOT=1 UNIFIED_IO_CACHE="${UNIFIED_IO_CACHE:-}" \
+	/bin/bash -c 'cd "$0" && exec "$@"' "$repo" "$@"
+INNER
+}
+
+host_deps() {
+	local need=()
+	command -v debootstrap >/dev/null || need+=(debootstrap)
+	command -v unshare >/dev/null || need+=(util-linux)
+	[ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
+	if [ ${#need[@]} -gt 0 ]; then
+		log "installing host packages: ${need[*]}"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+	fi
+}
+
+bootstrap() {
+	log "debootstrap trixie into $SYSROOT (first run only)"
+	rm -rf "$SYSROOT.tmp"
+	mkdir -p "$CACHE"
+	debootstrap --variant=minbase trixie "$SYSROOT.tmp" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 || {
+		tail -20 "$CACHE/debootstrap.log" >&2; exit 1; }
+	mv "$SYSROOT.tmp" "$SYSROOT"
+}
+
+configure_apt() {
+	cat >"$SYSROOT/etc/apt/sources.list" <<SRC
+deb $MIRROR trixie main
+deb $MIRROR trixie-updates main
+deb $MIRROR trixie-backports main
+deb $MIRROR sid main
+SRC
+	cat >"$SYSROOT/etc/apt/apt.conf.d/90unified-io" <<'CONF'
+Acquire::Check-Valid-Until "false";
+APT::Install-Recommends "false";
+APT::Install-Suggests "false";
+Dpkg::Use-Pty "0";
+CONF
+	# sid only where asked for by name (-t unstable / pins below).
+	cat >"$SYSROOT/etc/apt/preferences.d/90unified-io" <<'PREF'
+Package: *
+Pin: release n=sid
+Pin-Priority: 100
+
+Package: liburing-dev liburing2
+Pin: release n=sid
+Pin-Priority: 990
+PREF
+	# No initramfs is needed for the guest (tools/vm builds its own).
+	mkdir -p "$SYSROOT/etc/initramfs-tools"
+	echo 'update_initramfs=no' >"$SYSROOT/etc/initramfs-tools/update-initramfs.conf"
+}
+
+install_pkgs() {
+	log "installing packages into the sysroot"
+	in_root /bin/sh -c '
+		set -e
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq '"${PKGS_TRIXIE[*]}"' >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }
+		apt-get install -y -qq -t trixie-backports '"${PKGS_BACKPORTS[*]}"' >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }
+		apt-get install -y -qq -t unstable '"${PKGS_SID[*]}"' >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }
+		apt-get clean
+	'
+}
+
+# The newest installed kernel that has both an image and headers.
+kver() {
+	local d best=
+	for d in $(ls -d "$SYSROOT"/usr/lib/modules/* 2>/dev/null | sort -V); do
+		[ -e "$d/build" ] || continue
+		[ -e "$d/vmlinuz" ] || [ -e "$SYSROOT/boot/vmlinuz-${d##*/}" ] || continue
+		best=${d##*/}
+	done
+	[ -n "$best" ] || { log "no kernel with headers in the sysroot"; exit 1; }
+	printf '%s\n' "$best"
+}
+
+versions() {
+	local k; k=$(kver)
+	echo "kernel:    $k"
+	in_root /bin/sh -c '
+		dpkg-query -W -f "\${Package} \${Version}\n" linux-image-'"$k"' linux-headers-'"$k"' \
+			gcc-14 clang-19 libbpf-dev bpftool liburing-dev nvme-cli qemu-system-x86 busybox-static \
+			$(dpkg-query -W -f "\${Package}\n" "linux-source-*" 2>/dev/null) 2>/dev/null |
+		awk "{ printf \"%-26s %s\n\", \$1\":\", \$2 }"'
+}
+
+ensure() {
+	host_deps
+	[ -x "$SYSROOT/usr/bin/apt-get" ] || bootstrap
+	local want have=
+	want=$(stamp_hash)
+	[ -f "$SYSROOT/.unified_io_stamp" ] && have=$(cat "$SYSROOT/.unified_io_stamp")
+	if [ "$want" != "$have" ]; then
+		configure_apt
+		install_pkgs
+		echo "$want" >"$SYSROOT/.unified_io_stamp"
+		log "sysroot ready"
+	fi
+}
+
+case "${1:-ensure}" in
+ensure)   [ "$INSIDE" = 1 ] || ensure; versions ;;
+run)      shift; [ "$INSIDE" = 1 ] || ensure; in_root "$@" ;;
+path)     echo "$SYSROOT" ;;
+kver)     kver ;;
+versions) versions ;;
+*)        echo "usage: $0 {ensure|run CMD...|path|kver|versions}" >&2; exit 2 ;;
+esac
