@@ -27,7 +27,7 @@ static int uior_open(struct inode *inode, struct file *file)
 {
 	struct uior_ctx *ctx;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	ctx = kzalloc_obj(*ctx, GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
 	mutex_init(&ctx->lock);
@@ -100,6 +100,7 @@ static long uior_ioctl_setup(struct uior_ctx *ctx, void __user *uarg)
 		memset(&ctx->stats, 0, sizeof(ctx->stats));
 		return ret;
 	}
+	/* Pairs with the load-acquire of ready in mmap, poll and ioctls. */
 	smp_store_release(&ctx->ready, true);
 	return 0;
 }
@@ -141,6 +142,7 @@ static long uior_ioctl_submit(struct uior_ctx *ctx, void __user *uarg)
 			    uarg, &usize);
 	if (ret)
 		return ret;
+	/* Pairs with the store-release in SETUP: geometry is then stable. */
 	if (!smp_load_acquire(&ctx->ready))
 		return -EBADFD;
 	return uior_submit(ctx, &p);
@@ -156,6 +158,7 @@ static long uior_ioctl_complete(struct uior_ctx *ctx, void __user *uarg)
 			    uarg, &usize);
 	if (ret)
 		return ret;
+	/* Pairs with the store-release in SETUP: geometry is then stable. */
 	if (!smp_load_acquire(&ctx->ready))
 		return -EBADFD;
 
@@ -191,6 +194,7 @@ static __poll_t uior_poll(struct file *file, poll_table *wait)
 	struct uior_ctx *ctx = file->private_data;
 
 	poll_wait(file, &ctx->cq_wait, wait);
+	/* Pairs with the store-release in SETUP. */
 	if (!smp_load_acquire(&ctx->ready))
 		return 0;
 	return uior_poll_mask(ctx);

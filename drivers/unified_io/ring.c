@@ -163,6 +163,7 @@ static void uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d)
  */
 static bool uior_cq_used(struct uior_ctx *ctx, u32 tail, u32 *used)
 {
+	/* User space reads a CQE before it releases the slot with the head. */
 	u32 head = smp_load_acquire(&ctx->ctrl->cq_head);
 
 	*used = tail - head;
@@ -197,6 +198,7 @@ static void uior_commit(struct uior_ctx *ctx)
 {
 	lockdep_assert_held(&ctx->lock);
 
+	/* CQEs are written before user space can see the new tail. */
 	smp_store_release(&ctx->ctrl->cq_tail, ctx->cq_tail);
 	WRITE_ONCE(ctx->cq_committed, ctx->cq_tail);
 	memcpy(&ctx->ctrl->stats, &ctx->stats, sizeof(ctx->stats));
@@ -206,6 +208,7 @@ static void uior_commit(struct uior_ctx *ctx)
 
 static int uior_submit_sq(struct uior_ctx *ctx, u32 to_submit)
 {
+	/* User space writes the SQEs before it releases the tail. */
 	u32 tail = smp_load_acquire(&ctx->ctrl->sq_tail);
 	u32 head = ctx->sq_head;
 	u32 nr = tail - head, space, i;
@@ -235,6 +238,7 @@ static int uior_submit_sq(struct uior_ctx *ctx, u32 to_submit)
 		uior_issue(ctx, &d);
 	}
 	ctx->sq_head = head;
+	/* The SQEs are copied before user space may reuse their slots. */
 	smp_store_release(&ctx->ctrl->sq_head, head);
 	return nr;
 }
