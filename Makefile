@@ -31,9 +31,9 @@ KDIR ?= /usr/lib/modules/$(KVER)/build
 BUILD := $(TOP)/build
 export TOP BUILD KVER KDIR
 
-.PHONY: all module lib tools selftests bpf check demo bench checkpatch clean versions
+.PHONY: all module lib tools selftests examples check demo bench checkpatch clean versions
 
-all: module lib tools selftests
+all: module lib tools selftests examples
 
 versions:
 	@$(TOP)/scripts/sysroot.sh versions
@@ -50,7 +50,16 @@ tools: lib
 selftests: lib
 	$(MAKE) -C $(TOP)/selftests
 
-check: all
+# The documentation's example is compiled so it cannot drift from the ABI.
+examples: $(BUILD)/examples/region_basic
+
+$(BUILD)/examples/region_basic: $(TOP)/Documentation/examples/region_basic.c \
+		$(TOP)/include/uapi/linux/unified_io.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -Wall -Wextra -Werror -I$(TOP)/include/uapi -o $@ $<
+
+check: all checkpatch
+	@$(TOP)/scripts/sysroot.sh versions
 	$(TOP)/selftests/run_vm.sh
 
 demo: all

@@ -185,6 +185,7 @@ struct unified_io_setup {
  *	owned by the descriptor's @owner until freed.
  * @UNIFIED_IO_OP_FREE: return the buffer at data-area offset @addr; @owner
  *	must be the owner that allocated it.
+ * @UNIFIED_IO_OP_LAST: one past the last opcode; grows with new opcodes
  */
 enum unified_io_op {
 	UNIFIED_IO_OP_NOP	= 0,
