@@ -63,16 +63,15 @@ static int uior_check_setup(struct unified_io_setup *p)
 	if (!p->data_size || !IS_ALIGNED(p->data_size, p->buf_size))
 		return -EINVAL;
 
-	if (p->sq_entries > UNIFIED_IO_MAX_ENTRIES ||
-	    cq_entries > UNIFIED_IO_MAX_ENTRIES)
-		return -E2BIG;
+	/* Not above the cap unless sq_entries is, which uior_layout refuses. */
 	p->cq_entries = cq_entries;
 	return 0;
 }
 
 /*
- * Compute the layout: overflow is checked before the size limits, so a
- * data_size that wraps the region size reports EOVERFLOW, not E2BIG.
+ * Compute the layout. Overflow is checked before the size limits, so a
+ * data_size that wraps the region size reports EOVERFLOW, not E2BIG; every
+ * limit is checked here, after it.
  */
 static int uior_layout(struct unified_io_setup *p,
 		       struct unified_io_region_layout *l)
@@ -100,7 +99,7 @@ static int uior_layout(struct unified_io_setup *p,
 	l->stats = offsetof(struct uior_ctrl, stats);
 	l->config = offsetof(struct uior_ctrl, config);
 
-	/* Entry counts are capped (<= 2^15), so these cannot overflow. */
+	/* Entry counts are u32 and entries are small: no u64 overflow. */
 	off = (u64)p->sq_entries * sizeof(struct unified_io_desc);
 	l->cq.array = off;
 	off += (u64)p->cq_entries * sizeof(struct unified_io_cqe);
@@ -117,7 +116,9 @@ static int uior_layout(struct unified_io_setup *p,
 	    check_add_overflow(off, p->data_size, &region))
 		return -EOVERFLOW;
 
-	if (p->buf_size > UNIFIED_IO_MAX_BUF_SIZE ||
+	if (p->sq_entries > UNIFIED_IO_MAX_ENTRIES ||
+	    p->cq_entries > UNIFIED_IO_MAX_ENTRIES ||
+	    p->buf_size > UNIFIED_IO_MAX_BUF_SIZE ||
 	    p->data_size > UNIFIED_IO_MAX_DATA_SIZE ||
 	    nr_bufs > UNIFIED_IO_MAX_BUFS)
 		return -E2BIG;

@@ -153,7 +153,8 @@ static void uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d)
 		break;
 	}
 	if (d->opcode < UNIFIED_IO_OP_LAST)
-		ctx->stats.ops[d->opcode]++;
+		ctx->stats.ops[array_index_nospec(d->opcode,
+						  UNIFIED_IO_OP_LAST)]++;
 	uior_post_cqe(ctx, d, res, addr);
 }
 
