@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR MIT)
+/*
+ * Region lifetime: open the device, UNIFIED_IO_SETUP, map the whole region
+ * once and point the public struct unio_queue into the mapping.
+ *
+ * A struct unio_region owns its file descriptor and its mapping; both go
+ * away in unio_region_destroy(). The kernel frees the region at the last
+ * close/unmap, so nothing else needs undoing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define UNIO_DEF_SQ_ENTRIES	128
+#define UNIO_DEF_BUF_SIZE	(64U << 10)
+#define UNIO_DEF_DATA_SIZE	(16ULL << 20)
+
+int unio_opts_check(const void *opts, size_t known_sz)
+{
+	const unsigned char *p = opts;
+	size_t sz, i;
+
+	if (!opts)
+		return 0;
+	sz = *(const size_t *)opts;
+	if (sz < sizeof(size_t))
+		return -EINVAL;
+	for (i = known_sz; i < sz; i++)
+		if (p[i])
+			return -E2BIG;
+	return 0;
+}
+
+static int unio_open_dev(const char *dev_path)
+{
+	int fd;
+
+	fd = open(dev_path ? dev_path : UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+UNIO_API int unio_region_open(const char *dev_path, struct unio_region **out)
+{
+	struct unio_region *r;
+	int fd;
+
+	if (!out)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	fd = unio_open_dev(dev_path);
+	if (fd < 0) {
+		free(r);
+		return fd;
+	}
+	r->fd = fd;
+	r->q.fd = fd;
+	*out = r;
+	return 0;
+}
+
+static bool unio_ring_ok(const struct unified_io_ring_offsets *ro,
+			 size_t entry_size, const struct unified_io_region_layout *l)
+{
+	uint64_t end;
+
+	if (!ro->ring_entries || ro->ring_entries & (ro->ring_entries - 1))
+		return false;
+	if (ro->ring_mask != ro->ring_entries - 1 || ro->entry_size != entry_size)
+		return false;
+	if (ro->head % 4 || ro->tail % 4 ||
+	    (uint64_t)ro->head + 4 > l->ctrl_size ||
+	    (uint64_t)ro->tail + 4 > l->ctrl_size)
+		return false;
+	end = (uint64_t)ro->array + (uint64_t)ro->ring_entries * entry_size;
+	return ro->array % 8 == 0 && end <= l->desc_size;
+}
+
+/*
+ * The library indexes the rings with its own struct sizes and trusts every
+ * offset for pointer arithmetic: refuse a layout that does not fit the
+ * mapping rather than fault later.
+ */
+static int unio_layout_check(const struct unified_io_region_layout *l)
+{
+	if (l->ctrl_off != 0 || l->desc_off < l->ctrl_size ||
+	    l->desc_off > l->region_size ||
+	    l->desc_size > l->region_size - l->desc_off ||
+	    l->data_off > l->region_size ||
+	    l->data_size > l->region_size - l->data_off)
+		return -EPROTO;
+	if (!unio_ring_ok(&l->sq, sizeof(struct unified_io_desc), l) ||
+	    !unio_ring_ok(&l->cq, sizeof(struct unified_io_cqe), l))
+		return -EPROTO;
+	if (!l->buf_size || (uint64_t)l->nr_bufs * l->buf_size != l->data_size)
+		return -EPROTO;
+	if ((uint64_t)l->buf_table +
+	    (uint64_t)l->nr_bufs * sizeof(struct unified_io_buf_entry) > l->desc_size)
+		return -EPROTO;
+	if ((uint64_t)l->stats + sizeof(struct unified_io_stats) > l->ctrl_size ||
+	    (uint64_t)l->config + sizeof(struct unified_io_config) > l->ctrl_size)
+		return -EPROTO;
+	return 0;
+}
+
+static void unio_queue_init(struct unio_region *r)
+{
+	const struct unified_io_region_layout *l = &r->layout;
+	char *base = r->map;
+	char *desc = base + l->desc_off;
+	struct unio_queue *q = &r->q;
+
+	q->sq.khead = (uint32_t *)(base + l->sq.head);
+	q->sq.ktail = (uint32_t *)(base + l->sq.tail);
+	q->sq.sqes = (struct unified_io_desc *)(desc + l->sq.array);
+	q->sq.ring_mask = l->sq.ring_mask;
+	q->sq.ring_entries = l->sq.ring_entries;
+	/* Resume where the ring is: a fresh region has both at 0. */
+	q->sq.sqe_tail = unio_smp_load_acquire(q->sq.ktail);
+
+	q->cq.khead = (uint32_t *)(base + l->cq.head);
+	q->cq.ktail = (uint32_t *)(base + l->cq.tail);
+	q->cq.cqes = (struct unified_io_cqe *)(desc + l->cq.array);
+	q->cq.ring_mask = l->cq.ring_mask;
+	q->cq.ring_entries = l->cq.ring_entries;
+
+	q->fd = r->fd;
+	q->buf_size = l->buf_size;
+	q->data = base + l->data_off;
+	q->data_size = l->data_size;
+}
+
+UNIO_API int unio_region_setup(struct unio_region *r,
+			       const struct unio_region_opts *opts)
+{
+	struct unified_io_setup setup;
+	void *map;
+	int ret;
+
+	if (!r)
+		return -EINVAL;
+	ret = unio_opts_check(opts, sizeof(*opts));
+	if (ret)
+		return ret;
+	if (r->map)
+		return -EBUSY;
+
+	memset(&setup, 0, sizeof(setup));
+	setup.size = sizeof(setup);
+	setup.flags = UNIO_OPTS_GET(opts, flags, 0);
+	setup.sq_entries = UNIO_OPTS_GET(opts, sq_entries, 0) ?: UNIO_DEF_SQ_ENTRIES;
+	setup.cq_entries = UNIO_OPTS_GET(opts, cq_entries, 0);
+	setup.buf_size = UNIO_OPTS_GET(opts, buf_size, 0) ?: UNIO_DEF_BUF_SIZE;
+	setup.data_size = UNIO_OPTS_GET(opts, data_size, 0) ?: UNIO_DEF_DATA_SIZE;
+	if (setup.flags & UNIFIED_IO_SETUP_F_NUMA_NODE)
+		setup.numa_node = UNIO_OPTS_GET(opts, numa_node, 0);
+
+	if (ioctl(r->fd, UNIFIED_IO_SETUP, &setup) < 0)
+		return -errno;
+	ret = unio_layout_check(&setup.layout);
+	if (ret)
+		return ret;
+	if (setup.layout.region_size > SIZE_MAX)
+		return -EOVERFLOW;
+
+	map = mmap(NULL, setup.layout.region_size, PROT_READ | PROT_WRITE,
+		   MAP_SHARED, r->fd, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+
+	r->map = map;
+	r->map_len = setup.layout.region_size;
+	r->layout = setup.layout;
+	unio_queue_init(r);
+	return 0;
+}
+
+UNIO_API int unio_region_create(const struct unio_region_opts *opts,
+				struct unio_region **out)
+{
+	struct unio_region *r;
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	ret = unio_opts_check(opts, sizeof(*opts));
+	if (ret)
+		return ret;
+	ret = unio_region_open(UNIO_OPTS_GET(opts, dev_path, NULL), &r);
+	if (ret)
+		return ret;
+	ret = unio_region_setup(r, opts);
+	if (ret) {
+		unio_region_destroy(r);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+UNIO_API void unio_region_destroy(struct unio_region *r)
+{
+	if (!r)
+		return;
+	if (r->map)
+		munmap(r->map, r->map_len);
+	close(r->fd);
+	free(r);
+}
+
+UNIO_API int unio_region_fd(const struct unio_region *r)
+{
+	return r ? r->fd : -EINVAL;
+}
+
+UNIO_API struct unio_queue *unio_region_queue(struct unio_region *r)
+{
+	return r && r->map ? &r->q : NULL;
+}
+
+UNIO_API const struct unified_io_region_layout *
+unio_region_layout(const struct unio_region *r)
+{
+	return r && r->map ? &r->layout : NULL;
+}
+
+UNIO_API void *unio_region_data(const struct unio_region *r)
+{
+	return r && r->map ? r->q.data : NULL;
+}
+
+static int unio_get_info_fd(int fd, struct unified_io_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return ioctl(fd, UNIFIED_IO_GET_INFO, info) < 0 ? -errno : 0;
+}
+
+UNIO_API int unio_region_get_info(const struct unio_region *r,
+				  struct unified_io_info *info)
+{
+	if (!r || !info)
+		return -EINVAL;
+	return unio_get_info_fd(r->fd, info);
+}
+
+UNIO_API int unio_get_features(const char *dev_path, uint32_t *features)
+{
+	struct unified_io_info info;
+	int fd, ret;
+
+	if (!features)
+		return -EINVAL;
+	fd = unio_open_dev(dev_path);
+	if (fd < 0)
+		return fd;
+	ret = unio_get_info_fd(fd, &info);
+	close(fd);
+	if (ret)
+		return ret;
+	*features = info.config.features;
+	return 0;
+}
