@@ -21,8 +21,6 @@
 
 #include "uior.h"
 
-#define UIOR_FEATURES	UNIFIED_IO_FEATURES
-
 static int uior_open(struct inode *inode, struct file *file)
 {
 	struct uior_ctx *ctx;
@@ -128,7 +126,7 @@ static long uior_ioctl_get_info(struct uior_ctx *ctx, void __user *uarg)
 		}
 	}
 	info.config.abi_version = UNIFIED_IO_ABI_VERSION;
-	info.config.features = UIOR_FEATURES;
+	info.config.features = UNIFIED_IO_FEATURES;
 	return uior_respond(uarg, &info, sizeof(info), usize);
 }
 
@@ -209,7 +207,7 @@ static void uior_show_fdinfo(struct seq_file *m, struct file *file)
 	guard(mutex)(&ctx->lock);
 	seq_printf(m, "state:\t%s\n", ctx->ready ? "ready" : "unset");
 	seq_printf(m, "abi_version:\t%u\n", UNIFIED_IO_ABI_VERSION);
-	seq_printf(m, "features:\t%#x\n", UIOR_FEATURES);
+	seq_printf(m, "features:\t%#x\n", UNIFIED_IO_FEATURES);
 	if (!ctx->ready)
 		return;
 	seq_printf(m, "sq_entries:\t%u\n", c->sq_entries);

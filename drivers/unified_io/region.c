@@ -282,6 +282,7 @@ int uior_region_create(struct uior_ctx *ctx, struct unified_io_setup *p)
 		goto err_free;
 
 	ctx->config.abi_version = UNIFIED_IO_ABI_VERSION;
+	ctx->config.features = UNIFIED_IO_FEATURES;
 	ctx->config.setup_flags = p->flags;
 	ctx->config.numa_node = nid;
 	ctx->config.sq_entries = p->sq_entries;

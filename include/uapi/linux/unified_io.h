@@ -20,6 +20,7 @@
  * size of the structure it was compiled with. The kernel accepts any size from
  * the first published version of the structure up to one page:
  *  - a size smaller than the first version fails with EINVAL;
+ *  - a size above the page size fails with E2BIG;
  *  - bytes beyond the kernel's structure must be zero, otherwise E2BIG;
  *  - output is written back for min(size, kernel size) bytes.
  * Unknown flags and non-zero reserved fields fail with EINVAL.
@@ -184,7 +185,8 @@ struct unified_io_setup {
  *	buffer size and its @addr the buffer's data-area offset. The buffer is
  *	owned by the descriptor's @owner until freed.
  * @UNIFIED_IO_OP_FREE: return the buffer at data-area offset @addr; @owner
- *	must be the owner that allocated it.
+ *	must be the owner that allocated it. The completion's result is 0 and
+ *	its @addr the freed offset.
  * @UNIFIED_IO_OP_LAST: one past the last opcode; grows with new opcodes
  */
 enum unified_io_op {
@@ -210,8 +212,11 @@ enum unified_io_op {
  * @bpf: reserved for BPF operations; Must be 0
  * @pad: the type-specific area as raw words; Must be 0 for NOP/ALLOC/FREE
  *
- * Every descriptor consumed from the SQ produces exactly one completion,
- * whose result is negative for a refused descriptor:
+ * Every descriptor consumed, from the SQ or inline, produces exactly one
+ * completion, whose result is negative for a refused descriptor (the SUBMIT
+ * call itself still counts it as consumed). Checks are made in the order
+ * listed, so FREE of an @addr outside the data area is ERANGE even when it is
+ * also unaligned, and FREE of a free buffer is EALREADY whoever asks:
  *	EOPNOTSUPP	unknown @opcode
  *	EINVAL		non-zero @flags or field that Must be 0; @owner 0 for
  *			ALLOC or FREE; ALLOC @len above the buffer size; FREE
@@ -341,7 +346,8 @@ struct unified_io_stats {
  * @abi_version: UNIFIED_IO_ABI_VERSION
  * @features: UNIFIED_IO_FEAT_* supported by this kernel
  * @setup_flags: flags the region was set up with
- * @numa_node: node the region was allocated on (-1: no preference)
+ * @numa_node: node asked for with UNIFIED_IO_SETUP_F_NUMA_NODE; -1 without
+ *	the flag (pages then come from the node of the calling CPU)
  * @sq_entries: SQ entries
  * @cq_entries: CQ entries
  * @buf_size: buffer size
@@ -403,7 +409,10 @@ enum unified_io_submit_flags {
  *
  * Consumes descriptors and posts one completion for each. A descriptor is
  * consumed only when the CQ has room for its completion, so completions are
- * never dropped. Returns the number of descriptors consumed.
+ * never dropped. One call consumes at most the SQ size, even when the SQ
+ * tail user space wrote is further ahead (counted in sq_bad_tail). Returns
+ * the number of descriptors consumed: 1 for an inline descriptor, refused
+ * or not.
  *
  * Errors:
  *	EBUSY	the CQ is full and nothing could be consumed; reap completions
@@ -450,10 +459,10 @@ struct unified_io_complete {
  * Errors:
  *	EBADFD	the context has no region yet
  *	EINVAL	not MAP_SHARED, or offset not page aligned
- *	EPERM	PROT_EXEC requested
+ *	EPERM	PROT_EXEC requested (mprotect() cannot add it later either)
  *	ENXIO	the range extends past the end of the region
  * The mapping keeps the region alive after close() and the last unmap frees
- * it; it cannot grow by mremap(). A child of fork() shares the mapping and
+ * it; it cannot grow by mremap(), and may be partly unmapped. A child of fork() shares the mapping and
  * the context.
  */
 

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run every unified_io selftest binary in $BUILD/selftests (normally in the
+# QEMU guest, through selftests/run_vm.sh), streaming their output.
+#
+# Each binary is a kselftest-harness program; its "# Totals:" line gives its
+# counts. A binary that crashed, timed out or printed no totals is counted
+# from its TAP "ok"/"not ok" lines plus one failure for the binary itself.
+# After each binary a line "RESULT <name> <passed> <failed> <skipped>" is
+# printed; the very last line is
+#
+#	N passed, N failed, N skipped
+#
+# Exit status 0 only if nothing failed.
+#
+# Environment: BUILD (default <repo>/build), KSFT_TIMEOUT (seconds per
+# binary; default from selftests/unified_io/settings).
+set -uo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+DIR=$BUILD/selftests
+SETTINGS=$TOP/selftests/unified_io/settings
+
+timeout_s=${KSFT_TIMEOUT:-}
+if [ -z "$timeout_s" ] && [ -f "$SETTINGS" ]; then
+	timeout_s=$(sed -n 's/^timeout=\([0-9][0-9]*\)$/\1/p' "$SETTINGS")
+fi
+timeout_s=${timeout_s:-900}
+
+# Every executable under $DIR; lifetime runs last (it tries to unload the
+# module, which must fail, but if it did not the device would be gone).
+mapfile -t bins < <(find "$DIR" -type f -perm -u+x ! -name '*.sh' 2>/dev/null | sort)
+ordered=()
+for b in "${bins[@]}"; do [ "${b##*/}" = lifetime ] || ordered+=("$b"); done
+for b in "${bins[@]}"; do [ "${b##*/}" = lifetime ] && ordered+=("$b"); done
+
+passed=0 failed=0 skipped=0
+if [ ${#ordered[@]} -eq 0 ]; then
+	echo "run_all: no test binaries in $DIR (run make first)"
+	failed=1
+fi
+if [ ! -e /dev/unified_io_region ]; then
+	echo "run_all: warning: /dev/unified_io_region is absent; tests will skip"
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+for bin in "${ordered[@]}"; do
+	name=${bin#"$DIR"/}
+	echo "=== $name"
+	start=$(date +%s)
+	(cd /tmp && timeout -k 10 "$timeout_s" "$bin") 2>&1 | tee "$log"
+	status=${PIPESTATUS[0]}
+	secs=$(( $(date +%s) - start ))
+
+	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) xfail:\([0-9]*\) xpass:\([0-9]*\) skip:\([0-9]*\) error:\([0-9]*\).*/\1 \2 \3 \4 \5 \6/p' "$log" | tail -n 1)
+	note=
+	if [ -n "$totals" ]; then
+		read -r t_pass t_fail t_xfail t_xpass t_skip t_error <<<"$totals"
+		p=$((t_pass + t_xfail + t_xpass)) f=$((t_fail + t_error)) s=$t_skip
+		if [ "$status" -ne 0 ] && [ "$status" -ne 4 ] && [ "$f" -eq 0 ]; then
+			f=1 note="exit status $status with no failure reported"
+		fi
+	else
+		# Crashed or hung: count what it reported, and fail the binary.
+		p=$(grep -cE '^ok [0-9]+' "$log" | tr -d ' ')
+		s=$(grep -cE '^ok [0-9]+ .*# SKIP' "$log" | tr -d ' ')
+		f=$(grep -cE '^not ok [0-9]+' "$log" | tr -d ' ')
+		p=$((p - s)) f=$((f + 1))
+		case $status in
+		124|137) note="timed out after ${timeout_s}s" ;;
+		*) note="no totals (exit status $status)" ;;
+		esac
+	fi
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	echo "=== $name: $p passed, $f failed, $s skipped in ${secs}s${note:+ ($note)}"
+	echo "RESULT $name $p $f $s"
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

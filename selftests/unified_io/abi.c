@@ -1,0 +1,1255 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ABI of /dev/unified_io_region's ioctls, as include/uapi/linux/unified_io.h
+ * documents it: success paths, argument length rules (iommufd TEST_LENGTH
+ * style), EFAULT/ENOTTY/EBADFD, every invalid SETUP field with its errno,
+ * layout consistency, RLIMIT_MEMLOCK charging, and the SUBMIT/COMPLETE
+ * argument checks. Raw ioctls only.
+ */
+#include "uio_test.h"
+
+#define SQ	8
+#define CQ	16
+#define BUF	4096
+#define DATA	(16 * 4096)
+
+static const __u8 poison = 0xcc;
+
+/* --- layout checks --------------------------------------------------- */
+
+struct range {
+	const char *name;
+	__u64 off, len;
+};
+
+static void check_ranges(struct __test_metadata *_metadata,
+			 const struct range *r, int n, __u64 limit)
+{
+	for (int i = 0; i < n; i++) {
+		EXPECT_LE(r[i].off, limit) TH_LOG("%s starts past %llu",
+						   r[i].name, (unsigned long long)limit);
+		EXPECT_LE(r[i].len, limit - r[i].off)
+			TH_LOG("%s [%llu, +%llu) ends past %llu", r[i].name,
+			       (unsigned long long)r[i].off,
+			       (unsigned long long)r[i].len,
+			       (unsigned long long)limit);
+		for (int j = i + 1; j < n; j++) {
+			EXPECT_TRUE(r[i].off + r[i].len <= r[j].off ||
+				    r[j].off + r[j].len <= r[i].off)
+				TH_LOG("%s [%llu, +%llu) overlaps %s [%llu, +%llu)",
+				       r[i].name, (unsigned long long)r[i].off,
+				       (unsigned long long)r[i].len, r[j].name,
+				       (unsigned long long)r[j].off,
+				       (unsigned long long)r[j].len);
+		}
+	}
+}
+
+static void check_ring(struct __test_metadata *_metadata,
+		       const struct unified_io_ring_offsets *ring,
+		       __u32 entries, __u32 entry_size)
+{
+	EXPECT_EQ(entries, ring->ring_entries);
+	EXPECT_EQ(entries - 1, ring->ring_mask);
+	EXPECT_EQ(entry_size, ring->entry_size);
+	EXPECT_EQ(0U, ring->head % 4);
+	EXPECT_EQ(0U, ring->tail % 4);
+	EXPECT_EQ(0U, ring->array % 8);
+	EXPECT_EQ(0U, ring->resv[0]);
+	EXPECT_EQ(0U, ring->resv[1]);
+}
+
+/* The layout SETUP returned for @s (with @cq CQ entries) is consistent. */
+static void check_layout(struct __test_metadata *_metadata,
+			 const struct unified_io_setup *s, __u32 cq,
+			 const struct unified_io_region_layout *l)
+{
+	__u64 pg = UIO_PAGE_SIZE;
+	__u32 nr_bufs = s->data_size / s->buf_size;
+	const struct range areas[] = {
+		{ "ctrl", l->ctrl_off, l->ctrl_size },
+		{ "desc", l->desc_off, l->desc_size },
+		{ "data", l->data_off, l->data_size },
+	};
+	const struct range ctrl[] = {
+		{ "sq.head", l->sq.head, 4 },
+		{ "sq.tail", l->sq.tail, 4 },
+		{ "cq.head", l->cq.head, 4 },
+		{ "cq.tail", l->cq.tail, 4 },
+		{ "stats", l->stats, sizeof(struct unified_io_stats) },
+		{ "config", l->config, sizeof(struct unified_io_config) },
+	};
+	const struct range desc[] = {
+		{ "sq.array", l->sq.array,
+		  (__u64)s->sq_entries * sizeof(struct unified_io_desc) },
+		{ "cq.array", l->cq.array, (__u64)cq * sizeof(struct unified_io_cqe) },
+		{ "buf_table", l->buf_table,
+		  (__u64)nr_bufs * sizeof(struct unified_io_buf_entry) },
+	};
+
+	EXPECT_EQ(0ULL, l->ctrl_off);
+	EXPECT_NE(0ULL, l->ctrl_size);
+	EXPECT_NE(0ULL, l->desc_size);
+	EXPECT_EQ(s->data_size, l->data_size);
+	EXPECT_EQ(s->buf_size, l->buf_size);
+	EXPECT_EQ(nr_bufs, l->nr_bufs);
+	for (int i = 0; i < 3; i++) {
+		EXPECT_EQ(0U, l->resv[i]);
+	}
+
+	/* Every area page aligned, inside the region, disjoint. */
+	EXPECT_EQ(0ULL, l->region_size % pg);
+	EXPECT_EQ(0ULL, l->ctrl_size % pg);
+	EXPECT_EQ(0ULL, l->desc_off % pg);
+	EXPECT_EQ(0ULL, l->desc_size % pg);
+	EXPECT_EQ(0ULL, l->data_off % pg);
+	EXPECT_EQ(0ULL, l->data_size % pg);
+	check_ranges(_metadata, areas, UIO_ARRAY_SIZE(areas), l->region_size);
+
+	check_ring(_metadata, &l->sq, s->sq_entries, sizeof(struct unified_io_desc));
+	check_ring(_metadata, &l->cq, cq, sizeof(struct unified_io_cqe));
+	EXPECT_EQ(0U, l->stats % 8);
+	EXPECT_EQ(0U, l->config % 8);
+	EXPECT_EQ(0U, l->buf_table % 4);
+	/* Control area: four indices, stats and config, disjoint. */
+	check_ranges(_metadata, ctrl, UIO_ARRAY_SIZE(ctrl), l->ctrl_size);
+	/* Descriptor area: SQ, CQ and buffer table, disjoint. */
+	check_ranges(_metadata, desc, UIO_ARRAY_SIZE(desc), l->desc_size);
+}
+
+static bool all_bytes(const void *p, size_t len, __u8 v)
+{
+	const __u8 *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != v)
+			return false;
+	return true;
+}
+
+/* --- a context without a region ----------------------------------------- */
+
+FIXTURE(ctx) {
+	int fd;
+};
+
+FIXTURE_SETUP(ctx)
+{
+	self->fd = -1;
+	UIO_OPEN(self->fd);
+}
+
+FIXTURE_TEARDOWN(ctx)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/* GET_INFO before SETUP is the feature query. */
+TEST_F(ctx, get_info_before_setup)
+{
+	struct unified_io_info info;
+
+	memset(&info, poison, sizeof(info));
+	info.size = sizeof(info);
+	info.flags = 0;
+	ASSERT_EQ(0, uio_ioctl(self->fd, UNIFIED_IO_GET_INFO, &info));
+
+	ASSERT_EQ((__u32)UNIFIED_IO_ABI_VERSION, info.config.abi_version);
+	/* No bit this header does not know; every bit the tests rely on. */
+	EXPECT_EQ(0U, info.config.features & ~UNIFIED_IO_FEATURES);
+	EXPECT_EQ((__u32)(UNIFIED_IO_FEAT_SQ_RING | UNIFIED_IO_FEAT_INLINE_SUBMIT |
+			  UNIFIED_IO_FEAT_WAIT | UNIFIED_IO_FEAT_POLL |
+			  UNIFIED_IO_FEAT_BUF_OWNERS),
+		  info.config.features & (UNIFIED_IO_FEAT_SQ_RING |
+					  UNIFIED_IO_FEAT_INLINE_SUBMIT |
+					  UNIFIED_IO_FEAT_WAIT |
+					  UNIFIED_IO_FEAT_POLL |
+					  UNIFIED_IO_FEAT_BUF_OWNERS));
+	/* Everything else is zero (and so was written over the poison). */
+	EXPECT_TRUE(all_bytes((__u8 *)&info.config + 8,
+			      sizeof(info.config) - 8, 0));
+	EXPECT_TRUE(all_bytes(&info.layout, sizeof(info.layout), 0));
+	EXPECT_TRUE(all_bytes(&info.stats, sizeof(info.stats), 0));
+}
+
+TEST_F(ctx, ioctls_before_setup_ebadfd)
+{
+	struct unified_io_desc nop = { .opcode = UNIFIED_IO_OP_NOP };
+	__u32 ready;
+
+	EXPECT_EQ(-EBADFD, uio_submit(self->fd, 0));
+	EXPECT_EQ(-EBADFD, uio_submit(self->fd, 1));
+	EXPECT_EQ(-EBADFD, uio_submit_inline(self->fd, &nop));
+	EXPECT_EQ(-EBADFD, uio_complete(self->fd, 0, 0, &ready));
+	EXPECT_EQ(-EBADFD, uio_complete(self->fd, 1, 1000000, &ready));
+}
+
+static const unsigned long unknown_cmds[] = {
+	_IO(UNIFIED_IO_TYPE, 0),
+	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_SETUP - 1),
+	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_GET_INFO + 1),
+	_IO(UNIFIED_IO_TYPE, 0xff),
+	/* Same number, other direction/size encoding: another command. */
+	_IOWR(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_SETUP, struct unified_io_setup),
+	_IOR(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_GET_INFO, struct unified_io_info),
+	_IO(UNIFIED_IO_TYPE + 1, UNIFIED_IO_CMD_SETUP),
+	0x5401,	/* TCGETS */
+};
+
+TEST_F(ctx, unknown_ioctl_enotty)
+{
+	char buf[4096] = {};
+	struct unified_io_setup s;
+
+	for (size_t i = 0; i < UIO_ARRAY_SIZE(unknown_cmds); i++) {
+		*(__u32 *)buf = sizeof(buf);
+		EXPECT_EQ(-ENOTTY, uio_ioctl(self->fd, unknown_cmds[i], buf))
+			TH_LOG("cmd %#lx", unknown_cmds[i]);
+	}
+	/* Same after SETUP. */
+	uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
+	ASSERT_EQ(0, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
+	for (size_t i = 0; i < UIO_ARRAY_SIZE(unknown_cmds); i++) {
+		*(__u32 *)buf = sizeof(buf);
+		EXPECT_EQ(-ENOTTY, uio_ioctl(self->fd, unknown_cmds[i], buf))
+			TH_LOG("cmd %#lx after SETUP", unknown_cmds[i]);
+	}
+}
+
+TEST_F(ctx, setup_twice_ebusy)
+{
+	struct unified_io_setup s, s2;
+	struct unified_io_info info;
+
+	uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
+	ASSERT_EQ(0, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
+	uio_setup_init(&s2, 2 * SQ, 0, 2 * BUF, 2 * DATA, 0);
+	memset(&s2.layout, poison, sizeof(s2.layout));
+	ASSERT_EQ(-EBUSY, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s2));
+	/* Identical arguments are no exception. */
+	uio_setup_init(&s2, SQ, 0, BUF, DATA, 0);
+	ASSERT_EQ(-EBUSY, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s2));
+
+	/* The first region is untouched. */
+	ASSERT_EQ(0, uio_get_info(self->fd, &info));
+	ASSERT_EQ(0, memcmp(&s.layout, &info.layout, sizeof(s.layout)));
+	ASSERT_EQ((__u32)SQ, info.config.sq_entries);
+	ASSERT_EQ((__u32)BUF, info.config.buf_size);
+	ASSERT_EQ((__u64)DATA, info.config.data_size);
+}
+
+/* A dup()ed descriptor is the same context; another open() is not. */
+TEST_F(ctx, contexts_per_open)
+{
+	struct unified_io_setup s;
+	struct unified_io_info info;
+	int dupfd, other;
+
+	uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
+	ASSERT_EQ(0, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
+	dupfd = dup(self->fd);
+	ASSERT_LE(0, dupfd);
+	uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
+	EXPECT_EQ(-EBUSY, uio_ioctl(dupfd, UNIFIED_IO_SETUP, &s));
+	close(dupfd);
+
+	other = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, uio_get_info(other, &info));
+	EXPECT_TRUE(all_bytes(&info.layout, sizeof(info.layout), 0));
+	EXPECT_EQ(-EBADFD, uio_submit(other, 0));
+	uio_setup_init(&s, 2 * SQ, 0, BUF, DATA, 0);
+	EXPECT_EQ(0, uio_ioctl(other, UNIFIED_IO_SETUP, &s));
+	close(other);
+}
+
+/* A NUMA node that is not online, found through sysfs. */
+static int offline_node(void)
+{
+	char buf[256] = {};
+	int fd = open("/sys/devices/system/node/online", O_RDONLY);
+	int hi = 0;
+	char *p;
+
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) < 0)
+			buf[0] = 0;
+		close(fd);
+	}
+	/* "0" or "0-3" or "0,2-3": one past the highest listed node. */
+	for (p = buf; *p; p++)
+		if (*p >= '0' && *p <= '9') {
+			int v = strtol(p, &p, 10);
+
+			if (v > hi)
+				hi = v;
+			p--;
+		}
+	return hi + 1;
+}
+
+TEST_F(ctx, setup_numa_offline_node)
+{
+	struct unified_io_setup s;
+	int nodes[] = { offline_node(), 1 << 20, INT32_MAX, -2, INT32_MIN };
+
+	for (size_t i = 0; i < UIO_ARRAY_SIZE(nodes); i++) {
+		uio_setup_init(&s, SQ, 0, BUF, DATA, UNIFIED_IO_SETUP_F_NUMA_NODE);
+		s.numa_node = nodes[i];
+		EXPECT_EQ(-EINVAL, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s))
+			TH_LOG("numa_node %d", nodes[i]);
+	}
+	/* None of the refusals created a region. */
+	uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
+	EXPECT_EQ(0, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
+}
+
+/* --- argument length rules ------------------------------------------------ */
+
+/*
+ * Copy @base (@ksize bytes, the structure as this header has it) into a
+ * page-aligned buffer of @size bytes, zero-extended, with the byte at @bad
+ * (if >= 0) set to 1, and call @cmd. @out receives @ksize bytes back.
+ */
+static int call_sized(int fd, unsigned long cmd, const void *base,
+		      size_t ksize, __u32 size, long bad, void *out,
+		      void *tail_out, size_t tail_len)
+{
+	size_t pg = UIO_PAGE_SIZE;
+	__u8 *buf = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int ret;
+
+	if (buf == MAP_FAILED)
+		return -ENOMEM;
+	memcpy(buf, base, ksize < size ? ksize : size);
+	*(__u32 *)buf = size;
+	if (bad >= 0)
+		buf[bad] = 1;
+	ret = uio_ioctl(fd, cmd, buf);
+	if (out)
+		memcpy(out, buf, ksize);
+	if (tail_out)
+		memcpy(tail_out, buf + ksize, tail_len);
+	munmap(buf, 2 * pg);
+	return ret;
+}
+
+/* The sizes every ioctl must refuse with EINVAL: below the first version. */
+#define TOO_SMALL(ksize)	{ 0, 4, 8, (ksize) - 8, (ksize) - 1 }
+
+TEST(setup_length)
+{
+	struct unified_io_setup base, out;
+	const __u32 ks = sizeof(base);
+	__u32 small[] = TOO_SMALL(ks);
+	__u8 tail[8];
+	int fd;
+
+	UIO_OPEN(fd);
+	close(fd);
+	uio_setup_init(&base, SQ, 0, BUF, DATA, 0);
+	memset(&base.layout, poison, sizeof(base.layout));
+
+	for (size_t i = 0; i < UIO_ARRAY_SIZE(small); i++) {
+		fd = open(UNIFIED_IO_DEVICE, O_RDWR);
+		ASSERT_LE(0, fd);
+		EXPECT_EQ(-EINVAL, call_sized(fd, UNIFIED_IO_SETUP, &base, ks,
+					      small[i], -1, NULL, NULL, 0))
+			TH_LOG("size %u", small[i]);
+		/* Not acted on: a correct SETUP still works. */
+		EXPECT_EQ(0, call_sized(fd, UNIFIED_IO_SETUP, &base, ks, ks, -1,
+					NULL, NULL, 0));
+		close(fd);
+	}
+
+	/* A non-zero byte beyond the structure: E2BIG, nothing created. */
+	for (long bad = ks; bad < ks + 8; bad += 7) {
+		fd = open(UNIFIED_IO_DEVICE, O_RDWR);
+		ASSERT_LE(0, fd);
+		EXPECT_EQ(-E2BIG, call_sized(fd, UNIFIED_IO_SETUP, &base, ks,
+					     ks + 8, bad, NULL, NULL, 0))
+			TH_LOG("non-zero byte at %ld", bad);
+		EXPECT_EQ(0, call_sized(fd, UNIFIED_IO_SETUP, &base, ks, ks, -1,
+					NULL, NULL, 0));
+		close(fd);
+	}
+
+	/* Zero bytes beyond: like the exact size; output within ksize only. */
+	for (__u32 size = ks; size <= ks + 8; size += 8) {
+		fd = open(UNIFIED_IO_DEVICE, O_RDWR);
+		ASSERT_LE(0, fd);
+		memset(&out, poison, sizeof(out));
+		memset(tail, poison, sizeof(tail));
+		EXPECT_EQ(0, call_sized(fd, UNIFIED_IO_SETUP, &base, ks, size, -1,
+					&out, tail, sizeof(tail)))
+			TH_LOG("size %u", size);
+		check_layout(_metadata, &base, 2 * SQ, &out.layout);
+		EXPECT_EQ(0ULL, out.resv[0] | out.resv[1] | out.resv[2] | out.resv[3]);
+		if (size > ks) {
+			EXPECT_TRUE(all_bytes(tail, sizeof(tail), 0));
+		}
+		close(fd);
+	}
+
+	/* Up to one page is accepted. */
+	fd = open(UNIFIED_IO_DEVICE, O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, call_sized(fd, UNIFIED_IO_SETUP, &base, ks, UIO_PAGE_SIZE,
+				-1, NULL, NULL, 0));
+	close(fd);
+}
+
+TEST(get_info_length)
+{
+	struct unified_io_info base, out, exact;
+	const __u32 ks = sizeof(base);
+	__u32 small[] = TOO_SMALL(ks);
+	struct unified_io_setup s;
+	__u8 tail[8];
+	int fd;
+
+	UIO_OPEN(fd);
+	/* Before and after SETUP. */
+	for (int pass = 0; pass < 2; pass++) {
+		memset(&base, poison, sizeof(base));
+		base.size = ks;
+		base.flags = 0;
+
+		for (size_t i = 0; i < UIO_ARRAY_SIZE(small); i++) {
+			EXPECT_EQ(-EINVAL, call_sized(fd, UNIFIED_IO_GET_INFO,
+						      &base, ks, small[i], -1,
+						      NULL, NULL, 0))
+				TH_LOG("pass %d size %u", pass, small[i]);
+		}
+		for (long bad = ks; bad < ks + 8; bad += 7) {
+			EXPECT_EQ(-E2BIG, call_sized(fd, UNIFIED_IO_GET_INFO,
+						     &base, ks, ks + 8, bad,
+						     NULL, NULL, 0))
+				TH_LOG("pass %d non-zero byte at %ld", pass, bad);
+		}
+
+		memset(&exact, poison, sizeof(exact));
+		ASSERT_EQ(0, call_sized(fd, UNIFIED_IO_GET_INFO, &base, ks, ks,
+					-1, &exact, NULL, 0));
+		EXPECT_EQ((__u32)UNIFIED_IO_ABI_VERSION, exact.config.abi_version);
+		/* The poisoned output was written in full. */
+		EXPECT_FALSE(all_bytes(&exact.layout, 8, poison));
+		EXPECT_EQ(0ULL, exact.config.resv[0] | exact.config.resv[1]);
+		EXPECT_EQ(0U, exact.stats.resv);
+
+		memset(&out, poison, sizeof(out));
+		memset(tail, poison, sizeof(tail));
+		ASSERT_EQ(0, call_sized(fd, UNIFIED_IO_GET_INFO, &base, ks,
+					ks + 8, -1, &out, tail, sizeof(tail)));
+		EXPECT_TRUE(all_bytes(tail, sizeof(tail), 0));
+		EXPECT_EQ(0, memcmp(&exact.config, &out.config, sizeof(out.config)));
+		EXPECT_EQ(0, memcmp(&exact.layout, &out.layout, sizeof(out.layout)));
+		EXPECT_EQ(0, memcmp(&exact.stats, &out.stats, sizeof(out.stats)));
+
+		EXPECT_EQ(0, call_sized(fd, UNIFIED_IO_GET_INFO, &base, ks,
+					UIO_PAGE_SIZE, -1, NULL, NULL, 0));
+
+		/* flags Must be 0 */
+		base.flags = 1;
+		EXPECT_EQ(-EINVAL, call_sized(fd, UNIFIED_IO_GET_INFO, &base, ks,
+					      ks, -1, NULL, NULL, 0));
+		base.flags = 0x80000000;
+		EXPECT_EQ(-EINVAL, call_sized(fd, UNIFIED_IO_GET_INFO, &base, ks,
+					      ks, -1, NULL, NULL, 0));
+
+		uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
+		if (!pass) {
+			ASSERT_EQ(0, uio_ioctl(fd, UNIFIED_IO_SETUP, &s));
+		}
+	}
+	close(fd);
+}
+
+FIXTURE(region) {
+	struct uio_region r;
+};
+
+FIXTURE_SETUP(region)
+{
+	if (!uio_region_create(&self->r, SQ, CQ, BUF, DATA, 0))
+		return;
+}
+
+FIXTURE_TEARDOWN(region)
+{
+	uio_region_destroy(&self->r);
+}
+
+TEST_F(region, submit_length)
+{
+	struct unified_io_submit base = {
+		.size = sizeof(base),
+		.flags = UNIFIED_IO_SUBMIT_F_INLINE,
+		.desc = { .opcode = UNIFIED_IO_OP_NOP, .user_data = 77 },
+	};
+	const __u32 ks = sizeof(base);
+	__u32 small[] = TOO_SMALL(ks);
+	struct unio_queue *q = &self->r.q;
+	__u8 tail[8];
+
+	for (size_t i = 0; i < UIO_ARRAY_SIZE(small); i++) {
+		EXPECT_EQ(-EINVAL, call_sized(self->r.fd, UNIFIED_IO_SUBMIT, &base,
+					      ks, small[i], -1, NULL, NULL, 0))
+			TH_LOG("size %u", small[i]);
+	}
+	for (long bad = ks; bad < ks + 8; bad += 7) {
+		EXPECT_EQ(-E2BIG, call_sized(self->r.fd, UNIFIED_IO_SUBMIT, &base,
+					     ks, ks + 8, bad, NULL, NULL, 0))
+			TH_LOG("non-zero byte at %ld", bad);
+	}
+	/* None of them was acted on. */
+	ASSERT_EQ(0U, unio_cq_ready(q));
+
+	ASSERT_EQ(1, call_sized(self->r.fd, UNIFIED_IO_SUBMIT, &base, ks, ks, -1,
+				NULL, NULL, 0));
+	memset(tail, poison, sizeof(tail));
+	ASSERT_EQ(1, call_sized(self->r.fd, UNIFIED_IO_SUBMIT, &base, ks, ks + 8,
+				-1, NULL, tail, sizeof(tail)));
+	EXPECT_TRUE(all_bytes(tail, sizeof(tail), 0));
+	ASSERT_EQ(1, call_sized(self->r.fd, UNIFIED_IO_SUBMIT, &base, ks,
+				UIO_PAGE_SIZE, -1, NULL, NULL, 0));
+	ASSERT_EQ(3U, unio_cq_ready(q));
+	for (int i = 0; i < 3; i++) {
+		struct unified_io_cqe *c = unio_peek_cqe(q);
+
+		ASSERT_NE(NULL, c);
+		EXPECT_EQ(77ULL, c->user_data);
+		EXPECT_EQ(0, c->res);
+		unio_cqe_seen(q);
+	}
+}
+
+TEST_F(region, complete_length)
+{
+	struct unified_io_complete base = {
+		.size = sizeof(base),
+		.ready = 0xcccccccc,
+	};
+	struct unified_io_complete out;
+	const __u32 ks = sizeof(base);
+	__u32 small[] = TOO_SMALL(ks);
+	struct unified_io_desc nop = { .opcode = UNIFIED_IO_OP_NOP };
+	__u8 tail[8];
+
+	for (size_t i = 0; i < UIO_ARRAY_SIZE(small); i++) {
+		EXPECT_EQ(-EINVAL, call_sized(self->r.fd, UNIFIED_IO_COMPLETE,
+					      &base, ks, small[i], -1, NULL,
+					      NULL, 0))
+			TH_LOG("size %u", small[i]);
+	}
+	for (long bad = ks; bad < ks + 8; bad += 7) {
+		EXPECT_EQ(-E2BIG, call_sized(self->r.fd, UNIFIED_IO_COMPLETE,
+					     &base, ks, ks + 8, bad, NULL, NULL, 0))
+			TH_LOG("non-zero byte at %ld", bad);
+	}
+
+	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
+	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
+	for (__u32 size = ks; size <= ks + 8; size += 8) {
+		memset(&out, poison, sizeof(out));
+		memset(tail, poison, sizeof(tail));
+		EXPECT_EQ(2, call_sized(self->r.fd, UNIFIED_IO_COMPLETE, &base, ks,
+					size, -1, &out, tail, sizeof(tail)))
+			TH_LOG("size %u", size);
+		EXPECT_EQ(2U, out.ready);
+		if (size > ks) {
+			EXPECT_TRUE(all_bytes(tail, sizeof(tail), 0));
+		}
+	}
+	EXPECT_EQ(2, call_sized(self->r.fd, UNIFIED_IO_COMPLETE, &base, ks,
+				UIO_PAGE_SIZE, -1, NULL, NULL, 0));
+}
+
+/* Sizes above one page are outside the contract; they must fail. */
+TEST_F(region, above_page_size_refused)
+{
+	struct unified_io_info info = { .size = sizeof(info) };
+	size_t pg = UIO_PAGE_SIZE;
+	__u8 *buf = calloc(1, 2 * pg);
+	int ret;
+
+	ASSERT_NE(NULL, buf);
+	memcpy(buf, &info, sizeof(info));
+	*(__u32 *)buf = pg + 8;
+	ret = uio_ioctl(self->r.fd, UNIFIED_IO_GET_INFO, buf);
+	EXPECT_TRUE(ret == -E2BIG || ret == -EINVAL) TH_LOG("GET_INFO size %zu: %d",
+							   pg + 8, ret);
+	*(__u32 *)buf = 0xffffffff;
+	ret = uio_ioctl(self->r.fd, UNIFIED_IO_GET_INFO, buf);
+	EXPECT_TRUE(ret == -E2BIG || ret == -EINVAL || ret == -EFAULT)
+		TH_LOG("GET_INFO size 4G-1: %d", ret);
+	free(buf);
+}
+
+/* --- EFAULT ---------------------------------------------------------------- */
+
+struct fault_buf {
+	__u8 *base;	/* two pages: readable+writable, then PROT_NONE */
+	__u8 *ro;	/* a read-only page */
+};
+
+static int fault_buf_init(struct fault_buf *f)
+{
+	size_t pg = UIO_PAGE_SIZE;
+
+	f->base = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (f->base == MAP_FAILED)
+		return -1;
+	if (mprotect(f->base + pg, pg, PROT_NONE))
+		return -1;
+	f->ro = f->base + 2 * pg;
+	return 0;
+}
+
+/* Every ioctl with a bad argument pointer gets EFAULT. */
+static void check_efault(struct __test_metadata *_metadata, int fd,
+			 unsigned long cmd, const void *arg, size_t len,
+			 bool writes_back)
+{
+	struct fault_buf f;
+	size_t pg = UIO_PAGE_SIZE;
+	__u8 *p;
+
+	ASSERT_EQ(0, fault_buf_init(&f));
+
+	EXPECT_EQ(-EFAULT, uio_ioctl(fd, cmd, NULL));
+	EXPECT_EQ(-EFAULT, uio_ioctl(fd, cmd, (void *)8));
+	EXPECT_EQ(-EFAULT, uio_ioctl(fd, cmd, (void *)-4096L));
+	EXPECT_EQ(-EFAULT, uio_ioctl(fd, cmd, f.base + pg));
+	/* Kernel address. */
+	EXPECT_EQ(-EFAULT, uio_ioctl(fd, cmd, (void *)0xffff888000000000UL));
+	/* The size field readable, the rest in the PROT_NONE page. */
+	p = f.base + pg - 8;
+	memcpy(p, arg, 8);
+	EXPECT_EQ(-EFAULT, uio_ioctl(fd, cmd, p));
+	/* Readable but not writable, for an ioctl that writes back. */
+	if (writes_back) {
+		memcpy(f.ro, arg, len);
+		ASSERT_EQ(0, mprotect(f.ro, pg, PROT_READ));
+		EXPECT_EQ(-EFAULT, uio_ioctl(fd, cmd, f.ro));
+	}
+	munmap(f.base, 3 * pg);
+}
+
+TEST_F(ctx, efault)
+{
+	struct unified_io_setup s;
+	struct unified_io_info info = { .size = sizeof(info) };
+
+	uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
+	check_efault(_metadata, self->fd, UNIFIED_IO_GET_INFO, &info,
+		     sizeof(info), true);
+	check_efault(_metadata, self->fd, UNIFIED_IO_SETUP, &s, sizeof(s), false);
+	/* None of those created a region. */
+	ASSERT_EQ(0, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
+}
+
+/* SETUP writes its layout back: a read-only argument is EFAULT. */
+TEST_F(ctx, efault_setup_readonly)
+{
+	struct unified_io_setup s;
+	struct fault_buf f;
+
+	ASSERT_EQ(0, fault_buf_init(&f));
+	uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
+	memcpy(f.ro, &s, sizeof(s));
+	ASSERT_EQ(0, mprotect(f.ro, UIO_PAGE_SIZE, PROT_READ));
+	EXPECT_EQ(-EFAULT, uio_ioctl(self->fd, UNIFIED_IO_SETUP, f.ro));
+	munmap(f.base, 3 * UIO_PAGE_SIZE);
+}
+
+TEST_F(region, efault)
+{
+	struct unified_io_submit sub = {
+		.size = sizeof(sub),
+		.flags = UNIFIED_IO_SUBMIT_F_INLINE,
+	};
+	struct unified_io_complete c = { .size = sizeof(c) };
+	struct unified_io_info info = { .size = sizeof(info) };
+
+	check_efault(_metadata, self->r.fd, UNIFIED_IO_SUBMIT, &sub,
+		     sizeof(sub), false);
+	check_efault(_metadata, self->r.fd, UNIFIED_IO_COMPLETE, &c, sizeof(c),
+		     true);
+	check_efault(_metadata, self->r.fd, UNIFIED_IO_GET_INFO, &info,
+		     sizeof(info), true);
+	/* Nothing was submitted. */
+	ASSERT_EQ(0, uio_get_info(self->r.fd, &info));
+	EXPECT_EQ(0ULL, info.stats.sqes);
+	EXPECT_EQ(0U, unio_cq_ready(&self->r.q));
+}
+
+/* --- SETUP parameter matrix ---------------------------------------------- */
+
+FIXTURE(setup_param) {
+	int fd;
+};
+
+FIXTURE_VARIANT(setup_param) {
+	__u32 flags;
+	__u32 sq, cq, buf;
+	__u64 data;
+	__s32 numa;
+	int resv;	/* index of resv[] set to 1, or -1 */
+	int err;	/* expected -errno, 0 for success */
+	__u32 want_cq;	/* CQ entries expected on success */
+};
+
+FIXTURE_SETUP(setup_param)
+{
+	self->fd = -1;
+	UIO_OPEN(self->fd);
+}
+
+FIXTURE_TEARDOWN(setup_param)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/* SP() sets defaults that variants override. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+#define SP(name, ...)							\
+	FIXTURE_VARIANT_ADD(setup_param, name) {			\
+		.sq = SQ, .buf = BUF, .data = DATA, .resv = -1,		\
+		__VA_ARGS__						\
+	}
+
+SP(ok_default, .want_cq = 2 * SQ);
+SP(ok_cq_equal, .sq = 16, .cq = 16, .want_cq = 16);
+SP(ok_one_entry, .sq = 1, .cq = 1, .want_cq = 1);
+SP(ok_cq_max, .sq = 1, .cq = UNIFIED_IO_MAX_ENTRIES,
+   .want_cq = UNIFIED_IO_MAX_ENTRIES);
+SP(ok_max_entries_cq_capped, .sq = UNIFIED_IO_MAX_ENTRIES,
+   .want_cq = UNIFIED_IO_MAX_ENTRIES);
+SP(ok_one_buf, .data = BUF, .want_cq = 2 * SQ);
+SP(ok_buf_64k, .buf = 64 << 10, .data = 1 << 20, .want_cq = 2 * SQ);
+SP(ok_buf_2m, .buf = UNIFIED_IO_MAX_BUF_SIZE, .data = 4 << 20,
+   .want_cq = 2 * SQ);
+SP(ok_huge_pages, .flags = UNIFIED_IO_SETUP_F_HUGE_PAGES,
+   .buf = UNIFIED_IO_MAX_BUF_SIZE, .data = 4 << 20, .want_cq = 2 * SQ);
+SP(ok_huge_pages_small_bufs, .flags = UNIFIED_IO_SETUP_F_HUGE_PAGES,
+   .buf = 4096, .data = 4 << 20, .want_cq = 2 * SQ);
+/* Not a multiple of 2 MiB: the tail needs order-0 pages. */
+SP(ok_huge_pages_odd_size, .flags = UNIFIED_IO_SETUP_F_HUGE_PAGES,
+   .buf = 64 << 10, .data = (2 << 20) + (64 << 10), .want_cq = 2 * SQ);
+SP(ok_numa_node0, .flags = UNIFIED_IO_SETUP_F_NUMA_NODE, .numa = 0,
+   .want_cq = 2 * SQ);
+
+SP(flag_unknown, .flags = 1 << 2, .err = -EINVAL);
+SP(flag_high, .flags = 1U << 31, .err = -EINVAL);
+SP(resv0, .resv = 0, .err = -EINVAL);
+SP(resv3, .resv = 3, .err = -EINVAL);
+SP(numa_without_flag, .numa = 1, .err = -EINVAL);
+SP(numa_minus1_without_flag, .numa = -1, .err = -EINVAL);
+SP(sq_zero, .sq = 0, .err = -EINVAL);
+SP(sq_not_pow2, .sq = 3, .err = -EINVAL);
+SP(sq_not_pow2_100, .sq = 100, .err = -EINVAL);
+SP(sq_too_big, .sq = 2 * UNIFIED_IO_MAX_ENTRIES, .err = -E2BIG);
+SP(sq_too_big_2g, .sq = 1U << 31, .err = -E2BIG);
+SP(cq_not_pow2, .cq = 24, .err = -EINVAL);
+SP(cq_below_sq, .sq = 16, .cq = 8, .err = -EINVAL);
+SP(cq_too_big, .cq = 2 * UNIFIED_IO_MAX_ENTRIES, .err = -E2BIG);
+SP(buf_zero, .buf = 0, .err = -EINVAL);
+SP(buf_one, .buf = 1, .err = -EINVAL);
+SP(buf_not_pow2, .buf = 4097, .err = -EINVAL);
+SP(buf_not_pow2_6k, .buf = 6144, .data = 6144 * 4, .err = -EINVAL);
+SP(buf_below_page, .buf = 2048, .data = 2048 * 8, .err = -EINVAL);
+SP(buf_too_big, .buf = 2 * UNIFIED_IO_MAX_BUF_SIZE,
+   .data = 2 * UNIFIED_IO_MAX_BUF_SIZE, .err = -E2BIG);
+SP(buf_too_big_2g, .buf = 1U << 31, .data = 1ULL << 31, .err = -E2BIG);
+SP(data_zero, .data = 0, .err = -EINVAL);
+SP(data_unaligned, .data = DATA + 512, .err = -EINVAL);
+SP(data_not_buf_multiple, .buf = 64 << 10, .data = (64 << 10) + 4096,
+   .err = -EINVAL);
+SP(data_too_big, .buf = UNIFIED_IO_MAX_BUF_SIZE,
+   .data = UNIFIED_IO_MAX_DATA_SIZE + UNIFIED_IO_MAX_BUF_SIZE, .err = -E2BIG);
+SP(data_too_big_1t, .buf = UNIFIED_IO_MAX_BUF_SIZE, .data = 1ULL << 40,
+   .err = -E2BIG);
+SP(data_too_many_bufs, .buf = 4096,
+   .data = (UNIFIED_IO_MAX_BUFS + 1ULL) * 4096, .err = -E2BIG);
+SP(data_overflow, .buf = 4096, .data = ~0ULL & ~4095ULL, .err = -EOVERFLOW);
+SP(data_overflow_2m, .buf = UNIFIED_IO_MAX_BUF_SIZE,
+   .data = ~0ULL & ~(UNIFIED_IO_MAX_BUF_SIZE - 1ULL), .err = -EOVERFLOW);
+
+#pragma GCC diagnostic pop
+
+/* The control area carries GET_INFO's config, and the indices start at 0. */
+static void check_ctrl_copy(struct __test_metadata *_metadata, int fd,
+			    const struct unified_io_region_layout *l,
+			    const struct unified_io_config *config)
+{
+	__u8 *map = mmap(NULL, l->ctrl_size, PROT_READ, MAP_SHARED, fd, 0);
+
+	ASSERT_NE(MAP_FAILED, map);
+	/* GET_INFO is the reference; the control-area copy must match it. */
+	uio_check_config(config, (struct unified_io_config *)(map + l->config));
+	EXPECT_EQ(0U, *(__u32 *)(map + l->sq.head));
+	EXPECT_EQ(0U, *(__u32 *)(map + l->sq.tail));
+	EXPECT_EQ(0U, *(__u32 *)(map + l->cq.head));
+	EXPECT_EQ(0U, *(__u32 *)(map + l->cq.tail));
+	munmap(map, l->ctrl_size);
+}
+
+TEST_F(setup_param, apply)
+{
+	struct unified_io_setup s;
+	struct unified_io_info info;
+	__u64 pg = UIO_PAGE_SIZE;
+	int ret;
+
+	if ((variant->flags & UNIFIED_IO_SETUP_F_HUGE_PAGES) && !variant->err) {
+		ASSERT_EQ(0, uio_get_info(self->fd, &info));
+		if (!(info.config.features & UNIFIED_IO_FEAT_HUGE_PAGES))
+			SKIP(return, "no UNIFIED_IO_FEAT_HUGE_PAGES");
+	}
+	uio_setup_init(&s, variant->sq, variant->cq, variant->buf, variant->data,
+		       variant->flags);
+	s.numa_node = variant->numa;
+	if (variant->resv >= 0)
+		s.resv[variant->resv] = 1;
+	memset(&s.layout, poison, sizeof(s.layout));
+
+	ret = uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s);
+	ASSERT_EQ(variant->err, ret) TH_LOG("expected %s, got %s",
+					    strerror(-variant->err), strerror(-ret));
+
+	ASSERT_EQ(0, uio_get_info(self->fd, &info));
+	if (variant->err) {
+		/* Refused: no region, and a correct SETUP still works. */
+		EXPECT_TRUE(all_bytes(&info.layout, sizeof(info.layout), 0));
+		EXPECT_EQ(0U, info.config.sq_entries);
+		EXPECT_EQ(-EBADFD, uio_submit(self->fd, 0));
+		uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
+		EXPECT_EQ(0, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
+		return;
+	}
+
+	check_layout(_metadata, &s, variant->want_cq, &s.layout);
+	/* GET_INFO agrees with SETUP and with the parameters. */
+	EXPECT_EQ(0, memcmp(&s.layout, &info.layout, sizeof(s.layout)));
+	EXPECT_EQ((__u32)UNIFIED_IO_ABI_VERSION, info.config.abi_version);
+	EXPECT_EQ(variant->flags, info.config.setup_flags);
+	EXPECT_EQ(variant->sq, info.config.sq_entries);
+	EXPECT_EQ(variant->want_cq, info.config.cq_entries);
+	EXPECT_EQ(variant->buf, info.config.buf_size);
+	EXPECT_EQ((__u32)(variant->data / variant->buf), info.config.nr_bufs);
+	EXPECT_EQ(variant->data, info.config.data_size);
+	if (variant->flags & UNIFIED_IO_SETUP_F_NUMA_NODE) {
+		EXPECT_EQ(variant->numa, info.config.numa_node);
+	}
+	/* The pages obtained cover the data area exactly. */
+	EXPECT_EQ(variant->data, (__u64)info.config.huge_pages * UIO_SZ_2M +
+				 (__u64)info.config.small_pages * pg)
+		TH_LOG("huge_pages %u small_pages %u", info.config.huge_pages,
+		       info.config.small_pages);
+	if (!(variant->flags & UNIFIED_IO_SETUP_F_HUGE_PAGES)) {
+		EXPECT_EQ(0U, info.config.huge_pages);
+	}
+	TH_LOG("huge_pages %u small_pages %u", info.config.huge_pages,
+	       info.config.small_pages);
+	EXPECT_EQ(0ULL, info.config.resv[0] | info.config.resv[1]);
+
+	/* Fresh counters. */
+	EXPECT_EQ(0ULL, info.stats.submit_calls | info.stats.sqes |
+			info.stats.cqes | info.stats.errors |
+			info.stats.sq_bad_tail | info.stats.cq_full |
+			info.stats.cq_bad_head | info.stats.waits);
+	EXPECT_EQ(info.config.nr_bufs, info.stats.bufs_free);
+	EXPECT_EQ(0U, info.stats.bufs_app);
+	EXPECT_EQ(0U, info.stats.bufs_kernel);
+
+	check_ctrl_copy(_metadata, self->fd, &s.layout, &info.config);
+}
+
+/* --- RLIMIT_MEMLOCK ---------------------------------------------------------- */
+
+#define BIG_DATA	(8ULL << 20)
+
+/* In a child: without CAP_IPC_LOCK a big region fails against a tiny limit. */
+static int memlock_child(void *arg)
+{
+	struct rlimit small = { 64 << 10, 64 << 10 };
+	struct rlimit big = { 64ULL << 20, 64ULL << 20 };
+	struct unified_io_setup s;
+	int fd, ret;
+
+	ret = uio_drop_cap(CAP_IPC_LOCK);
+	if (ret && ret != -EPERM)
+		return 10;
+	if (uio_has_cap(CAP_IPC_LOCK))
+		return 11;
+	if (setrlimit(RLIMIT_MEMLOCK, &small))
+		return 12;
+	fd = open(UNIFIED_IO_DEVICE, O_RDWR);
+	if (fd < 0)
+		return 13;
+	uio_setup_init(&s, SQ, 0, 64 << 10, BIG_DATA, 0);
+	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	if (ret != -ENOMEM) {
+		fprintf(stderr, "# SETUP %llu bytes over RLIMIT_MEMLOCK 64K: %d, want %d\n",
+			BIG_DATA, ret, -ENOMEM);
+		return 14;
+	}
+	/* Only the limit was in the way (raising it needs CAP_SYS_RESOURCE). */
+	if (setrlimit(RLIMIT_MEMLOCK, &big))
+		return 0;
+	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	if (ret) {
+		fprintf(stderr, "# SETUP under a 64M limit: %d\n", ret);
+		return 15;
+	}
+	close(fd);
+	/*
+	 * The charge goes back on close: with room for one region at a
+	 * time, five in a row work.
+	 */
+	big.rlim_cur = big.rlim_max = BIG_DATA + (4ULL << 20);
+	if (setrlimit(RLIMIT_MEMLOCK, &big))
+		return 16;
+	for (int i = 0; i < 5; i++) {
+		fd = open(UNIFIED_IO_DEVICE, O_RDWR);
+		if (fd < 0)
+			return 17;
+		ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+		close(fd);
+		if (ret) {
+			fprintf(stderr, "# region %d under a %llu limit: %d (charge not returned?)\n",
+				i, (unsigned long long)big.rlim_cur, ret);
+			return 18;
+		}
+	}
+	return 0;
+}
+
+TEST(rlimit_memlock_enomem)
+{
+	int fd;
+
+	UIO_OPEN(fd);
+	close(fd);
+	ASSERT_EQ(0, uio_in_child(memlock_child, NULL));
+}
+
+/*
+ * A SETUP refused for RLIMIT_MEMLOCK charges nothing: with room for one
+ * region, one refused attempt in between, the next region still fits once
+ * the first is gone.
+ */
+static int memlock_refusal_child(void *arg)
+{
+	struct rlimit lim = { BIG_DATA + (2ULL << 20), BIG_DATA + (2ULL << 20) };
+	bool map_first = arg;
+	struct unified_io_setup s;
+	void *map = MAP_FAILED;
+	size_t len = 0;
+	int a, b, c, ret;
+
+	if (uio_drop_cap(CAP_IPC_LOCK) && uio_has_cap(CAP_IPC_LOCK))
+		return 10;
+	if (setrlimit(RLIMIT_MEMLOCK, &lim))
+		return 11;
+	a = open(UNIFIED_IO_DEVICE, O_RDWR);
+	if (a < 0)
+		return 12;
+	uio_setup_init(&s, SQ, 0, 64 << 10, BIG_DATA, 0);
+	ret = uio_ioctl(a, UNIFIED_IO_SETUP, &s);
+	if (ret) {
+		fprintf(stderr, "# first region: %d\n", ret);
+		return 13;
+	}
+	len = s.layout.region_size;
+	if (map_first) {
+		map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, a, 0);
+		if (map == MAP_FAILED)
+			return 16;
+	}
+	/* Each attempt on a file opened while the first region exists. */
+	for (int i = 0; i < 3; i++) {
+		b = open(UNIFIED_IO_DEVICE, O_RDWR);
+		if (b < 0)
+			return 12;
+		uio_setup_init(&s, SQ, 0, 64 << 10, BIG_DATA, 0);
+		ret = uio_ioctl(b, UNIFIED_IO_SETUP, &s);
+		close(b);
+		if (ret != -ENOMEM) {
+			fprintf(stderr, "# second region over the limit: %d, want %d\n",
+				ret, -ENOMEM);
+			return 14;
+		}
+	}
+	if (map != MAP_FAILED)
+		munmap(map, len);
+	close(a);
+	c = open(UNIFIED_IO_DEVICE, O_RDWR);
+	if (c < 0)
+		return 12;
+	uio_setup_init(&s, SQ, 0, 64 << 10, BIG_DATA, 0);
+	ret = uio_ioctl(c, UNIFIED_IO_SETUP, &s);
+	close(c);
+	if (ret) {
+		fprintf(stderr, "# region after the refused ones were closed: %d (refused SETUP left a charge)\n",
+			ret);
+		return 15;
+	}
+	return 0;
+}
+
+TEST(rlimit_memlock_refusal_uncharged)
+{
+	int fd;
+
+	UIO_OPEN(fd);
+	close(fd);
+	ASSERT_EQ(0, uio_in_child(memlock_refusal_child, NULL));
+}
+
+/* The same with the first region mapped while the refusals happen. */
+TEST(rlimit_memlock_refusal_uncharged_mapped)
+{
+	int fd;
+
+	UIO_OPEN(fd);
+	close(fd);
+	ASSERT_EQ(0, uio_in_child(memlock_refusal_child, (void *)1));
+}
+
+/* With CAP_IPC_LOCK the limit does not apply. */
+static int memlock_cap_child(void *arg)
+{
+	struct rlimit small = { 64 << 10, 64 << 10 };
+	struct unified_io_setup s;
+	int fd, ret;
+
+	if (setrlimit(RLIMIT_MEMLOCK, &small))
+		return 12;
+	fd = open(UNIFIED_IO_DEVICE, O_RDWR);
+	if (fd < 0)
+		return 13;
+	uio_setup_init(&s, SQ, 0, 64 << 10, BIG_DATA, 0);
+	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	close(fd);
+	if (ret) {
+		fprintf(stderr, "# SETUP with CAP_IPC_LOCK over RLIMIT_MEMLOCK: %d\n", ret);
+		return 14;
+	}
+	return 0;
+}
+
+TEST(rlimit_memlock_cap_ipc_lock)
+{
+	int fd;
+
+	UIO_OPEN(fd);
+	close(fd);
+	if (!uio_has_cap(CAP_IPC_LOCK))
+		SKIP(return, "no CAP_IPC_LOCK");
+	ASSERT_EQ(0, uio_in_child(memlock_cap_child, NULL));
+}
+
+/* --- SUBMIT and COMPLETE arguments ------------------------------------------ */
+
+/* Queue @n NOPs in the SQ without submitting them. */
+static void queue_nops(struct __test_metadata *_metadata, struct unio_queue *q,
+		       int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct unified_io_desc *d = unio_get_sqe(q);
+
+		ASSERT_NE(NULL, d);
+		unio_prep_nop(d, 1000 + i);
+	}
+	unio_sq_flush(q);
+}
+
+TEST_F(region, submit_success)
+{
+	struct unio_queue *q = &self->r.q;
+	struct unified_io_info info;
+
+	/* Nothing queued: 0, nothing consumed. */
+	ASSERT_EQ(0, uio_submit(self->r.fd, 0));
+	ASSERT_EQ(0, uio_submit(self->r.fd, 8));
+	queue_nops(_metadata, q, 5);
+	ASSERT_EQ(0, uio_submit(self->r.fd, 0));
+	ASSERT_EQ(0U, *q->sq.khead);
+	/* to_submit bounds the batch; the rest waits. */
+	ASSERT_EQ(2, uio_submit(self->r.fd, 2));
+	ASSERT_EQ(2U, *q->sq.khead);
+	ASSERT_EQ(3, uio_submit(self->r.fd, 100));
+	ASSERT_EQ(5U, *q->sq.khead);
+	ASSERT_EQ(5U, unio_cq_ready(q));
+	for (int i = 0; i < 5; i++) {
+		struct unified_io_cqe *c = unio_peek_cqe(q);
+
+		ASSERT_EQ(1000ULL + i, c->user_data);
+		ASSERT_EQ(0, c->res);
+		ASSERT_EQ(UNIFIED_IO_OP_NOP, c->opcode);
+		unio_cqe_seen(q);
+	}
+	ASSERT_EQ(0, uio_get_info(self->r.fd, &info));
+	EXPECT_EQ(2ULL, info.stats.submit_calls);
+	EXPECT_EQ(5ULL, info.stats.sqes);
+	EXPECT_EQ(5ULL, info.stats.cqes);
+}
+
+TEST_F(region, submit_bad_args_einval)
+{
+	struct unio_queue *q = &self->r.q;
+	struct unified_io_submit sub;
+	struct unified_io_info info;
+
+	queue_nops(_metadata, q, 2);
+
+	/* Unknown flags. */
+	for (__u32 f = 1 << 1; f; f <<= 1) {
+		memset(&sub, 0, sizeof(sub));
+		sub.size = sizeof(sub);
+		sub.flags = f;
+		sub.to_submit = 2;
+		EXPECT_EQ(-EINVAL, uio_ioctl(self->r.fd, UNIFIED_IO_SUBMIT, &sub))
+			TH_LOG("flags %#x", f);
+	}
+	/* resv */
+	memset(&sub, 0, sizeof(sub));
+	sub.size = sizeof(sub);
+	sub.to_submit = 2;
+	sub.resv = 1;
+	EXPECT_EQ(-EINVAL, uio_ioctl(self->r.fd, UNIFIED_IO_SUBMIT, &sub));
+	/* SQ mode: desc Must be 0, byte by byte. */
+	for (size_t i = 0; i < sizeof(sub.desc); i++) {
+		memset(&sub, 0, sizeof(sub));
+		sub.size = sizeof(sub);
+		sub.to_submit = 2;
+		((__u8 *)&sub.desc)[i] = 0x80;
+		EXPECT_EQ(-EINVAL, uio_ioctl(self->r.fd, UNIFIED_IO_SUBMIT, &sub))
+			TH_LOG("desc byte %zu in SQ mode", i);
+	}
+	/* INLINE: to_submit Must be 0. */
+	memset(&sub, 0, sizeof(sub));
+	sub.size = sizeof(sub);
+	sub.flags = UNIFIED_IO_SUBMIT_F_INLINE;
+	sub.to_submit = 1;
+	EXPECT_EQ(-EINVAL, uio_ioctl(self->r.fd, UNIFIED_IO_SUBMIT, &sub));
+	sub.to_submit = 0;
+	sub.resv = 1;
+	EXPECT_EQ(-EINVAL, uio_ioctl(self->r.fd, UNIFIED_IO_SUBMIT, &sub));
+
+	/* Nothing was consumed or posted. */
+	EXPECT_EQ(0U, *q->sq.khead);
+	EXPECT_EQ(0U, unio_cq_ready(q));
+	ASSERT_EQ(0, uio_get_info(self->r.fd, &info));
+	EXPECT_EQ(0ULL, info.stats.sqes);
+	EXPECT_EQ(0ULL, info.stats.cqes);
+	EXPECT_EQ(0ULL, info.stats.submit_calls);
+
+	ASSERT_EQ(2, uio_submit(self->r.fd, 2));
+}
+
+TEST_F(region, inline_submit_success)
+{
+	struct unio_queue *q = &self->r.q;
+	struct unified_io_desc nop = { .opcode = UNIFIED_IO_OP_NOP,
+				       .user_data = 0xfeedface12345678ULL };
+	struct unified_io_cqe *c;
+
+	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
+	ASSERT_EQ(1U, unio_cq_ready(q));
+	c = unio_peek_cqe(q);
+	EXPECT_EQ(nop.user_data, c->user_data);
+	EXPECT_EQ(0, c->res);
+	EXPECT_EQ(0ULL, c->addr);
+	EXPECT_EQ(UNIFIED_IO_OP_NOP, c->opcode);
+	EXPECT_TRUE(all_bytes(c->resv, sizeof(c->resv), 0));
+	/* The SQ was not touched. */
+	EXPECT_EQ(0U, *q->sq.khead);
+	unio_cqe_seen(q);
+}
+
+TEST_F(region, complete_args)
+{
+	struct unified_io_complete c;
+	struct unified_io_desc nop = { .opcode = UNIFIED_IO_OP_NOP };
+	__u32 cq = self->r.l.cq.ring_entries;
+	__u32 ready;
+	__u64 t0;
+
+	/* Nothing ready, no wait. */
+	ASSERT_EQ(0, uio_complete(self->r.fd, 0, 0, &ready));
+	ASSERT_EQ(0U, ready);
+
+	/* flags, resv */
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	for (__u32 f = 1; f; f <<= 1) {
+		c.flags = f;
+		EXPECT_EQ(-EINVAL, uio_ioctl(self->r.fd, UNIFIED_IO_COMPLETE, &c))
+			TH_LOG("flags %#x", f);
+	}
+	c.flags = 0;
+	c.resv = 1;
+	EXPECT_EQ(-EINVAL, uio_ioctl(self->r.fd, UNIFIED_IO_COMPLETE, &c));
+
+	/* min_complete above the CQ size. */
+	EXPECT_EQ(-EINVAL, uio_complete(self->r.fd, cq + 1, 1000000, &ready));
+	EXPECT_EQ(-EINVAL, uio_complete(self->r.fd, ~0U, 1000000, &ready));
+	EXPECT_EQ(-EINVAL, uio_complete(self->r.fd, cq + 1, 0, &ready));
+
+	/* min_complete == CQ size is legal: times out, ready written. */
+	t0 = uio_now_ns();
+	EXPECT_EQ(-ETIME, uio_complete(self->r.fd, cq, 20 * 1000000ULL, &ready));
+	EXPECT_LE(t0 + 20 * 1000000ULL, uio_now_ns());
+	EXPECT_EQ(0U, ready);
+
+	/* Two ready, three wanted: ETIME with ready == 2. */
+	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
+	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
+	EXPECT_EQ(-ETIME, uio_complete(self->r.fd, 3, 1000000, &ready));
+	EXPECT_EQ(2U, ready);
+	/* Enough ready: returns at once with the count. */
+	EXPECT_EQ(2, uio_complete(self->r.fd, 2, 0, &ready));
+	EXPECT_EQ(2U, ready);
+	EXPECT_EQ(2, uio_complete(self->r.fd, 1, 1000000, &ready));
+	EXPECT_EQ(2U, ready);
+	EXPECT_EQ(2, uio_complete(self->r.fd, 0, 0, &ready));
+	EXPECT_EQ(2U, ready);
+	/* COMPLETE does not consume: still two. */
+	EXPECT_EQ(2U, unio_cq_ready(&self->r.q));
+	unio_cq_advance(&self->r.q, 2);
+	EXPECT_EQ(0, uio_complete(self->r.fd, 0, 0, &ready));
+	EXPECT_EQ(0U, ready);
+}
+
+TEST_F(region, get_info_after_setup)
+{
+	struct unified_io_info info;
+
+	memset(&info, poison, sizeof(info));
+	info.size = sizeof(info);
+	info.flags = 0;
+	ASSERT_EQ(0, uio_ioctl(self->r.fd, UNIFIED_IO_GET_INFO, &info));
+	EXPECT_EQ(0, memcmp(&self->r.l, &info.layout, sizeof(info.layout)));
+	EXPECT_EQ((__u32)SQ, info.config.sq_entries);
+	EXPECT_EQ((__u32)CQ, info.config.cq_entries);
+	EXPECT_EQ((__u32)BUF, info.config.buf_size);
+	EXPECT_EQ((__u32)(DATA / BUF), info.config.nr_bufs);
+	EXPECT_EQ((__u64)DATA, info.config.data_size);
+	EXPECT_EQ(0U, info.config.setup_flags);
+	EXPECT_EQ((__u32)(DATA / BUF), info.stats.bufs_free);
+	EXPECT_EQ(0U, info.stats.resv);
+	for (int i = 0; i < 8; i++) {
+		EXPECT_EQ(0ULL, info.stats.ops[i]);
+	}
+	uio_check_config(&info.config, self->r.config);
+}
+
+TEST_HARNESS_MAIN
