@@ -39,7 +39,7 @@ versions:
 	@$(TOP)/scripts/sysroot.sh versions
 
 module:
-	$(MAKE) -C $(KDIR) M=$(TOP) W=1 modules
+	$(MAKE) -C $(KDIR) M=$(TOP) W=1 KCFLAGS=-Werror modules
 
 lib:
 	$(MAKE) -C $(TOP)/lib/libunifiedio

@@ -16,10 +16,32 @@
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/seq_file.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "uior.h"
+
+/* Largest ioctl argument accepted, whatever the page size. */
+#define UIOR_ARG_MAX	SZ_4K
+
+static_assert(sizeof(struct unified_io_desc) == 64);
+static_assert(sizeof(struct unified_io_cqe) == 32);
+static_assert(sizeof(struct unified_io_buf_entry) == 4);
+static_assert(sizeof(struct unified_io_ring_offsets) == 32);
+static_assert(sizeof(struct unified_io_region_layout) == 152);
+static_assert(sizeof(struct unified_io_stats) == 208);
+static_assert(sizeof(struct unified_io_config) == 64);
+static_assert(sizeof(struct unified_io_setup) == 216);
+static_assert(sizeof(struct unified_io_submit) == 80);
+static_assert(sizeof(struct unified_io_complete) == 32);
+static_assert(sizeof(struct unified_io_info) == 432);
+static_assert(offsetof(struct unified_io_desc, user_data) == 16);
+static_assert(offsetof(struct unified_io_desc, pad) == 24);
+static_assert(offsetof(struct unified_io_cqe, addr) == 16);
+static_assert(ARRAY_SIZE(((struct unified_io_stats *)0)->ops) >=
+	      UNIFIED_IO_OP_LAST);
+static_assert(sizeof(struct uior_ctrl) <= SZ_4K);
 
 static int uior_open(struct inode *inode, struct file *file)
 {
@@ -30,6 +52,7 @@ static int uior_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	mutex_init(&ctx->lock);
 	init_waitqueue_head(&ctx->cq_wait);
+	atomic64_set(&ctx->waits, 0);
 	/* Replaces the miscdevice pointer misc_open() left there. */
 	file->private_data = ctx;
 	return 0;
@@ -39,7 +62,7 @@ static int uior_release(struct inode *inode, struct file *file)
 {
 	struct uior_ctx *ctx = file->private_data;
 
-	uior_region_free(ctx);
+	uior_region_destroy(ctx);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
 	return 0;
@@ -58,7 +81,7 @@ static int uior_copy_arg(void *karg, size_t ksize, size_t min_size,
 		return -EFAULT;
 	if (*usize < min_size)
 		return -EINVAL;
-	if (*usize > PAGE_SIZE)
+	if (*usize > UIOR_ARG_MAX)
 		return -E2BIG;
 	ret = copy_struct_from_user(karg, ksize, uarg, *usize);
 	return ret;
@@ -72,6 +95,12 @@ static int uior_respond(void __user *uarg, const void *karg, size_t ksize,
 	return 0;
 }
 
+/*
+ * The region is built and the layout copied out without ctx->lock held, so
+ * that a slow allocation or a faulting user page does not block GET_INFO,
+ * SUBMIT or fdinfo readers; ctx->building keeps a second SETUP out, and
+ * nothing looks at the region before ctx->ready.
+ */
 static long uior_ioctl_setup(struct uior_ctx *ctx, void __user *uarg)
 {
 	struct unified_io_setup p;
@@ -83,24 +112,25 @@ static long uior_ioctl_setup(struct uior_ctx *ctx, void __user *uarg)
 	if (ret)
 		return ret;
 
-	guard(mutex)(&ctx->lock);
-	if (ctx->ready)
-		return -EBUSY;
-	ret = uior_region_create(ctx, &p);
-	if (ret)
-		return ret;
-	/* Nothing is published before the caller has its layout. */
-	ret = uior_respond(uarg, &p, sizeof(p), usize);
-	if (ret) {
-		uior_region_free(ctx);
-		memset(&ctx->config, 0, sizeof(ctx->config));
-		memset(&ctx->layout, 0, sizeof(ctx->layout));
-		memset(&ctx->stats, 0, sizeof(ctx->stats));
-		return ret;
+	scoped_cond_guard(mutex_intr, return -EINTR, &ctx->lock) {
+		if (ctx->ready || ctx->building)
+			return -EBUSY;
+		ctx->building = true;
 	}
-	/* Pairs with the load-acquire of ready in mmap, poll and ioctls. */
-	smp_store_release(&ctx->ready, true);
-	return 0;
+
+	ret = uior_region_create(ctx, &p);
+	if (!ret) {
+		ret = uior_respond(uarg, &p, sizeof(p), usize);
+		if (ret)
+			uior_region_destroy(ctx);
+	}
+
+	guard(mutex)(&ctx->lock);
+	ctx->building = false;
+	if (!ret)
+		/* Pairs with the load-acquire of ready in mmap, poll, ioctls. */
+		smp_store_release(&ctx->ready, true);
+	return ret;
 }
 
 static long uior_ioctl_get_info(struct uior_ctx *ctx, void __user *uarg)
@@ -118,7 +148,7 @@ static long uior_ioctl_get_info(struct uior_ctx *ctx, void __user *uarg)
 
 	memset(&info, 0, sizeof(info));
 	info.size = usize;
-	scoped_guard(mutex, &ctx->lock) {
+	scoped_cond_guard(mutex_intr, return -EINTR, &ctx->lock) {
 		if (ctx->ready) {
 			info.config = ctx->config;
 			info.layout = ctx->layout;
@@ -198,17 +228,22 @@ static __poll_t uior_poll(struct file *file, poll_table *wait)
 	return uior_poll_mask(ctx);
 }
 
+/*
+ * Readers of fdinfo (lsof, CRIU, monitoring) must never block behind the
+ * context: like io_uring, print the counters only if the lock is free.
+ */
 static void uior_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct uior_ctx *ctx = file->private_data;
 	const struct unified_io_config *c = &ctx->config;
 	const struct unified_io_stats *s = &ctx->stats;
+	/* Pairs with the store-release in SETUP. */
+	bool ready = smp_load_acquire(&ctx->ready);
 
-	guard(mutex)(&ctx->lock);
-	seq_printf(m, "state:\t%s\n", ctx->ready ? "ready" : "unset");
+	seq_printf(m, "state:\t%s\n", ready ? "ready" : "unset");
 	seq_printf(m, "abi_version:\t%u\n", UNIFIED_IO_ABI_VERSION);
 	seq_printf(m, "features:\t%#x\n", UNIFIED_IO_FEATURES);
-	if (!ctx->ready)
+	if (!ready || !mutex_trylock(&ctx->lock))
 		return;
 	seq_printf(m, "sq_entries:\t%u\n", c->sq_entries);
 	seq_printf(m, "cq_entries:\t%u\n", c->cq_entries);
@@ -230,13 +265,14 @@ static void uior_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "sq_bad_tail:\t%llu\n", s->sq_bad_tail);
 	seq_printf(m, "cq_full:\t%llu\n", s->cq_full);
 	seq_printf(m, "cq_bad_head:\t%llu\n", s->cq_bad_head);
-	seq_printf(m, "waits:\t%llu\n", s->waits);
+	seq_printf(m, "waits:\t%llu\n", (u64)atomic64_read(&ctx->waits));
 	seq_printf(m, "op_nop:\t%llu\n", s->ops[UNIFIED_IO_OP_NOP]);
 	seq_printf(m, "op_alloc:\t%llu\n", s->ops[UNIFIED_IO_OP_ALLOC]);
 	seq_printf(m, "op_free:\t%llu\n", s->ops[UNIFIED_IO_OP_FREE]);
 	seq_printf(m, "bufs_free:\t%u\n", s->bufs_free);
 	seq_printf(m, "bufs_app:\t%u\n", s->bufs_app);
 	seq_printf(m, "bufs_kernel:\t%u\n", s->bufs_kernel);
+	mutex_unlock(&ctx->lock);
 }
 
 static const struct file_operations uior_fops = {
@@ -258,34 +294,7 @@ static struct miscdevice uior_misc = {
 	.mode	= 0600,
 };
 
-static int __init uior_init(void)
-{
-	BUILD_BUG_ON(sizeof(struct unified_io_desc) != 64);
-	BUILD_BUG_ON(sizeof(struct unified_io_cqe) != 32);
-	BUILD_BUG_ON(sizeof(struct unified_io_buf_entry) != 4);
-	BUILD_BUG_ON(sizeof(struct unified_io_ring_offsets) != 32);
-	BUILD_BUG_ON(sizeof(struct unified_io_region_layout) != 152);
-	BUILD_BUG_ON(sizeof(struct unified_io_stats) != 144);
-	BUILD_BUG_ON(sizeof(struct unified_io_config) != 64);
-	BUILD_BUG_ON(sizeof(struct unified_io_setup) != 216);
-	BUILD_BUG_ON(sizeof(struct unified_io_submit) != 16 + 64);
-	BUILD_BUG_ON(sizeof(struct unified_io_complete) != 32);
-	BUILD_BUG_ON(sizeof(struct unified_io_info) != 368);
-	BUILD_BUG_ON(offsetof(struct unified_io_desc, user_data) != 16);
-	BUILD_BUG_ON(offsetof(struct unified_io_desc, pad) != 24);
-	BUILD_BUG_ON(offsetof(struct unified_io_cqe, addr) != 16);
-
-	return misc_register(&uior_misc);
-}
-
-static void __exit uior_exit(void)
-{
-	misc_deregister(&uior_misc);
-}
-
-module_init(uior_init);
-module_exit(uior_exit);
+module_misc_device(uior_misc);
 
 MODULE_DESCRIPTION("unified_io: one memory region for NIC, NVMe, BPF and user space");
-MODULE_AUTHOR("unified_io developers");
 MODULE_LICENSE("GPL");

@@ -10,17 +10,26 @@
  * vm_insert_pages(): normal, refcounted, GUP-able pages. The kernel reaches
  * the control and descriptor areas through one vmap().
  *
- * The region is charged to the creator's RLIMIT_MEMLOCK (unless it has
- * CAP_IPC_LOCK) and, through __GFP_ACCOUNT, to its memory cgroup. The page
- * references are dropped in uior_region_free(); a page io_uring still pins
- * is freed when io_uring unpins it.
+ * The region is charged to the creating user's RLIMIT_MEMLOCK (user_struct
+ * locked_vm, as io_uring and iommufd do, so that neither exec nor passing the
+ * fd on escapes the charge) unless the creator has CAP_IPC_LOCK, and through
+ * __GFP_ACCOUNT to its memory cgroup. The page references are dropped in
+ * uior_region_destroy(); a page io_uring still pins is freed when io_uring
+ * unpins it.
+ *
+ * SETUP builds the region without ctx->lock held (ctx->building keeps a
+ * second SETUP out); nothing reads the fields set here before ctx->ready.
  */
 #include <linux/align.h>
+#include <linux/cred.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/nodemask.h>
 #include <linux/overflow.h>
-#include <linux/sched/mm.h>
+#include <linux/nospec.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -28,7 +37,8 @@
 
 #define UIOR_SETUP_FLAGS	(UNIFIED_IO_SETUP_F_HUGE_PAGES | \
 				 UNIFIED_IO_SETUP_F_NUMA_NODE)
-#define UIOR_HUGE_ORDER		(PMD_SHIFT - PAGE_SHIFT)
+/* 2 MiB, whatever the base page size; not used past MAX_PAGE_ORDER. */
+#define UIOR_HUGE_ORDER		get_order(SZ_2M)
 #define UIOR_HUGE_PAGES		(1UL << UIOR_HUGE_ORDER)
 
 static int uior_check_setup(struct unified_io_setup *p)
@@ -74,12 +84,12 @@ static int uior_check_setup(struct unified_io_setup *p)
  * limit is checked here, after it.
  */
 static int uior_layout(struct unified_io_setup *p,
-		       struct unified_io_region_layout *l)
+		       struct unified_io_region_layout *out)
 {
 	u64 nr_bufs = p->data_size >> ilog2(p->buf_size);
 	u64 off, bt_size, desc_size, region;
+	struct unified_io_region_layout lo = {}, *l = &lo;
 
-	memset(l, 0, sizeof(*l));
 	l->ctrl_off = 0;
 	l->ctrl_size = PAGE_SIZE;
 
@@ -130,6 +140,7 @@ static int uior_layout(struct unified_io_setup *p,
 	l->region_size = region;
 	l->nr_bufs = nr_bufs;
 	l->buf_size = p->buf_size;
+	*out = lo;
 	return 0;
 }
 
@@ -165,7 +176,8 @@ static int uior_alloc_pages(struct uior_ctx *ctx, unsigned long first,
 		if (fatal_signal_pending(current))
 			return -EINTR;
 
-		if (huge && end - i >= UIOR_HUGE_PAGES) {
+		if (huge && UIOR_HUGE_ORDER <= MAX_PAGE_ORDER &&
+		    end - i >= UIOR_HUGE_PAGES) {
 			page = alloc_pages_node(nid, gfp | __GFP_COMP |
 						__GFP_NOWARN | __GFP_NORETRY,
 						UIOR_HUGE_ORDER);
@@ -189,33 +201,39 @@ static int uior_alloc_pages(struct uior_ctx *ctx, unsigned long first,
 
 static int uior_account(struct uior_ctx *ctx, unsigned long nr)
 {
-	int ret = account_locked_vm(current->mm, nr, true);
+	struct user_struct *user = current_user();
+	unsigned long limit, cur, new;
 
-	if (ret)
-		return ret;
-	mmgrab(current->mm);
-	ctx->acct_mm = current->mm;
+	if (capable(CAP_IPC_LOCK))
+		return 0;
+
+	limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	cur = atomic_long_read(&user->locked_vm);
+	do {
+		if (check_add_overflow(cur, nr, &new) || new > limit)
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
+
+	ctx->acct_user = get_uid(user);
 	ctx->acct_pages = nr;
 	return 0;
 }
 
 static void uior_unaccount(struct uior_ctx *ctx)
 {
-	struct mm_struct *mm = ctx->acct_mm;
-
-	if (!mm)
+	if (!ctx->acct_user)
 		return;
-	/* The creator may be gone; its mm then has nothing to give back. */
-	if (mmget_not_zero(mm)) {
-		account_locked_vm(mm, ctx->acct_pages, false);
-		mmput(mm);
-	}
-	mmdrop(mm);
-	ctx->acct_mm = NULL;
+	atomic_long_sub(ctx->acct_pages, &ctx->acct_user->locked_vm);
+	free_uid(ctx->acct_user);
+	ctx->acct_user = NULL;
+	ctx->acct_pages = 0;
 }
 
-/* Safe on a half-built context: every step checks what it undoes. */
-void uior_region_free(struct uior_ctx *ctx)
+/*
+ * Free the region and return the context to its state before SETUP. Safe on
+ * a half-built region: every step checks what it undoes.
+ */
+void uior_region_destroy(struct uior_ctx *ctx)
 {
 	if (ctx->meta)
 		vunmap(ctx->meta);
@@ -225,10 +243,17 @@ void uior_region_free(struct uior_ctx *ctx)
 	kvfree(ctx->bufs);
 	kvfree(ctx->free_list);
 	uior_unaccount(ctx);
+
 	ctx->meta = NULL;
 	ctx->pages = NULL;
 	ctx->bufs = NULL;
 	ctx->free_list = NULL;
+	ctx->nr_pages = 0;
+	ctx->meta_pages = 0;
+	ctx->nr_free = 0;
+	memset(&ctx->config, 0, sizeof(ctx->config));
+	memset(&ctx->layout, 0, sizeof(ctx->layout));
+	memset(&ctx->stats, 0, sizeof(ctx->stats));
 }
 
 static void uior_init_ctrl(struct uior_ctx *ctx)
@@ -254,8 +279,6 @@ int uior_region_create(struct uior_ctx *ctx, struct unified_io_setup *p)
 
 	BUILD_BUG_ON(sizeof(struct uior_ctrl) > PAGE_SIZE);
 	BUILD_BUG_ON(ARRAY_SIZE(ctx->stats.ops) < UNIFIED_IO_OP_LAST);
-
-	lockdep_assert_held(&ctx->lock);
 
 	ret = uior_check_setup(p);
 	if (ret)
@@ -312,9 +335,7 @@ int uior_region_create(struct uior_ctx *ctx, struct unified_io_setup *p)
 	return 0;
 
 err_free:
-	uior_region_free(ctx);
-	memset(&ctx->config, 0, sizeof(ctx->config));
-	memset(l, 0, sizeof(*l));
+	uior_region_destroy(ctx);
 	return ret;
 }
 
@@ -324,15 +345,17 @@ int uior_mmap(struct file *file, struct vm_area_struct *vma)
 	unsigned long nr = vma_pages(vma);
 	unsigned long pgoff = vma->vm_pgoff;
 
-	/* Geometry and pages are immutable once ready is seen. */
+	/* Pairs with SETUP's store-release: geometry and pages are stable. */
 	if (!smp_load_acquire(&ctx->ready))
 		return -EBADFD;
-	if (!(vma->vm_flags & VM_SHARED))
+	/* VM_MAYSHARE: a read-only fd's shared mapping has no VM_SHARED. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;
 	if (pgoff >= ctx->nr_pages || nr > ctx->nr_pages - pgoff)
 		return -ENXIO;
+	pgoff = array_index_nospec(pgoff, ctx->nr_pages);
 
 	vm_flags_mod(vma, VM_DONTEXPAND, VM_MAYEXEC);
 	return vm_insert_pages(vma, vma->vm_start, &ctx->pages[pgoff], &nr);

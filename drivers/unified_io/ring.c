@@ -11,7 +11,8 @@
  *
  * A descriptor is consumed only when its completion has a CQ slot; all
  * operations here complete synchronously, inside SUBMIT, under ctx->lock.
- * Waiters in COMPLETE and poll() read the committed CQ tail locklessly.
+ * Waiters in COMPLETE and poll() read the committed CQ tail locklessly and
+ * are woken only when it moves.
  */
 #include <linux/minmax.h>
 #include <linux/nospec.h>
@@ -94,7 +95,9 @@ static int uior_op_free(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	if (d->addr & (ctx->layout.buf_size - 1))
 		return -EINVAL;
 
-	idx = array_index_nospec(d->addr >> ctx->buf_shift, ctx->layout.nr_bufs);
+	/* Below data_size, so below 2^32 buffers: u32 for array_index_nospec. */
+	idx = array_index_nospec((u32)(d->addr >> ctx->buf_shift),
+				 ctx->layout.nr_bufs);
 	b = &ctx->bufs[idx];
 	if (b->state == UNIFIED_IO_BUF_FREE)
 		return -EALREADY;
@@ -194,17 +197,20 @@ static u32 uior_cq_space(struct uior_ctx *ctx)
 	return ctx->config.cq_entries - used;
 }
 
-/* Publish posted completions and counters, then wake waiters. */
+/* Publish counters and posted completions; wake waiters if there are new. */
 static void uior_commit(struct uior_ctx *ctx)
 {
 	lockdep_assert_held(&ctx->lock);
 
+	uior_stats_snapshot(ctx, &ctx->ctrl->stats);
+	if (ctx->cq_committed == ctx->cq_tail)
+		return;
 	/* CQEs are written before user space can see the new tail. */
 	smp_store_release(&ctx->ctrl->cq_tail, ctx->cq_tail);
 	WRITE_ONCE(ctx->cq_committed, ctx->cq_tail);
-	memcpy(&ctx->ctrl->stats, &ctx->stats, sizeof(ctx->stats));
+	/* wq_has_sleeper() orders the tail before the waiters' check. */
 	if (wq_has_sleeper(&ctx->cq_wait))
-		wake_up_interruptible_all(&ctx->cq_wait);
+		wake_up_interruptible_poll(&ctx->cq_wait, EPOLLIN | EPOLLRDNORM);
 }
 
 static int uior_submit_sq(struct uior_ctx *ctx, u32 to_submit)
@@ -289,10 +295,7 @@ int uior_complete(struct uior_ctx *ctx, struct unified_io_complete *p)
 		return -EINVAL;
 
 	if (uior_cq_ready(ctx) < min) {
-		mutex_lock(&ctx->lock);
-		ctx->stats.waits++;
-		mutex_unlock(&ctx->lock);
-
+		atomic64_inc(&ctx->waits);
 		if (p->timeout_ns)
 			ret = wait_event_interruptible_hrtimeout(ctx->cq_wait,
 					uior_cq_ready(ctx) >= min,
@@ -308,22 +311,18 @@ int uior_complete(struct uior_ctx *ctx, struct unified_io_complete *p)
 	return ret ? ret : p->ready;
 }
 
+/*
+ * EPOLLIN only: CQ space appears when user space moves the CQ head, which no
+ * system call reports, so an EPOLLOUT could never be signalled.
+ */
 __poll_t uior_poll_mask(struct uior_ctx *ctx)
 {
-	__poll_t mask = 0;
-	u32 used;
-
-	if (!uior_cq_used(ctx, READ_ONCE(ctx->cq_committed), &used))
-		return 0;
-	if (used)
-		mask |= EPOLLIN | EPOLLRDNORM;
-	if (used < ctx->config.cq_entries)
-		mask |= EPOLLOUT | EPOLLWRNORM;
-	return mask;
+	return uior_cq_ready(ctx) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
 void uior_stats_snapshot(struct uior_ctx *ctx, struct unified_io_stats *out)
 {
 	lockdep_assert_held(&ctx->lock);
-	*out = ctx->stats;
+	ctx->stats.waits = atomic64_read(&ctx->waits);
+	memcpy(out, &ctx->stats, sizeof(*out));
 }

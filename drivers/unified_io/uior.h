@@ -18,6 +18,7 @@
 
 #include <linux/cache.h>
 #include <linux/mm_types.h>
+#include <linux/atomic.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -46,12 +47,16 @@ struct uior_buf {
 
 struct uior_ctx {
 	/*
-	 * @lock serialises SETUP, SUBMIT and GET_INFO: it protects the SQ
-	 * head, the CQ tail, the buffers, the free list and the statistics.
+	 * @lock serialises SETUP's state changes, SUBMIT, GET_INFO, fdinfo
+	 * and the teardown of a failed SETUP: it protects the SQ head, the CQ
+	 * tail, the buffers, the free list and the statistics.
 	 */
 	struct mutex lock;
+	bool building;			/* SETUP in progress; under @lock */
 	wait_queue_head_t cq_wait;
-	bool ready;			/* region set up; smp_store_release */
+
+	/* Read locklessly by every ioctl, mmap and poll. */
+	bool ready ____cacheline_aligned_in_smp; /* smp_store_release */
 
 	/* Immutable once ready. */
 	struct unified_io_config config;
@@ -65,7 +70,7 @@ struct uior_ctx {
 	unsigned long nr_pages;
 	void *meta;			/* vmap of control + descriptor areas */
 	unsigned long meta_pages;
-	struct mm_struct *acct_mm;	/* RLIMIT_MEMLOCK charged to */
+	struct user_struct *acct_user;	/* RLIMIT_MEMLOCK charged to */
 	unsigned long acct_pages;
 
 	/* Shared memory, inside @meta. Never trusted. */
@@ -81,12 +86,14 @@ struct uior_ctx {
 	struct uior_buf *bufs;
 	u32 *free_list;
 	u32 nr_free;
-	struct unified_io_stats stats;
+	struct unified_io_stats stats;	/* but for waits, below */
+
+	atomic64_t waits;		/* COMPLETE calls that slept */
 };
 
 /* region.c */
 int uior_region_create(struct uior_ctx *ctx, struct unified_io_setup *p);
-void uior_region_free(struct uior_ctx *ctx);
+void uior_region_destroy(struct uior_ctx *ctx);
 int uior_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* ring.c */

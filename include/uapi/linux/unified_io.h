@@ -18,12 +18,14 @@
  *
  * Every ioctl argument starts with a __u32 size, which user space sets to the
  * size of the structure it was compiled with. The kernel accepts any size from
- * the first published version of the structure up to one page:
+ * the first published version of the structure up to 4096 bytes:
  *  - a size smaller than the first version fails with EINVAL;
- *  - a size above the page size fails with E2BIG;
+ *  - a size above 4096 fails with E2BIG;
  *  - bytes beyond the kernel's structure must be zero, otherwise E2BIG;
  *  - output is written back for min(size, kernel size) bytes.
- * Unknown flags and non-zero reserved fields fail with EINVAL.
+ * Unknown flags and non-zero reserved fields fail with EINVAL. Only the tail
+ * of an ioctl argument grows; a structure embedded in one (layout, config,
+ * stats) keeps its size, and its reserved fields are its extension points.
  *
  * Errors common to every ioctl:
  *	EFAULT	the argument is not readable or writable user memory
@@ -43,18 +45,21 @@
 
 /* Limits enforced by UNIFIED_IO_SETUP. */
 #define UNIFIED_IO_MAX_ENTRIES		32768		/* SQ and CQ entries */
-#define UNIFIED_IO_MIN_BUF_SIZE		4096		/* at least PAGE_SIZE */
+#define UNIFIED_IO_MIN_BUF_SIZE		4096	/* and at least the page size */
 #define UNIFIED_IO_MAX_BUF_SIZE		(2U << 20)	/* 2 MiB */
 /* One io_uring fixed buffer can cover at most 1 GiB. */
 #define UNIFIED_IO_MAX_DATA_SIZE	(1ULL << 30)
 #define UNIFIED_IO_MAX_BUFS		65536
 
-/* Feature bits reported by UNIFIED_IO_GET_INFO. */
+/*
+ * Feature bits reported by UNIFIED_IO_GET_INFO. UNIFIED_IO_FEATURES is every
+ * bit this header defines; the running kernel's set is what GET_INFO says.
+ */
 #define UNIFIED_IO_FEAT_SQ_RING		(1U << 0)  /* batched SUBMIT from the SQ */
 #define UNIFIED_IO_FEAT_INLINE_SUBMIT	(1U << 1)  /* SUBMIT of one inline desc */
 #define UNIFIED_IO_FEAT_WAIT		(1U << 2)  /* COMPLETE waits with timeout */
-#define UNIFIED_IO_FEAT_POLL		(1U << 3)  /* poll() readiness */
-#define UNIFIED_IO_FEAT_HUGE_PAGES	(1U << 4)  /* 2 MiB pages for the data area */
+#define UNIFIED_IO_FEAT_POLL		(1U << 3)  /* poll() for completions */
+#define UNIFIED_IO_FEAT_HUGE_PAGES	(1U << 4)  /* 2 MiB pages for data */
 #define UNIFIED_IO_FEAT_BUF_OWNERS	(1U << 5)  /* ALLOC/FREE with owner tags */
 #define UNIFIED_IO_FEATURES		0x3fU
 
@@ -63,8 +68,8 @@
  * @UNIFIED_IO_SETUP_F_HUGE_PAGES: prefer 2 MiB pages for the data area and fall
  *	back to order-0 pages where none is available. GET_INFO reports how many
  *	were obtained.
- * @UNIFIED_IO_SETUP_F_NUMA_NODE: allocate on @numa_node instead of the node of
- *	the calling CPU.
+ * @UNIFIED_IO_SETUP_F_NUMA_NODE: prefer @numa_node to the node of the calling
+ *	CPU (other nodes are used when it has no free memory).
  */
 enum unified_io_setup_flags {
 	UNIFIED_IO_SETUP_F_HUGE_PAGES	= 1 << 0,
@@ -334,7 +339,7 @@ struct unified_io_stats {
 	__aligned_u64 cq_full;
 	__aligned_u64 cq_bad_head;
 	__aligned_u64 waits;
-	__aligned_u64 ops[8];
+	__aligned_u64 ops[16];
 	__u32	bufs_free;
 	__u32	bufs_app;
 	__u32	bufs_kernel;
@@ -462,11 +467,15 @@ struct unified_io_complete {
  *	EPERM	PROT_EXEC requested (mprotect() cannot add it later either)
  *	ENXIO	the range extends past the end of the region
  * The mapping keeps the region alive after close() and the last unmap frees
- * it; it cannot grow by mremap(), and may be partly unmapped. A child of fork() shares the mapping and
- * the context.
+ * it; it cannot grow by mremap(), and may be partly unmapped. A child of
+ * fork() shares the mapping and the context. An fd opened read-only can be
+ * mapped MAP_SHARED with PROT_READ. For io_uring to pin the data area (fixed
+ * buffers), the device node must be on devtmpfs (/dev), not on a file system
+ * with writeback.
  */
 
-#define UNIFIED_IO_TYPE		0xB7
+/* Type 0xB9: free in Documentation/userspace-api/ioctl/ioctl-number.rst. */
+#define UNIFIED_IO_TYPE		0xB9
 
 enum {
 	UNIFIED_IO_CMD_SETUP = 0x80,
