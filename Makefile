@@ -31,9 +31,10 @@ KDIR ?= /usr/lib/modules/$(KVER)/build
 BUILD := $(TOP)/build
 export TOP BUILD KVER KDIR
 
-.PHONY: all module lib tools selftests examples check demo bench checkpatch clean versions
+.PHONY: all module lib tools bpf syscount selftests examples check demo bench \
+	checkpatch clean versions
 
-all: module lib tools selftests examples
+all: module lib tools bpf syscount selftests examples
 
 versions:
 	@$(TOP)/scripts/sysroot.sh versions
@@ -46,6 +47,12 @@ lib:
 
 tools: lib
 	$(MAKE) -C $(TOP)/tools
+
+bpf:
+	$(MAKE) -C $(TOP)/bpf
+
+syscount: bpf tools
+	$(MAKE) -C $(TOP)/tools/syscount
 
 selftests: lib
 	$(MAKE) -C $(TOP)/selftests

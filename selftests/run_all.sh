@@ -7,8 +7,9 @@
 # Each binary is a kselftest-harness program; its "# Totals:" line gives its
 # counts. A binary that crashed, timed out or printed no totals is counted
 # from its TAP "ok"/"not ok" lines plus one failure for the binary itself.
-# After each binary a line "RESULT <name> <passed> <failed> <skipped>" is
-# printed; the very last line is
+# Then every executable tools/*/test.sh runs; each ends with a line
+# "NAME: N passed, N failed". After each binary or script a line
+# "RESULT <name> <passed> <failed> <skipped>" is printed; the very last line is
 #
 #	N passed, N failed, N skipped
 #
@@ -78,6 +79,25 @@ for bin in "${ordered[@]}"; do
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	echo "=== $name: $p passed, $f failed, $s skipped in ${secs}s${note:+ ($note)}"
 	echo "RESULT $name $p $f $s"
+done
+
+# Test scripts of the tools: each ends with "NAME: N passed, N failed".
+for script in "$TOP"/tools/*/test.sh; do
+	[ -x "$script" ] || continue
+	name=${script#"$TOP"/}
+	echo "=== $name"
+	timeout -k 10 "$timeout_s" "$script" 2>&1 | tee "$log"
+	status=${PIPESTATUS[0]}
+	line=$(sed -n 's/^[A-Za-z0-9_-]*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$log" | tail -n 1)
+	if [ -n "$line" ]; then
+		read -r p f <<<"$line"
+		[ "$status" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	else
+		p=0 f=1
+	fi
+	passed=$((passed + p)) failed=$((failed + f))
+	echo "=== $name: $p passed, $f failed (exit status $status)"
+	echo "RESULT $name $p $f 0"
 done
 
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -2,9 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # tools/bench/run.sh - run uio-bench in the guest (make bench =
-# tools/vm/run -- tools/bench/run.sh) and plot the result:
-#   build/bench/region.json   results
-#   build/bench/region.png    bar chart (tools/bench/plot.py)
+# tools/vm/run -- tools/bench/run.sh) under syscount, the BPF system call
+# counter, and plot the result:
+#   build/bench/region.json           results, with the kernel-side count
+#   build/bench/region.syscount.json  syscount's report for the whole run
+#   build/bench/region.png            bar chart (tools/bench/plot.py)
+# The benchmark counts the ioctls it issues; syscount counts, in the kernel,
+# every system call the process makes. Both go into region.json.
 # Extra arguments go to uio-bench (e.g. --ops 50000 --reps 7).
 set -euo pipefail
 
@@ -12,6 +16,24 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=$REPO/build/bench
 
 mkdir -p "$OUT"
-"$REPO/build/tools/uio-bench" --json "$OUT/region.json" "$@" | tee "$OUT/region.txt"
+"$REPO/build/tools/syscount" -j -o "$OUT/region.syscount.json" -- \
+	"$REPO/build/tools/uio-bench" --json "$OUT/region.json" "$@" | tee "$OUT/region.txt"
+
+python3 - "$OUT/region.json" "$OUT/region.syscount.json" <<'PY' | tee -a "$OUT/region.txt"
+import json, sys
+bench_path, sc_path = sys.argv[1:3]
+bench = json.load(open(bench_path))
+sc = json.load(open(sc_path))
+kernel_ioctls = sc["syscalls"].get("ioctl", 0)
+bench["syscount"] = {
+    "ioctl": kernel_ioctls,
+    "total": sc["total"],
+    "ioctls_issued_by_bench": bench["ioctls_issued"],
+}
+json.dump(bench, open(bench_path, "w"), indent=1)
+print(f"syscount (BPF, in the kernel): {kernel_ioctls} ioctl calls of {sc['total']} "
+      f"system calls; the benchmark counted {bench['ioctls_issued']} in its timed and "
+      f"warm-up loops (the rest is set-up: SETUP, GET_INFO).")
+PY
 python3 "$REPO/tools/bench/plot.py" "$OUT/region.json" "$OUT/region.png"
 echo "bench: wrote $OUT/region.json, $OUT/region.txt and $OUT/region.png"

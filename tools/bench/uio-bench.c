@@ -410,6 +410,8 @@ static int write_json(const struct bench *b, const char *path,
 	jsonw_uint_field(w, "buf_size", BENCH_BUF_SIZE);
 	jsonw_uint_field(w, "nr_bufs", BENCH_NR_BUFS);
 	jsonw_end_object(w);
+	/* Every ioctl of this run, for tools/bench/run.sh to set beside syscount. */
+	jsonw_uint_field(w, "ioctls_issued", b->ioctls);
 	jsonw_name(w, "results");
 	jsonw_start_array(w);
 	for (wl = 0; wl < NR_WORKLOADS; wl++) {
