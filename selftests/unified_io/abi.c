@@ -1056,6 +1056,317 @@ TEST(rlimit_memlock_cap_ipc_lock)
 	ASSERT_EQ(0, uio_in_child(memlock_cap_child, NULL));
 }
 
+/*
+ * The charge belongs to the user (user_struct locked_vm), not to the mm:
+ * neither exec() nor another process of the same user escapes it.
+ *
+ * A child without CAP_IPC_LOCK, under RLIMIT_MEMLOCK EXEC_LIMIT, sets up a
+ * region of most of the limit on an fd it keeps across exec(). A fork of it
+ * (same user, its own mm) cannot set up more than what is left. The child
+ * then exec()s this binary with EXEC_ENV set; the new image, before the
+ * harness runs (memlock_exec_hook()), finds a second region of the same size
+ * refused with ENOMEM while the inherited fd is open, and accepted once it
+ * has closed that fd. Results travel through exit statuses. The test runs
+ * as root in the guest, where no other region of uid 0 is charged while it
+ * runs (root keeps CAP_IPC_LOCK everywhere else).
+ */
+#define EXEC_ENV	"UIO_ABI_MEMLOCK_AFTER_EXEC"
+#define EXEC_BUF	(64 << 10)
+#define EXEC_LIMIT	(BIG_DATA + (4ULL << 20))
+
+/* In the image exec()ed by memlock_exec_child(): "<fd>:<data_size>". */
+static int memlock_after_exec(const char *arg)
+{
+	struct unified_io_setup s;
+	struct unified_io_info info;
+	unsigned long long data;
+	struct rlimit lim;
+	int inherited, fd, ret;
+
+	if (sscanf(arg, "%d:%llu", &inherited, &data) != 2)
+		return 20;
+	/* exec() gave root its capabilities back; drop CAP_IPC_LOCK again. */
+	ret = uio_drop_cap(CAP_IPC_LOCK);
+	if (ret || uio_has_cap(CAP_IPC_LOCK)) {
+		fprintf(stderr, "# after exec: cannot drop CAP_IPC_LOCK: %d\n", ret);
+		return 21;
+	}
+	if (getrlimit(RLIMIT_MEMLOCK, &lim) || lim.rlim_cur != EXEC_LIMIT)
+		return 22;
+	/* The inherited fd is still the context with the first region. */
+	ret = uio_get_info(inherited, &info);
+	if (ret || info.config.data_size != data) {
+		fprintf(stderr, "# after exec: inherited fd %d: GET_INFO %d, data_size %llu\n",
+			inherited, ret, (unsigned long long)info.config.data_size);
+		return 23;
+	}
+	fd = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 24;
+	uio_setup_init(&s, SQ, 0, EXEC_BUF, data, 0);
+	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	if (ret != -ENOMEM) {
+		fprintf(stderr, "# after exec, first region still open: SETUP of %llu bytes under a %llu limit: %d (%s), want %d (ENOMEM): exec escaped the charge\n",
+			data, EXEC_LIMIT, ret, strerror(-ret), -ENOMEM);
+		return 25;
+	}
+	if (close(inherited))
+		return 26;
+	uio_setup_init(&s, SQ, 0, EXEC_BUF, data, 0);
+	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	if (ret) {
+		fprintf(stderr, "# after exec, first region closed: SETUP of %llu bytes: %d (%s), want 0: charge not returned\n",
+			data, ret, strerror(-ret));
+		return 27;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Before the harness: the exec()ed image of memlock_exec_child(). */
+__attribute__((constructor)) static void memlock_exec_hook(void)
+{
+	const char *arg = getenv(EXEC_ENV);
+
+	if (arg)
+		_exit(memlock_after_exec(arg));
+}
+
+/* In a fork of memlock_exec_child(): same user, same limit, another mm. */
+static int memlock_same_user(__u64 first_region)
+{
+	struct unified_io_setup s;
+	__u64 left = EXEC_LIMIT - first_region;
+	int fd, ret;
+
+	/* A region of the same size as the first. */
+	fd = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 40;
+	uio_setup_init(&s, SQ, 0, EXEC_BUF, BIG_DATA, 0);
+	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	close(fd);
+	if (ret != -ENOMEM) {
+		fprintf(stderr, "# other process of the user: SETUP of %llu bytes: %d, want %d (ENOMEM)\n",
+			BIG_DATA, ret, -ENOMEM);
+		return 41;
+	}
+	/* Under the limit on its own, over what the first region left. */
+	fd = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 40;
+	uio_setup_init(&s, SQ, 0, EXEC_BUF, 4ULL << 20, 0);
+	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	close(fd);
+	if (ret != -ENOMEM) {
+		fprintf(stderr, "# other process of the user: SETUP of 4M with %llu bytes left: %d, want %d (ENOMEM)\n",
+			(unsigned long long)left, ret, -ENOMEM);
+		return 42;
+	}
+	/* What is left is usable. */
+	fd = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 40;
+	uio_setup_init(&s, SQ, 0, EXEC_BUF, 1ULL << 20, 0);
+	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	close(fd);
+	if (ret) {
+		fprintf(stderr, "# other process of the user: SETUP of 1M with %llu bytes left: %d, want 0\n",
+			(unsigned long long)left, ret);
+		return 43;
+	}
+	return 0;
+}
+
+static int memlock_exec_child(void *arg)
+{
+	struct rlimit lim = { EXEC_LIMIT, EXEC_LIMIT };
+	struct unified_io_setup s;
+	char env[64];
+	char *argv[] = { "abi", NULL };
+	char *envp[] = { env, NULL };
+	int fd, ret, status;
+	pid_t pid;
+
+	ret = uio_drop_cap(CAP_IPC_LOCK);
+	if ((ret && ret != -EPERM) || uio_has_cap(CAP_IPC_LOCK))
+		return 10;
+	if (setrlimit(RLIMIT_MEMLOCK, &lim))
+		return 11;
+	/* No O_CLOEXEC: the exec()ed image inherits the region. */
+	fd = open(UNIFIED_IO_DEVICE, O_RDWR);
+	if (fd < 0)
+		return 12;
+	uio_setup_init(&s, SQ, 0, EXEC_BUF, BIG_DATA, 0);
+	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	if (ret) {
+		fprintf(stderr, "# first region of %llu bytes under a %llu limit: %d\n",
+			BIG_DATA, EXEC_LIMIT, ret);
+		return 13;
+	}
+	/* More than half the limit, and less than 4M left. */
+	if (s.layout.region_size * 2 <= EXEC_LIMIT ||
+	    s.layout.region_size > EXEC_LIMIT ||
+	    EXEC_LIMIT - s.layout.region_size >= (4ULL << 20))
+		return 14;
+
+	pid = fork();
+	if (pid < 0)
+		return 15;
+	if (pid == 0)
+		_exit(memlock_same_user(s.layout.region_size));
+	if (waitpid(pid, &status, 0) != pid)
+		return 16;
+	if (!WIFEXITED(status))
+		return 17;
+	if (WEXITSTATUS(status))
+		return WEXITSTATUS(status);
+
+	snprintf(env, sizeof(env), "%s=%d:%llu", EXEC_ENV, fd,
+		 (unsigned long long)BIG_DATA);
+	execve("/proc/self/exe", argv, envp);
+	fprintf(stderr, "# execve /proc/self/exe: %s\n", strerror(errno));
+	return 18;
+}
+
+TEST(rlimit_memlock_charged_to_user)
+{
+	int fd;
+
+	UIO_OPEN(fd);
+	close(fd);
+	ASSERT_EQ(0, uio_in_child(memlock_exec_child, NULL));
+}
+
+/* --- concurrent SETUP -------------------------------------------------------- */
+
+struct setup_racer {
+	int fd;
+	pthread_barrier_t *bar;
+	int *done;
+	struct unified_io_setup s;
+	int ret;
+};
+
+static void *setup_race_thread(void *arg)
+{
+	struct setup_racer *r = arg;
+
+	pthread_barrier_wait(r->bar);
+	r->ret = uio_ioctl(r->fd, UNIFIED_IO_SETUP, &r->s);
+	__atomic_add_fetch(r->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Two threads SETUP the same fd at once: exactly one gets 0, the other
+ * EBUSY, and the region is the winner's and works. Meanwhile this thread
+ * looks at the context: GET_INFO shows either no region or the whole
+ * winner's layout, and mmap() is EBADFD until the region is ready.
+ */
+TEST(setup_concurrent_one_wins)
+{
+	int wins[2] = {};
+
+	for (int iter = 0; iter < 20; iter++) {
+		struct unified_io_desc nop = { .opcode = UNIFIED_IO_OP_NOP };
+		struct unified_io_region_layout seen, zero = {};
+		struct setup_racer racer[2];
+		struct unified_io_info info;
+		struct unified_io_cqe cqe;
+		struct setup_racer *win;
+		pthread_barrier_t bar;
+		struct uio_region r;
+		bool have_seen = false;
+		int bad_info = 0, bad_map = 0, maps = 0;
+		pthread_t t[2];
+		int fd, done = 0;
+
+		UIO_OPEN(fd);
+		ASSERT_EQ(0, pthread_barrier_init(&bar, NULL, 3));
+		for (int i = 0; i < 2; i++) {
+			racer[i] = (struct setup_racer){ .fd = fd, .bar = &bar,
+							 .done = &done, .ret = 1 };
+			/* Different geometries, so the region tells who won. */
+			uio_setup_init(&racer[i].s, SQ << i, 0, BUF,
+				       (256ULL * BUF) << i, 0);
+			ASSERT_EQ(0, pthread_create(&t[i], NULL, setup_race_thread,
+						    &racer[i]));
+		}
+		pthread_barrier_wait(&bar);
+		while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < 2) {
+			void *p;
+
+			if (uio_get_info(fd, &info)) {
+				bad_info++;
+			} else if (info.config.data_size == 0) {
+				/* No region yet: nothing half-published. */
+				if (memcmp(&info.layout, &zero, sizeof(zero)) ||
+				    info.config.sq_entries || info.config.nr_bufs)
+					bad_info++;
+			} else {
+				if (info.layout.region_size == 0 ||
+				    info.layout.data_size != info.config.data_size ||
+				    info.config.nr_bufs != info.layout.nr_bufs)
+					bad_info++;
+				seen = info.layout;
+				have_seen = true;
+			}
+			p = mmap(NULL, UIO_PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+			if (p != MAP_FAILED) {
+				maps++;
+				munmap(p, UIO_PAGE_SIZE);
+			} else if (errno != EBADFD) {
+				bad_map++;
+			}
+		}
+		for (int i = 0; i < 2; i++) {
+			ASSERT_EQ(0, pthread_join(t[i], NULL));
+		}
+		pthread_barrier_destroy(&bar);
+
+		/* Exactly one winner, one EBUSY. */
+		ASSERT_TRUE((racer[0].ret == 0 && racer[1].ret == -EBUSY) ||
+			    (racer[0].ret == -EBUSY && racer[1].ret == 0))
+			TH_LOG("iteration %d: SETUP returned %d and %d", iter,
+			       racer[0].ret, racer[1].ret);
+		win = racer[0].ret == 0 ? &racer[0] : &racer[1];
+		wins[win - racer]++;
+		EXPECT_EQ(0, bad_info) TH_LOG("iteration %d", iter);
+		EXPECT_EQ(0, bad_map) TH_LOG("iteration %d", iter);
+		if (have_seen) {
+			EXPECT_EQ(0, memcmp(&seen, &win->s.layout, sizeof(seen)));
+		}
+
+		/* The context is the winner's. */
+		ASSERT_EQ(0, uio_get_info(fd, &info));
+		EXPECT_EQ(win->s.data_size, info.config.data_size);
+		EXPECT_EQ(win->s.sq_entries, info.config.sq_entries);
+		EXPECT_EQ(0, memcmp(&win->s.layout, &info.layout, sizeof(info.layout)));
+		/* A third SETUP is still EBUSY. */
+		EXPECT_EQ(-EBUSY, uio_ioctl(fd, UNIFIED_IO_SETUP, &racer[0].s));
+
+		/* And it works: a NOP round trip through the SQ and inline. */
+		memset(&r, 0, sizeof(r));
+		r.fd = fd;
+		r.setup = win->s;
+		r.l = win->s.layout;
+		r.map_len = r.l.region_size;
+		r.map = mmap(NULL, r.map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			     fd, 0);
+		ASSERT_NE(MAP_FAILED, r.map) TH_LOG("mmap: %s", strerror(errno));
+		uio_region_wire(&r);
+		EXPECT_EQ((__u32)UNIFIED_IO_ABI_VERSION, r.config->abi_version);
+		EXPECT_EQ(win->s.data_size, r.config->data_size);
+		nop.user_data = 0x5e700 + iter;
+		EXPECT_EQ(0, uio_do(&r, &nop, &cqe));
+		EXPECT_EQ(0, uio_do_inline(&r, &nop, &cqe));
+		uio_region_destroy(&r);
+		(void)maps;
+	}
+	TH_LOG("first thread won %d times, second %d", wins[0], wins[1]);
+}
+
 /* --- SUBMIT and COMPLETE arguments ------------------------------------------ */
 
 /* Queue @n NOPs in the SQ without submitting them. */

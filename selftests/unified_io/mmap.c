@@ -263,6 +263,147 @@ TEST_F(map, read_only)
 	munmap(ro, self->r.map_len);
 }
 
+/* --- an fd opened read-only ------------------------------------------------ */
+
+/*
+ * SETUP works on an fd opened O_RDONLY (ioctls do not need FMODE_WRITE);
+ * such an fd maps MAP_SHARED with PROT_READ only: a writable shared mapping
+ * is refused by mmap() and by a later mprotect() with EACCES.
+ */
+static void ro_fd_check(struct __test_metadata *_metadata, __u32 buf,
+			__u64 data, __u32 flags)
+{
+	struct unified_io_desc nop = { .opcode = UNIFIED_IO_OP_NOP,
+				       .user_data = 0x7e57 };
+	struct unified_io_setup s;
+	struct unified_io_info info;
+	const struct unified_io_region_layout *l = &s.layout;
+	const struct unified_io_config *cfg;
+	const struct unified_io_cqe *cqe;
+	size_t pg = UIO_PAGE_SIZE;
+	__u8 *ro, *data_ro, *p;
+	int fd, ret;
+
+	fd = open(UNIFIED_IO_DEVICE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOENT || errno == ENODEV || errno == ENXIO))
+		SKIP(return, "%s: %s", UNIFIED_IO_DEVICE, strerror(errno));
+	ASSERT_LE(0, fd) TH_LOG("open O_RDONLY: %s", strerror(errno));
+
+	/* Before SETUP: still EBADFD, not EACCES. */
+	p = map_at(fd, 0, pg, PROT_READ, MAP_SHARED);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EBADFD, errno);
+
+	uio_setup_init(&s, 8, 16, buf, data, flags);
+	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	ASSERT_EQ(0, ret) TH_LOG("SETUP on a read-only fd: %s", strerror(-ret));
+	ASSERT_EQ(0, uio_get_info(fd, &info));
+
+	/* PROT_READ, MAP_SHARED: the whole region. */
+	ro = map_at(fd, 0, l->region_size, PROT_READ, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, ro) TH_LOG("mmap PROT_READ MAP_SHARED of a read-only fd: %s",
+					 strerror(errno));
+	cfg = (const struct unified_io_config *)(ro + l->config);
+	EXPECT_EQ((__u32)UNIFIED_IO_ABI_VERSION, cfg->abi_version);
+	EXPECT_EQ(data, cfg->data_size);
+	EXPECT_EQ(buf, cfg->buf_size);
+	uio_check_config(&info.config, cfg);
+	/* The data area alone, too. */
+	data_ro = map_at(fd, l->data_off, l->data_size, PROT_READ, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, data_ro) TH_LOG("mmap data area: %s", strerror(errno));
+	EXPECT_EQ(0, data_ro[0]);
+	EXPECT_EQ(0, data_ro[l->data_size - 1]);
+
+	/* The kernel's writes are seen through it: an inline NOP's CQE. */
+	EXPECT_EQ(0U, *(const volatile __u32 *)(ro + l->cq.tail));
+	ASSERT_EQ(1, uio_submit_inline(fd, &nop));
+	EXPECT_EQ(1U, unio_smp_load_acquire((__u32 *)(ro + l->cq.tail)));
+	cqe = (const struct unified_io_cqe *)(ro + l->desc_off + l->cq.array);
+	EXPECT_EQ(0x7e57ULL, cqe->user_data);
+	EXPECT_EQ(0, cqe->res);
+	EXPECT_EQ(UNIFIED_IO_OP_NOP, cqe->opcode);
+
+	/* Writable shared mappings: EACCES, for every area. */
+	p = map_at(fd, 0, l->region_size, PROT_READ | PROT_WRITE, MAP_SHARED);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EACCES, errno);
+	if (p != MAP_FAILED)
+		munmap(p, l->region_size);
+	p = map_at(fd, l->ctrl_off, l->ctrl_size, PROT_WRITE, MAP_SHARED);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EACCES, errno);
+	if (p != MAP_FAILED)
+		munmap(p, l->ctrl_size);
+	p = map_at(fd, l->data_off, l->data_size, PROT_READ | PROT_WRITE,
+		   MAP_SHARED);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EACCES, errno);
+	if (p != MAP_FAILED)
+		munmap(p, l->data_size);
+	/* Private mappings stay refused (EINVAL), as on a read-write fd. */
+	p = map_at(fd, 0, pg, PROT_READ, MAP_PRIVATE);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	if (p != MAP_FAILED)
+		munmap(p, pg);
+	/* And executable ones (EPERM). */
+	p = map_at(fd, l->data_off, pg, PROT_READ | PROT_EXEC, MAP_SHARED);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EPERM, errno);
+	if (p != MAP_FAILED)
+		munmap(p, pg);
+
+	/* The read-only mappings cannot be made writable. */
+	EXPECT_EQ(-1, mprotect(ro, l->region_size, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(-1, mprotect(ro, pg, PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(-1, mprotect(data_ro, l->data_size, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	/* Still mapped and readable after the refusals. */
+	EXPECT_EQ((__u32)UNIFIED_IO_ABI_VERSION, cfg->abi_version);
+
+	/* The mapping outlives close(), like any other. */
+	ASSERT_EQ(0, close(fd));
+	EXPECT_EQ((__u32)UNIFIED_IO_ABI_VERSION, cfg->abi_version);
+	EXPECT_EQ(0x7e57ULL, cqe->user_data);
+	EXPECT_EQ(0, munmap(data_ro, l->data_size));
+	EXPECT_EQ(0, munmap(ro, l->region_size));
+}
+
+TEST(read_only_fd)
+{
+	ro_fd_check(_metadata, 4096, 64 << 10, 0);
+}
+
+TEST(read_only_fd_huge_pages)
+{
+	ro_fd_check(_metadata, 2 << 20, 4 << 20, UNIFIED_IO_SETUP_F_HUGE_PAGES);
+}
+
+/* An fd opened write-only cannot be mapped at all (EACCES), even PROT_READ. */
+TEST(write_only_fd)
+{
+	struct unified_io_setup s;
+	void *p;
+	int fd, ret;
+
+	fd = open(UNIFIED_IO_DEVICE, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOENT || errno == ENODEV || errno == ENXIO))
+		SKIP(return, "%s: %s", UNIFIED_IO_DEVICE, strerror(errno));
+	ASSERT_LE(0, fd);
+	uio_setup_init(&s, 8, 16, 4096, 64 << 10, 0);
+	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	ASSERT_EQ(0, ret) TH_LOG("SETUP on a write-only fd: %s", strerror(-ret));
+	p = map_at(fd, 0, s.layout.region_size, PROT_READ, MAP_SHARED);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EACCES, errno);
+	p = map_at(fd, 0, s.layout.region_size, PROT_READ | PROT_WRITE, MAP_SHARED);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EACCES, errno);
+	close(fd);
+}
+
 /* Data written before close() stays reachable through the mapping. */
 TEST_F(map, survives_close)
 {

@@ -4,6 +4,8 @@
  * back-pressure (EBUSY, nothing consumed, nothing lost), inline submits,
  * COMPLETE waits and wake-ups, poll(), concurrent submitters, statistics.
  */
+#include <sys/epoll.h>
+
 #include "uio_test.h"
 
 FIXTURE(ring) {
@@ -461,6 +463,201 @@ TEST_F_TIMEOUT(ring, poll_woken_by_submit, 120)
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(1, p.ret);
 	EXPECT_TRUE(p.revents & POLLIN);
+}
+
+#define POLL_ALL	(POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLPRI)
+
+/* poll() with timeout 0 asking for everything; returns revents or -errno. */
+static int poll_now(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLL_ALL };
+	int ret = poll(&pfd, 1, 0);
+
+	if (ret < 0)
+		return -errno;
+	return ret ? pfd.revents : 0;
+}
+
+/*
+ * The only event is POLLIN (with POLLRDNORM), exactly when completions are
+ * ready: never POLLOUT, whether the CQ is empty, partly filled or full (CQ
+ * space appears when user space moves the head, which nothing signals).
+ */
+TEST_F(ring, poll_never_pollout)
+{
+	struct unio_queue *q = &self->r.q;
+	__u32 cq = q->cq.ring_entries;
+	struct unified_io_desc nop = { .opcode = UNIFIED_IO_OP_NOP };
+	struct pollfd pfd = { .fd = self->r.fd, .events = POLLOUT | POLLWRNORM };
+	__u64 next = 0;
+
+	/* Empty CQ. */
+	EXPECT_EQ(0, poll_now(self->r.fd));
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+
+	/* One ready (partly filled, unless the CQ has one entry). */
+	ASSERT_EQ(1U, queue_nops(q, 1, next));
+	ASSERT_EQ(1, uio_submit(self->r.fd, 1));
+	next++;
+	EXPECT_EQ(POLLIN | POLLRDNORM, poll_now(self->r.fd));
+	pfd.revents = 0;
+	EXPECT_EQ(0, poll(&pfd, 1, 0)) TH_LOG("revents %#x", pfd.revents);
+
+	/* Fill the CQ. */
+	while (unio_cq_ready(q) < cq) {
+		unsigned int n = queue_nops(q, cq - unio_cq_ready(q), next);
+
+		ASSERT_EQ((int)n, uio_submit(self->r.fd, n));
+		next += n;
+		EXPECT_EQ(POLLIN | POLLRDNORM, poll_now(self->r.fd))
+			TH_LOG("%u of %u ready", unio_cq_ready(q), cq);
+	}
+	ASSERT_EQ(cq, unio_cq_ready(q));
+	EXPECT_EQ(POLLIN | POLLRDNORM, poll_now(self->r.fd));
+	/* Full, and a refused SUBMIT changes nothing. */
+	EXPECT_EQ(-EBUSY, uio_submit_inline(self->r.fd, &nop));
+	EXPECT_EQ(POLLIN | POLLRDNORM, poll_now(self->r.fd));
+	pfd.revents = 0;
+	EXPECT_EQ(0, poll(&pfd, 1, 0)) TH_LOG("revents %#x", pfd.revents);
+
+	/* Reap all but one: still POLLIN only; then the last: nothing. */
+	reap_nops(_metadata, q, cq - 1, 0);
+	EXPECT_EQ(POLLIN | POLLRDNORM, poll_now(self->r.fd));
+	reap_nops(_metadata, q, 1, cq - 1);
+	EXPECT_EQ(0U, unio_cq_ready(q));
+	EXPECT_EQ(0, poll_now(self->r.fd));
+	pfd.revents = 0;
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	/* A SUBMIT that consumes nothing posts nothing: still not ready. */
+	EXPECT_EQ(0, uio_submit(self->r.fd, 4));
+	EXPECT_EQ(0, poll_now(self->r.fd));
+}
+
+/* A context without a region is never ready, and reports no error. */
+TEST(poll_before_setup)
+{
+	struct pollfd pfd = { .events = POLL_ALL };
+	int fd;
+
+	UIO_OPEN(fd);
+	pfd.fd = fd;
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	EXPECT_EQ(0, pfd.revents);
+	EXPECT_EQ(0, poll(&pfd, 1, 50));
+	EXPECT_EQ(0, pfd.revents);
+	close(fd);
+}
+
+/* Asking for POLLOUT only, a poll() with timeout sleeps it out (returns 0). */
+TEST_F(ring, poll_pollout_times_out)
+{
+	struct pollfd pfd = { .fd = self->r.fd, .events = POLLOUT | POLLWRNORM };
+	struct unified_io_desc nop = { .opcode = UNIFIED_IO_OP_NOP };
+	__u64 t0 = uio_now_ns();
+
+	EXPECT_EQ(0, poll(&pfd, 1, 100));
+	EXPECT_EQ(0, pfd.revents);
+	EXPECT_LE(t0 + 100 * 1000000ULL, uio_now_ns());
+	/* The same with completions ready. */
+	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
+	t0 = uio_now_ns();
+	EXPECT_EQ(0, poll(&pfd, 1, 100));
+	EXPECT_EQ(0, pfd.revents);
+	EXPECT_LE(t0 + 100 * 1000000ULL, uio_now_ns());
+}
+
+struct submitter {
+	int fd;
+	bool sq;		/* through the SQ rather than inline */
+	struct unio_queue *q;
+	unsigned int delay_us;
+	int ret;
+};
+
+static void *submit_later_thread(void *arg)
+{
+	struct submitter *s = arg;
+	struct unified_io_desc nop = { .opcode = UNIFIED_IO_OP_NOP,
+				       .user_data = 0x5eb };
+
+	usleep(s->delay_us);
+	if (s->sq) {
+		if (queue_nops(s->q, 1, 0x5eb) != 1) {
+			s->ret = -1000;
+			return NULL;
+		}
+		s->ret = uio_submit(s->fd, 1);
+	} else {
+		s->ret = uio_submit_inline(s->fd, &nop);
+	}
+	return NULL;
+}
+
+/*
+ * The test thread blocks in poll() (asking for POLLIN and POLLOUT, with a
+ * long timeout) on an empty CQ; another thread's SUBMIT wakes it, with
+ * POLLIN only. Once through an inline SUBMIT, once through the SQ.
+ */
+TEST_F_TIMEOUT(ring, poll_woken_by_other_thread, 120)
+{
+	for (int sq = 0; sq < 2; sq++) {
+		struct submitter s = { .fd = self->r.fd, .sq = sq, .q = &self->r.q,
+				       .delay_us = 300000, .ret = -2000 };
+		struct pollfd pfd = { .fd = self->r.fd, .events = POLL_ALL };
+		pthread_t t;
+		__u64 t0, elapsed;
+		int ret;
+
+		ASSERT_EQ(0U, unio_cq_ready(&self->r.q));
+		ASSERT_EQ(0, pthread_create(&t, NULL, submit_later_thread, &s));
+		t0 = uio_now_ns();
+		ret = poll(&pfd, 1, 60000);
+		elapsed = uio_now_ns() - t0;
+		ASSERT_EQ(0, pthread_join(t, NULL));
+		EXPECT_EQ(1, s.ret) TH_LOG("%s SUBMIT", sq ? "SQ" : "inline");
+		ASSERT_EQ(1, ret) TH_LOG("poll: %s", ret < 0 ? strerror(errno) : "timeout");
+		EXPECT_EQ(POLLIN | POLLRDNORM, pfd.revents);
+		/* Woken by the SUBMIT, not returned at once (POLLOUT) or at the timeout. */
+		EXPECT_LE(200 * 1000000ULL, elapsed) TH_LOG("returned after %llu ns",
+							   (unsigned long long)elapsed);
+		EXPECT_GT(30ULL * 1000000000ULL, elapsed);
+		reap_nops(_metadata, &self->r.q, 1, 0x5eb);
+	}
+}
+
+/* The same through epoll: EPOLLIN wakes the waiter, EPOLLOUT never fires. */
+TEST_F_TIMEOUT(ring, epoll_woken_by_other_thread, 120)
+{
+	struct submitter s = { .fd = self->r.fd, .delay_us = 300000, .ret = -2000 };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT };
+	struct epoll_event out[2];
+	pthread_t t;
+	__u64 t0, elapsed;
+	int ep, ret;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->r.fd, &ev));
+	EXPECT_EQ(0, epoll_wait(ep, out, 2, 0));
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, submit_later_thread, &s));
+	t0 = uio_now_ns();
+	ret = epoll_wait(ep, out, 2, 60000);
+	elapsed = uio_now_ns() - t0;
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(1, s.ret);
+	ASSERT_EQ(1, ret);
+	EXPECT_EQ((__u32)EPOLLIN, out[0].events);
+	EXPECT_LE(200 * 1000000ULL, elapsed);
+	EXPECT_GT(30ULL * 1000000000ULL, elapsed);
+
+	/* EPOLLOUT alone: nothing, completions ready or not. */
+	ev.events = EPOLLOUT;
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_MOD, self->r.fd, &ev));
+	EXPECT_EQ(0, epoll_wait(ep, out, 2, 50));
+	reap_nops(_metadata, &self->r.q, 1, 0x5eb);
+	EXPECT_EQ(0, epoll_wait(ep, out, 2, 50));
+	close(ep);
 }
 
 /* --- concurrency ------------------------------------------------------------- */
