@@ -39,8 +39,9 @@ PKGS_TRIXIE=(
 	strace file ca-certificates
 )
 # Kernel: the newest 7.x that trixie-backports carries (metapackages).
-# linux-source gives the kselftest harness headers and checkpatch.pl.
-PKGS_BACKPORTS=(linux-image-amd64 linux-headers-amd64 linux-source)
+# Plus linux-source-X.Y of the same series as the image (install_pkgs): the
+# kselftest harness headers, checkpatch.pl, kernel-doc, extract-vmlinux.
+PKGS_BACKPORTS=(linux-image-amd64 linux-headers-amd64)
 # liburing from sid (2.10+ has the zcrx helpers); a drop-in for trixie.
 PKGS_SID=(liburing-dev liburing2)
 
@@ -139,6 +140,10 @@ install_pkgs() {
 		apt-get update -qq
 		apt-get install -y -qq '"${PKGS_TRIXIE[*]}"' >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }
 		apt-get install -y -qq -t trixie-backports '"${PKGS_BACKPORTS[*]}"' >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }
+		kver=$(dpkg-query -W -f "\${Depends}" linux-image-amd64 | grep -o "linux-image-[0-9][^ ,]*" | head -n 1)
+		series=$(printf "%s" "${kver#linux-image-}" | sed -n "s/^\([0-9]*\.[0-9]*\).*/\1/p")
+		[ -n "$series" ] || { echo "cannot tell the kernel series of $kver"; exit 1; }
+		apt-get install -y -qq -t trixie-backports "linux-source-$series" >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }
 		apt-get install -y -qq -t unstable '"${PKGS_SID[*]}"' >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }
 		apt-get clean
 	'
