@@ -34,7 +34,7 @@ MIRROR=${UNIFIED_IO_MIRROR:-http://deb.debian.org/debian}
 PKGS_TRIXIE=(
 	build-essential bc bison flex libelf-dev libssl-dev dwarves kmod cpio
 	busybox-static clang llvm lld libbpf-dev bpftool pkg-config
-	nvme-cli libnvme-dev qemu-system-x86 qemu-utils iproute2 ethtool
+	nvme-cli libnvme-dev fio qemu-system-x86 qemu-utils iproute2 ethtool
 	procps util-linux xz-utils zstd python3 python3-matplotlib
 	strace file ca-certificates
 )
@@ -166,12 +166,21 @@ versions() {
 	echo "kernel:    $k"
 	in_root /bin/sh -c '
 		dpkg-query -W -f "\${Package} \${Version}\n" linux-image-'"$k"' linux-headers-'"$k"' \
-			gcc-14 clang-19 libbpf-dev bpftool liburing-dev nvme-cli qemu-system-x86 busybox-static \
+			gcc-14 clang-19 libbpf-dev bpftool liburing-dev nvme-cli fio qemu-system-x86 busybox-static \
 			$(dpkg-query -W -f "\${Package}\n" "linux-source-*" 2>/dev/null) 2>/dev/null |
 		awk "{ printf \"%-26s %s\n\", \$1\":\", \$2 }"'
 }
 
+# One ensure at a time: concurrent builds and VM runs all come through here.
 ensure() {
+	mkdir -p "$CACHE"
+	exec 9>"$CACHE/.sysroot.lock"
+	flock 9
+	ensure_locked
+	exec 9>&-
+}
+
+ensure_locked() {
 	host_deps
 	[ -x "$SYSROOT/usr/bin/apt-get" ] || bootstrap
 	local want have=
