@@ -129,21 +129,25 @@ static bool all_bytes(const void *p, size_t len, __u8 v)
 
 /* --- a context without a region ----------------------------------------- */
 
+/* Setup and teardown of a fixture whose state is a fresh open, self->fd. */
+#define FD_FIXTURE_HOOKS(name)						\
+	FIXTURE_SETUP(name)						\
+	{								\
+		self->fd = -1;						\
+		UIO_OPEN(self->fd);					\
+	}								\
+									\
+	FIXTURE_TEARDOWN(name)						\
+	{								\
+		if (self->fd >= 0)					\
+			close(self->fd);				\
+	}
+
 FIXTURE(ctx) {
 	int fd;
 };
 
-FIXTURE_SETUP(ctx)
-{
-	self->fd = -1;
-	UIO_OPEN(self->fd);
-}
-
-FIXTURE_TEARDOWN(ctx)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
+FD_FIXTURE_HOOKS(ctx)
 
 /* GET_INFO before SETUP is the feature query. */
 TEST_F(ctx, get_info_before_setup)
@@ -339,6 +343,28 @@ static int call_sized(int fd, unsigned long cmd, const void *base,
 /* The sizes every ioctl must refuse with EINVAL: below the first version. */
 #define TOO_SMALL(ksize)	{ 0, 4, 8, (ksize) - 8, (ksize) - 1 }
 
+/*
+ * @cmd with @base (@ks bytes) at every TOO_SMALL size is EINVAL, and with a
+ * non-zero byte beyond the structure E2BIG; @what prefixes the log lines.
+ */
+static void check_bad_sizes(struct __test_metadata *_metadata, int fd,
+			    unsigned long cmd, const void *base, __u32 ks,
+			    const char *what)
+{
+	__u32 small[] = TOO_SMALL(ks);
+
+	for (size_t i = 0; i < UIO_ARRAY_SIZE(small); i++) {
+		EXPECT_EQ(-EINVAL, call_sized(fd, cmd, base, ks, small[i], -1,
+					      NULL, NULL, 0))
+			TH_LOG("%ssize %u", what, small[i]);
+	}
+	for (long bad = ks; bad < ks + 8; bad += 7) {
+		EXPECT_EQ(-E2BIG, call_sized(fd, cmd, base, ks, ks + 8, bad,
+					     NULL, NULL, 0))
+			TH_LOG("%snon-zero byte at %ld", what, bad);
+	}
+}
+
 TEST(setup_length)
 {
 	struct unified_io_setup base, out;
@@ -347,8 +373,7 @@ TEST(setup_length)
 	__u8 tail[8];
 	int fd;
 
-	UIO_OPEN(fd);
-	close(fd);
+	UIO_REQUIRE_DEVICE();
 	uio_setup_init(&base, SQ, 0, BUF, DATA, 0);
 	memset(&base.layout, poison, sizeof(base.layout));
 
@@ -405,7 +430,6 @@ TEST(get_info_length)
 {
 	struct unified_io_info base, out, exact;
 	const __u32 ks = sizeof(base);
-	__u32 small[] = TOO_SMALL(ks);
 	struct unified_io_setup s;
 	__u8 tail[8];
 	int fd;
@@ -413,22 +437,14 @@ TEST(get_info_length)
 	UIO_OPEN(fd);
 	/* Before and after SETUP. */
 	for (int pass = 0; pass < 2; pass++) {
+		char what[16];
+
 		memset(&base, poison, sizeof(base));
 		base.size = ks;
 		base.flags = 0;
 
-		for (size_t i = 0; i < UIO_ARRAY_SIZE(small); i++) {
-			EXPECT_EQ(-EINVAL, call_sized(fd, UNIFIED_IO_GET_INFO,
-						      &base, ks, small[i], -1,
-						      NULL, NULL, 0))
-				TH_LOG("pass %d size %u", pass, small[i]);
-		}
-		for (long bad = ks; bad < ks + 8; bad += 7) {
-			EXPECT_EQ(-E2BIG, call_sized(fd, UNIFIED_IO_GET_INFO,
-						     &base, ks, ks + 8, bad,
-						     NULL, NULL, 0))
-				TH_LOG("pass %d non-zero byte at %ld", pass, bad);
-		}
+		snprintf(what, sizeof(what), "pass %d ", pass);
+		check_bad_sizes(_metadata, fd, UNIFIED_IO_GET_INFO, &base, ks, what);
 
 		memset(&exact, poison, sizeof(exact));
 		ASSERT_EQ(0, call_sized(fd, UNIFIED_IO_GET_INFO, &base, ks, ks,
@@ -490,20 +506,10 @@ TEST_F(region, submit_length)
 		.desc = { .opcode = UNIFIED_IO_OP_NOP, .user_data = 77 },
 	};
 	const __u32 ks = sizeof(base);
-	__u32 small[] = TOO_SMALL(ks);
 	struct unio_queue *q = &self->r.q;
 	__u8 tail[8];
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(small); i++) {
-		EXPECT_EQ(-EINVAL, call_sized(self->r.fd, UNIFIED_IO_SUBMIT, &base,
-					      ks, small[i], -1, NULL, NULL, 0))
-			TH_LOG("size %u", small[i]);
-	}
-	for (long bad = ks; bad < ks + 8; bad += 7) {
-		EXPECT_EQ(-E2BIG, call_sized(self->r.fd, UNIFIED_IO_SUBMIT, &base,
-					     ks, ks + 8, bad, NULL, NULL, 0))
-			TH_LOG("non-zero byte at %ld", bad);
-	}
+	check_bad_sizes(_metadata, self->r.fd, UNIFIED_IO_SUBMIT, &base, ks, "");
 	/* None of them was acted on. */
 	ASSERT_EQ(0U, unio_cq_ready(q));
 
@@ -534,21 +540,10 @@ TEST_F(region, complete_length)
 	};
 	struct unified_io_complete out;
 	const __u32 ks = sizeof(base);
-	__u32 small[] = TOO_SMALL(ks);
 	struct unified_io_desc nop = { .opcode = UNIFIED_IO_OP_NOP };
 	__u8 tail[8];
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(small); i++) {
-		EXPECT_EQ(-EINVAL, call_sized(self->r.fd, UNIFIED_IO_COMPLETE,
-					      &base, ks, small[i], -1, NULL,
-					      NULL, 0))
-			TH_LOG("size %u", small[i]);
-	}
-	for (long bad = ks; bad < ks + 8; bad += 7) {
-		EXPECT_EQ(-E2BIG, call_sized(self->r.fd, UNIFIED_IO_COMPLETE,
-					     &base, ks, ks + 8, bad, NULL, NULL, 0))
-			TH_LOG("non-zero byte at %ld", bad);
-	}
+	check_bad_sizes(_metadata, self->r.fd, UNIFIED_IO_COMPLETE, &base, ks, "");
 
 	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
 	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
@@ -703,17 +698,7 @@ FIXTURE_VARIANT(setup_param) {
 	__u32 want_cq;	/* CQ entries expected on success */
 };
 
-FIXTURE_SETUP(setup_param)
-{
-	self->fd = -1;
-	UIO_OPEN(self->fd);
-}
-
-FIXTURE_TEARDOWN(setup_param)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
+FD_FIXTURE_HOOKS(setup_param)
 
 /* SP() sets defaults that variants override. */
 #pragma GCC diagnostic push
@@ -933,10 +918,7 @@ static int memlock_child(void *arg)
 
 TEST(rlimit_memlock_enomem)
 {
-	int fd;
-
-	UIO_OPEN(fd);
-	close(fd);
+	UIO_REQUIRE_DEVICE();
 	ASSERT_EQ(0, uio_in_child(memlock_child, NULL));
 }
 
@@ -1006,20 +988,14 @@ static int memlock_refusal_child(void *arg)
 
 TEST(rlimit_memlock_refusal_uncharged)
 {
-	int fd;
-
-	UIO_OPEN(fd);
-	close(fd);
+	UIO_REQUIRE_DEVICE();
 	ASSERT_EQ(0, uio_in_child(memlock_refusal_child, NULL));
 }
 
 /* The same with the first region mapped while the refusals happen. */
 TEST(rlimit_memlock_refusal_uncharged_mapped)
 {
-	int fd;
-
-	UIO_OPEN(fd);
-	close(fd);
+	UIO_REQUIRE_DEVICE();
 	ASSERT_EQ(0, uio_in_child(memlock_refusal_child, (void *)1));
 }
 
@@ -1047,10 +1023,7 @@ static int memlock_cap_child(void *arg)
 
 TEST(rlimit_memlock_cap_ipc_lock)
 {
-	int fd;
-
-	UIO_OPEN(fd);
-	close(fd);
+	UIO_REQUIRE_DEVICE();
 	if (!uio_has_cap(CAP_IPC_LOCK))
 		SKIP(return, "no CAP_IPC_LOCK");
 	ASSERT_EQ(0, uio_in_child(memlock_cap_child, NULL));
@@ -1231,10 +1204,7 @@ static int memlock_exec_child(void *arg)
 
 TEST(rlimit_memlock_charged_to_user)
 {
-	int fd;
-
-	UIO_OPEN(fd);
-	close(fd);
+	UIO_REQUIRE_DEVICE();
 	ASSERT_EQ(0, uio_in_child(memlock_exec_child, NULL));
 }
 

@@ -292,10 +292,9 @@ TEST(library_register_io_uring)
 	struct io_uring ring;
 	char path[64];
 	__u8 *data;
-	int ret, file, fd;
+	int ret, file;
 
-	UIO_OPEN(fd);
-	close(fd);
+	UIO_REQUIRE_DEVICE();
 	ASSERT_EQ(0, unio_region_create(&opts, &ur));
 	ret = io_uring_queue_init(4, &ring, 0);
 	if (ret == -EPERM || ret == -ENOSYS) {

@@ -11,14 +11,6 @@
  */
 #include "uio_test.h"
 
-/* SKIP unless the device is there; every device test starts with this. */
-#define REQUIRE_DEVICE() do {						\
-	int __fd;							\
-									\
-	UIO_OPEN(__fd);							\
-	close(__fd);							\
-} while (0)
-
 /* An options struct from a "newer" caller: known fields plus a tail. */
 struct opts_v2 {
 	struct unio_region_opts base;
@@ -31,7 +23,7 @@ TEST(opts)
 	struct unio_region *r;
 	uint32_t feat;
 
-	REQUIRE_DEVICE();
+	UIO_REQUIRE_DEVICE();
 
 	/* A non-zero byte the library does not know about. */
 	memset(&big, 0, sizeof(big));
@@ -73,7 +65,7 @@ TEST(open_then_setup)
 	struct unified_io_info info;
 	struct unio_region *r;
 
-	REQUIRE_DEVICE();
+	UIO_REQUIRE_DEVICE();
 
 	UNIO_OPTS(opts, .sq_entries = 4, .buf_size = 4096, .data_size = 8 * 4096);
 	ASSERT_EQ(0, unio_region_open(NULL, &r));
@@ -102,7 +94,7 @@ FIXTURE(lib_rings) {
 FIXTURE_SETUP(lib_rings)
 {
 	self->r = NULL;
-	REQUIRE_DEVICE();
+	UIO_REQUIRE_DEVICE();
 
 	UNIO_OPTS(opts, .sq_entries = 8, .cq_entries = 16, .buf_size = 4096,
 		  .data_size = 4 * 4096);

@@ -16,25 +16,17 @@ FIXTURE_VARIANT(ring) {
 	__u32 sq, cq;
 };
 
-FIXTURE_VARIANT_ADD(ring, sq8_cq16) {
-	.sq = 8,
-	.cq = 16,
-};
+/* The variant ring.sq<S>_cq<C>: an S-entry SQ and a C-entry CQ. */
+#define RING_VARIANT(s, c)						\
+	FIXTURE_VARIANT_ADD(ring, sq##s##_cq##c) {			\
+		.sq = s,						\
+		.cq = c,						\
+	}
 
-FIXTURE_VARIANT_ADD(ring, sq1_cq1) {
-	.sq = 1,
-	.cq = 1,
-};
-
-FIXTURE_VARIANT_ADD(ring, sq16_cq16) {
-	.sq = 16,
-	.cq = 16,
-};
-
-FIXTURE_VARIANT_ADD(ring, sq4_cq64) {
-	.sq = 4,
-	.cq = 64,
-};
+RING_VARIANT(8, 16);
+RING_VARIANT(1, 1);
+RING_VARIANT(16, 16);
+RING_VARIANT(4, 64);
 
 FIXTURE_SETUP(ring)
 {

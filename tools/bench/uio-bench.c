@@ -152,6 +152,34 @@ static int bench_inline(struct bench *b, const struct unified_io_desc *d)
 	return bench_reap(b, 1);
 }
 
+/*
+ * Fill @n SQ entries with @opcode (NOP user_data @base + i, ALLOC/FREE of
+ * slot i), submit them and reap the completions.
+ */
+static int bench_batch(struct bench *b, uint8_t opcode, unsigned int n,
+		       uint32_t base)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		struct unified_io_desc *sqe = bench_get_sqe(b);
+
+		if (!sqe)
+			return -EBUSY;
+		if (opcode == UNIFIED_IO_OP_NOP)
+			unio_prep_nop(sqe, base + i);
+		else if (opcode == UNIFIED_IO_OP_ALLOC)
+			unio_prep_alloc(sqe, BENCH_OWNER, i);
+		else
+			unio_prep_free(sqe, BENCH_OWNER, b->offs[i], i);
+	}
+	ret = bench_submit(b);
+	if (!ret)
+		ret = bench_reap(b, n);
+	return ret;
+}
+
 static int run_nop(struct bench *b, unsigned int batch, uint32_t ops)
 {
 	uint32_t done = 0;
@@ -170,18 +198,9 @@ static int run_nop(struct bench *b, unsigned int batch, uint32_t ops)
 		return 0;
 	}
 	while (done < ops) {
-		unsigned int n = ops - done < batch ? ops - done : batch, i;
+		unsigned int n = ops - done < batch ? ops - done : batch;
 
-		for (i = 0; i < n; i++) {
-			struct unified_io_desc *sqe = bench_get_sqe(b);
-
-			if (!sqe)
-				return -EBUSY;
-			unio_prep_nop(sqe, done + i);
-		}
-		ret = bench_submit(b);
-		if (!ret)
-			ret = bench_reap(b, n);
+		ret = bench_batch(b, UNIFIED_IO_OP_NOP, n, done);
 		if (ret)
 			return ret;
 		done += n;
@@ -212,30 +231,11 @@ static int run_alloc_free(struct bench *b, unsigned int batch, uint32_t pairs)
 		return 0;
 	}
 	while (done < pairs) {
-		unsigned int n = pairs - done < batch ? pairs - done : batch, i;
+		unsigned int n = pairs - done < batch ? pairs - done : batch;
 
-		for (i = 0; i < n; i++) {
-			struct unified_io_desc *sqe = bench_get_sqe(b);
-
-			if (!sqe)
-				return -EBUSY;
-			unio_prep_alloc(sqe, BENCH_OWNER, i);
-		}
-		ret = bench_submit(b);
+		ret = bench_batch(b, UNIFIED_IO_OP_ALLOC, n, 0);
 		if (!ret)
-			ret = bench_reap(b, n);
-		if (ret)
-			return ret;
-		for (i = 0; i < n; i++) {
-			struct unified_io_desc *sqe = bench_get_sqe(b);
-
-			if (!sqe)
-				return -EBUSY;
-			unio_prep_free(sqe, BENCH_OWNER, b->offs[i], i);
-		}
-		ret = bench_submit(b);
-		if (!ret)
-			ret = bench_reap(b, n);
+			ret = bench_batch(b, UNIFIED_IO_OP_FREE, n, 0);
 		if (ret)
 			return ret;
 		done += n;

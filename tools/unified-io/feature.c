@@ -14,10 +14,8 @@ static int do_feature_help(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	if (json_output) {
-		jsonw_null(json_wtr);
+	if (help_json_null())
 		return 0;
-	}
 	fprintf(stderr,
 		"Usage: %s [OPTIONS] feature [show] [dev PATH]\n"
 		"\n"

@@ -104,6 +104,15 @@ void p_info(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* With --json, help is a null; true when that was written (help done). */
+bool help_json_null(void)
+{
+	if (!json_output)
+		return false;
+	jsonw_null(json_wtr);
+	return true;
+}
+
 bool is_prefix(const char *pfx, const char *str)
 {
 	size_t len = strlen(pfx);
@@ -198,10 +207,8 @@ static int do_help(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	if (json_output) {
-		jsonw_null(json_wtr);
+	if (help_json_null())
 		return 0;
-	}
 	fprintf(stderr,
 		"Usage: %s [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       %s version\n"

@@ -62,10 +62,8 @@ static int do_region_help(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	if (json_output) {
-		jsonw_null(json_wtr);
+	if (help_json_null())
 		return 0;
-	}
 	fprintf(stderr,
 		"Usage: %s [OPTIONS] region { list | show PID FD | demo [DEMO_OPTS] | help }\n"
 		"\n"
