@@ -159,6 +159,11 @@ struct unified_io_region_layout {
  * Creates the region of this open file. Memory is charged to the caller's
  * RLIMIT_MEMLOCK (unless CAP_IPC_LOCK) and to its memory cgroup.
  *
+ * There is no nvme_fd field: the module never touches the NVMe drive. NVMe
+ * commands travel from user space to the drive through io_uring passthrough,
+ * with the data area registered once as a fixed buffer, so the block layer
+ * maps the region's pages for DMA directly (see UNIFIED_IO_OP_NVME).
+ *
  * Errors:
  *	EBUSY		the context already has a region
  *	EINVAL		unknown flag; non-zero @resv; @numa_node set without
@@ -192,13 +197,40 @@ struct unified_io_setup {
  * @UNIFIED_IO_OP_FREE: return the buffer at data-area offset @addr; @owner
  *	must be the owner that allocated it. The completion's result is 0 and
  *	its @addr the freed offset.
- * @UNIFIED_IO_OP_LAST: one past the last opcode; grows with new opcodes
+ * @UNIFIED_IO_OP_LAST: one past the last opcode the module executes
+ * @UNIFIED_IO_OP_USER: first opcode executed in user space: descriptors with
+ *	an opcode at or above it are run by libunifiedio and never by the
+ *	module, which completes them with EOPNOTSUPP like any unknown opcode
+ * @UNIFIED_IO_OP_NVME: an NVMe I/O command between the data area and a
+ *	namespace, run by libunifiedio as io_uring NVMe passthrough
+ *	(IORING_OP_URING_CMD on /dev/ngXnY) with the data area registered as a
+ *	fixed buffer. @addr and @len give the data-area range (4-byte aligned,
+ *	@len a whole number of blocks, 0 for flush and write zeroes), @nvme the
+ *	command. The CPU copies no payload: the drive reads and writes the
+ *	region's pages directly.
  */
 enum unified_io_op {
 	UNIFIED_IO_OP_NOP	= 0,
 	UNIFIED_IO_OP_ALLOC	= 1,
 	UNIFIED_IO_OP_FREE	= 2,
 	UNIFIED_IO_OP_LAST,
+
+	UNIFIED_IO_OP_USER	= 0x80,
+	UNIFIED_IO_OP_NVME	= UNIFIED_IO_OP_USER,
+};
+
+/**
+ * enum unified_io_nvme_opcode - NVMe I/O command set opcodes for @nvme.opcode
+ * @UNIFIED_IO_NVME_FLUSH: flush the volatile write cache
+ * @UNIFIED_IO_NVME_WRITE: write @nvme.nlb blocks from the data area
+ * @UNIFIED_IO_NVME_READ: read @nvme.nlb blocks into the data area
+ * @UNIFIED_IO_NVME_WRITE_ZEROES: zero @nvme.nlb blocks; no data transfer
+ */
+enum unified_io_nvme_opcode {
+	UNIFIED_IO_NVME_FLUSH		= 0x00,
+	UNIFIED_IO_NVME_WRITE		= 0x01,
+	UNIFIED_IO_NVME_READ		= 0x02,
+	UNIFIED_IO_NVME_WRITE_ZEROES	= 0x08,
 };
 
 /**
@@ -212,7 +244,10 @@ enum unified_io_op {
  * @addr: data-area offset; the buffer to free for FREE; Must be 0 for NOP
  *	and ALLOC
  * @user_data: copied unchanged into the completion
- * @nvme: reserved for NVMe commands; Must be 0
+ * @nvme: the NVMe command of an UNIFIED_IO_OP_NVME descriptor: @nsid (0 for
+ *	the only namespace attached), @opcode (enum unified_io_nvme_opcode),
+ *	@slba, @nlb (number of blocks, not 0-based), @cdw12_flags (FUA and
+ *	other bits 16-31 of command dword 12); Must be 0 for other opcodes
  * @net: reserved for network operations; Must be 0
  * @bpf: reserved for BPF operations; Must be 0
  * @pad: the type-specific area as raw words; Must be 0 for NOP/ALLOC/FREE
@@ -267,7 +302,9 @@ struct unified_io_desc {
  * struct unified_io_cqe - completion entry (32 bytes)
  * @user_data: @user_data of the descriptor
  * @res: result: bytes, or a negative errno (see struct unified_io_desc)
- * @flags: Must be ignored (no completion flag is defined yet)
+ * @flags: 0 for the module's opcodes; for UNIFIED_IO_OP_NVME, the NVMe
+ *	status field (status code type in bits 8-10, status code in bits 0-7,
+ *	more and do-not-retry in bits 13 and 14) when @res is -EIO
  * @addr: data-area offset the completion refers to (ALLOC: the buffer)
  * @opcode: opcode of the descriptor
  * @resv: always 0
