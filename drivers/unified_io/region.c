@@ -6,9 +6,10 @@
  * descriptor area (SQ entries, CQ entries, buffer table) and the data area.
  * The data area prefers 2 MiB compound pages and falls back to order-0 pages;
  * all pages are unmovable GFP_KERNEL memory so that io_uring can pin them
- * long-term as a fixed buffer. Pages are mapped into user space with
- * vm_insert_pages(): normal, refcounted, GUP-able pages. The kernel reaches
- * the control and descriptor areas through one vmap().
+ * long-term as a fixed buffer. Pages are mapped into user space through
+ * .mmap_prepare and mmap_action_map_kernel_pages(), which inserts them as
+ * vm_insert_pages() does: normal, refcounted, GUP-able pages. The kernel
+ * reaches the control and descriptor areas through one vmap().
  *
  * The region is charged to the creating user's RLIMIT_MEMLOCK (user_struct
  * locked_vm, as io_uring and iommufd do, so that neither exec nor passing the
@@ -339,24 +340,31 @@ err_free:
 	return ret;
 }
 
-int uior_mmap(struct file *file, struct vm_area_struct *vma)
+/*
+ * The mapping is described here and made by the mm core after the VMA
+ * exists (map_kernel_pages_complete() inserts the pages with insert_pages,
+ * as vm_insert_pages() would).
+ */
+int uior_mmap_prepare(struct vm_area_desc *desc)
 {
-	struct uior_ctx *ctx = file->private_data;
-	unsigned long nr = vma_pages(vma);
-	unsigned long pgoff = vma->vm_pgoff;
+	struct uior_ctx *ctx = desc->file->private_data;
+	unsigned long nr = vma_desc_pages(desc);
+	unsigned long pgoff = desc->pgoff;
 
 	/* Pairs with SETUP's store-release: geometry and pages are stable. */
 	if (!smp_load_acquire(&ctx->ready))
 		return -EBADFD;
-	/* VM_MAYSHARE: a read-only fd's shared mapping has no VM_SHARED. */
-	if (!(vma->vm_flags & VM_MAYSHARE))
+	/* MAYSHARE: a read-only fd's shared mapping has no VMA_SHARED_BIT. */
+	if (!vma_desc_test(desc, VMA_MAYSHARE_BIT))
 		return -EINVAL;
-	if (vma->vm_flags & VM_EXEC)
+	if (vma_desc_test(desc, VMA_EXEC_BIT))
 		return -EPERM;
 	if (pgoff >= ctx->nr_pages || nr > ctx->nr_pages - pgoff)
 		return -ENXIO;
 	pgoff = array_index_nospec(pgoff, ctx->nr_pages);
 
-	vm_flags_mod(vma, VM_DONTEXPAND, VM_MAYEXEC);
-	return vm_insert_pages(vma, vma->vm_start, &ctx->pages[pgoff], &nr);
+	vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT);
+	vma_desc_clear_flags(desc, VMA_MAYEXEC_BIT);
+	mmap_action_map_kernel_pages_full(desc, &ctx->pages[pgoff]);
+	return 0;
 }

@@ -94,7 +94,7 @@ struct uior_ctx {
 /* region.c */
 int uior_region_create(struct uior_ctx *ctx, struct unified_io_setup *p);
 void uior_region_destroy(struct uior_ctx *ctx);
-int uior_mmap(struct file *file, struct vm_area_struct *vma);
+int uior_mmap_prepare(struct vm_area_desc *desc);
 
 /* ring.c */
 int uior_submit(struct uior_ctx *ctx, struct unified_io_submit *p);
