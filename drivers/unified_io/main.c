@@ -35,7 +35,10 @@ static_assert(sizeof(struct unified_io_config) == 64);
 static_assert(sizeof(struct unified_io_setup) == 216);
 static_assert(sizeof(struct unified_io_submit) == 80);
 static_assert(sizeof(struct unified_io_complete) == 32);
-static_assert(sizeof(struct unified_io_info) == 432);
+static_assert(sizeof(struct unified_io_info) == 952);
+static_assert(sizeof(struct unified_io_bpf) == 32);
+static_assert(sizeof(struct unified_io_bpf_meta) == 24);
+static_assert(sizeof(struct unified_io_bpf_prog_info) == 64);
 static_assert(offsetof(struct unified_io_desc, user_data) == 16);
 static_assert(offsetof(struct unified_io_desc, pad) == 24);
 static_assert(offsetof(struct unified_io_cqe, addr) == 16);
@@ -51,6 +54,7 @@ static int uior_open(struct inode *inode, struct file *file)
 	if (!ctx)
 		return -ENOMEM;
 	mutex_init(&ctx->lock);
+	mutex_init(&ctx->bpf_lock);
 	init_waitqueue_head(&ctx->cq_wait);
 	atomic64_set(&ctx->waits, 0);
 	/* Replaces the miscdevice pointer misc_open() left there. */
@@ -63,6 +67,7 @@ static int uior_release(struct inode *inode, struct file *file)
 	struct uior_ctx *ctx = file->private_data;
 
 	uior_region_destroy(ctx);
+	mutex_destroy(&ctx->bpf_lock);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
 	return 0;
@@ -157,7 +162,28 @@ static long uior_ioctl_get_info(struct uior_ctx *ctx, void __user *uarg)
 	}
 	info.config.abi_version = UNIFIED_IO_ABI_VERSION;
 	info.config.features = UNIFIED_IO_FEATURES;
+	uior_bpf_info(ctx, &info);
 	return uior_respond(uarg, &info, sizeof(info), usize);
+}
+
+static long uior_ioctl_bpf(struct uior_ctx *ctx, void __user *uarg,
+			   bool attach)
+{
+	struct unified_io_bpf p;
+	u32 usize;
+	int ret;
+
+	ret = uior_copy_arg(&p, sizeof(p), offsetofend(typeof(p), resv),
+			    uarg, &usize);
+	if (ret)
+		return ret;
+	/* Pairs with the store-release in SETUP: geometry is then stable. */
+	if (!smp_load_acquire(&ctx->ready))
+		return -EBADFD;
+	ret = attach ? uior_bpf_attach(ctx, &p) : uior_bpf_detach(ctx, &p);
+	if (ret)
+		return ret;
+	return uior_respond(uarg, &p, sizeof(p), usize);
 }
 
 static long uior_ioctl_submit(struct uior_ctx *ctx, void __user *uarg)
@@ -212,6 +238,10 @@ static long uior_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return uior_ioctl_complete(ctx, uarg);
 	case UNIFIED_IO_GET_INFO:
 		return uior_ioctl_get_info(ctx, uarg);
+	case UNIFIED_IO_ATTACH_BPF:
+		return uior_ioctl_bpf(ctx, uarg, true);
+	case UNIFIED_IO_DETACH_BPF:
+		return uior_ioctl_bpf(ctx, uarg, false);
 	default:
 		return -ENOIOCTLCMD;
 	}

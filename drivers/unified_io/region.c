@@ -236,6 +236,8 @@ static void uior_unaccount(struct uior_ctx *ctx)
  */
 void uior_region_destroy(struct uior_ctx *ctx)
 {
+	/* Unmaps its view of the data pages before they are put. */
+	uior_bpf_destroy(ctx);
 	if (ctx->meta)
 		vunmap(ctx->meta);
 	if (ctx->pages)

@@ -117,11 +117,12 @@ static int uior_op_free(struct uior_ctx *ctx, const struct unified_io_desc *d,
 }
 
 static void uior_post_cqe(struct uior_ctx *ctx, const struct unified_io_desc *d,
-			  s32 res, u64 addr)
+			  s32 res, u64 addr, u32 flags)
 {
 	struct unified_io_cqe cqe = {
 		.user_data	= d->user_data,
 		.res		= res,
+		.flags		= flags,
 		.addr		= addr,
 		.opcode		= d->opcode,
 	};
@@ -135,9 +136,36 @@ static void uior_post_cqe(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		ctx->stats.errors++;
 }
 
+static int uior_op_bpf(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		       u64 *addr, u32 *cflags)
+{
+	struct uior_buf *b;
+	u32 idx;
+
+	lockdep_assert_held(&ctx->lock);
+
+	if (d->flags || !d->owner || !mem_is_zero(d->pad, sizeof(d->pad)))
+		return -EINVAL;
+	if (d->addr >= ctx->layout.data_size)
+		return -ERANGE;
+	if (d->addr & (ctx->layout.buf_size - 1) || !d->len ||
+	    d->len > ctx->layout.buf_size)
+		return -EINVAL;
+
+	idx = array_index_nospec((u32)(d->addr >> ctx->buf_shift),
+				 ctx->layout.nr_bufs);
+	b = &ctx->bufs[idx];
+	if (b->state != UNIFIED_IO_BUF_APP || b->owner != d->owner)
+		return -EPERM;
+
+	*addr = d->addr;
+	return uior_bpf_run(ctx, d, idx, cflags);
+}
+
 /* @d is a kernel copy: every field is read from it, never from the SQ. */
 static void uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d)
 {
+	u32 cflags = 0;
 	u64 addr = 0;
 	int res;
 
@@ -151,6 +179,9 @@ static void uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d)
 	case UNIFIED_IO_OP_FREE:
 		res = uior_op_free(ctx, d, &addr);
 		break;
+	case UNIFIED_IO_OP_BPF:
+		res = uior_op_bpf(ctx, d, &addr, &cflags);
+		break;
 	default:
 		res = -EOPNOTSUPP;
 		break;
@@ -158,7 +189,7 @@ static void uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d)
 	if (d->opcode < UNIFIED_IO_OP_LAST)
 		ctx->stats.ops[array_index_nospec(d->opcode,
 						  UNIFIED_IO_OP_LAST)]++;
-	uior_post_cqe(ctx, d, res, addr);
+	uior_post_cqe(ctx, d, res, addr, cflags);
 }
 
 /*

@@ -89,12 +89,27 @@ struct uior_ctx {
 	struct unified_io_stats stats;	/* but for waits, below */
 
 	atomic64_t waits;		/* COMPLETE calls that slept */
+
+	/* BPF chain (bpf.c): @bpf_lock orders attach, detach and teardown. */
+	struct mutex bpf_lock;
+	struct uior_bpf_chain __rcu *bpf_chain;
+	void *bpf_va;			/* data area, scratch page per buffer */
+	struct page *bpf_scratch;
 };
 
 /* region.c */
 int uior_region_create(struct uior_ctx *ctx, struct unified_io_setup *p);
 void uior_region_destroy(struct uior_ctx *ctx);
 int uior_mmap_prepare(struct vm_area_desc *desc);
+
+/* bpf.c */
+struct uior_bpf_chain;
+int uior_bpf_attach(struct uior_ctx *ctx, struct unified_io_bpf *p);
+int uior_bpf_detach(struct uior_ctx *ctx, struct unified_io_bpf *p);
+int uior_bpf_run(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		 u32 idx, u32 *cflags);
+void uior_bpf_info(struct uior_ctx *ctx, struct unified_io_info *info);
+void uior_bpf_destroy(struct uior_ctx *ctx);
 
 /* ring.c */
 int uior_submit(struct uior_ctx *ctx, struct unified_io_submit *p);

@@ -192,7 +192,7 @@ TEST_F(ctx, ioctls_before_setup_ebadfd)
 static const unsigned long unknown_cmds[] = {
 	_IO(UNIFIED_IO_TYPE, 0),
 	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_SETUP - 1),
-	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_GET_INFO + 1),
+	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_DETACH_BPF + 1),
 	_IO(UNIFIED_IO_TYPE, 0xff),
 	/* Same number, other direction/size encoding: another command. */
 	_IOWR(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_SETUP, struct unified_io_setup),
@@ -343,15 +343,23 @@ static int call_sized(int fd, unsigned long cmd, const void *base,
 /* The sizes every ioctl must refuse with EINVAL: below the first version. */
 #define TOO_SMALL(ksize)	{ 0, 4, 8, (ksize) - 8, (ksize) - 1 }
 
+#ifndef offsetofend
+#define offsetofend(T, m)	(offsetof(T, m) + sizeof(((T *)0)->m))
+#endif
+
+/* struct unified_io_info as first published (ABI 1, before the BPF tail). */
+#define UIO_INFO_SIZE_V1	offsetofend(struct unified_io_info, stats)
+
 /*
  * @cmd with @base (@ks bytes) at every TOO_SMALL size is EINVAL, and with a
  * non-zero byte beyond the structure E2BIG; @what prefixes the log lines.
  */
 static void check_bad_sizes(struct __test_metadata *_metadata, int fd,
 			    unsigned long cmd, const void *base, __u32 ks,
-			    const char *what)
+			    __u32 first, const char *what)
 {
-	__u32 small[] = TOO_SMALL(ks);
+	/* Too small means smaller than the first published version. */
+	__u32 small[] = TOO_SMALL(first);
 
 	for (size_t i = 0; i < UIO_ARRAY_SIZE(small); i++) {
 		EXPECT_EQ(-EINVAL, call_sized(fd, cmd, base, ks, small[i], -1,
@@ -444,7 +452,15 @@ TEST(get_info_length)
 		base.flags = 0;
 
 		snprintf(what, sizeof(what), "pass %d ", pass);
-		check_bad_sizes(_metadata, fd, UNIFIED_IO_GET_INFO, &base, ks, what);
+		check_bad_sizes(_metadata, fd, UNIFIED_IO_GET_INFO, &base, ks,
+				UIO_INFO_SIZE_V1, what);
+
+		/* A caller built against the first version still works. */
+		memset(&out, poison, sizeof(out));
+		ASSERT_EQ(0, call_sized(fd, UNIFIED_IO_GET_INFO, &base, ks,
+					UIO_INFO_SIZE_V1, -1, &out, NULL, 0));
+		EXPECT_EQ((__u32)UNIFIED_IO_ABI_VERSION, out.config.abi_version);
+		EXPECT_EQ((__u32)UNIFIED_IO_FEATURES, out.config.features);
 
 		memset(&exact, poison, sizeof(exact));
 		ASSERT_EQ(0, call_sized(fd, UNIFIED_IO_GET_INFO, &base, ks, ks,
@@ -509,7 +525,7 @@ TEST_F(region, submit_length)
 	struct unio_queue *q = &self->r.q;
 	__u8 tail[8];
 
-	check_bad_sizes(_metadata, self->r.fd, UNIFIED_IO_SUBMIT, &base, ks, "");
+	check_bad_sizes(_metadata, self->r.fd, UNIFIED_IO_SUBMIT, &base, ks, ks, "");
 	/* None of them was acted on. */
 	ASSERT_EQ(0U, unio_cq_ready(q));
 
@@ -543,7 +559,7 @@ TEST_F(region, complete_length)
 	struct unified_io_desc nop = { .opcode = UNIFIED_IO_OP_NOP };
 	__u8 tail[8];
 
-	check_bad_sizes(_metadata, self->r.fd, UNIFIED_IO_COMPLETE, &base, ks, "");
+	check_bad_sizes(_metadata, self->r.fd, UNIFIED_IO_COMPLETE, &base, ks, ks, "");
 
 	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
 	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));

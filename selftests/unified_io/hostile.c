@@ -311,6 +311,10 @@ static bool res_allowed(__u8 op, int res)
 	case UNIFIED_IO_OP_FREE:
 		return res == 0 || res == -EINVAL || res == -ERANGE ||
 		       res == -EALREADY || res == -EPERM;
+	case UNIFIED_IO_OP_BPF:
+		/* No program is attached here. */
+		return res == -EINVAL || res == -ERANGE || res == -EPERM ||
+		       res == -ENOENT;
 	default:
 		return res == -EOPNOTSUPP;
 	}

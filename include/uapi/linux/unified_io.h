@@ -61,7 +61,11 @@
 #define UNIFIED_IO_FEAT_POLL		(1U << 3)  /* poll() for completions */
 #define UNIFIED_IO_FEAT_HUGE_PAGES	(1U << 4)  /* 2 MiB pages for data */
 #define UNIFIED_IO_FEAT_BUF_OWNERS	(1U << 5)  /* ALLOC/FREE with owner tags */
-#define UNIFIED_IO_FEATURES		0x3fU
+#define UNIFIED_IO_FEAT_BPF		(1U << 6)  /* BPF chains over buffers */
+#define UNIFIED_IO_FEATURES		0x7fU
+
+/* Most programs in a region's BPF chain. */
+#define UNIFIED_IO_BPF_MAX_PROGS	8
 
 /**
  * enum unified_io_setup_flags - flags for struct unified_io_setup
@@ -197,6 +201,14 @@ struct unified_io_setup {
  * @UNIFIED_IO_OP_FREE: return the buffer at data-area offset @addr; @owner
  *	must be the owner that allocated it. The completion's result is 0 and
  *	its @addr the freed offset.
+ * @UNIFIED_IO_OP_BPF: run the region's BPF chain over @len bytes of the
+ *	buffer at data-area offset @addr, in place. @addr must be the start of
+ *	a buffer owned by @owner, @len in [1, buffer size]. Each XDP program
+ *	sees the bytes as [data, data_end) and struct unified_io_bpf_meta in
+ *	[data_meta, data). XDP_PASS runs the next program; XDP_DROP stops the
+ *	chain: the completion's @res is 0 and @flags has
+ *	UNIFIED_IO_CQE_F_BPF_DROP; otherwise @res is the final length (a
+ *	program may change it with bpf_xdp_adjust_tail, within the buffer).
  * @UNIFIED_IO_OP_LAST: one past the last opcode the module executes
  * @UNIFIED_IO_OP_USER: first opcode executed in user space: descriptors with
  *	an opcode at or above it are run by libunifiedio and never by the
@@ -213,6 +225,7 @@ enum unified_io_op {
 	UNIFIED_IO_OP_NOP	= 0,
 	UNIFIED_IO_OP_ALLOC	= 1,
 	UNIFIED_IO_OP_FREE	= 2,
+	UNIFIED_IO_OP_BPF	= 3,
 	UNIFIED_IO_OP_LAST,
 
 	UNIFIED_IO_OP_USER	= 0x80,
@@ -249,7 +262,7 @@ enum unified_io_nvme_opcode {
  *	@slba, @nlb (number of blocks, not 0-based), @cdw12_flags (FUA and
  *	other bits 16-31 of command dword 12); Must be 0 for other opcodes
  * @net: reserved for network operations; Must be 0
- * @bpf: reserved for BPF operations; Must be 0
+ * @bpf: Must be 0 (the whole chain runs)
  * @pad: the type-specific area as raw words; Must be 0 for NOP/ALLOC/FREE
  *
  * Every descriptor consumed, from the SQ or inline, produces exactly one
@@ -264,8 +277,17 @@ enum unified_io_nvme_opcode {
  *	ERANGE		FREE @addr outside the data area
  *	ENOBUFS		ALLOC with no free buffer
  *	EALREADY	FREE of a buffer that is already free
- *	EPERM		FREE by an @owner other than the one holding the buffer
- * A refused descriptor is never acted on.
+ *	EPERM		FREE by an @owner other than the one holding the buffer;
+ *			BPF on a buffer @owner does not hold
+ *	ENOENT		BPF with no program attached
+ *	ECANCELED	BPF: a program returned XDP_ABORTED
+ *	EOPNOTSUPP	BPF: a program returned XDP_TX, XDP_REDIRECT or an
+ *			unknown verdict (no packet path here)
+ *	EPROTO		BPF: a program moved the start of the data
+ *			(bpf_xdp_adjust_head), which cannot be expressed as a
+ *			region range
+ * A refused descriptor is never acted on. For BPF, programs before the one
+ * that failed may have changed the data.
  */
 struct unified_io_desc {
 	__u8	opcode;
@@ -302,7 +324,8 @@ struct unified_io_desc {
  * struct unified_io_cqe - completion entry (32 bytes)
  * @user_data: @user_data of the descriptor
  * @res: result: bytes, or a negative errno (see struct unified_io_desc)
- * @flags: 0 for the module's opcodes; for UNIFIED_IO_OP_NVME, the NVMe
+ * @flags: enum unified_io_cqe_flags for the module's opcodes; for
+ *	UNIFIED_IO_OP_NVME, the NVMe
  *	status field (status code type in bits 8-10, status code in bits 0-7,
  *	more and do-not-retry in bits 13 and 14) when @res is -EIO
  * @addr: data-area offset the completion refers to (ALLOC: the buffer)
@@ -316,6 +339,38 @@ struct unified_io_cqe {
 	__aligned_u64 addr;
 	__u8	opcode;
 	__u8	resv[7];
+};
+
+/**
+ * enum unified_io_cqe_flags - flags of a struct unified_io_cqe
+ * @UNIFIED_IO_CQE_F_BPF_DROP: a program of the BPF chain returned XDP_DROP;
+ *	the index of that program in the chain is in bits 8-15 of @flags
+ */
+enum unified_io_cqe_flags {
+	UNIFIED_IO_CQE_F_BPF_DROP	= 1 << 0,
+};
+
+#define UNIFIED_IO_CQE_BPF_PROG_SHIFT	8
+
+/**
+ * struct unified_io_bpf_meta - what a BPF program finds before its data
+ * @user_data: @user_data of the descriptor
+ * @offset: data-area offset of the data
+ * @len: length of the data when the chain started
+ * @owner: owner tag of the buffer
+ * @opcode: opcode of the descriptor
+ * @prog_index: position of the running program in the chain
+ *
+ * At [data_meta, data) of the xdp_md context (24 bytes, read-only in
+ * spirit: a program may change it, which affects later programs only).
+ */
+struct unified_io_bpf_meta {
+	__aligned_u64 user_data;
+	__aligned_u64 offset;
+	__u32	len;
+	__u16	owner;
+	__u8	opcode;
+	__u8	prog_index;
 };
 
 /**
@@ -415,6 +470,31 @@ struct unified_io_config {
 };
 
 /**
+ * struct unified_io_bpf_prog_info - one program of the chain in GET_INFO
+ * @prog_id: the program's id (bpftool prog show id N)
+ * @resv: always 0
+ * @runs: times the program ran
+ * @bytes: bytes it was run over
+ * @pass: XDP_PASS verdicts
+ * @drop: XDP_DROP verdicts
+ * @aborted: XDP_ABORTED verdicts
+ * @other: other verdicts (XDP_TX, XDP_REDIRECT, unknown), and moves of the
+ *	start of the data
+ * @run_ns: nanoseconds spent in the program
+ */
+struct unified_io_bpf_prog_info {
+	__u32	prog_id;
+	__u32	resv;
+	__aligned_u64 runs;
+	__aligned_u64 bytes;
+	__aligned_u64 pass;
+	__aligned_u64 drop;
+	__aligned_u64 aborted;
+	__aligned_u64 other;
+	__aligned_u64 run_ns;
+};
+
+/**
  * struct unified_io_info - ioctl(UNIFIED_IO_GET_INFO)
  * @size: sizeof(struct unified_io_info)
  * @flags: Must be 0
@@ -422,6 +502,9 @@ struct unified_io_config {
  *	set, so this ioctl doubles as the feature query
  * @layout: geometry of the region (zero before SETUP)
  * @stats: counters (zero before SETUP)
+ * @nr_bpf_progs: programs in the BPF chain
+ * @resv: always 0
+ * @bpf_progs: the chain, in order, with per-program counters
  */
 struct unified_io_info {
 	__u32	size;
@@ -429,6 +512,47 @@ struct unified_io_info {
 	struct unified_io_config config;
 	struct unified_io_region_layout layout;
 	struct unified_io_stats stats;
+	/* Since UNIFIED_IO_FEAT_BPF. */
+	__u32	nr_bpf_progs;
+	__u32	resv;
+	struct unified_io_bpf_prog_info bpf_progs[UNIFIED_IO_BPF_MAX_PROGS];
+};
+
+/**
+ * struct unified_io_bpf - ioctl(UNIFIED_IO_ATTACH_BPF) and
+ *	ioctl(UNIFIED_IO_DETACH_BPF)
+ * @size: sizeof(struct unified_io_bpf)
+ * @flags: Must be 0
+ * @prog_fd: ATTACH: fd of a BPF_PROG_TYPE_XDP program, appended to the end
+ *	of the chain; DETACH: Must be -1 or the fd of the program to detach
+ * @prog_id: ATTACH: output, the program's id; DETACH: the id of the program
+ *	to detach when @prog_fd is -1
+ * @resv: Must be 0
+ *
+ * Programs run in chain order over the buffers of UNIFIED_IO_OP_BPF
+ * descriptors; attaching and detaching are safe while descriptors run.
+ * Closing the region releases every program. Needs CAP_BPF or
+ * CAP_SYS_ADMIN.
+ *
+ * Errors:
+ *	EPERM		no CAP_BPF and no CAP_SYS_ADMIN
+ *	EBADF		@prog_fd is not an open file
+ *	EINVAL		@prog_fd is not a BPF program of type XDP (or is
+ *			offloaded to a device); DETACH with both or neither of
+ *			@prog_fd and @prog_id
+ *	ENODEV		the program is bound to a device (XDP hints)
+ *	EOPNOTSUPP	the program uses frags (xdp.frags): region buffers
+ *			are linear
+ *	EEXIST		the program is already in the chain
+ *	ENOSPC		the chain has UNIFIED_IO_BPF_MAX_PROGS programs
+ *	ENOENT		DETACH of a program that is not in the chain
+ */
+struct unified_io_bpf {
+	__u32	size;
+	__u32	flags;
+	__s32	prog_fd;
+	__u32	prog_id;
+	__aligned_u64 resv[2];
 };
 
 /**
@@ -519,11 +643,15 @@ enum {
 	UNIFIED_IO_CMD_SUBMIT,
 	UNIFIED_IO_CMD_COMPLETE,
 	UNIFIED_IO_CMD_GET_INFO,
+	UNIFIED_IO_CMD_ATTACH_BPF,
+	UNIFIED_IO_CMD_DETACH_BPF,
 };
 
 #define UNIFIED_IO_SETUP	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_SETUP)
 #define UNIFIED_IO_SUBMIT	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_SUBMIT)
 #define UNIFIED_IO_COMPLETE	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_COMPLETE)
 #define UNIFIED_IO_GET_INFO	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_GET_INFO)
+#define UNIFIED_IO_ATTACH_BPF	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_ATTACH_BPF)
+#define UNIFIED_IO_DETACH_BPF	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_DETACH_BPF)
 
 #endif /* _UAPI_LINUX_UNIFIED_IO_H */
