@@ -5,7 +5,8 @@
 #  - every symbol in libunifiedio.map has man/<symbol>.3,
 #  - every static inline unio_* function in unifiedio.h has man/<name>.3,
 #  - the UNIO_API functions of unifiedio.h are exactly the symbols of the map,
-#  - SHLIB exports exactly the symbols of the map, all at LIBUNIFIEDIO_1.0.
+#  - SHLIB exports exactly the symbols of the map, each at the version of
+#    the map node that lists it (LIBUNIFIEDIO_1.0, LIBUNIFIEDIO_1.1, ...).
 set -eu
 
 src=$1
@@ -36,8 +37,14 @@ if ! cmp -s "$tmp/map" "$tmp/so"; then
 	diff "$tmp/map" "$tmp/so" >&2 || true
 	err=1
 fi
-if nm -D --defined-only "$lib" | awk '$3 ~ /^unio_/' | grep -qv '@@LIBUNIFIEDIO_1\.0$'; then
-	echo "check-man: a symbol of $lib is not versioned LIBUNIFIEDIO_1.0" >&2
+# "symbol@@NODE" for every symbol of the map, from the node enclosing it.
+awk '/^LIBUNIFIEDIO_[0-9.]+ *\{/ { node = $1 }
+     /^[[:space:]]*unio_[a-z0-9_]*;$/ { s = $1; sub(/;$/, "", s); print s "@@" node }' \
+	"$map" | sort >"$tmp/map-ver"
+nm -D --defined-only "$lib" | awk '$3 ~ /^unio_/ { print $3 }' | sort >"$tmp/so-ver"
+if ! cmp -s "$tmp/map-ver" "$tmp/so-ver"; then
+	echo "check-man: symbol versions of $lib differ from $map:" >&2
+	diff "$tmp/map-ver" "$tmp/so-ver" >&2 || true
 	err=1
 fi
 for f in $(cat "$tmp/map" "$tmp/inline"); do

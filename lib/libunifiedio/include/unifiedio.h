@@ -8,6 +8,12 @@
  * unio_submit(), and reaps completions with unio_peek_cqe()/unio_cqe_seen()
  * without a system call.
  *
+ * NVMe namespaces attach to a region (unio_nvme_open(), since 1.1): their
+ * commands are descriptors of opcode UNIFIED_IO_OP_NVME, run by the library
+ * as io_uring NVMe passthrough with the data area as fixed buffer 0.
+ * unio_submit_descs() and unio_reap() are the one submission and completion
+ * path for every descriptor type, module and NVMe alike.
+ *
  * Every function that can fail returns 0 (or a count) on success and a
  * negative errno on failure; errno is not used.
  */
@@ -29,9 +35,10 @@ extern "C" {
 #endif
 
 #define UNIO_VERSION_MAJOR	1
-#define UNIO_VERSION_MINOR	0
+#define UNIO_VERSION_MINOR	1
 
 struct unio_region;
+struct unio_nvme;
 struct io_uring;
 
 /**
@@ -153,6 +160,92 @@ UNIO_API int unio_buf_free(struct unio_queue *q, uint16_t owner,
 UNIO_API int unio_register_io_uring(const struct unio_region *r,
 				    struct io_uring *ring);
 
+/*
+ * NVMe namespaces (since 1.1). One io_uring ring per region carries the
+ * passthrough commands of every namespace attached to it.
+ */
+
+/* Plain user addresses instead of fixed buffer 0 (a benchmark baseline). */
+#define UNIO_NVME_F_NO_FIXED	(1U << 0)
+#define UNIO_NVME_F_ALL		UNIO_NVME_F_NO_FIXED
+
+/**
+ * struct unio_nvme_opts - options for unio_nvme_open()
+ * @sz: sizeof(struct unio_nvme_opts), set by UNIO_NVME_OPTS()
+ * @queue_depth: most passthrough commands in flight for the namespace
+ *	(0: 64, at most 1024)
+ * @flags: UNIO_NVME_F_*
+ */
+struct unio_nvme_opts {
+	size_t sz;
+	uint32_t queue_depth;
+	uint32_t flags;
+	size_t :0;
+};
+
+#define UNIO_NVME_OPTS(NAME, ...)					\
+	struct unio_nvme_opts NAME = ({					\
+		memset(&NAME, 0, sizeof(struct unio_nvme_opts));	\
+		(struct unio_nvme_opts){				\
+			.sz = sizeof(struct unio_nvme_opts),		\
+			__VA_ARGS__					\
+		};							\
+	})
+
+/**
+ * struct unio_nvme_info - what unio_nvme_open() discovered
+ * @nsid: namespace identifier; the value for a descriptor's nvme.nsid
+ * @lba_size: logical block size in bytes
+ * @nr_lbas: capacity in logical blocks (NSZE)
+ * @max_transfer: largest data transfer of one passthrough command in bytes;
+ *	longer descriptors are split
+ * @queue_depth: most passthrough commands in flight for the namespace
+ * @flags: UNIO_NVME_F_* the namespace was opened with
+ * @char_dev: the generic char device the commands go to (/dev/ngXnY)
+ * @block_dev: its block device (/dev/nvmeXnY), "" if there is none
+ * @resv: always 0
+ */
+struct unio_nvme_info {
+	uint32_t nsid;
+	uint32_t lba_size;
+	uint64_t nr_lbas;
+	uint32_t max_transfer;
+	uint32_t queue_depth;
+	uint32_t flags;
+	uint32_t resv0;
+	char char_dev[256];
+	char block_dev[256];
+	uint64_t resv[4];
+};
+
+UNIO_API int unio_nvme_open(struct unio_region *r, const char *path,
+			    const struct unio_nvme_opts *opts,
+			    struct unio_nvme **out);
+UNIO_API void unio_nvme_close(struct unio_nvme *ns);
+UNIO_API int unio_nvme_get_info(const struct unio_nvme *ns,
+				struct unio_nvme_info *info);
+
+/* The unified path: every descriptor type in, every completion out. */
+UNIO_API int unio_submit_descs(struct unio_region *r,
+			       const struct unified_io_desc *descs,
+			       unsigned int nr);
+UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
+		       unsigned int max, unsigned int min, uint64_t timeout_ns);
+
+/* NVMe status field (struct unified_io_cqe @flags when @res is -EIO). */
+#define UNIO_NVME_SCT_GENERIC		0
+#define UNIO_NVME_SCT_CMD_SPECIFIC	1
+#define UNIO_NVME_SCT_MEDIA		2
+#define UNIO_NVME_SCT_PATH		3
+#define UNIO_NVME_SCT_VENDOR		7
+#define UNIO_NVME_SC_INVALID_OPCODE	0x01
+#define UNIO_NVME_SC_INVALID_FIELD	0x02
+#define UNIO_NVME_SC_LBA_RANGE		0x80
+#define UNIO_NVME_STATUS_MORE		(1U << 13)
+#define UNIO_NVME_STATUS_DNR		(1U << 14)
+
+UNIO_API const char *unio_nvme_status_str(uint16_t status);
+
 /* Names, for tools and logs. */
 UNIO_API const char *unio_op_name(unsigned int opcode);
 UNIO_API const char *unio_buf_state_name(unsigned int state);
@@ -252,6 +345,64 @@ static inline void unio_prep_free(struct unified_io_desc *d, uint16_t owner,
 	d->owner = owner;
 	d->addr = offset;
 	d->user_data = user_data;
+}
+
+/* Status code type (bits 8-10) of an NVMe status field. */
+static inline unsigned int unio_nvme_sct(uint16_t status)
+{
+	return (status >> 8) & 0x7;
+}
+
+/* Status code (bits 0-7) of an NVMe status field. */
+static inline unsigned int unio_nvme_sc(uint16_t status)
+{
+	return status & 0xff;
+}
+
+/*
+ * NVMe descriptors. The helpers leave @len 0: the library reads it as
+ * nlb * the namespace's LBA size (a non-zero @len must equal that), and
+ * @nvme.nsid 0, meaning the only namespace attached to the region; set
+ * d->nvme.nsid when several are.
+ */
+static inline void __unio_prep_nvme(struct unified_io_desc *d, uint8_t op,
+				    uint64_t data_off, uint64_t slba,
+				    uint32_t nlb, uint64_t user_data)
+{
+	d->opcode = UNIFIED_IO_OP_NVME;
+	d->addr = data_off;
+	d->user_data = user_data;
+	d->nvme.opcode = op;
+	d->nvme.slba = slba;
+	d->nvme.nlb = nlb;
+}
+
+static inline void unio_prep_nvme_read(struct unified_io_desc *d,
+				       uint64_t data_off, uint64_t slba,
+				       uint32_t nlb, uint64_t user_data)
+{
+	__unio_prep_nvme(d, UNIFIED_IO_NVME_READ, data_off, slba, nlb, user_data);
+}
+
+static inline void unio_prep_nvme_write(struct unified_io_desc *d,
+					uint64_t data_off, uint64_t slba,
+					uint32_t nlb, uint64_t user_data)
+{
+	__unio_prep_nvme(d, UNIFIED_IO_NVME_WRITE, data_off, slba, nlb, user_data);
+}
+
+static inline void unio_prep_nvme_flush(struct unified_io_desc *d,
+					uint64_t user_data)
+{
+	__unio_prep_nvme(d, UNIFIED_IO_NVME_FLUSH, 0, 0, 0, user_data);
+}
+
+static inline void unio_prep_nvme_write_zeroes(struct unified_io_desc *d,
+					       uint64_t slba, uint32_t nlb,
+					       uint64_t user_data)
+{
+	__unio_prep_nvme(d, UNIFIED_IO_NVME_WRITE_ZEROES, 0, slba, nlb,
+			 user_data);
 }
 
 #ifdef __cplusplus

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR MIT) */
 /*
- * libunifiedio internals: the opaque region object and option helpers.
+ * libunifiedio internals: the opaque region object, the NVMe namespace and
+ * command objects, and option helpers.
  */
 #ifndef UNIO_INTERNAL_H
 #define UNIO_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <liburing.h>
 
 #include "unifiedio.h"
 
@@ -17,6 +19,8 @@
  * @map_len: length of @map (layout.region_size)
  * @layout: geometry returned by UNIFIED_IO_SETUP
  * @q: the public rings, pointers into @map
+ * @nvme: the NVMe side (io_uring ring, namespaces, commands), created by the
+ *	first unio_nvme_open() and freed by unio_region_destroy()
  */
 struct unio_region {
 	int fd;
@@ -24,7 +28,123 @@ struct unio_region {
 	size_t map_len;
 	struct unified_io_region_layout layout;
 	struct unio_queue q;
+	struct unio_nvme_ring *nvme;
 };
+
+/* Most namespaces one region attaches (fixed file table size). */
+#define UNIO_NVME_MAX_NS	64
+/* Largest queue_depth of unio_nvme_open(); also the io_uring CQ size. */
+#define UNIO_NVME_MAX_QD	1024
+#define UNIO_NVME_DEF_QD	64
+#define UNIO_NVME_SQ_ENTRIES	128
+/* No command index: end of a list. */
+#define UNIO_NVME_NIL		UINT32_MAX
+/* io_uring user_data of the poll on the region fd (commands: slot << 32 | piece). */
+#define UNIO_NVME_POLL_TAG	UINT64_MAX
+
+/*
+ * struct unio_nvme - one namespace attached to a region
+ * @r: the region; the namespace is in r->nvme->ns[@slot]
+ * @fd: the generic char device (/dev/ngXnY), owned
+ * @file_index: its io_uring fixed file index, or -1 (plain @fd)
+ * @slot: index in r->nvme->ns[]
+ * @nsid, @lba_size, @lba_shift, @nr_lbas, @max_transfer: from discovery
+ * @max_io_lbas: blocks per read/write passthrough command
+ * @max_wz_lbas: blocks per write zeroes command
+ * @queue_depth: most passthrough commands in flight for this namespace
+ * @flags: UNIO_NVME_F_*
+ * @inflight: passthrough commands in the kernel
+ * @bl_head, @bl_tail: FIFO of accepted commands with pieces not yet issued;
+ *	only the head can be partly issued
+ * @char_dev, @block_dev: device paths reported by unio_nvme_get_info()
+ */
+struct unio_nvme {
+	struct unio_region *r;
+	int fd;
+	int file_index;
+	unsigned int slot;
+	uint32_t nsid;
+	uint32_t lba_size;
+	uint32_t lba_shift;
+	uint64_t nr_lbas;
+	uint32_t max_transfer;
+	uint32_t max_io_lbas;
+	uint32_t max_wz_lbas;
+	uint32_t queue_depth;
+	uint32_t flags;
+	uint32_t inflight;
+	uint32_t bl_head;
+	uint32_t bl_tail;
+	char char_dev[256];
+	char block_dev[256];
+};
+
+/*
+ * struct unio_nvme_cmd - one accepted UNIFIED_IO_OP_NVME descriptor, issued
+ * as @nr_pieces passthrough commands and completed as one unified completion
+ * @ns: its namespace
+ * @user_data, @addr: copied into the completion
+ * @slba, @nlb, @cdw12_flags, @opcode: the command
+ * @bytes: result on success (bytes moved between data area and drive)
+ * @piece_lbas: blocks per piece (the last may be shorter)
+ * @nr_pieces, @issued, @done: pieces in all, handed to io_uring, completed
+ * @err: result of the failing piece with the lowest index, or 0
+ * @err_piece: that piece
+ * @status: its NVMe status field when @err is -EIO from the drive
+ * @next: link in the free list, a backlog or the done FIFO
+ */
+struct unio_nvme_cmd {
+	struct unio_nvme *ns;
+	uint64_t user_data;
+	uint64_t addr;
+	uint64_t slba;
+	uint32_t nlb;
+	uint32_t cdw12_flags;
+	uint8_t opcode;
+	uint32_t bytes;
+	uint32_t piece_lbas;
+	uint32_t nr_pieces;
+	uint32_t issued;
+	uint32_t done;
+	int32_t err;
+	uint32_t err_piece;
+	uint16_t status;
+	uint32_t next;
+};
+
+/*
+ * struct unio_nvme_ring - the NVMe side of a region
+ * @ring: SQE128 | CQE32 io_uring; fixed buffer 0 is the data area
+ * @bufs_registered: fixed buffer 0 is registered
+ * @files_registered: a sparse fixed file table of UNIO_NVME_MAX_NS exists
+ * @poll_armed: a POLL_ADD on the region fd is in flight (waits in unio_reap)
+ * @ns: attached namespaces, NULL for a free slot
+ * @cmds: @nr_cmds command slots (the region's CQ size)
+ * @free_head: free list of @cmds
+ * @done_head, @done_tail: FIFO of finished commands not yet reaped
+ * @inflight: passthrough commands in the kernel, all namespaces
+ * @unreaped: commands accepted and not yet reaped
+ */
+struct unio_nvme_ring {
+	struct io_uring ring;
+	bool bufs_registered;
+	bool files_registered;
+	bool poll_armed;
+	struct unio_nvme *ns[UNIO_NVME_MAX_NS];
+	struct unio_nvme_cmd *cmds;
+	uint32_t nr_cmds;
+	uint32_t free_head;
+	uint32_t done_head;
+	uint32_t done_tail;
+	uint32_t inflight;
+	uint32_t unreaped;
+};
+
+/* nvme.c: close every namespace and the ring (unio_region_destroy). */
+void unio_nvme_region_fini(struct unio_region *r);
+/* unified.c: issue what fits, submit, and move io_uring completions along. */
+void unio_nvme_pump(struct unio_nvme_ring *nr);
+int unio_nvme_process_cqes(struct unio_nvme_ring *nr);
 
 #define unio_offsetofend(TYPE, FIELD) \
 	(offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))

@@ -4,8 +4,9 @@
  * once and point the public struct unio_queue into the mapping.
  *
  * A struct unio_region owns its file descriptor and its mapping; both go
- * away in unio_region_destroy(). The kernel frees the region at the last
- * close/unmap, so nothing else needs undoing.
+ * away in unio_region_destroy(), after the NVMe side (nvme.c), whose io_uring
+ * ring pins the data area and polls the fd. The kernel frees the region at
+ * the last close/unmap/unpin, so nothing else needs undoing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -209,6 +210,7 @@ UNIO_API void unio_region_destroy(struct unio_region *r)
 {
 	if (!r)
 		return;
+	unio_nvme_region_fini(r);
 	if (r->map)
 		munmap(r->map, r->map_len);
 	close(r->fd);

@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR MIT)
+/*
+ * The unified path: unio_submit_descs() takes descriptors of every type and
+ * unio_reap() returns completions of every type, as struct unified_io_cqe.
+ *
+ * Module opcodes go to the region's SQ and come back through its CQ.
+ * UNIFIED_IO_OP_NVME descriptors become commands (struct unio_nvme_cmd, one
+ * slot each, from a table as large as the region's CQ). A command is queued
+ * on its namespace's backlog, issued as one or more passthrough pieces of at
+ * most max_transfer bytes as the namespace's queue depth and the io_uring SQ
+ * allow, and finished when its last piece completes; finished commands wait
+ * in a FIFO until unio_reap() turns them into unified completions and frees
+ * their slots. Both calls move the backlog along, so a batch larger than the
+ * queue depth needs nothing more than reaping.
+ *
+ * Not locked: one thread uses a region's unified path at a time.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <poll.h>
+#include <linux/nvme_ioctl.h>
+
+#include "internal.h"
+
+static void unio_fifo_push(struct unio_nvme_cmd *cmds, uint32_t *head,
+			   uint32_t *tail, uint32_t idx)
+{
+	cmds[idx].next = UNIO_NVME_NIL;
+	if (*tail == UNIO_NVME_NIL)
+		*head = idx;
+	else
+		cmds[*tail].next = idx;
+	*tail = idx;
+}
+
+static uint32_t unio_fifo_pop(struct unio_nvme_cmd *cmds, uint32_t *head,
+			      uint32_t *tail)
+{
+	uint32_t idx = *head;
+
+	if (idx == UNIO_NVME_NIL)
+		return idx;
+	*head = cmds[idx].next;
+	if (*head == UNIO_NVME_NIL)
+		*tail = UNIO_NVME_NIL;
+	return idx;
+}
+
+/* The namespace a descriptor names: its nsid, or 0 for the only one. */
+static struct unio_nvme *unio_nvme_lookup(struct unio_nvme_ring *nr,
+					  uint32_t nsid)
+{
+	struct unio_nvme *found = NULL;
+
+	if (!nr)
+		return NULL;
+	for (unsigned int i = 0; i < UNIO_NVME_MAX_NS; i++) {
+		struct unio_nvme *ns = nr->ns[i];
+
+		if (!ns)
+			continue;
+		if (nsid && ns->nsid == nsid)
+			return ns;
+		if (!nsid) {
+			if (found)
+				return NULL;	/* 0 is ambiguous */
+			found = ns;
+		}
+	}
+	return found;
+}
+
+/* Every check unio_submit_descs() makes before it submits anything. */
+static int unio_nvme_validate(struct unio_region *r,
+			      const struct unified_io_desc *d,
+			      struct unio_nvme **nsp, uint32_t *bytes)
+{
+	struct unio_nvme *ns;
+	uint64_t want;
+
+	if (d->flags || d->owner || d->nvme.resv[0] || d->nvme.resv[1] ||
+	    d->nvme.resv[2] || d->nvme.resv2[0] || d->nvme.resv2[1])
+		return -EINVAL;
+	ns = unio_nvme_lookup(r->nvme, d->nvme.nsid);
+	if (!ns)
+		return -EINVAL;
+
+	switch (d->nvme.opcode) {
+	case UNIFIED_IO_NVME_FLUSH:
+		if (d->addr || d->len || d->nvme.slba || d->nvme.nlb ||
+		    d->nvme.cdw12_flags)
+			return -EINVAL;
+		*bytes = 0;
+		break;
+	case UNIFIED_IO_NVME_WRITE_ZEROES:
+		if (d->addr || d->len || !d->nvme.nlb ||
+		    d->nvme.cdw12_flags & 0xffff)
+			return -EINVAL;
+		if (d->nvme.slba + d->nvme.nlb < d->nvme.slba)
+			return -EINVAL;
+		*bytes = 0;
+		break;
+	case UNIFIED_IO_NVME_READ:
+	case UNIFIED_IO_NVME_WRITE:
+		if (!d->nvme.nlb || d->nvme.cdw12_flags & 0xffff)
+			return -EINVAL;
+		if (d->nvme.slba + d->nvme.nlb < d->nvme.slba)
+			return -EINVAL;
+		want = (uint64_t)d->nvme.nlb << ns->lba_shift;
+		if (want > UINT32_MAX || (d->len && d->len != want))
+			return -EINVAL;
+		if (d->addr % 4 || d->len % 4)
+			return -EINVAL;
+		if (d->addr > r->q.data_size || want > r->q.data_size - d->addr)
+			return -EINVAL;
+		*bytes = want;
+		break;
+	default:
+		return -EINVAL;
+	}
+	*nsp = ns;
+	return 0;
+}
+
+static void unio_nvme_prep_piece(struct unio_nvme_cmd *c, uint32_t idx,
+				 struct io_uring_sqe *sqe)
+{
+	struct unio_nvme *ns = c->ns;
+	struct nvme_uring_cmd *cmd;
+	uint64_t first = (uint64_t)c->issued * c->piece_lbas;
+	uint32_t nlb = c->nlb - first < c->piece_lbas ? c->nlb - first : c->piece_lbas;
+	uint64_t slba = c->slba + first;
+
+	memset(sqe, 0, 128);	/* SQE128: the command lives in the second half */
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->cmd_op = NVME_URING_CMD_IO;
+	sqe->user_data = (uint64_t)idx << 32 | c->issued;
+	if (ns->file_index >= 0) {
+		sqe->fd = ns->file_index;
+		sqe->flags = IOSQE_FIXED_FILE;
+	} else {
+		sqe->fd = ns->fd;
+	}
+	cmd = (struct nvme_uring_cmd *)sqe->cmd;
+	cmd->opcode = c->opcode;
+	cmd->nsid = ns->nsid;
+	if (c->opcode == UNIFIED_IO_NVME_READ || c->opcode == UNIFIED_IO_NVME_WRITE) {
+		cmd->addr = (uintptr_t)unio_data_ptr(&ns->r->q,
+						     c->addr + (first << ns->lba_shift));
+		cmd->data_len = nlb << ns->lba_shift;
+		if (!(ns->flags & UNIO_NVME_F_NO_FIXED)) {
+			sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
+			sqe->buf_index = 0;
+		}
+	}
+	if (c->opcode != UNIFIED_IO_NVME_FLUSH) {
+		cmd->cdw10 = (uint32_t)slba;
+		cmd->cdw11 = (uint32_t)(slba >> 32);
+		cmd->cdw12 = (nlb - 1) | c->cdw12_flags;
+	}
+}
+
+/* Issue backlogged pieces while queue depths and SQEs allow, then submit. */
+void unio_nvme_pump(struct unio_nvme_ring *nr)
+{
+	bool more = true;
+
+	if (!nr)
+		return;
+	/* Round robin over namespaces, one piece each per pass. */
+	while (more && nr->inflight < UNIO_NVME_MAX_QD) {
+		more = false;
+		for (unsigned int i = 0; i < UNIO_NVME_MAX_NS; i++) {
+			struct unio_nvme *ns = nr->ns[i];
+			struct io_uring_sqe *sqe;
+			struct unio_nvme_cmd *c;
+			uint32_t idx;
+
+			if (!ns || ns->bl_head == UNIO_NVME_NIL ||
+			    ns->inflight >= ns->queue_depth ||
+			    nr->inflight >= UNIO_NVME_MAX_QD)
+				continue;
+			sqe = io_uring_get_sqe(&nr->ring);
+			if (!sqe) {
+				io_uring_submit(&nr->ring);
+				sqe = io_uring_get_sqe(&nr->ring);
+				if (!sqe)
+					return;
+			}
+			idx = ns->bl_head;
+			c = &nr->cmds[idx];
+			unio_nvme_prep_piece(c, idx, sqe);
+			c->issued++;
+			ns->inflight++;
+			nr->inflight++;
+			if (c->issued == c->nr_pieces)
+				unio_fifo_pop(nr->cmds, &ns->bl_head, &ns->bl_tail);
+			more = true;
+		}
+	}
+	if (io_uring_sq_ready(&nr->ring))
+		io_uring_submit(&nr->ring);
+}
+
+/* Account the io_uring completions; finished commands go to the done FIFO. */
+int unio_nvme_process_cqes(struct unio_nvme_ring *nr)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, seen = 0;
+
+	io_uring_for_each_cqe(&nr->ring, head, cqe) {
+		uint64_t ud = cqe->user_data;
+		uint32_t idx = ud >> 32, piece = (uint32_t)ud;
+		struct unio_nvme_cmd *c;
+		struct unio_nvme *ns;
+		int err = 0;
+
+		seen++;
+		if (ud == UNIO_NVME_POLL_TAG) {
+			nr->poll_armed = false;
+			continue;
+		}
+		if (idx >= nr->nr_cmds)
+			continue;
+		c = &nr->cmds[idx];
+		ns = c->ns;
+		ns->inflight--;
+		nr->inflight--;
+		c->done++;
+		if (cqe->res < 0)
+			err = cqe->res;
+		else if (cqe->res > 0)
+			err = -EIO;	/* the NVMe status field */
+		if (err && (!c->err || piece < c->err_piece)) {
+			c->err = err;
+			c->err_piece = piece;
+			c->status = cqe->res > 0 ? cqe->res & 0x7fff : 0;
+		}
+		/* After a failure, pieces not yet issued never will be. */
+		if (err && c->issued < c->nr_pieces) {
+			unio_fifo_pop(nr->cmds, &ns->bl_head, &ns->bl_tail);
+			c->nr_pieces = c->issued;
+		}
+		if (c->done == c->nr_pieces)
+			unio_fifo_push(nr->cmds, &nr->done_head, &nr->done_tail, idx);
+	}
+	io_uring_cq_advance(&nr->ring, seen);
+	return seen;
+}
+
+static int unio_nvme_accept(struct unio_nvme_ring *nr, struct unio_nvme *ns,
+			    const struct unified_io_desc *d, uint32_t bytes)
+{
+	struct unio_nvme_cmd *c;
+	uint32_t idx, per;
+
+	idx = nr->free_head;
+	if (idx == UNIO_NVME_NIL)
+		return -EBUSY;
+	c = &nr->cmds[idx];
+	nr->free_head = c->next;
+	memset(c, 0, sizeof(*c));
+	c->ns = ns;
+	c->user_data = d->user_data;
+	c->addr = d->addr;
+	c->slba = d->nvme.slba;
+	c->nlb = d->nvme.nlb;
+	c->cdw12_flags = d->nvme.cdw12_flags;
+	c->opcode = d->nvme.opcode;
+	c->bytes = bytes;
+	switch (c->opcode) {
+	case UNIFIED_IO_NVME_FLUSH:
+		per = 1;
+		c->nr_pieces = 1;
+		break;
+	case UNIFIED_IO_NVME_WRITE_ZEROES:
+		per = ns->max_wz_lbas;
+		break;
+	default:
+		per = ns->max_io_lbas;
+		break;
+	}
+	c->piece_lbas = per;
+	if (!c->nr_pieces)
+		c->nr_pieces = c->nlb / per + !!(c->nlb % per);
+	nr->unreaped++;
+	unio_fifo_push(nr->cmds, &ns->bl_head, &ns->bl_tail, idx);
+	return 0;
+}
+
+UNIO_API int unio_submit_descs(struct unio_region *r,
+			       const struct unified_io_desc *descs,
+			       unsigned int nr)
+{
+	struct unio_queue *q;
+	unsigned int i, accepted = 0, module = 0;
+	int ret = 0;
+
+	if (!r || !r->map || (!descs && nr))
+		return -EINVAL;
+	if (!nr)
+		return 0;
+	if (nr > INT32_MAX)
+		nr = INT32_MAX;
+	q = &r->q;
+
+	/* Nothing is queued unless every NVMe descriptor is valid. */
+	for (i = 0; i < nr; i++) {
+		struct unio_nvme *ns;
+		uint32_t bytes;
+
+		if (descs[i].opcode != UNIFIED_IO_OP_NVME)
+			continue;
+		ret = unio_nvme_validate(r, &descs[i], &ns, &bytes);
+		if (ret)
+			return ret;
+	}
+
+	for (i = 0; i < nr; i++) {
+		const struct unified_io_desc *d = &descs[i];
+
+		if (d->opcode == UNIFIED_IO_OP_NVME) {
+			struct unio_nvme *ns;
+			uint32_t bytes;
+
+			unio_nvme_validate(r, d, &ns, &bytes);
+			ret = unio_nvme_accept(r->nvme, ns, d, bytes);
+			if (ret)
+				break;
+		} else {
+			struct unified_io_desc *sqe = unio_get_sqe(q);
+
+			if (!sqe) {
+				/* Hand the SQ to the kernel; it may be out of CQ room. */
+				ret = unio_submit(q);
+				if (ret < 0 && ret != -EBUSY)
+					break;
+				sqe = unio_get_sqe(q);
+				if (!sqe) {
+					ret = -EBUSY;
+					break;
+				}
+			}
+			*sqe = *d;
+			module++;
+		}
+		accepted++;
+	}
+
+	if (unio_sq_ready(q)) {
+		int sret = unio_submit(q);
+
+		/* Entries the kernel did not take stay queued for unio_reap(). */
+		if (sret < 0 && sret != -EBUSY && !accepted)
+			ret = sret;
+	}
+	unio_nvme_pump(r->nvme);
+	if (accepted)
+		return accepted;
+	return ret ? ret : -EBUSY;
+}
+
+/* Move completions to @out: finished NVMe commands first, then the CQ. */
+static unsigned int unio_collect(struct unio_region *r,
+				 struct unified_io_cqe *out, unsigned int max)
+{
+	struct unio_nvme_ring *nr = r->nvme;
+	struct unio_queue *q = &r->q;
+	struct unified_io_cqe *cqe;
+	unsigned int n = 0;
+
+	if (nr) {
+		unio_nvme_process_cqes(nr);
+		while (n < max && nr->done_head != UNIO_NVME_NIL) {
+			uint32_t idx = unio_fifo_pop(nr->cmds, &nr->done_head,
+						     &nr->done_tail);
+			struct unio_nvme_cmd *c = &nr->cmds[idx];
+
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].user_data = c->user_data;
+			out[n].res = c->err ? c->err : (int32_t)c->bytes;
+			out[n].flags = c->err == -EIO ? c->status : 0;
+			out[n].addr = c->addr;
+			out[n].opcode = UNIFIED_IO_OP_NVME;
+			n++;
+			c->ns = NULL;
+			c->next = nr->free_head;
+			nr->free_head = idx;
+			nr->unreaped--;
+		}
+	}
+	while (n < max && (cqe = unio_peek_cqe(q))) {
+		out[n++] = *cqe;
+		unio_cqe_seen(q);
+	}
+	/* Room was made: queued module descriptors and NVMe pieces move on. */
+	if (unio_sq_ready(q))
+		unio_submit(q);
+	unio_nvme_pump(nr);
+	return n;
+}
+
+static uint64_t unio_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Sleep until something may have completed, at most @ns (0: no limit). */
+static int unio_wait_any(struct unio_region *r, uint64_t ns)
+{
+	struct unio_nvme_ring *nr = r->nvme;
+	struct __kernel_timespec ts, *tsp = NULL;
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	if (!nr)
+		return unio_wait_cqes(&r->q, unio_cq_ready(&r->q) + 1, ns);
+	if (ns) {
+		ts.tv_sec = ns / 1000000000ULL;
+		ts.tv_nsec = ns % 1000000000ULL;
+		tsp = &ts;
+	}
+	/* The region's completions wake the same wait, through a poll. */
+	if (!nr->poll_armed) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&nr->ring);
+
+		if (sqe) {
+			memset(sqe, 0, 128);
+			io_uring_prep_poll_add(sqe, r->fd, POLLIN);
+			sqe->user_data = UNIO_NVME_POLL_TAG;
+			nr->poll_armed = true;
+		}
+	}
+	ret = io_uring_submit_and_wait_timeout(&nr->ring, &cqe, 1, tsp, NULL);
+	return ret < 0 ? ret : 0;
+}
+
+UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
+		       unsigned int max, unsigned int min, uint64_t timeout_ns)
+{
+	uint64_t deadline = 0, now;
+	unsigned int n = 0;
+	int ret;
+
+	if (!r || !r->map || !cqes || !max || min > max)
+		return -EINVAL;
+	if (max > INT32_MAX)
+		max = INT32_MAX;
+	if (timeout_ns)
+		deadline = unio_now_ns() + timeout_ns;
+	for (;;) {
+		n += unio_collect(r, cqes + n, max - n);
+		if (n >= min || n == max)
+			return n;
+		now = deadline ? unio_now_ns() : 0;
+		if (deadline && now >= deadline)
+			return n ? (int)n : -ETIME;
+		ret = unio_wait_any(r, deadline ? deadline - now : 0);
+		if (ret && ret != -ETIME) {
+			n += unio_collect(r, cqes + n, max - n);
+			return n ? (int)n : ret;
+		}
+	}
+}

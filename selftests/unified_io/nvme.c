@@ -1,0 +1,724 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * NVMe passthrough into the region through libunifiedio's unified path
+ * (unio_nvme_open, unio_submit_descs, unio_reap), on both emulated
+ * namespaces of the test VM (512-byte and 4096-byte LBAs): discovery,
+ * patterns checked against O_DIRECT on the block device, queue depths,
+ * split transfers, flush and write zeroes, NVMe and validation errors,
+ * mixed module/NVMe batches, the command table limit, and
+ * UNIO_NVME_F_NO_FIXED. Each test uses its own range of the namespace.
+ */
+#include <linux/fs.h>
+#include <linux/nvme_ioctl.h>
+#include <sys/stat.h>
+
+#include "uio_test.h"
+
+#define DATA_SIZE	(8ULL << 20)
+#define BUF_SIZE	(64U << 10)
+#define POISON		0xa5
+#define REAP_NS		(30ULL * 1000000000ULL)
+
+FIXTURE(nvme) {
+	char chr_path[64];
+	char blk_path[64];
+	struct unio_region *r;
+	struct unio_nvme *ns;
+	struct unio_nvme_info info;
+	__u8 *data;
+	int bdev;
+};
+
+/*
+ * The variant names the namespace tools/vm/run creates with that LBA size;
+ * the kernel numbers namespaces in the order its scan finds them, which is
+ * not always nsid order, so the fixture takes the namespace of controller 0
+ * with the variant's LBA size, whatever it is called.
+ */
+FIXTURE_VARIANT(nvme) {
+	const char *chr;
+	const char *blk;
+	__u32 lba_size;
+};
+
+FIXTURE_VARIANT_ADD(nvme, ng0n1_512) {
+	.chr = "/dev/ng0n1",
+	.blk = "/dev/nvme0n1",
+	.lba_size = 512,
+};
+
+FIXTURE_VARIANT_ADD(nvme, ng0n2_4096) {
+	.chr = "/dev/ng0n2",
+	.blk = "/dev/nvme0n2",
+	.lba_size = 4096,
+};
+
+static int make_region(struct unio_region **r, __u32 cq)
+{
+	UNIO_OPTS(opts, .sq_entries = cq && cq < 64 ? cq : 64, .cq_entries = cq, .buf_size = BUF_SIZE,
+		  .data_size = DATA_SIZE);
+
+	return unio_region_create(&opts, r);
+}
+
+/* nvme0nN with logical blocks of @lba_size; false if none. */
+static bool find_namespace(__u32 lba_size, char *chr, char *blk, size_t len)
+{
+	for (int n = 1; n <= 16; n++) {
+		char path[96];
+		unsigned int lbs = 0;
+		struct stat st;
+		FILE *f;
+
+		snprintf(path, sizeof(path),
+			 "/sys/block/nvme0n%d/queue/logical_block_size", n);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%u", &lbs) != 1)
+			lbs = 0;
+		fclose(f);
+		snprintf(chr, len, "/dev/ng0n%d", n);
+		snprintf(blk, len, "/dev/nvme0n%d", n);
+		if (lbs == lba_size && !stat(chr, &st) && !stat(blk, &st))
+			return true;
+	}
+	return false;
+}
+
+FIXTURE_SETUP(nvme)
+{
+	int ret;
+
+	self->bdev = -1;
+	UIO_REQUIRE_DEVICE();
+	if (!find_namespace(variant->lba_size, self->chr_path, self->blk_path,
+			    sizeof(self->chr_path)))
+		SKIP(return, "no NVMe namespace with %u-byte LBAs", variant->lba_size);
+	if (strcmp(self->chr_path, self->chr_path))
+		TH_LOG("%u-byte LBAs: %s (not %s)", variant->lba_size,
+		       self->chr_path, variant->chr);
+	ASSERT_EQ(0, make_region(&self->r, 256));
+	ret = unio_nvme_open(self->r, self->chr_path, NULL, &self->ns);
+	if (ret == -EPERM || ret == -ENOSYS)
+		SKIP(return, "io_uring unavailable: %s", strerror(-ret));
+	ASSERT_EQ(0, ret) TH_LOG("unio_nvme_open %s: %s", self->chr_path, strerror(-ret));
+	ASSERT_EQ(0, unio_nvme_get_info(self->ns, &self->info));
+	self->data = unio_region_data(self->r);
+	self->bdev = open(self->blk_path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	ASSERT_LE(0, self->bdev) TH_LOG("open %s: %s", self->blk_path, strerror(errno));
+}
+
+FIXTURE_TEARDOWN(nvme)
+{
+	if (self->bdev >= 0)
+		close(self->bdev);
+	if (self->ns)
+		unio_nvme_close(self->ns);
+	if (self->r)
+		unio_region_destroy(self->r);
+}
+
+/* Reap exactly @n completions (any order) within the timeout. */
+static void __reap_n(struct __test_metadata *_metadata, struct unio_region *r,
+		     struct unified_io_cqe *cqes, unsigned int n)
+{
+	unsigned int got = 0;
+
+	while (got < n) {
+		int ret = unio_reap(r, cqes + got, n - got, n - got, REAP_NS);
+
+		ASSERT_LT(0, ret) TH_LOG("unio_reap after %u of %u: %s", got, n,
+					 strerror(-ret));
+		got += ret;
+	}
+}
+
+#define reap_n(r, c, n)	__reap_n(_metadata, r, c, n)
+
+/* Nothing more completes. */
+static void __expect_no_cqe(struct __test_metadata *_metadata, struct unio_region *r)
+{
+	struct unified_io_cqe cqe;
+
+	EXPECT_EQ(0, unio_reap(r, &cqe, 1, 0, 0));
+	EXPECT_EQ(-ETIME, unio_reap(r, &cqe, 1, 1, 50 * 1000000ULL));
+}
+
+#define expect_no_cqe(r)	__expect_no_cqe(_metadata, r)
+
+/* One descriptor through the unified path; returns its completion. */
+static struct unified_io_cqe __do_one(struct __test_metadata *_metadata,
+				      struct unio_region *r,
+				      const struct unified_io_desc *d)
+{
+	struct unified_io_cqe cqe = {};
+
+	EXPECT_EQ(1, unio_submit_descs(r, d, 1));
+	__reap_n(_metadata, r, &cqe, 1);
+	EXPECT_EQ(d->user_data, cqe.user_data);
+	EXPECT_EQ(d->opcode, cqe.opcode);
+	return cqe;
+}
+
+#define do_one(r, d)	__do_one(_metadata, r, d)
+
+static int nvme_io(struct __test_metadata *_metadata, struct unio_region *r,
+		   __u8 op, __u64 off, __u64 slba, __u32 nlb, __u32 *flags)
+{
+	struct unified_io_desc d = {};
+	struct unified_io_cqe cqe;
+
+	__unio_prep_nvme(&d, op, off, slba, nlb, 0x10000 + op);
+	cqe = __do_one(_metadata, r, &d);
+	if (flags)
+		*flags = cqe.flags;
+	if (cqe.res >= 0)
+		EXPECT_EQ(0U, cqe.flags);
+	EXPECT_EQ(off, cqe.addr);
+	return cqe.res;
+}
+
+#define nvme_read(r, off, slba, nlb) \
+	nvme_io(_metadata, r, UNIFIED_IO_NVME_READ, off, slba, nlb, NULL)
+#define nvme_write(r, off, slba, nlb) \
+	nvme_io(_metadata, r, UNIFIED_IO_NVME_WRITE, off, slba, nlb, NULL)
+
+static void fill(__u8 *p, size_t len, __u64 seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = uio_pattern(seed, i);
+}
+
+/* p[0, len) holds the pattern @seed from byte @from. */
+static bool __check(struct __test_metadata *_metadata, const __u8 *p,
+		    size_t len, __u64 seed, __u64 from, const char *what)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] != uio_pattern(seed, from + i)) {
+			TH_LOG("%s: byte %zu is %#x, want %#x", what, i, p[i],
+			       uio_pattern(seed, from + i));
+			return false;
+		}
+	}
+	return true;
+}
+
+#define check(p, len, seed, from, what) \
+	EXPECT_TRUE(__check(_metadata, p, len, seed, from, what))
+
+/* First LBA of test area @n: 16 MiB apart. */
+static __u64 area(const struct unio_nvme_info *info, unsigned int n)
+{
+	return ((__u64)n << 24) / info->lba_size;
+}
+
+static void *aligned(size_t len)
+{
+	void *p = NULL;
+
+	return posix_memalign(&p, 4096, len) ? NULL : p;
+}
+
+TEST_F(nvme, discovery)
+{
+	struct unio_nvme_info info;
+	struct unio_region *r2;
+	struct unio_nvme *ns2;
+	__u64 bytes = 0, kb = 0, nsid = 0;
+	char path[128];
+	FILE *f;
+	int fd;
+
+	EXPECT_EQ(variant->lba_size, self->info.lba_size);
+	ASSERT_EQ(0, ioctl(self->bdev, BLKGETSIZE64, &bytes));
+	EXPECT_EQ(bytes / variant->lba_size, self->info.nr_lbas);
+	fd = open(self->chr_path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ((int)self->info.nsid, ioctl(fd, NVME_IOCTL_ID));
+	close(fd);
+	snprintf(path, sizeof(path), "/sys/block/%s/nsid", self->blk_path + 5);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%llu", (unsigned long long *)&nsid));
+	fclose(f);
+	EXPECT_EQ(nsid, self->info.nsid);
+	snprintf(path, sizeof(path), "/sys/block/%s/queue/max_hw_sectors_kb",
+		 self->blk_path + 5);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%llu", (unsigned long long *)&kb));
+	fclose(f);
+	EXPECT_LT(0U, self->info.max_transfer);
+	EXPECT_EQ(kb << 10, self->info.max_transfer);
+	EXPECT_EQ(64U, self->info.queue_depth);
+	EXPECT_EQ(0U, self->info.flags);
+	EXPECT_STREQ(self->chr_path, self->info.char_dev);
+	EXPECT_STREQ(self->blk_path, self->info.block_dev);
+	TH_LOG("%s: nsid %u lba %u nr_lbas %llu max_transfer %u", self->chr_path,
+	       self->info.nsid, self->info.lba_size,
+	       (unsigned long long)self->info.nr_lbas, self->info.max_transfer);
+
+	/* The same namespace twice on one region: refused. */
+	EXPECT_EQ(-EEXIST, unio_nvme_open(self->r, self->blk_path, NULL, &ns2));
+
+	/* Through the block device, on a second region: the same facts. */
+	if (!make_region(&r2, 0)) {
+		ASSERT_EQ(0, unio_nvme_open(r2, self->blk_path, NULL, &ns2));
+		ASSERT_EQ(0, unio_nvme_get_info(ns2, &info));
+		EXPECT_EQ(self->info.nsid, info.nsid);
+		EXPECT_EQ(self->info.lba_size, info.lba_size);
+		EXPECT_EQ(self->info.nr_lbas, info.nr_lbas);
+		EXPECT_EQ(self->info.max_transfer, info.max_transfer);
+		EXPECT_STREQ(self->chr_path, info.char_dev);
+		EXPECT_STREQ(self->blk_path, info.block_dev);
+		unio_nvme_close(ns2);
+		unio_region_destroy(r2);
+	} else {
+		ASSERT_TRUE(false) TH_LOG("second region");
+	}
+}
+
+/* Write/read by passthrough and check both ways against O_DIRECT. */
+static void pattern_roundtrip(struct __test_metadata *_metadata,
+			      struct unio_region *r, int bdev,
+			      const struct unio_nvme_info *info, __u64 slba,
+			      __u64 seed)
+{
+	const __u32 len = 256 << 10, nlb = len / info->lba_size;
+	__u8 *data = unio_region_data(r);
+	__u8 *buf = aligned(len);
+	__u64 w_off = 3 * BUF_SIZE + 4096, r_off = DATA_SIZE / 2 + 512;
+
+	ASSERT_NE(NULL, buf);
+	/* Passthrough write, passthrough read elsewhere, O_DIRECT read. */
+	memset(data, POISON, DATA_SIZE);
+	fill(data + w_off, len, seed);
+	EXPECT_EQ((int)len, nvme_write(r, w_off, slba, nlb));
+	EXPECT_EQ((int)len, nvme_read(r, r_off, slba, nlb));
+	check(data + r_off, len, seed, 0, "passthrough read back");
+	EXPECT_EQ(POISON, data[r_off - 1]);
+	EXPECT_EQ(POISON, data[r_off + len]);
+	memset(buf, 0, len);
+	ASSERT_EQ((ssize_t)len, pread(bdev, buf, len, slba * info->lba_size));
+	check(buf, len, seed, 0, "O_DIRECT read of passthrough write");
+
+	/* The reverse: O_DIRECT write, passthrough read into the region. */
+	fill(buf, len, seed + 1);
+	ASSERT_EQ((ssize_t)len, pwrite(bdev, buf, len, slba * info->lba_size));
+	memset(data, POISON, DATA_SIZE);
+	EXPECT_EQ((int)len, nvme_read(r, w_off, slba, nlb));
+	check(data + w_off, len, seed + 1, 0, "passthrough read of O_DIRECT write");
+	EXPECT_EQ(POISON, data[w_off - 1]);
+	EXPECT_EQ(POISON, data[w_off + len]);
+	free(buf);
+}
+
+TEST_F_TIMEOUT(nvme, pattern_fixed, 120)
+{
+	pattern_roundtrip(_metadata, self->r, self->bdev, &self->info,
+			  area(&self->info, 1), 0x1111);
+}
+
+TEST_F_TIMEOUT(nvme, pattern_no_fixed, 120)
+{
+	UNIO_NVME_OPTS(opts, .flags = UNIO_NVME_F_NO_FIXED, .queue_depth = 4);
+	struct unio_nvme_info info;
+	struct unio_region *r2;
+	struct unio_nvme *ns2;
+
+	ASSERT_EQ(0, make_region(&r2, 0));
+	ASSERT_EQ(0, unio_nvme_open(r2, self->chr_path, &opts, &ns2));
+	ASSERT_EQ(0, unio_nvme_get_info(ns2, &info));
+	EXPECT_EQ((__u32)UNIO_NVME_F_NO_FIXED, info.flags);
+	EXPECT_EQ(4U, info.queue_depth);
+	pattern_roundtrip(_metadata, r2, self->bdev, &info, area(&info, 2), 0x2222);
+	unio_nvme_close(ns2);
+	unio_region_destroy(r2);
+}
+
+/* Many reads in flight, each into its own buffer. */
+TEST_F_TIMEOUT(nvme, queue_depths, 300)
+{
+	static const __u32 depths[] = { 1, 8, 32, 64 };
+	const __u32 chunk = 16 << 10, nlb = chunk / self->info.lba_size;
+	const unsigned int nr = DATA_SIZE / BUF_SIZE;	/* 128 buffers */
+	__u64 slba = area(&self->info, 3);
+	struct unified_io_desc d[128];
+	struct unified_io_cqe cqes[128];
+	__u8 *buf = aligned(nr * chunk);
+
+	ASSERT_NE(NULL, buf);
+	/* nr chunks of distinct content, written with O_DIRECT. */
+	fill(buf, nr * chunk, 0x3333);
+	ASSERT_EQ((ssize_t)(nr * chunk),
+		  pwrite(self->bdev, buf, nr * chunk, slba * self->info.lba_size));
+	free(buf);
+
+	for (size_t k = 0; k < UIO_ARRAY_SIZE(depths); k++) {
+		UNIO_NVME_OPTS(opts, .queue_depth = depths[k]);
+		unsigned int n = 2 * depths[k] < nr ? 2 * depths[k] : nr;
+		bool seen[128] = {};
+
+		unio_nvme_close(self->ns);
+		self->ns = NULL;
+		ASSERT_EQ(0, unio_nvme_open(self->r, self->chr_path, &opts, &self->ns));
+		memset(self->data, POISON, DATA_SIZE);
+		memset(d, 0, sizeof(d));
+		for (unsigned int i = 0; i < n; i++)
+			unio_prep_nvme_read(&d[i], (__u64)i * BUF_SIZE,
+					    slba + (__u64)i * nlb, nlb, 1000 + i);
+		ASSERT_EQ((int)n, unio_submit_descs(self->r, d, n));
+		reap_n(self->r, cqes, n);
+		for (unsigned int i = 0; i < n; i++) {
+			unsigned int j = cqes[i].user_data - 1000;
+
+			ASSERT_LT(j, n);
+			EXPECT_FALSE(seen[j]);
+			seen[j] = true;
+			EXPECT_EQ((int)chunk, cqes[i].res);
+			EXPECT_EQ((__u64)j * BUF_SIZE, cqes[i].addr);
+			EXPECT_EQ(UNIFIED_IO_OP_NVME, cqes[i].opcode);
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			__u8 *p = self->data + (__u64)i * BUF_SIZE;
+
+			check(p, chunk, 0x3333, (__u64)i * chunk, "queued read");
+			EXPECT_EQ(POISON, p[chunk]);
+		}
+		expect_no_cqe(self->r);
+	}
+}
+
+/* Four times the largest transfer: split, one completion, right data. */
+TEST_F_TIMEOUT(nvme, split_transfer, 300)
+{
+	const __u32 len = 4 * self->info.max_transfer;
+	const __u32 nlb = len / self->info.lba_size;
+	__u64 slba = area(&self->info, 4);
+	__u64 w_off = 4096, r_off = DATA_SIZE - len;
+	struct unified_io_desc d = {};
+	struct unified_io_cqe cqe;
+	__u8 *buf;
+
+	ASSERT_LE((__u64)len + w_off, r_off);
+	memset(self->data, POISON, DATA_SIZE);
+	fill(self->data + w_off, len, 0x4444);
+	unio_prep_nvme_write(&d, w_off, slba, nlb, 41);
+	d.len = len;	/* explicit, equal to nlb * lba_size */
+	cqe = do_one(self->r, &d);
+	EXPECT_EQ((int)len, cqe.res);
+	EXPECT_EQ(w_off, cqe.addr);
+	expect_no_cqe(self->r);
+
+	memset(&d, 0, sizeof(d));
+	unio_prep_nvme_read(&d, r_off, slba, nlb, 42);
+	cqe = do_one(self->r, &d);
+	EXPECT_EQ((int)len, cqe.res);
+	expect_no_cqe(self->r);
+	check(self->data + r_off, len, 0x4444, 0, "split read");
+
+	buf = aligned(len);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ((ssize_t)len, pread(self->bdev, buf, len, slba * self->info.lba_size));
+	check(buf, len, 0x4444, 0, "O_DIRECT read of split write");
+	free(buf);
+}
+
+TEST_F_TIMEOUT(nvme, flush_and_write_zeroes, 120)
+{
+	const __u32 len = 128 << 10, nlb = len / self->info.lba_size;
+	__u64 slba = area(&self->info, 5);
+	struct unified_io_desc d = {};
+	struct unified_io_cqe cqe;
+	__u8 *buf = aligned(len);
+
+	ASSERT_NE(NULL, buf);
+	fill(self->data, len, 0x5555);
+	EXPECT_EQ((int)len, nvme_write(self->r, 0, slba, nlb));
+	unio_prep_nvme_flush(&d, 51);
+	cqe = do_one(self->r, &d);
+	EXPECT_EQ(0, cqe.res);
+	EXPECT_EQ(0ULL, cqe.addr);
+
+	/* Zero the middle half; the rest keeps the pattern. */
+	memset(&d, 0, sizeof(d));
+	unio_prep_nvme_write_zeroes(&d, slba + nlb / 4, nlb / 2, 52);
+	cqe = do_one(self->r, &d);
+	EXPECT_EQ(0, cqe.res);
+	EXPECT_EQ(0U, cqe.flags);
+
+	memset(self->data, POISON, len);
+	EXPECT_EQ((int)len, nvme_read(self->r, 0, slba, nlb));
+	check(self->data, len / 4, 0x5555, 0, "before the zeroes");
+	for (__u32 i = len / 4; i < 3 * len / 4; i++)
+		if (self->data[i]) {
+			EXPECT_EQ(0, self->data[i]) TH_LOG("byte %u", i);
+			break;
+		}
+	check(self->data + 3 * len / 4, len / 4, 0x5555, 3 * len / 4, "after the zeroes");
+	ASSERT_EQ((ssize_t)len, pread(self->bdev, buf, len, slba * self->info.lba_size));
+	EXPECT_EQ(0, memcmp(buf, self->data, len));
+	free(buf);
+}
+
+TEST_F_TIMEOUT(nvme, lba_out_of_range, 120)
+{
+	const __u64 end = self->info.nr_lbas;
+	const __u32 big = 2 * self->info.max_transfer / self->info.lba_size;
+	struct { __u64 slba; __u32 nlb; __u8 op; } c[] = {
+		{ end - 1, 2, UNIFIED_IO_NVME_READ },		/* straddles the end */
+		{ end + 100, 1, UNIFIED_IO_NVME_READ },
+		{ end, 1, UNIFIED_IO_NVME_WRITE },
+		{ end - 1, 8, UNIFIED_IO_NVME_WRITE_ZEROES },
+		{ end - big / 2 - 1, big, UNIFIED_IO_NVME_READ },	/* split, 2nd piece fails */
+	};
+
+	for (size_t i = 0; i < UIO_ARRAY_SIZE(c); i++) {
+		bool data = c[i].op != UNIFIED_IO_NVME_WRITE_ZEROES;
+		__u32 flags = 0;
+		int res = nvme_io(_metadata, self->r, c[i].op, data ? 8192 : 0,
+				  c[i].slba, c[i].nlb, &flags);
+
+		EXPECT_EQ(-EIO, res) TH_LOG("case %zu", i);
+		EXPECT_EQ((unsigned int)UNIO_NVME_SCT_GENERIC, unio_nvme_sct(flags));
+		EXPECT_EQ((unsigned int)UNIO_NVME_SC_LBA_RANGE, unio_nvme_sc(flags));
+		EXPECT_STREQ("LBA Out of Range", unio_nvme_status_str(flags));
+		TH_LOG("case %zu: status %#x (%s)", i, flags, unio_nvme_status_str(flags));
+	}
+	expect_no_cqe(self->r);
+	/* The path still works after the errors. */
+	EXPECT_EQ((int)self->info.lba_size, nvme_read(self->r, 0, 0, 1));
+}
+
+/* Invalid descriptors: -EINVAL and nothing of the batch submitted. */
+TEST_F_TIMEOUT(nvme, invalid_refused_before_submit, 120)
+{
+	const __u32 lba = self->info.lba_size;
+	const __u64 ds = DATA_SIZE;
+	__u64 slba = area(&self->info, 6);
+	struct unified_io_desc batch[3], bad;
+	struct unio_queue *q = unio_region_queue(self->r);
+	struct unified_io_info before, after;
+	int i, n = 0;
+	struct { const char *what; struct unified_io_desc d; } c[20];
+
+	/* Known content on disk; the valid write in each batch would change it. */
+	fill(self->data, lba, 0x6666);
+	ASSERT_EQ((int)lba, nvme_write(self->r, 0, slba, 1));
+	fill(self->data + BUF_SIZE, lba, 0x7777);
+
+#define BAD(w, op, off, s, nb) do {					\
+	memset(&c[n].d, 0, sizeof(c[n].d));				\
+	__unio_prep_nvme(&c[n].d, op, off, s, nb, 0xbad0 + n);		\
+	c[n].what = w;							\
+	n++;								\
+} while (0)
+	BAD("offset at the end of the data area", UNIFIED_IO_NVME_READ, ds, slba, 1);
+	BAD("range past the data area", UNIFIED_IO_NVME_READ, ds - lba, slba, 2);
+	BAD("offset overflowing", UNIFIED_IO_NVME_READ, ~0ULL - 3, slba, 1);
+	BAD("unaligned offset", UNIFIED_IO_NVME_WRITE, 2, slba, 1);
+	BAD("nlb 0 read", UNIFIED_IO_NVME_READ, 0, slba, 0);
+	BAD("nlb 0 write", UNIFIED_IO_NVME_WRITE, 0, slba, 0);
+	BAD("nlb 0 write zeroes", UNIFIED_IO_NVME_WRITE_ZEROES, 0, slba, 0);
+	BAD("unaligned length", UNIFIED_IO_NVME_READ, 0, slba, 1);
+	c[n - 1].d.len = lba + 2;
+	BAD("length not whole blocks", UNIFIED_IO_NVME_READ, 0, slba, 1);
+	c[n - 1].d.len = lba - 4;
+	BAD("length not matching nlb", UNIFIED_IO_NVME_READ, 0, slba, 1);
+	c[n - 1].d.len = 2 * lba;
+	BAD("unknown nvme opcode", 0x05, 0, slba, 1);
+	BAD("nsid not attached", UNIFIED_IO_NVME_READ, 0, slba, 1);
+	c[n - 1].d.nvme.nsid = self->info.nsid + 7;
+	BAD("desc flags", UNIFIED_IO_NVME_READ, 0, slba, 1);
+	c[n - 1].d.flags = 1;
+	BAD("owner", UNIFIED_IO_NVME_READ, 0, slba, 1);
+	c[n - 1].d.owner = 3;
+	BAD("reserved", UNIFIED_IO_NVME_READ, 0, slba, 1);
+	c[n - 1].d.nvme.resv2[1] = 1;
+	BAD("cdw12 low bits", UNIFIED_IO_NVME_READ, 0, slba, 1);
+	c[n - 1].d.nvme.cdw12_flags = 1;
+	BAD("flush with an offset", UNIFIED_IO_NVME_FLUSH, 4096, 0, 0);
+	BAD("write zeroes with a length", UNIFIED_IO_NVME_WRITE_ZEROES, 0, slba, 1);
+	c[n - 1].d.len = lba;
+	BAD("slba + nlb overflowing", UNIFIED_IO_NVME_READ, 0, ~0ULL, 2);
+#undef BAD
+
+	ASSERT_EQ(0, unio_region_get_info(self->r, &before));
+	for (i = 0; i < n; i++) {
+		memset(batch, 0, sizeof(batch));
+		unio_prep_nop(&batch[0], 0x9000 + i);
+		unio_prep_nvme_write(&batch[1], BUF_SIZE, slba, 1, 0x9100 + i);
+		batch[2] = c[i].d;
+		bad = c[i].d;
+		EXPECT_EQ(-EINVAL, unio_submit_descs(self->r, batch, 3))
+			TH_LOG("%s", c[i].what);
+		EXPECT_EQ(0U, unio_sq_ready(q));
+		/* Alone, too. */
+		EXPECT_EQ(-EINVAL, unio_submit_descs(self->r, &bad, 1))
+			TH_LOG("%s alone", c[i].what);
+	}
+	expect_no_cqe(self->r);
+	ASSERT_EQ(0, unio_region_get_info(self->r, &after));
+	EXPECT_EQ(before.stats.sqes, after.stats.sqes);
+	memset(self->data + 2 * BUF_SIZE, POISON, lba);
+	EXPECT_EQ((int)lba, nvme_read(self->r, 2 * BUF_SIZE, slba, 1));
+	check(self->data + 2 * BUF_SIZE, lba, 0x6666, 0, "disk after refused batches");
+}
+
+TEST_F(nvme, not_nvme_refused)
+{
+	static const char *const paths[] = {
+		"/dev/null", UNIFIED_IO_DEVICE, "/dev/nvme0", "/dev", "/dev/zero",
+	};
+	UNIO_NVME_OPTS(o1, .flags = 0x80);
+	UNIO_NVME_OPTS(o2, .queue_depth = 100000);
+	struct unio_nvme *ns = (void *)0x1;
+	char file[] = "/tmp/uio-nvme-XXXXXX";
+	int fd;
+
+	for (size_t i = 0; i < UIO_ARRAY_SIZE(paths); i++) {
+		EXPECT_EQ(-ENODEV, unio_nvme_open(self->r, paths[i], NULL, &ns))
+			TH_LOG("%s", paths[i]);
+	}
+	fd = mkstemp(file);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(4096, write(fd, memset(self->data, 0, 4096), 4096));
+	EXPECT_EQ(-ENODEV, unio_nvme_open(self->r, file, NULL, &ns));
+	close(fd);
+	unlink(file);
+	EXPECT_EQ(-ENOENT, unio_nvme_open(self->r, "/dev/ng9n9", NULL, &ns));
+	EXPECT_EQ((void *)0x1, ns);
+	EXPECT_EQ(-EINVAL, unio_nvme_open(self->r, self->chr_path, &o1, &ns));
+	EXPECT_EQ(-EINVAL, unio_nvme_open(self->r, self->chr_path, &o2, &ns));
+	EXPECT_EQ(-EINVAL, unio_nvme_open(NULL, self->chr_path, NULL, &ns));
+}
+
+/* Module and NVMe descriptors in one batch, all back through unio_reap. */
+TEST_F_TIMEOUT(nvme, mixed_stream, 120)
+{
+	const __u32 lba = self->info.lba_size, len = 32 << 10, nlb = len / lba;
+	__u64 slba = area(&self->info, 7), buf_off = ~0ULL;
+	struct unified_io_desc d[8];
+	struct unified_io_cqe cqes[8];
+	unsigned int i, seen = 0;
+
+	/* Content to read in the batch, written before it. */
+	fill(self->data, len, 0x8888);
+	ASSERT_EQ((int)len, nvme_write(self->r, 0, slba + nlb, nlb));
+
+	memset(d, 0, sizeof(d));
+	memset(self->data, POISON, 4 * BUF_SIZE);
+	fill(self->data + BUF_SIZE, len, 0x9999);
+	unio_prep_nop(&d[0], 1);
+	unio_prep_alloc(&d[1], 7, 2);
+	unio_prep_nvme_write(&d[2], BUF_SIZE, slba, nlb, 3);
+	unio_prep_nvme_read(&d[3], 2 * BUF_SIZE, slba + nlb, nlb, 4);
+	unio_prep_nop(&d[4], 5);
+	unio_prep_nvme_flush(&d[5], 6);
+	d[5].nvme.nsid = self->info.nsid;	/* explicit nsid works too */
+	unio_prep_free(&d[6], 7, 0x7fffffff, 7);	/* refused by the module */
+	d[7].opcode = 0x42;				/* unknown: EOPNOTSUPP */
+	d[7].user_data = 8;
+	ASSERT_EQ(8, unio_submit_descs(self->r, d, 8));
+	reap_n(self->r, cqes, 8);
+	for (i = 0; i < 8; i++) {
+		struct unified_io_cqe *e = &cqes[i];
+
+		ASSERT_LE(1ULL, e->user_data);
+		ASSERT_GE(8ULL, e->user_data);
+		seen |= 1U << e->user_data;
+		EXPECT_EQ(d[e->user_data - 1].opcode, e->opcode);
+		switch (e->user_data) {
+		case 1: case 5:
+			EXPECT_EQ(0, e->res);
+			break;
+		case 2:
+			EXPECT_EQ((int)BUF_SIZE, e->res);
+			buf_off = e->addr;
+			break;
+		case 3: case 4:
+			EXPECT_EQ((int)len, e->res);
+			EXPECT_EQ(d[e->user_data - 1].addr, e->addr);
+			EXPECT_EQ(0U, e->flags);
+			break;
+		case 6:
+			EXPECT_EQ(0, e->res);
+			break;
+		case 7:
+			EXPECT_GT(0, e->res);
+			break;
+		case 8:
+			EXPECT_EQ(-EOPNOTSUPP, e->res);
+			break;
+		}
+	}
+	EXPECT_EQ(0x1feU, seen);
+	check(self->data + 2 * BUF_SIZE, len, 0x8888, 0, "read in mixed batch");
+
+	/* Read into the allocated buffer, then free it, both unified. */
+	ASSERT_NE(~0ULL, buf_off);
+	memset(d, 0, sizeof(d));
+	unio_prep_nvme_read(&d[0], buf_off, slba, nlb, 11);
+	unio_prep_nop(&d[1], 12);
+	ASSERT_EQ(2, unio_submit_descs(self->r, d, 2));
+	reap_n(self->r, cqes, 2);
+	check(self->data + buf_off, len, 0x9999, 0, "read into allocated buffer");
+	memset(d, 0, sizeof(d));
+	unio_prep_free(&d[0], 7, buf_off, 13);
+	cqes[0] = do_one(self->r, &d[0]);
+	EXPECT_EQ(0, cqes[0].res);
+	EXPECT_EQ(buf_off, cqes[0].addr);
+	expect_no_cqe(self->r);
+	EXPECT_STREQ("nvme", unio_op_name(UNIFIED_IO_OP_NVME));
+}
+
+/* More NVMe descriptors than command slots: a partial count, then the rest. */
+TEST_F_TIMEOUT(nvme, command_table_full, 120)
+{
+	UNIO_NVME_OPTS(opts, .queue_depth = 2);
+	const __u32 lba = self->info.lba_size;
+	struct unified_io_desc d[40];
+	struct unified_io_cqe cqes[40];
+	struct unio_region *r2;
+	struct unio_nvme *ns2;
+	int ret, done = 0;
+
+	ASSERT_EQ(0, make_region(&r2, 16));	/* 16 command slots */
+	ASSERT_EQ(0, unio_nvme_open(r2, self->chr_path, &opts, &ns2));
+	memset(d, 0, sizeof(d));
+	for (int i = 0; i < 40; i++)
+		unio_prep_nvme_read(&d[i], (__u64)i * lba, i, 1, i);
+	ret = unio_submit_descs(r2, d, 40);
+	EXPECT_EQ(16, ret);
+	EXPECT_EQ(-EBUSY, unio_submit_descs(r2, d + 16, 24));
+	reap_n(r2, cqes, 16);
+	ASSERT_EQ(16, unio_submit_descs(r2, d + 16, 24));
+	reap_n(r2, cqes + 16, 16);
+	ASSERT_EQ(8, unio_submit_descs(r2, d + 32, 8));
+	reap_n(r2, cqes + 32, 8);
+	for (int i = 0; i < 40; i++) {
+		EXPECT_EQ((int)lba, cqes[i].res);
+		done |= cqes[i].user_data < 40 ? 0 : 1;
+	}
+	EXPECT_EQ(0, done);
+	expect_no_cqe(r2);
+	unio_nvme_close(ns2);
+	unio_region_destroy(r2);
+}
+
+/* Strings for a few status codes. */
+TEST(nvme_status_strings)
+{
+	EXPECT_STREQ("Successful Completion", unio_nvme_status_str(0));
+	EXPECT_STREQ("Invalid Field in Command", unio_nvme_status_str(0x4002));
+	EXPECT_STREQ("LBA Out of Range", unio_nvme_status_str(0x4080));
+	EXPECT_STREQ("Unrecovered Read Error", unio_nvme_status_str(0x281));
+	EXPECT_STREQ("Attempted Write to Read Only Range", unio_nvme_status_str(0x182));
+	EXPECT_STREQ("Vendor Specific Status", unio_nvme_status_str(0x7ff));
+	EXPECT_STREQ("Unknown Generic Command Status", unio_nvme_status_str(0x7f));
+	EXPECT_EQ(1U, unio_nvme_sct(0x4182));
+	EXPECT_EQ(0x82U, unio_nvme_sc(0x4182));
+}
+
+TEST_HARNESS_MAIN
