@@ -31,10 +31,10 @@ KDIR ?= /usr/lib/modules/$(KVER)/build
 BUILD := $(TOP)/build
 export TOP BUILD KVER KDIR
 
-.PHONY: all module lib tools bpf syscount selftests examples check demo bench \
+.PHONY: all module lib tools bpf syscount copycount selftests examples check demo bench \
 	checkpatch clean versions
 
-all: module lib tools bpf syscount selftests examples
+all: module lib tools bpf syscount copycount selftests examples
 
 versions:
 	@$(TOP)/scripts/sysroot.sh versions
@@ -53,6 +53,9 @@ bpf:
 
 syscount: bpf tools
 	$(MAKE) -C $(TOP)/tools/syscount
+
+copycount: bpf tools
+	$(MAKE) -C $(TOP)/tools/copycount
 
 selftests: lib
 	$(MAKE) -C $(TOP)/selftests

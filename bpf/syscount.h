@@ -9,6 +9,8 @@
 #ifndef UNIFIED_IO_BPF_SYSCOUNT_H
 #define UNIFIED_IO_BPF_SYSCOUNT_H
 
+#include "proctree.h"
+
 /*
  * Slots of the "counts" map: one per system call number below
  * SYSCOUNT_NR_SYSCALLS, and one more (SYSCOUNT_SLOT_OTHER) for numbers
@@ -19,7 +21,7 @@
 #define SYSCOUNT_NR_SLOTS	(SYSCOUNT_NR_SYSCALLS + 1)
 
 /* Processes (thread groups) of the traced tree tracked at once. */
-#define SYSCOUNT_MAX_PROCS	16384
+#define SYSCOUNT_MAX_PROCS	PROCTREE_MAX_PROCS
 
 /**
  * struct syscount_val - per-CPU value of one "counts" slot

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# tools/copycount/test.sh - positive and negative controls of copycount
+# against a workload moving known byte counts (build/tools/test/
+# copycount-workload).  Needs root, BTF and tracefs: run it in a guest,
+# after make:
+#
+#   tools/vm/run -- tools/copycount/test.sh
+#
+# Prints KTAP-style "ok N name" / "not ok N name" lines and, at the end,
+# "copycount: N passed, N failed".  Exit status 0 if all passed, 1 if any
+# failed, 4 (kselftest SKIP) if the machine cannot run BPF tracing.
+# Environment: BUILD (default <repo>/build), N (bytes per transfer, default
+# 8 MiB), SLACK (allowed overhead, default 64 KiB: the dynamic loader's
+# reads), DIRECT_DEV (block device for the O_DIRECT read, default
+# /dev/nvme0n1).
+set -u
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-$REPO/build}
+COPYCOUNT=$BUILD/tools/copycount
+WORKLOAD=$BUILD/tools/test/copycount-workload
+N=${N:-$((8 * 1024 * 1024))}
+SLACK=${SLACK:-$((64 * 1024))}
+DIRECT_DEV=${DIRECT_DEV:-/dev/nvme0n1}
+
+pass=0 fail=0 n=0
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+summary() { echo "copycount: $pass passed, $fail failed"; }
+
+skip_all() {
+	echo "# SKIP: $*"
+	summary
+	exit 4
+}
+
+ok() {
+	n=$((n + 1)) pass=$((pass + 1))
+	echo "ok $n $1"
+}
+
+not_ok() {
+	n=$((n + 1)) fail=$((fail + 1))
+	echo "not ok $n $1"
+	shift
+	local line
+	for line in "$@"; do echo "#   $line"; done
+	if [ -s "$tmp/err" ]; then
+		sed 's/^/#   stderr: /' "$tmp/err"
+	fi
+}
+
+# run ARGS...: run copycount with ARGS; status in $rc, stdout in $tmp/out,
+# stderr in $tmp/err.
+run() {
+	"$COPYCOUNT" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+
+# json_check NAME FILE PYEXPR: PYEXPR over the report must be true.  Names:
+# d (report), p/o (payload/other totals), r (routines), to/frm (payload
+# bytes to/from user), N, SLACK.
+json_check() {
+	local name=$1 file=$2 expr=$3 msg
+	if msg=$(python3 - "$file" "$expr" "$N" "$SLACK" 2>&1 <<'PY'
+import json, sys
+with open(sys.argv[1]) as f:
+    d = json.load(f)
+N, SLACK = int(sys.argv[3]), int(sys.argv[4])
+p, o, r = d["payload"], d["other"], d["routines"]
+to, frm = p["to_user"], p["from_user"]
+if not eval("(" + sys.argv[2] + ")"):
+    print("false: " + sys.argv[2])
+    print("payload: " + json.dumps(p) + " other: " + json.dumps(o))
+    print("routines: " + json.dumps({k: (v["calls"], v["bytes"], v["kernel_bytes"])
+                                     for k, v in r.items() if v["calls"]}))
+    sys.exit(1)
+PY
+	); then
+		ok "$name"
+	else
+		local lines=()
+		mapfile -t lines <<<"$msg"
+		not_ok "$name" "${lines[@]}"
+	fi
+}
+
+# count_check NAME EXPECTED_RC PYEXPR [COPYCOUNT_OPTS... --] WORKLOAD_ARGS...
+count_check() {
+	local name=$1 want_rc=$2 expr=$3 opts=()
+	shift 3
+	if [ "${1:-}" = -k ]; then opts=(-k); shift; fi
+	run "${opts[@]}" --json -o "$tmp/report.json" -- "$WORKLOAD" "$@"
+	if [ "$rc" != "$want_rc" ]; then
+		not_ok "$name" "exit status $rc, expected $want_rc"
+		return
+	fi
+	json_check "$name" "$tmp/report.json" "$expr"
+}
+
+# --- Preconditions -------------------------------------------------------
+
+if [ ! -x "$COPYCOUNT" ] || [ ! -x "$WORKLOAD" ]; then
+	echo "# $COPYCOUNT or $WORKLOAD missing: run make"
+	fail=1
+	summary
+	exit 1
+fi
+command -v python3 >/dev/null || skip_all "python3 is needed to check the JSON"
+[ "$(id -u)" = 0 ] || skip_all "needs root (BPF tracing)"
+[ -r /sys/kernel/btf/vmlinux ] || skip_all "no /sys/kernel/btf/vmlinux"
+
+echo "KTAP version 1"
+
+# The file read and written: on /tmp (tmpfs in the guest), in the page cache.
+file=$tmp/data
+if ! dd if=/dev/urandom of="$file" bs=1M count=$((N / 1048576)) status=none; then
+	not_ok "create the $N-byte test file"
+	summary
+	exit 1
+fi
+
+# "About N": N <= bytes <= N + SLACK (the loader's reads of the libraries).
+near="N <= %s <= N + SLACK"
+
+# --- Positive controls ---------------------------------------------------
+
+count_check "buffered read of $N bytes: ~$N bytes to user" 0 \
+	"$(printf "$near" to) and frm <= SLACK and d['exit_status'] == 0 and
+	 d['command'][1:] == ['read', '$file', '$N'] and
+	 d['total_bytes'] == p['bytes'] + o['bytes'] and d['lost_processes'] == 0" \
+	read "$file" "$N"
+count_check "buffered write of $N bytes: ~$N bytes from user" 0 \
+	"$(printf "$near" frm) and to <= SLACK" write "$tmp/written" "$N"
+count_check "pipe transfer of $N bytes: ~$N each way" 0 \
+	"$(printf "$near" to) and $(printf "$near" frm)" pipe "$N"
+count_check "read in a forked child followed: ~$N bytes to user" 0 \
+	"$(printf "$near" to)" fork-read "$file" "$N"
+count_check "kprobe/kretprobe (-k) agree on the buffered read" 0 \
+	"$(printf "$near" to) and all(v['probe'] in ('kprobe', 'none') for v in r.values())" \
+	-k read "$file" "$N"
+
+# --- Negative controls ---------------------------------------------------
+
+if [ -b "$DIRECT_DEV" ]; then
+	count_check "O_DIRECT read of $N bytes ($DIRECT_DEV): ~0 payload" 0 \
+		"p['bytes'] <= SLACK" direct "$DIRECT_DEV" "$N"
+else
+	echo "# SKIP O_DIRECT read: no block device $DIRECT_DEV"
+fi
+count_check "no I/O: ~0 payload" 0 "p['bytes'] <= SLACK and frm == 0" noio 1000000
+
+# Another process copying meanwhile is not counted.
+( while :; do cat "$file" >/dev/null; done ) &
+noise=$!
+count_check "unrelated process copying: not counted" 0 "p['bytes'] <= SLACK" noio 1000
+kill "$noise" 2>/dev/null
+wait "$noise" 2>/dev/null
+
+# uname(2) copies 390 bytes out with copy_to_user: "other", not payload.
+run --json -o "$tmp/report.json" -- "$WORKLOAD" uname 1000
+if [ "$rc" != 0 ]; then
+	not_ok "uname x1000: other copies, no payload" "exit status $rc"
+elif python3 -c 'import json,sys; sys.exit("_copy_to_user" not in json.load(open(sys.argv[1]))["untraceable"])' \
+	"$tmp/report.json"; then
+	echo "# SKIP uname x1000: _copy_to_user cannot be traced on this kernel (lib/ is notrace)"
+	json_check "uname x1000: no payload" "$tmp/report.json" "p['bytes'] <= SLACK"
+else
+	json_check "uname x1000: other copies, no payload" "$tmp/report.json" \
+		"o['to_user'] >= 1000 * 390 and p['bytes'] <= SLACK"
+fi
+
+# --- Exit status and output forms ----------------------------------------
+
+count_check "exit status propagated (read of a missing file: 1)" 1 \
+	"d['exit_status'] == 1 and 'signal' not in d" read /nonexistent "$N"
+
+run -o "$tmp/report.txt" -- "$WORKLOAD" read "$file" "$N"
+if [ "$rc" = 0 ] && grep -Eq '^payload: [0-9]+ bytes to user' "$tmp/report.txt" &&
+   grep -Eq '^total: +[0-9]+ bytes$' "$tmp/report.txt"; then
+	ok "text report: payload and total lines"
+else
+	not_ok "text report: payload and total lines" "exit status $rc" \
+		"report: $(tr '\n' '|' <"$tmp/report.txt" 2>/dev/null)"
+fi
+
+run -j -o - -- "$WORKLOAD" noio 1
+if [ "$rc" = 0 ]; then
+	json_check "-o -: JSON on standard output" "$tmp/out" "d['exit_status'] == 0"
+else
+	not_ok "-o -: JSON on standard output" "exit status $rc"
+fi
+
+run --json -o "$tmp/none.json" -- copycount-test-no-such-command
+if [ "$rc" = 127 ] && grep -q 'copycount-test-no-such-command: command not found' "$tmp/err"; then
+	ok "missing command: status 127, clear message"
+else
+	not_ok "missing command: status 127, clear message" "exit status $rc"
+fi
+
+run
+if [ "$rc" = 125 ] && grep -q 'no command given' "$tmp/err"; then
+	ok "no command: status 125"
+else
+	not_ok "no command: status 125" "exit status $rc"
+fi
+
+run --help
+if [ "$rc" = 0 ] && grep -q '^Usage: copycount' "$tmp/out"; then
+	ok "--help"
+else
+	not_ok "--help" "exit status $rc"
+fi
+
+echo "1..$n"
+summary
+[ "$fail" = 0 ]
