@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# tools/bench/run.sh - run uio-bench in the guest (make bench =
-# tools/vm/run -- tools/bench/run.sh) under syscount, the BPF system call
-# counter, and plot the result:
+# tools/bench/run.sh - run the benchmarks in the guest (make bench =
+# tools/vm/run -- tools/bench/run.sh).
+#
+# 1. Region: uio-bench under syscount, the BPF system call counter:
 #   build/bench/region.json           results, with the kernel-side count
 #   build/bench/region.syscount.json  syscount's report for the whole run
 #   build/bench/region.png            bar chart (tools/bench/plot.py)
 # The benchmark counts the ioctls it issues; syscount counts, in the kernel,
 # every system call the process makes. Both go into region.json.
 # Extra arguments go to uio-bench (e.g. --ops 50000 --reps 7).
+#
+# 2. Storage (tools/bench/nvme-run.py): NVMe reads from /dev/ng0n1 into a
+#    region, passthrough with and without the fixed region buffer, O_DIRECT,
+#    buffered and fio's io_uring_cmd, each mode a process under copycount:
+#   build/bench/nvme.json, nvme.txt, nvme.png
+# UIO_BENCH_NVME=0 skips it; UIO_BENCH_NVME_ARGS adds nvme-run.py options.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -37,3 +44,12 @@ print(f"syscount (BPF, in the kernel): {kernel_ioctls} ioctl calls of {sc['total
 PY
 python3 "$REPO/tools/bench/plot.py" "$OUT/region.json" "$OUT/region.png"
 echo "bench: wrote $OUT/region.json, $OUT/region.txt and $OUT/region.png"
+
+if [ "${UIO_BENCH_NVME:-1}" != 0 ]; then
+	if [ -c /dev/ng0n1 ]; then
+		# shellcheck disable=SC2086
+		python3 "$REPO/tools/bench/nvme-run.py" --out "$OUT" ${UIO_BENCH_NVME_ARGS:-}
+	else
+		echo "bench: no /dev/ng0n1 in this machine, storage benchmark skipped"
+	fi
+fi
