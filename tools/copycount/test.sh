@@ -153,6 +153,31 @@ else
 fi
 count_check "no I/O: ~0 payload" 0 "p['bytes'] <= SLACK and frm == 0" noio 1000000
 
+# The storage path: NVMe passthrough into region buffers copies no payload,
+# where a buffered read of the same bytes of the same drive copies them all.
+UNIFIED_IO=$BUILD/tools/unified-io
+NG_DEV=${NG_DEV:-/dev/ng0n1}
+if [ -c "$NG_DEV" ] && [ -b "$DIRECT_DEV" ] && [ -e /dev/unified_io_region ]; then
+	name="NVMe passthrough read of $N bytes into the region: ~0 payload"
+	run --json -o "$tmp/report.json" -- "$UNIFIED_IO" nvme read "$NG_DEV" \
+		--lba 0 --length "$N" --output /dev/null
+	if [ "$rc" = 0 ]; then
+		json_check "$name" "$tmp/report.json" "p['bytes'] <= SLACK"
+	else
+		not_ok "$name" "exit status $rc"
+	fi
+	name="buffered read of $N bytes of $DIRECT_DEV: ~$N bytes to user"
+	run --json -o "$tmp/report.json" -- dd if="$DIRECT_DEV" of=/dev/null \
+		bs=1M count=$((N / 1048576)) status=none
+	if [ "$rc" = 0 ]; then
+		json_check "$name" "$tmp/report.json" "$(printf "$near" to)"
+	else
+		not_ok "$name" "exit status $rc"
+	fi
+else
+	echo "# SKIP NVMe passthrough: no $NG_DEV, $DIRECT_DEV or unified_io module"
+fi
+
 # Another process copying meanwhile is not counted.
 ( while :; do cat "$file" >/dev/null; done ) &
 noise=$!
