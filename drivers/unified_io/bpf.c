@@ -11,10 +11,15 @@
  *
  * Programs need a virtually contiguous buffer with room for metadata in front
  * of it. The first attach builds bpf_va: a vmap of the data area in which a
- * scratch page precedes every buffer (the same page each time), so
- * [data_meta, data) lands in the scratch page and never in the previous
- * buffer. Runs are serialised by ctx->lock (SUBMIT), so one scratch page is
- * enough.
+ * scratch page precedes every buffer (the same page each time) and follows
+ * the last one, so [data_meta, data) lands in the scratch page and never in
+ * the previous buffer, and the skb_shared_info tail that XDP reserves past
+ * the end of a frame lies in the next scratch page: bpf_xdp_adjust_tail can
+ * use the whole buffer. Runs are serialised by ctx->lock (SUBMIT), so one
+ * scratch page is enough.
+ *
+ * The metadata is written once per run; a program may change it for the
+ * programs after it, and only prog_index is rewritten between programs.
  *
  * The chain is an RCU-published array, replaced whole by attach and detach
  * under ctx->bpf_lock; runs read it under rcu_read_lock(), so programs can be
@@ -54,9 +59,17 @@ struct uior_bpf_chain {
 	struct uior_bpf_prog *progs[UNIFIED_IO_BPF_MAX_PROGS];
 };
 
+/* Distance from one buffer's scratch page to the next one's. */
 static size_t uior_bpf_stride(struct uior_ctx *ctx)
 {
 	return PAGE_SIZE + ctx->layout.buf_size;
+}
+
+/* XDP frame: scratch page, buffer, and the shared-info tail XDP reserves. */
+static u32 uior_bpf_frame_sz(struct uior_ctx *ctx)
+{
+	return uior_bpf_stride(ctx) +
+	       SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
 }
 
 /* Map the data area with a scratch page in front of every buffer. */
@@ -64,7 +77,7 @@ static int uior_bpf_map(struct uior_ctx *ctx)
 {
 	unsigned long buf_pages = ctx->layout.buf_size >> PAGE_SHIFT;
 	unsigned long nr_bufs = ctx->layout.nr_bufs;
-	unsigned long nr = nr_bufs * (1 + buf_pages);
+	unsigned long nr = nr_bufs * (1 + buf_pages) + 1;
 	struct page **pages, **src;
 	unsigned long i, j, n = 0;
 
@@ -83,6 +96,7 @@ static int uior_bpf_map(struct uior_ctx *ctx)
 		for (j = 0; j < buf_pages; j++)
 			pages[n++] = *src++;
 	}
+	pages[n++] = ctx->bpf_scratch;
 	ctx->bpf_va = vmap(pages, nr, VM_MAP, PAGE_KERNEL);
 	kvfree(pages);
 	if (!ctx->bpf_va)
@@ -232,7 +246,8 @@ int uior_bpf_run(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		 u32 idx, u32 *cflags)
 {
 	struct bpf_net_context __bpf_net_ctx, *bpf_net_ctx;
-	u32 frame_sz = uior_bpf_stride(ctx);
+	u32 frame_sz = uior_bpf_frame_sz(ctx);
+	struct unified_io_bpf_meta *m;
 	struct unified_io_bpf_meta meta = {
 		.user_data	= d->user_data,
 		.offset		= d->addr,
@@ -261,8 +276,10 @@ int uior_bpf_run(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		goto out;
 	}
 	/* The chain exists, so bpf_va does: it is built before publishing. */
-	hard = ctx->bpf_va + (size_t)idx * frame_sz;
+	hard = ctx->bpf_va + (size_t)idx * uior_bpf_stride(ctx);
 	data = hard + PAGE_SIZE;
+	m = data - sizeof(*m);
+	memcpy(m, &meta, sizeof(meta));
 
 	for (i = 0; i < chain->nr; i++) {
 		struct uior_bpf_prog *p = chain->progs[i];
@@ -270,8 +287,7 @@ int uior_bpf_run(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		u64 t0;
 		u32 act;
 
-		meta.prog_index = i;
-		memcpy(data - sizeof(meta), &meta, sizeof(meta));
+		m->prog_index = i;
 		xdp_init_buff(&xdp, frame_sz, &rxq);
 		xdp_prepare_buff(&xdp, hard, PAGE_SIZE, len, true);
 		xdp.data_meta = xdp.data - sizeof(meta);

@@ -286,8 +286,9 @@ enum unified_io_nvme_opcode {
  *	EPROTO		BPF: a program moved the start of the data
  *			(bpf_xdp_adjust_head), which cannot be expressed as a
  *			region range
- * A refused descriptor is never acted on. For BPF, programs before the one
- * that failed may have changed the data.
+ * A refused descriptor is never acted on. For BPF, the programs up to and
+ * including the one that failed may have changed the data (a program that
+ * moves the start of the data also moves the metadata over its first bytes).
  */
 struct unified_io_desc {
 	__u8	opcode;
@@ -361,8 +362,9 @@ enum unified_io_cqe_flags {
  * @opcode: opcode of the descriptor
  * @prog_index: position of the running program in the chain
  *
- * At [data_meta, data) of the xdp_md context (24 bytes, read-only in
- * spirit: a program may change it, which affects later programs only).
+ * At [data_meta, data) of the xdp_md context (24 bytes). It is written once
+ * per run: a program may change it for the programs after it in the chain;
+ * only @prog_index is rewritten before each program.
  */
 struct unified_io_bpf_meta {
 	__aligned_u64 user_data;
@@ -531,7 +533,8 @@ struct unified_io_info {
  *
  * Programs run in chain order over the buffers of UNIFIED_IO_OP_BPF
  * descriptors; attaching and detaching are safe while descriptors run.
- * Closing the region releases every program. Needs CAP_BPF or
+ * Releasing the region (its last close() or munmap()) releases every
+ * program. Needs CAP_BPF or
  * CAP_SYS_ADMIN.
  *
  * Errors:
