@@ -213,7 +213,7 @@ static int do_help(int argc, char **argv)
 		"Usage: %s [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       %s version\n"
 		"\n"
-		"       OBJECT := { feature | region | nvme }\n"
+		"       OBJECT := { feature | region | nvme | bpf }\n"
 		"       OPTIONS := { -j|--json [-p|--pretty] | -h|--help | -V|--version }\n"
 		"\n"
 		"See '%s OBJECT help' and unified-io(8).\n",
@@ -248,6 +248,7 @@ static const struct cmd main_cmds[] = {
 	{ "feature",	do_feature },
 	{ "region",	do_region },
 	{ "nvme",	do_nvme },
+	{ "bpf",	do_bpf },
 	{ "version",	do_version },
 	{ 0 }
 };

@@ -63,5 +63,6 @@ void print_feature_names_plain(uint32_t features);
 int do_feature(int argc, char **argv);
 int do_region(int argc, char **argv);
 int do_nvme(int argc, char **argv);
+int do_bpf(int argc, char **argv);
 
 #endif /* UNIFIED_IO_MAIN_H */

@@ -14,6 +14,10 @@
  * unio_submit_descs() and unio_reap() are the one submission and completion
  * path for every descriptor type, module and NVMe alike.
  *
+ * BPF chains (since 1.2): unio_bpf_attach() appends a loaded XDP program to
+ * the region's chain, unio_bpf_detach() removes it; UNIFIED_IO_OP_BPF
+ * descriptors (unio_prep_bpf()) run the chain over a buffer in place.
+ *
  * Every function that can fail returns 0 (or a count) on success and a
  * negative errno on failure; errno is not used.
  */
@@ -35,7 +39,7 @@ extern "C" {
 #endif
 
 #define UNIO_VERSION_MAJOR	1
-#define UNIO_VERSION_MINOR	1
+#define UNIO_VERSION_MINOR	2
 
 struct unio_region;
 struct unio_nvme;
@@ -232,6 +236,14 @@ UNIO_API int unio_submit_descs(struct unio_region *r,
 UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
 		       unsigned int max, unsigned int min, uint64_t timeout_ns);
 
+/*
+ * BPF chains (since 1.2). @prog_fd is a loaded BPF_PROG_TYPE_XDP program
+ * (libbpf: bpf_program__fd()); the region keeps its own reference.
+ */
+UNIO_API int unio_bpf_attach(struct unio_region *r, int prog_fd,
+			     uint32_t *prog_id);
+UNIO_API int unio_bpf_detach(struct unio_region *r, uint32_t prog_id);
+
 /* NVMe status field (struct unified_io_cqe @flags when @res is -EIO). */
 #define UNIO_NVME_SCT_GENERIC		0
 #define UNIO_NVME_SCT_CMD_SPECIFIC	1
@@ -345,6 +357,38 @@ static inline void unio_prep_free(struct unified_io_desc *d, uint16_t owner,
 	d->owner = owner;
 	d->addr = offset;
 	d->user_data = user_data;
+}
+
+/*
+ * Run the region's BPF chain over @len bytes at the start of the buffer at
+ * data-area offset @data_off, which @owner holds. The completion's result is
+ * the final length, or 0 with UNIFIED_IO_CQE_F_BPF_DROP in its flags when a
+ * program dropped the buffer (unio_cqe_bpf_dropped()).
+ */
+static inline void unio_prep_bpf(struct unified_io_desc *d, uint16_t owner,
+				 uint64_t data_off, uint32_t len,
+				 uint64_t user_data)
+{
+	d->opcode = UNIFIED_IO_OP_BPF;
+	d->owner = owner;
+	d->addr = data_off;
+	d->len = len;
+	d->user_data = user_data;
+}
+
+/*
+ * For an UNIFIED_IO_OP_BPF completion: true when a program dropped the
+ * buffer, with its position in the chain in *prog_index (if not NULL).
+ */
+static inline bool unio_cqe_bpf_dropped(const struct unified_io_cqe *cqe,
+					unsigned int *prog_index)
+{
+	if (cqe->opcode != UNIFIED_IO_OP_BPF || cqe->res < 0 ||
+	    !(cqe->flags & UNIFIED_IO_CQE_F_BPF_DROP))
+		return false;
+	if (prog_index)
+		*prog_index = (cqe->flags >> UNIFIED_IO_CQE_BPF_PROG_SHIFT) & 0xff;
+	return true;
 }
 
 /* Status code type (bits 8-10) of an NVMe status field. */
