@@ -100,6 +100,21 @@ static int uior_respond(void __user *uarg, const void *karg, size_t ksize,
 	return 0;
 }
 
+/* uior_copy_arg() for the ioctls that need a region. */
+static int uior_copy_arg_ready(struct uior_ctx *ctx, void *karg, size_t ksize,
+			       size_t min_size, const void __user *uarg,
+			       u32 *usize)
+{
+	int ret = uior_copy_arg(karg, ksize, min_size, uarg, usize);
+
+	if (ret)
+		return ret;
+	/* Pairs with the store-release in SETUP: geometry is then stable. */
+	if (!smp_load_acquire(&ctx->ready))
+		return -EBADFD;
+	return 0;
+}
+
 /*
  * The region is built and the layout copied out without ctx->lock held, so
  * that a slow allocation or a faulting user page does not block GET_INFO,
@@ -173,13 +188,10 @@ static long uior_ioctl_bpf(struct uior_ctx *ctx, void __user *uarg,
 	u32 usize;
 	int ret;
 
-	ret = uior_copy_arg(&p, sizeof(p), offsetofend(typeof(p), resv),
-			    uarg, &usize);
+	ret = uior_copy_arg_ready(ctx, &p, sizeof(p),
+				  offsetofend(typeof(p), resv), uarg, &usize);
 	if (ret)
 		return ret;
-	/* Pairs with the store-release in SETUP: geometry is then stable. */
-	if (!smp_load_acquire(&ctx->ready))
-		return -EBADFD;
 	ret = attach ? uior_bpf_attach(ctx, &p) : uior_bpf_detach(ctx, &p);
 	if (ret)
 		return ret;
@@ -192,13 +204,10 @@ static long uior_ioctl_submit(struct uior_ctx *ctx, void __user *uarg)
 	u32 usize;
 	int ret;
 
-	ret = uior_copy_arg(&p, sizeof(p), offsetofend(typeof(p), desc),
-			    uarg, &usize);
+	ret = uior_copy_arg_ready(ctx, &p, sizeof(p),
+				  offsetofend(typeof(p), desc), uarg, &usize);
 	if (ret)
 		return ret;
-	/* Pairs with the store-release in SETUP: geometry is then stable. */
-	if (!smp_load_acquire(&ctx->ready))
-		return -EBADFD;
 	return uior_submit(ctx, &p);
 }
 
@@ -208,13 +217,10 @@ static long uior_ioctl_complete(struct uior_ctx *ctx, void __user *uarg)
 	u32 usize;
 	int ret, err;
 
-	ret = uior_copy_arg(&p, sizeof(p), offsetofend(typeof(p), resv),
-			    uarg, &usize);
+	ret = uior_copy_arg_ready(ctx, &p, sizeof(p),
+				  offsetofend(typeof(p), resv), uarg, &usize);
 	if (ret)
 		return ret;
-	/* Pairs with the store-release in SETUP: geometry is then stable. */
-	if (!smp_load_acquire(&ctx->ready))
-		return -EBADFD;
 
 	ret = uior_complete(ctx, &p);
 	if (ret == -EINVAL)
