@@ -7,6 +7,13 @@
  *
  *   crc_mode   UIO_CRC_STAMP (default) or UIO_CRC_VERIFY
  *   crc_flags  UIO_CRC_F_APPEND (STAMP), UIO_CRC_F_STRIP (VERIFY)
+ *   crc_compute  0 (default): the above.  Non-zero: compute only, leaving
+ *              the buffer intact: the CRC32C of the whole of
+ *              [data, data_end) goes to crc_out[user_data % CRC_OUT_SLOTS]
+ *              (@user_data of the descriptor, from the metadata; slot 0
+ *              without metadata) and to last.crc; XDP_PASS.  crc_mode and
+ *              crc_flags are then ignored.  The loader reads crc_out through
+ *              the skeleton's mmapped .bss (tools/bench/uio-crc-bench.c).
  *
  * The CRC is computed 8 bytes at a time with slicing-by-8 tables
  * (crc32c_table.h), the last len % 8 bytes one at a time, all by direct
@@ -30,8 +37,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile __u32 crc_mode = UIO_CRC_STAMP;
 const volatile __u32 crc_flags;
+const volatile __u32 crc_compute;
+
+#define CRC_OUT_SLOTS	4096	/* a power of two */
 
 struct uio_crc_last last;
+__u32 crc_out[CRC_OUT_SLOTS];
 
 static __always_inline __u32 crc_byte(__u32 crc, __u8 b)
 {
@@ -184,6 +195,20 @@ int uio_crc32c(struct xdp_md *ctx)
 	last.len = len;
 	if (len > UIO_PROG_MAX_LEN)
 		return verdict(XDP_ABORTED);
+
+	if (crc_compute) {
+		struct unified_io_bpf_meta *meta = (void *)(long)ctx->data_meta;
+		__u32 slot = 0;
+
+		/* Before any window move, which hands the metadata back. */
+		if ((void *)(meta + 1) <= (void *)(long)ctx->data)
+			slot = meta->user_data & (CRC_OUT_SLOTS - 1);
+		if (!crc32c(ctx, &w, len, len, &crc))
+			return done(ctx, &w, XDP_ABORTED);
+		last.crc = crc;
+		crc_out[slot] = crc;
+		return done(ctx, &w, XDP_PASS);
+	}
 
 	if (crc_mode == UIO_CRC_STAMP) {
 		bool append = crc_flags & UIO_CRC_F_APPEND;

@@ -17,6 +17,13 @@
 #    buffered and fio's io_uring_cmd, each mode a process under copycount:
 #   build/bench/nvme.json, nvme.txt, nvme.png
 # UIO_BENCH_NVME=0 skips it; UIO_BENCH_NVME_ARGS adds nvme-run.py options.
+#
+# 3. Compute (tools/bench/crc-run.py): CRC32C over 4 KiB and 64 KiB region
+#    buffers by the crc32c BPF program in place (UNIFIED_IO_OP_BPF), by user
+#    space over the mmap (slicing-by-8; SSE4.2 crc32) and after read() from
+#    tmpfs, each mode a process under copycount; every CRC cross-checked:
+#   build/bench/bpf.json, bpf.txt, bpf.png
+# UIO_BENCH_BPF=0 skips it; UIO_BENCH_BPF_ARGS adds crc-run.py options.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -52,4 +59,9 @@ if [ "${UIO_BENCH_NVME:-1}" != 0 ]; then
 	else
 		echo "bench: no /dev/ng0n1 in this machine, storage benchmark skipped"
 	fi
+fi
+
+if [ "${UIO_BENCH_BPF:-1}" != 0 ]; then
+	# shellcheck disable=SC2086
+	python3 "$REPO/tools/bench/crc-run.py" --out "$OUT" ${UIO_BENCH_BPF_ARGS:-}
 fi
