@@ -4,7 +4,8 @@
  *
  * Compiled into each loader (tools/syscount, tools/copycount); it holds the
  * parts of the libbpf-bootstrap bootstrap.c sequence that do not depend on
- * the skeleton: finding CMD, the held child, waiting, exit statuses.
+ * the skeleton: finding CMD, the held child, waiting, exit statuses, and
+ * the parts of the report that are the same in every loader.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -312,4 +313,56 @@ int tracecmd_close_output(FILE *out, const char *name)
 		return -1;
 	}
 	return 0;
+}
+
+void tracecmd_load_failed(int err)
+{
+	tracecmd_err("cannot load the BPF programs: %s%s", strerror(-err),
+		     err == -EPERM ? " (needs CAP_BPF and CAP_PERFMON, or root)" : "");
+}
+
+void tracecmd_warn_tracking(bool seeded, __u64 lost_procs, unsigned int max_procs)
+{
+	if (!seeded)
+		tracecmd_err("warning: the execve of the command was not seen, nothing was counted");
+	if (lost_procs)
+		tracecmd_err("warning: %llu processes were not followed (more than %u at once)",
+			     (unsigned long long)lost_procs, max_procs);
+}
+
+void tracecmd_report_header(FILE *out, char *const argv[], int status)
+{
+	int i;
+
+	fprintf(out, "%s: %s", tracecmd_prog_name, argv[0]);
+	for (i = 1; argv[i]; i++)
+		fprintf(out, " %s", argv[i]);
+	if (WIFSIGNALED(status))
+		fprintf(out, ": killed by signal %d (%s)\n", WTERMSIG(status),
+			strsignal(WTERMSIG(status)));
+	else
+		fprintf(out, ": exit status %d\n", WEXITSTATUS(status));
+}
+
+void tracecmd_json_command(json_writer_t *jw, char *const argv[], int status)
+{
+	int i;
+
+	jsonw_name(jw, "command");
+	jsonw_start_array(jw);
+	for (i = 0; argv[i]; i++)
+		jsonw_string(jw, argv[i]);
+	jsonw_end_array(jw);
+	jsonw_int_field(jw, "exit_status", tracecmd_exit_code(status));
+	if (WIFSIGNALED(status))
+		jsonw_int_field(jw, "signal", WTERMSIG(status));
+}
+
+int tracecmd_finish_report(FILE *out, int err)
+{
+	if (!err && (fflush(out) || ferror(out)))
+		err = errno ? -errno : -EIO;
+	if (err)
+		tracecmd_err("cannot write the report: %s", strerror(-err));
+	return err;
 }

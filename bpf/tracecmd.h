@@ -11,7 +11,9 @@
  *	X_bpf__open(), tracecmd_pidns(), rodata->targ_tgid = tc.pid,
  *	X_bpf__load(), X_bpf__attach()
  *	tracecmd_run(&tc, &status)	release the child, wait for it
- *	X_bpf__detach(), report
+ *	X_bpf__detach(), report (tracecmd_warn_tracking(),
+ *	tracecmd_report_header() or tracecmd_json_command(),
+ *	tracecmd_finish_report())
  *	tracecmd_fini(&tc)		reap a child never released, clean up
  *
  * The child blocks on a pipe before execve; a second pipe (close-on-exec)
@@ -30,6 +32,8 @@
 #include <sys/types.h>
 
 #include <bpf/libbpf.h>
+
+#include "json_writer.h"
 
 /* Exit statuses of a loader, besides the command's own. */
 #define TRACECMD_EXIT_FAILED	 125	/* the loader itself failed */
@@ -102,5 +106,30 @@ FILE *tracecmd_open_output(const char *name);
 
 /* Close a stream from tracecmd_open_output(). 0 or -1 after a message. */
 int tracecmd_close_output(FILE *out, const char *name);
+
+/* Message for a failed X_bpf__load() (-errno), with a hint on -EPERM. */
+void tracecmd_load_failed(int err);
+
+/*
+ * Warn, before the report, if the BPF side never saw the command's execve
+ * (@seeded false) or lost track of @lost_procs processes (more than
+ * @max_procs at once).
+ */
+void tracecmd_warn_tracking(bool seeded, __u64 lost_procs, unsigned int max_procs);
+
+/*
+ * The first line of a text report: "NAME: CMD ARGS...: exit status N", or
+ * ": killed by signal N (description)".
+ */
+void tracecmd_report_header(FILE *out, char *const argv[], int status);
+
+/* The first fields of a JSON report: "command", "exit_status", "signal". */
+void tracecmd_json_command(json_writer_t *jw, char *const argv[], int status);
+
+/*
+ * Finish a report that returned @err (0 or -errno): flush @out and check it
+ * for errors.  0, or -errno after a message.
+ */
+int tracecmd_finish_report(FILE *out, int err);
 
 #endif /* UNIFIED_IO_BPF_TRACECMD_H */

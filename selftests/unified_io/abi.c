@@ -876,6 +876,25 @@ TEST_F(setup_param, apply)
 
 #define BIG_DATA	(8ULL << 20)
 
+/*
+ * SETUP a region of @data_size bytes in buffers of @buf_size on a new
+ * descriptor and close it again, so the charge is returned at once.
+ * Returns SETUP's result (0 or -errno), or 1 if the device cannot be opened.
+ */
+static int setup_and_close(__u32 buf_size, __u64 data_size)
+{
+	struct unified_io_setup s;
+	int fd, ret;
+
+	fd = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	uio_setup_init(&s, SQ, 0, buf_size, data_size, 0);
+	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	close(fd);
+	return ret;
+}
+
 /* In a child: without CAP_IPC_LOCK a big region fails against a tiny limit. */
 static int memlock_child(void *arg)
 {
@@ -1019,17 +1038,13 @@ TEST(rlimit_memlock_refusal_uncharged_mapped)
 static int memlock_cap_child(void *arg)
 {
 	struct rlimit small = { 64 << 10, 64 << 10 };
-	struct unified_io_setup s;
-	int fd, ret;
+	int ret;
 
 	if (setrlimit(RLIMIT_MEMLOCK, &small))
 		return 12;
-	fd = open(UNIFIED_IO_DEVICE, O_RDWR);
-	if (fd < 0)
+	ret = setup_and_close(64 << 10, BIG_DATA);
+	if (ret > 0)
 		return 13;
-	uio_setup_init(&s, SQ, 0, 64 << 10, BIG_DATA, 0);
-	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
-	close(fd);
 	if (ret) {
 		fprintf(stderr, "# SETUP with CAP_IPC_LOCK over RLIMIT_MEMLOCK: %d\n", ret);
 		return 14;
@@ -1124,41 +1139,31 @@ __attribute__((constructor)) static void memlock_exec_hook(void)
 /* In a fork of memlock_exec_child(): same user, same limit, another mm. */
 static int memlock_same_user(__u64 first_region)
 {
-	struct unified_io_setup s;
 	__u64 left = EXEC_LIMIT - first_region;
-	int fd, ret;
+	int ret;
 
 	/* A region of the same size as the first. */
-	fd = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
+	ret = setup_and_close(EXEC_BUF, BIG_DATA);
+	if (ret > 0)
 		return 40;
-	uio_setup_init(&s, SQ, 0, EXEC_BUF, BIG_DATA, 0);
-	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
-	close(fd);
 	if (ret != -ENOMEM) {
 		fprintf(stderr, "# other process of the user: SETUP of %llu bytes: %d, want %d (ENOMEM)\n",
 			BIG_DATA, ret, -ENOMEM);
 		return 41;
 	}
 	/* Under the limit on its own, over what the first region left. */
-	fd = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
+	ret = setup_and_close(EXEC_BUF, 4ULL << 20);
+	if (ret > 0)
 		return 40;
-	uio_setup_init(&s, SQ, 0, EXEC_BUF, 4ULL << 20, 0);
-	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
-	close(fd);
 	if (ret != -ENOMEM) {
 		fprintf(stderr, "# other process of the user: SETUP of 4M with %llu bytes left: %d, want %d (ENOMEM)\n",
 			(unsigned long long)left, ret, -ENOMEM);
 		return 42;
 	}
 	/* What is left is usable. */
-	fd = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
+	ret = setup_and_close(EXEC_BUF, 1ULL << 20);
+	if (ret > 0)
 		return 40;
-	uio_setup_init(&s, SQ, 0, EXEC_BUF, 1ULL << 20, 0);
-	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
-	close(fd);
 	if (ret) {
 		fprintf(stderr, "# other process of the user: SETUP of 1M with %llu bytes left: %d, want 0\n",
 			(unsigned long long)left, ret);

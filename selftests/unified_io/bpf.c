@@ -224,6 +224,36 @@ static int xdp_load(struct uio_xdp_bpf **out, bool (*keep)(const char *name),
 	return 0;
 }
 
+/*
+ * Setup of the fixtures with a region and the XDP skeleton: create @r, SKIP
+ * without UNIFIED_IO_FEAT_BPF or CAP_SYS_ADMIN, load uio_xdp.bpf.o into
+ * *@skel (NULL until then, for the teardown). Returns false after SKIP;
+ * asserts on any other failure.
+ */
+static bool __xdp_fixture_setup(struct __test_metadata *_metadata,
+				struct uio_region *r, struct uio_xdp_bpf **skel,
+				__u32 buf_size, __u64 data_size, __u32 flags)
+{
+	struct unified_io_info info;
+	int ret;
+
+	*skel = NULL;
+	r->fd = -1;
+	if (!uio_region_create(r, SQ, CQ, buf_size, data_size, flags))
+		return false;
+	get_info(r->fd, &info);
+	if (!(info.config.features & UNIFIED_IO_FEAT_BPF))
+		SKIP(return false, "no UNIFIED_IO_FEAT_BPF");
+	if (!uio_has_cap(CAP_SYS_ADMIN))
+		SKIP(return false, "needs CAP_SYS_ADMIN");
+	ret = xdp_load(skel, NULL, NULL, NULL);
+	ASSERT_EQ(0, ret) TH_LOG("loading uio_xdp.bpf.o: %s", strerror(-ret));
+	return true;
+}
+
+#define xdp_fixture_setup(r, skel, bs, ds, fl)				\
+	__xdp_fixture_setup(_metadata, r, skel, bs, ds, fl)
+
 #define PFD(skel, name)	bpf_program__fd((skel)->progs.name)
 
 static bool uio_has_bpf_caps(void)
@@ -240,20 +270,8 @@ FIXTURE(bpf) {
 
 FIXTURE_SETUP(bpf)
 {
-	struct unified_io_info info;
-	int ret;
-
-	self->skel = NULL;
-	self->r.fd = -1;
-	if (!uio_region_create(&self->r, SQ, CQ, BUF, NBUFS * BUF, 0))
+	if (!xdp_fixture_setup(&self->r, &self->skel, BUF, NBUFS * BUF, 0))
 		return;
-	get_info(self->r.fd, &info);
-	if (!(info.config.features & UNIFIED_IO_FEAT_BPF))
-		SKIP(return, "no UNIFIED_IO_FEAT_BPF");
-	if (!uio_has_cap(CAP_SYS_ADMIN))
-		SKIP(return, "needs CAP_SYS_ADMIN");
-	ret = xdp_load(&self->skel, NULL, NULL, NULL);
-	ASSERT_EQ(0, ret) TH_LOG("loading uio_xdp.bpf.o: %s", strerror(-ret));
 	ASSERT_EQ(BUF, uio_alloc(&self->r, OWNER, &self->off));
 	self->buf = unio_data_ptr(&self->r.q, self->off);
 }
@@ -1481,20 +1499,8 @@ FIXTURE_VARIANT_ADD(lifetime, region_first_close_then_unmap) {
 
 FIXTURE_SETUP(lifetime)
 {
-	struct unified_io_info info;
-	int ret;
-
-	self->skel = NULL;
-	self->r.fd = -1;
-	if (!uio_region_create(&self->r, SQ, CQ, BUF, NBUFS * BUF, 0))
+	if (!xdp_fixture_setup(&self->r, &self->skel, BUF, NBUFS * BUF, 0))
 		return;
-	get_info(self->r.fd, &info);
-	if (!(info.config.features & UNIFIED_IO_FEAT_BPF))
-		SKIP(return, "no UNIFIED_IO_FEAT_BPF");
-	if (!uio_has_cap(CAP_SYS_ADMIN))
-		SKIP(return, "needs CAP_SYS_ADMIN");
-	ret = xdp_load(&self->skel, NULL, NULL, NULL);
-	ASSERT_EQ(0, ret) TH_LOG("loading uio_xdp.bpf.o: %s", strerror(-ret));
 	ASSERT_EQ(BUF, uio_alloc(&self->r, OWNER, &self->off));
 }
 
@@ -1631,22 +1637,9 @@ FIXTURE_VARIANT_ADD(geometry, buf_2m_huge) {
 
 FIXTURE_SETUP(geometry)
 {
-	struct unified_io_info info;
-	int ret;
-
-	self->skel = NULL;
-	self->r.fd = -1;
-	if (!uio_region_create(&self->r, SQ, CQ, variant->buf_size,
-			       (__u64)variant->nr_bufs * variant->buf_size,
-			       variant->flags))
-		return;
-	get_info(self->r.fd, &info);
-	if (!(info.config.features & UNIFIED_IO_FEAT_BPF))
-		SKIP(return, "no UNIFIED_IO_FEAT_BPF");
-	if (!uio_has_cap(CAP_SYS_ADMIN))
-		SKIP(return, "needs CAP_SYS_ADMIN");
-	ret = xdp_load(&self->skel, NULL, NULL, NULL);
-	ASSERT_EQ(0, ret) TH_LOG("loading uio_xdp.bpf.o: %s", strerror(-ret));
+	xdp_fixture_setup(&self->r, &self->skel, variant->buf_size,
+			  (__u64)variant->nr_bufs * variant->buf_size,
+			  variant->flags);
 }
 
 FIXTURE_TEARDOWN(geometry)

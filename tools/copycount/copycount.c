@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -351,14 +350,7 @@ static int report_json(FILE *out, char *const argv[], int status,
 		return -ENOMEM;
 	jsonw_pretty(jw, env.pretty);
 	jsonw_start_object(jw);
-	jsonw_name(jw, "command");
-	jsonw_start_array(jw);
-	for (i = 0; argv[i]; i++)
-		jsonw_string(jw, argv[i]);
-	jsonw_end_array(jw);
-	jsonw_int_field(jw, "exit_status", tracecmd_exit_code(status));
-	if (WIFSIGNALED(status))
-		jsonw_int_field(jw, "signal", WTERMSIG(status));
+	tracecmd_json_command(jw, argv, status);
 	jsonw_string_field(jw, "mode", res->mode == MODE_ROUTINES ? "routines" : "sites");
 	json_totals(jw, "payload", &res->payload);
 	json_totals(jw, "other", &res->other);
@@ -404,15 +396,7 @@ static void report_text(FILE *out, char *const argv[], int status,
 	const struct totals *p = &res->payload, *o = &res->other;
 	int i;
 
-	fprintf(out, "%s: %s", tracecmd_prog_name, argv[0]);
-	for (i = 1; argv[i]; i++)
-		fprintf(out, " %s", argv[i]);
-	if (WIFSIGNALED(status))
-		fprintf(out, ": killed by signal %d (%s)\n", WTERMSIG(status),
-			strsignal(WTERMSIG(status)));
-	else
-		fprintf(out, ": exit status %d\n", WEXITSTATUS(status));
-
+	tracecmd_report_header(out, argv, status);
 	fprintf(out, "mode: %s\n", res->mode == MODE_ROUTINES ?
 		"routines (the iov_iter copy routines)" :
 		"sites (callers of the copy routines, which cannot be traced here)");
@@ -457,22 +441,15 @@ static int report(FILE *out, char *const argv[], int status,
 		tracecmd_err("cannot read the counts map: %s", strerror(-err));
 		return err;
 	}
-	if (!skel->bss->seeded)
-		tracecmd_err("warning: the execve of the command was not seen, nothing was counted");
-	if (skel->bss->lost_procs)
-		tracecmd_err("warning: %llu processes were not followed (more than %u at once)",
-			     (unsigned long long)skel->bss->lost_procs, COPYCOUNT_MAX_PROCS);
+	tracecmd_warn_tracking(skel->bss->seeded, skel->bss->lost_procs,
+			       COPYCOUNT_MAX_PROCS);
 
 	errno = 0;
 	if (env.json)
 		err = report_json(out, argv, status, res, skel->bss->lost_procs);
 	else
 		report_text(out, argv, status, res);
-	if (!err && (fflush(out) || ferror(out)))
-		err = errno ? -errno : -EIO;
-	if (err)
-		tracecmd_err("cannot write the report: %s", strerror(-err));
-	return err;
+	return tracecmd_finish_report(out, err);
 }
 
 int main(int argc, char **argv)
@@ -518,8 +495,7 @@ int main(int argc, char **argv)
 	skel->rodata->targ_tgid = tc.pid;
 	err = copycount_bpf__load(skel);
 	if (err) {
-		tracecmd_err("cannot load the BPF programs: %s%s", strerror(-err),
-			     err == -EPERM ? " (needs CAP_BPF and CAP_PERFMON, or root)" : "");
+		tracecmd_load_failed(err);
 		goto out_destroy;
 	}
 	err = copycount_bpf__attach(skel);

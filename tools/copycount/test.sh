@@ -25,47 +25,15 @@ N=${N:-$((8 * 1024 * 1024))}
 SLACK=${SLACK:-$((64 * 1024))}
 DIRECT_DEV=${DIRECT_DEV:-/dev/nvme0n1}
 
-pass=0 fail=0 n=0
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-
-summary() { echo "copycount: $pass passed, $fail failed"; }
-
-skip_all() {
-	echo "# SKIP: $*"
-	summary
-	exit 4
-}
-
-ok() {
-	n=$((n + 1)) pass=$((pass + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1)) fail=$((fail + 1))
-	echo "not ok $n $1"
-	shift
-	local line
-	for line in "$@"; do echo "#   $line"; done
-	if [ -s "$tmp/err" ]; then
-		sed 's/^/#   stderr: /' "$tmp/err"
-	fi
-}
-
-# run ARGS...: run copycount with ARGS; status in $rc, stdout in $tmp/out,
-# stderr in $tmp/err.
-run() {
-	"$COPYCOUNT" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-}
+# shellcheck source-path=SCRIPTDIR source=../../bpf/test-lib.sh
+. "$REPO/bpf/test-lib.sh"
+test_init "$COPYCOUNT"
 
 # json_check NAME FILE PYEXPR: PYEXPR over the report must be true.  Names:
 # d (report), p/o (payload/other totals), r (routines), to/frm (payload
 # bytes to/from user), N, SLACK.
 json_check() {
-	local name=$1 file=$2 expr=$3 msg
-	if msg=$(python3 - "$file" "$expr" "$N" "$SLACK" 2>&1 <<'PY'
+	py_check "$1" "$2" "$3" "$N" "$SLACK" <<'PY'
 import json, sys
 with open(sys.argv[1]) as f:
     d = json.load(f)
@@ -79,13 +47,6 @@ if not eval("(" + sys.argv[2] + ")"):
                                      for k, v in r.items() if v["calls"]}))
     sys.exit(1)
 PY
-	); then
-		ok "$name"
-	else
-		local lines=()
-		mapfile -t lines <<<"$msg"
-		not_ok "$name" "${lines[@]}"
-	fi
 }
 
 # count_check NAME EXPECTED_RC PYEXPR [COPYCOUNT_OPTS... --] WORKLOAD_ARGS...
@@ -103,15 +64,8 @@ count_check() {
 
 # --- Preconditions -------------------------------------------------------
 
-if [ ! -x "$COPYCOUNT" ] || [ ! -x "$WORKLOAD" ]; then
-	echo "# $COPYCOUNT or $WORKLOAD missing: run make"
-	fail=1
-	summary
-	exit 1
-fi
-command -v python3 >/dev/null || skip_all "python3 is needed to check the JSON"
-[ "$(id -u)" = 0 ] || skip_all "needs root (BPF tracing)"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "no /sys/kernel/btf/vmlinux"
+require_built "$COPYCOUNT" "$WORKLOAD"
+require_bpf_tracing
 
 echo "KTAP version 1"
 
@@ -240,6 +194,4 @@ else
 	not_ok "--help" "exit status $rc"
 fi
 
-echo "1..$n"
-summary
-[ "$fail" = 0 ]
+finish

@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -158,14 +157,7 @@ static int report_json(FILE *out, char *const argv[], int status,
 		return -ENOMEM;
 	jsonw_pretty(jw, env.pretty);
 	jsonw_start_object(jw);
-	jsonw_name(jw, "command");
-	jsonw_start_array(jw);
-	for (i = 0; argv[i]; i++)
-		jsonw_string(jw, argv[i]);
-	jsonw_end_array(jw);
-	jsonw_int_field(jw, "exit_status", tracecmd_exit_code(status));
-	if (WIFSIGNALED(status))
-		jsonw_int_field(jw, "signal", WTERMSIG(status));
+	tracecmd_json_command(jw, argv, status);
 	jsonw_uint_field(jw, "total", total);
 	jsonw_uint_field(jw, "total_errors", total_errors);
 	jsonw_name(jw, "syscalls");
@@ -193,15 +185,7 @@ static void report_text(FILE *out, char *const argv[], int status,
 	__u64 total = 0, total_errors = 0;
 	size_t i;
 
-	fprintf(out, "%s: %s", tracecmd_prog_name, argv[0]);
-	for (i = 1; argv[i]; i++)
-		fprintf(out, " %s", argv[i]);
-	if (WIFSIGNALED(status))
-		fprintf(out, ": killed by signal %d (%s)\n", WTERMSIG(status),
-			strsignal(WTERMSIG(status)));
-	else
-		fprintf(out, ": exit status %d\n", WEXITSTATUS(status));
-
+	tracecmd_report_header(out, argv, status);
 	fprintf(out, "%10s %10s  %s\n%s\n", "calls", "errors", "syscall", rule);
 	for (i = 0; i < nr; i++) {
 		fprintf(out, "%10llu %10llu  %s\n", (unsigned long long)e[i].calls,
@@ -236,21 +220,15 @@ static int report(FILE *out, char *const argv[], int status,
 		goto out;
 	}
 
-	if (!skel->bss->seeded)
-		tracecmd_err("warning: the execve of the command was not seen, nothing was counted");
-	if (skel->bss->lost_procs)
-		tracecmd_err("warning: %llu processes were not followed (more than %u at once)",
-		      (unsigned long long)skel->bss->lost_procs, SYSCOUNT_MAX_PROCS);
+	tracecmd_warn_tracking(skel->bss->seeded, skel->bss->lost_procs,
+			       SYSCOUNT_MAX_PROCS);
 
 	errno = 0;
 	if (env.json)
 		err = report_json(out, argv, status, e, nr, skel->bss->lost_procs);
 	else
 		report_text(out, argv, status, e, nr);
-	if (!err && (fflush(out) || ferror(out)))
-		err = errno ? -errno : -EIO;
-	if (err)
-		tracecmd_err("cannot write the report: %s", strerror(-err));
+	err = tracecmd_finish_report(out, err);
 out:
 	free(e);
 	free(sum);
@@ -343,8 +321,7 @@ int main(int argc, char **argv)
 	skel->rodata->targ_tgid = tc.pid;
 	err = syscount_bpf__load(skel);
 	if (err) {
-		tracecmd_err("cannot load the BPF programs: %s%s", strerror(-err),
-		      err == -EPERM ? " (needs CAP_BPF and CAP_PERFMON, or root)" : "");
+		tracecmd_load_failed(err);
 		goto out_destroy;
 	}
 	err = syscount_bpf__attach(skel);

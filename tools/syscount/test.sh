@@ -19,45 +19,13 @@ SYSCOUNT=$BUILD/tools/syscount
 WORKLOAD=$BUILD/tools/test/syscount-workload
 K=${K:-1000}
 
-pass=0 fail=0 n=0
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-
-summary() { echo "syscount: $pass passed, $fail failed"; }
-
-skip_all() {
-	echo "# SKIP: $*"
-	summary
-	exit 4
-}
-
-ok() {
-	n=$((n + 1)) pass=$((pass + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1)) fail=$((fail + 1))
-	echo "not ok $n $1"
-	shift
-	local line
-	for line in "$@"; do echo "#   $line"; done
-	if [ -s "$tmp/err" ]; then
-		sed 's/^/#   stderr: /' "$tmp/err"
-	fi
-}
-
-# run ARGS...: run syscount with ARGS; status in $rc, stdout in $tmp/out,
-# stderr in $tmp/err.
-run() {
-	"$SYSCOUNT" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-}
+# shellcheck source-path=SCRIPTDIR source=../../bpf/test-lib.sh
+. "$REPO/bpf/test-lib.sh"
+test_init "$SYSCOUNT"
 
 # json_check NAME FILE PYEXPR: PYEXPR over the report "d" must be true.
 json_check() {
-	local name=$1 file=$2 expr=$3 msg
-	if msg=$(python3 - "$file" "$expr" 2>&1 <<'PY'
+	py_check "$1" "$2" "$3" <<'PY'
 import json, sys
 with open(sys.argv[1]) as f:
     d = json.load(f)
@@ -68,13 +36,6 @@ if not eval("(" + sys.argv[2] + ")"):
     print("report: " + json.dumps(d, sort_keys=True))
     sys.exit(1)
 PY
-	); then
-		ok "$name"
-	else
-		local lines=()
-		mapfile -t lines <<<"$msg"
-		not_ok "$name" "${lines[@]}"
-	fi
 }
 
 # count_check NAME EXPECTED_RC PYEXPR WORKLOAD_ARGS...
@@ -91,15 +52,8 @@ count_check() {
 
 # --- Preconditions -------------------------------------------------------
 
-if [ ! -x "$SYSCOUNT" ] || [ ! -x "$WORKLOAD" ]; then
-	echo "# $SYSCOUNT or $WORKLOAD missing: run make"
-	fail=1
-	summary
-	exit 1
-fi
-command -v python3 >/dev/null || skip_all "python3 is needed to check the JSON"
-[ "$(id -u)" = 0 ] || skip_all "needs root (BPF tracing)"
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "no /sys/kernel/btf/vmlinux"
+require_built "$SYSCOUNT" "$WORKLOAD"
+require_bpf_tracing
 [ -d /sys/kernel/tracing/events/raw_syscalls ] ||
 	[ -d /sys/kernel/debug/tracing/events/raw_syscalls ] ||
 	skip_all "no raw_syscalls tracepoints (tracefs not mounted?)"
@@ -230,6 +184,4 @@ else
 	not_ok "--help" "exit status $rc"
 fi
 
-echo "1..$n"
-summary
-[ "$fail" = 0 ]
+finish
