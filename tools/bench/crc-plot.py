@@ -4,13 +4,11 @@
 
 usage: crc-plot.py RESULTS.json OUTPUT.png
 """
-import json
 import sys
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after use("Agg"))
+sys.dont_write_bytecode = True
+from plotlib import (annotate, bar_positions, finish, group, human, legend, load,  # noqa: E402
+                     plt, style_axes)
 
 COLORS = {"bpf": "#4c72b0", "sw": "#55a868", "sse42": "#a6d4a9", "read": "#c44e52"}
 LABELS = {
@@ -19,38 +17,19 @@ LABELS = {
     "sse42": "sse42: user space, crc32 instr., mmap",
     "read": "read: read() + slicing-by-8",
 }
-
-
-def human_ns(v):
-    for unit, div in (("ms", 1e6), ("µs", 1e3)):
-        if v >= div:
-            return f"{v / div:.3g} {unit}"
-    return f"{v:.3g} ns"
-
-
-def annotate(ax, bar, text, top=None):
-    y = bar.get_height() if top is None else max(top, bar.get_height())
-    ax.annotate(text, (bar.get_x() + bar.get_width() / 2, y),
-                ha="center", va="bottom", fontsize=7, xytext=(0, 2),
-                textcoords="offset points")
+NS_UNITS = ((" ms", 1e6), (" µs", 1e3))
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__.strip())
-    with open(sys.argv[1]) as f:
-        data = json.load(f)
-    results = data["results"]
-    sizes = list(dict.fromkeys(r["bs"] for r in results))
-    modes = list(dict.fromkeys(r["mode"] for r in results))
-    by = {(r["bs"], r["mode"]): r for r in results}
+    data, out = load(__doc__)
+    sizes, modes, by = group(data["results"], "bs")
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 5.8))
     ax_gbs, ax_ns, ax_copy = axes
-    width = 0.8 / len(modes)
     xs = range(len(sizes))
+    width, positions = bar_positions(xs, len(modes))
     for i, mode in enumerate(modes):
-        pos = [x - 0.4 + width * (i + 0.5) for x in xs]
+        pos = positions(i)
         rows = [by[(bs, mode)] for bs in sizes]
         color = COLORS.get(mode)
         ok = [r["gb_per_s"] is not None for r in rows]
@@ -66,18 +45,14 @@ def main():
         ns = [r["ns_per_buf"] or 0 for r in rows]
         bars = ax_ns.bar(pos, ns, width, color=color)
         for bar, v, k in zip(bars, ns, ok):
-            annotate(ax_ns, bar, human_ns(v) if k else "n/a")
+            annotate(ax_ns, bar, human(v, NS_UNITS, " ns") if k else "n/a")
         cpb = [r["copy"]["copied_per_byte"] if k and r["copy"] else None
                for r, k in zip(rows, ok)]
         bars = ax_copy.bar(pos, [c or 0 for c in cpb], width, color=color)
         for bar, c in zip(bars, cpb):
             annotate(ax_copy, bar, "n/a" if c is None else f"{c:.2f}")
 
-    for ax in axes:
-        ax.set_xticks(list(xs))
-        ax.set_xticklabels([f"{bs // 1024} KiB buffers" for bs in sizes])
-        ax.grid(axis="y", alpha=0.3)
-        ax.margins(y=0.25)
+    style_axes(axes, xs, [f"{bs // 1024} KiB buffers" for bs in sizes], 0.25)
     ax_gbs.set_ylabel("GB/s (median; bars min..max)")
     ax_gbs.set_title("CRC32C throughput (label: GB/s, ratio to bpf)")
     ax_ns.set_yscale("log")
@@ -86,9 +61,7 @@ def main():
     ax_copy.set_ylabel("bytes copied user<->kernel per byte checksummed")
     ax_copy.set_title("CPU copies (copycount, set-up subtracted)")
     ax_copy.set_ylim(0, 1.3)
-    handles, labels = ax_gbs.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=len(modes),
-               bbox_to_anchor=(0.5, 0.93), fontsize=9, frameon=False)
+    legend(fig, ax_gbs, len(modes), 0.93)
     cfg, sysinfo = data.get("config", {}), data.get("system", {})
     check = data.get("crc_check", {})
     fig.suptitle(f"CRC32C over region buffers: BPF in place vs user space vs read() "
@@ -96,10 +69,7 @@ def main():
                  f"{cfg.get('reps')} reps, batch {cfg.get('batch')}, CRCs "
                  f"{'identical' if check.get('ok') else 'DIFFERENT'}, kernel "
                  f"{sysinfo.get('kernel', '?')})", fontsize=12)
-    fig.text(0.5, 0.01, data.get("note", ""), ha="center", fontsize=8, style="italic",
-             wrap=True)
-    fig.tight_layout(rect=(0, 0.06, 1, 0.88))
-    fig.savefig(sys.argv[2], dpi=100)
+    finish(fig, out, data.get("note", ""), (0, 0.06, 1, 0.88), 100, note_size=8, wrap=True)
 
 
 if __name__ == "__main__":

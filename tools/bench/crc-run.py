@@ -12,8 +12,6 @@ usage: crc-run.py [--area 16M] [--runtime 0.4] [--reps 5] [--batch 64]
                   [--out DIR]
 """
 import argparse
-import importlib.util
-import json
 import os
 import statistics
 import subprocess
@@ -21,8 +19,10 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-TOOLS = os.path.join(REPO, "build", "tools")
+sys.dont_write_bytecode = True
+from benchrun import (REPO, TOOLS, CopyCounter, copy_summary, log,  # noqa: E402
+                      parse_size, run_bench, system_info, write_outputs)
+
 BENCH = os.path.join(TOOLS, "uio-crc-bench")
 
 SIZES = [4096, 65536]
@@ -37,20 +37,6 @@ NOTE = ("Absolute figures under QEMU TCG emulation are not hardware figures: the
         "instruction (a TCG helper call, slower here than the table code; on "
         "hardware it is several times faster). Only ratios between modes within "
         "one boot mean something.")
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def load_nvme_run():
-    """nvme-run.py's CopyCounter, so both benchmarks count copies alike."""
-    sys.dont_write_bytecode = True
-    spec = importlib.util.spec_from_file_location(
-        "nvme_run", os.path.join(os.path.dirname(__file__), "nvme-run.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def tmpfs_dir():
@@ -78,19 +64,10 @@ def run_mode(cc, args, mode, bs, nbufs, path, tmp):
     common = [BENCH, "--mode", mode, "--bs", str(bs), "--nbufs", str(nbufs),
               "--batch", str(args.batch), "--runtime", str(args.runtime),
               "--reps", str(args.reps), "--file", path]
-    tag = f"{mode}-{bs}"
-    base_json = os.path.join(tmp, tag + "-base.json")
-    base = cc.run(common + ["--setup-only", "--json", base_json], tag + "-base")
-    out = os.path.join(tmp, tag + ".json")
-    t0 = time.monotonic()
-    report = cc.run(common + ["--json", out], tag)
-    wall = time.monotonic() - t0
-    with open(out) as f:
-        res = json.load(f)
-    return res, report, base, wall
+    return run_bench(cc, common, f"{mode}-{bs}", tmp)
 
 
-def summarize(mode, desc, res, report, base, wall, payload_copied):
+def summarize(mode, desc, res, report, base, wall):
     reps = res["reps"]
     row = {"mode": mode, "description": desc, "impl": res["impl"], "bs": res["bs"],
            "nbufs": res["nbufs"], "batch": res["batch"] if mode == "bpf" else None,
@@ -102,8 +79,6 @@ def summarize(mode, desc, res, report, base, wall, payload_copied):
     med = statistics.median(gbs)
     bufs = sum(r["buffers"] for r in reps)
     cpu = sum(r["cpu_usr_s"] + r["cpu_sys_s"] for r in reps)
-    raw, fixed = payload_copied(report), payload_copied(base)
-    net = None if raw is None or fixed is None else max(raw - fixed, 0)
     total = res["bytes_total"]
     row.update({
         "gb_per_s": med, "gb_per_s_min": min(gbs), "gb_per_s_max": max(gbs),
@@ -114,12 +89,7 @@ def summarize(mode, desc, res, report, base, wall, payload_copied):
         "crc_digest": res["crc_digest"], "crc_head": res["crc_head"],
         "check_value_ok": res["check_value_ok"],
         "reps": reps, "bytes_checksummed": total,
-        "copy": {
-            "payload_copied_bytes": raw, "fixed_copied_bytes": fixed,
-            "net_copied_bytes": net,
-            "copied_per_byte": None if net is None or not total else net / total,
-            "report": report, "baseline_report": base,
-        },
+        "copy": copy_summary(report, base, total, "copied_per_byte"),
     })
     return row
 
@@ -191,12 +161,9 @@ def main():
     ap.add_argument("--batch", type=int, default=64, help="BPF descriptors per SUBMIT")
     ap.add_argument("--out", default=os.path.join(REPO, "build", "bench"))
     args = ap.parse_args()
-    mult = {"K": 1 << 10, "M": 1 << 20}
-    a = args.area.upper()
-    args.area = int(a[:-1]) * mult[a[-1]] if a[-1] in mult else int(a)
+    args.area = parse_size(args.area)
     os.makedirs(args.out, exist_ok=True)
     t_start = time.monotonic()
-    nvme_run = load_nvme_run()
     jit = read_jit()
     fdir, is_tmpfs = tmpfs_dir()
     if not is_tmpfs:
@@ -206,7 +173,7 @@ def main():
     results = []
     with tempfile.TemporaryDirectory(prefix="uio-crc-bench.") as tmp, \
             tempfile.TemporaryDirectory(prefix="uio-crc-bench.", dir=fdir) as ftmp:
-        cc = nvme_run.CopyCounter(tmp)
+        cc = CopyCounter(tmp)
         if cc.args is None:
             log(f"crc bench: copy counts unavailable ({cc.reason}); running without")
         for bs in SIZES:
@@ -217,16 +184,13 @@ def main():
             for mode, desc in MODES:
                 log(f"crc bench: {bs // 1024} KiB x {nbufs} {mode}")
                 res, report, base, wall = run_mode(cc, args, mode, bs, nbufs, path, tmp)
-                results.append(summarize(mode, desc, res, report, base, wall,
-                                         nvme_run.payload_copied))
+                results.append(summarize(mode, desc, res, report, base, wall))
             os.unlink(path)
 
     ok, check = check_crcs(results)
-    uname = os.uname()
     data = {
         "benchmark": "uio-crc-bench", "note": NOTE,
-        "system": {"kernel": uname.release, "machine": uname.machine,
-                   "cpus": os.cpu_count(), "bpf_jit_enable": jit},
+        "system": system_info(bpf_jit_enable=jit),
         "config": {"area": args.area, "sizes": SIZES, "runtime": args.runtime,
                    "reps": args.reps, "batch": args.batch,
                    "file_dir": fdir, "file_on_tmpfs": is_tmpfs,
@@ -235,18 +199,10 @@ def main():
         "wall_seconds": time.monotonic() - t_start,
         "results": results,
     }
-    with open(os.path.join(args.out, "bpf.json"), "w") as f:
-        json.dump(data, f, indent=1)
     text = (table(results, cc, jit) + "\n\nCRC check (every mode, every buffer): "
             + ("OK" if ok else "FAILED") + "\n  " + "\n  ".join(check)
             + f"\ncrc bench took {data['wall_seconds']:.0f} s\n")
-    with open(os.path.join(args.out, "bpf.txt"), "w") as f:
-        f.write(text)
-    print(text, end="")
-    subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench", "crc-plot.py"),
-                    os.path.join(args.out, "bpf.json"), os.path.join(args.out, "bpf.png")],
-                   check=True)
-    log(f"crc bench: wrote {args.out}/bpf.json, bpf.txt and bpf.png")
+    write_outputs(args.out, "bpf", data, text, "crc-plot.py", "crc bench")
     if not ok:
         print("crc bench: FAILED: the modes computed different CRC32C values "
               "(see the CRC check above)", file=sys.stderr, flush=True)

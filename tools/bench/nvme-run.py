@@ -20,10 +20,11 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-TOOLS = os.path.join(REPO, "build", "tools")
+sys.dont_write_bytecode = True
+from benchrun import (REPO, TOOLS, CopyCounter, copy_summary, log, parse_size,  # noqa: E402
+                      run_bench as run_process, system_info, write_outputs)
+
 BENCH = os.path.join(TOOLS, "uio-nvme-bench")
-COPYCOUNT = os.path.join(TOOLS, "copycount")
 
 WORKLOADS = {
     # name: (fio rw, bs, qd)
@@ -41,60 +42,6 @@ MODES = [
 ]
 NOTE = ("Absolute figures under QEMU TCG emulation are not hardware figures; "
         "only ratios between modes within one boot mean something.")
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-class CopyCounter:
-    """Runs commands under copycount; falls back to kprobes, then to none."""
-
-    def __init__(self, tmp):
-        self.tmp = tmp
-        self.args = None
-        self.reason = None
-        if not os.access(COPYCOUNT, os.X_OK):
-            self.reason = f"{COPYCOUNT} not built"
-            return
-        errors = []
-        for extra in ([], ["-k"]):
-            out = os.path.join(tmp, "probe.cc.json")
-            p = subprocess.run([COPYCOUNT, "-j", "-o", out] + extra + ["--", "true"],
-                               capture_output=True, text=True)
-            if p.returncode == 0 and self._load(out) is not None:
-                self.args = extra
-                return
-            errors.append((p.stderr.strip().splitlines() or ["?"])[-1])
-        self.reason = "copycount failed: " + " / ".join(errors)
-
-    @staticmethod
-    def _load(path):
-        try:
-            with open(path) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return None
-
-    @property
-    def probe(self):
-        if self.args is None:
-            return None
-        return "kprobe" if self.args else "fexit"
-
-    def run(self, cmd, tag):
-        """Run cmd; return copycount's report (None if not available)."""
-        if self.args is None:
-            subprocess.run(cmd, check=True)
-            return None
-        out = os.path.join(self.tmp, tag + ".cc.json")
-        subprocess.run([COPYCOUNT, "-j", "-o", out] + self.args + ["--"] + cmd,
-                       check=True)
-        return self._load(out)
-
-
-def payload_copied(report):
-    return None if report is None else report["payload"]["bytes"]
 
 
 def fio_cmd(dev, wl, area, runtime, out, size_only=False, lean=False):
@@ -148,14 +95,7 @@ def run_bench(cc, args, mode, wl, tmp):
     common = [BENCH, "--mode", mode, "--workload", wl, "--dev", args.dev,
               "--area", str(args.area), "--runtime", str(args.runtime),
               "--reps", str(args.reps)]
-    base_json = os.path.join(tmp, f"{mode}-{wl}-base.json")
-    base = cc.run(common + ["--setup-only", "--json", base_json], f"{mode}-{wl}-base")
-    out = os.path.join(tmp, f"{mode}-{wl}.json")
-    t0 = time.monotonic()
-    report = cc.run(common + ["--json", out], f"{mode}-{wl}")
-    wall = time.monotonic() - t0
-    with open(out) as f:
-        res = json.load(f)
+    res, report, base, wall = run_process(cc, common, f"{mode}-{wl}", tmp)
     return res["reps"], res["payload_bytes"], report, base, wall, res["qd"]
 
 
@@ -165,8 +105,6 @@ def summarize(wl, mode, desc, qd, reps, payload, report, base, wall):
     mid = min(reps, key=lambda r: abs(r["iops"] - med))
     ios = sum(r["ios"] for r in reps)
     cpu = sum(r["cpu_usr_s"] + r["cpu_sys_s"] for r in reps)
-    raw, fixed = payload_copied(report), payload_copied(base)
-    net = None if raw is None or fixed is None else max(raw - fixed, 0)
     return {
         "workload": wl, "mode": mode, "description": desc, "qd": qd,
         "bs": WORKLOADS[wl][1],
@@ -175,13 +113,7 @@ def summarize(wl, mode, desc, qd, reps, payload, report, base, wall):
         "cpu_us_per_io": cpu / ios * 1e6 if ios else None,
         "reps": reps, "wall_seconds": wall,
         "payload_bytes": payload,
-        "copy": {
-            "payload_copied_bytes": raw,
-            "fixed_copied_bytes": fixed,
-            "net_copied_bytes": net,
-            "copied_per_payload_byte": None if net is None or not payload else net / payload,
-            "report": report, "baseline_report": base,
-        },
+        "copy": copy_summary(report, base, payload, "copied_per_payload_byte"),
     }
 
 
@@ -240,9 +172,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--out", default=os.path.join(REPO, "build", "bench"))
     args = ap.parse_args()
-    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-    a = args.area.upper()
-    args.area = int(a[:-1]) * mult[a[-1]] if a[-1] in mult else int(a)
+    args.area = parse_size(args.area)
     os.makedirs(args.out, exist_ok=True)
     t_start = time.monotonic()
 
@@ -273,11 +203,9 @@ def main():
                     r["ratio_to_fio"] = r["iops"] / fio_iops if fio_iops else 0.0
 
     ok, lines = verdict(results)
-    uname = os.uname()
     data = {
         "benchmark": "uio-nvme-bench", "note": NOTE,
-        "system": {"kernel": uname.release, "machine": uname.machine,
-                   "cpus": os.cpu_count()},
+        "system": system_info(),
         "config": {"dev": args.dev, "area": args.area, "runtime": args.runtime,
                    "reps": args.reps, "copycount_probe": cc.probe,
                    "copycount_unavailable": cc.reason},
@@ -285,18 +213,10 @@ def main():
         "wall_seconds": time.monotonic() - t_start,
         "results": results,
     }
-    with open(os.path.join(args.out, "nvme.json"), "w") as f:
-        json.dump(data, f, indent=1)
     text = table(results, cc) + "\n\nbar (pt-fixed within 10% of fio IOPS, 0 payload " \
         "bytes copied): " + ("MET" if ok else "NOT MET") + "\n  " + "\n  ".join(lines) + \
         f"\nstorage bench took {data['wall_seconds']:.0f} s\n"
-    with open(os.path.join(args.out, "nvme.txt"), "w") as f:
-        f.write(text)
-    print(text, end="")
-    subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench", "nvme-plot.py"),
-                    os.path.join(args.out, "nvme.json"), os.path.join(args.out, "nvme.png")],
-                   check=True)
-    log(f"nvme bench: wrote {args.out}/nvme.json, nvme.txt and nvme.png")
+    write_outputs(args.out, "nvme", data, text, "nvme-plot.py", "nvme bench")
 
 
 if __name__ == "__main__":

@@ -42,16 +42,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 #include <unifiedio.h>
 
-#include "json_writer.h"
+#include "bench-common.h"
 #include "unified_io_progs.h"
 #include "crc32c.skel.h"
 
@@ -113,28 +110,7 @@ struct bench {
 
 static uint32_t crc_tab[8][256];
 
-static int fail(const char *what, int err)
-{
-	fprintf(stderr, "uio-crc-bench: %s: %s\n", what, strerror(err < 0 ? -err : err));
-	return err < 0 ? err : -err;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static void cpu_ns(uint64_t *usr, uint64_t *sys)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	*usr = ru.ru_utime.tv_sec * 1000000000ULL + ru.ru_utime.tv_usec * 1000ULL;
-	*sys = ru.ru_stime.tv_sec * 1000000000ULL + ru.ru_stime.tv_usec * 1000ULL;
-}
+const char *const bench_name = "uio-crc-bench";
 
 static void crc_init(void)
 {
@@ -232,14 +208,14 @@ static int bpf_run(struct bench *b, uint64_t first, unsigned int n, uint32_t len
 		struct unified_io_desc *d = unio_get_sqe(b->q);
 
 		if (!d)
-			return fail("SQ full", -EBUSY);
+			return bench_fail("SQ full", -EBUSY);
 		unio_prep_bpf(d, CRC_OWNER, b->off[first + i], len, first + i);
 	}
 	while (unio_sq_ready(b->q)) {
 		ret = unio_submit(b->q);
 		b->submits++;
 		if (ret < 0)
-			return fail("SUBMIT", ret);
+			return bench_fail("SUBMIT", ret);
 	}
 	while (got < n) {
 		struct unified_io_cqe *c = unio_peek_cqe(b->q);
@@ -247,7 +223,7 @@ static int bpf_run(struct bench *b, uint64_t first, unsigned int n, uint32_t len
 		if (!c) {
 			ret = unio_wait_cqes(b->q, n - got, 0);
 			if (ret < 0)
-				return fail("COMPLETE", ret);
+				return bench_fail("COMPLETE", ret);
 			continue;
 		}
 		if (c->res != (int)len || c->flags) {
@@ -282,7 +258,7 @@ static int chunk(struct bench *b, uint64_t first, unsigned int n)
 			ssize_t got = pread(b->fd, b->priv, b->bs, i * b->bs);
 
 			if (got != (ssize_t)b->bs)
-				return fail("pread", got < 0 ? -errno : -EIO);
+				return bench_fail("pread", got < 0 ? -errno : -EIO);
 			b->crc[i] = crc_sw(b->priv, b->bs);
 		}
 		return 0;
@@ -310,13 +286,13 @@ static int full_pass(struct bench *b)
 
 static int run_rep(struct bench *b, struct rep *rp)
 {
-	uint64_t t0, deadline, u0, s0, u1, s1;
+	struct bench_clock c;
+	uint64_t deadline;
 	int ret = 0;
 
 	memset(rp, 0, sizeof(*rp));
-	cpu_ns(&u0, &s0);
-	t0 = now_ns();
-	deadline = t0 + (uint64_t)(b->runtime * 1e9);
+	bench_clock_start(&c);
+	deadline = c.t0 + (uint64_t)(b->runtime * 1e9);
 	do {
 		unsigned int n = chunk_len(b, b->next);
 
@@ -325,11 +301,8 @@ static int run_rep(struct bench *b, struct rep *rp)
 			break;
 		rp->bufs += n;
 		b->next = (b->next + n) % b->nbufs;
-	} while (now_ns() < deadline);
-	rp->ns = now_ns() - t0;
-	cpu_ns(&u1, &s1);
-	rp->usr_ns = u1 - u0;
-	rp->sys_ns = s1 - s0;
+	} while (bench_now_ns() < deadline);
+	bench_clock_stop(&c, &rp->ns, &rp->usr_ns, &rp->sys_ns);
 	b->bytes_total += rp->bufs * b->bs;
 	return ret;
 }
@@ -374,14 +347,14 @@ static int setup_region(struct bench *b)
 
 	ret = unio_region_create(&opts, &b->r);
 	if (ret)
-		return fail("creating the region", ret);
+		return bench_fail("creating the region", ret);
 	b->q = unio_region_queue(b->r);
 	if (unio_region_layout(b->r)->buf_size != b->bs)
-		return fail("region buffer size", -EINVAL);
+		return bench_fail("region buffer size", -EINVAL);
 	for (uint32_t i = 0; i < b->nbufs; i++) {
 		ret = unio_buf_alloc(b->q, CRC_OWNER, &b->off[i]);
 		if (ret)
-			return fail("ALLOC", ret);
+			return bench_fail("ALLOC", ret);
 		fill(b, i, unio_data_ptr(b->q, b->off[i]));
 	}
 	return 0;
@@ -395,14 +368,14 @@ static int setup(struct bench *b)
 	b->crc = calloc(b->nbufs, sizeof(*b->crc));
 	b->crc_first = calloc(b->nbufs, sizeof(*b->crc_first));
 	if (!b->off || !b->crc || !b->crc_first)
-		return fail("memory", -ENOMEM);
+		return bench_fail("memory", -ENOMEM);
 	if (b->mode == M_READ) {
 		b->fd = open(b->file, O_RDONLY | O_CLOEXEC);
 		if (b->fd < 0)
-			return fail(b->file, -errno);
+			return bench_fail(b->file, -errno);
 		b->priv = aligned_alloc(4096, b->bs);
 		if (!b->priv)
-			return fail("private buffer", -ENOMEM);
+			return bench_fail("private buffer", -ENOMEM);
 		return check_vector(b);
 	}
 	ret = setup_region(b);
@@ -411,15 +384,15 @@ static int setup(struct bench *b)
 	if (b->mode == M_BPF) {
 		b->skel = crc32c_bpf__open();
 		if (!b->skel)
-			return fail("opening the crc32c skeleton", -errno);
+			return bench_fail("opening the crc32c skeleton", -errno);
 		b->skel->rodata->crc_compute = 1;
 		ret = crc32c_bpf__load(b->skel);
 		if (ret)
-			return fail("loading crc32c (see the libbpf log above)", ret);
+			return bench_fail("loading crc32c (see the libbpf log above)", ret);
 		ret = unio_bpf_attach(b->r, bpf_program__fd(b->skel->progs.uio_crc32c),
 				      &b->prog_id);
 		if (ret)
-			return fail("unio_bpf_attach", ret);
+			return bench_fail("unio_bpf_attach", ret);
 	}
 	return check_vector(b);
 }
@@ -442,19 +415,19 @@ static int prep_file(struct bench *b)
 	int fd, ret = 0;
 
 	if (!p)
-		return fail("memory", -ENOMEM);
+		return bench_fail("memory", -ENOMEM);
 	fd = open(b->file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		free(p);
-		return fail(b->file, -errno);
+		return bench_fail(b->file, -errno);
 	}
 	for (uint32_t i = 0; i < b->nbufs && !ret; i++) {
 		fill(b, i, p);
 		if (write(fd, p, b->bs) != (ssize_t)b->bs)
-			ret = fail("write", -EIO);
+			ret = bench_fail("write", -EIO);
 	}
 	if (close(fd) && !ret)
-		ret = fail("close", -errno);
+		ret = bench_fail("close", -errno);
 	free(p);
 	return ret;
 }
@@ -468,7 +441,7 @@ static int check_intact(struct bench *b)
 		return 0;
 	p = malloc(b->bs);
 	if (!p)
-		return fail("memory", -ENOMEM);
+		return bench_fail("memory", -ENOMEM);
 	for (uint32_t i = 0; i < b->nbufs; i++) {
 		fill(b, i, p);
 		if (memcmp(p, unio_data_ptr(b->q, b->off[i]), b->bs)) {
@@ -500,55 +473,22 @@ static int measure(struct bench *b)
 	if (ret)
 		return ret;
 	if (memcmp(b->crc_first, b->crc, b->nbufs * sizeof(*b->crc)))
-		return fail("the CRCs changed between the first and the last pass", -EPROTO);
+		return bench_fail("the CRCs changed between the first and the last pass", -EPROTO);
 	return check_intact(b);
-}
-
-/* The JSON goes through a shared mapping: no write(), nothing copied. */
-static int store_json(const char *path, const char *buf, size_t len)
-{
-	void *map;
-	int fd;
-
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, len)) {
-		close(fd);
-		return -errno;
-	}
-	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		close(fd);
-		return -errno;
-	}
-	memcpy(map, buf, len);
-	munmap(map, len);
-	close(fd);
-	return 0;
 }
 
 static int write_json(const struct bench *b)
 {
 	bool ran = b->available && !b->setup_only;
-	char *buf = NULL, hex[16];
-	size_t len = 0;
+	struct bench_json j;
 	json_writer_t *w;
-	FILE *f;
+	char hex[16];
 	int ret;
 
-	f = open_memstream(&buf, &len);
-	if (!f)
-		return -errno;
-	w = jsonw_new(f);
-	if (!w) {
-		fclose(f);
-		free(buf);
-		return -ENOMEM;
-	}
-	jsonw_pretty(w, true);
-	jsonw_start_object(w);
-	jsonw_string_field(w, "benchmark", "uio-crc-bench");
+	ret = bench_json_begin(&j);
+	if (ret)
+		return ret;
+	w = j.w;
 	jsonw_string_field(w, "mode", mode_names[b->mode]);
 	jsonw_string_field(w, "impl", impl_names[b->mode]);
 	jsonw_bool_field(w, "available", b->available);
@@ -592,16 +532,7 @@ static int write_json(const struct bench *b)
 		jsonw_end_object(w);
 	}
 	jsonw_end_array(w);
-	jsonw_end_object(w);
-	jsonw_destroy(&w);
-	fputc('\n', f);
-	if (fclose(f)) {
-		free(buf);
-		return -errno;
-	}
-	ret = store_json(b->json, buf, len);
-	free(buf);
-	return ret;
+	return bench_json_end(&j, b->json);
 }
 
 static void usage(void)
@@ -611,21 +542,6 @@ static void usage(void)
 		"                     [--runtime S] [--reps N] [--seed N] [--file PATH]\n"
 		"                     [--json FILE] [--setup-only]\n"
 		"  MODE := bpf | sw | sse42 | read | prep\n");
-}
-
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	uint64_t v = strtoull(s, &end, 0);
-
-	switch (*end) {
-	case 'K': case 'k': v <<= 10; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	}
-	if (end == s || *end)
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -654,19 +570,17 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'm':
-			for (b.mode = 0; b.mode < NR_MODES; b.mode++)
-				if (!strcmp(optarg, mode_names[b.mode]))
-					break;
+			b.mode = bench_lookup(mode_names, NR_MODES, optarg);
 			break;
 		case 'b':
-			b.bs = parse_size(optarg, &v) || v > UNIFIED_IO_MAX_BUF_SIZE ? 0 : v;
+			b.bs = bench_parse_size(optarg, &v) || v > UNIFIED_IO_MAX_BUF_SIZE ? 0 : v;
 			break;
 		case 'n': b.nbufs = atoi(optarg); break;
 		case 'B': b.batch = atoi(optarg); break;
 		case 't': b.runtime = atof(optarg); break;
 		case 'r': b.reps = atoi(optarg); break;
 		case 's':
-			if (!parse_size(optarg, &v))
+			if (!bench_parse_size(optarg, &v))
 				b.seed = v;
 			break;
 		case 'f': b.file = optarg; break;
@@ -699,7 +613,7 @@ int main(int argc, char **argv)
 	if (!ret) {
 		ret = write_json(&b);
 		if (ret)
-			fail(b.json, ret);
+			bench_fail(b.json, ret);
 	}
 	teardown(&b);
 	return ret ? 1 : 0;

@@ -35,17 +35,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/fs.h>
 
 #include <liburing.h>
 #include <unifiedio.h>
 
-#include "json_writer.h"
+#include "bench-common.h"
 
 #define MAX_REPS	15
 #define MAX_QD		256
@@ -92,28 +89,7 @@ struct bench {
 	uint64_t payload_bytes;
 };
 
-static int fail(const char *what, int err)
-{
-	fprintf(stderr, "uio-nvme-bench: %s: %s\n", what, strerror(err < 0 ? -err : err));
-	return err < 0 ? err : -err;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static void cpu_ns(uint64_t *usr, uint64_t *sys)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	*usr = ru.ru_utime.tv_sec * 1000000000ULL + ru.ru_utime.tv_usec * 1000ULL;
-	*sys = ru.ru_stime.tv_sec * 1000000000ULL + ru.ru_stime.tv_usec * 1000ULL;
-}
+const char *const bench_name = "uio-nvme-bench";
 
 /* Byte offset of the next read: xorshift64* random, or sequential. */
 static uint64_t next_off(struct bench *b)
@@ -146,7 +122,7 @@ static int setup(struct bench *b)
 		  .sq_entries = 128, .cq_entries = 2 * MAX_QD);
 	ret = unio_region_create(&opts, &b->r);
 	if (ret)
-		return fail("creating the region", ret);
+		return bench_fail("creating the region", ret);
 	b->q = unio_region_queue(b->r);
 
 	/* Every mode attaches the namespace: it names the block device too. */
@@ -154,34 +130,34 @@ static int setup(struct bench *b)
 		       .flags = b->mode == PT_NOFIXED ? UNIO_NVME_F_NO_FIXED : 0);
 	ret = unio_nvme_open(b->r, b->dev, &nopts, &b->ns);
 	if (ret)
-		return fail(b->dev, ret);
+		return bench_fail(b->dev, ret);
 	unio_nvme_get_info(b->ns, &b->info);
 	if (b->area > b->info.nr_lbas * b->info.lba_size || b->area < b->bs)
-		return fail("--area does not fit the namespace", -ERANGE);
+		return bench_fail("--area does not fit the namespace", -ERANGE);
 
 	if (b->mode == PT_FIXED || b->mode == PT_NOFIXED)
 		return 0;
 	if (!b->info.block_dev[0])
-		return fail("no block device for the namespace", -ENODEV);
+		return bench_fail("no block device for the namespace", -ENODEV);
 	b->fd = open(b->info.block_dev, O_RDONLY | O_CLOEXEC |
 		     (b->mode == BUFFERED_PREAD ? 0 : O_DIRECT));
 	if (b->fd < 0)
-		return fail(b->info.block_dev, -errno);
+		return bench_fail(b->info.block_dev, -errno);
 	if (b->mode == BUFFERED_PREAD) {
 		b->bounce = aligned_alloc(4096, b->bs);
 		if (!b->bounce)
-			return fail("bounce buffer", -ENOMEM);
+			return bench_fail("bounce buffer", -ENOMEM);
 		if (b->random)
 			posix_fadvise(b->fd, 0, 0, POSIX_FADV_RANDOM);
 	}
 	if (b->mode == ODIRECT_URING) {
 		ret = io_uring_queue_init(b->qd, &b->ring, 0);
 		if (ret)
-			return fail("io_uring_queue_init", ret);
+			return bench_fail("io_uring_queue_init", ret);
 		b->ring_ok = true;
 		ret = unio_register_io_uring(b->r, &b->ring);
 		if (ret)
-			return fail("registering the data area", ret);
+			return bench_fail("registering the data area", ret);
 	}
 	return 0;
 }
@@ -221,12 +197,12 @@ static int run_pt(struct bench *b, uint64_t deadline, struct rep *rp)
 		prep_pt(b, &descs[i], i);
 	ret = unio_submit_descs(b->r, descs, b->qd);
 	if (ret != (int)b->qd)
-		return fail("unio_submit_descs", ret < 0 ? ret : -EBUSY);
+		return bench_fail("unio_submit_descs", ret < 0 ? ret : -EBUSY);
 	inflight = b->qd;
 	while (inflight) {
 		ret = unio_reap(b->r, cqes, b->qd, 1, 0);
 		if (ret < 0)
-			return fail("unio_reap", ret);
+			return bench_fail("unio_reap", ret);
 		n = ret;
 		inflight -= n;
 		for (i = 0; i < n; i++) {
@@ -240,7 +216,7 @@ static int run_pt(struct bench *b, uint64_t deadline, struct rep *rp)
 		}
 		if (stop)
 			continue;
-		if (now_ns() >= deadline) {
+		if (bench_now_ns() >= deadline) {
 			stop = true;
 			continue;
 		}
@@ -248,7 +224,7 @@ static int run_pt(struct bench *b, uint64_t deadline, struct rep *rp)
 			prep_pt(b, &descs[i], cqes[i].user_data);
 		ret = unio_submit_descs(b->r, descs, n);
 		if (ret != (int)n)
-			return fail("unio_submit_descs", ret < 0 ? ret : -EBUSY);
+			return bench_fail("unio_submit_descs", ret < 0 ? ret : -EBUSY);
 		inflight += n;
 	}
 	return 0;
@@ -275,12 +251,12 @@ static int run_uring(struct bench *b, uint64_t deadline, struct rep *rp)
 	inflight = b->qd;
 	ret = io_uring_submit(&b->ring);
 	if (ret < 0)
-		return fail("io_uring_submit", ret);
+		return bench_fail("io_uring_submit", ret);
 	while (inflight) {
 		ret = io_uring_submit_and_wait(&b->ring, 1);
 		if (ret < 0)
-			return fail("io_uring_submit_and_wait", ret);
-		if (!stop && now_ns() >= deadline)
+			return bench_fail("io_uring_submit_and_wait", ret);
+		if (!stop && bench_now_ns() >= deadline)
 			stop = true;
 		n = 0;
 		io_uring_for_each_cqe(&b->ring, head, cqe) {
@@ -310,7 +286,7 @@ static int run_pread(struct bench *b, uint64_t deadline, struct rep *rp)
 	for (;;) {
 		ssize_t got;
 
-		if (!(n++ & 7) && now_ns() >= deadline)
+		if (!(n++ & 7) && bench_now_ns() >= deadline)
 			return 0;
 		if (b->mode == BUFFERED_PREAD) {
 			got = pread(b->fd, b->bounce, b->bs, next_off(b));
@@ -320,14 +296,15 @@ static int run_pread(struct bench *b, uint64_t deadline, struct rep *rp)
 			got = pread(b->fd, dst, b->bs, next_off(b));
 		}
 		if (got != (ssize_t)b->bs)
-			return fail("pread", got < 0 ? -errno : -EIO);
+			return bench_fail("pread", got < 0 ? -errno : -EIO);
 		rp->ios++;
 	}
 }
 
 static int run_rep(struct bench *b, struct rep *rp)
 {
-	uint64_t t0, u0, s0, u1, s1;
+	struct bench_clock c;
+	uint64_t t0;
 	int ret;
 
 	if (b->mode == BUFFERED_PREAD) {
@@ -336,8 +313,8 @@ static int run_rep(struct bench *b, struct rep *rp)
 		ioctl(b->fd, BLKFLSBUF, 0);
 	}
 	memset(rp, 0, sizeof(*rp));
-	cpu_ns(&u0, &s0);
-	t0 = now_ns();
+	bench_clock_start(&c);
+	t0 = c.t0;
 	switch (b->mode) {
 	case PT_FIXED:
 	case PT_NOFIXED:
@@ -350,59 +327,22 @@ static int run_rep(struct bench *b, struct rep *rp)
 		ret = run_pread(b, t0 + (uint64_t)(b->runtime * 1e9), rp);
 		break;
 	}
-	rp->ns = now_ns() - t0;
-	cpu_ns(&u1, &s1);
-	rp->usr_ns = u1 - u0;
-	rp->sys_ns = s1 - s0;
+	bench_clock_stop(&c, &rp->ns, &rp->usr_ns, &rp->sys_ns);
 	rp->bytes = rp->ios * b->bs;
 	b->payload_bytes += rp->bytes;
 	return ret;
 }
 
-/* The JSON goes through a shared mapping: no write(), nothing copied. */
-static int store_json(const char *path, const char *buf, size_t len)
-{
-	void *map;
-	int fd;
-
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, len)) {
-		close(fd);
-		return -errno;
-	}
-	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		close(fd);
-		return -errno;
-	}
-	memcpy(map, buf, len);
-	munmap(map, len);
-	close(fd);
-	return 0;
-}
-
 static int write_json(const struct bench *b)
 {
-	char *buf = NULL;
-	size_t len = 0;
+	struct bench_json j;
 	json_writer_t *w;
-	FILE *f;
 	int ret;
 
-	f = open_memstream(&buf, &len);
-	if (!f)
-		return -errno;
-	w = jsonw_new(f);
-	if (!w) {
-		fclose(f);
-		free(buf);
-		return -ENOMEM;
-	}
-	jsonw_pretty(w, true);
-	jsonw_start_object(w);
-	jsonw_string_field(w, "benchmark", "uio-nvme-bench");
+	ret = bench_json_begin(&j);
+	if (ret)
+		return ret;
+	w = j.w;
 	jsonw_string_field(w, "mode", mode_names[b->mode]);
 	jsonw_string_field(w, "workload", b->wl);
 	jsonw_string_field(w, "char_dev", b->info.char_dev);
@@ -430,16 +370,7 @@ static int write_json(const struct bench *b)
 		jsonw_end_object(w);
 	}
 	jsonw_end_array(w);
-	jsonw_end_object(w);
-	jsonw_destroy(&w);
-	fputc('\n', f);
-	if (fclose(f)) {
-		free(buf);
-		return -errno;
-	}
-	ret = store_json(b->json, buf, len);
-	free(buf);
-	return ret;
+	return bench_json_end(&j, b->json);
 }
 
 static void usage(void)
@@ -450,22 +381,6 @@ static void usage(void)
 		"                      [--setup-only] [--seed N]\n"
 		"  MODE := pt-fixed | pt-nofixed | odirect-uring | odirect-pread | buffered-pread\n"
 		"  WL   := randread4k | seqread128k\n");
-}
-
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	uint64_t v = strtoull(s, &end, 0);
-
-	switch (*end) {
-	case 'K': case 'k': v <<= 10; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	case 'G': case 'g': v <<= 30; end++; break;
-	}
-	if (end == s || *end)
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -494,22 +409,20 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'm':
-			for (b.mode = 0; b.mode < NR_MODES; b.mode++)
-				if (!strcmp(optarg, mode_names[b.mode]))
-					break;
+			b.mode = bench_lookup(mode_names, NR_MODES, optarg);
 			break;
 		case 'w': b.wl = optarg; break;
 		case 'd': b.dev = optarg; break;
 		case 'q': qd = atoi(optarg); break;
 		case 'a':
-			if (parse_size(optarg, &b.area))
+			if (bench_parse_size(optarg, &b.area))
 				b.area = 0;
 			break;
 		case 't': b.runtime = atof(optarg); break;
 		case 'r': b.reps = atoi(optarg); break;
 		case 'j': b.json = optarg; break;
 		case 's':
-			if (!parse_size(optarg, &v) && v)
+			if (!bench_parse_size(optarg, &v) && v)
 				b.rng = v;
 			break;
 		case 'S': b.setup_only = true; break;
@@ -547,7 +460,7 @@ int main(int argc, char **argv)
 	if (!ret) {
 		ret = write_json(&b);
 		if (ret)
-			fail(b.json, ret);
+			bench_fail(b.json, ret);
 	}
 	teardown(&b);
 	return ret ? 1 : 0;
