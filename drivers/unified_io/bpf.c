@@ -55,6 +55,7 @@ struct uior_bpf_prog {
 
 struct uior_bpf_chain {
 	struct rcu_head rcu;
+	void *va;		/* ctx->bpf_va, read by runs through the chain */
 	u32 nr;
 	struct uior_bpf_prog *progs[UNIFIED_IO_BPF_MAX_PROGS];
 };
@@ -182,6 +183,7 @@ int uior_bpf_attach(struct uior_ctx *ctx, struct unified_io_bpf *p)
 		memcpy(new->progs, old->progs, sizeof(new->progs));
 		new->nr = old->nr;
 	}
+	new->va = ctx->bpf_va;
 	bp->prog = prog;
 	new->progs[new->nr++] = bp;
 	p->prog_id = prog->aux->id;
@@ -231,6 +233,7 @@ int uior_bpf_detach(struct uior_ctx *ctx, struct unified_io_bpf *p)
 		new = kzalloc_obj(*new, GFP_KERNEL_ACCOUNT);
 		if (!new)
 			return -ENOMEM;
+		new->va = old->va;
 		for (i = 0; i < old->nr; i++)
 			if (old->progs[i] != gone)
 				new->progs[new->nr++] = old->progs[i];
@@ -275,8 +278,11 @@ int uior_bpf_run(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		ret = -ENOENT;
 		goto out;
 	}
-	/* The chain exists, so bpf_va does: it is built before publishing. */
-	hard = ctx->bpf_va + (size_t)idx * uior_bpf_stride(ctx);
+	/*
+	 * Through the chain, not ctx: rcu_dereference() orders only loads
+	 * made through the pointer it returns.
+	 */
+	hard = chain->va + (size_t)idx * uior_bpf_stride(ctx);
 	data = hard + PAGE_SIZE;
 	m = data - sizeof(*m);
 	memcpy(m, &meta, sizeof(meta));
