@@ -32,10 +32,13 @@ static_assert(sizeof(struct unified_io_ring_offsets) == 32);
 static_assert(sizeof(struct unified_io_region_layout) == 152);
 static_assert(sizeof(struct unified_io_stats) == 208);
 static_assert(sizeof(struct unified_io_config) == 64);
-static_assert(sizeof(struct unified_io_setup) == 216);
+static_assert(sizeof(struct unified_io_setup) == 248);
 static_assert(sizeof(struct unified_io_submit) == 80);
 static_assert(sizeof(struct unified_io_complete) == 32);
-static_assert(sizeof(struct unified_io_info) == 952);
+static_assert(sizeof(struct unified_io_info) == 1144);
+static_assert(sizeof(struct unified_io_net_info) == 160);
+static_assert(sizeof(struct unified_io_net_bind) == 104);
+static_assert(sizeof(struct unified_io_rfqe) == 16);
 static_assert(sizeof(struct unified_io_bpf) == 32);
 static_assert(sizeof(struct unified_io_bpf_meta) == 24);
 static_assert(sizeof(struct unified_io_bpf_prog_info) == 64);
@@ -173,10 +176,12 @@ static long uior_ioctl_get_info(struct uior_ctx *ctx, void __user *uarg)
 			info.config = ctx->config;
 			info.layout = ctx->layout;
 			uior_stats_snapshot(ctx, &info.stats);
+			info.refill = ctx->layout_refill;
+			uior_net_info(ctx, &info.net);
 		}
 	}
 	info.config.abi_version = UNIFIED_IO_ABI_VERSION;
-	info.config.features = UNIFIED_IO_FEATURES;
+	info.config.features = uior_features();
 	uior_bpf_info(ctx, &info);
 	return uior_respond(uarg, &info, sizeof(info), usize);
 }
@@ -196,6 +201,24 @@ static long uior_ioctl_bpf(struct uior_ctx *ctx, void __user *uarg,
 	if (ret)
 		return ret;
 	return uior_respond(uarg, &p, sizeof(p), usize);
+}
+
+static long uior_ioctl_net(struct uior_ctx *ctx, void __user *uarg, bool bind)
+{
+	struct unified_io_net_bind p;
+	u32 usize;
+	int ret, err;
+
+	ret = uior_copy_arg_ready(ctx, &p, sizeof(p),
+				  offsetofend(typeof(p), resv2), uarg, &usize);
+	if (ret)
+		return ret;
+	ret = bind ? uior_net_bind(ctx, &p) : uior_net_unbind(ctx, &p);
+	if (ret == -EINTR)
+		return ret;
+	/* @msg says why, on failure too. */
+	err = uior_respond(uarg, &p, sizeof(p), usize);
+	return err ? err : ret;
 }
 
 static long uior_ioctl_submit(struct uior_ctx *ctx, void __user *uarg)
@@ -248,6 +271,10 @@ static long uior_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return uior_ioctl_bpf(ctx, uarg, true);
 	case UNIFIED_IO_DETACH_BPF:
 		return uior_ioctl_bpf(ctx, uarg, false);
+	case UNIFIED_IO_NET_BIND:
+		return uior_ioctl_net(ctx, uarg, true);
+	case UNIFIED_IO_NET_UNBIND:
+		return uior_ioctl_net(ctx, uarg, false);
 	default:
 		return -ENOIOCTLCMD;
 	}
@@ -278,7 +305,7 @@ static void uior_show_fdinfo(struct seq_file *m, struct file *file)
 
 	seq_printf(m, "state:\t%s\n", ready ? "ready" : "unset");
 	seq_printf(m, "abi_version:\t%u\n", UNIFIED_IO_ABI_VERSION);
-	seq_printf(m, "features:\t%#x\n", UNIFIED_IO_FEATURES);
+	seq_printf(m, "features:\t%#x\n", uior_features());
 	if (!ready || !mutex_trylock(&ctx->lock))
 		return;
 	seq_printf(m, "sq_entries:\t%u\n", c->sq_entries);
@@ -308,6 +335,22 @@ static void uior_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "bufs_free:\t%u\n", s->bufs_free);
 	seq_printf(m, "bufs_app:\t%u\n", s->bufs_app);
 	seq_printf(m, "bufs_kernel:\t%u\n", s->bufs_kernel);
+	seq_printf(m, "op_recv:\t%llu\n", s->ops[UNIFIED_IO_OP_RECV]);
+	seq_printf(m, "recv_bytes:\t%llu\n", ctx->recv.recv_bytes);
+	seq_printf(m, "recv_zc_bytes:\t%llu\n", ctx->recv.zc_bytes);
+	seq_printf(m, "recv_copy_bytes:\t%llu\n", ctx->recv.copy_bytes);
+	if (ctx->net) {
+		struct unified_io_net_info ni = {};
+
+		uior_net_info(ctx, &ni);
+		seq_printf(m, "net_state:\t%u\n", ni.state);
+		seq_printf(m, "net_ifindex:\t%u\n", ni.ifindex);
+		seq_printf(m, "net_rxq:\t%u\n", ni.rxq);
+		seq_printf(m, "net_bufs:\t%u\n", ni.nr_bufs);
+		seq_printf(m, "net_bufs_app:\t%u\n", ni.bufs_app);
+		seq_printf(m, "net_refills:\t%llu\n", ni.refills);
+		seq_printf(m, "net_alloc_empty:\t%llu\n", ni.alloc_empty);
+	}
 	mutex_unlock(&ctx->lock);
 }
 

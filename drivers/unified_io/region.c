@@ -3,7 +3,8 @@
  * unified_io region memory: geometry, allocation, accounting and mmap.
  *
  * A region is an array of pages in file order: one control page, the
- * descriptor area (SQ entries, CQ entries, buffer table) and the data area.
+ * descriptor area (SQ entries, CQ entries, buffer table, refill ring) and
+ * the data area.
  * The data area prefers 2 MiB compound pages and falls back to order-0 pages;
  * all pages are unmovable GFP_KERNEL memory so that io_uring can pin them
  * long-term as a fixed buffer. Pages are mapped into user space through
@@ -85,11 +86,13 @@ static int uior_check_setup(struct unified_io_setup *p)
  * limit is checked here, after it.
  */
 static int uior_layout(struct unified_io_setup *p,
-		       struct unified_io_region_layout *out)
+		       struct unified_io_region_layout *out,
+		       struct unified_io_ring_offsets *rfq)
 {
 	u64 nr_bufs = p->data_size >> ilog2(p->buf_size);
-	u64 off, bt_size, desc_size, region;
+	u64 off, bt_size, rfq_size, desc_size, region;
 	struct unified_io_region_layout lo = {}, *l = &lo;
+	struct unified_io_ring_offsets rf = {};
 
 	l->ctrl_off = 0;
 	l->ctrl_size = PAGE_SIZE;
@@ -117,9 +120,25 @@ static int uior_layout(struct unified_io_setup *p,
 	off = ALIGN(off, SMP_CACHE_BYTES);
 	l->buf_table = off;
 
+	/*
+	 * The refill ring holds every buffer at once. Past the limits below
+	 * nr_bufs is refused anyway: clamp it so the rounding cannot overflow.
+	 */
+	rf.head = offsetof(struct uior_ctrl, rfq_head);
+	rf.tail = offsetof(struct uior_ctrl, rfq_tail);
+	rf.ring_entries = roundup_pow_of_two(clamp_val(nr_bufs, 1,
+						       UNIFIED_IO_MAX_BUFS));
+	rf.ring_mask = rf.ring_entries - 1;
+	rf.entry_size = sizeof(struct unified_io_rfqe);
+	rfq_size = (u64)rf.ring_entries * sizeof(struct unified_io_rfqe);
+
 	if (check_mul_overflow(nr_bufs, (u64)sizeof(struct unified_io_buf_entry),
 			       &bt_size) ||
-	    check_add_overflow(off, bt_size, &desc_size) ||
+	    check_add_overflow(off, bt_size, &desc_size))
+		return -EOVERFLOW;
+	desc_size = ALIGN(desc_size, SMP_CACHE_BYTES);
+	rf.array = desc_size;
+	if (check_add_overflow(desc_size, rfq_size, &desc_size) ||
 	    check_add_overflow(desc_size, (u64)PAGE_SIZE - 1, &desc_size))
 		return -EOVERFLOW;
 	desc_size &= PAGE_MASK;
@@ -142,6 +161,7 @@ static int uior_layout(struct unified_io_setup *p,
 	l->nr_bufs = nr_bufs;
 	l->buf_size = p->buf_size;
 	*out = lo;
+	*rfq = rf;
 	return 0;
 }
 
@@ -236,6 +256,8 @@ static void uior_unaccount(struct uior_ctx *ctx)
  */
 void uior_region_destroy(struct uior_ctx *ctx)
 {
+	/* Scrubs the application's references; unbinds the NIC queue. */
+	uior_net_destroy(ctx);
 	/* Unmaps its view of the data pages before they are put. */
 	uior_bpf_destroy(ctx);
 	if (ctx->meta)
@@ -256,6 +278,8 @@ void uior_region_destroy(struct uior_ctx *ctx)
 	ctx->nr_free = 0;
 	memset(&ctx->config, 0, sizeof(ctx->config));
 	memset(&ctx->layout, 0, sizeof(ctx->layout));
+	memset(&ctx->layout_refill, 0, sizeof(ctx->layout_refill));
+	memset(&ctx->recv, 0, sizeof(ctx->recv));
 	memset(&ctx->stats, 0, sizeof(ctx->stats));
 }
 
@@ -267,6 +291,7 @@ static void uior_init_ctrl(struct uior_ctx *ctx)
 	ctx->sqes = ctx->meta + l->desc_off + l->sq.array;
 	ctx->cqes = ctx->meta + l->desc_off + l->cq.array;
 	ctx->buf_table = ctx->meta + l->desc_off + l->buf_table;
+	ctx->rfqes = ctx->meta + l->desc_off + ctx->layout_refill.array;
 	ctx->sq_mask = l->sq.ring_mask;
 	ctx->cq_mask = l->cq.ring_mask;
 	ctx->buf_shift = ilog2(l->buf_size);
@@ -286,7 +311,7 @@ int uior_region_create(struct uior_ctx *ctx, struct unified_io_setup *p)
 	ret = uior_check_setup(p);
 	if (ret)
 		return ret;
-	ret = uior_layout(p, l);
+	ret = uior_layout(p, l, &ctx->layout_refill);
 	if (ret)
 		return ret;
 	if (p->flags & UNIFIED_IO_SETUP_F_NUMA_NODE)
@@ -308,7 +333,7 @@ int uior_region_create(struct uior_ctx *ctx, struct unified_io_setup *p)
 		goto err_free;
 
 	ctx->config.abi_version = UNIFIED_IO_ABI_VERSION;
-	ctx->config.features = UNIFIED_IO_FEATURES;
+	ctx->config.features = uior_features();
 	ctx->config.setup_flags = p->flags;
 	ctx->config.numa_node = nid;
 	ctx->config.sq_entries = p->sq_entries;
@@ -335,6 +360,7 @@ int uior_region_create(struct uior_ctx *ctx, struct unified_io_setup *p)
 	uior_init_ctrl(ctx);
 	uior_bufs_init(ctx);
 	p->layout = *l;
+	p->refill = ctx->layout_refill;
 	return 0;
 
 err_free:

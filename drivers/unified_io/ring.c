@@ -33,7 +33,7 @@ void uior_bufs_init(struct uior_ctx *ctx)
 	ctx->stats.bufs_free = nr;
 }
 
-static void uior_buf_mirror(struct uior_ctx *ctx, u32 idx)
+void uior_buf_mirror(struct uior_ctx *ctx, u32 idx)
 {
 	const struct uior_buf *b = &ctx->bufs[idx];
 	struct unified_io_buf_entry *e = &ctx->buf_table[idx];
@@ -98,6 +98,14 @@ static int uior_op_free(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	/* Below data_size, so below 2^32 buffers: u32 for array_index_nospec. */
 	idx = array_index_nospec((u32)(d->addr >> ctx->buf_shift),
 				 ctx->layout.nr_bufs);
+	/* Lent to the network side: it goes back there (net.c). */
+	if (uior_net_buf_lent(ctx, idx)) {
+		int ret = uior_net_free_buf(ctx, idx, d->owner);
+
+		if (!ret)
+			*addr = d->addr;
+		return ret;
+	}
 	b = &ctx->bufs[idx];
 	if (b->state == UNIFIED_IO_BUF_FREE)
 		return -EALREADY;
@@ -116,8 +124,8 @@ static int uior_op_free(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	return 0;
 }
 
-static void uior_post_cqe(struct uior_ctx *ctx, const struct unified_io_desc *d,
-			  s32 res, u64 addr, u32 flags)
+void uior_post_cqe(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		   s32 res, u64 addr, u32 flags)
 {
 	struct unified_io_cqe cqe = {
 		.user_data	= d->user_data,
@@ -162,10 +170,14 @@ static int uior_op_bpf(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	return uior_bpf_run(ctx, d, idx, cflags);
 }
 
-/* @d is a kernel copy: every field is read from it, never from the SQ. */
-static void uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d)
+/*
+ * @d is a kernel copy: every field is read from it, never from the SQ.
+ * @space: free CQ slots, at least one. Returns the completions posted.
+ */
+static u32 uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		      u32 space)
 {
-	u32 cflags = 0;
+	u32 cflags = 0, tail = ctx->cq_tail;
 	u64 addr = 0;
 	int res;
 
@@ -182,6 +194,10 @@ static void uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d)
 	case UNIFIED_IO_OP_BPF:
 		res = uior_op_bpf(ctx, d, &addr, &cflags);
 		break;
+	case UNIFIED_IO_OP_RECV:
+		/* Chunks first, in the slots the final completion leaves. */
+		res = uior_op_recv(ctx, d, space - 1);
+		break;
 	default:
 		res = -EOPNOTSUPP;
 		break;
@@ -190,6 +206,7 @@ static void uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d)
 		ctx->stats.ops[array_index_nospec(d->opcode,
 						  UNIFIED_IO_OP_LAST)]++;
 	uior_post_cqe(ctx, d, res, addr, cflags);
+	return ctx->cq_tail - tail;
 }
 
 /*
@@ -265,16 +282,17 @@ static int uior_submit_sq(struct uior_ctx *ctx, u32 to_submit)
 		ctx->stats.cq_full++;
 		return -EBUSY;
 	}
-	nr = min(nr, space);
 
-	for (i = 0; i < nr; i++, head++) {
+	/* RECV may post several completions: stop when the CQ is full. */
+	for (i = 0; i < nr && space; i++, head++) {
 		struct unified_io_desc d;
 
 		memcpy(&d, &ctx->sqes[head & ctx->sq_mask], sizeof(d));
 		/* Snapshot taken: no field may be re-read from the SQ. */
 		barrier();
-		uior_issue(ctx, &d);
+		space -= uior_issue(ctx, &d, space);
 	}
+	nr = i;
 	ctx->sq_head = head;
 	/* The SQEs are copied before user space may reuse their slots. */
 	smp_store_release(&ctx->ctrl->sq_head, head);
@@ -286,11 +304,13 @@ static int uior_submit_inline(struct uior_ctx *ctx,
 {
 	lockdep_assert_held(&ctx->lock);
 
-	if (!uior_cq_space(ctx)) {
+	u32 space = uior_cq_space(ctx);
+
+	if (!space) {
 		ctx->stats.cq_full++;
 		return -EBUSY;
 	}
-	uior_issue(ctx, d);
+	uior_issue(ctx, d, space);
 	return 1;
 }
 
@@ -356,4 +376,6 @@ void uior_stats_snapshot(struct uior_ctx *ctx, struct unified_io_stats *out)
 	lockdep_assert_held(&ctx->lock);
 	ctx->stats.waits = atomic64_read(&ctx->waits);
 	memcpy(out, &ctx->stats, sizeof(*out));
+	/* Buffers lent to the network side change hands in softirq. */
+	uior_net_stats(ctx, out);
 }

@@ -34,6 +34,8 @@ struct uior_ctrl {
 	u32 sq_tail ____cacheline_aligned_in_smp;	/* user writes */
 	u32 cq_head ____cacheline_aligned_in_smp;	/* user writes */
 	u32 cq_tail ____cacheline_aligned_in_smp;	/* kernel writes */
+	u32 rfq_head ____cacheline_aligned_in_smp;	/* kernel writes */
+	u32 rfq_tail ____cacheline_aligned_in_smp;	/* user writes */
 	struct unified_io_config config ____cacheline_aligned_in_smp;
 	struct unified_io_stats stats ____cacheline_aligned_in_smp;
 };
@@ -61,6 +63,7 @@ struct uior_ctx {
 	/* Immutable once ready. */
 	struct unified_io_config config;
 	struct unified_io_region_layout layout;
+	struct unified_io_ring_offsets layout_refill;
 	u32 sq_mask;
 	u32 cq_mask;
 	unsigned int buf_shift;
@@ -78,6 +81,7 @@ struct uior_ctx {
 	struct unified_io_desc *sqes;
 	struct unified_io_cqe *cqes;
 	struct unified_io_buf_entry *buf_table;
+	struct unified_io_rfqe *rfqes;
 
 	/* Under @lock. */
 	u32 sq_head;
@@ -89,6 +93,17 @@ struct uior_ctx {
 	struct unified_io_stats stats;	/* but for waits, below */
 
 	atomic64_t waits;		/* COMPLETE calls that slept */
+
+	/* Network side (net.c): set by BIND under @lock, cleared at release. */
+	struct uior_net *net;
+	struct {			/* RECV counters, under @lock */
+		u64 recv_bytes;
+		u64 zc_chunks;
+		u64 zc_bytes;
+		u64 copy_chunks;
+		u64 copy_bytes;
+		u64 bpf_drops;
+	} recv;
 
 	/* BPF chain (bpf.c): @bpf_lock orders attach, detach and teardown. */
 	struct mutex bpf_lock;
@@ -111,7 +126,23 @@ int uior_bpf_run(struct uior_ctx *ctx, const struct unified_io_desc *d,
 void uior_bpf_info(struct uior_ctx *ctx, struct unified_io_info *info);
 void uior_bpf_destroy(struct uior_ctx *ctx);
 
+/* net.c */
+struct uior_net;
+u32 uior_features(void);
+int uior_net_bind(struct uior_ctx *ctx, struct unified_io_net_bind *p);
+int uior_net_unbind(struct uior_ctx *ctx, struct unified_io_net_bind *p);
+void uior_net_destroy(struct uior_ctx *ctx);
+bool uior_net_buf_lent(struct uior_ctx *ctx, u32 idx);
+int uior_net_free_buf(struct uior_ctx *ctx, u32 idx, u16 owner);
+void uior_net_stats(struct uior_ctx *ctx, struct unified_io_stats *s);
+void uior_net_info(struct uior_ctx *ctx, struct unified_io_net_info *ni);
+int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		 u32 slots);
+
 /* ring.c */
+void uior_buf_mirror(struct uior_ctx *ctx, u32 idx);
+void uior_post_cqe(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		   s32 res, u64 addr, u32 flags);
 int uior_submit(struct uior_ctx *ctx, struct unified_io_submit *p);
 int uior_complete(struct uior_ctx *ctx, struct unified_io_complete *p);
 __poll_t uior_poll_mask(struct uior_ctx *ctx);

@@ -32,6 +32,8 @@ const struct feature_desc feature_descs[] = {
 	{ UNIFIED_IO_FEAT_HUGE_PAGES,	 "huge_pages",	  "2 MiB pages for the data area" },
 	{ UNIFIED_IO_FEAT_BUF_OWNERS,	 "buf_owners",	  "ALLOC/FREE with owner tags" },
 	{ UNIFIED_IO_FEAT_BPF,		 "bpf",		  "BPF chains run over buffers in place" },
+	{ UNIFIED_IO_FEAT_NET_RECV,	 "net_recv",	  "RECV from TCP sockets into buffers" },
+	{ UNIFIED_IO_FEAT_NET_PROVIDER,	 "net_provider",  "NIC queue memory provider (NET_BIND)" },
 };
 const unsigned int nr_feature_descs = sizeof(feature_descs) / sizeof(feature_descs[0]);
 

@@ -62,7 +62,15 @@
 #define UNIFIED_IO_FEAT_HUGE_PAGES	(1U << 4)  /* 2 MiB pages for data */
 #define UNIFIED_IO_FEAT_BUF_OWNERS	(1U << 5)  /* ALLOC/FREE with owner tags */
 #define UNIFIED_IO_FEAT_BPF		(1U << 6)  /* BPF chains over buffers */
-#define UNIFIED_IO_FEATURES		0x7fU
+#define UNIFIED_IO_FEAT_NET_RECV	(1U << 7)  /* RECV from TCP sockets */
+/*
+ * NET_BIND: the region is a NIC receive queue's memory provider. Only on
+ * kernels that let a module provide page pool memory (see
+ * Documentation/unified_io_region.rst); the module builds and loads without
+ * it, and NET_BIND then fails with EOPNOTSUPP.
+ */
+#define UNIFIED_IO_FEAT_NET_PROVIDER	(1U << 8)
+#define UNIFIED_IO_FEATURES		0x1ffU
 
 /* Most programs in a region's BPF chain. */
 #define UNIFIED_IO_BPF_MAX_PROGS	8
@@ -159,6 +167,10 @@ struct unified_io_region_layout {
  *	most UNIFIED_IO_MAX_DATA_SIZE and UNIFIED_IO_MAX_BUFS buffers
  * @layout: output, the geometry of the region
  * @resv: Must be 0
+ * @refill: output, where the refill ring lives (since
+ *	UNIFIED_IO_FEAT_NET_RECV; not written for a smaller @size). Entries are
+ *	struct unified_io_rfqe; the ring has the first power of two at or above
+ *	the number of buffers, so every buffer fits in it at once.
  *
  * Creates the region of this open file. Memory is charged to the caller's
  * RLIMIT_MEMLOCK (unless CAP_IPC_LOCK) and to its memory cgroup.
@@ -190,6 +202,8 @@ struct unified_io_setup {
 	__aligned_u64 data_size;
 	struct unified_io_region_layout layout;
 	__aligned_u64 resv[4];
+	/* Since UNIFIED_IO_FEAT_NET_RECV. */
+	struct unified_io_ring_offsets refill;
 };
 
 /**
@@ -209,6 +223,22 @@ struct unified_io_setup {
  *	chain: the completion's @res is 0 and @flags has
  *	UNIFIED_IO_CQE_F_BPF_DROP; otherwise @res is the final length (a
  *	program may change it with bpf_xdp_adjust_tail, within the buffer).
+ * @UNIFIED_IO_OP_RECV: receive from the TCP socket @net.fd into region
+ *	buffers, without blocking: everything queued on the socket, at most
+ *	@len bytes (0: no limit), as one completion per chunk and a final one.
+ *	A chunk's completion has UNIFIED_IO_CQE_F_MORE, @res its length and
+ *	@addr its data-area offset; the buffer holding it now belongs to
+ *	@owner. Payload a bound NIC queue (UNIFIED_IO_NET_BIND) wrote into
+ *	region buffers is handed over as it is, without a copy; any other
+ *	bytes (the stack's linear data, pages of other queues, a region with
+ *	no binding) are copied into a free buffer and the completion has
+ *	UNIFIED_IO_CQE_F_COPIED. With UNIFIED_IO_RECV_F_BPF in @net.flags the
+ *	BPF chain runs over every chunk that starts a buffer before its
+ *	completion is posted; an XDP_DROP verdict recycles the buffer at once
+ *	(the completion has @res 0 and UNIFIED_IO_CQE_F_BPF_DROP). The final
+ *	completion (no F_MORE) has @res the number of bytes taken from the
+ *	socket, or an error when there were none. Chunk completions use at
+ *	most the free CQ slots minus one, which the final completion takes.
  * @UNIFIED_IO_OP_LAST: one past the last opcode the module executes
  * @UNIFIED_IO_OP_USER: first opcode executed in user space: descriptors with
  *	an opcode at or above it are run by libunifiedio and never by the
@@ -226,6 +256,7 @@ enum unified_io_op {
 	UNIFIED_IO_OP_ALLOC	= 1,
 	UNIFIED_IO_OP_FREE	= 2,
 	UNIFIED_IO_OP_BPF	= 3,
+	UNIFIED_IO_OP_RECV	= 4,
 	UNIFIED_IO_OP_LAST,
 
 	UNIFIED_IO_OP_USER	= 0x80,
@@ -261,7 +292,8 @@ enum unified_io_nvme_opcode {
  *	the only namespace attached), @opcode (enum unified_io_nvme_opcode),
  *	@slba, @nlb (number of blocks, not 0-based), @cdw12_flags (FUA and
  *	other bits 16-31 of command dword 12); Must be 0 for other opcodes
- * @net: reserved for network operations; Must be 0
+ * @net: RECV: @fd, a connected TCP socket of the caller, and @flags (enum
+ *	unified_io_recv_flags); Must be 0 for other opcodes
  * @bpf: Must be 0 (the whole chain runs)
  * @pad: the type-specific area as raw words; Must be 0 for NOP/ALLOC/FREE
  *
@@ -286,6 +318,15 @@ enum unified_io_nvme_opcode {
  *	EPROTO		BPF: a program moved the start of the data
  *			(bpf_xdp_adjust_head), which cannot be expressed as a
  *			region range
+ *	EBADF		RECV: @net.fd is not an open file
+ *	ENOTSOCK	RECV: @net.fd is not a socket
+ *	EPROTONOSUPPORT	RECV: not a TCP socket
+ *	EAGAIN		RECV: nothing queued on the socket (poll it for POLLIN)
+ *	ENOBUFS		RECV: data queued that needed a copy, and no free buffer
+ *	ENOSPC		RECV: the CQ had no slot for a chunk besides the final one
+ *	ENOTCONN, ECONNRESET, ...: RECV: the socket's error or state
+ * A RECV that took bytes completes with their number even if it then met
+ * one of these; 0 means the peer closed the connection and nothing is left.
  * A refused descriptor is never acted on. For BPF, the programs up to and
  * including the one that failed may have changed the data (a program that
  * moves the start of the data also moves the metadata over its first bytes).
@@ -346,9 +387,23 @@ struct unified_io_cqe {
  * enum unified_io_cqe_flags - flags of a struct unified_io_cqe
  * @UNIFIED_IO_CQE_F_BPF_DROP: a program of the BPF chain returned XDP_DROP;
  *	the index of that program in the chain is in bits 8-15 of @flags
+ * @UNIFIED_IO_CQE_F_MORE: RECV: a chunk; more completions of the same
+ *	descriptor follow
+ * @UNIFIED_IO_CQE_F_COPIED: RECV: the CPU copied this chunk into the buffer
+ *	(counted in struct unified_io_net_info @copy_bytes)
  */
 enum unified_io_cqe_flags {
 	UNIFIED_IO_CQE_F_BPF_DROP	= 1 << 0,
+	UNIFIED_IO_CQE_F_MORE		= 1 << 1,
+	UNIFIED_IO_CQE_F_COPIED		= 1 << 2,
+};
+
+/**
+ * enum unified_io_recv_flags - @net.flags of an UNIFIED_IO_OP_RECV descriptor
+ * @UNIFIED_IO_RECV_F_BPF: run the BPF chain over each received chunk
+ */
+enum unified_io_recv_flags {
+	UNIFIED_IO_RECV_F_BPF		= 1 << 0,
 };
 
 #define UNIFIED_IO_CQE_BPF_PROG_SHIFT	8
@@ -497,6 +552,87 @@ struct unified_io_bpf_prog_info {
 };
 
 /**
+ * enum unified_io_net_state - state of a region's network binding
+ * @UNIFIED_IO_NET_NONE: never bound
+ * @UNIFIED_IO_NET_BOUND: the region provides the memory of a NIC queue
+ * @UNIFIED_IO_NET_UNBOUND: unbound by UNIFIED_IO_NET_UNBIND
+ * @UNIFIED_IO_NET_GONE: the NIC went away while bound
+ */
+enum unified_io_net_state {
+	UNIFIED_IO_NET_NONE	= 0,
+	UNIFIED_IO_NET_BOUND	= 1,
+	UNIFIED_IO_NET_UNBOUND	= 2,
+	UNIFIED_IO_NET_GONE	= 3,
+};
+
+/**
+ * struct unified_io_net_info - network side of a region, in GET_INFO
+ * @state: enum unified_io_net_state
+ * @ifindex: interface of the binding (in the binder's namespace), or 0
+ * @rxq: receive queue of the binding
+ * @nr_bufs: buffers lent to the network side by NET_BIND
+ * @bufs_app: of those, buffers the application holds (from RECV)
+ * @bufs_nic: of those, buffers the NIC, its page pool, the provider's free
+ *	list or a socket hold
+ * @resv: always 0
+ * @recv_bytes: bytes RECV took from sockets
+ * @zc_chunks: RECV chunks handed over without a copy
+ * @zc_bytes: bytes in those chunks
+ * @copy_chunks: RECV chunks the CPU copied into a buffer (fallback)
+ * @copy_bytes: bytes in those chunks
+ * @bpf_drops: chunks recycled by an XDP_DROP verdict
+ * @refills: buffers returned through the refill ring
+ * @refill_bad_addr: refill entries skipped: offset outside the data area or
+ *	not at the start of a buffer, or reserved bytes not zero
+ * @refill_not_held: refill entries skipped: the buffer was not held by the
+ *	application under that owner tag (free, in the NIC, returned twice)
+ * @alloc_empty: times the NIC asked the provider for buffers and found none
+ * @nic_allocs: buffers given to the NIC
+ * @resv2: always 0
+ */
+struct unified_io_net_info {
+	__u32	state;
+	__u32	ifindex;
+	__u32	rxq;
+	__u32	nr_bufs;
+	__u32	bufs_app;
+	__u32	bufs_nic;
+	__u32	resv[2];
+	__aligned_u64 recv_bytes;
+	__aligned_u64 zc_chunks;
+	__aligned_u64 zc_bytes;
+	__aligned_u64 copy_chunks;
+	__aligned_u64 copy_bytes;
+	__aligned_u64 bpf_drops;
+	__aligned_u64 refills;
+	__aligned_u64 refill_bad_addr;
+	__aligned_u64 refill_not_held;
+	__aligned_u64 alloc_empty;
+	__aligned_u64 nic_allocs;
+	__aligned_u64 resv2[5];
+};
+
+/**
+ * struct unified_io_rfqe - refill ring entry (16 bytes)
+ * @addr: data-area offset of the start of a buffer to give back
+ * @owner: owner tag the buffer was received under
+ * @resv: Must be 0
+ *
+ * The refill ring returns buffers that RECV handed out while the region was
+ * bound; the NIC queue's page pool takes them back when it needs buffers,
+ * with no system call. User space writes entries and the tail (store-
+ * release); the kernel writes the head. Entries naming anything but a buffer
+ * the application holds under @owner are skipped and counted, never acted
+ * on. Buffers from a region with no binding, or once the binding is gone,
+ * go back with UNIFIED_IO_OP_FREE, which also takes RECV buffers.
+ */
+struct unified_io_rfqe {
+	__aligned_u64 addr;
+	__u16	owner;
+	__u16	resv[3];
+};
+
+/**
  * struct unified_io_info - ioctl(UNIFIED_IO_GET_INFO)
  * @size: sizeof(struct unified_io_info)
  * @flags: Must be 0
@@ -507,6 +643,8 @@ struct unified_io_bpf_prog_info {
  * @nr_bpf_progs: programs in the BPF chain
  * @resv: always 0
  * @bpf_progs: the chain, in order, with per-program counters
+ * @refill: where the refill ring lives (as in struct unified_io_setup)
+ * @net: the network side
  */
 struct unified_io_info {
 	__u32	size;
@@ -518,6 +656,9 @@ struct unified_io_info {
 	__u32	nr_bpf_progs;
 	__u32	resv;
 	struct unified_io_bpf_prog_info bpf_progs[UNIFIED_IO_BPF_MAX_PROGS];
+	/* Since UNIFIED_IO_FEAT_NET_RECV. */
+	struct unified_io_ring_offsets refill;
+	struct unified_io_net_info net;
 };
 
 /**
@@ -556,6 +697,61 @@ struct unified_io_bpf {
 	__s32	prog_fd;
 	__u32	prog_id;
 	__aligned_u64 resv[2];
+};
+
+/**
+ * struct unified_io_net_bind - ioctl(UNIFIED_IO_NET_BIND) and
+ *	ioctl(UNIFIED_IO_NET_UNBIND)
+ * @size: sizeof(struct unified_io_net_bind)
+ * @flags: Must be 0
+ * @ifindex: BIND: interface in the caller's network namespace; UNBIND:
+ *	Must be 0
+ * @rxq: BIND: receive queue of the interface; UNBIND: Must be 0
+ * @nr_bufs: BIND: buffers taken from the free list and lent to the network
+ *	side for the region's lifetime (the rest serve ALLOC and copies);
+ *	UNBIND: Must be 0
+ * @resv: Must be 0
+ * @msg: output: why the call failed, a NUL-terminated string ("" on
+ *	success); written back also on failure
+ *
+ * BIND makes the region the memory provider of one receive queue: the
+ * queue's page pool takes its buffers (net_iovs) from the region, so the
+ * NIC writes payload straight into region buffers and RECV hands them to
+ * the application without a copy. The NIC must split headers from data
+ * (tcp-data-split on, hds-thresh 0) and manage its queues
+ * (netdev_queue_mgmt_ops); the queue is restarted with the region's memory.
+ * A region is bound at most once. UNBIND, the region's release, or the
+ * interface going away ends the binding; the queue restarts with ordinary
+ * memory and keeps working. Buffers the application holds stay valid until
+ * freed; buffers in flight return to the region when the stack drops them.
+ * Needs CAP_NET_ADMIN in the interface's network namespace and buf_size ==
+ * PAGE_SIZE (one net_iov per buffer).
+ *
+ * Errors:
+ *	EPERM		no CAP_NET_ADMIN over the interface's namespace
+ *	ENODEV		no interface @ifindex in the caller's namespace
+ *	EOPNOTSUPP	the interface has no queue management (veth, lo), no
+ *			DMA device, or this kernel lets no module provide page
+ *			pool memory (no UNIFIED_IO_FEAT_NET_PROVIDER)
+ *	ERANGE		@rxq is not below the number of receive queues
+ *	EEXIST		the queue already has a memory provider, or an XDP
+ *			program is attached to the interface
+ *	EINVAL		unknown flag, non-zero @resv; @nr_bufs zero; buf_size
+ *			is not PAGE_SIZE; header split is off or hds-thresh
+ *			is not zero; UNBIND with non-zero fields
+ *	ENOBUFS		fewer than @nr_bufs free buffers
+ *	EBUSY		the region is or was bound (BIND)
+ *	ENOENT		the region is not bound (UNBIND)
+ */
+struct unified_io_net_bind {
+	__u32	size;
+	__u32	flags;
+	__u32	ifindex;
+	__u32	rxq;
+	__u32	nr_bufs;
+	__u32	resv;
+	char	msg[64];
+	__aligned_u64 resv2[2];
 };
 
 /**
@@ -648,6 +844,8 @@ enum {
 	UNIFIED_IO_CMD_GET_INFO,
 	UNIFIED_IO_CMD_ATTACH_BPF,
 	UNIFIED_IO_CMD_DETACH_BPF,
+	UNIFIED_IO_CMD_NET_BIND,
+	UNIFIED_IO_CMD_NET_UNBIND,
 };
 
 #define UNIFIED_IO_SETUP	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_SETUP)
@@ -656,5 +854,7 @@ enum {
 #define UNIFIED_IO_GET_INFO	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_GET_INFO)
 #define UNIFIED_IO_ATTACH_BPF	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_ATTACH_BPF)
 #define UNIFIED_IO_DETACH_BPF	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_DETACH_BPF)
+#define UNIFIED_IO_NET_BIND	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_NET_BIND)
+#define UNIFIED_IO_NET_UNBIND	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_NET_UNBIND)
 
 #endif /* _UAPI_LINUX_UNIFIED_IO_H */
