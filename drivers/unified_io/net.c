@@ -706,94 +706,118 @@ static void uior_net_lend(struct uior_ctx *ctx, struct uior_net *net, u32 nr)
 
 #endif
 
+#ifdef UIOR_NET_PROVIDER
+/* Give back buffers no page pool has seen. */
+static void uior_net_unlend(struct uior_ctx *ctx, struct uior_net *net)
+{
+	lockdep_assert_held(&ctx->lock);
+	while (net->free_count) {
+		u32 idx = net->freelist[--net->free_count];
+
+		ctx->bufs[idx].state = UNIFIED_IO_BUF_FREE;
+		uior_buf_mirror(ctx, idx);
+		ctx->free_list[ctx->nr_free++] = idx;
+		ctx->stats.bufs_free++;
+	}
+}
+
+static int uior_net_bind_locked(struct uior_ctx *ctx,
+				struct unified_io_net_bind *p,
+				struct netlink_ext_ack *extack)
+{
+	struct net_device *dev;
+	struct uior_net *net;
+	int ret;
+
+	lockdep_assert_held(&ctx->lock);
+	if (ctx->net) {
+		NL_SET_ERR_MSG(extack, "region is or was bound");
+		return -EBUSY;
+	}
+	if (p->nr_bufs > ctx->nr_free) {
+		NL_SET_ERR_MSG(extack, "fewer free buffers than nr_bufs");
+		return -ENOBUFS;
+	}
+	net = uior_net_alloc(ctx, p->nr_bufs);
+	if (!net)
+		return -ENOMEM;
+	/* The buffers, not yet visible to any page pool. */
+	uior_net_lend(ctx, net, p->nr_bufs);
+	net->ctx = ctx;
+	net->rfq_cached_head = READ_ONCE(ctx->ctrl->rfq_head);
+
+	dev = netdev_get_by_index_lock(current->nsproxy->net_ns, p->ifindex);
+	if (!dev) {
+		NL_SET_ERR_MSG(extack, "no such interface");
+		ret = -ENODEV;
+	} else {
+		ret = uior_net_open_queue(net, dev, p, extack);
+		netdev_unlock(dev);
+	}
+	if (!ret) {
+		ctx->net = net;
+	} else if (refcount_read(&net->refs) == 1 &&
+		   net->free_count == net->nr_lent) {
+		uior_net_unlend(ctx, net);
+		uior_net_put(net);
+	} else {
+		/*
+		 * A page pool of the failed restart still holds some buffers:
+		 * they stay lent and come home to the provider's free list.
+		 */
+		WRITE_ONCE(net->state, UNIFIED_IO_NET_UNBOUND);
+		ctx->net = net;
+	}
+	return ret;
+}
+#endif
+
+static int uior_net_bind_check(struct uior_ctx *ctx,
+			       struct unified_io_net_bind *p,
+			       struct netlink_ext_ack *extack)
+{
+	if (p->flags || p->resv || !mem_is_zero(p->resv2, sizeof(p->resv2))) {
+		NL_SET_ERR_MSG(extack, "unknown flag or reserved field set");
+		return -EINVAL;
+	}
+	if (!uior_net_provider) {
+		NL_SET_ERR_MSG(extack,
+			       "kernel lets no module provide page pool memory");
+		return -EOPNOTSUPP;
+	}
+	if (!ns_capable(current->nsproxy->net_ns->user_ns, CAP_NET_ADMIN)) {
+		NL_SET_ERR_MSG(extack, "CAP_NET_ADMIN needed");
+		return -EPERM;
+	}
+	if (!p->nr_bufs) {
+		NL_SET_ERR_MSG(extack, "nr_bufs is zero");
+		return -EINVAL;
+	}
+	if (ctx->layout.buf_size != PAGE_SIZE) {
+		NL_SET_ERR_MSG(extack, "buf_size is not PAGE_SIZE");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int uior_net_bind(struct uior_ctx *ctx, struct unified_io_net_bind *p)
 {
 	struct netlink_ext_ack extack = {};
-	int ret = -EOPNOTSUPP;
-
-#define UIOR_BIND_FAIL(err, text) do {			\
-		NL_SET_ERR_MSG(&extack, text);		\
-		ret = err;				\
-		goto out;				\
-	} while (0)
+	int ret;
 
 	memset(p->msg, 0, sizeof(p->msg));
-	if (p->flags || p->resv || !mem_is_zero(p->resv2, sizeof(p->resv2)))
-		UIOR_BIND_FAIL(-EINVAL, "unknown flag or reserved field set");
-	if (!uior_net_provider)
-		UIOR_BIND_FAIL(-EOPNOTSUPP,
-			       "kernel lets no module provide page pool memory");
-	if (!ns_capable(current->nsproxy->net_ns->user_ns, CAP_NET_ADMIN))
-		UIOR_BIND_FAIL(-EPERM, "CAP_NET_ADMIN needed");
-	if (!p->nr_bufs)
-		UIOR_BIND_FAIL(-EINVAL, "nr_bufs is zero");
-	if (ctx->layout.buf_size != PAGE_SIZE)
-		UIOR_BIND_FAIL(-EINVAL, "buf_size is not PAGE_SIZE");
-
+	ret = uior_net_bind_check(ctx, p, &extack);
 #ifdef UIOR_NET_PROVIDER
-	{
-		struct uior_net *net;
-		struct net_device *dev;
-
+	if (!ret) {
 		if (mutex_lock_interruptible(&ctx->lock))
 			return -EINTR;
-		if (ctx->net) {
-			mutex_unlock(&ctx->lock);
-			UIOR_BIND_FAIL(-EBUSY, "region is or was bound");
-		}
-		if (p->nr_bufs > ctx->nr_free) {
-			mutex_unlock(&ctx->lock);
-			UIOR_BIND_FAIL(-ENOBUFS, "fewer free buffers than nr_bufs");
-		}
-		net = uior_net_alloc(ctx, p->nr_bufs);
-		if (!net) {
-			mutex_unlock(&ctx->lock);
-			return -ENOMEM;
-		}
-		/* The buffers, not yet visible to any page pool. */
-		uior_net_lend(ctx, net, p->nr_bufs);
-		net->ctx = ctx;
-		net->rfq_cached_head = READ_ONCE(ctx->ctrl->rfq_head);
-
-		dev = netdev_get_by_index_lock(current->nsproxy->net_ns,
-					       p->ifindex);
-		if (!dev) {
-			NL_SET_ERR_MSG(&extack, "no such interface");
-			ret = -ENODEV;
-		} else {
-			ret = uior_net_open_queue(net, dev, p, &extack);
-			netdev_unlock(dev);
-		}
-		if (!ret) {
-			ctx->net = net;
-		} else if (refcount_read(&net->refs) == 1 &&
-			   net->free_count == net->nr_lent) {
-			/* No page pool saw the buffers: give them back. */
-			while (net->free_count) {
-				u32 idx = net->freelist[--net->free_count];
-
-				ctx->bufs[idx].state = UNIFIED_IO_BUF_FREE;
-				uior_buf_mirror(ctx, idx);
-				ctx->free_list[ctx->nr_free++] = idx;
-				ctx->stats.bufs_free++;
-			}
-			uior_net_put(net);
-		} else {
-			/*
-			 * A page pool of the failed restart still holds some:
-			 * they stay lent, and come home to the provider.
-			 */
-			WRITE_ONCE(net->state, UNIFIED_IO_NET_UNBOUND);
-			ctx->net = net;
-		}
+		ret = uior_net_bind_locked(ctx, p, &extack);
 		mutex_unlock(&ctx->lock);
 	}
 #endif
-out:
 	if (extack._msg)
 		strscpy(p->msg, extack._msg, sizeof(p->msg));
 	return ret;
-#undef UIOR_BIND_FAIL
 }
 
 int uior_net_unbind(struct uior_ctx *ctx, struct unified_io_net_bind *p)

@@ -309,7 +309,9 @@ enum unified_io_nvme_opcode {
  *	ERANGE		FREE @addr outside the data area
  *	ENOBUFS		ALLOC with no free buffer
  *	EALREADY	FREE of a buffer that is already free
- *	EPERM		FREE by an @owner other than the one holding the buffer;
+ *	EPERM		FREE by an @owner other than the one holding the buffer
+ *			(or of a buffer lent to the network side that the
+ *			application does not hold);
  *			BPF on a buffer @owner does not hold
  *	ENOENT		BPF with no program attached
  *	ECANCELED	BPF: a program returned XDP_ABORTED
@@ -324,6 +326,9 @@ enum unified_io_nvme_opcode {
  *	EAGAIN		RECV: nothing queued on the socket (poll it for POLLIN)
  *	ENOBUFS		RECV: data queued that needed a copy, and no free buffer
  *	ENOSPC		RECV: the CQ had no slot for a chunk besides the final one
+ *	ENOENT		RECV with UNIFIED_IO_RECV_F_BPF and no program attached
+ *	EFAULT		RECV: queued data in another memory provider's buffers,
+ *			which the CPU cannot read
  *	ENOTCONN, ECONNRESET, ...: RECV: the socket's error or state
  * A RECV that took bytes completes with their number even if it then met
  * one of these; 0 means the peer closed the connection and nothing is left.
@@ -713,6 +718,7 @@ struct unified_io_bpf {
  * @resv: Must be 0
  * @msg: output: why the call failed, a NUL-terminated string ("" on
  *	success); written back also on failure
+ * @resv2: Must be 0
  *
  * BIND makes the region the memory provider of one receive queue: the
  * queue's page pool takes its buffers (net_iovs) from the region, so the
