@@ -286,6 +286,8 @@ static struct uior_net *uior_pp_to_net(struct page_pool *pp)
 /*
  * Take the buffers the application returned through the refill ring. Every
  * entry is copied and checked before use; bad ones are skipped and counted.
+ * Buffers of @pp go to @netmems (at most @to_alloc); others, and all of them
+ * when @pp is NULL, go back to their own page pool or the free list.
  */
 static unsigned int uior_net_refill(struct page_pool *pp, struct uior_net *net,
 				    netmem_ref *netmems, unsigned int to_alloc)
@@ -306,7 +308,7 @@ static unsigned int uior_net_refill(struct page_pool *pp, struct uior_net *net,
 	entries = min(tail - net->rfq_cached_head,
 		      ctx->layout_refill.ring_entries);
 
-	while (entries-- && n < to_alloc) {
+	while (entries-- && (!pp || n < to_alloc)) {
 		struct unified_io_rfqe e;
 		struct net_iov *niov;
 		netmem_ref netmem;
@@ -332,7 +334,7 @@ static unsigned int uior_net_refill(struct page_pool *pp, struct uior_net *net,
 		netmem = net_iov_to_netmem(niov);
 		if (!page_pool_unref_and_test(netmem))
 			continue;
-		if (unlikely(niov->desc.pp != pp)) {
+		if (!pp || unlikely(niov->desc.pp != pp)) {
 			uior_net_return_niov(niov);
 			continue;
 		}
@@ -341,6 +343,16 @@ static unsigned int uior_net_refill(struct page_pool *pp, struct uior_net *net,
 	/* The entries are read before user space may reuse their slots. */
 	smp_store_release(&ctx->ctrl->rfq_head, net->rfq_cached_head);
 	return n;
+}
+
+/* While no queue is bound, SUBMIT takes the refill ring's entries. */
+void uior_net_drain_refill(struct uior_ctx *ctx)
+{
+	struct uior_net *net = ctx->net;
+
+	lockdep_assert_held(&ctx->lock);
+	if (net && READ_ONCE(net->state) != UNIFIED_IO_NET_BOUND)
+		uior_net_refill(NULL, net, NULL, 0);
 }
 
 static unsigned int uior_net_refill_slow(struct page_pool *pp,
@@ -626,6 +638,10 @@ static bool uior_net_is_ours(struct uior_net *net, struct page_pool *pp)
 }
 
 static void uior_net_close_queue(struct uior_net *net)
+{
+}
+
+void uior_net_drain_refill(struct uior_ctx *ctx)
 {
 }
 
@@ -1194,13 +1210,15 @@ int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	if (ret > 0) {
 		ctx->recv.recv_bytes += ret;
 	} else if (!ret) {
+		/* In tcp_recvmsg()'s order: a reset also shuts the socket. */
 		if (r.err)
 			ret = r.err;
-		else if (sock_flag(sk, SOCK_DONE) ||
-			 sk->sk_shutdown & RCV_SHUTDOWN)
+		else if (sock_flag(sk, SOCK_DONE))
 			ret = 0;
 		else if (sk->sk_err)
 			ret = sock_error(sk);
+		else if (sk->sk_shutdown & RCV_SHUTDOWN)
+			ret = 0;
 		else if (sk->sk_state == TCP_CLOSE)
 			ret = -ENOTCONN;
 		else

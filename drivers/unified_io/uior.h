@@ -132,6 +132,7 @@ u32 uior_features(void);
 int uior_net_bind(struct uior_ctx *ctx, struct unified_io_net_bind *p);
 int uior_net_unbind(struct uior_ctx *ctx, struct unified_io_net_bind *p);
 void uior_net_destroy(struct uior_ctx *ctx);
+void uior_net_drain_refill(struct uior_ctx *ctx);
 bool uior_net_buf_lent(struct uior_ctx *ctx, u32 idx);
 int uior_net_free_buf(struct uior_ctx *ctx, u32 idx, u16 owner);
 void uior_net_stats(struct uior_ctx *ctx, struct unified_io_stats *s);

@@ -731,7 +731,14 @@ struct unified_io_bpf {
  * memory and keeps working. Buffers the application holds stay valid until
  * freed; buffers in flight return to the region when the stack drops them.
  * Needs CAP_NET_ADMIN in the interface's network namespace and buf_size ==
- * PAGE_SIZE (one net_iov per buffer).
+ * PAGE_SIZE (one net_iov per buffer). Buffers that the application has not
+ * yet received stay on sockets, in order or out of order; if every lent
+ * buffer waits out of order, the segment that fills the gap has nowhere to
+ * land and the connection stalls. Keep the receive buffer (SO_RCVBUF) of the
+ * sockets the queue serves, together, at most a quarter of the lent memory
+ * (@nr_bufs * PAGE_SIZE / 4), so that TCP prunes its queues before the NIC
+ * runs dry. While no queue is bound (after UNBIND or the interface's
+ * removal), SUBMIT takes the refill ring's entries.
  *
  * Errors:
  *	EPERM		no CAP_NET_ADMIN over the interface's namespace
