@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The patched test kernel: Linux 7.2 from the sysroot's linux-source-7.2
+# tarball with kernel/patches/*.patch applied, configured as "make tinyconfig"
+# plus kernel/config/unified_io.config (and kernel/config/debug.config with
+# --debug), built once and cached outside the repository.
+#
+#   scripts/kernel.sh ensure [--debug]  build it unless cached; print its directory
+#   scripts/kernel.sh path [--debug]    print its directory; exit 1 if not built
+#   scripts/kernel.sh kver [--debug]    print its kernel release; exit 1 if not built
+#
+# The directory, $UNIFIED_IO_CACHE/kernel/<variant>-<key> inside the sysroot
+# (<variant> is "patched" or "patched-debug"), holds:
+#
+#   bzImage            the kernel image
+#   modules/lib/modules/<kver>/
+#                      its modules (make modules_install, stripped), with
+#                      modules.dep and modules.builtin
+#   build/             the object tree (O=): .config, Module.symvers, vmlinux
+#                      (the BTF base of "BTF [M]"), scripts and generated
+#                      headers; build external modules with
+#                      make -C <dir>/build M=... [MO=...] modules
+#   source/            the patched source tree that build/ refers to
+#   kernel.release     the kernel release (uname -r)
+#   build.log          the whole make output; build-time, the seconds it took
+#
+# <key> is a hash of what the kernel is made from: the linux-source-7.2
+# package (version and the tarball's checksum), the patches, the config
+# fragments, this script and the variant.  A build runs in a private
+# directory next to the published ones; the name <variant>-<key> is a
+# symbolic link to it, created by rename(2) when the build is complete, so
+# nobody sees a partial kernel and the absolute paths kbuild writes into the
+# object tree stay valid.  One build at a time (flock); the cache keeps the
+# two most recently used kernels.
+#
+# Runs inside the sysroot; from the host it re-executes itself through
+# scripts/sysroot.sh run.  Environment: UNIFIED_IO_CACHE (default
+# /var/cache/unified_io).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SELF=$REPO/scripts/kernel.sh
+if [ "${UNIFIED_IO_IN_SYSROOT:-0}" != 1 ]; then
+	exec "$REPO/scripts/sysroot.sh" run "$SELF" "$@"
+fi
+
+# The patches are against this series; never follow the sysroot's newest.
+SERIES=7.2
+SRCPKG=linux-source-$SERIES
+TARBALL=/usr/src/$SRCPKG.tar.xz
+PATCHES=$REPO/kernel/patches
+CONFIGS=$REPO/kernel/config
+KCACHE=${UNIFIED_IO_CACHE:-/var/cache/unified_io}/kernel
+KEEP=2
+
+log() { printf '[kernel] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+usage() {
+	echo "usage: $0 {ensure|path|kver} [--debug]" >&2
+	exit 2
+}
+
+# ---------------------------------------------------------------------------
+# Arguments and the cache key
+
+cmd=${1:-}
+[ $# -ge 1 ] && shift
+DEBUG=
+case "${1:-}" in
+--debug) DEBUG=1; shift ;;
+"")      ;;
+*)       usage ;;
+esac
+[ $# -eq 0 ] || usage
+case "$cmd" in ensure|path|kver) ;; *) usage ;; esac
+
+VARIANT=patched${DEBUG:+-debug}
+FRAGMENTS=("$CONFIGS/unified_io.config")
+[ -z "$DEBUG" ] || FRAGMENTS+=("$CONFIGS/debug.config")
+mapfile -t PATCH_FILES < <(find "$PATCHES" -maxdepth 1 -name '*.patch' | LC_ALL=C sort)
+
+[ -f "$TARBALL" ] ||
+	die "$TARBALL is missing: the sysroot needs the $SRCPKG package (trixie-backports)"
+
+# What the kernel is made from.  dpkg's checksum of the tarball identifies
+# its content without reading 160 MB on every call.
+key() {
+	{
+		echo "variant $VARIANT"
+		dpkg-query -W -f '${Package} ${Version}\n' "$SRCPKG"
+		grep " usr/src/$SRCPKG.tar.xz\$" "/var/lib/dpkg/info/$SRCPKG.md5sums" ||
+			sha256sum "$TARBALL"
+		for f in "${PATCH_FILES[@]}" "${FRAGMENTS[@]}" "$SELF"; do
+			echo "== ${f#"$REPO"/}"
+			cat "$f"
+		done
+	} | sha256sum | cut -c1-12
+}
+
+NAME=$VARIANT-$(key)
+DIR=$KCACHE/$NAME
+
+# A published kernel: mark it used (the pruning keeps the newest) and say
+# where it is.
+published() {
+	[ -f "$DIR/kernel.release" ] || return 1
+	touch "$DIR"
+}
+
+# ---------------------------------------------------------------------------
+# Building
+
+# The make run of each phase, all output to the build log.  Variables of a
+# calling make (the top-level Makefile) must not reach kbuild.
+kmake() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+		make -C "$WORK/source" O="$WORK/build" \
+		KBUILD_BUILD_USER=unified_io KBUILD_BUILD_HOST=sysroot "$@" \
+		>>"$LOG" 2>&1
+}
+
+elapsed() { local s=$(( $(date +%s) - $1 )); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+
+# The long compile: make in its own process group (killed with us), with a
+# line every minute saying how far it got.
+BUILD_PID=
+kmake_watched() {
+	local start=$1 i=0 last
+	shift
+	set -m
+	kmake "$@" &
+	BUILD_PID=$!
+	set +m
+	while kill -0 "$BUILD_PID" 2>/dev/null; do
+		sleep 1
+		i=$((i + 1))
+		if [ $((i % 60)) = 0 ]; then
+			last=$(grep -E '^  [A-Z]' "$LOG" | tail -n 1 | sed 's/^ *//') || true
+			log "  $(elapsed "$start"): ${last:-...}"
+		fi
+	done
+	wait "$BUILD_PID" || { BUILD_PID=; return 1; }
+	BUILD_PID=
+}
+
+# Every option a fragment sets must have its value in the final .config:
+# olddefconfig silently drops an option whose dependencies are not met.
+check_config() {
+	local line sym val have bad=()
+	local -A want=()
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=*)
+			want[${line%%=*}]=${line#*=} ;;
+		"# CONFIG_"*" is not set")
+			sym=${line#"# "}
+			want[${sym%" is not set"}]=n ;;
+		esac
+	done < <(cat "${FRAGMENTS[@]}")
+	for sym in $(printf '%s\n' "${!want[@]}" | LC_ALL=C sort); do
+		val=${want[$sym]}
+		have=$(sed -n "s/^$sym=//p" "$WORK/build/.config")
+		[ "$val" = "${have:-n}" ] || bad+=("$sym: asked for $val, got ${have:-n}")
+	done
+	[ ${#bad[@]} -eq 0 ] && return
+	log "olddefconfig did not keep these options (unmet dependencies?):"
+	printf '[kernel]   %s\n' "${bad[@]}" >&2
+	return 1
+}
+
+# On failure: the log's tail, the log kept next to the cache entries, the
+# work directory removed.
+# shellcheck disable=SC2317 # called by the EXIT trap
+build_cleanup() {
+	local rc=$?
+	[ -z "$BUILD_PID" ] || kill -TERM -- "-$BUILD_PID" 2>/dev/null || true
+	[ -n "${WORK:-}" ] && [ -d "$WORK" ] || return "$rc"
+	if [ "$rc" != 0 ] && [ -f "$LOG" ]; then
+		log "build failed; last lines of $KCACHE/$NAME.failed.log:"
+		tail -n 40 "$LOG" | sed 's/^/  | /' >&2
+		mv "$LOG" "$KCACHE/$NAME.failed.log"
+	fi
+	rm -rf "$WORK"
+	return "$rc"
+}
+
+build() {
+	local t0 t patch kver
+	WORK=$(mktemp -d "$KCACHE/.$NAME.XXXXXX")
+	LOG=$WORK/build.log
+	trap build_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	t0=$(date +%s)
+	log "building the $VARIANT kernel $NAME (log: $LOG)"
+
+	log "extracting $SRCPKG $(dpkg-query -W -f '${Version}' "$SRCPKG")"
+	mkdir "$WORK/source" "$WORK/build"
+	tar -xJf "$TARBALL" -C "$WORK/source" --strip-components=1
+
+	for patch in "${PATCH_FILES[@]}"; do
+		log "applying ${patch#"$REPO"/}"
+		{ echo "== patch -p1 < $patch"; patch -d "$WORK/source" -p1 --forward --batch < "$patch"; } \
+			>>"$LOG" 2>&1
+	done
+
+	log "configuring: tinyconfig + ${FRAGMENTS[*]#"$REPO"/}"
+	kmake tinyconfig
+	"$WORK/source/scripts/kconfig/merge_config.sh" -m -O "$WORK/build" \
+		"$WORK/build/.config" "${FRAGMENTS[@]}" >>"$LOG" 2>&1
+	kmake olddefconfig
+	check_config
+
+	t=$(date +%s)
+	log "compiling bzImage and modules with -j$(nproc)"
+	kmake_watched "$t" -j"$(nproc)" bzImage modules
+	log "compiled in $(elapsed "$t")"
+
+	log "installing modules"
+	kmake INSTALL_MOD_PATH="$WORK/modules" INSTALL_MOD_STRIP=1 modules_install
+	cp "$WORK/build/arch/x86/boot/bzImage" "$WORK/bzImage"
+	kver=$(make -s -C "$WORK/build" kernelrelease 2>>"$LOG")
+	[ -f "$WORK/modules/lib/modules/$kver/modules.dep" ] ||
+		die "modules_install wrote no modules.dep for $kver"
+
+	# External modules need the configuration, scripts, generated headers,
+	# Module.symvers and vmlinux, not the kernel's own objects.
+	find "$WORK/build" \( -path "$WORK/build/scripts" -o -path "$WORK/build/tools" \) -prune \
+		-o -type f \( -name '*.o' -o -name '.tmp_vmlinux*' \) -print0 | xargs -0r rm -f
+
+	echo $(( $(date +%s) - t0 )) > "$WORK/build-time"
+	echo "$kver" > "$WORK/kernel.release"
+
+	# Publish: a symbolic link named after the key, renamed into place.
+	ln -s "${WORK##*/}" "$WORK.link"
+	mv -T "$WORK.link" "$DIR"
+	trap - EXIT INT TERM
+	log "built $kver in $(elapsed "$t0") ($(du -sh "$WORK" | cut -f1)): $DIR"
+}
+
+# Keep the KEEP most recently used kernels; drop the rest and work
+# directories no link points to (interrupted builds).  Under the lock.
+prune() {
+	local link target
+	local -A live=()
+	while read -r _ link; do
+		if [ ${#live[@]} -lt "$KEEP" ]; then
+			live[$(readlink "$link")]=1
+		else
+			log "removing the old kernel ${link##*/}"
+			target=$(readlink "$link")
+			rm -f "$link"
+			rm -rf "${KCACHE:?}/$target"
+		fi
+	done < <(for link in "$KCACHE"/patched*-*; do
+			[ -L "$link" ] && [ -d "$link" ] || continue
+			echo "$(stat -L -c %Y "$link") $link"
+		done | sort -rn)
+	for target in "$KCACHE"/.patched*; do
+		[ -d "$target" ] && [ -z "${live[${target##*/}]:-}" ] || continue
+		rm -rf "$target"
+	done
+	find "$KCACHE" -maxdepth 1 -name '*.failed.log' -mtime +7 -delete
+}
+
+ensure() {
+	published && return
+	mkdir -p "$KCACHE"
+	exec 9>"$KCACHE/.lock"
+	if ! flock -n 9; then
+		log "waiting for another kernel build to finish"
+		flock 9
+	fi
+	if ! published; then
+		build
+	fi
+	prune
+	exec 9>&-
+}
+
+case "$cmd" in
+ensure)
+	ensure
+	echo "$DIR" ;;
+path)
+	published || { log "the $VARIANT kernel $NAME is not built (scripts/kernel.sh ensure${DEBUG:+ --debug})"; exit 1; }
+	echo "$DIR" ;;
+kver)
+	published || { log "the $VARIANT kernel $NAME is not built (scripts/kernel.sh ensure${DEBUG:+ --debug})"; exit 1; }
+	cat "$DIR/kernel.release" ;;
+esac
