@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uio_nic: creation and removal of port pairs, and the netdev ops.
+ *
+ * "ip link add NAME type uionic" creates NAME and its peer NAME + "p"
+ * (iproute2 passes no peer attributes for kinds it does not know, so the peer
+ * name is derived). Both ports start in the namespace of the request; either
+ * may be moved to another namespace. Deleting either port, or the namespace
+ * of either, deletes both, as for veth. Unloading the module deletes every
+ * pair.
+ *
+ * Each pair gets its own platform device "uionic.N" with a 64-bit DMA mask:
+ * the ports' parent (SET_NETDEV_DEV), so netdev_queue_get_dma_dev() finds a
+ * DMA device, and the device the page pools map buffers for. The "DMA" of
+ * the receive path turns bus addresses back into physical ones, which holds
+ * for dma-direct without bounce buffers only; creation fails otherwise.
+ *
+ * See uionic.h for the locking rules.
+ */
+#include <linux/dma-map-ops.h>
+#include <linux/dma-mapping.h>
+#include <linux/etherdevice.h>
+#include <linux/idr.h>
+#include <linux/kref.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
+#include <linux/swiotlb.h>
+#include <net/netdev_lock.h>
+#include <net/netdev_queues.h>
+#include <net/rtnetlink.h>
+
+#include "uionic.h"
+
+struct uionic_pair {
+	struct kref ref;
+	struct platform_device *pdev;
+	int id;
+};
+
+static DEFINE_IDA(uionic_ida);
+static struct rtnl_link_ops uionic_link_ops;
+
+static void uionic_pair_release(struct kref *ref)
+{
+	struct uionic_pair *pair = container_of(ref, struct uionic_pair, ref);
+
+	platform_device_unregister(pair->pdev);
+	ida_free(&uionic_ida, pair->id);
+	kfree(pair);
+}
+
+static void uionic_pair_put(struct uionic_pair *pair)
+{
+	kref_put(&pair->ref, uionic_pair_release);
+}
+
+static struct uionic_pair *uionic_pair_create(struct netlink_ext_ack *extack)
+{
+	struct platform_device_info info = {
+		.name = UIONIC_KIND,
+		.dma_mask = DMA_BIT_MASK(64),
+	};
+	struct uionic_pair *pair;
+	struct device *dma_dev;
+	int err;
+
+	pair = kzalloc_obj(*pair);
+	if (!pair)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&pair->ref);
+
+	pair->id = ida_alloc(&uionic_ida, GFP_KERNEL);
+	if (pair->id < 0) {
+		err = pair->id;
+		goto err_free;
+	}
+
+	info.id = pair->id;
+	pair->pdev = platform_device_register_full(&info);
+	if (IS_ERR(pair->pdev)) {
+		err = PTR_ERR(pair->pdev);
+		goto err_ida;
+	}
+
+	dma_dev = &pair->pdev->dev;
+	if (get_dma_ops(dma_dev) || is_swiotlb_force_bounce(dma_dev)) {
+		NL_SET_ERR_MSG(extack,
+			       "uionic needs dma-direct without bounce buffers");
+		err = -EOPNOTSUPP;
+		goto err_unregister;
+	}
+	return pair;
+
+err_unregister:
+	platform_device_unregister(pair->pdev);
+err_ida:
+	ida_free(&uionic_ida, pair->id);
+err_free:
+	kfree(pair);
+	return ERR_PTR(err);
+}
+
+/* Called by register_netdevice(); the reference goes in priv_destructor. */
+static int uionic_init(struct net_device *dev)
+{
+	struct uionic_priv *priv = netdev_priv(dev);
+
+	kref_get(&priv->pair->ref);
+	return 0;
+}
+
+/*
+ * After unregistration and the last reference to the netdev (or when
+ * register_netdevice() fails after ndo_init), without RTNL.
+ */
+static void uionic_destructor(struct net_device *dev)
+{
+	struct uionic_priv *priv = netdev_priv(dev);
+
+	uionic_rules_free(priv);
+	uionic_pair_put(priv->pair);
+}
+
+static int uionic_open(struct net_device *dev)
+{
+	struct uionic_priv *priv = netdev_priv(dev);
+	struct net_device *peer;
+	int err;
+
+	ASSERT_RTNL();
+	netdev_assert_locked(dev);
+
+	err = uionic_queues_up(dev);
+	if (err)
+		return err;
+
+	peer = rtnl_dereference(priv->peer);
+	if (peer && netif_running(peer)) {
+		netif_carrier_on(dev);
+		netif_carrier_on(peer);
+	}
+	return 0;
+}
+
+static int uionic_stop(struct net_device *dev)
+{
+	struct uionic_priv *priv = netdev_priv(dev);
+	struct net_device *peer;
+
+	ASSERT_RTNL();
+	netdev_assert_locked(dev);
+
+	netif_carrier_off(dev);
+	peer = rtnl_dereference(priv->peer);
+	if (peer)
+		netif_carrier_off(peer);
+
+	uionic_queues_down(dev);
+	return 0;
+}
+
+static int uionic_get_iflink(const struct net_device *dev)
+{
+	struct uionic_priv *priv = netdev_priv(dev);
+	struct net_device *peer;
+	int iflink;
+
+	rcu_read_lock();
+	peer = rcu_dereference(priv->peer);
+	iflink = peer ? READ_ONCE(peer->ifindex) : 0;
+	rcu_read_unlock();
+	return iflink;
+}
+
+static const struct net_device_ops uionic_netdev_ops = {
+	.ndo_init		= uionic_init,
+	.ndo_open		= uionic_open,
+	.ndo_stop		= uionic_stop,
+	.ndo_start_xmit		= uionic_start_xmit,
+	.ndo_get_stats64	= uionic_get_stats64,
+	.ndo_set_mac_address	= eth_mac_addr,
+	.ndo_validate_addr	= eth_validate_addr,
+	.ndo_get_iflink		= uionic_get_iflink,
+};
+
+static void uionic_setup(struct net_device *dev)
+{
+	ether_setup(dev);
+
+	dev->netdev_ops = &uionic_netdev_ops;
+	dev->ethtool_ops = &uionic_ethtool_ops;
+	dev->stat_ops = &uionic_stat_ops;
+	dev->queue_mgmt_ops = &uionic_queue_mgmt_ops;
+	/* ndos, ethtool and queue ops run under the instance lock */
+	dev->request_ops_lock = true;
+	dev->needs_free_netdev = true;
+	dev->priv_destructor = uionic_destructor;
+	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
+
+	/*
+	 * No TSO: the stack segments before ndo_start_xmit. Checksums are
+	 * offloaded: the receiving port computes them while it copies.
+	 */
+	dev->hw_features = NETIF_F_SG | NETIF_F_HW_CSUM;
+	dev->features = dev->hw_features | NETIF_F_HIGHDMA | NETIF_F_RXCSUM |
+			NETIF_F_NTUPLE;
+	dev->vlan_features = NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_HIGHDMA;
+	dev->max_mtu = UIONIC_MAX_MTU;
+}
+
+static unsigned int uionic_get_num_queues(void)
+{
+	return UIONIC_MAX_QUEUES;
+}
+
+static int uionic_validate(struct nlattr *tb[], struct nlattr *data[],
+			   struct netlink_ext_ack *extack)
+{
+	static const int attrs[] = { IFLA_NUM_TX_QUEUES, IFLA_NUM_RX_QUEUES };
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(attrs); i++) {
+		if (tb[attrs[i]] &&
+		    nla_get_u32(tb[attrs[i]]) > UIONIC_MAX_QUEUES) {
+			NL_SET_ERR_MSG_ATTR_FMT(extack, tb[attrs[i]],
+						"uionic has at most %u queues",
+						UIONIC_MAX_QUEUES);
+			return -EINVAL;
+		}
+	}
+	if (tb[IFLA_ADDRESS]) {
+		if (nla_len(tb[IFLA_ADDRESS]) != ETH_ALEN)
+			return -EINVAL;
+		if (!is_valid_ether_addr(nla_data(tb[IFLA_ADDRESS])))
+			return -EADDRNOTAVAIL;
+	}
+	return 0;
+}
+
+/* Everything a port needs before register_netdevice(). */
+static int uionic_port_init(struct net_device *dev, struct uionic_pair *pair)
+{
+	struct uionic_priv *priv = netdev_priv(dev);
+	unsigned int i, n;
+
+	priv->pair = pair;
+	priv->dma_dev = &pair->pdev->dev;
+	SET_NETDEV_DEV(dev, priv->dma_dev);
+
+	priv->ring_size = UIONIC_DEF_RING;
+	priv->hds = true;
+	priv->hds_thresh = 0;
+	dev->cfg->hds_config = ETHTOOL_TCP_DATA_SPLIT_ENABLED;
+	dev->cfg->hds_thresh = 0;
+
+	for (i = 0; i < UIONIC_MAX_QUEUES; i++) {
+		struct uionic_rxq *rq = &priv->rxq[i];
+
+		rq->dev = dev;
+		rq->idx = i;
+		u64_stats_init(&rq->stats.syncp);
+		u64_stats_init(&priv->txq[i].syncp);
+	}
+
+	n = min3(UIONIC_DEF_QUEUES, dev->num_rx_queues, dev->num_tx_queues);
+	return netif_set_real_num_queues(dev, n, n);
+}
+
+static int uionic_newlink(struct net_device *dev,
+			  struct rtnl_newlink_params *params,
+			  struct netlink_ext_ack *extack)
+{
+	struct net *peer_net = rtnl_newlink_peer_net(params);
+	struct nlattr *peer_tb[IFLA_MAX + 1] = {};
+	struct nlattr **tb = params->tb;
+	char peer_name[IFNAMSIZ];
+	struct uionic_pair *pair;
+	struct net_device *peer;
+	ssize_t len;
+	int err;
+
+	/* The peer's name derives from ours: resolve "uionic%d" first. */
+	if (strchr(dev->name, '%')) {
+		err = dev_alloc_name(dev, dev->name);
+		if (err < 0)
+			return err;
+	}
+	len = strscpy(peer_name, dev->name, sizeof(peer_name));
+	if (len < 0 || len + 1 >= IFNAMSIZ) {
+		NL_SET_ERR_MSG(extack,
+			       "name too long to add the peer's \"p\" suffix");
+		return -EINVAL;
+	}
+	peer_name[len] = 'p';
+	peer_name[len + 1] = '\0';
+
+	pair = uionic_pair_create(extack);
+	if (IS_ERR(pair))
+		return PTR_ERR(pair);
+
+	/* Of our attributes the peer shares only these. */
+	peer_tb[IFLA_MTU] = tb[IFLA_MTU];
+	peer_tb[IFLA_NUM_TX_QUEUES] = tb[IFLA_NUM_TX_QUEUES];
+	peer_tb[IFLA_NUM_RX_QUEUES] = tb[IFLA_NUM_RX_QUEUES];
+	peer = rtnl_create_link(peer_net, peer_name, dev->name_assign_type,
+				&uionic_link_ops, peer_tb, extack);
+	if (IS_ERR(peer)) {
+		err = PTR_ERR(peer);
+		goto out_put_pair;
+	}
+	eth_hw_addr_random(peer);
+	err = uionic_port_init(peer, pair);
+	if (err) {
+		free_netdev(peer);
+		goto out_put_pair;
+	}
+	err = register_netdevice(peer);
+	if (err) {
+		free_netdev(peer);
+		goto out_put_pair;
+	}
+	netif_carrier_off(peer);
+	netdev_lock_ops(peer);
+	rtnl_configure_link(peer, NULL, 0, NULL);
+	netdev_unlock_ops(peer);
+
+	if (!tb[IFLA_ADDRESS])
+		eth_hw_addr_random(dev);
+	err = uionic_port_init(dev, pair);
+	if (!err)
+		err = register_netdevice(dev);
+	if (err) {
+		/* The core frees dev; the peer goes through unregistration. */
+		unregister_netdevice(peer);
+		goto out_put_pair;
+	}
+	netif_carrier_off(dev);
+
+	rcu_assign_pointer(((struct uionic_priv *)netdev_priv(dev))->peer,
+			   peer);
+	rcu_assign_pointer(((struct uionic_priv *)netdev_priv(peer))->peer,
+			   dev);
+
+out_put_pair:
+	/* The registered ports hold their own references. */
+	uionic_pair_put(pair);
+	return err;
+}
+
+static void uionic_dellink(struct net_device *dev, struct list_head *head)
+{
+	struct uionic_priv *priv = netdev_priv(dev);
+	struct net_device *peer = rtnl_dereference(priv->peer);
+
+	/*
+	 * Readers (the other port's ndo_start_xmit) run under RCU; the
+	 * unregistration waits for a grace period before either port is
+	 * closed for good or freed.
+	 */
+	RCU_INIT_POINTER(priv->peer, NULL);
+	unregister_netdevice_queue(dev, head);
+
+	if (peer) {
+		priv = netdev_priv(peer);
+		RCU_INIT_POINTER(priv->peer, NULL);
+		unregister_netdevice_queue(peer, head);
+	}
+}
+
+static struct net *uionic_get_link_net(const struct net_device *dev)
+{
+	struct uionic_priv *priv = netdev_priv(dev);
+	struct net_device *peer = rtnl_dereference(priv->peer);
+
+	return peer ? dev_net(peer) : dev_net(dev);
+}
+
+static struct rtnl_link_ops uionic_link_ops = {
+	.kind			= UIONIC_KIND,
+	.priv_size		= sizeof(struct uionic_priv),
+	.setup			= uionic_setup,
+	.validate		= uionic_validate,
+	.newlink		= uionic_newlink,
+	.dellink		= uionic_dellink,
+	.get_link_net		= uionic_get_link_net,
+	.get_num_tx_queues	= uionic_get_num_queues,
+	.get_num_rx_queues	= uionic_get_num_queues,
+};
+
+static int __init uionic_module_init(void)
+{
+	return rtnl_link_register(&uionic_link_ops);
+}
+
+static void __exit uionic_module_exit(void)
+{
+	/* Deletes every pair; their platform devices go with the ports. */
+	rtnl_link_unregister(&uionic_link_ops);
+	ida_destroy(&uionic_ida);
+}
+
+module_init(uionic_module_init);
+module_exit(uionic_module_exit);
+
+MODULE_DESCRIPTION("Software header-split NIC pairs for memory provider tests");
+MODULE_LICENSE("GPL");
+MODULE_ALIAS_RTNL_LINK(UIONIC_KIND);
+MODULE_IMPORT_NS("NETDEV_INTERNAL");
