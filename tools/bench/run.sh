@@ -24,12 +24,34 @@
 #    tmpfs, each mode a process under copycount; every CRC cross-checked:
 #   build/bench/bpf.json, bpf.txt, bpf.png
 # UIO_BENCH_BPF=0 skips it; UIO_BENCH_BPF_ARGS adds crc-run.py options.
+#
+# 4. Network (tools/bench/net-run.py): the same TCP stream received over the
+#    uionic test NIC (drivers/uio_nic) three ways: the region as the NIC
+#    queue's memory provider (native, needs the patched kernel), io_uring
+#    zcrx into the region's data area, recv() into region buffers; each mode
+#    under syscount and copycount:
+#   build/bench/net.json, net.txt, net.png
+# UIO_BENCH_NET=0 skips it; UIO_BENCH_NET_ARGS adds net-run.py options.
+# "run.sh --net-only" runs only this part: make bench boots the patched
+# kernel for it (tools/vm/run --kernel patched -- tools/bench/run.sh
+# --net-only), the others on the stock kernel with UIO_BENCH_NET=0.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=$REPO/build/bench
 
 mkdir -p "$OUT"
+
+net_bench() {
+	# shellcheck disable=SC2086
+	python3 "$REPO/tools/bench/net-run.py" --out "$OUT" ${UIO_BENCH_NET_ARGS:-}
+}
+
+if [ "${1:-}" = --net-only ]; then
+	net_bench
+	exit
+fi
+
 "$REPO/build/tools/syscount" -j -o "$OUT/region.syscount.json" -- \
 	"$REPO/build/tools/uio-bench" --json "$OUT/region.json" "$@" | tee "$OUT/region.txt"
 
@@ -64,4 +86,8 @@ fi
 if [ "${UIO_BENCH_BPF:-1}" != 0 ]; then
 	# shellcheck disable=SC2086
 	python3 "$REPO/tools/bench/crc-run.py" --out "$OUT" ${UIO_BENCH_BPF_ARGS:-}
+fi
+
+if [ "${UIO_BENCH_NET:-1}" != 0 ]; then
+	net_bench
 fi

@@ -216,7 +216,7 @@ static int do_help(int argc, char **argv)
 		"Usage: %s [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       %s version\n"
 		"\n"
-		"       OBJECT := { feature | region | nvme | bpf }\n"
+		"       OBJECT := { feature | region | nvme | bpf | net }\n"
 		"       OPTIONS := { -j|--json [-p|--pretty] | -h|--help | -V|--version }\n"
 		"\n"
 		"See '%s OBJECT help' and unified-io(8).\n",
@@ -252,6 +252,7 @@ static const struct cmd main_cmds[] = {
 	{ "region",	do_region },
 	{ "nvme",	do_nvme },
 	{ "bpf",	do_bpf },
+	{ "net",	do_net },
 	{ "version",	do_version },
 	{ 0 }
 };

@@ -64,5 +64,6 @@ int do_feature(int argc, char **argv);
 int do_region(int argc, char **argv);
 int do_nvme(int argc, char **argv);
 int do_bpf(int argc, char **argv);
+int do_net(int argc, char **argv);
 
 #endif /* UNIFIED_IO_MAIN_H */

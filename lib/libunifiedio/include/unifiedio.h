@@ -18,6 +18,14 @@
  * the region's chain, unio_bpf_detach() removes it; UNIFIED_IO_OP_BPF
  * descriptors (unio_prep_bpf()) run the chain over a buffer in place.
  *
+ * Network receive (since 1.3): unio_net_bind() makes the region the memory
+ * provider of a NIC receive queue, UNIFIED_IO_OP_RECV descriptors
+ * (unio_prep_recv()) take what a TCP socket holds into region buffers, and
+ * the refill ring (unio_region_refill(), unio_refill_push()) gives buffers
+ * back to the NIC without a system call. On kernels where the module cannot
+ * be a provider, unio_zcrx_register() lends the data area to io_uring
+ * zero-copy receive instead.
+ *
  * Every function that can fail returns 0 (or a count) on success and a
  * negative errno on failure; errno is not used.
  */
@@ -39,11 +47,13 @@ extern "C" {
 #endif
 
 #define UNIO_VERSION_MAJOR	1
-#define UNIO_VERSION_MINOR	2
+#define UNIO_VERSION_MINOR	3
 
 struct unio_region;
 struct unio_nvme;
+struct unio_zcrx;
 struct io_uring;
+struct io_uring_zcrx_rq;
 
 /**
  * struct unio_region_opts - options for unio_region_create()
@@ -101,6 +111,21 @@ struct unio_cq {
 	struct unified_io_cqe *cqes;
 	uint32_t ring_mask;
 	uint32_t ring_entries;
+};
+
+/*
+ * Refill ring (since 1.3), as mapped: entries and tail written by user
+ * space, head by the kernel. Present when the kernel reports
+ * UNIFIED_IO_FEAT_NET_RECV (unio_region_refill()).
+ */
+struct unio_refill {
+	uint32_t *khead;
+	uint32_t *ktail;
+	struct unified_io_rfqe *rfqes;
+	uint32_t ring_mask;
+	uint32_t ring_entries;
+	uint32_t rfqe_tail;	/* private: entries pushed, published by flush */
+	uint32_t pad;
 };
 
 /**
@@ -243,6 +268,111 @@ UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
 UNIO_API int unio_bpf_attach(struct unio_region *r, int prog_fd,
 			     uint32_t *prog_id);
 UNIO_API int unio_bpf_detach(struct unio_region *r, uint32_t prog_id);
+
+/*
+ * Network receive (since 1.3). unio_net_bind() lends @nr_bufs buffers to
+ * receive queue @rxq of interface @ifindex (the caller's network namespace);
+ * the region must have PAGE_SIZE buffers. On failure the kernel's reason is
+ * copied to @msg (NUL-terminated, at most @msg_size bytes) when @msg is not
+ * NULL; on success @msg is "".
+ */
+UNIO_API int unio_net_bind(struct unio_region *r, uint32_t ifindex,
+			   uint32_t rxq, uint32_t nr_bufs, char *msg,
+			   size_t msg_size);
+UNIO_API int unio_net_unbind(struct unio_region *r, char *msg, size_t msg_size);
+/* The network side of GET_INFO; -EOPNOTSUPP without UNIFIED_IO_FEAT_NET_RECV. */
+UNIO_API int unio_net_get_info(const struct unio_region *r,
+			       struct unified_io_net_info *net);
+/* The refill ring, or NULL when the kernel has none (no NET_RECV). */
+UNIO_API struct unio_refill *unio_region_refill(struct unio_region *r);
+UNIO_API const char *unio_net_state_name(unsigned int state);
+
+/*
+ * io_uring zero-copy receive into the data area (since 1.3): the stock
+ * kernel's route for network data into the region. @ring must have been
+ * set up with IORING_SETUP_DEFER_TASKRUN, IORING_SETUP_SINGLE_ISSUER and
+ * IORING_SETUP_CQE32 (or IORING_SETUP_CQE_MIXED); the caller needs
+ * CAP_NET_ADMIN.
+ */
+
+/* No NIC queue: every received byte is copied into the area (ZCRX_REG_NODEV). */
+#define UNIO_ZCRX_F_NODEV	(1U << 0)
+#define UNIO_ZCRX_F_ALL		UNIO_ZCRX_F_NODEV
+
+/**
+ * struct unio_zcrx_opts - options for unio_zcrx_register()
+ * @sz: sizeof(struct unio_zcrx_opts), set by UNIO_ZCRX_OPTS()
+ * @ifindex: interface (in the caller's network namespace); 0 with
+ *	UNIO_ZCRX_F_NODEV
+ * @rxq: its receive queue; 0 with UNIO_ZCRX_F_NODEV
+ * @rq_entries: refill ring entries (0: one per page of the area, at most
+ *	32768); the kernel rounds up to a power of two
+ * @flags: UNIO_ZCRX_F_*
+ * @data_off: start of the area in the data area, page aligned (0)
+ * @len: length of the area, a multiple of the page size (0: from @data_off
+ *	to the end of the data area)
+ */
+struct unio_zcrx_opts {
+	size_t sz;
+	uint32_t ifindex;
+	uint32_t rxq;
+	uint32_t rq_entries;
+	uint32_t flags;
+	uint64_t data_off;
+	uint64_t len;
+	size_t :0;
+};
+
+#define UNIO_ZCRX_OPTS(NAME, ...)					\
+	struct unio_zcrx_opts NAME = ({					\
+		memset(&NAME, 0, sizeof(struct unio_zcrx_opts));	\
+		(struct unio_zcrx_opts){				\
+			.sz = sizeof(struct unio_zcrx_opts),		\
+			__VA_ARGS__					\
+		};							\
+	})
+
+/* struct unio_zcrx_info @flags: @copy_count and @copy_bytes are valid. */
+#define UNIO_ZCRX_INFO_F_STATS	(1U << 0)
+
+/**
+ * struct unio_zcrx_info - a registered zcrx interface queue
+ * @id: zcrx id, the zcrx_ifq_idx of IORING_OP_RECV_ZC requests
+ * @rx_buf_len: size of the area's chunks (a completion never crosses one)
+ * @area_token: rq_area_token, ORed into the offsets of refill entries
+ * @data_off: data-area offset of the area: a completion's offset (without
+ *	its area bits) plus @data_off is a data-area offset
+ * @len: length of the area
+ * @area: the area in the region's mapping
+ * @rq: the refill ring, as liburing's struct io_uring_zcrx_rq
+ * @flags: UNIO_ZCRX_INFO_F_*
+ * @resv0: always 0
+ * @copy_count: completions the kernel filled by copying (fallback), when
+ *	the kernel keeps zcrx statistics (UNIO_ZCRX_INFO_F_STATS)
+ * @copy_bytes: bytes in those completions
+ * @resv: always 0
+ */
+struct unio_zcrx_info {
+	uint32_t id;
+	uint32_t rx_buf_len;
+	uint64_t area_token;
+	uint64_t data_off;
+	uint64_t len;
+	void *area;
+	struct io_uring_zcrx_rq *rq;
+	uint32_t flags;
+	uint32_t resv0;
+	uint64_t copy_count;
+	uint64_t copy_bytes;
+	uint64_t resv[4];
+};
+
+UNIO_API int unio_zcrx_register(struct unio_region *r, struct io_uring *ring,
+				const struct unio_zcrx_opts *opts,
+				struct unio_zcrx **out);
+UNIO_API int unio_zcrx_get_info(const struct unio_zcrx *z,
+				struct unio_zcrx_info *info);
+UNIO_API void unio_zcrx_destroy(struct unio_zcrx *z);
 
 /* NVMe status field (struct unified_io_cqe @flags when @res is -EIO). */
 #define UNIO_NVME_SCT_GENERIC		0
@@ -389,6 +519,62 @@ static inline bool unio_cqe_bpf_dropped(const struct unified_io_cqe *cqe,
 	if (prog_index)
 		*prog_index = (cqe->flags >> UNIFIED_IO_CQE_BPF_PROG_SHIFT) & 0xff;
 	return true;
+}
+
+/*
+ * Receive from the connected TCP socket @fd into region buffers, without
+ * blocking: everything queued on it, at most @len bytes (0: no limit). Each
+ * chunk completes with UNIFIED_IO_CQE_F_MORE, its length in @res and its
+ * data-area offset in @addr, in a buffer that @owner then holds; the last
+ * completion (no F_MORE) has the total, 0 at end of stream, or an error.
+ * @flags: enum unified_io_recv_flags.
+ */
+static inline void unio_prep_recv(struct unified_io_desc *d, int fd,
+				  uint16_t owner, uint32_t len, uint32_t flags,
+				  uint64_t user_data)
+{
+	d->opcode = UNIFIED_IO_OP_RECV;
+	d->owner = owner;
+	d->len = len;
+	d->user_data = user_data;
+	d->net.fd = fd;
+	d->net.flags = flags;
+}
+
+/* Entries free in the refill ring for unio_refill_push(). */
+static inline unsigned int unio_refill_space_left(const struct unio_refill *rf)
+{
+	uint32_t head = unio_smp_load_acquire(rf->khead);
+
+	return rf->ring_entries - (rf->rfqe_tail - head);
+}
+
+/*
+ * Queue the buffer at data-area offset @offset (the start of a buffer that
+ * RECV gave to @owner) for return to the NIC. False when the ring is full.
+ * The kernel sees it after unio_refill_flush().
+ */
+static inline bool unio_refill_push(struct unio_refill *rf, uint64_t offset,
+				    uint16_t owner)
+{
+	struct unified_io_rfqe *e;
+
+	if (unio_refill_space_left(rf) == 0)
+		return false;
+	e = &rf->rfqes[rf->rfqe_tail & rf->ring_mask];
+	e->addr = offset;
+	e->owner = owner;
+	e->resv[0] = 0;
+	e->resv[1] = 0;
+	e->resv[2] = 0;
+	rf->rfqe_tail++;
+	return true;
+}
+
+/* Publish the pushed entries to the kernel (store-release of the tail). */
+static inline void unio_refill_flush(struct unio_refill *rf)
+{
+	unio_smp_store_release(rf->ktail, rf->rfqe_tail);
 }
 
 /* Status code type (bits 8-10) of an NVMe status field. */

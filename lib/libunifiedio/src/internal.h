@@ -19,6 +19,8 @@
  * @map_len: length of @map (layout.region_size)
  * @layout: geometry returned by UNIFIED_IO_SETUP
  * @q: the public rings, pointers into @map
+ * @refill: the refill ring (since 1.3), pointers into @map
+ * @has_refill: the kernel returned a refill ring (UNIFIED_IO_FEAT_NET_RECV)
  * @nvme: the NVMe side (io_uring ring, namespaces, commands), created by the
  *	first unio_nvme_open() and freed by unio_region_destroy()
  */
@@ -28,6 +30,8 @@ struct unio_region {
 	size_t map_len;
 	struct unified_io_region_layout layout;
 	struct unio_queue q;
+	struct unio_refill refill;
+	bool has_refill;
 	struct unio_nvme_ring *nvme;
 };
 

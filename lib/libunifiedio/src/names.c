@@ -6,6 +6,8 @@ static const char *const unio_op_names[] = {
 	[UNIFIED_IO_OP_NOP]	= "nop",
 	[UNIFIED_IO_OP_ALLOC]	= "alloc",
 	[UNIFIED_IO_OP_FREE]	= "free",
+	[UNIFIED_IO_OP_BPF]	= "bpf",
+	[UNIFIED_IO_OP_RECV]	= "recv",
 };
 
 static const char *const unio_buf_state_names[] = {
@@ -30,6 +32,21 @@ UNIO_API const char *unio_buf_state_name(unsigned int state)
 	    !unio_buf_state_names[state])
 		return "unknown";
 	return unio_buf_state_names[state];
+}
+
+static const char *const unio_net_state_names[] = {
+	[UNIFIED_IO_NET_NONE]		= "none",
+	[UNIFIED_IO_NET_BOUND]		= "bound",
+	[UNIFIED_IO_NET_UNBOUND]	= "unbound",
+	[UNIFIED_IO_NET_GONE]		= "gone",
+};
+
+UNIO_API const char *unio_net_state_name(unsigned int state)
+{
+	if (state >= sizeof(unio_net_state_names) / sizeof(unio_net_state_names[0]) ||
+	    !unio_net_state_names[state])
+		return "unknown";
+	return unio_net_state_names[state];
 }
 
 /*

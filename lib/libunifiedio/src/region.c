@@ -111,6 +111,37 @@ static int unio_layout_check(const struct unified_io_region_layout *l)
 	return 0;
 }
 
+/*
+ * The refill ring of a kernel with UNIFIED_IO_FEAT_NET_RECV; a kernel
+ * without it leaves the tail of struct unified_io_setup zero.
+ */
+static int unio_refill_check(const struct unified_io_ring_offsets *ro,
+			     const struct unified_io_region_layout *l)
+{
+	static const struct unified_io_ring_offsets zero;
+
+	if (!memcmp(ro, &zero, sizeof(zero)))
+		return 0;
+	if (!unio_ring_ok(ro, sizeof(struct unified_io_rfqe), l))
+		return -EPROTO;
+	return 1;
+}
+
+static void unio_refill_init(struct unio_region *r,
+			     const struct unified_io_ring_offsets *ro)
+{
+	char *base = r->map;
+	struct unio_refill *rf = &r->refill;
+
+	rf->khead = (uint32_t *)(base + ro->head);
+	rf->ktail = (uint32_t *)(base + ro->tail);
+	rf->rfqes = (struct unified_io_rfqe *)(base + r->layout.desc_off + ro->array);
+	rf->ring_mask = ro->ring_mask;
+	rf->ring_entries = ro->ring_entries;
+	rf->rfqe_tail = unio_smp_load_acquire(rf->ktail);
+	r->has_refill = true;
+}
+
 static void unio_queue_init(struct unio_region *r)
 {
 	const struct unified_io_region_layout *l = &r->layout;
@@ -142,8 +173,8 @@ UNIO_API int unio_region_setup(struct unio_region *r,
 			       const struct unio_region_opts *opts)
 {
 	struct unified_io_setup setup;
+	int ret, has_refill;
 	void *map;
-	int ret;
 
 	if (!r)
 		return -EINVAL;
@@ -168,6 +199,9 @@ UNIO_API int unio_region_setup(struct unio_region *r,
 	ret = unio_layout_check(&setup.layout);
 	if (ret)
 		return ret;
+	has_refill = unio_refill_check(&setup.refill, &setup.layout);
+	if (has_refill < 0)
+		return has_refill;
 	if (setup.layout.region_size > SIZE_MAX)
 		return -EOVERFLOW;
 
@@ -180,6 +214,8 @@ UNIO_API int unio_region_setup(struct unio_region *r,
 	r->map_len = setup.layout.region_size;
 	r->layout = setup.layout;
 	unio_queue_init(r);
+	if (has_refill)
+		unio_refill_init(r, &setup.refill);
 	return 0;
 }
 

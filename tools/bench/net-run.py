@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Network benchmark: one TCP stream received into a unified_io region, three ways.
+
+Run in the guest by tools/bench/run.sh (make bench), on the patched kernel
+for the native mode. Over a uionic pair (drivers/uio_nic, the software
+header-split NIC) between two network namespaces, queue 1 of the receiving
+port steered to the benchmark's port, the same stream (--bytes per flow,
+--flows flows in parallel, from uio-netstream send) is received with
+uio-netstream recv in each mode:
+
+  native       the region is the queue's page pool memory provider
+               (UNIFIED_IO_NET_BIND); RECV descriptors in batches, poll()
+               for readiness, buffers back through the refill ring
+  zcrx-region  io_uring zero-copy receive with the region's data area as
+               its area (the stock kernel's route into the region)
+  recv         recv() into region buffers (ALLOC'd): the copying baseline
+  (zcrx        io_uring zcrx with an anonymous area, with --modes)
+
+For each flow count, --reps plain transfers per mode, interleaved (MiB/s:
+the median), then per mode one under syscount (the receiver's system calls, counted in the kernel) and one
+under copycount (bytes the CPU copied between user and kernel for the
+receiver, minus a --setup-only run of the same command). Every transfer
+checks every byte. Writes build/bench/net.json, net.txt and net.png.
+
+usage: net-run.py [--bytes 64M] [--flows 1,4] [--reps 3] [--mtu 1500]
+                  [--modes native,zcrx-region,recv] [--out DIR]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+from benchrun import (REPO, TOOLS, CopyCounter, log, parse_size,  # noqa: E402
+                      system_info, write_outputs)
+
+NS = os.path.join(TOOLS, "uio-netstream")
+UIO = os.path.join(TOOLS, "unified-io")
+SYSCOUNT = os.path.join(TOOLS, "syscount")
+FEAT_NET_RECV = 1 << 7
+FEAT_NET_PROVIDER = 1 << 8
+PORT = 7300
+RXQ = 1
+RNS, SNS = "uionb-r", "uionb-s"
+NIC = "uionb0"
+RADDR, SADDR = "10.78.0.1", "10.78.0.2"
+
+MODES = {
+    "native": "native provider: the region is the NIC queue's memory (NET_BIND), RECV",
+    "zcrx-region": "io_uring zcrx, the region's data area as the zcrx area",
+    "recv": "recv() into region buffers (ALLOC'd): the copying baseline",
+    "zcrx": "io_uring zcrx, anonymous memory (upstream reference)",
+}
+BASELINE = "recv"
+NOTE = ("Absolute figures under QEMU TCG emulation are not hardware figures; only ratios "
+        "between modes within one boot mean something. System call and copy counts do not "
+        "depend on emulation. The test NIC's simulated DMA (uio_nic copies each frame's "
+        "payload into page-pool buffers in its NAPI poll) is the device's work and is not "
+        "counted as a CPU copy.")
+
+
+def sh(*cmd, check=True):
+    return subprocess.run(list(cmd), check=check, capture_output=True, text=True)
+
+
+def in_ns(ns, cmd):
+    return ["nsenter", f"--net=/run/netns/{ns}"] + cmd
+
+
+def features():
+    out = sh(UIO, "-j", "feature").stdout
+    return json.loads(out)["features"]
+
+
+def setup_net(mtu):
+    """Two namespaces joined by a uionic pair; None, or why not."""
+    teardown_net()
+    if sh("ip", "link", "add", NIC, "type", "uionic", check=False).returncode:
+        ko = os.path.join(os.environ.get("UNIFIED_IO_KMOD_DIR",
+                                         os.path.join(REPO, "drivers", "uio_nic")),
+                          "uio_nic.ko")
+        if os.environ.get("UNIFIED_IO_GUEST") == "1" and os.path.exists(ko):
+            sh("insmod", ko, check=False)
+        p = sh("ip", "link", "add", NIC, "type", "uionic", check=False)
+        if p.returncode:
+            return "the uionic kind does not exist: " + p.stderr.strip()
+    for cmd in (["ip", "netns", "add", RNS], ["ip", "netns", "add", SNS],
+                ["ip", "link", "set", NIC, "netns", RNS],
+                ["ip", "link", "set", NIC + "p", "netns", SNS],
+                ["ip", "-n", RNS, "link", "set", NIC, "mtu", str(mtu), "up"],
+                ["ip", "-n", SNS, "link", "set", NIC + "p", "mtu", str(mtu), "up"],
+                ["ip", "-n", RNS, "addr", "add", RADDR + "/24", "dev", NIC],
+                ["ip", "-n", SNS, "addr", "add", SADDR + "/24", "dev", NIC + "p"],
+                ["ip", "-n", RNS, "link", "set", "lo", "up"],
+                ["ip", "-n", SNS, "link", "set", "lo", "up"],
+                in_ns(RNS, ["ethtool", "-N", NIC, "flow-type", "tcp4", "dst-port",
+                            str(PORT), "action", str(RXQ)])):
+        p = sh(*cmd, check=False)
+        if p.returncode:
+            return f"{' '.join(cmd)}: {p.stderr.strip()}"
+    return None
+
+
+def teardown_net():
+    for ns in (RNS, SNS):
+        sh("ip", "netns", "del", ns, check=False)
+
+
+def queue_stats():
+    """rxN_packets / rxN_hds_bytes of the receiving port, from ethtool -S."""
+    out = sh(*in_ns(RNS, ["ethtool", "-S", NIC]), check=False).stdout
+    stats = {}
+    for line in out.splitlines():
+        k, _, v = line.strip().partition(":")
+        if v.strip().isdigit():
+            stats[k] = int(v)
+    return stats
+
+
+def transfer(args, mode, flows, tmp, tag, wrapper=None, setup_only=False):
+    """One transfer; (receiver's report, wrapper's report or None)."""
+    ready = os.path.join(tmp, "ready")
+    rjson = os.path.join(tmp, tag + ".json")
+    wjson = os.path.join(tmp, tag + ".wrap.json")
+    for f in (ready, rjson, wjson):
+        if os.path.exists(f):
+            os.unlink(f)
+    recv = [NS, "recv", "--mode", mode, "--port", str(PORT), "--flows", str(flows),
+            "--data-size", args.data_size, "--ready", ready, "-Q", "-j", "-o", rjson,
+            "--timeout", "60"]
+    if mode != "recv":
+        recv += ["--ifname", NIC, "--rxq", str(RXQ)]
+    if setup_only:
+        recv.append("--setup-only")
+    cmd = recv if wrapper is None else wrapper + ["-j", "-o", wjson, "--"] + recv
+    rerr = open(os.path.join(tmp, tag + ".err"), "w")
+    p = subprocess.Popen(in_ns(RNS, cmd), stdout=subprocess.DEVNULL, stderr=rerr)
+    deadline = time.monotonic() + 60
+    while not os.path.exists(ready) and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not setup_only and os.path.exists(ready):
+        s = subprocess.run(in_ns(SNS, [NS, "send", f"{RADDR}:{PORT}", "--flows", str(flows),
+                                       "--bytes", str(args.bytes), "-Q", "--timeout", "60"]),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if s.returncode:
+            log(f"net bench: sender failed: {s.stderr.strip()}")
+    rc = p.wait(timeout=180)
+    rerr.close()
+    try:
+        with open(rjson) as f:
+            rep = json.load(f)
+    except (OSError, ValueError):
+        rep = None
+    if rc or rep is None or not rep["verify"]["ok"]:
+        with open(os.path.join(tmp, tag + ".err")) as f:
+            err = f.read().strip().splitlines()
+        raise RuntimeError(f"{mode}, {flows} flows ({tag}): exit status {rc}: "
+                           + (err[-1] if err else (rep or {}).get("verify", {}).get("detail", "?")))
+    wrap = None
+    if wrapper is not None:
+        with open(wjson) as f:
+            wrap = json.load(f)
+    return rep, wrap
+
+
+def run_reps(args, modes, flows, tmp):
+    """--reps plain transfers per mode, interleaved (A B C A B C ...), so a
+    change of load on the host (TCG shares its CPUs) weighs on every mode
+    alike. Returns {mode: [reports]} and the queue counters' growth."""
+    reps = {m: [] for m in modes}
+    q0 = queue_stats()
+    for i in range(args.reps):
+        for mode in modes:
+            rep, _ = transfer(args, mode, flows, tmp, f"{mode}-{flows}-{i}")
+            reps[mode].append(rep)
+    q1 = queue_stats()
+    return reps, {k: q1.get(k, 0) - q0.get(k, 0) for k in (f"rx{RXQ}_packets",
+                                                            f"rx{RXQ}_hds_bytes")}
+
+
+def run_mode(args, cc, mode, flows, tmp, reps, queue):
+    tag = f"{mode}-{flows}"
+    stream = (args.bytes + 64) * flows
+    mib = args.bytes * flows / 1048576.0
+    rates = [r["mib_per_s"] for r in reps]
+    med = statistics.median(rates)
+    mid = min(reps, key=lambda r: abs(r["mib_per_s"] - med))
+
+    sc_rep, sc = transfer(args, mode, flows, tmp, f"{tag}-sc", wrapper=[SYSCOUNT])
+    copy = {"payload_copied_bytes": None, "fixed_copied_bytes": None,
+            "net_copied_bytes": None, "copied_per_byte": None}
+    if cc.args is not None:
+        _, base = transfer(args, mode, flows, tmp, f"{tag}-ccbase",
+                           wrapper=[os.path.join(TOOLS, "copycount")] + cc.args,
+                           setup_only=True)
+        _, full = transfer(args, mode, flows, tmp, f"{tag}-cc",
+                           wrapper=[os.path.join(TOOLS, "copycount")] + cc.args)
+        raw, fixed = full["payload"]["bytes"], base["payload"]["bytes"]
+        net = max(raw - fixed, 0)
+        copy = {"payload_copied_bytes": raw, "fixed_copied_bytes": fixed,
+                "net_copied_bytes": net, "copied_per_byte": net / stream,
+                "mode": full.get("mode"), "report": full, "baseline_report": base}
+    k = mid["copies"].get("kernel") or {}
+    loop = mid["syscalls"]
+    sc_total = sc["total"] if sc else None
+    return {
+        "mode": mode, "flows": flows, "description": MODES[mode],
+        "bytes_per_flow": args.bytes, "payload_bytes": args.bytes * flows,
+        "stream_bytes": stream,
+        "mib_per_s": med, "mib_per_s_min": min(rates), "mib_per_s_max": max(rates),
+        "reps": [{"mib_per_s": r["mib_per_s"], "seconds": r["seconds"],
+                  "cpu_user_s": r["cpu_user_s"], "cpu_sys_s": r["cpu_sys_s"],
+                  "syscalls": r["syscalls"]["total"]} for r in reps],
+        "cpu_s_per_gib": (mid["cpu_user_s"] + mid["cpu_sys_s"]) / (mib / 1024.0),
+        "syscalls_per_mib": loop["per_mib"],
+        "syscalls_loop": loop,
+        "syscount": {"total": sc_total,
+                     "per_mib": sc_total / mib if sc_total is not None else None,
+                     "syscalls": sc["syscalls"] if sc else None,
+                     "loop_counted_by_program": sc_rep["syscalls"]["total"]},
+        "copy": copy,
+        "fallback_copy": {"source": k.get("source"), "bytes": k.get("bytes"),
+                          "per_byte": (k["bytes"] / stream) if k.get("bytes") is not None
+                          else None},
+        "net_info": mid.get("net_info"),
+        "queue_all_modes": queue,
+    }
+
+
+def fmt(v, spec, none="n/a"):
+    return none if v is None else format(v, spec)
+
+
+def table(results, skipped, cc):
+    lines = []
+    hdr = (f"{'flows':>5} {'mode':<12} {'MiB/s':>8} {'vs recv':>8} {'CPU s/GiB':>9} "
+           f"{'sc/MiB':>7} {'sc/MiB*':>8} {'copied/B':>9} {'fallback/B':>10}")
+    lines += [hdr, "-" * len(hdr)]
+    for r in results:
+        lines.append(
+            f"{r['flows']:>5} {r['mode']:<12} {r['mib_per_s']:>8.1f} "
+            f"{fmt(r.get('ratio_to_recv'), '.2f') + 'x':>8} {r['cpu_s_per_gib']:>9.1f} "
+            f"{r['syscalls_per_mib']:>7.2f} {fmt(r['syscount']['per_mib'], '.2f'):>8} "
+            f"{fmt(r['copy']['copied_per_byte'], '.3f'):>9} "
+            f"{fmt(r['fallback_copy']['per_byte'], '.3f'):>10}")
+    for mode, why in skipped.items():
+        lines.append(f"      {mode:<12} skipped: {why}")
+    lines += [
+        "",
+        "MiB/s: payload, median of the reps (first connection to last EOF, receiver side); "
+        "vs recv: ratio to the recv() baseline with the same flows.",
+        "CPU s/GiB: the receiving process's user+system CPU per GiB (median rep).",
+        "sc/MiB: system calls of the receive loop per MiB, counted by uio-netstream "
+        "(poll, ioctl SUBMIT, recvfrom, io_uring_enter, io_uring_register); sc/MiB*: "
+        "every system call of the receiving process, set-up included, counted in the "
+        "kernel by syscount.",
+        "copied/B: payload bytes the CPU copied between user and kernel memory for the "
+        f"receiver (copycount, {cc.probe or 'unavailable: ' + str(cc.reason)}), minus its "
+        "--setup-only run, per stream byte.",
+        "fallback/B: bytes the kernel copied into region (or zcrx) buffers because they did "
+        "not arrive in one (GET_INFO net.copy_bytes; zcrx_stats.copy_bytes), per stream "
+        "byte; kernel-to-kernel, so copycount does not see them. recv: every byte, by "
+        "copy_to_user.",
+        NOTE,
+    ]
+    return "\n".join(lines)
+
+
+def verdict(results):
+    out, ok = [], True
+    for flows in sorted({r["flows"] for r in results}):
+        by = {r["mode"]: r for r in results if r["flows"] == flows}
+        if "native" not in by or BASELINE not in by:
+            continue
+        n, b = by["native"], by[BASELINE]
+        copy0 = n["copy"]["net_copied_bytes"] in (0, None)
+        fb = n["fallback_copy"]["per_byte"]
+        good = copy0 and (fb is None or fb <= 0.01) and \
+            n["syscalls_per_mib"] < b["syscalls_per_mib"]
+        ok = ok and good
+        out.append(f"{flows} flow(s): native {n['ratio_to_recv']:.2f}x recv() throughput, "
+                   f"{n['syscalls_per_mib']:.2f} vs {b['syscalls_per_mib']:.2f} system calls "
+                   f"per MiB, {fmt(n['copy']['net_copied_bytes'], 'd', 'unmeasured')} bytes "
+                   f"copied user<->kernel, fallback copies {fmt(fb, '.4f')} per byte")
+    return ok, out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bytes", default="64M", help="payload per flow")
+    ap.add_argument("--flows", default="1,4", help="flow counts, comma-separated")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--mtu", type=int, default=1500)
+    ap.add_argument("--data-size", default="64M", help="region data area / zcrx area")
+    ap.add_argument("--modes", default="native,zcrx-region,recv")
+    ap.add_argument("--out", default=os.path.join(REPO, "build", "bench"))
+    args = ap.parse_args()
+    args.bytes = parse_size(args.bytes)
+    flow_counts = [int(x) for x in args.flows.split(",")]
+    modes = args.modes.split(",")
+    for m in modes:
+        if m not in MODES:
+            sys.exit(f"net bench: unknown mode {m}")
+    os.makedirs(args.out, exist_ok=True)
+    t_start = time.monotonic()
+
+    feats = features()
+    skipped = {}
+    if "native" in modes and not feats & FEAT_NET_PROVIDER:
+        skipped["native"] = ("this kernel has no UNIFIED_IO_FEAT_NET_PROVIDER "
+                             "(run on the patched kernel: tools/vm/run --kernel patched)")
+    if "native" in modes and not feats & FEAT_NET_RECV:
+        skipped["native"] = "the module has no UNIFIED_IO_FEAT_NET_RECV"
+    why = setup_net(args.mtu)
+    if why:
+        log(f"net bench: skipped: {why}")
+        data = {"benchmark": "uio-netstream", "note": NOTE, "skipped": why,
+                "system": system_info(), "results": []}
+        write_outputs(args.out, "net", data, f"net bench skipped: {why}\n", "net-plot.py",
+                      "net bench")
+        return
+    results = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="uio-net-bench.") as tmp:
+            cc = CopyCounter(tmp)
+            if cc.args is None:
+                log(f"net bench: copy counts unavailable ({cc.reason})")
+            for flows in flow_counts:
+                run = [m for m in modes if m not in skipped]
+                log(f"net bench: {flows} flow(s) x {args.bytes >> 20} MiB, {args.reps} reps "
+                    f"of {', '.join(run)}, interleaved")
+                try:
+                    reps, queue = run_reps(args, run, flows, tmp)
+                except RuntimeError as e:
+                    log(f"net bench: {e}")
+                    skipped[f"{flows} flows"] = str(e)
+                    continue
+                for mode in run:
+                    log(f"net bench: {flows} flow(s), {mode} under syscount and copycount")
+                    try:
+                        results.append(run_mode(args, cc, mode, flows, tmp, reps[mode],
+                                                queue))
+                    except RuntimeError as e:
+                        log(f"net bench: {e}")
+                        skipped[mode] = str(e)
+    finally:
+        teardown_net()
+    for r in results:
+        base = next((b for b in results if b["flows"] == r["flows"]
+                     and b["mode"] == BASELINE), None)
+        r["ratio_to_recv"] = r["mib_per_s"] / base["mib_per_s"] if base else None
+    ok, lines = verdict(results)
+    data = {
+        "benchmark": "uio-netstream", "note": NOTE,
+        "system": system_info(features=feats),
+        "config": {"bytes_per_flow": args.bytes, "flows": flow_counts, "reps": args.reps,
+                   "mtu": args.mtu, "nic": "uionic (drivers/uio_nic)", "rxq": RXQ,
+                   "data_size": args.data_size, "copycount_probe": cc.probe,
+                   "copycount_unavailable": cc.reason},
+        "skipped": skipped,
+        "bar": {"met": ok, "detail": lines},
+        "wall_seconds": time.monotonic() - t_start,
+        "results": results,
+    }
+    text = table(results, skipped, cc) + "\n\nbar (native: no user<->kernel payload copy, " \
+        "fallback copies at most 1%, fewer system calls per MiB than recv()): " + \
+        ("MET" if ok and lines else "NOT MET" if lines else "not measured (no native run)") + \
+        "".join("\n  " + x for x in lines) + \
+        f"\nnetwork bench took {data['wall_seconds']:.0f} s\n"
+    write_outputs(args.out, "net", data, text, "net-plot.py", "net bench")
+
+
+if __name__ == "__main__":
+    main()

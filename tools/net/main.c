@@ -1,0 +1,710 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * uio-netstream: send TCP streams with a checkable pattern, and receive them
+ * into a unified_io region (or io_uring zcrx memory) in one of four ways,
+ * checking every byte at its stream offset.
+ *
+ *	uio-netstream send HOST:PORT [--flows N] [--bytes SIZE] ...
+ *	uio-netstream recv --mode native|zcrx|zcrx-region|recv --port P ...
+ *
+ * See uio-netstream(8) and --help. The receiver reports bytes, seconds,
+ * MiB/s, the system calls of its receive loop (counted here; syscount
+ * counts the same independently), the bytes copied on the way (by the
+ * program's completions and by the kernel's own counters) and exits 1 when
+ * any byte is wrong. JSON with -j; -o FILE stores it through a shared
+ * mapping, so copycount does not count the report as a copy.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netstream.h"
+
+const char *bin_name = "uio-netstream";
+
+void ns_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", bin_name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void ns_info(bool quiet, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+uint64_t ns_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+void ns_cpu_ns(uint64_t *usr, uint64_t *sys)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	*usr = ru.ru_utime.tv_sec * 1000000000ULL + ru.ru_utime.tv_usec * 1000ULL;
+	*sys = ru.ru_stime.tv_sec * 1000000000ULL + ru.ru_stime.tv_usec * 1000ULL;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	}
+	if (shift && *end == 'i')
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || (shift && v > UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	if (errno || end == s || *end || *s == '-' || *out > max)
+		return -EINVAL;
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: %s send HOST:PORT [--flows N] [--bytes SIZE] [OPTIONS]\n"
+"       %s recv --mode MODE --port PORT [--flows N] [OPTIONS]\n"
+"       %s help\n"
+"\n"
+"send: N flows in parallel, each a 64-byte header and SIZE payload bytes of a\n"
+"pattern that depends on the flow and the stream offset.\n"
+"  -n, --flows N        flows (default 1, at most %u)\n"
+"  -b, --bytes SIZE     payload bytes per flow (default 64M; K, M, G)\n"
+"      --seed N        pattern seed\n"
+"      --chunk SIZE     bytes per send() (default 256K)\n"
+"      --corrupt OFF    flip payload byte OFF of flow 0 (tests the receiver)\n"
+"\n"
+"recv: accept N flows and receive them; every byte is checked.\n"
+"  -m, --mode MODE      native       region bound to the NIC queue as its memory\n"
+"                                    provider (NET_BIND), RECV descriptors in\n"
+"                                    batches, poll() for readiness, buffers back\n"
+"                                    through the refill ring\n"
+"                       zcrx         io_uring zero-copy receive, anonymous area\n"
+"                       zcrx-region  io_uring zero-copy receive, the region's\n"
+"                                    data area as its area\n"
+"                       recv         recv() into region buffers (ALLOC'd)\n"
+"  -p, --port PORT      TCP port to listen on\n"
+"      --addr ADDR      IPv4 address to listen on (default 0.0.0.0)\n"
+"  -n, --flows N        connections to accept (default 1)\n"
+"  -i, --ifname NAME    interface of the queue (native, zcrx, zcrx-region)\n"
+"      --ifindex N      the same by index\n"
+"  -q, --rxq N          receive queue (default 0); steer the port to it\n"
+"      --zcrx-nodev     zcrx modes without a NIC queue (ZCRX_REG_NODEV): any\n"
+"                       TCP socket, every byte copied (veth, tests)\n"
+"      --no-bind        native without NET_BIND: RECV copies every byte into\n"
+"                       region buffers, FREE gives them back (any TCP socket)\n"
+"      --data-size SIZE data area / zcrx area (default 64M)\n"
+"      --buf-size SIZE  recv mode: region buffer = bytes per recv() (default 64K)\n"
+"      --nic-bufs N     native: buffers lent to the NIC (default 3/4)\n"
+"      --cq N           completion queue entries (default 4096)\n"
+"      --bpf-stats      run bpf/'s stats program over the received buffers\n"
+"                       (native: UNIFIED_IO_RECV_F_BPF; recv, zcrx-region:\n"
+"                       UNIFIED_IO_OP_BPF)\n"
+"      --store DEV      write every received buffer to NVMe namespace DEV by\n"
+"                       passthrough from the region, read it all back, check\n"
+"      --ready FILE     create FILE once listening\n"
+"      --setup-only     set everything up and listen, then stop (the fixed\n"
+"                       costs of a run, for copycount's baseline)\n"
+"\n"
+"Common:\n"
+"  -j, --json           JSON report on standard output instead of text\n"
+"  -o, --output FILE    write the report to FILE (through a shared mapping)\n"
+"  -t, --timeout SEC    give up after SEC seconds without progress (default 60)\n"
+"  -Q, --quiet          no progress on standard error\n"
+"  -h, --help           this text\n"
+"\n"
+"Exit status: 0 when every byte arrived and matched, 1 otherwise, 2 on usage.\n",
+		bin_name, bin_name, bin_name, NS_MAX_FLOWS);
+}
+
+/* The report, as JSON or text, into a memory stream. */
+static void report_json(FILE *f, const struct ns_report *rep)
+{
+	double secs = rep->ns / 1e9, mib = rep->payload_bytes / 1048576.0;
+	uint64_t total = 0;
+	json_writer_t *w = jsonw_new(f);
+	unsigned int i;
+
+	for (i = 0; i < NR_NS_SC; i++)
+		total += rep->sc[i];
+	jsonw_pretty(w, true);
+	jsonw_start_object(w);
+	jsonw_string_field(w, "tool", bin_name);
+	jsonw_string_field(w, "command", rep->cmd);
+	if (rep->mode)
+		jsonw_string_field(w, "mode", rep->mode);
+	jsonw_uint_field(w, "flows", rep->nflows);
+	jsonw_uint_field(w, "payload_bytes", rep->payload_bytes);
+	jsonw_uint_field(w, "stream_bytes", rep->stream_bytes);
+	jsonw_float_field(w, "seconds", secs);
+	jsonw_float_field(w, "mib_per_s", secs > 0 ? mib / secs : 0);
+	jsonw_float_field(w, "cpu_user_s", rep->usr_ns / 1e9);
+	jsonw_float_field(w, "cpu_sys_s", rep->sys_ns / 1e9);
+	if (rep->ifname[0] || rep->ifindex) {
+		jsonw_name(w, "queue");
+		jsonw_start_object(w);
+		jsonw_string_field(w, "ifname", rep->ifname);
+		jsonw_uint_field(w, "ifindex", rep->ifindex);
+		jsonw_uint_field(w, "rxq", rep->rxq);
+		jsonw_end_object(w);
+	}
+	if (rep->zcrx_nodev)
+		jsonw_bool_field(w, "zcrx_nodev", true);
+	jsonw_name(w, "syscalls");
+	jsonw_start_object(w);
+	jsonw_uint_field(w, "total", total);
+	jsonw_float_field(w, "per_mib", mib > 0 ? total / mib : 0);
+	jsonw_name(w, "by_name");
+	jsonw_start_object(w);
+	for (i = 0; i < NR_NS_SC; i++)
+		if (rep->sc[i])
+			jsonw_uint_field(w, ns_sc_names[i], rep->sc[i]);
+	jsonw_end_object(w);
+	jsonw_end_object(w);
+	if (!strcmp(rep->cmd, "recv")) {
+		jsonw_name(w, "copies");
+		jsonw_start_object(w);
+		jsonw_uint_field(w, "chunks", rep->chunks);
+		jsonw_uint_field(w, "copied_chunks", rep->copied_chunks);
+		jsonw_uint_field(w, "copied_bytes", rep->copied_bytes);
+		jsonw_float_field(w, "copied_per_byte", rep->stream_bytes ?
+				  (double)rep->copied_bytes / rep->stream_bytes : 0);
+		jsonw_name(w, "kernel");
+		if (rep->kcopy_source) {
+			jsonw_start_object(w);
+			jsonw_string_field(w, "source", rep->kcopy_source);
+			jsonw_uint_field(w, "chunks", rep->kcopy_chunks);
+			jsonw_uint_field(w, "bytes", rep->kcopy_bytes);
+			jsonw_end_object(w);
+		} else {
+			jsonw_null(w);
+		}
+		jsonw_end_object(w);
+		jsonw_uint_field(w, "retries", rep->retries);
+		if (rep->rq_flushes)
+			jsonw_uint_field(w, "zcrx_rq_flushes", rep->rq_flushes);
+	}
+	if (rep->have_net_info) {
+		const struct unified_io_net_info *n = &rep->net;
+
+		jsonw_name(w, "net_info");
+		jsonw_start_object(w);
+		jsonw_string_field(w, "state", unio_net_state_name(n->state));
+		jsonw_uint_field(w, "nr_bufs", n->nr_bufs);
+		jsonw_uint_field(w, "bufs_app", n->bufs_app);
+		jsonw_uint_field(w, "bufs_nic", n->bufs_nic);
+		jsonw_uint_field(w, "recv_bytes", n->recv_bytes);
+		jsonw_uint_field(w, "zc_chunks", n->zc_chunks);
+		jsonw_uint_field(w, "zc_bytes", n->zc_bytes);
+		jsonw_uint_field(w, "copy_chunks", n->copy_chunks);
+		jsonw_uint_field(w, "copy_bytes", n->copy_bytes);
+		jsonw_uint_field(w, "bpf_drops", n->bpf_drops);
+		jsonw_uint_field(w, "refills", n->refills);
+		jsonw_uint_field(w, "refill_bad_addr", n->refill_bad_addr);
+		jsonw_uint_field(w, "refill_not_held", n->refill_not_held);
+		jsonw_uint_field(w, "alloc_empty", n->alloc_empty);
+		jsonw_uint_field(w, "nic_allocs", n->nic_allocs);
+		jsonw_end_object(w);
+	}
+	if (rep->bpf) {
+		jsonw_name(w, "bpf_stats");
+		jsonw_start_object(w);
+		jsonw_uint_field(w, "buffers", rep->bpf_buffers);
+		jsonw_uint_field(w, "bytes", rep->bpf_bytes);
+		jsonw_uint_field(w, "op_bpf_submitted", rep->bpf_runs_submitted);
+		jsonw_end_object(w);
+	}
+	if (rep->store_dev) {
+		jsonw_name(w, "store");
+		jsonw_start_object(w);
+		jsonw_string_field(w, "device", rep->store_dev);
+		jsonw_uint_field(w, "writes", rep->store_writes);
+		jsonw_uint_field(w, "bytes_written", rep->store_bytes);
+		jsonw_uint_field(w, "bytes_read_back", rep->store_read_bytes);
+		jsonw_bool_field(w, "verified", rep->store_ok);
+		jsonw_string_field(w, "detail", rep->store_msg);
+		jsonw_end_object(w);
+	}
+	jsonw_name(w, "verify");
+	jsonw_start_object(w);
+	jsonw_bool_field(w, "ok", rep->verify_ok);
+	jsonw_uint_field(w, "mismatches", rep->mismatches);
+	jsonw_string_field(w, "detail", rep->verify_msg);
+	jsonw_end_object(w);
+	jsonw_end_object(w);
+	jsonw_destroy(&w);
+	fputc('\n', f);
+}
+
+static void report_text(FILE *f, const struct ns_report *rep)
+{
+	double secs = rep->ns / 1e9, mib = rep->payload_bytes / 1048576.0;
+	uint64_t total = 0;
+	unsigned int i;
+
+	for (i = 0; i < NR_NS_SC; i++)
+		total += rep->sc[i];
+	fprintf(f, "%s%s%s: %u flow%s, %.2f MiB payload in %.3f s: %.1f MiB/s\n",
+		rep->cmd, rep->mode ? " " : "", rep->mode ? rep->mode : "", rep->nflows,
+		rep->nflows == 1 ? "" : "s", mib, secs, secs > 0 ? mib / secs : 0);
+	fprintf(f, "  system calls of the %s loop: %" PRIu64 " (%.2f per MiB):",
+		rep->cmd, total, mib > 0 ? total / mib : 0);
+	for (i = 0; i < NR_NS_SC; i++)
+		if (rep->sc[i])
+			fprintf(f, " %s %" PRIu64, ns_sc_names[i], rep->sc[i]);
+	fputc('\n', f);
+	if (!strcmp(rep->cmd, "recv")) {
+		fprintf(f, "  chunks %" PRIu64 ", copied %" PRIu64 " chunks / %" PRIu64
+			" bytes (%.3f per byte)\n", rep->chunks, rep->copied_chunks,
+			rep->copied_bytes, rep->stream_bytes ?
+			(double)rep->copied_bytes / rep->stream_bytes : 0);
+		if (rep->kcopy_source)
+			fprintf(f, "  kernel copy counter (%s): %" PRIu64 " chunks, %"
+				PRIu64 " bytes\n", rep->kcopy_source, rep->kcopy_chunks,
+				rep->kcopy_bytes);
+	}
+	if (rep->have_net_info) {
+		const struct unified_io_net_info *n = &rep->net;
+
+		fprintf(f, "  net: %s, %u buffers lent (%u app, %u nic), zero-copy %llu"
+			" bytes, copied %llu bytes, refills %llu (bad %llu, not held %llu),"
+			" NIC found none %llu\n", unio_net_state_name(n->state), n->nr_bufs,
+			n->bufs_app, n->bufs_nic, (unsigned long long)n->zc_bytes,
+			(unsigned long long)n->copy_bytes, (unsigned long long)n->refills,
+			(unsigned long long)n->refill_bad_addr,
+			(unsigned long long)n->refill_not_held,
+			(unsigned long long)n->alloc_empty);
+	}
+	if (rep->bpf)
+		fprintf(f, "  bpf stats program: %" PRIu64 " buffers, %" PRIu64 " bytes\n",
+			rep->bpf_buffers, rep->bpf_bytes);
+	if (rep->store_dev)
+		fprintf(f, "  store %s: %" PRIu64 " buffers written (%" PRIu64
+			" bytes), %" PRIu64 " bytes read back: %s\n", rep->store_dev,
+			rep->store_writes, rep->store_bytes, rep->store_read_bytes,
+			rep->store_msg);
+	fprintf(f, "  verify: %s%s%s\n", rep->verify_ok ? "ok" : "FAILED",
+		rep->verify_msg[0] ? ": " : "", rep->verify_msg);
+}
+
+/* Through a shared mapping: no write(), so copycount counts no copy. */
+static int store_file(const char *path, const char *buf, size_t len)
+{
+	void *map;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, len)) {
+		close(fd);
+		return -errno;
+	}
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		close(fd);
+		return -errno;
+	}
+	memcpy(map, buf, len);
+	munmap(map, len);
+	close(fd);
+	return 0;
+}
+
+static int emit(const struct ns_report *rep, bool json, const char *output)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (json)
+		report_json(f, rep);
+	else
+		report_text(f, rep);
+	fclose(f);
+	if (output) {
+		ret = store_file(output, buf, len);
+		if (ret)
+			ns_err("%s: %s", output, strerror(-ret));
+	} else {
+		fwrite(buf, 1, len, stdout);
+	}
+	free(buf);
+	return ret;
+}
+
+/* Collect what the flows say into the report. */
+static void recv_finish(struct ns_recv *rc, int ret)
+{
+	struct ns_report *rep = rc->rep;
+	unsigned int i;
+
+	rep->nflows = rc->nflows;
+	rep->verify_ok = !ret && rc->nflows == rc->o->nflows;
+	for (i = 0; i < rc->nflows; i++) {
+		const struct ns_flow *f = &rc->flows[i];
+
+		rep->stream_bytes += f->stream_off;
+		rep->payload_bytes += f->payload_ok;
+		rep->mismatches += f->mismatches;
+		if (ns_flow_complete(f))
+			continue;
+		rep->verify_ok = false;
+		if (rep->verify_msg[0])
+			continue;
+		if (!f->hdr_ok)
+			snprintf(rep->verify_msg, sizeof(rep->verify_msg),
+				 "flow %u: %s", i, f->bad_hdr ? "bad stream header" :
+				 "ended before its header");
+		else if (f->mismatches)
+			snprintf(rep->verify_msg, sizeof(rep->verify_msg),
+				 "flow %u (sender's flow %u): %" PRIu64 " bad chunks, first wrong "
+				 "byte at stream offset %" PRIu64, i, f->hdr.flow,
+				 f->mismatches, f->first_bad);
+		else
+			snprintf(rep->verify_msg, sizeof(rep->verify_msg),
+				 "flow %u: %" PRIu64 " of %" PRIu64 " payload bytes", i,
+				 f->payload_ok, f->hdr.bytes);
+	}
+	if (rep->verify_ok)
+		snprintf(rep->verify_msg, sizeof(rep->verify_msg),
+			 "every byte of %u flows at its stream offset", rc->nflows);
+	else if (!rep->verify_msg[0])
+		snprintf(rep->verify_msg, sizeof(rep->verify_msg), "%s (%u of %u flows)",
+			 ret ? strerror(-ret) : "incomplete", rc->nflows, rc->o->nflows);
+	if (rc->store && !rep->store_ok)
+		rep->verify_ok = false;
+}
+
+static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
+		   const char **output)
+{
+	static const struct option opts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "addr", required_argument, NULL, 'A' },
+		{ "flows", required_argument, NULL, 'n' },
+		{ "ifname", required_argument, NULL, 'i' },
+		{ "ifindex", required_argument, NULL, 'I' },
+		{ "rxq", required_argument, NULL, 'q' },
+		{ "zcrx-nodev", no_argument, NULL, 'N' },
+		{ "no-bind", no_argument, NULL, 'O' },
+		{ "data-size", required_argument, NULL, 'D' },
+		{ "buf-size", required_argument, NULL, 'B' },
+		{ "nic-bufs", required_argument, NULL, 'U' },
+		{ "cq", required_argument, NULL, 'C' },
+		{ "bpf-stats", no_argument, NULL, 'S' },
+		{ "store", required_argument, NULL, 'W' },
+		{ "ready", required_argument, NULL, 'R' },
+		{ "setup-only", no_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'Q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct ns_recv_opts o = {
+		.mode = NR_NS_MODES, .addr = "0.0.0.0", .nflows = 1,
+		.data_size = 64ULL << 20, .buf_size = 64 << 10, .cq_entries = 4096,
+		.timeout_s = 60,
+	};
+	struct ns_recv rc = { .o = &o, .rep = rep, .lfd = -1 };
+	uint64_t v;
+	int opt, ret;
+
+	while ((opt = getopt_long(argc, argv, "m:p:n:i:q:jo:t:Qh", opts, NULL)) >= 0) {
+		switch (opt) {
+		case 'm':
+			for (o.mode = 0; o.mode < NR_NS_MODES; o.mode++)
+				if (!strcmp(optarg, ns_mode_names[o.mode]))
+					break;
+			if (o.mode == NR_NS_MODES)
+				goto bad;
+			break;
+		case 'p':
+			if (parse_uint(optarg, 65535, &v) || !v)
+				goto bad;
+			o.port = v;
+			break;
+		case 'A': o.addr = optarg; break;
+		case 'n':
+			if (parse_uint(optarg, NS_MAX_FLOWS, &v) || !v)
+				goto bad;
+			o.nflows = v;
+			break;
+		case 'i': o.ifname = optarg; break;
+		case 'I':
+			if (parse_uint(optarg, UINT32_MAX, &v))
+				goto bad;
+			o.ifindex = v;
+			break;
+		case 'q':
+			if (parse_uint(optarg, UINT32_MAX, &v))
+				goto bad;
+			o.rxq = v;
+			break;
+		case 'N': o.zcrx_nodev = true; break;
+		case 'O': o.no_bind = true; break;
+		case 'D':
+			if (parse_size(optarg, &v) || !v || v % 4096)
+				goto bad;
+			o.data_size = v;
+			break;
+		case 'B':
+			if (parse_size(optarg, &v) || v < 4096 || v > (2U << 20) || (v & (v - 1)))
+				goto bad;
+			o.buf_size = v;
+			break;
+		case 'U':
+			if (parse_uint(optarg, UINT32_MAX, &v))
+				goto bad;
+			o.nic_bufs = v;
+			break;
+		case 'C':
+			if (parse_uint(optarg, 32768, &v) || v < 64 || (v & (v - 1)))
+				goto bad;
+			o.cq_entries = v;
+			break;
+		case 'S': o.bpf_stats = true; break;
+		case 'W': o.store = optarg; break;
+		case 'R': o.ready = optarg; break;
+		case 'P': o.setup_only = true; break;
+		case 'j': *json = true; break;
+		case 'o': *output = optarg; break;
+		case 't':
+			if (parse_uint(optarg, 86400, &v) || !v)
+				goto bad;
+			o.timeout_s = v;
+			break;
+		case 'Q': o.quiet = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: goto usage;
+		}
+	}
+	if (optind != argc || o.mode == NR_NS_MODES || !o.port) {
+		ns_err("recv needs --mode and --port%s", optind != argc ? ", and no operand" : "");
+		goto usage;
+	}
+	if (o.zcrx_nodev && o.mode != NS_ZCRX && o.mode != NS_ZCRX_REGION) {
+		ns_err("--zcrx-nodev is for the zcrx modes");
+		goto usage;
+	}
+	if (o.no_bind && o.mode != NS_NATIVE) {
+		ns_err("--no-bind is for --mode native");
+		goto usage;
+	}
+	rep->cmd = "recv";
+	rep->mode = ns_mode_names[o.mode];
+	switch (o.mode) {
+	case NS_NATIVE:
+		ret = ns_recv_native(&rc);
+		break;
+	case NS_ZCRX:
+	case NS_ZCRX_REGION:
+		ret = ns_recv_zcrx(&rc);
+		break;
+	default:
+		ret = ns_recv_plain(&rc);
+		break;
+	}
+	if (!rc.t0)
+		ns_recv_start_clock(&rc);
+	if (!rep->ns)
+		ns_recv_stop_clock(&rc);
+	if (o.setup_only && ret == -ECANCELED) {
+		rep->verify_ok = true;
+		snprintf(rep->verify_msg, sizeof(rep->verify_msg), "--setup-only: no transfer");
+		ret = 0;
+	} else {
+		ns_recv_progress(&rc, true);
+		recv_finish(&rc, ret);
+	}
+	if (rc.store && !rep->store_ok && !rep->store_msg[0])
+		snprintf(rep->store_msg, sizeof(rep->store_msg), "not verified");
+	for (unsigned int i = 0; i < rc.nflows; i++)
+		if (rc.flows[i].fd >= 0)
+			close(rc.flows[i].fd);
+	if (rc.lfd >= 0)
+		close(rc.lfd);
+	ret = emit(rep, *json, *output);
+	ns_store_close(&rc);
+	ns_bpf_close(&rc);
+	unio_region_destroy(rc.r);
+	return ret ? ret : (rep->verify_ok ? 0 : -EIO);
+bad:
+	ns_err("bad value for --%s: '%s'", argv[optind - 1][1] == '-' ?
+	       argv[optind - 1] + 2 : argv[optind - 1] + 1, optarg);
+usage:
+	fprintf(stderr, "Try '%s --help'.\n", bin_name);
+	exit(2);
+}
+
+static int do_send(int argc, char **argv, struct ns_report *rep, bool *json,
+		   const char **output)
+{
+	static const struct option opts[] = {
+		{ "flows", required_argument, NULL, 'n' },
+		{ "bytes", required_argument, NULL, 'b' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "chunk", required_argument, NULL, 'c' },
+		{ "corrupt", required_argument, NULL, 'X' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'Q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct ns_send_opts o = {
+		.nflows = 1, .bytes = 64ULL << 20, .seed = NS_DEFAULT_SEED,
+		.chunk = 256 << 10, .timeout_s = 60, .corrupt = -1,
+	};
+	char *host, *colon;
+	uint64_t v;
+	int opt, ret;
+
+	while ((opt = getopt_long(argc, argv, "n:b:jo:t:Qh", opts, NULL)) >= 0) {
+		switch (opt) {
+		case 'n':
+			if (parse_uint(optarg, NS_MAX_FLOWS, &v) || !v)
+				goto bad;
+			o.nflows = v;
+			break;
+		case 'b':
+			if (parse_size(optarg, &v))
+				goto bad;
+			o.bytes = v;
+			break;
+		case 's':
+			if (parse_uint(optarg, UINT64_MAX, &v))
+				goto bad;
+			o.seed = v;
+			break;
+		case 'c':
+			if (parse_size(optarg, &v) || !v || v > (64U << 20))
+				goto bad;
+			o.chunk = v;
+			break;
+		case 'X':
+			if (parse_size(optarg, &v) || v > INT64_MAX)
+				goto bad;
+			o.corrupt = v;
+			break;
+		case 'j': *json = true; break;
+		case 'o': *output = optarg; break;
+		case 't':
+			if (parse_uint(optarg, 86400, &v) || !v)
+				goto bad;
+			o.timeout_s = v;
+			break;
+		case 'Q': o.quiet = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: goto usage;
+		}
+	}
+	if (optind != argc - 1) {
+		ns_err("send needs HOST:PORT");
+		goto usage;
+	}
+	host = argv[optind];
+	colon = strrchr(host, ':');
+	if (!colon || parse_uint(colon + 1, 65535, &v) || !v) {
+		ns_err("'%s' is not HOST:PORT", host);
+		goto usage;
+	}
+	*colon = '\0';
+	o.host = host;
+	o.port = v;
+	ret = ns_send(&o, rep);
+	if (!rep->verify_msg[0] && !ret)
+		snprintf(rep->verify_msg, sizeof(rep->verify_msg),
+			 "%u flows sent and closed by the receiver", o.nflows);
+	ret = emit(rep, *json, *output) ?: ret;
+	return ret;
+bad:
+	ns_err("bad value for --%s: '%s'", argv[optind - 1][1] == '-' ?
+	       argv[optind - 1] + 2 : argv[optind - 1] + 1, optarg);
+usage:
+	fprintf(stderr, "Try '%s --help'.\n", bin_name);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct ns_report rep = { 0 };
+	const char *output = NULL;
+	bool json = false;
+	int ret;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "send"))
+		ret = do_send(argc - 1, argv + 1, &rep, &json, &output);
+	else if (!strcmp(argv[1], "recv"))
+		ret = do_recv(argc - 1, argv + 1, &rep, &json, &output);
+	else {
+		ns_err("unknown command '%s'", argv[1]);
+		usage(stderr);
+		return 2;
+	}
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * uio-netstream: shared declarations.
+ *
+ * A stream is a 64-byte header (struct ns_hdr) followed by @bytes payload
+ * bytes; payload byte i of flow f is byte (i % 8) of the little-endian
+ * 64-bit word ns_word(key(seed, f), i / 8). The word depends on its index,
+ * so a chunk delivered at the wrong stream offset, twice, or in another
+ * flow's place never verifies.
+ */
+#ifndef UIO_NETSTREAM_H
+#define UIO_NETSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <poll.h>
+
+#include <unifiedio.h>
+
+#include "json_writer.h"
+
+#define NS_MAGIC		"UIONETS1"
+#define NS_VERSION		1
+#define NS_HDR_SIZE		64
+#define NS_MAX_FLOWS		64
+#define NS_DEFAULT_SEED		0x756e69666965642dULL	/* "-deifinu" */
+/* Owner tag of every buffer the receiver holds. */
+#define NS_OWNER		0x4e53	/* "NS" */
+
+struct ns_hdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t flow;
+	uint32_t nflows;
+	uint32_t hdr_size;
+	uint64_t bytes;
+	uint64_t seed;
+	uint8_t resv[24];
+};
+
+_Static_assert(sizeof(struct ns_hdr) == NS_HDR_SIZE, "stream header size");
+
+/* pattern.c */
+uint64_t ns_flow_key(uint64_t seed, uint32_t flow);
+void ns_fill(uint64_t key, uint64_t off, void *buf, size_t len);
+/* Bytes that match from the start: len when all do. */
+size_t ns_check(uint64_t key, uint64_t off, const void *buf, size_t len);
+void ns_hdr_init(struct ns_hdr *h, uint32_t flow, uint32_t nflows,
+		 uint64_t bytes, uint64_t seed);
+int ns_hdr_check(const struct ns_hdr *h);
+
+/* What a receiver knows of one connection. */
+struct ns_flow {
+	int fd;
+	unsigned int slot;		/* index in the receiver's table */
+	bool eof;
+	bool hdr_ok;
+	bool bad_hdr;
+	bool overrun;			/* bytes past the announced end */
+	uint32_t hdr_len;
+	union {
+		struct ns_hdr hdr;
+		uint8_t hdr_bytes[NS_HDR_SIZE];
+	};
+	uint64_t key;
+	uint64_t stream_off;		/* bytes taken, header included */
+	uint64_t payload_ok;		/* payload bytes verified */
+	uint64_t mismatches;		/* chunks with a wrong byte */
+	uint64_t first_bad;		/* stream offset of the first wrong byte */
+	uint64_t chunks;
+	uint64_t copied_chunks;		/* RECV: UNIFIED_IO_CQE_F_COPIED */
+	uint64_t copied_bytes;
+};
+
+/* Check @len received bytes of @f at its current stream offset. */
+void ns_flow_consume(struct ns_flow *f, const void *buf, size_t len);
+bool ns_flow_complete(const struct ns_flow *f);
+/* Expected byte of @f at stream offset @off (header, then payload). */
+bool ns_flow_expect(const struct ns_flow *f, uint64_t off, const void *buf,
+		    size_t len);
+
+/* System calls of the receive loop, by name. */
+enum ns_sc {
+	NS_SC_POLL, NS_SC_IOCTL, NS_SC_RECV, NS_SC_IO_URING_ENTER,
+	NS_SC_IO_URING_REGISTER, NS_SC_SEND, NR_NS_SC
+};
+extern const char *const ns_sc_names[NR_NS_SC];
+
+/* Everything a run reports. */
+struct ns_report {
+	const char *cmd;		/* "send" or "recv" */
+	const char *mode;
+	unsigned int nflows;
+	uint64_t payload_bytes;		/* all flows */
+	uint64_t stream_bytes;		/* payload plus headers */
+	uint64_t ns;			/* first connection to last EOF */
+	uint64_t usr_ns, sys_ns;	/* CPU of the process in that time */
+	uint64_t sc[NR_NS_SC];		/* system calls of the loop */
+	uint64_t chunks;		/* completions carrying data */
+	uint64_t copied_chunks;		/* RECV_F_COPIED completions */
+	uint64_t copied_bytes;
+	/* Copies the kernel reports: GET_INFO net or zcrx statistics. */
+	const char *kcopy_source;	/* NULL: none available */
+	uint64_t kcopy_chunks, kcopy_bytes;
+	bool have_net_info;
+	struct unified_io_net_info net;	/* native: after the run */
+	uint64_t rq_flushes;		/* zcrx NODEV: ZCRX_CTRL_FLUSH_RQ */
+	uint64_t retries;		/* RECV ENOSPC/ENOBUFS, zcrx ENOMEM re-arms */
+	bool verify_ok;
+	uint64_t mismatches;
+	char verify_msg[256];
+	/* --bpf-stats */
+	bool bpf;
+	uint64_t bpf_buffers, bpf_bytes, bpf_runs_submitted;
+	/* --store */
+	const char *store_dev;
+	uint64_t store_writes, store_bytes, store_blocks, store_read_bytes;
+	bool store_ok;
+	char store_msg[256];
+	char ifname[32];
+	uint32_t ifindex, rxq;
+	bool zcrx_nodev;
+};
+
+/* Options of recv. */
+enum ns_mode { NS_NATIVE, NS_ZCRX, NS_ZCRX_REGION, NS_RECV, NR_NS_MODES };
+extern const char *const ns_mode_names[NR_NS_MODES];
+
+struct ns_recv_opts {
+	enum ns_mode mode;
+	const char *addr;
+	uint16_t port;
+	unsigned int nflows;
+	const char *ifname;
+	uint32_t ifindex;
+	uint32_t rxq;
+	bool zcrx_nodev;
+	bool no_bind;
+	bool setup_only;		/* set up and listen, then stop */
+	uint64_t data_size;
+	uint32_t buf_size;
+	uint32_t nic_bufs;
+	uint32_t cq_entries;
+	bool bpf_stats;
+	const char *store;
+	const char *ready;
+	unsigned int timeout_s;
+	bool quiet;
+};
+
+/* Options of send. */
+struct ns_send_opts {
+	const char *host;
+	uint16_t port;
+	unsigned int nflows;
+	uint64_t bytes;			/* payload per flow */
+	uint64_t seed;
+	size_t chunk;			/* bytes per send() */
+	int64_t corrupt;		/* flow 0's payload byte to flip, or -1 */
+	unsigned int timeout_s;
+	bool quiet;
+};
+
+int ns_send(const struct ns_send_opts *o, struct ns_report *rep);
+
+/* recv.c: the machinery every mode shares. */
+struct ns_recv;
+struct ns_recv {
+	const struct ns_recv_opts *o;
+	struct ns_report *rep;
+	int lfd;
+	struct ns_flow flows[NS_MAX_FLOWS];
+	unsigned int nflows;		/* accepted */
+	unsigned int active;		/* not at EOF */
+	uint64_t t0;
+	uint64_t usr0, sys0;
+	uint64_t last_progress;
+	/* Region modes. */
+	struct unio_region *r;
+	struct unio_queue *q;
+	/* --store */
+	struct ns_store *store;
+	/* --bpf-stats */
+	struct ns_bpf *bpf;
+};
+
+int ns_recv_listen(struct ns_recv *rc);
+int ns_recv_accept_all(struct ns_recv *rc);
+void ns_recv_start_clock(struct ns_recv *rc);
+void ns_recv_stop_clock(struct ns_recv *rc);
+void ns_recv_progress(struct ns_recv *rc, bool force);
+void ns_flow_eof(struct ns_recv *rc, struct ns_flow *f);
+int ns_ifindex(const struct ns_recv_opts *o, struct ns_report *rep);
+int ns_region_create(struct ns_recv *rc, uint32_t buf_size, uint64_t data_size,
+		     uint32_t cq_entries);
+/* Poll every active flow for POLLIN; ready ones get revents set. */
+int ns_poll_flows(struct ns_recv *rc, struct pollfd *pfds, unsigned int *map);
+
+/* The modes. */
+int ns_recv_native(struct ns_recv *rc);
+int ns_recv_zcrx(struct ns_recv *rc);
+int ns_recv_plain(struct ns_recv *rc);
+
+/*
+ * --store: each buffer holding received bytes is written whole to the next
+ * free slot of an NVMe namespace by passthrough from the region (the same
+ * buffer, no copy), with an index of where each chunk lies; at the end every
+ * slot is read back into region buffers and each chunk checked again.
+ */
+struct ns_store;
+int ns_store_open(struct ns_recv *rc, uint32_t slot_size);
+/*
+ * Queue the buffer at data-area @buf_off (@slot_size bytes) holding the
+ * chunk of @len bytes at @chunk_off of flow @f, whose stream offset is
+ * @stream_off. Several chunks of one buffer share its slot when queued
+ * between two flushes.
+ */
+int ns_store_add(struct ns_recv *rc, struct ns_flow *f, uint64_t buf_off,
+		 uint64_t chunk_off, uint32_t len, uint64_t stream_off);
+/* Write every queued buffer and wait for the writes. */
+int ns_store_flush(struct ns_recv *rc);
+/* Read everything back into buffers @owner holds and check it. */
+int ns_store_verify(struct ns_recv *rc, const uint64_t *bufs, unsigned int nbufs);
+void ns_store_close(struct ns_recv *rc);
+
+/*
+ * --bpf-stats: the stats program of bpf/ attached to the region. native
+ * passes UNIFIED_IO_RECV_F_BPF; the other region modes run it with
+ * UNIFIED_IO_OP_BPF over each buffer that starts a chunk.
+ */
+struct ns_bpf;
+int ns_bpf_open(struct ns_recv *rc);
+int ns_bpf_queue(struct ns_recv *rc, uint64_t buf_off, uint32_t len);
+int ns_bpf_submit(struct ns_recv *rc);
+int ns_bpf_run(struct ns_recv *rc, uint64_t buf_off, uint32_t len);
+void ns_bpf_read(struct ns_recv *rc);
+void ns_bpf_close(struct ns_recv *rc);
+
+/* main.c */
+extern const char *bin_name;
+void ns_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ns_info(bool quiet, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint64_t ns_now_ns(void);
+void ns_cpu_ns(uint64_t *usr, uint64_t *sys);
+
+#endif /* UIO_NETSTREAM_H */

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * recv --mode native: the region is the memory provider of the NIC queue
+ * (UNIFIED_IO_NET_BIND), so the NIC writes payload straight into region
+ * buffers and UNIFIED_IO_OP_RECV hands them over without a copy.
+ *
+ * One round: poll() the sockets, one RECV descriptor per readable socket
+ * in the SQ, one SUBMIT for the batch, reap every completion and check each
+ * chunk at its stream offset, then give every chunk's buffer back through the refill
+ * ring (no system call): the module counts one application reference per
+ * chunk, on the buffers the NIC filled and on those RECV copied into alike.
+ *
+ * With --store the buffers of a round are written to the NVMe namespace
+ * before they go back; with --bpf-stats the RECVs carry
+ * UNIFIED_IO_RECV_F_BPF and the module runs the stats program over each
+ * chunk that starts a buffer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netstream.h"
+
+/*
+ * What a round gives back. RECV gives the application one reference on a
+ * buffer per chunk (zero-copy or copied: once the region is bound, copies
+ * come from the lent buffers too), and each refill entry drops one, so
+ * every chunk gets its own entry. The ring has an entry per buffer; a
+ * buffer holding several chunks may need more while the NIC is slow to
+ * take them, and those wait here for the next round.
+ */
+struct ns_native {
+	struct unio_refill *rf;		/* NULL: not bound, FREE instead */
+	uint64_t *ret;			/* buffer starts to give back */
+	unsigned int nret, cap;
+	uint32_t buf_shift;
+};
+
+static int ns_native_give_back(struct ns_native *nn, uint64_t off)
+{
+	if (nn->nret == nn->cap) {
+		unsigned int cap = nn->cap * 2;
+		uint64_t *n = realloc(nn->ret, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		nn->ret = n;
+		nn->cap = cap;
+	}
+	nn->ret[nn->nret++] = off >> nn->buf_shift << nn->buf_shift;
+	return 0;
+}
+
+/*
+ * Push what fits to the refill ring and publish it: no system call. Not
+ * bound (--no-bind): FREE descriptors instead, which go to the kernel with
+ * the next round's RECVs.
+ */
+static void ns_native_refill(struct ns_recv *rc, struct ns_native *nn)
+{
+	unsigned int i;
+
+	if (!nn->rf) {
+		for (i = 0; i < nn->nret; i++) {
+			struct unified_io_desc *d = unio_get_sqe(rc->q);
+
+			if (!d)
+				break;
+			unio_prep_free(d, NS_OWNER, nn->ret[i], UINT64_MAX);
+		}
+		memmove(nn->ret, nn->ret + i, (nn->nret - i) * sizeof(*nn->ret));
+		nn->nret -= i;
+		return;
+	}
+	for (i = 0; i < nn->nret; i++)
+		if (!unio_refill_push(nn->rf, nn->ret[i], NS_OWNER))
+			break;
+	if (i)
+		unio_refill_flush(nn->rf);
+	memmove(nn->ret, nn->ret + i, (nn->nret - i) * sizeof(*nn->ret));
+	nn->nret -= i;
+}
+
+static int ns_native_cqe(struct ns_recv *rc, struct ns_native *nn,
+			 const struct unified_io_cqe *cqe)
+{
+	struct ns_report *rep = rc->rep;
+	struct ns_flow *f;
+	uint64_t soff;
+	int ret;
+
+	if (cqe->user_data == UINT64_MAX && cqe->opcode == UNIFIED_IO_OP_FREE) {
+		if (cqe->res < 0) {
+			ns_err("FREE of buffer %#llx: %s", (unsigned long long)cqe->addr,
+			       strerror(-cqe->res));
+			return cqe->res;
+		}
+		return 0;
+	}
+	if (cqe->user_data >= rc->nflows || cqe->opcode != UNIFIED_IO_OP_RECV) {
+		ns_err("unexpected completion: opcode %u user_data %llu res %d",
+		       cqe->opcode, (unsigned long long)cqe->user_data, cqe->res);
+		return -EPROTO;
+	}
+	f = &rc->flows[cqe->user_data];
+	if (!(cqe->flags & UNIFIED_IO_CQE_F_MORE)) {
+		/* The final completion of the descriptor. */
+		if (cqe->res == 0) {
+			ns_flow_eof(rc, f);
+		} else if (cqe->res == -EAGAIN) {
+			/* POLLIN without data: nothing to do. */
+		} else if (cqe->res == -ENOSPC || cqe->res == -ENOBUFS) {
+			/* CQ or copy buffers ran out: the rest next round. */
+			rep->retries++;
+		} else if (cqe->res < 0) {
+			ns_err("flow %u: RECV: %s", f->slot, strerror(-cqe->res));
+			return cqe->res;
+		}
+		return 0;
+	}
+	if (cqe->res < 0 || cqe->addr + (uint64_t)cqe->res > rc->q->data_size) {
+		ns_err("flow %u: RECV chunk at %#llx, %d bytes: outside the data area",
+		       f->slot, (unsigned long long)cqe->addr, cqe->res);
+		return -EPROTO;
+	}
+	if (!cqe->res)		/* dropped by the BPF chain: already recycled */
+		return 0;
+	ret = ns_native_give_back(nn, cqe->addr);
+	if (ret)
+		return ret;
+	soff = f->stream_off;
+	ns_flow_consume(f, unio_data_ptr(rc->q, cqe->addr), cqe->res);
+	rep->chunks++;
+	if (cqe->flags & UNIFIED_IO_CQE_F_COPIED) {
+		f->copied_chunks++;
+		f->copied_bytes += cqe->res;
+		rep->copied_chunks++;
+		rep->copied_bytes += cqe->res;
+	}
+	if (rc->store) {
+		uint64_t buf = cqe->addr >> nn->buf_shift << nn->buf_shift;
+
+		ret = ns_store_add(rc, f, buf, cqe->addr - buf, cqe->res, soff);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int ns_recv_native(struct ns_recv *rc)
+{
+	const struct ns_recv_opts *o = rc->o;
+	struct ns_report *rep = rc->rep;
+	struct pollfd pfds[NS_MAX_FLOWS];
+	unsigned int map[NS_MAX_FLOWS];
+	struct ns_native nn = { 0 };
+	uint64_t verify_bufs[16];
+	unsigned int nverify = 0, nbufs;
+	uint32_t ps = 4096, nic_bufs;
+	char msg[128];
+	int ifindex, ret, n;
+
+	ifindex = o->no_bind ? 0 : ns_ifindex(o, rep);
+	if (ifindex < 0)
+		return ifindex;
+	ret = ns_region_create(rc, ps, o->data_size, o->cq_entries);
+	if (ret)
+		return ret;
+	nbufs = rc->q->data_size / ps;
+	nn.buf_shift = __builtin_ctz(ps);
+	nn.rf = unio_region_refill(rc->r);
+	if (!nn.rf) {
+		ns_err("the kernel returned no refill ring (no UNIFIED_IO_FEAT_NET_RECV)");
+		return -EOPNOTSUPP;
+	}
+	if (o->no_bind)
+		nn.rf = NULL;
+	nic_bufs = o->nic_bufs ? o->nic_bufs : nbufs / 4 * 3;
+	nn.cap = 1024;
+	nn.ret = calloc(nn.cap, sizeof(*nn.ret));
+	if (!nn.ret)
+		return -ENOMEM;
+	if (o->bpf_stats) {
+		ret = ns_bpf_open(rc);
+		if (ret)
+			goto out;
+	}
+	ret = o->no_bind ? 0 : unio_net_bind(rc->r, ifindex, o->rxq, nic_bufs, msg,
+					     sizeof(msg));
+	if (ret) {
+		ns_err("NET_BIND %s (ifindex %d) queue %u, %u buffers: %s%s%s",
+		       rep->ifname, ifindex, o->rxq, nic_bufs, strerror(-ret),
+		       msg[0] ? ": " : "", msg);
+		snprintf(rep->verify_msg, sizeof(rep->verify_msg), "NET_BIND: %s%s%s",
+			 strerror(-ret), msg[0] ? ": " : "", msg);
+		goto out;
+	}
+	if (o->no_bind)
+		ns_info(o->quiet, "recv: region not bound (--no-bind): RECV copies every byte");
+	else
+		ns_info(o->quiet, "recv: region bound to %s queue %u: %u of %u buffers lent to the NIC",
+			rep->ifname, o->rxq, nic_bufs, nbufs);
+	if (o->store) {
+		ret = ns_store_open(rc, ps);
+		if (ret)
+			goto out;
+	}
+	ret = ns_recv_listen(rc);
+	if (!ret)
+		ret = ns_recv_accept_all(rc);
+	if (ret)
+		goto out;
+
+	while ((n = ns_poll_flows(rc, pfds, map)) > 0) {
+		struct unified_io_cqe *cqe;
+
+		for (int k = 0; k < n; k++) {
+			struct unified_io_desc *d;
+
+			if (!pfds[k].revents)
+				continue;
+			d = unio_get_sqe(rc->q);
+			if (!d)
+				break;
+			unio_prep_recv(d, rc->flows[map[k]].fd, NS_OWNER, 0,
+				       rc->bpf ? UNIFIED_IO_RECV_F_BPF : 0, map[k]);
+		}
+		rep->sc[NS_SC_IOCTL]++;
+		ret = unio_submit(rc->q);
+		if (ret < 0) {
+			ns_err("SUBMIT: %s", strerror(-ret));
+			goto out;
+		}
+		ret = 0;
+		while ((cqe = unio_peek_cqe(rc->q))) {
+			ret = ns_native_cqe(rc, &nn, cqe);
+			unio_cqe_seen(rc->q);
+			if (ret)
+				goto out;
+		}
+		/* The drive has the buffers before the NIC gets them back. */
+		if (rc->store) {
+			ret = ns_store_flush(rc);
+			if (ret)
+				goto out;
+		}
+		ns_native_refill(rc, &nn);
+		ns_recv_progress(rc, false);
+	}
+	ret = n;
+	ns_recv_stop_clock(rc);
+	ns_native_refill(rc, &nn);
+	/* Not bound: the FREEs of the last round. */
+	if (!ret && !nn.rf && unio_sq_ready(rc->q)) {
+		struct unified_io_cqe *cqe;
+
+		ret = unio_submit(rc->q);
+		ret = ret < 0 ? ret : 0;
+		while ((cqe = unio_peek_cqe(rc->q))) {
+			if (!ret)
+				ret = ns_native_cqe(rc, &nn, cqe);
+			unio_cqe_seen(rc->q);
+		}
+	}
+	if (nn.nret)
+		ns_info(o->quiet, "recv: %u refill entries did not fit the ring", nn.nret);
+	if (!unio_net_get_info(rc->r, &rep->net)) {
+		rep->have_net_info = true;
+		rep->kcopy_source = "GET_INFO net.copy_bytes";
+		rep->kcopy_chunks = rep->net.copy_chunks;
+		rep->kcopy_bytes = rep->net.copy_bytes;
+	}
+	if (!ret && rc->store) {
+		/* Read back into buffers of the region's own free list. */
+		while (nverify < 16 && !unio_buf_alloc(rc->q, NS_OWNER, &verify_bufs[nverify]))
+			nverify++;
+		if (!nverify) {
+			ns_err("--store: no free buffer to read back into");
+			ret = -ENOBUFS;
+		} else {
+			ret = ns_store_verify(rc, verify_bufs, nverify);
+		}
+	}
+out:
+	if (rc->bpf)
+		ns_bpf_read(rc);
+	for (unsigned int i = 0; i < nverify; i++)
+		unio_buf_free(rc->q, NS_OWNER, verify_bufs[i]);
+	free(nn.ret);
+	return ret;
+}

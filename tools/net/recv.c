@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * uio-netstream recv: what every receive mode shares: listening, accepting
+ * the flows, the clock, progress, the region, polling, and the end of a
+ * flow. The modes are in recv-native.c, recv-zcrx.c and recv-plain.c.
+ *
+ * The receiver owns its listening socket, the accepted sockets (closed at
+ * EOF, which tells the sender everything was taken) and, in the region
+ * modes, one region for the whole run.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "netstream.h"
+
+const char *const ns_mode_names[NR_NS_MODES] = {
+	[NS_NATIVE]	 = "native",
+	[NS_ZCRX]	 = "zcrx",
+	[NS_ZCRX_REGION] = "zcrx-region",
+	[NS_RECV]	 = "recv",
+};
+
+const char *const ns_sc_names[NR_NS_SC] = {
+	[NS_SC_POLL]		  = "poll",
+	[NS_SC_IOCTL]		  = "ioctl",
+	[NS_SC_RECV]		  = "recvfrom",
+	[NS_SC_IO_URING_ENTER]	  = "io_uring_enter",
+	[NS_SC_IO_URING_REGISTER] = "io_uring_register",
+	[NS_SC_SEND]		  = "sendto",
+};
+
+int ns_recv_listen(struct ns_recv *rc)
+{
+	const struct ns_recv_opts *o = rc->o;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(o->port) };
+	int one = 1, fd;
+
+	if (inet_pton(AF_INET, o->addr, &sin.sin_addr) != 1) {
+		ns_err("--addr %s: not an IPv4 address", o->addr);
+		return -EINVAL;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, NS_MAX_FLOWS)) {
+		int err = errno;
+
+		ns_err("listen on %s:%u: %s", o->addr, o->port, strerror(err));
+		close(fd);
+		return -err;
+	}
+	rc->lfd = fd;
+	if (o->ready) {
+		int rfd = open(o->ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (rfd < 0) {
+			ns_err("--ready %s: %s", o->ready, strerror(errno));
+			return -errno;
+		}
+		close(rfd);
+	}
+	ns_info(o->quiet, "recv: %s: listening on %s:%u for %u flow%s", ns_mode_names[o->mode],
+		o->addr, o->port, o->nflows, o->nflows == 1 ? "" : "s");
+	return 0;
+}
+
+/* Accept every flow; the clock starts with the first one. */
+int ns_recv_accept_all(struct ns_recv *rc)
+{
+	const struct ns_recv_opts *o = rc->o;
+	struct pollfd pfd = { .fd = rc->lfd, .events = POLLIN };
+
+	/* --setup-only: everything but the transfer (copycount's baseline). */
+	if (o->setup_only)
+		return -ECANCELED;
+	while (rc->nflows < o->nflows) {
+		struct ns_flow *f;
+		int fd, ret;
+
+		ret = poll(&pfd, 1, o->timeout_s * 1000);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret <= 0) {
+			ns_err("accept: %s after %u of %u flows",
+			       ret ? strerror(errno) : "timed out", rc->nflows, o->nflows);
+			return ret ? -errno : -ETIMEDOUT;
+		}
+		fd = accept4(rc->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return -errno;
+		if (!rc->nflows)
+			ns_recv_start_clock(rc);
+		f = &rc->flows[rc->nflows];
+		memset(f, 0, sizeof(*f));
+		f->fd = fd;
+		f->slot = rc->nflows++;
+		rc->active++;
+	}
+	close(rc->lfd);
+	rc->lfd = -1;
+	return 0;
+}
+
+void ns_recv_start_clock(struct ns_recv *rc)
+{
+	ns_cpu_ns(&rc->usr0, &rc->sys0);
+	rc->t0 = ns_now_ns();
+	rc->last_progress = rc->t0;
+}
+
+void ns_recv_stop_clock(struct ns_recv *rc)
+{
+	uint64_t usr, sys;
+
+	rc->rep->ns = ns_now_ns() - rc->t0;
+	ns_cpu_ns(&usr, &sys);
+	rc->rep->usr_ns = usr - rc->usr0;
+	rc->rep->sys_ns = sys - rc->sys0;
+}
+
+void ns_recv_progress(struct ns_recv *rc, bool force)
+{
+	uint64_t now = ns_now_ns(), bytes = 0, want = 0;
+	unsigned int i;
+
+	if (rc->o->quiet || (!force && now - rc->last_progress < 2000000000ULL))
+		return;
+	rc->last_progress = now;
+	for (i = 0; i < rc->nflows; i++) {
+		bytes += rc->flows[i].stream_off;
+		want += rc->flows[i].hdr_ok ? rc->flows[i].hdr.bytes + NS_HDR_SIZE : 0;
+	}
+	fprintf(stderr, "recv: %.1f / %.1f MiB, %u of %u flows active, %.1f s\n",
+		bytes / 1048576.0, want / 1048576.0, rc->active, rc->nflows,
+		(now - rc->t0) / 1e9);
+}
+
+void ns_flow_eof(struct ns_recv *rc, struct ns_flow *f)
+{
+	if (f->eof)
+		return;
+	f->eof = true;
+	rc->active--;
+	close(f->fd);
+	f->fd = -1;
+}
+
+int ns_ifindex(const struct ns_recv_opts *o, struct ns_report *rep)
+{
+	uint32_t ifindex = o->ifindex;
+
+	if (o->ifname) {
+		ifindex = if_nametoindex(o->ifname);
+		if (!ifindex) {
+			ns_err("interface %s: %s", o->ifname, strerror(errno));
+			return -ENODEV;
+		}
+		snprintf(rep->ifname, sizeof(rep->ifname), "%s", o->ifname);
+	} else if (ifindex) {
+		char name[IF_NAMESIZE];
+
+		if (if_indextoname(ifindex, name))
+			snprintf(rep->ifname, sizeof(rep->ifname), "%s", name);
+	}
+	if (!ifindex) {
+		ns_err("%s needs --ifname or --ifindex (and --rxq)",
+		       ns_mode_names[o->mode]);
+		return -EINVAL;
+	}
+	rep->ifindex = ifindex;
+	rep->rxq = o->rxq;
+	return ifindex;
+}
+
+int ns_region_create(struct ns_recv *rc, uint32_t buf_size, uint64_t data_size,
+		     uint32_t cq_entries)
+{
+	uint32_t sq = cq_entries / 2 < 256 ? cq_entries / 2 : 256;
+	int ret;
+
+	UNIO_OPTS(opts, .sq_entries = sq ? sq : 1, .cq_entries = cq_entries,
+		  .buf_size = buf_size, .data_size = data_size);
+	ret = unio_region_create(&opts, &rc->r);
+	if (ret) {
+		ns_err("region (%u-byte buffers, %llu MiB, CQ %u): %s", buf_size,
+		       (unsigned long long)(data_size >> 20), cq_entries, strerror(-ret));
+		return ret;
+	}
+	rc->q = unio_region_queue(rc->r);
+	return 0;
+}
+
+/*
+ * poll() the flows not at EOF for POLLIN. @map[i] is the slot of @pfds[i].
+ * Returns how many pollfds there are (0: every flow is done), or -errno.
+ */
+int ns_poll_flows(struct ns_recv *rc, struct pollfd *pfds, unsigned int *map)
+{
+	unsigned int i, n = 0;
+	int ret;
+
+	for (i = 0; i < rc->nflows; i++) {
+		if (rc->flows[i].eof)
+			continue;
+		pfds[n] = (struct pollfd){ .fd = rc->flows[i].fd, .events = POLLIN };
+		map[n++] = i;
+	}
+	if (!n)
+		return 0;
+	for (;;) {
+		rc->rep->sc[NS_SC_POLL]++;
+		ret = poll(pfds, n, rc->o->timeout_s * 1000);
+		if (ret > 0)
+			return n;
+		if (ret < 0 && errno == EINTR)
+			continue;
+		ns_err("poll: %s", ret ? strerror(errno) : "no data before the timeout");
+		return ret ? -errno : -ETIMEDOUT;
+	}
+}

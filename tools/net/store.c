@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * recv --store NVME: wire -> region -> NVMe with no copy.
+ *
+ * Every region buffer that received bytes is written whole, by NVMe
+ * passthrough from the buffer itself (libunifiedio's UNIFIED_IO_OP_NVME,
+ * the data area being io_uring fixed buffer 0), to the next free slot of the
+ * namespace, one slot per buffer, before the buffer goes back to the NIC.
+ * An index in memory says where each chunk lies (flow, stream offset,
+ * length, slot, offset in the slot). At the end every slot is read back by
+ * passthrough into region buffers and each chunk checked against the
+ * stream's pattern again; every flow's chunks must cover its stream exactly.
+ *
+ * Slots are whole buffers, so a 1448-byte TCP segment in a 4 KiB buffer
+ * costs 4 KiB of the drive: a log of received buffers, not a file.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netstream.h"
+
+struct ns_store_entry {
+	uint32_t flow;
+	uint32_t len;
+	uint32_t chunk_off;
+	uint32_t pad;
+	uint64_t stream_off;
+	uint64_t slot;
+};
+
+struct ns_store {
+	struct unio_nvme *ns;
+	struct unio_nvme_info info;
+	uint32_t slot_size;
+	uint32_t lbas_per_slot;
+	uint64_t nslots;
+	uint64_t next_slot;
+	struct ns_store_entry *idx;
+	size_t nidx, cap;
+	/* Buffers waiting for their write: data-area offset and slot. */
+	uint64_t *pend_buf, *pend_slot;
+	unsigned int npend, cap_pend;
+	unsigned int batch;		/* most commands per submit */
+	struct unified_io_desc *descs;
+	struct unified_io_cqe *cqes;
+};
+
+int ns_store_open(struct ns_recv *rc, uint32_t slot_size)
+{
+	struct ns_report *rep = rc->rep;
+	struct ns_store *st;
+	int ret;
+
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	ret = unio_nvme_open(rc->r, rc->o->store, NULL, &st->ns);
+	if (ret) {
+		ns_err("--store %s: %s", rc->o->store, strerror(-ret));
+		free(st);
+		return ret;
+	}
+	unio_nvme_get_info(st->ns, &st->info);
+	if (slot_size % st->info.lba_size) {
+		ns_err("--store: %u-byte buffers are not whole %u-byte blocks",
+		       slot_size, st->info.lba_size);
+		unio_nvme_close(st->ns);
+		free(st);
+		return -EINVAL;
+	}
+	st->slot_size = slot_size;
+	st->lbas_per_slot = slot_size / st->info.lba_size;
+	st->nslots = st->info.nr_lbas / st->lbas_per_slot;
+	st->batch = rc->q->cq.ring_entries / 2;
+	st->cap_pend = 1024;
+	st->pend_buf = calloc(st->cap_pend, sizeof(*st->pend_buf));
+	st->pend_slot = calloc(st->cap_pend, sizeof(*st->pend_slot));
+	st->descs = calloc(st->batch, sizeof(*st->descs));
+	st->cqes = calloc(st->batch, sizeof(*st->cqes));
+	rc->store = st;
+	if (!st->pend_buf || !st->pend_slot || !st->descs || !st->cqes)
+		return -ENOMEM;
+	rep->store_dev = rc->o->store;
+	ns_info(rc->o->quiet, "recv: --store %s: nsid %u, %u-byte blocks, %" PRIu64
+		" slots of %u bytes", st->info.char_dev, st->info.nsid,
+		st->info.lba_size, st->nslots, slot_size);
+	return 0;
+}
+
+int ns_store_add(struct ns_recv *rc, struct ns_flow *f, uint64_t buf_off,
+		 uint64_t chunk_off, uint32_t len, uint64_t stream_off)
+{
+	struct ns_store *st = rc->store;
+	struct ns_store_entry *e;
+	uint64_t slot;
+
+	/* Chunks of one buffer are adjacent in a round: they share its slot. */
+	if (st->npend && st->pend_buf[st->npend - 1] == buf_off) {
+		slot = st->pend_slot[st->npend - 1];
+	} else {
+		if (st->next_slot >= st->nslots) {
+			ns_err("--store: the namespace is full (%" PRIu64 " slots)", st->nslots);
+			return -ENOSPC;
+		}
+		if (st->npend == st->cap_pend) {
+			uint64_t *b = realloc(st->pend_buf, 2 * st->cap_pend * sizeof(*b));
+			uint64_t *s;
+
+			if (!b)
+				return -ENOMEM;
+			st->pend_buf = b;
+			s = realloc(st->pend_slot, 2 * st->cap_pend * sizeof(*s));
+			if (!s)
+				return -ENOMEM;
+			st->pend_slot = s;
+			st->cap_pend *= 2;
+		}
+		slot = st->next_slot++;
+		st->pend_buf[st->npend] = buf_off;
+		st->pend_slot[st->npend++] = slot;
+	}
+	if (st->nidx == st->cap) {
+		size_t cap = st->cap ? 2 * st->cap : 4096;
+		struct ns_store_entry *n = realloc(st->idx, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		st->idx = n;
+		st->cap = cap;
+	}
+	e = &st->idx[st->nidx++];
+	*e = (struct ns_store_entry){ .flow = f->slot, .len = len,
+		.chunk_off = chunk_off, .stream_off = stream_off, .slot = slot };
+	return 0;
+}
+
+/* Run @n NVMe descriptors of st->descs and check every result. */
+static int ns_store_run(struct ns_recv *rc, unsigned int n, const char *what)
+{
+	struct ns_store *st = rc->store;
+	int ret, got = 0;
+
+	ret = unio_submit_descs(rc->r, st->descs, n);
+	if (ret < 0) {
+		ns_err("--store: %s: submit: %s", what, strerror(-ret));
+		return ret;
+	}
+	while (got < (int)n) {
+		ret = unio_reap(rc->r, st->cqes, n - got, n - got, 30ULL * 1000000000);
+		if (ret < 0) {
+			ns_err("--store: %s: reap: %s", what, strerror(-ret));
+			return ret;
+		}
+		for (int i = 0; i < ret; i++) {
+			const struct unified_io_cqe *c = &st->cqes[i];
+
+			if (c->opcode != UNIFIED_IO_OP_NVME) {
+				ns_err("--store: unexpected completion of opcode %u", c->opcode);
+				return -EPROTO;
+			}
+			if (c->res != (int)st->slot_size) {
+				ns_err("--store: %s of slot %" PRIu64 ": %s%s%s", what,
+				       (uint64_t)c->user_data,
+				       c->res < 0 ? strerror(-c->res) : "short",
+				       c->res == -EIO ? ": " : "",
+				       c->res == -EIO ? unio_nvme_status_str(c->flags) : "");
+				return c->res < 0 ? c->res : -EIO;
+			}
+		}
+		got += ret;
+	}
+	return 0;
+}
+
+int ns_store_flush(struct ns_recv *rc)
+{
+	struct ns_store *st = rc->store;
+	struct ns_report *rep = rc->rep;
+	unsigned int done = 0;
+	int ret;
+
+	while (done < st->npend) {
+		unsigned int n = st->npend - done < st->batch ? st->npend - done : st->batch;
+
+		for (unsigned int i = 0; i < n; i++) {
+			uint64_t slot = st->pend_slot[done + i];
+
+			memset(&st->descs[i], 0, sizeof(st->descs[i]));
+			unio_prep_nvme_write(&st->descs[i], st->pend_buf[done + i],
+					     slot * st->lbas_per_slot, st->lbas_per_slot, slot);
+		}
+		ret = ns_store_run(rc, n, "write");
+		if (ret)
+			return ret;
+		rep->store_writes += n;
+		rep->store_bytes += (uint64_t)n * st->slot_size;
+		rep->store_blocks += (uint64_t)n * st->lbas_per_slot;
+		done += n;
+	}
+	st->npend = 0;
+	return 0;
+}
+
+int ns_store_verify(struct ns_recv *rc, const uint64_t *bufs, unsigned int nbufs)
+{
+	struct ns_store *st = rc->store;
+	struct ns_report *rep = rc->rep;
+	uint64_t next[NS_MAX_FLOWS] = { 0 };
+	size_t e = 0;
+	uint64_t slot;
+	int ret;
+
+	if (nbufs > st->batch)
+		nbufs = st->batch;
+	for (slot = 0; slot < st->next_slot; slot += nbufs) {
+		unsigned int n = st->next_slot - slot < nbufs ? st->next_slot - slot : nbufs;
+
+		for (unsigned int i = 0; i < n; i++) {
+			memset(&st->descs[i], 0, sizeof(st->descs[i]));
+			unio_prep_nvme_read(&st->descs[i], bufs[i],
+					    (slot + i) * st->lbas_per_slot, st->lbas_per_slot,
+					    slot + i);
+		}
+		ret = ns_store_run(rc, n, "read");
+		if (ret)
+			return ret;
+		rep->store_read_bytes += (uint64_t)n * st->slot_size;
+		for (; e < st->nidx && st->idx[e].slot < slot + n; e++) {
+			const struct ns_store_entry *x = &st->idx[e];
+			const struct ns_flow *f = &rc->flows[x->flow];
+			const char *p = (const char *)unio_data_ptr(rc->q, bufs[x->slot - slot]) +
+					 x->chunk_off;
+
+			if (x->stream_off != next[x->flow]) {
+				snprintf(rep->store_msg, sizeof(rep->store_msg),
+					 "flow %u: chunk at stream offset %" PRIu64
+					 " after %" PRIu64 " bytes", x->flow, x->stream_off,
+					 next[x->flow]);
+				return -EIO;
+			}
+			if (!ns_flow_expect(f, x->stream_off, p, x->len)) {
+				snprintf(rep->store_msg, sizeof(rep->store_msg),
+					 "flow %u: %u bytes at stream offset %" PRIu64
+					 " (slot %" PRIu64 ") differ after the read-back",
+					 x->flow, x->len, x->stream_off, x->slot);
+				return -EIO;
+			}
+			next[x->flow] += x->len;
+		}
+	}
+	for (unsigned int i = 0; i < rc->nflows; i++) {
+		if (next[i] != rc->flows[i].stream_off) {
+			snprintf(rep->store_msg, sizeof(rep->store_msg),
+				 "flow %u: %" PRIu64 " bytes on the drive, %" PRIu64 " received",
+				 i, next[i], rc->flows[i].stream_off);
+			return -EIO;
+		}
+	}
+	rep->store_ok = true;
+	snprintf(rep->store_msg, sizeof(rep->store_msg),
+		 "%zu chunks in %" PRIu64 " slots read back and verified", st->nidx,
+		 st->next_slot);
+	return 0;
+}
+
+void ns_store_close(struct ns_recv *rc)
+{
+	struct ns_store *st = rc->store;
+
+	if (!st)
+		return;
+	unio_nvme_close(st->ns);
+	free(st->idx);
+	free(st->pend_buf);
+	free(st->pend_slot);
+	free(st->descs);
+	free(st->cqes);
+	free(st);
+	rc->store = NULL;
+}

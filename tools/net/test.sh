@@ -1,0 +1,346 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# tools/net/test.sh - the receive modes of uio-netstream, end to end, in
+# two network namespaces: over a veth pair (any kernel) and over a uionic
+# pair (drivers/uio_nic, the software header-split NIC) when the kind
+# exists. Every transfer checks every byte at its stream offset; the checks
+# below look at what the receiver reports (JSON) on top of its exit status.
+#
+#   tools/vm/run -- tools/net/test.sh                      (stock kernel)
+#   tools/vm/run --kernel patched -- tools/net/test.sh     (NET_BIND too)
+#
+# What the running kernel cannot do is skipped with a reason, never failed:
+# RECV needs UNIFIED_IO_FEAT_NET_RECV, NET_BIND needs
+# UNIFIED_IO_FEAT_NET_PROVIDER (GET_INFO, "unified-io feature"), the zcrx
+# modes need io_uring zcrx (ZCRX_REG_NODEV without a NIC queue), the uionic
+# cases need the kind ("ip link add NAME type uionic").
+#
+# Prints "ok N name", "not ok N name" (with "#" diagnostics) and
+# "# SKIP name: reason" lines; skips are not counted. The last line is
+# "net: N passed, N failed". Exit status 0 unless a check failed.
+# Environment: BUILD (default <repo>/build), NET_TEST_BYTES (payload per
+# flow, default 4M).
+set -u
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-$REPO/build}
+NS=$BUILD/tools/uio-netstream
+UIO=$BUILD/tools/unified-io
+BYTES=${NET_TEST_BYTES:-4M}
+FEAT_NET_RECV=$((1 << 7))
+FEAT_NET_PROVIDER=$((1 << 8))
+
+pass=0 fail=0 skip=0 n=0
+tmp=$(mktemp -d) || exit 1
+tag=uiot$$
+RNS=$tag-r SNS=$tag-s
+cleanup() {
+	ip netns del "$RNS" 2>/dev/null
+	ip netns del "$SNS" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+summary() { echo "# net: $skip skipped"; echo "net: $pass passed, $fail failed"; }
+ok() { n=$((n + 1)) pass=$((pass + 1)); echo "ok $n $1"; }
+not_ok() {
+	local line
+	n=$((n + 1)) fail=$((fail + 1))
+	echo "not ok $n $1"
+	shift
+	for line in "$@"; do echo "#   $line"; done
+	for f in "$tmp/recv.err" "$tmp/send.err"; do
+		[ -s "$f" ] && sed "s|^|#   ${f##*/}: |" "$f" | tail -n 8
+	done
+}
+skip() { skip=$((skip + 1)); echo "# SKIP $1: $2"; }
+skip_all() { echo "# SKIP all: $*"; summary; exit 0; }
+
+# --- Preconditions ---------------------------------------------------------
+
+[ "$(id -u)" = 0 ] || skip_all "needs root (network namespaces)"
+command -v python3 >/dev/null || skip_all "python3 is needed to check the JSON"
+command -v ip >/dev/null || skip_all "no ip(8)"
+if [ ! -x "$NS" ] || [ ! -x "$UIO" ]; then
+	echo "# $NS or $UIO missing: run make"
+	fail=1
+	summary
+	exit 1
+fi
+[ -c /dev/unified_io_region ] || skip_all "no /dev/unified_io_region (module not loaded)"
+features=$("$UIO" -j feature 2>/dev/null |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["features"])') ||
+	skip_all "unified-io feature failed"
+has_feat() { [ $((features & $1)) -ne 0 ]; }
+echo "KTAP version 1"
+echo "# unified_io features $(printf '%#x' "$features"), kernel $(uname -r)"
+
+if ! ip netns add "$RNS" || ! ip netns add "$SNS"; then
+	skip_all "cannot create network namespaces"
+fi
+ip -n "$RNS" link set lo up
+ip -n "$SNS" link set lo up
+in_r() { nsenter --net="/run/netns/$RNS" "$@"; }
+in_s() { nsenter --net="/run/netns/$SNS" "$@"; }
+
+# veth: receiver 10.77.1.1 (v$tag), sender 10.77.1.2.
+VETH=v${tag:4}
+ip link add "$VETH" netns "$RNS" type veth peer name "${VETH}p" netns "$SNS" ||
+	skip_all "cannot create a veth pair"
+ip -n "$RNS" addr add 10.77.1.1/24 dev "$VETH"
+ip -n "$SNS" addr add 10.77.1.2/24 dev "${VETH}p"
+ip -n "$RNS" link set "$VETH" up
+ip -n "$SNS" link set "${VETH}p" up
+
+# uionic: receiver 10.77.2.1 (u$tag, queue 1 steered), sender 10.77.2.2.
+UNIC=u${tag:4}
+UQ=1
+uionic=
+uionic_why="the uionic kind does not exist (drivers/uio_nic not loaded)"
+if ! ip link add "$UNIC" type uionic 2>/dev/null; then
+	ko=${UNIFIED_IO_KMOD_DIR:-$REPO/drivers/uio_nic}/uio_nic.ko
+	if [ "${UNIFIED_IO_GUEST:-}" = 1 ] && [ -f "$ko" ] && ! grep -qw '^uio_nic' /proc/modules &&
+	   insmod "$ko" 2>/dev/null; then
+		ip link add "$UNIC" type uionic 2>/dev/null && uionic=1
+	fi
+else
+	uionic=1
+fi
+if [ -n "$uionic" ] && ! { ip link set "$UNIC" netns "$RNS" &&
+	ip link set "${UNIC}p" netns "$SNS" &&
+	ip -n "$RNS" addr add 10.77.2.1/24 dev "$UNIC" &&
+	ip -n "$SNS" addr add 10.77.2.2/24 dev "${UNIC}p" &&
+	ip -n "$RNS" link set "$UNIC" up && ip -n "$SNS" link set "${UNIC}p" up; }; then
+	uionic=''
+	uionic_why="cannot set up the uionic pair"
+fi
+
+# xfer SEND_ARGS -- RECV_ARGS: one transfer to $ADDR:$PORT (a new port each
+# time unless PORT is set: the uionic steering rule names one); $rc is the
+# receiver's exit status, $src the sender's, the report in $tmp/recv.json.
+next_port=7100
+xfer() {
+	local sargs=() pid port=${PORT:-}
+	while [ "$1" != -- ]; do sargs+=("$1"); shift; done
+	shift
+	[ -n "$port" ] || { next_port=$((next_port + 1)); port=$next_port; }
+	rm -f "$tmp/ready" "$tmp/recv.json" "$tmp/recv.err" "$tmp/send.err"
+	in_r "$NS" recv --port "$port" --ready "$tmp/ready" --timeout 30 -Q -j \
+		-o "$tmp/recv.json" "$@" 2>"$tmp/recv.err" &
+	pid=$!
+	for _ in $(seq 300); do
+		[ -e "$tmp/ready" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -e "$tmp/ready" ]; then
+		in_s "$NS" send "$ADDR:$port" --timeout 30 -Q "${sargs[@]}" \
+			>/dev/null 2>"$tmp/send.err"
+		src=$?
+	else
+		src=-1
+	fi
+	wait "$pid"
+	rc=$?
+}
+
+# check NAME PYEXPR: the receiver's report "d" satisfies PYEXPR.
+check() {
+	local name=$1 msg
+	if msg=$(python3 - "$tmp/recv.json" "$2" 2>&1 <<'PY'
+import json, sys
+with open(sys.argv[1]) as f:
+    d = json.load(f)
+c = d.get("copies", {})
+k = c.get("kernel") or {}
+ni = d.get("net_info", {})
+if not eval("(" + sys.argv[2] + ")"):
+    print("false: " + " ".join(sys.argv[2].split()))
+    print("report: " + json.dumps({x: d[x] for x in d if x not in ("tool",)}, sort_keys=True))
+    sys.exit(1)
+PY
+	); then
+		ok "$name"
+	else
+		local lines=()
+		mapfile -t lines <<<"$msg"
+		not_ok "$name" "${lines[@]}"
+	fi
+}
+
+# expect_ok NAME PYEXPR SEND_ARGS -- RECV_ARGS: a good transfer that passes.
+expect_ok() {
+	local name=$1 expr=$2
+	shift 2
+	xfer "$@"
+	if [ "$rc" != 0 ] || [ "$src" != 0 ]; then
+		not_ok "$name" "receiver exit status $rc, sender $src"
+		return
+	fi
+	check "$name" "d['verify']['ok'] and $expr"
+}
+
+# What the kernel refuses to do in zcrx is a skip, not a failure.
+zcrx_unsupported() {
+	grep -Eq 'zcrx registration .*(Invalid argument|Operation not supported)|io_uring_queue_init' \
+		"$tmp/recv.err"
+}
+
+nbytes=$(python3 -c 'import sys; s=sys.argv[1]; m={"K":1<<10,"M":1<<20,"G":1<<30}
+print(int(s[:-1]) * m[s[-1].upper()] if s[-1].upper() in m else int(s))' "$BYTES")
+STREAM1=$((nbytes + 64))
+STREAM2=$((2 * (nbytes + 64)))
+
+# --- veth: every kernel --------------------------------------------------
+
+ADDR=10.77.1.1
+
+expect_ok "veth: recv() into region buffers, 2 flows" \
+	"d['payload_bytes'] == 2 * $nbytes and d['stream_bytes'] == $STREAM2 and
+	 c['copied_bytes'] == $STREAM2 and d['syscalls']['by_name'].get('recvfrom', 0) > 0" \
+	--flows 2 --bytes "$BYTES" -- --mode recv --flows 2
+
+xfer --flows 2 --bytes "$BYTES" --corrupt 100000 -- --mode recv --flows 2
+if [ "$rc" = 1 ]; then
+	check "veth: a flipped byte is found at its stream offset" \
+		"not d['verify']['ok'] and d['verify']['mismatches'] == 1 and
+		 'first wrong byte at stream offset 100064' in d['verify']['detail']"
+else
+	not_ok "veth: a flipped byte is found at its stream offset" "receiver exit status $rc, not 1"
+fi
+
+if has_feat $FEAT_NET_RECV; then
+	expect_ok "veth: RECV without a binding copies every byte (GET_INFO counts it)" \
+		"k['bytes'] == $STREAM2 and c['copied_bytes'] == $STREAM2 and
+		 ni['copy_bytes'] == $STREAM2 and ni['zc_bytes'] == 0 and
+		 d['syscalls']['by_name'].get('ioctl', 0) > 0" \
+		--flows 2 --bytes "$BYTES" -- --mode native --no-bind --flows 2 --data-size 16M
+
+	xfer --flows 1 --bytes 64K -- --mode native --ifname "$VETH" --flows 1 --data-size 4M
+	if [ "$rc" = 1 ] && grep -q 'NET_BIND.*Operation not supported: .' "$tmp/recv.err"; then
+		ok "veth: NET_BIND fails with EOPNOTSUPP and the kernel's reason"
+	else
+		not_ok "veth: NET_BIND fails with EOPNOTSUPP and the kernel's reason" \
+			"receiver exit status $rc"
+	fi
+
+	if in_r "$UIO" -j net check dev "$VETH" >"$tmp/check.json" 2>"$tmp/recv.err"; then
+		not_ok "veth: unified-io net check refuses veth with a reason" "exit status 0"
+	elif python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
+sys.exit(not (not d["bound"] and d["reason"] and d["error"]))' "$tmp/check.json"; then
+		ok "veth: unified-io net check refuses veth with a reason"
+	else
+		not_ok "veth: unified-io net check refuses veth with a reason" "$(cat "$tmp/check.json")"
+	fi
+else
+	skip "veth: RECV without a binding" "no UNIFIED_IO_FEAT_NET_RECV"
+	skip "veth: NET_BIND fails with EOPNOTSUPP" "no UNIFIED_IO_FEAT_NET_RECV"
+fi
+
+for mode in zcrx zcrx-region; do
+	name="veth: $mode without a NIC queue (ZCRX_REG_NODEV) copies every byte"
+	xfer --flows 2 --bytes "$BYTES" -- --mode $mode --zcrx-nodev --flows 2 --data-size 16M
+	if [ "$rc" != 0 ] && zcrx_unsupported; then
+		skip "$name" "$(grep -m1 -E 'zcrx|io_uring' "$tmp/recv.err")"
+	elif [ "$rc" != 0 ] || [ "$src" != 0 ]; then
+		not_ok "$name" "receiver exit status $rc, sender $src"
+	else
+		check "$name" "d['verify']['ok'] and
+			(not k or k['bytes'] == $STREAM2) and d['zcrx_nodev']"
+	fi
+done
+
+if [ -c /dev/ng0n1 ]; then
+	expect_ok "veth: wire -> region -> BPF -> NVMe (recv, --store, --bpf-stats)" \
+		"d['store']['verified'] and d['store']['bytes_read_back'] > 0 and
+		 d['bpf_stats']['bytes'] == $STREAM1" \
+		--flows 1 --bytes "$BYTES" -- --mode recv --flows 1 --store /dev/ng0n1 --bpf-stats
+else
+	skip "veth: wire -> region -> BPF -> NVMe" "no /dev/ng0n1"
+fi
+
+# --- uionic: the software header-split NIC --------------------------------
+
+ADDR=10.77.2.1
+uionic_cases=("uionic: zcrx-region, payload DMA'd into the region's data area"
+	      "uionic: zcrx, anonymous area" "uionic: recv() baseline"
+	      "uionic: native, the region as the queue's memory provider"
+	      "uionic: native: wire -> region -> BPF -> NVMe")
+if [ -z "$uionic" ]; then
+	for c in "${uionic_cases[@]}"; do skip "$c" "$uionic_why"; done
+	summary
+	[ "$fail" = 0 ]
+	exit
+fi
+PORT=7200
+if ! in_r ethtool -N "$UNIC" flow-type tcp4 dst-port "$PORT" action "$UQ" \
+	>/dev/null 2>"$tmp/ethtool.err"; then
+	not_ok "uionic: ntuple steering of port $PORT to queue $UQ" "$(cat "$tmp/ethtool.err")"
+fi
+rxq_packets() {
+	in_r ethtool -S "$UNIC" 2>/dev/null | awk -v k="rx${UQ}_hds_packets:" '$1 == k { print $2 }'
+}
+
+for mode in zcrx-region zcrx; do
+	if [ $mode = zcrx-region ]; then name=${uionic_cases[0]}; else name=${uionic_cases[1]}; fi
+	before=$(rxq_packets)
+	xfer --flows 2 --bytes "$BYTES" -- --mode $mode --ifname "$UNIC" --rxq "$UQ" --flows 2 \
+		--data-size 16M
+	after=$(rxq_packets)
+	if [ "$rc" != 0 ] && zcrx_unsupported; then
+		skip "$name" "$(grep -m1 -E 'zcrx|io_uring' "$tmp/recv.err")"
+	elif [ "$rc" != 0 ] || [ "$src" != 0 ]; then
+		not_ok "$name" "receiver exit status $rc, sender $src"
+	else
+		check "$name" "d['verify']['ok'] and (not k or k['bytes'] <= $STREAM2 // 100) and
+			${after:-0} - ${before:-0} > 0"
+	fi
+done
+
+expect_ok "${uionic_cases[2]}" "c['copied_bytes'] == $STREAM2" \
+	--flows 2 --bytes "$BYTES" -- --mode recv --flows 2
+
+if ! has_feat $FEAT_NET_RECV; then
+	skip "${uionic_cases[3]}" "no UNIFIED_IO_FEAT_NET_RECV"
+	skip "${uionic_cases[4]}" "no UNIFIED_IO_FEAT_NET_RECV"
+elif ! has_feat $FEAT_NET_PROVIDER; then
+	xfer --flows 1 --bytes 64K -- --mode native --ifname "$UNIC" --rxq "$UQ" --data-size 4M
+	if [ "$rc" = 1 ] && grep -q 'NET_BIND.*Operation not supported: .' "$tmp/recv.err"; then
+		ok "uionic: without NET_PROVIDER, NET_BIND fails with EOPNOTSUPP and a reason"
+	else
+		not_ok "uionic: without NET_PROVIDER, NET_BIND fails with EOPNOTSUPP and a reason" \
+			"receiver exit status $rc"
+	fi
+	skip "${uionic_cases[3]}" "no UNIFIED_IO_FEAT_NET_PROVIDER (boot the patched kernel)"
+	skip "${uionic_cases[4]}" "no UNIFIED_IO_FEAT_NET_PROVIDER (boot the patched kernel)"
+else
+	if in_r "$UIO" -j net check dev "$UNIC" rxq "$UQ" >"$tmp/check.json" 2>"$tmp/recv.err" &&
+	   python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
+sys.exit(not (d["bound"] and d["net"]["state"] == "bound" and d["net"]["nr_bufs"] == 128))' \
+		"$tmp/check.json"; then
+		ok "uionic: unified-io net check binds and unbinds queue $UQ"
+	else
+		not_ok "uionic: unified-io net check binds and unbinds queue $UQ" \
+			"$(cat "$tmp/check.json")"
+	fi
+	expect_ok "${uionic_cases[3]}" \
+		"ni['state'] == 'bound' and ni['zc_bytes'] >= $STREAM2 * 99 // 100 and
+		 ni['copy_bytes'] <= $STREAM2 // 100 and ni['refill_bad_addr'] == 0 and
+		 ni['refill_not_held'] == 0 and ni['refills'] > 0" \
+		--flows 2 --bytes "$BYTES" -- --mode native --ifname "$UNIC" --rxq "$UQ" --flows 2 \
+		--data-size 16M
+	if [ -c /dev/ng0n1 ]; then
+		expect_ok "${uionic_cases[4]}" \
+			"d['store']['verified'] and ni['zc_bytes'] > 0 and
+			 0 < d['bpf_stats']['bytes'] <= $STREAM1" \
+			--flows 1 --bytes "$BYTES" -- --mode native --ifname "$UNIC" --rxq "$UQ" \
+			--flows 1 --data-size 16M --store /dev/ng0n1 --bpf-stats
+	else
+		skip "${uionic_cases[4]}" "no /dev/ng0n1"
+	fi
+fi
+
+echo "1..$n"
+summary
+[ "$fail" = 0 ]
