@@ -16,7 +16,13 @@
 # Exit status 0 only if nothing failed.
 #
 # Environment: BUILD (default <repo>/build), KSFT_TIMEOUT (seconds per
-# binary; default from selftests/unified_io/settings).
+# binary; default from selftests/unified_io/settings), UNIFIED_IO_SUITE:
+#   unset, "" or "all"	every binary and script (tests that need
+#			UNIFIED_IO_FEAT_NET_PROVIDER SKIP on a kernel without it)
+#   "net"		the network tests only, and what needs the patched
+#			kernel: the net_* binaries, zcrx (io_uring's own
+#			provider, on the kernel whose page pool core the patch
+#			changes) and tools/nic/test.sh, tools/net/test.sh
 set -uo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,12 +36,39 @@ if [ -z "$timeout_s" ] && [ -f "$SETTINGS" ]; then
 fi
 timeout_s=${timeout_s:-900}
 
-# Every executable under $DIR; lifetime runs last (it tries to unload the
-# module, which must fail, but if it did not the device would be gone).
+SUITE=${UNIFIED_IO_SUITE:-all}
+case $SUITE in
+all|net) ;;
+*)	echo "run_all: unknown UNIFIED_IO_SUITE '$SUITE' (all, net)"
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 1 ;;
+esac
+
+# Whether the suite runs binary or script $1 (its name).
+in_suite() {
+	[ "$SUITE" = all ] && return 0
+	case $1 in
+	net_*|zcrx|tools/nic/test.sh|tools/net/test.sh) return 0 ;;
+	esac
+	return 1
+}
+
+# Every executable under $DIR in the suite; net_lifetime and lifetime run
+# last (net_lifetime unloads and reloads the modules; lifetime tries to
+# unload the module, which must fail, but if it did not the device would be
+# gone).
 mapfile -t bins < <(find "$DIR" -type f -perm -u+x ! -name '*.sh' 2>/dev/null | sort)
 ordered=()
-for b in "${bins[@]}"; do [ "${b##*/}" = lifetime ] || ordered+=("$b"); done
-for b in "${bins[@]}"; do [ "${b##*/}" = lifetime ] && ordered+=("$b"); done
+for b in "${bins[@]}"; do
+	in_suite "${b##*/}" || continue
+	case ${b##*/} in net_lifetime|lifetime) ;; *) ordered+=("$b") ;; esac
+done
+for last in net_lifetime lifetime; do
+	for b in "${bins[@]}"; do
+		[ "${b##*/}" = "$last" ] && in_suite "$last" && ordered+=("$b")
+	done
+done
+echo "run_all: suite $SUITE, ${#ordered[@]} binaries"
 
 passed=0 failed=0 skipped=0
 if [ ${#ordered[@]} -eq 0 ]; then
@@ -85,6 +118,7 @@ done
 for script in "$TOP"/tools/*/test.sh; do
 	[ -x "$script" ] || continue
 	name=${script#"$TOP"/}
+	in_suite "$name" || continue
 	echo "=== $name"
 	timeout -k 10 "$timeout_s" "$script" 2>&1 | tee "$log"
 	status=${PIPESTATUS[0]}
