@@ -315,6 +315,11 @@ static bool res_allowed(__u8 op, int res)
 		/* No program is attached here. */
 		return res == -EINVAL || res == -ERANGE || res == -EPERM ||
 		       res == -ENOENT;
+	case UNIFIED_IO_OP_RECV:
+		/* No TCP socket is open here, and no program attached. */
+		return res == -EINVAL || res == -EBADF || res == -ENOTSOCK ||
+		       res == -EPROTONOSUPPORT || res == -ENOENT ||
+		       res == -ENOSPC;
 	default:
 		return res == -EOPNOTSUPP;
 	}
