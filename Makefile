@@ -112,11 +112,15 @@ check: all checkpatch
 	@$(TOP)/scripts/sysroot.sh versions
 	$(TOP)/selftests/run_vm.sh
 
+# The demo receives TCP through the native provider: the patched kernel.
 demo: all
-	$(TOP)/tools/vm/run -- $(TOP)/tools/demo.sh
+	$(TOP)/tools/vm/run --kernel patched -- $(TOP)/tools/demo.sh
 
+# Region, storage and compute on the stock kernel; network (native provider,
+# zcrx over the region, recv()) in one boot of the patched kernel.
 bench: all
-	$(TOP)/tools/vm/run --timeout 1200 -- $(TOP)/tools/bench/run.sh
+	$(TOP)/tools/vm/run --timeout 1200 --env UIO_BENCH_NET=0 -- $(TOP)/tools/bench/run.sh
+	$(TOP)/tools/vm/run --kernel patched --timeout 900 -- $(TOP)/tools/bench/run.sh --net-only
 
 checkpatch:
 	$(TOP)/scripts/checkpatch.sh

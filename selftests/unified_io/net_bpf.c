@@ -15,11 +15,12 @@
  *		reads exactly the bytes the program wrote, in the same
  *		buffer, for every chunk; runs and bytes match the chunks
  *  ofo_exhaustion
- *		(zc; not about BPF) a pool of 64 under a socket with its
- *		default, autotuned receive buffer: one burst of NIC drops,
- *		and the stream must still complete (today every lent buffer
- *		ends up in the out-of-order queue and the connection stalls
- *		for good)
+ *		(zc; not about BPF) a pool of 64 under a socket sized by the
+ *		rule of the uapi header (SO_RCVBUF a quarter of the lent
+ *		memory): one burst of NIC drops, and the stream must still
+ *		complete. With the default, autotuned receive buffer every
+ *		lent buffer can end up in the out-of-order queue and the
+ *		connection stalls for good, which is why the rule exists.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -214,12 +215,12 @@ TEST_F_TIMEOUT(nbpf, xor_in_place, 600)
 
 /*
  * Not about BPF: the drop-all program is the way to let TCP's window grow
- * far beyond the pool (no buffer is ever held). Then the NIC loses a few
- * frames (its fail-rx-alloc flag, as when the pool is empty for a moment)
- * and the rest of the window lands in the socket's out-of-order queue. The
- * stream must complete: the pool must not end up entirely in that queue,
- * where the application cannot give it back and the retransmission that
- * fills the hole finds no buffer.
+ * as far as the socket allows (no buffer is ever held). Then the NIC loses
+ * a few frames (its fail-rx-alloc flag, as when the pool is empty for a
+ * moment) and the rest of the window lands in the socket's out-of-order
+ * queue. With the receive buffer the header prescribes, TCP prunes that
+ * queue before it holds the whole pool, the retransmission that fills the
+ * hole finds a buffer, and the stream completes.
  */
 TEST_F_TIMEOUT(nbpf, ofo_exhaustion, 600)
 {
@@ -238,7 +239,8 @@ TEST_F_TIMEOUT(nbpf, ofo_exhaustion, 600)
 	ASSERT_EQ(0, nl_steer(&self->p, PORT + 1, q)) TH_LOG("%s", self->p.err);
 	nt_bind(&small, self->p.rx_ifindex, q, 64);
 	ASSERT_EQ(0, chain_ioctl(small.fd, UNIFIED_IO_ATTACH_BPF, fd));
-	nt_stream_start(&self->st, &self->p, &small, PORT + 1, 1, total);
+	nt_stream_start_buf(&self->st, &self->p, &small, PORT + 1, 1, total, 0,
+			    NT_RCVBUF(64));
 	rx->recv_flags = UNIFIED_IO_RECV_F_BPF;
 	rx->expect = NL_EXPECT_ZC;
 	nt_stream_run(&self->st, 8 * NT_MIB, 10000);

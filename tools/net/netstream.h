@@ -176,6 +176,8 @@ struct ns_recv {
 	uint64_t t0;
 	uint64_t usr0, sys0;
 	uint64_t last_progress;
+	/* Most receive buffer per socket (0: the system's); set before listening. */
+	uint64_t rcvbuf_max;
 	/* Region modes. */
 	struct unio_region *r;
 	struct unio_queue *q;

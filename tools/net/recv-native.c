@@ -206,6 +206,13 @@ int ns_recv_native(struct ns_recv *rc)
 		if (ret)
 			goto out;
 	}
+	/*
+	 * The sockets' receive buffers together at most a quarter of the lent
+	 * memory (NET_BIND in the uapi header): a segment that fills a gap
+	 * must find a buffer while the others wait out of order.
+	 */
+	if (!o->no_bind)
+		rc->rcvbuf_max = (uint64_t)nic_bufs * ps / 4 / o->nflows;
 	ret = ns_recv_listen(rc);
 	if (!ret)
 		ret = ns_recv_accept_all(rc);

@@ -37,6 +37,38 @@ const char *const ns_sc_names[NR_NS_SC] = {
 	[NS_SC_SEND]		  = "sendto",
 };
 
+/* tcp_rmem's maximum: how far autotuning grows a socket's receive buffer. */
+static uint64_t ns_tcp_rmem_max(void)
+{
+	unsigned long long lo, def, max = 0;
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_rmem", "re");
+
+	if (f) {
+		if (fscanf(f, "%llu %llu %llu", &lo, &def, &max) != 3)
+			max = 0;
+		fclose(f);
+	}
+	return max;
+}
+
+/*
+ * Cap the accepted sockets' receive buffer (inherited from the listening
+ * socket, so the window scale fits it) at rc->rcvbuf_max when autotuning
+ * could grow past it. The kernel doubles the value it is given.
+ */
+static void ns_recv_limit_rcvbuf(struct ns_recv *rc, int fd)
+{
+	int v;
+
+	if (!rc->rcvbuf_max || ns_tcp_rmem_max() <= rc->rcvbuf_max)
+		return;
+	v = rc->rcvbuf_max / 2 > INT32_MAX ? INT32_MAX : (int)(rc->rcvbuf_max / 2);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	ns_info(rc->o->quiet, "recv: receive buffer of each socket capped at %llu KiB",
+		(unsigned long long)rc->rcvbuf_max >> 10);
+}
+
 int ns_recv_listen(struct ns_recv *rc)
 {
 	const struct ns_recv_opts *o = rc->o;
@@ -51,6 +83,7 @@ int ns_recv_listen(struct ns_recv *rc)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ns_recv_limit_rcvbuf(rc, fd);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, NS_MAX_FLOWS)) {
 		int err = errno;
 
