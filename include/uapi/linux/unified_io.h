@@ -624,11 +624,12 @@ struct unified_io_net_info {
  * @resv: Must be 0
  *
  * The refill ring returns buffers that RECV handed out while the region was
- * bound; the NIC queue's page pool takes them back when it needs buffers,
- * with no system call. User space writes entries and the tail (store-
+ * bound, zero-copy or copied: one entry per chunk completion (a buffer that
+ * held two chunks is returned twice). The NIC queue's page pool takes them
+ * back when it needs buffers, with no system call. User space writes entries and the tail (store-
  * release); the kernel writes the head. Entries naming anything but a buffer
- * the application holds under @owner are skipped and counted, never acted
- * on. Buffers from a region with no binding, or once the binding is gone,
+ * the application holds under @owner (including a return beyond the number
+ * of chunks received in it) are skipped and counted, never acted on. Buffers from a region with no binding, or once the binding is gone,
  * go back with UNIFIED_IO_OP_FREE, which also takes RECV buffers.
  */
 struct unified_io_rfqe {
