@@ -255,12 +255,14 @@ prune() {
 			rm -rf "${KCACHE:?}/$target"
 		fi
 	done < <(for link in "$KCACHE"/patched*-*; do
-			[ -L "$link" ] && [ -d "$link" ] || continue
-			echo "$(stat -L -c %Y "$link") $link"
+			if [ -L "$link" ] && [ -d "$link" ]; then
+				echo "$(stat -L -c %Y "$link") $link"
+			fi
 		done | sort -rn)
 	for target in "$KCACHE"/.patched*; do
-		[ -d "$target" ] && [ -z "${live[${target##*/}]:-}" ] || continue
-		rm -rf "$target"
+		if [ -d "$target" ] && [ -z "${live[${target##*/}]:-}" ]; then
+			rm -rf "$target"
+		fi
 	done
 	find "$KCACHE" -maxdepth 1 -name '*.failed.log' -mtime +7 -delete
 }

@@ -106,6 +106,11 @@ static int uionic_init(struct net_device *dev)
 {
 	struct uionic_priv *priv = netdev_priv(dev);
 
+	/*
+	 * Own lock classes, and the instance locks of several ports may nest
+	 * under RTNL (batched unregistration: both ports of a pair, a netns).
+	 */
+	netdev_lockdep_set_classes(dev);
 	kref_get(&priv->pair->ref);
 	return 0;
 }
