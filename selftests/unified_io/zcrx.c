@@ -794,7 +794,7 @@ static int wait_sender(pid_t pid)
 }
 
 /*
- * @rcvbuf: SO_RCVBUF, which accepted sockets inherit: a quarter of the area,
+ * @rcvbuf: SO_RCVBUF (if > 0), which accepted sockets inherit: a quarter of the area,
  * so that TCP prunes its out-of-order queue before it holds every buffer of
  * a small area (the retransmission filling the gap would find none and the
  * connection would stall for good).
@@ -812,7 +812,8 @@ static int listen_a(int rcvbuf)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (rcvbuf > 0)	/* 0: no area, the kernel's autotuning */
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4)) {
 		close(fd);
 		return -errno;
