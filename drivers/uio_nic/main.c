@@ -326,9 +326,20 @@ static int uionic_newlink(struct net_device *dev,
 		goto out_put_pair;
 	}
 	netif_carrier_off(peer);
-	netdev_lock_ops(peer);
-	rtnl_configure_link(peer, NULL, 0, NULL);
-	netdev_unlock_ops(peer);
+	/*
+	 * Announce the peer (RTM_NEWLINK).  Without the instance lock: since
+	 * 7.3 rtnl_configure_link() takes it itself (netdev_lock_ops), and
+	 * holding it here deadlocks with RTNL held.  Before 7.3 the core held
+	 * it around the call for the new device, but with no ifinfomsg the
+	 * call changes no flags and only notifies, which needs RTNL alone.
+	 * The one code path is right on both; veth and netkit make the same
+	 * call the same way.
+	 */
+	err = rtnl_configure_link(peer, NULL, 0, NULL);
+	if (err) {
+		unregister_netdevice(peer);
+		goto out_put_pair;
+	}
 
 	if (!tb[IFLA_ADDRESS])
 		eth_hw_addr_random(dev);

@@ -2,19 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # tools/nic/test.sh - checks of the uio_nic test NIC (drivers/uio_nic):
-# pairs are created and deleted (also with their namespaces), ethtool shows
-# and changes rings, channels, header split, rules and counters, TCP crosses
-# namespaces intact at MTU 1500 and 9000 and over IPv6, ntuple rules move a
-# flow to another queue, a full RX ring and an empty page pool drop and
-# count while TCP recovers, a device is deleted under traffic, and the
-# module unloads with pairs present. Run it in a guest, after make:
+# ethtool shows and changes rings, channels, header split, rules and
+# counters, TCP crosses namespaces intact at MTU 1500 and 9000 and over
+# IPv6, ntuple rules move a flow to another queue, a full RX ring and an
+# empty page pool drop and count while TCP recovers, and a device is
+# deleted under traffic.  (The pair life cycle, namespace moves and module
+# unloading: tools/nic/pairs.sh.)  Run it in a guest, after make:
 #
 #   tools/vm/run -- tools/nic/test.sh
 #
 # Needs root, iproute2, ethtool and python3 (tools/nic/xfer.py moves and
 # checks the data). Loads drivers/uio_nic/uio_nic.ko from
-# $UNIFIED_IO_KMOD_DIR (default: the repository) unless it is loaded; the
-# last check unloads it, and it is loaded again if it was loaded before.
+# $UNIFIED_IO_KMOD_DIR (default: the repository) unless it is loaded.
 #
 # Prints "ok N name" / "not ok N name" lines ("# " lines say how fast TCP
 # went) and, at the end, "nic: N passed, N failed". Exit status 0 if all
@@ -150,69 +149,15 @@ transfer() {
 for c in ip ethtool python3; do
 	command -v "$c" >/dev/null || skip_all "needs $c"
 done
-was_loaded=
-if grep -q '^uio_nic ' /proc/modules; then
-	was_loaded=1
-elif ! insmod "$KO" 2>"$tmp/log"; then
+if ! grep -q '^uio_nic ' /proc/modules && ! insmod "$KO" 2>"$tmp/log"; then
 	skip_all "cannot load $KO: $(cat "$tmp/log")"
 fi
 ip netns add "$NSA" && ip netns add "$NSB" || skip_all "ip netns add failed"
 
-# --- Creation and deletion -------------------------------------------------
-
-if ip link add u9 type uionic 2>"$tmp/log" &&
-   ip -d link show u9 | grep -q 'uionic' &&
-   [ "$(cat /sys/class/net/u9/iflink)" = "$(cat /sys/class/net/u9p/ifindex)" ] &&
-   [ "$(cat /sys/class/net/u9p/iflink)" = "$(cat /sys/class/net/u9/ifindex)" ] &&
-   [ "$(basename "$(readlink /sys/class/net/u9/device)")" = \
-     "$(basename "$(readlink /sys/class/net/u9p/device)")" ]; then
-	ok "create: u9 and its peer u9p on one platform device"
-else
-	not_ok "create: u9 and its peer u9p on one platform device"
-fi
-
-if ip link del u9p 2>"$tmp/log" && ! ip link show u9 >/dev/null 2>&1; then
-	ok "delete: deleting the peer deletes both"
-else
-	not_ok "delete: deleting the peer deletes both"
-fi
-
-before=$(ls /sys/class/net)
-if ip link add type uionic 2>"$tmp/log"; then
-	new=$(comm -13 <(echo "$before" | sort) <(ls /sys/class/net | sort) | tr '\n' ' ')
-	if [[ $new =~ ^uionic([0-9]+)\ uionic([0-9]+)p\ $ ]] &&
-	   [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]; then
-		ok "create: without a name: uionicN and uionicNp"
-	else
-		not_ok "create: without a name: uionicN and uionicNp" "new: $new"
-	fi
-	for d in $new; do ip link del "$d" 2>/dev/null; done
-else
-	not_ok "create: without a name: uionicN and uionicNp"
-fi
-
-if ! ip link add abcdefghijklmno type uionic 2>"$tmp/log" &&
-   grep -q 'suffix' "$tmp/log"; then
-	: >"$tmp/log"
-	ok "create: a name with no room for the \"p\" is refused"
-else
-	not_ok "create: a name with no room for the \"p\" is refused"
-	ip link del abcdefghijklmno 2>/dev/null
-fi
+# --- The pair the checks below use ----------------------------------------
+# (Creation, deletion, namespace moves and unloading: tools/nic/pairs.sh.)
 
 check "create: the pair, moved to two namespaces, addressed and up" pair
-
-# Deleting a namespace deletes the pair, whichever end it holds.
-nsc=nic-c-$$
-if ip netns add "$nsc" && ip link add u8 type uionic &&
-   ip link set u8p netns "$nsc" && ip netns del "$nsc" &&
-   ! ip link show u8 >/dev/null 2>&1; then
-	ok "delete: deleting the peer's namespace deletes both"
-else
-	not_ok "delete: deleting the peer's namespace deletes both"
-	ip netns del "$nsc" 2>/dev/null
-	ip link del u8 2>/dev/null
-fi
 
 # --- ethtool ---------------------------------------------------------------
 
@@ -404,7 +349,12 @@ if start_recv "$A4" 5301 $((8 * MIB)) &&
 	xb python3 "$XFER" send "$A4" 5301 $((8 * MIB)) >"$tmp/send.out" 2>&1 &
 	spid=$!
 	bg_pids+=("$spid")
-	sleep 1.5
+	# Until some frames have been dropped, plus a second.
+	for ((i = 0; i < 600; i++)); do
+		[ "$(sum_stat alloc_fail)" -gt "$before" ] && break
+		sleep 0.1
+	done
+	sleep 1
 	xa ethtool --set-priv-flags "$DEV" fail-rx-alloc off >>"$tmp/log" 2>&1
 	wait "$spid"
 	s=$?
@@ -501,19 +451,6 @@ if start_recv "$A4" 5701 $((1 << 40)); then
 	fi
 else
 	not_ok "delete under traffic: receiver did not start"
-fi
-
-if ip link add u7 type uionic && ip link add u6 type uionic &&
-   ip link set u6p netns "$NSB" && rmmod uio_nic 2>"$tmp/log" &&
-   ! ip link show u7 >/dev/null 2>&1 &&
-   ! ip -n "$NSB" link show u6p >/dev/null 2>&1 &&
-   ! ls -d /sys/bus/platform/devices/uionic.* >/dev/null 2>&1; then
-	ok "rmmod: deletes every pair and platform device"
-else
-	not_ok "rmmod: deletes every pair and platform device"
-fi
-if [ -n "$was_loaded" ] && ! grep -q '^uio_nic ' /proc/modules; then
-	insmod "$KO" || echo "# could not load $KO again"
 fi
 
 echo "1..$n"
