@@ -2,85 +2,75 @@
 #
 # unified_io top-level Makefile.
 #
-# Run from the host: every target re-executes itself inside the Debian trixie
-# sysroot (scripts/sysroot.sh), which is created on first use, with the
-# variables given on the command line. Inside the sysroot it builds the
-# patched test kernel (scripts/kernel.sh, cached outside the repository), the
-# modules against the sysroot's Debian kernel headers and against the patched
-# kernel, and the user-space parts with the sysroot's toolchain, liburing and
-# libbpf.
+# Run from the host: every target but the host ones below re-executes itself
+# inside the Debian trixie sysroot (scripts/sysroot.sh), which is created on
+# first use, with the variables given on the command line. Inside the sysroot
+# it builds, for every kernel of the kernel matrix (kernel/matrix), the
+# modules (and the patched kernels, scripts/kernel.sh, cached outside the
+# repository), then the user-space parts with the sysroot's toolchain,
+# liburing and libbpf.
 #
-#   make              build everything (kernel, modules, library, tools, selftests)
-#   make kernel       build the patched kernel unless it is cached
-#   make kernel-debug the same for its debug variant (KASAN, lockdep, kmemleak),
-#                     and the modules for it
-#   make module       the modules: in-tree .ko files for the Debian kernel, and
-#                     build/kmod-patched/ for the patched kernel
-#   make check        build, then run the selftests in QEMU guests (Debian
-#                     kernel, then patched kernel)
+#   make              build everything (kernels, modules, library, tools, selftests)
+#   make kernel       build the matrix's patched kernels unless they are cached
+#   make module       the modules for every matrix kernel, in build/kmod/NAME/
+#   make check        build, then run the selftests in one QEMU guest per
+#                     matrix kernel, and the DKMS build test
 #   make demo         build, then run the demo (README's main job) in a guest
-#   make bench        build, then run the benchmarks in a guest
-#   make checkpatch   run the kernel's checkpatch.pl on the driver
+#                     per matrix kernel
+#   make bench        build, then run the benchmarks in a guest per matrix kernel
+#   make checkpatch   run the kernel's checkpatch.pl on the drivers
+#   make matrix       show the matrix: each kernel and the Debian package it is
 #   make clean        remove build outputs (never the kernel cache)
 #
-# Variables: KDIR (the Debian kernel's build dir), DEBUG=1 (the patched
-# kernel's debug variant for "kernel" and "module"), V=1.
+# Host targets (run where make runs, for a real machine):
+#
+#   make module-kdir KDIR=DIR   the modules in the tree for the kernel build
+#                               directory DIR (default: the running kernel's)
+#   make dkms-install           register the modules with DKMS for every
+#                               installed kernel (as root); dkms-uninstall
+#
+# Variables: KERNELS (matrix entries for kernel, module, check, demo and
+# bench; default all), V=1.
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+HOST_GOALS := module-kdir dkms-install dkms-uninstall dkms-tree
 
 ifneq ($(UNIFIED_IO_IN_SYSROOT),1)
 
-.PHONY: all $(MAKECMDGOALS)
-all $(filter-out all,$(MAKECMDGOALS)):
+SYSROOT_GOALS := $(filter-out $(HOST_GOALS),$(or $(MAKECMDGOALS),all))
+
+.PHONY: $(SYSROOT_GOALS) $(HOST_GOALS)
+$(SYSROOT_GOALS):
 	@$(TOP)/scripts/sysroot.sh run $(MAKE) --no-print-directory -C $(TOP) $@ $(MAKEOVERRIDES)
+
+include $(TOP)/scripts/host.mk
 
 else
 
-KVER ?= $(shell $(TOP)/scripts/sysroot.sh kver)
-KDIR ?= /usr/lib/modules/$(KVER)/build
 BUILD := $(TOP)/build
-export TOP BUILD KVER KDIR
+MATRIX := $(TOP)/scripts/matrix.sh
+KERNELS ?= $(shell $(MATRIX) entries)
+export TOP BUILD KERNELS
 
-# The patched kernel, or with DEBUG=1 its debug variant, and the directory
-# the modules for it are built in, with the repository's layout.
-KERNEL_OPT := $(if $(filter 1,$(DEBUG)),--debug)
-KMOD_PATCHED := $(BUILD)/kmod-patched$(if $(KERNEL_OPT),-debug)
-# The module sources: kbuild files, C sources and headers.
-KMOD_SOURCES = $(shell cd $(TOP) && find Kbuild drivers include -type f \
-	\( -name Kbuild -o -name '*.[ch]' \) ! -name '*.mod.c')
-
-.PHONY: all kernel kernel-debug module module-stock module-patched lib tools bpf \
-	syscount copycount selftests examples check demo bench checkpatch clean versions
+.PHONY: all kernel module lib tools bpf syscount copycount selftests examples \
+	check demo bench checkpatch matrix clean versions $(HOST_GOALS)
 
 all: kernel module lib tools bpf syscount copycount selftests examples
 
-versions:
+versions matrix:
 	@$(TOP)/scripts/sysroot.sh versions
+	@$(MATRIX) untested
 
 kernel:
-	@$(TOP)/scripts/kernel.sh ensure $(KERNEL_OPT) >/dev/null
-
-kernel-debug:
-	$(MAKE) kernel module-patched DEBUG=1
-
-module: module-stock module-patched
-
-module-stock:
-	$(MAKE) -C $(KDIR) M=$(TOP) W=1 KCFLAGS=-Werror modules
-
-# Kbuild refuses a separate output directory (MO=) for a source tree that
-# holds an in-tree build, and module-stock leaves one.  So the patched build
-# runs in a mirror of the sources: symbolic links with the repository's
-# layout (stale ones removed), and the outputs next to them.  "ensure" is a
-# no-op once the kernel target has built the kernel.
-module-patched: kernel
-	@mkdir -p $(KMOD_PATCHED)
-	@find $(KMOD_PATCHED) -xtype l -delete
-	@cd $(KMOD_PATCHED) && for f in $(KMOD_SOURCES); do \
-		[ -L $$f ] || { mkdir -p $$(dirname $$f) && ln -s $(TOP)/$$f $$f; }; \
+	@for n in $(KERNELS); do \
+		[ "$$($(MATRIX) get $$n kind)" = stock ] || \
+			$(TOP)/scripts/kernel.sh ensure $$n >/dev/null || exit; \
 	done
-	kdir=$$($(TOP)/scripts/kernel.sh ensure $(KERNEL_OPT)) && \
-		$(MAKE) -C $$kdir/build M=$(KMOD_PATCHED) W=1 KCFLAGS=-Werror modules
+
+module: kernel
+	$(TOP)/scripts/kmod.sh $(KERNELS)
+
+include $(TOP)/scripts/host.mk
 
 lib:
 	$(MAKE) -C $(TOP)/lib/libunifiedio
@@ -109,24 +99,34 @@ $(BUILD)/examples/region_basic: $(TOP)/Documentation/examples/region_basic.c \
 	$(CC) -O2 -g -Wall -Wextra -Werror -I$(TOP)/include/uapi -o $@ $<
 
 check: all checkpatch
-	@$(TOP)/scripts/sysroot.sh versions
 	$(TOP)/selftests/run_vm.sh
 
-# The demo receives TCP through the native provider: the patched kernel.
+# The demo on every matrix kernel: on a patched one the region is the NIC
+# queue's memory provider, on a stock one io_uring zcrx fills its data area.
 demo: all
-	$(TOP)/tools/vm/run --kernel patched -- $(TOP)/tools/demo.sh
+	@for n in $(KERNELS); do \
+		echo "=== demo on $$($(MATRIX) describe $$n)"; \
+		$(TOP)/tools/vm/run --kernel $$n -- $(TOP)/tools/demo.sh || exit; \
+	done
 
-# Region, storage and compute on the stock kernel; network (native provider,
-# zcrx over the region, recv()) in one boot of the patched kernel.
+# The benchmarks in one boot per matrix kernel, each into
+# build/bench/NAME/.  The network benchmark's native mode needs a patched
+# kernel; on a stock one it runs the other modes.
 bench: all
-	$(TOP)/tools/vm/run --timeout 1200 --env UIO_BENCH_NET=0 -- $(TOP)/tools/bench/run.sh
-	$(TOP)/tools/vm/run --kernel patched --timeout 900 -- $(TOP)/tools/bench/run.sh --net-only
+	@for n in $(KERNELS); do \
+		echo "=== bench on $$($(MATRIX) describe $$n)"; \
+		$(TOP)/tools/vm/run --kernel $$n --timeout 2400 \
+			--env UNIFIED_IO_BENCH_OUT=$(BUILD)/bench/$$n -- $(TOP)/tools/bench/run.sh || exit; \
+	done
 
 checkpatch:
 	$(TOP)/scripts/checkpatch.sh
 
 clean:
-	$(MAKE) -C $(KDIR) M=$(TOP) clean
 	rm -rf $(BUILD)
+	find $(TOP)/drivers \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+		-o -name '.*.cmd' -o -name modules.order \) -delete
+	rm -rf $(TOP)/include/kapi $(TOP)/Module.symvers $(TOP)/modules.order \
+		$(TOP)/.*.cmd $(TOP)/.module-common.o
 
 endif

@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The patched test kernel: Linux 7.2 from the sysroot's linux-source-7.2
-# tarball with kernel/patches/*.patch applied, configured as "make tinyconfig"
-# plus kernel/config/unified_io.config (and kernel/config/debug.config with
-# --debug), built once and cached outside the repository.
+# The patched test kernels of the kernel matrix (kernel/matrix, entries of
+# kind "patched" and "debug"): Linux SERIES from the sysroot's
+# linux-source-SERIES tarball with the patches of kernel/patches/SERIES/ (or,
+# where the series needs no patches of its own, kernel/patches/*.patch)
+# applied, configured as "make tinyconfig" plus kernel/config/unified_io.config
+# (then kernel/config/SERIES.config if the series has one, and
+# kernel/config/debug.config for a "debug" entry), built once and cached
+# outside the repository.
 #
-#   scripts/kernel.sh ensure [--debug]  build it unless cached; print its directory
-#   scripts/kernel.sh path [--debug]    print its directory; exit 1 if not built
-#   scripts/kernel.sh kver [--debug]    print its kernel release; exit 1 if not built
+#   scripts/kernel.sh ensure NAME   build it unless cached; print its directory
+#   scripts/kernel.sh path NAME     print its directory; exit 1 if not built
+#   scripts/kernel.sh kver NAME     print its kernel release; exit 1 if not built
 #
-# The directory, $UNIFIED_IO_CACHE/kernel/<variant>-<key> inside the sysroot
-# (<variant> is "patched" or "patched-debug"), holds:
+# NAME is a matrix entry, or the alias "patched" or "patched-debug" (the
+# first entry of that kind).
+#
+# The directory, $UNIFIED_IO_CACHE/kernel/<variant>-<series>-<key> inside the
+# sysroot (<variant> is "patched" or "patched-debug"), holds:
 #
 #   bzImage            the kernel image
 #   modules/lib/modules/<kver>/
@@ -25,14 +32,15 @@
 #   kernel.release     the kernel release (uname -r)
 #   build.log          the whole make output; build-time, the seconds it took
 #
-# <key> is a hash of what the kernel is made from: the linux-source-7.2
-# package (version and the tarball's checksum), the patches, the config
-# fragments, this script and the variant.  A build runs in a private
-# directory next to the published ones; the name <variant>-<key> is a
-# symbolic link to it, created by rename(2) when the build is complete, so
-# nobody sees a partial kernel and the absolute paths kbuild writes into the
-# object tree stay valid.  One build at a time (flock); the cache keeps the
-# two most recently used kernels.
+# <key> is a hash of what the kernel is made from: the linux-source package
+# (version and the tarball's checksum), the patches, the config fragments,
+# the build recipe (the functions below that run make; not comments) and
+# the variant.  A build runs in a private directory next to the published
+# ones; the name <variant>-<series>-<key> is a symbolic link to it, created by
+# rename(2) when the build is complete, so nobody sees a partial kernel and
+# the absolute paths kbuild writes into the object tree stay valid.  One
+# build at a time (flock); the cache keeps the kernels of the matrix's
+# patched and debug entries plus one.
 #
 # Runs inside the sysroot; from the host it re-executes itself through
 # scripts/sysroot.sh run.  Environment: UNIFIED_IO_CACHE (default
@@ -45,20 +53,15 @@ if [ "${UNIFIED_IO_IN_SYSROOT:-0}" != 1 ]; then
 	exec "$REPO/scripts/sysroot.sh" run "$SELF" "$@"
 fi
 
-# The patches are against this series; never follow the sysroot's newest.
-SERIES=7.2
-SRCPKG=linux-source-$SERIES
-TARBALL=/usr/src/$SRCPKG.tar.xz
-PATCHES=$REPO/kernel/patches
+MATRIX=$REPO/scripts/matrix.sh
 CONFIGS=$REPO/kernel/config
 KCACHE=${UNIFIED_IO_CACHE:-/var/cache/unified_io}/kernel
-KEEP=2
 
 log() { printf '[kernel] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-	echo "usage: $0 {ensure|path|kver} [--debug]" >&2
+	echo "usage: $0 {ensure|path|kver} NAME   (a patched or debug entry of kernel/matrix)" >&2
 	exit 2
 }
 
@@ -67,22 +70,32 @@ usage() {
 
 cmd=${1:-}
 [ $# -ge 1 ] && shift
-DEBUG=
-case "${1:-}" in
---debug) DEBUG=1; shift ;;
-"")      ;;
-*)       usage ;;
-esac
-[ $# -eq 0 ] || usage
+[ $# -eq 1 ] || usage
 case "$cmd" in ensure|path|kver) ;; *) usage ;; esac
+ENTRY=$("$MATRIX" name "$1")
+KIND=$("$MATRIX" get "$ENTRY" kind)
+SERIES=$("$MATRIX" get "$ENTRY" series)
+case $KIND in
+patched) DEBUG= ;;
+debug)   DEBUG=1 ;;
+*)       die "$ENTRY is a $KIND kernel: Debian builds it, not this script" ;;
+esac
+SRCPKG=linux-source-$SERIES
+TARBALL=/usr/src/$SRCPKG.tar.xz
+KEEP=$(( $("$MATRIX" entries patched debug | wc -l) + 1 ))
 
 VARIANT=patched${DEBUG:+-debug}
 FRAGMENTS=("$CONFIGS/unified_io.config")
+[ ! -f "$CONFIGS/$SERIES.config" ] || FRAGMENTS+=("$CONFIGS/$SERIES.config")
 [ -z "$DEBUG" ] || FRAGMENTS+=("$CONFIGS/debug.config")
+# A series' own patches where it needs them, else the common ones.
+PATCHES=$REPO/kernel/patches
+[ ! -d "$PATCHES/$SERIES" ] || PATCHES=$PATCHES/$SERIES
 mapfile -t PATCH_FILES < <(find "$PATCHES" -maxdepth 1 -name '*.patch' | LC_ALL=C sort)
+[ ${#PATCH_FILES[@]} -gt 0 ] || die "no patches in ${PATCHES#"$REPO"/}"
 
 [ -f "$TARBALL" ] ||
-	die "$TARBALL is missing: the sysroot needs the $SRCPKG package (trixie-backports)"
+	die "$TARBALL is missing: the sysroot installs $SRCPKG for $ENTRY (scripts/sysroot.sh ensure)"
 
 # What the kernel is made from.  dpkg's checksum of the tarball identifies
 # its content without reading 160 MB on every call.
@@ -92,15 +105,13 @@ key() {
 		dpkg-query -W -f '${Package} ${Version}\n' "$SRCPKG"
 		grep " usr/src/$SRCPKG.tar.xz\$" "/var/lib/dpkg/info/$SRCPKG.md5sums" ||
 			sha256sum "$TARBALL"
-		for f in "${PATCH_FILES[@]}" "${FRAGMENTS[@]}" "$SELF"; do
+		for f in "${PATCH_FILES[@]}" "${FRAGMENTS[@]}"; do
 			echo "== ${f#"$REPO"/}"
 			cat "$f"
 		done
+		declare -f kmake kmake_watched check_config build
 	} | sha256sum | cut -c1-12
 }
-
-NAME=$VARIANT-$(key)
-DIR=$KCACHE/$NAME
 
 # A published kernel: mark it used (the pruning keeps the newest) and say
 # where it is.
@@ -282,14 +293,17 @@ ensure() {
 	exec 9>&-
 }
 
+NAME=$VARIANT-$SERIES-$(key)
+DIR=$KCACHE/$NAME
+
 case "$cmd" in
 ensure)
 	ensure
 	echo "$DIR" ;;
 path)
-	published || { log "the $VARIANT kernel $NAME is not built (scripts/kernel.sh ensure${DEBUG:+ --debug})"; exit 1; }
+	published || { log "the $ENTRY kernel $NAME is not built (scripts/kernel.sh ensure $ENTRY)"; exit 1; }
 	echo "$DIR" ;;
 kver)
-	published || { log "the $VARIANT kernel $NAME is not built (scripts/kernel.sh ensure${DEBUG:+ --debug})"; exit 1; }
+	published || { log "the $ENTRY kernel $NAME is not built (scripts/kernel.sh ensure $ENTRY)"; exit 1; }
 	cat "$DIR/kernel.release" ;;
 esac

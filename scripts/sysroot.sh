@@ -2,14 +2,21 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build environment for unified_io: a Debian trixie sysroot (with
-# trixie-backports for the 7.x kernel and sid for liburing) created by
+# trixie-backports for the 7.x kernels and sid for liburing) created by
 # debootstrap in a cache directory outside the repository.
 #
 #   scripts/sysroot.sh ensure      create or refresh the sysroot, print versions
 #   scripts/sysroot.sh run CMD...  run CMD inside the sysroot (repo at same path)
 #   scripts/sysroot.sh path        print the sysroot directory
-#   scripts/sysroot.sh versions    print kernel and toolchain versions
-#   scripts/sysroot.sh kver        print the kernel version modules build for
+#   scripts/sysroot.sh versions    print the kernels and toolchain versions
+#   scripts/sysroot.sh packages    print the packages installed by name
+#
+# The kernels are those of the kernel matrix (kernel/matrix): the image and
+# headers of each stock entry, the source of each patched series, at the
+# versions kernel/matrix.lock names while the archive has them
+# (scripts/matrix.sh resolve), and no other kernel: uploads and series that
+# left the matrix are purged.  Every other package is named below and
+# locked the same way.
 #
 # Every command also works inside the sysroot (UNIFIED_IO_IN_SYSROOT=1), where
 # the sysroot is "/" and "run" runs its command directly.
@@ -17,8 +24,10 @@
 # Environment:
 #   UNIFIED_IO_CACHE   cache directory (default /var/cache/unified_io)
 #
-# The sysroot is refreshed whenever the package list below (or this script)
-# changes: a stamp file records the hash of what was installed.
+# The sysroot is refreshed whenever the package list below, this script,
+# kernel/matrix, kernel/matrix.lock or scripts/matrix.sh changes: a stamp
+# file records the hash of what was installed.  The apt lists are refreshed
+# at most once a day, for scripts/matrix.sh untested.
 set -euo pipefail
 
 CACHE=${UNIFIED_IO_CACHE:-/var/cache/unified_io}
@@ -36,20 +45,19 @@ PKGS_TRIXIE=(
 	busybox-static clang llvm lld libbpf-dev bpftool pkg-config
 	nvme-cli libnvme-dev fio qemu-system-x86 qemu-utils iproute2 ethtool
 	procps util-linux xz-utils zstd python3 python3-matplotlib
-	strace file ca-certificates
+	strace file ca-certificates dkms
 )
-# Kernel: the newest 7.x that trixie-backports carries (metapackages).
-# Plus linux-source-X.Y of the same series as the image (install_pkgs): the
-# kselftest harness headers, checkpatch.pl, kernel-doc, extract-vmlinux.
-PKGS_BACKPORTS=(linux-image-amd64 linux-headers-amd64)
+# The kernels come from kernel/matrix (scripts/matrix.sh resolve), never
+# from the linux-image-amd64 metapackage, which follows the newest upload.
 # liburing from sid (2.10+ has the zcrx helpers); a drop-in for trixie.
 PKGS_SID=(liburing-dev liburing2)
 
 log() { printf '[sysroot] %s\n' "$*" >&2; }
 
 stamp_hash() {
-	{ printf '%s\n' "${PKGS_TRIXIE[@]}" "${PKGS_BACKPORTS[@]}" "${PKGS_SID[@]}";
-	  cat "${BASH_SOURCE[0]}"; } | sha256sum | cut -d' ' -f1
+	{ printf '%s\n' "${PKGS_TRIXIE[@]}" "${PKGS_SID[@]}";
+	  cat "${BASH_SOURCE[0]}" "$REPO/kernel/matrix" "$REPO/scripts/matrix.sh";
+	  cat "$REPO/kernel/matrix.lock" 2>/dev/null || true; } | sha256sum | cut -d' ' -f1
 }
 
 # Run a command chrooted into the sysroot inside a private mount namespace,
@@ -134,40 +142,41 @@ PREF
 
 install_pkgs() {
 	log "installing packages into the sysroot"
-	in_root /bin/sh -c '
-		set -e
+	in_root /bin/bash -c '
+		set -euo pipefail
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
-		apt-get install -y -qq '"${PKGS_TRIXIE[*]}"' >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }
-		apt-get install -y -qq -t trixie-backports '"${PKGS_BACKPORTS[*]}"' >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }
-		kver=$(dpkg-query -W -f "\${Depends}" linux-image-amd64 | grep -o "linux-image-[0-9][^ ,]*" | head -n 1)
-		series=$(printf "%s" "${kver#linux-image-}" | sed -n "s/^\([0-9]*\.[0-9]*\).*/\1/p")
-		[ -n "$series" ] || { echo "cannot tell the kernel series of $kver"; exit 1; }
-		apt-get install -y -qq -t trixie-backports "linux-source-$series" >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }
-		apt-get install -y -qq -t unstable '"${PKGS_SID[*]}"' >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }
+		mapfile -t specs < <("$0"/scripts/matrix.sh resolve "$@")
+		echo "[sysroot] installing: ${specs[*]}" >&2
+		apt-get install -y -qq "${specs[@]}" >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }
+		mapfile -t stale < <("$0"/scripts/matrix.sh stale)
+		if [ ${#stale[@]} -gt 0 ]; then
+			echo "[sysroot] purging kernel packages the matrix does not name: ${stale[*]}" >&2
+			apt-get purge -y -qq "${stale[@]}" >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }
+		fi
+		apt-get autoremove --purge -y -qq >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }
 		apt-get clean
-	'
+	' "$REPO" "${PKGS_TRIXIE[@]}" "${PKGS_SID[@]}"
 }
 
-# The newest installed kernel that has both an image and headers.
-kver() {
-	local d best=
-	for d in $(ls -d "$SYSROOT"/usr/lib/modules/* 2>/dev/null | sort -V); do
-		[ -e "$d/build" ] || continue
-		[ -e "$d/vmlinuz" ] || [ -e "$SYSROOT/boot/vmlinuz-${d##*/}" ] || continue
-		best=${d##*/}
-	done
-	[ -n "$best" ] || { log "no kernel with headers in the sysroot"; exit 1; }
-	printf '%s\n' "$best"
+# The apt lists, for scripts/matrix.sh untested: refreshed at most daily.
+refresh_lists() {
+	local lists=$SYSROOT/var/lib/apt/lists
+	[ -n "$(find "$lists" -maxdepth 0 -mmin -1440 2>/dev/null)" ] && return
+	log "refreshing the apt lists (daily)"
+	in_root apt-get update -qq || log "apt-get update failed; the archive report may be stale"
+	touch "$lists"
 }
 
 versions() {
-	local k; k=$(kver)
-	echo "kernel:    $k"
+	local n
+	for n in $("$REPO/scripts/matrix.sh" entries); do
+		"$REPO/scripts/matrix.sh" describe "$n"
+	done
 	in_root /bin/sh -c '
-		dpkg-query -W -f "\${Package} \${Version}\n" linux-image-'"$k"' linux-headers-'"$k"' \
+		dpkg-query -W -f "\${Package} \${Version}\n" \
 			gcc-14 clang-19 libbpf-dev bpftool liburing-dev nvme-cli fio qemu-system-x86 busybox-static \
-			$(dpkg-query -W -f "\${Package}\n" "linux-source-*" 2>/dev/null) 2>/dev/null |
+			2>/dev/null |
 		awk "{ printf \"%-26s %s\n\", \$1\":\", \$2 }"'
 }
 
@@ -191,6 +200,8 @@ ensure_locked() {
 		install_pkgs
 		echo "$want" >"$SYSROOT/.unified_io_stamp"
 		log "sysroot ready"
+	else
+		refresh_lists
 	fi
 }
 
@@ -198,7 +209,7 @@ case "${1:-ensure}" in
 ensure)   [ "$INSIDE" = 1 ] || ensure; versions ;;
 run)      shift; [ "$INSIDE" = 1 ] || ensure; in_root "$@" ;;
 path)     echo "$SYSROOT" ;;
-kver)     kver ;;
 versions) versions ;;
-*)        echo "usage: $0 {ensure|run CMD...|path|kver|versions}" >&2; exit 2 ;;
+packages) printf '%s\n' "${PKGS_TRIXIE[@]}" "${PKGS_SID[@]}" ;;
+*)        echo "usage: $0 {ensure|run CMD...|path|versions|packages}" >&2; exit 2 ;;
 esac

@@ -1,54 +1,72 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make check`: run selftests/run_all.sh in QEMU guests (tools/vm/run), one
-# pass per kernel:
+# `make check`: selftests/run_all.sh in one QEMU guest (tools/vm/run) per
+# kernel of the kernel matrix (kernel/matrix), then the DKMS build test
+# (scripts/dkms-test.sh) against every stock kernel of it.
 #
-#	stock	the sysroot's Debian kernel, with the modules built in the tree
-#	patched	the patched kernel (scripts/kernel.sh), with the modules of
-#		build/kmod-patched, and UNIFIED_IO_SUITE=net for run_all.sh
+# The passes run UNIFIED_IO_CHECK_JOBS at a time (default 2: under TCG a
+# guest waits on timers and its peer as much as it computes, so two guests
+# on two cores take little longer than one).  Each pass's output goes to
+# $BUILD/selftests/check-<name>.log and is printed whole when the pass ends;
+# while passes run, a line a minute says how far each got.  A pass starts
+# with the kernel it boots (release and Debian package version) and ends
+# with
 #
-# Each pass is teed to $BUILD/selftests/check-<kernel>.log and ends with its
-# own "<kernel>: N passed, N failed, N skipped" line. If the kernel log
-# showed a report (runner exit 3), or the guest crashed, timed out or gave no
-# summary, the pass gets one "kernel-log" failure and a line says why. The
-# last line sums the passes:
+#	<name> (Linux <release>): N passed, N failed, N skipped
+#
+# If the kernel log showed a report (runner exit 3), or the guest crashed,
+# timed out or gave no summary, the pass gets one "kernel-log" failure and a
+# line says why.  After the passes: whether kernel/matrix.lock names the
+# packages tested, and any kernel series the archive carries that the matrix
+# does not (untested).  The last line sums everything:
 #
 #	N passed, N failed, N skipped
 #
 # Exit status is non-zero on any failure.
 #
 # Runs inside the sysroot (the top-level Makefile's check target, which
-# builds both kernels' modules first). Environment: BUILD,
-# UNIFIED_IO_CHECK_TIMEOUT (seconds per pass, default 3600),
-# UNIFIED_IO_CHECK_KERNELS (the passes to run, default "stock patched").
+# builds every kernel's modules first).  Environment: BUILD, KERNELS (the
+# matrix entries to run, default all), UNIFIED_IO_CHECK_TIMEOUT (seconds per
+# pass, default 3600), UNIFIED_IO_CHECK_JOBS (passes at once, default 2).
 set -uo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 TIMEOUT=${UNIFIED_IO_CHECK_TIMEOUT:-3600}
-KERNELS=${UNIFIED_IO_CHECK_KERNELS:-stock patched}
+MATRIX=$TOP/scripts/matrix.sh
+KERNELS=${KERNELS:-$("$MATRIX" entries)}
+JOBS=${UNIFIED_IO_CHECK_JOBS:-2}
+[[ $JOBS =~ ^[1-9][0-9]*$ ]] || { echo "run_vm: UNIFIED_IO_CHECK_JOBS must be a number" >&2; exit 2; }
 
 total_passed=0 total_failed=0 total_skipped=0
+lines=()
+start=$(date +%s)
+mkdir -p "$BUILD/selftests"
 
-# run_pass KERNEL [NAME=VALUE...]: one guest boot running run_all.sh with the
-# given environment; adds its counts to the totals.
+# run_pass NAME: one guest boot running run_all.sh with the entry's suite,
+# all output to check-NAME.log; its last line is the pass's summary,
+# "NAME (Linux KVER): N passed, N failed, N skipped in Ss".
 run_pass() {
-	local kernel=$1 log=$BUILD/selftests/check-$1.log
-	local rc summary passed failed skipped why
-	shift
-	mkdir -p "$(dirname "$log")"
-	echo "=== check on the $kernel kernel (log: $log)"
-	"$TOP/tools/vm/run" --kernel "$kernel" --timeout "$TIMEOUT" -- \
-		env BUILD="$BUILD" "$@" "$TOP/selftests/run_all.sh" 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
+	local name=$1 log=$BUILD/selftests/check-$1.log
+	local rc summary passed failed skipped why desc kver suite t0
+	desc=$("$MATRIX" describe "$name")
+	kver=$("$MATRIX" kver "$name")
+	suite=$("$MATRIX" get "$name" tests)
+	t0=$(date +%s)
+	{
+		echo "=== check on $desc, suite $suite (log: $log)"
+		"$TOP/tools/vm/run" --kernel "$name" --timeout "$TIMEOUT" -- \
+			env BUILD="$BUILD" UNIFIED_IO_SUITE="$suite" "$TOP/selftests/run_all.sh" 2>&1
+	} >"$log"
+	rc=$?
 
 	summary=$(tr -d '\r' <"$log" |
 		grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -n 1)
 	if [ -n "$summary" ]; then
 		read -r passed _ failed _ skipped _ <<<"$summary"
 	else
-		# No summary: add up the binaries that did finish.
+		# No summary: add up the binaries and scripts that did finish.
 		passed=0 failed=0 skipped=0
 		while read -r _ _ p f s; do
 			passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
@@ -68,21 +86,84 @@ run_pass() {
 	esac
 	if [ -n "$why" ]; then
 		failed=$((failed + 1))
-		echo "kernel-log ($kernel): FAIL: $why" | tee -a "$log"
+		echo "kernel-log ($name): FAIL: $why" >>"$log"
 	fi
-	echo "$kernel: $passed passed, $failed failed, $skipped skipped" | tee -a "$log"
-	total_passed=$((total_passed + passed))
-	total_failed=$((total_failed + failed))
-	total_skipped=$((total_skipped + skipped))
+	echo "$name (Linux $kver): $passed passed, $failed failed, $skipped skipped in $(( $(date +%s) - t0 ))s" >>"$log"
 }
 
-for kernel in $KERNELS; do
-	case $kernel in
-	stock)   run_pass stock ;;
-	patched) run_pass patched UNIFIED_IO_SUITE=net ;;
-	*)       echo "run_vm: unknown kernel '$kernel' in UNIFIED_IO_CHECK_KERNELS" >&2
-		 total_failed=$((total_failed + 1)) ;;
-	esac
+# progress: one line with each running pass's latest finished test.
+progress() {
+	local n l out=
+	for n in "$@"; do
+		l=$(grep -E '^=== .*: [0-9]+ passed' "$BUILD/selftests/check-$n.log" 2>/dev/null |
+			tail -n 1 | sed -E 's/^=== ([^:]*):.*/\1/')
+		out+=" $n: ${l:-booting};"
+	done
+	printf 'check: %dm%02ds,%s\n' $(( ($(date +%s) - start) / 60 )) $(( ($(date +%s) - start) % 60 )) "${out%;}"
+}
+
+# Start the passes JOBS at a time; print each log when its pass ends.
+names=()
+for k in $KERNELS; do
+	if name=$("$MATRIX" name "$k"); then
+		names+=("$name")
+	else
+		total_failed=$((total_failed + 1))
+	fi
 done
+echo "check: ${#names[@]} passes (${names[*]}), $JOBS at a time"
+declare -A pids=()
+pending=("${names[@]}")
+tick=0
+while [ ${#pending[@]} -gt 0 ] || [ ${#pids[@]} -gt 0 ]; do
+	while [ ${#pending[@]} -gt 0 ] && [ ${#pids[@]} -lt "$JOBS" ]; do
+		run_pass "${pending[0]}" &
+		pids[${pending[0]}]=$!
+		pending=("${pending[@]:1}")
+	done
+	sleep 5
+	tick=$((tick + 5))
+	for n in "${!pids[@]}"; do
+		kill -0 "${pids[$n]}" 2>/dev/null && continue
+		wait "${pids[$n]}"
+		unset "pids[$n]"
+		cat "$BUILD/selftests/check-$n.log"
+	done
+	if [ $((tick % 60)) = 0 ] && [ ${#pids[@]} -gt 0 ]; then
+		progress "${!pids[@]}"
+	fi
+done
+for n in "${names[@]}"; do
+	line=$(tail -n 1 "$BUILD/selftests/check-$n.log")
+	lines+=("$line")
+	if [[ $line =~ :\ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
+		total_passed=$((total_passed + BASH_REMATCH[1]))
+		total_failed=$((total_failed + BASH_REMATCH[2]))
+		total_skipped=$((total_skipped + BASH_REMATCH[3]))
+	else
+		total_failed=$((total_failed + 1))
+		lines[-1]="$n: no summary (the pass did not finish)"
+	fi
+done
+
+# DKMS: the source tree DKMS installs builds for every stock kernel.
+log=$BUILD/selftests/check-dkms.log
+echo "=== DKMS build (log: $log)"
+"$TOP/scripts/dkms-test.sh" 2>&1 | tee "$log"
+summary=$(grep -E '^dkms: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+if [ -n "$summary" ]; then
+	read -r _ p _ f _ <<<"$summary"
+else
+	p=0 f=1
+fi
+total_passed=$((total_passed + p)) total_failed=$((total_failed + f))
+lines+=("dkms: $p passed, $f failed")
+
+echo "=== summary"
+printf '%s\n' "${lines[@]}"
+# What the passes tested against what the lock names, and what the archive
+# has that the matrix does not: reported, never a failure.
+"$MATRIX" lock --check
+"$MATRIX" untested
 echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
 [ "$total_failed" -eq 0 ]

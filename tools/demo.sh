@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# tools/demo.sh - the README's main job, run inside the guest
-# (make demo = tools/vm/run -- tools/demo.sh): the module is loaded, the
+# tools/demo.sh - the README's main job, run inside the guest (make demo
+# runs tools/vm/run --kernel NAME -- tools/demo.sh once per kernel of the
+# kernel matrix, kernel/matrix): the module is loaded, the
 # features it reports, a huge-page region created and exercised, the region
 # seen from another process through /proc, a chain of BPF programs run by the
 # module over region buffers in place, and a file written through region
@@ -28,6 +29,9 @@ MNT=/mnt
 step() { printf '\n== %s\n' "$*"; }
 
 [ -x "$UIO" ] || { echo "demo: $UIO not built (run make)" >&2; exit 1; }
+
+step "kernel"
+echo "Linux $(uname -r)${UNIFIED_IO_KERNEL:+, kernel matrix entry $UNIFIED_IO_KERNEL}"
 
 step "module"
 grep -w '^unified_io' /proc/modules | cut -d' ' -f1-3

@@ -46,6 +46,7 @@
 #include <linux/netdevice.h>
 #include <linux/ptr_ring.h>
 #include <linux/u64_stats_sync.h>
+#include <kcompat.h>
 
 #define UIONIC_KIND		"uionic"
 #define UIONIC_DRV_NAME		"uio_nic"

@@ -25,8 +25,9 @@
  * A provider that lives in a module needs a kernel that exports the
  * provider interface to modules and accepts provider ops from module
  * read-only data (kernel/patches/). The build detects it from the kernel's
- * Module.symvers (UIOR_NET_PROVIDER); without it the module builds and loads,
- * RECV works with copies, and NET_BIND fails with EOPNOTSUPP.
+ * Module.symvers (KAPI_NET_PROVIDER_EXPORTS, scripts/kapi/); without it the
+ * module builds and loads, RECV works with copies, and NET_BIND fails with
+ * EOPNOTSUPP.
  *
  * Locking, outermost first:
  *   ctx->lock		SUBMIT (RECV, FREE), BIND, UNBIND, GET_INFO
@@ -272,7 +273,7 @@ void uior_net_info(struct uior_ctx *ctx, struct unified_io_net_info *ni)
 /* ------------------------------------------------------------------------
  * The memory provider. Needs kernel/patches/ (see the top of this file).
  */
-#ifdef UIOR_NET_PROVIDER
+#if KAPI_NET_PROVIDER_EXPORTS
 
 MODULE_IMPORT_NS("NETDEV_INTERNAL");
 
@@ -630,7 +631,7 @@ static void uior_net_close_queue(struct uior_net *net)
 
 static const bool uior_net_provider = true;
 
-#else /* !UIOR_NET_PROVIDER */
+#else /* !KAPI_NET_PROVIDER_EXPORTS */
 
 static bool uior_net_is_ours(struct uior_net *net, struct page_pool *pp)
 {
@@ -647,7 +648,7 @@ void uior_net_drain_refill(struct uior_ctx *ctx)
 
 static const bool uior_net_provider;
 
-#endif /* UIOR_NET_PROVIDER */
+#endif /* KAPI_NET_PROVIDER_EXPORTS */
 
 /* The features of this build: all but a provider the kernel cannot take. */
 u32 uior_features(void)
@@ -660,7 +661,7 @@ u32 uior_features(void)
  * BIND and UNBIND.
  */
 
-#ifdef UIOR_NET_PROVIDER
+#if KAPI_NET_PROVIDER_EXPORTS
 static struct uior_net *uior_net_alloc(struct uior_ctx *ctx, u32 nr_lent)
 {
 	u32 nr = ctx->layout.nr_bufs, i;
@@ -722,7 +723,7 @@ static void uior_net_lend(struct uior_ctx *ctx, struct uior_net *net, u32 nr)
 
 #endif
 
-#ifdef UIOR_NET_PROVIDER
+#if KAPI_NET_PROVIDER_EXPORTS
 /* Give back buffers no page pool has seen. */
 static void uior_net_unlend(struct uior_ctx *ctx, struct uior_net *net)
 {
@@ -823,7 +824,7 @@ int uior_net_bind(struct uior_ctx *ctx, struct unified_io_net_bind *p)
 
 	memset(p->msg, 0, sizeof(p->msg));
 	ret = uior_net_bind_check(ctx, p, &extack);
-#ifdef UIOR_NET_PROVIDER
+#if KAPI_NET_PROVIDER_EXPORTS
 	if (!ret) {
 		if (mutex_lock_interruptible(&ctx->lock))
 			return -EINTR;

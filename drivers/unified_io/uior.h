@@ -23,6 +23,7 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <uapi/linux/unified_io.h>
+#include <kcompat.h>
 
 /*
  * Layout of the control area (one page). Private to the kernel: user space

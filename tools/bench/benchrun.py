@@ -107,7 +107,10 @@ def copy_summary(report, base, total, per_key):
 
 def system_info(**extra):
     uname = os.uname()
-    info = {"kernel": uname.release, "machine": uname.machine, "cpus": os.cpu_count()}
+    # The kernel release, and the kernel matrix entry tools/vm/run booted.
+    info = {"kernel": uname.release,
+            "kernel_entry": os.environ.get("UNIFIED_IO_KERNEL", "?"),
+            "machine": uname.machine, "cpus": os.cpu_count()}
     info.update(extra)
     return info
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# tools/bench/run.sh - run the benchmarks in the guest (make bench =
-# tools/vm/run -- tools/bench/run.sh).
+# tools/bench/run.sh - run the benchmarks in the guest (make bench runs
+# tools/vm/run --kernel NAME -- tools/bench/run.sh once per kernel of the
+# matrix, with UNIFIED_IO_BENCH_OUT=build/bench/NAME).  Results go to
+# $UNIFIED_IO_BENCH_OUT (default build/bench; "build/bench" below), and each
+# JSON file records the kernel release and matrix entry it ran on.
 #
 # 1. Region: uio-bench under syscount, the BPF system call counter:
 #   build/bench/region.json           results, with the kernel-side count
@@ -32,15 +35,16 @@
 #    under syscount and copycount:
 #   build/bench/net.json, net.txt, net.png
 # UIO_BENCH_NET=0 skips it; UIO_BENCH_NET_ARGS adds net-run.py options.
-# "run.sh --net-only" runs only this part: make bench boots the patched
-# kernel for it (tools/vm/run --kernel patched -- tools/bench/run.sh
-# --net-only), the others on the stock kernel with UIO_BENCH_NET=0.
+# "run.sh --net-only" runs only this part.  On a stock kernel the native
+# mode is reported as skipped.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-OUT=$REPO/build/bench
+OUT=${UNIFIED_IO_BENCH_OUT:-$REPO/build/bench}
 
 mkdir -p "$OUT"
+echo "bench: kernel $(uname -r)${UNIFIED_IO_KERNEL:+ ($UNIFIED_IO_KERNEL)}, results in $OUT"
+echo "bench: figures under TCG emulation are not hardware figures; only ratios within one boot mean something"
 
 net_bench() {
 	# shellcheck disable=SC2086

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the kernel being built for offers, as scripts/kapi.sh found it by
+ * compiling probes (scripts/kapi/) against that kernel: KAPI_* macros, each
+ * 0 or 1, never undefined (so a misspelled one is a -Wundef error).  The
+ * modules test these, never LINUX_VERSION_CODE: fixes and features move
+ * between series (Debian backports, distribution patches), and a probe sees
+ * what the headers really declare.
+ */
+#ifndef _UNIFIED_IO_KCOMPAT_H
+#define _UNIFIED_IO_KCOMPAT_H
+
+#if __has_include("kapi/kapi.h")
+#include "kapi/kapi.h"
+#else
+#error "include/kapi/kapi.h is missing: run scripts/kapi.sh KDIR SRCROOT first (make module, make module-kdir and DKMS do)"
+#endif
+
+#endif /* _UNIFIED_IO_KCOMPAT_H */

@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Targets that run where make runs (on a real machine, not in the sysroot):
+# building the modules in the tree for one kernel, and DKMS.  Included by
+# the top-level Makefile on both sides.
+#
+#   make module-kdir [KDIR=DIR]        the modules in the tree, for the kernel
+#                                      build directory DIR (default: the
+#                                      running kernel's)
+#   make dkms-tree [DESTDIR=D]         the DKMS source tree in
+#                                      D/usr/src/unified-io-VERSION
+#   make dkms-install                  dkms-tree, then dkms add, and build
+#                                      and install for every installed
+#                                      kernel that has headers (root)
+#   make dkms-uninstall                dkms remove --all, and the source tree
+
+UNIFIED_IO_VERSION := $(shell sed -n 's/^VERSION_\(MAJOR\|MINOR\|PATCH\) := //p' \
+	$(TOP)/lib/libunifiedio/Makefile | paste -sd.)
+KDIR ?= /lib/modules/$(shell uname -r)/build
+DKMS_NAME := unified-io
+DKMS_SRC = $(DESTDIR)/usr/src/$(DKMS_NAME)-$(UNIFIED_IO_VERSION)
+# What DKMS needs to build the modules: kbuild files, sources, the uapi
+# header and the API probes.
+DKMS_FILES = Kbuild include/kcompat.h $(shell cd $(TOP) && find drivers include/uapi scripts/kapi \
+	-type f \( -name Kbuild -o -name '*.[ch]' -o -name '*.sym' \) ! -name '*.mod.c') \
+	scripts/kapi.sh
+
+module-kdir:
+	$(TOP)/scripts/kapi.sh $(KDIR) $(TOP)
+	$(MAKE) -C $(KDIR) M=$(TOP) modules
+
+dkms-tree:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	cd $(TOP) && cp --parents $(DKMS_FILES) $(DKMS_SRC)/
+	sed 's/@VERSION@/$(UNIFIED_IO_VERSION)/' $(TOP)/dkms.conf >$(DKMS_SRC)/dkms.conf
+
+dkms-install: dkms-tree
+	dkms status -m $(DKMS_NAME) -v $(UNIFIED_IO_VERSION) | grep -q . || \
+		dkms add -m $(DKMS_NAME) -v $(UNIFIED_IO_VERSION)
+	@for k in $$(ls /lib/modules); do \
+		[ -e /lib/modules/$$k/build ] || continue; \
+		echo "dkms: $(DKMS_NAME) $(UNIFIED_IO_VERSION) for $$k"; \
+		dkms install -m $(DKMS_NAME) -v $(UNIFIED_IO_VERSION) -k $$k || exit; \
+	done
+
+dkms-uninstall:
+	-dkms remove -m $(DKMS_NAME) -v $(UNIFIED_IO_VERSION) --all
+	rm -rf $(DKMS_SRC)
