@@ -13,11 +13,12 @@
  * the ports' parent (SET_NETDEV_DEV), so netdev_queue_get_dma_dev() finds a
  * DMA device, and the device the page pools map buffers for. The "DMA" of
  * the receive path turns bus addresses back into physical ones, which holds
- * for dma-direct without bounce buffers only; creation fails otherwise.
+ * only where a mapping is the identity (dma-direct, no bounce buffer);
+ * creation maps a page to check, and fails otherwise.
  *
  * See uionic.h for the locking rules.
  */
-#include <linux/dma-map-ops.h>
+#include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/etherdevice.h>
 #include <linux/idr.h>
@@ -25,7 +26,6 @@
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
-#include <linux/swiotlb.h>
 #include <net/netdev_lock.h>
 #include <net/netdev_queues.h>
 #include <net/rtnetlink.h>
@@ -53,6 +53,34 @@ static void uionic_pair_release(struct kref *ref)
 static void uionic_pair_put(struct uionic_pair *pair)
 {
 	kref_put(&pair->ref, uionic_pair_release);
+}
+
+/*
+ * The receive path writes payload at dma_to_phys() of a buffer's DMA
+ * address, so a mapping for @dev must be the identity.  Map a page and see,
+ * rather than ask how the platform maps: an IOMMU, swiotlb=force and, since
+ * 7.3, the per-mapping bounce of memory-encrypted guests (7.2 forced
+ * swiotlb for those, which is_swiotlb_force_bounce() reported; 7.3 removed
+ * SWIOTLB_FORCE) all show up here the same way on every series.
+ */
+static int uionic_check_dma(struct device *dev)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+	dma_addr_t dma;
+	int err = 0;
+
+	if (!page)
+		return -ENOMEM;
+	dma = dma_map_page(dev, page, 0, PAGE_SIZE, DMA_FROM_DEVICE);
+	if (dma_mapping_error(dev, dma)) {
+		err = -EOPNOTSUPP;
+	} else {
+		if (dma_to_phys(dev, dma) != page_to_phys(page))
+			err = -EOPNOTSUPP;
+		dma_unmap_page(dev, dma, PAGE_SIZE, DMA_FROM_DEVICE);
+	}
+	__free_page(page);
+	return err;
 }
 
 static struct uionic_pair *uionic_pair_create(struct netlink_ext_ack *extack)
@@ -84,10 +112,10 @@ static struct uionic_pair *uionic_pair_create(struct netlink_ext_ack *extack)
 	}
 
 	dma_dev = &pair->pdev->dev;
-	if (get_dma_ops(dma_dev) || is_swiotlb_force_bounce(dma_dev)) {
+	err = uionic_check_dma(dma_dev);
+	if (err) {
 		NL_SET_ERR_MSG(extack,
 			       "uionic needs dma-direct without bounce buffers");
-		err = -EOPNOTSUPP;
 		goto err_unregister;
 	}
 	return pair;
@@ -364,11 +392,18 @@ out_put_pair:
 	return err;
 }
 
+/*
+ * Deletes both ports.  Called again for the peer when both are walked
+ * (module unload visits every namespace; since 7.3 into one batch), so the
+ * second call, which finds its peer gone, has nothing left to do.
+ */
 static void uionic_dellink(struct net_device *dev, struct list_head *head)
 {
 	struct uionic_priv *priv = netdev_priv(dev);
 	struct net_device *peer = rtnl_dereference(priv->peer);
 
+	if (!peer)
+		return;
 	/*
 	 * Readers (the other port's ndo_start_xmit) run under RCU; the
 	 * unregistration waits for a grace period before either port is
@@ -377,11 +412,17 @@ static void uionic_dellink(struct net_device *dev, struct list_head *head)
 	RCU_INIT_POINTER(priv->peer, NULL);
 	unregister_netdevice_queue(dev, head);
 
-	if (peer) {
-		priv = netdev_priv(peer);
-		RCU_INIT_POINTER(priv->peer, NULL);
-		unregister_netdevice_queue(peer, head);
-	}
+	priv = netdev_priv(peer);
+	RCU_INIT_POINTER(priv->peer, NULL);
+	/*
+	 * The peer may live in another namespace.  Kernels with per-namespace
+	 * RTNL (7.3) queue such a device on its own namespace's list.
+	 */
+#if KAPI_UNREGISTER_NETDEVICE_QUEUE_NET
+	unregister_netdevice_queue_net(dev_net(dev), peer, head);
+#else
+	unregister_netdevice_queue(peer, head);
+#endif
 }
 
 static struct net *uionic_get_link_net(const struct net_device *dev)

@@ -20,6 +20,10 @@
 #
 #   tools/vm/run --kernel NAME -- tools/nic/pairs.sh
 #
+# Booted with swiotlb=force (make check does that too), it checks only that
+# creation is refused: the NIC's receive path writes at the physical
+# address of a buffer's DMA address, which a bounce buffer would redirect.
+#
 # Prints "ok N name" / "not ok N name" and, last, "pairs: N passed, N
 # failed".  Exit status 0 if all passed, 1 if any failed, 2 on a hang, 4
 # (kselftest SKIP) if the machine cannot run it.
@@ -141,6 +145,21 @@ fi
 echo "# kernel $(uname -r)${UNIFIED_IO_KERNEL:+ ($UNIFIED_IO_KERNEL)}"
 ip netns add "$NSA" && ip netns add "$NSB" ||
 	{ echo "# SKIP: ip netns add failed"; summary; exit 4; }
+
+# --- Bounce buffers: refused --------------------------------------------
+
+if grep -qw 'swiotlb=force' /proc/cmdline; then
+	t_bounce() {
+		! ip link add pu1 type uionic 2>"$tmp/err" || { ip link del pu1; return 1; }
+		cat "$tmp/err"
+		grep -q 'needs dma-direct without bounce buffers' "$tmp/err" && gone pu1 && gone pu1p &&
+			! ls -d /sys/bus/platform/devices/uionic.* >/dev/null 2>&1
+	}
+	step "create: refused under swiotlb=force (a mapping is not the identity), nothing left" t_bounce
+	summary
+	[ "$fail" -eq 0 ]
+	exit
+fi
 
 # --- Creation and deletion -------------------------------------------------
 
