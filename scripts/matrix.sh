@@ -22,8 +22,9 @@
 # Used by scripts/sysroot.sh (inside the sysroot, after apt-get update):
 #
 #   scripts/matrix.sh resolve PKG...      decide the exact versions to
-#                                         install: print "PKG=VERSION" (or
-#                                         "PKG" when apt is to choose) per
+#                                         install: print "SUITE PKG=VERSION"
+#                                         (or "- PKG" when apt is to choose;
+#                                         SUITE "-" for the named PKGs) per
 #                                         line, for the named PKGs and every
 #                                         matrix entry's kernel packages, and
 #                                         record the entries' packages in
@@ -183,7 +184,7 @@ resolve() {
 					log "$name: no lock entry; using linux-image-$abi=$ver, the newest $series in $suite"
 				fi
 			fi
-			out+=("linux-image-$abi=$ver" "linux-headers-$abi=$ver")
+			out+=("$suite linux-image-$abi=$ver" "$suite linux-headers-$abi=$ver")
 			echo "$name $kind $series $suite $tests $abi linux-image-$abi $ver $note" >>"$tmp" ;;
 		patched|debug)
 			pkg=linux-source-$series
@@ -200,17 +201,17 @@ resolve() {
 					note=unlocked
 				fi
 			fi
-			out+=("$pkg=$ver")
+			out+=("$suite $pkg=$ver")
 			echo "$name $kind $series $suite $tests - $pkg $ver $note" >>"$tmp" ;;
 		esac
 	done < <(rows)
 	for pkg in "$@"; do
 		lockv=$(locked sysroot | awk -v p="$pkg" '$1 == p { print $2 }')
 		if [ -n "$lockv" ] && available "$pkg" "$lockv"; then
-			out+=("$pkg=$lockv")
+			out+=("- $pkg=$lockv")
 		else
 			[ -z "$lockv" ] || log "the locked $pkg=$lockv is no longer in the archive; apt chooses"
-			out+=("$pkg")
+			out+=("- $pkg")
 		fi
 	done
 	mv "$tmp" "$RESOLVED"

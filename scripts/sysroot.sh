@@ -146,9 +146,18 @@ install_pkgs() {
 		set -euo pipefail
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
-		mapfile -t specs < <("$0"/scripts/matrix.sh resolve "$@")
-		echo "[sysroot] installing: ${specs[*]}" >&2
-		apt-get install -y -qq "${specs[@]}" >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }
+		"$0"/scripts/matrix.sh resolve "$@" >/tmp/specs
+		# The named packages first, then each suite'"'"'s kernel packages
+		# with that suite as the target release, so their dependencies
+		# (linux-base, linux-kbuild) may come from it too.
+		for suite in - $(awk '"'"'$1 != "-" { print $1 }'"'"' /tmp/specs | sort -u); do
+			mapfile -t specs < <(awk -v s="$suite" '"'"'$1 == s { print $2 }'"'"' /tmp/specs)
+			[ ${#specs[@]} -gt 0 ] || continue
+			t=(); [ "$suite" = - ] || t=(-t "$suite")
+			echo "[sysroot] installing${t[1]:+ from ${t[1]}}: ${specs[*]}" >&2
+			apt-get install -y -qq "${t[@]}" "${specs[@]}" >/tmp/apt.log 2>&1 ||
+				{ tail -30 /tmp/apt.log; exit 1; }
+		done
 		mapfile -t stale < <("$0"/scripts/matrix.sh stale)
 		if [ ${#stale[@]} -gt 0 ]; then
 			echo "[sysroot] purging kernel packages the matrix does not name: ${stale[*]}" >&2
