@@ -12,7 +12,7 @@
 # or a patched kernel's object tree); SRCROOT the tree kbuild builds the
 # modules in (the repository, a mirror in build/kmod/NAME, or DKMS's build
 # directory).  Writes SRCROOT/include/kapi/kapi.h, which the modules include
-# through drivers/*/compat.h:
+# through include/kcompat.h:
 #
 #   #define KAPI_<NAME> 1   (or 0)
 #

@@ -14,6 +14,9 @@
 # build/kmod/NAME/include/kapi/kapi.h; a patched or debug entry's kernel is
 # built first if it is not cached (scripts/kernel.sh).  The modules end up
 # in build/kmod/NAME/drivers/*/, where tools/vm/run --kernel NAME loads them.
+# For a patched kernel, its netdev netlink spec and ynl (from the patched
+# source) go to build/kmod/NAME/ynl/: the guest has no other copy of the
+# patched spec.
 #
 # Runs inside the sysroot (the top-level Makefile's module target).
 set -euo pipefail
@@ -58,4 +61,13 @@ for arg in "$@"; do
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
 		make -C "$kdir" M="$out" W=1 KCFLAGS=-Werror -j"$(nproc)" modules
 	echo "$kver" >"$out/kernel.release"
+
+	if [ "$kind" != stock ]; then
+		src=$(dirname "$kdir")/source
+		rm -rf "$out/ynl"
+		mkdir -p "$out/ynl"
+		cp -r "$src/tools/net/ynl/pyynl" "$out/ynl/"
+		cp "$src/Documentation/netlink/specs/netdev.yaml" "$out/ynl/"
+		find "$out/ynl" -name __pycache__ -prune -exec rm -rf {} +
+	fi
 done

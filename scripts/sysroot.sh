@@ -44,7 +44,8 @@ PKGS_TRIXIE=(
 	build-essential bc bison flex libelf-dev libssl-dev dwarves kmod cpio
 	busybox-static clang llvm lld libbpf-dev bpftool pkg-config
 	nvme-cli libnvme-dev fio qemu-system-x86 qemu-utils iproute2 ethtool
-	procps util-linux xz-utils zstd python3 python3-matplotlib
+	procps util-linux xz-utils zstd python3 python3-matplotlib python3-yaml
+	python3-jsonschema
 	strace file ca-certificates dkms
 )
 # The kernels come from kernel/matrix (scripts/matrix.sh resolve), never

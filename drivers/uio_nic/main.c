@@ -4,10 +4,11 @@
  *
  * "ip link add NAME type uionic" creates NAME and its peer NAME + "p"
  * (iproute2 passes no peer attributes for kinds it does not know, so the peer
- * name is derived). Both ports start in the namespace of the request; either
- * may be moved to another namespace. Deleting either port, or the namespace
- * of either, deletes both, as for veth. Unloading the module deletes every
- * pair.
+ * name is derived). It needs CAP_NET_ADMIN in the initial user namespace, and
+ * the module is loaded by hand, never on demand. Both ports start in the
+ * namespace of the request; either may be moved to another namespace. Deleting
+ * either port, or the namespace of either, deletes both, as for veth.
+ * Unloading the module deletes every pair.
  *
  * Each pair gets its own platform device "uionic.N" with a 64-bit DMA mask:
  * the ports' parent (SET_NETDEV_DEV), so netdev_queue_get_dma_dev() finds a
@@ -18,6 +19,7 @@
  *
  * See uionic.h for the locking rules.
  */
+#include <linux/capability.h>
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/etherdevice.h>
@@ -313,6 +315,18 @@ static int uionic_newlink(struct net_device *dev,
 	ssize_t len;
 	int err;
 
+	/*
+	 * A test device must not widen what an unprivileged user reaches:
+	 * only the initial namespace's administrator creates pairs (no module
+	 * alias either, so a user namespace cannot have it loaded).  Moving a
+	 * port into another namespace stays allowed.
+	 */
+	if (!capable(CAP_NET_ADMIN)) {
+		NL_SET_ERR_MSG(extack,
+			       "uionic pairs need CAP_NET_ADMIN in the initial user namespace");
+		return -EPERM;
+	}
+
 	/* The peer's name derives from ours: resolve "uionic%d" first. */
 	if (strchr(dev->name, '%')) {
 		err = dev_alloc_name(dev, dev->name);
@@ -462,5 +476,4 @@ module_exit(uionic_module_exit);
 
 MODULE_DESCRIPTION("Software header-split NIC pairs for memory provider tests");
 MODULE_LICENSE("GPL");
-MODULE_ALIAS_RTNL_LINK(UIONIC_KIND);
 MODULE_IMPORT_NS("NETDEV_INTERNAL");

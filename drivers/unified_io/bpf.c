@@ -148,6 +148,15 @@ int uior_bpf_attach(struct uior_ctx *ctx, struct unified_io_bpf *p)
 	prog = bpf_prog_get_type_dev(p->prog_fd, BPF_PROG_TYPE_XDP, false);
 	if (IS_ERR(prog))
 		return PTR_ERR(prog);
+	/*
+	 * Programs for devmap and cpumap entries may read the egress device
+	 * (ctx->egress_ifindex becomes a load through xdp->txq), which a
+	 * region has none of; bpf_prog_test_run_xdp() refuses them too.
+	 */
+	ret = -EINVAL;
+	if (prog->expected_attach_type == BPF_XDP_DEVMAP ||
+	    prog->expected_attach_type == BPF_XDP_CPUMAP)
+		goto err_put;
 	ret = -ENODEV;
 	if (prog->aux->dev_bound)
 		goto err_put;
@@ -259,8 +268,13 @@ int uior_bpf_run(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		.opcode		= d->opcode,
 	};
 	struct xdp_rxq_info rxq = {
-		/* ingress_ifindex reads through it: never unregistered. */
-		.dev		= init_net.loopback_dev,
+		/*
+		 * ingress_ifindex reads through it, and helpers that take
+		 * BPF_F_CURRENT_NETNS (bpf_sk_lookup_*, bpf_fib_lookup) act
+		 * in its namespace: the loopback device of the namespace that
+		 * created the region, which ctx->net_ns keeps alive.
+		 */
+		.dev		= ctx->net_ns->loopback_dev,
 	};
 	struct uior_bpf_chain *chain;
 	void *hard, *data;
@@ -289,7 +303,8 @@ int uior_bpf_run(struct uior_ctx *ctx, const struct unified_io_desc *d,
 
 	for (i = 0; i < chain->nr; i++) {
 		struct uior_bpf_prog *p = chain->progs[i];
-		struct xdp_buff xdp;
+		/* No transmit queue: zeroed, as test_run does. */
+		struct xdp_buff xdp = {};
 		u64 t0;
 		u32 act;
 

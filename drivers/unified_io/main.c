@@ -12,13 +12,16 @@
  * copy_struct_from_user() so that older and newer user space both work.
  */
 #include <linux/fs.h>
+#include <linux/xarray.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/nsproxy.h>
 #include <linux/poll.h>
 #include <linux/seq_file.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <net/net_namespace.h>
 
 #include "uior.h"
 
@@ -49,17 +52,36 @@ static_assert(ARRAY_SIZE(((struct unified_io_stats *)0)->ops) >=
 	      UNIFIED_IO_OP_LAST);
 static_assert(sizeof(struct uior_ctrl) <= SZ_4K);
 
+/*
+ * Region ids: GET_INFO, fdinfo and netdev netlink's module-provider id.
+ * Handed out cyclically, so an id is not reused for a long while: page
+ * pools report a region's id after the region is gone, until the stack
+ * returns the last buffer.
+ */
+static DEFINE_XARRAY_ALLOC1(uior_ids);
+static u32 uior_next_id;
+
 static int uior_open(struct inode *inode, struct file *file)
 {
 	struct uior_ctx *ctx;
+	int ret;
 
 	ctx = kzalloc_obj(*ctx, GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
+	ret = xa_alloc_cyclic(&uior_ids, &ctx->id, ctx, xa_limit_31b,
+			      &uior_next_id, GFP_KERNEL);
+	if (ret < 0) {
+		kfree(ctx);
+		return ret;
+	}
 	mutex_init(&ctx->lock);
 	mutex_init(&ctx->bpf_lock);
 	init_waitqueue_head(&ctx->cq_wait);
 	atomic64_set(&ctx->waits, 0);
+	/* BPF programs run in the namespace of the region's creator. */
+	ctx->net_ns = get_net_track(current->nsproxy->net_ns,
+				    &ctx->net_ns_tracker, GFP_KERNEL);
 	/* Replaces the miscdevice pointer misc_open() left there. */
 	file->private_data = ctx;
 	return 0;
@@ -70,6 +92,8 @@ static int uior_release(struct inode *inode, struct file *file)
 	struct uior_ctx *ctx = file->private_data;
 
 	uior_region_destroy(ctx);
+	put_net_track(ctx->net_ns, &ctx->net_ns_tracker);
+	xa_erase(&uior_ids, ctx->id);
 	mutex_destroy(&ctx->bpf_lock);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
@@ -182,6 +206,7 @@ static long uior_ioctl_get_info(struct uior_ctx *ctx, void __user *uarg)
 	}
 	info.config.abi_version = UNIFIED_IO_ABI_VERSION;
 	info.config.features = uior_features();
+	info.net.id = ctx->id;
 	uior_bpf_info(ctx, &info);
 	return uior_respond(uarg, &info, sizeof(info), usize);
 }
@@ -303,6 +328,7 @@ static void uior_show_fdinfo(struct seq_file *m, struct file *file)
 	/* Pairs with the store-release in SETUP. */
 	bool ready = smp_load_acquire(&ctx->ready);
 
+	seq_printf(m, "id:\t%u\n", ctx->id);
 	seq_printf(m, "state:\t%s\n", ready ? "ready" : "unset");
 	seq_printf(m, "abi_version:\t%u\n", UNIFIED_IO_ABI_VERSION);
 	seq_printf(m, "features:\t%#x\n", uior_features());

@@ -11,26 +11,29 @@
  * copied into a free buffer and counted.
  *
  * The provider (UNIFIED_IO_NET_BIND, modelled on io_uring/zcrx.c) lends
- * nr_bufs buffers of the data area to the network side for the region's
- * lifetime. Each buffer is one net_iov (buf_size == PAGE_SIZE), DMA-mapped for
- * the queue's DMA device. A lent buffer is in exactly one of these places:
- * the provider's free list; a page pool (its caches, the NIC's ring, an skb);
- * the application (user references > 0). The page pool's alloc_netmems takes
- * buffers from the refill ring first (those the application gives back) and
- * from the free list when the ring is empty; release_netmem puts buffers
- * back on the free list. Copies for RECV also come from the free list once a
- * region has lent buffers, so every buffer RECV hands out returns the same
- * way (refill ring or FREE).
+ * nr_bufs buffers of the data area to the network side until the binding ends
+ * and every one of them is back (a later BIND retires it then). Each buffer is
+ * one net_iov (buf_size == PAGE_SIZE), DMA-mapped for the queue's DMA device.
+ * A lent buffer is in exactly one of these places: the provider's free list; a
+ * page pool (its caches, the NIC's ring, an skb); the application (user
+ * references > 0). The page pool's alloc_netmems takes buffers from the refill
+ * ring first (those the application gives back) and from the free list when
+ * the ring is empty; release_netmem puts buffers back on the free list. Copies
+ * for RECV also come from the free list once a region has lent buffers, so
+ * every buffer RECV hands out returns the same way (refill ring or FREE).
  *
  * A provider that lives in a module needs a kernel that exports the
- * provider interface to modules and accepts provider ops from module
- * read-only data (kernel/patches/). The build detects it from the kernel's
- * Module.symvers (KAPI_NET_PROVIDER_EXPORTS, scripts/kapi/); without it the
- * module builds and loads, RECV works with copies, and NET_BIND fails with
- * EOPNOTSUPP.
+ * provider interface to modules, accepts provider ops from module read-only
+ * data and pins the ops' owner module while a queue or a page pool uses them
+ * (kernel/patches/). The build detects it (UIOR_NET_PROVIDER: the exports in
+ * Module.symvers and memory_provider_ops.owner, scripts/kapi/); without it
+ * the module builds and loads, RECV works with copies, and NET_BIND fails
+ * with EOPNOTSUPP.
  *
  * Locking, outermost first:
  *   ctx->lock		SUBMIT (RECV, FREE), BIND, UNBIND, GET_INFO
+ *   netdev instance lock	BIND (netdev_get_by_index_lock), UNBIND, and
+ *			the core around ->uninstall
  *   lock_sock()	RECV's walk of the socket
  *   net->pp_lock	(mutex) the netdev reference, DMA mapping, binding state
  *   net->rq_lock	(spin, BH) user references and owners of lent buffers,
@@ -39,8 +42,9 @@
  *   net->freelist_lock	(spin, BH) the provider's free list
  * Page pool callbacks run in softirq (NAPI) context and take only the last
  * two. The struct uior_net outlives the region: page pools that still hold
- * its net_iovs keep a reference, as does the module (try_module_get in
- * ->init), and it holds its own references on the data pages.
+ * its net_iovs keep a reference (->init to ->destroy), the core keeps this
+ * module loaded for as long as a queue or a page pool can call the ops
+ * (uior_mp_ops.owner), and it holds its own references on the data pages.
  */
 #include <linux/bitmap.h>
 #include <linux/capability.h>
@@ -57,8 +61,10 @@
 #include <net/netdev_queues.h>
 #include <net/netdev_rx_queue.h>
 #include <net/netmem.h>
+#include <net/netlink.h>
 #include <net/page_pool/helpers.h>
 #include <net/page_pool/memory_provider.h>
+#include <uapi/linux/netdev.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 
@@ -66,6 +72,7 @@
 
 struct uior_net {
 	refcount_t refs;		/* the region, and each page pool */
+	u32 id;				/* the region's: netdev netlink shows it */
 	u32 nr_bufs;			/* buffers of the region (net_iovs) */
 	u32 nr_lent;
 	u32 buf_shift;
@@ -146,14 +153,22 @@ static void uior_net_mirror(struct uior_net *net, u32 idx)
 	uior_buf_mirror(ctx, idx);
 }
 
-static void uior_net_get_uref(struct uior_net *net, u32 idx, u16 owner)
+/*
+ * One more user reference on @idx for @owner.  A buffer is held under one
+ * owner at a time: false if another owner holds it (a RECV under a second
+ * owner reached the rest of a buffer the first one holds).
+ */
+static bool uior_net_get_uref(struct uior_net *net, u32 idx, u16 owner)
 {
 	guard(spinlock_bh)(&net->rq_lock);
+	if (net->urefs[idx] && net->owners[idx] != owner)
+		return false;
 	if (!net->urefs[idx]++) {
 		net->owners[idx] = owner;
 		net->bufs_app++;
 	}
 	uior_net_mirror(net, idx);
+	return true;
 }
 
 /* Drop one user reference held under @owner; false if there is none. */
@@ -226,6 +241,33 @@ int uior_net_free_buf(struct uior_ctx *ctx, u32 idx, u16 owner)
 	return uior_net_release_user(net, idx, owner) ? 0 : -EPERM;
 }
 
+/*
+ * OP_BPF over lent buffer @idx: -EPERM unless @owner holds it.  The page
+ * pool reference taken here keeps the buffer from the NIC until
+ * uior_net_unhold_buf(), even if the application gives it back through the
+ * refill ring while the programs run.
+ */
+int uior_net_hold_buf(struct uior_ctx *ctx, u32 idx, u16 owner)
+{
+	struct uior_net *net = ctx->net;
+
+	lockdep_assert_held(&ctx->lock);
+	guard(spinlock_bh)(&net->rq_lock);
+	if (!net->urefs[idx] || net->owners[idx] != owner)
+		return -EPERM;
+	page_pool_ref_netmem(net_iov_to_netmem(&net->nia.niovs[idx]));
+	return 0;
+}
+
+void uior_net_unhold_buf(struct uior_ctx *ctx, u32 idx)
+{
+	struct net_iov *niov = &ctx->net->nia.niovs[idx];
+
+	lockdep_assert_held(&ctx->lock);
+	if (page_pool_unref_and_test(net_iov_to_netmem(niov)))
+		uior_net_return_niov(niov);
+}
+
 /* Counters for GET_INFO and the control area; under ctx->lock. */
 void uior_net_stats(struct uior_ctx *ctx, struct unified_io_stats *s)
 {
@@ -273,7 +315,7 @@ void uior_net_info(struct uior_ctx *ctx, struct unified_io_net_info *ni)
 /* ------------------------------------------------------------------------
  * The memory provider. Needs kernel/patches/ (see the top of this file).
  */
-#if KAPI_NET_PROVIDER_EXPORTS
+#if UIOR_NET_PROVIDER
 
 MODULE_IMPORT_NS("NETDEV_INTERNAL");
 
@@ -436,9 +478,7 @@ static int uior_pp_init(struct page_pool *pp)
 		return -EOPNOTSUPP;
 	if (pp->p.order || pp->p.dma_dir != DMA_FROM_DEVICE)
 		return -EINVAL;
-	/* Page pools outlive the region's file: pin the code they call. */
-	if (!try_module_get(THIS_MODULE))
-		return -ENODEV;
+	/* The core pins this module from before ->init to after ->destroy. */
 	refcount_inc(&net->refs);
 	return 0;
 }
@@ -446,17 +486,19 @@ static int uior_pp_init(struct page_pool *pp)
 static void uior_pp_destroy(struct page_pool *pp)
 {
 	uior_net_put(uior_pp_to_net(pp));
-	module_put(THIS_MODULE);
 }
 
 /*
- * The netdev netlink family has attributes for the io_uring and dma-buf
- * providers only; this provider adds none (GET_INFO and fdinfo report it).
+ * Queue and page pool dumps: the core has opened the module-provider nest
+ * and named this module (uior_mp_ops.owner); the region's id goes in it.
  */
 static int uior_pp_nl_fill(void *mp_priv, struct sk_buff *rsp,
 			   struct netdev_rx_queue *rxq)
 {
-	return 0;
+	struct uior_net *net = mp_priv;
+
+	return nla_put_uint(rsp, NETDEV_A_MODULE_PROVIDER_INFO_ID, net->id) ?
+	       -EMSGSIZE : 0;
 }
 
 static void uior_net_unmap(struct uior_net *net)
@@ -483,13 +525,14 @@ static void uior_pp_uninstall(void *mp_priv, struct netdev_rx_queue *rxq)
 	struct pp_memory_provider_params *p = &rxq->mp_params;
 	struct uior_net *net = mp_priv;
 
+	/* Unmapped while the device is still there, as zcrx does. */
 	scoped_guard(mutex, &net->pp_lock) {
+		uior_net_unmap(net);
 		if (net->netdev) {
 			netdev_put(net->netdev, &net->netdev_tracker);
 			net->netdev = NULL;
 			WRITE_ONCE(net->state, UNIFIED_IO_NET_GONE);
 		}
-		uior_net_unmap(net);
 	}
 	p->mp_ops = NULL;
 	p->mp_priv = NULL;
@@ -502,6 +545,7 @@ static const struct memory_provider_ops uior_mp_ops = {
 	.destroy	= uior_pp_destroy,
 	.nl_fill	= uior_pp_nl_fill,
 	.uninstall	= uior_pp_uninstall,
+	.owner		= THIS_MODULE,
 };
 
 static bool uior_net_is_ours(struct uior_net *net, struct page_pool *pp)
@@ -560,6 +604,7 @@ static int uior_net_open_queue(struct uior_net *net, struct net_device *dev,
 		.mp_priv	= net,
 	};
 	struct device *dma_dev;
+	unsigned int rxq;
 	int ret;
 
 	if (!dev->queue_mgmt_ops) {
@@ -570,7 +615,9 @@ static int uior_net_open_queue(struct uior_net *net, struct net_device *dev,
 		NL_SET_ERR_MSG(extack, "rx queue index out of range");
 		return -ERANGE;
 	}
-	dma_dev = netdev_queue_get_dma_dev(dev, p->rxq, NETDEV_QUEUE_TYPE_RX);
+	/* It indexes dev->_rx[]. */
+	rxq = array_index_nospec(p->rxq, dev->real_num_rx_queues);
+	dma_dev = netdev_queue_get_dma_dev(dev, rxq, NETDEV_QUEUE_TYPE_RX);
 	if (!dma_dev) {
 		NL_SET_ERR_MSG(extack, "queue has no DMA device");
 		return -EOPNOTSUPP;
@@ -588,7 +635,7 @@ static int uior_net_open_queue(struct uior_net *net, struct net_device *dev,
 		netdev_hold(dev, &net->netdev_tracker, GFP_KERNEL);
 	}
 
-	ret = netif_mp_open_rxq(dev, p->rxq, &mp, extack);
+	ret = netif_mp_open_rxq(dev, rxq, &mp, extack);
 	if (ret) {
 		scoped_guard(mutex, &net->pp_lock) {
 			netdev_put(dev, &net->netdev_tracker);
@@ -598,7 +645,7 @@ static int uior_net_open_queue(struct uior_net *net, struct net_device *dev,
 		return ret;
 	}
 	net->ifindex = dev->ifindex;
-	net->rxq = p->rxq;
+	net->rxq = rxq;
 	WRITE_ONCE(net->state, UNIFIED_IO_NET_BOUND);
 	return 0;
 }
@@ -619,19 +666,29 @@ static void uior_net_close_queue(struct uior_net *net)
 		net->netdev = NULL;
 	}
 	if (dev) {
+		/*
+		 * The mappings go while the device is locked and referenced
+		 * (zcrx's io_close_queue() does the same): once the reference
+		 * is dropped the device, and the IOMMU domain the buffers are
+		 * mapped in, may be gone.
+		 */
 		netdev_lock(dev);
 		netif_mp_close_rxq(dev, net->rxq, &mp);
+		scoped_guard(mutex, &net->pp_lock)
+			uior_net_unmap(net);
 		netdev_unlock(dev);
 		netdev_put(dev, &tracker);
 		WRITE_ONCE(net->state, UNIFIED_IO_NET_UNBOUND);
+		return;
 	}
+	/* The interface went away first: ->uninstall unmapped. */
 	scoped_guard(mutex, &net->pp_lock)
 		uior_net_unmap(net);
 }
 
 static const bool uior_net_provider = true;
 
-#else /* !KAPI_NET_PROVIDER_EXPORTS */
+#else /* !UIOR_NET_PROVIDER */
 
 static bool uior_net_is_ours(struct uior_net *net, struct page_pool *pp)
 {
@@ -648,7 +705,7 @@ void uior_net_drain_refill(struct uior_ctx *ctx)
 
 static const bool uior_net_provider;
 
-#endif /* KAPI_NET_PROVIDER_EXPORTS */
+#endif /* UIOR_NET_PROVIDER */
 
 /* The features of this build: all but a provider the kernel cannot take. */
 u32 uior_features(void)
@@ -661,7 +718,7 @@ u32 uior_features(void)
  * BIND and UNBIND.
  */
 
-#if KAPI_NET_PROVIDER_EXPORTS
+#if UIOR_NET_PROVIDER
 static struct uior_net *uior_net_alloc(struct uior_ctx *ctx, u32 nr_lent)
 {
 	u32 nr = ctx->layout.nr_bufs, i;
@@ -671,6 +728,7 @@ static struct uior_net *uior_net_alloc(struct uior_ctx *ctx, u32 nr_lent)
 	if (!net)
 		return NULL;
 	refcount_set(&net->refs, 1);
+	net->id = ctx->id;
 	spin_lock_init(&net->rq_lock);
 	spin_lock_init(&net->freelist_lock);
 	mutex_init(&net->pp_lock);
@@ -693,8 +751,7 @@ static struct uior_net *uior_net_alloc(struct uior_ctx *ctx, u32 nr_lent)
 	}
 	net->nia.num_niovs = nr;
 	for (i = 0; i < nr; i++) {
-		/* The type only tells devmem's net_iovs from the others. */
-		net_iov_init(&net->nia.niovs[i], &net->nia, NET_IOV_IOURING);
+		net_iov_init(&net->nia.niovs[i], &net->nia, NET_IOV_MODULE);
 		net->pages[i] = ctx->pages[ctx->meta_pages + i];
 		get_page(net->pages[i]);
 	}
@@ -723,7 +780,7 @@ static void uior_net_lend(struct uior_ctx *ctx, struct uior_net *net, u32 nr)
 
 #endif
 
-#if KAPI_NET_PROVIDER_EXPORTS
+#if UIOR_NET_PROVIDER
 /* Give back buffers no page pool has seen. */
 static void uior_net_unlend(struct uior_ctx *ctx, struct uior_net *net)
 {
@@ -738,6 +795,32 @@ static void uior_net_unlend(struct uior_ctx *ctx, struct uior_net *net)
 	}
 }
 
+/*
+ * Every buffer of a binding that has ended is home: on the provider's free
+ * list, and no page pool is left that could hand one out or give one back
+ * (each holds a reference from ->init to ->destroy).  Only BIND and RECV,
+ * under ctx->lock, take buffers off the free list once the pools are gone.
+ */
+static bool uior_net_idle(struct uior_net *net)
+{
+	guard(spinlock_bh)(&net->freelist_lock);
+	return refcount_read(&net->refs) == 1 && net->free_count == net->nr_lent;
+}
+
+/* An ended, idle binding: its buffers go back to the region. */
+static void uior_net_retire(struct uior_ctx *ctx, struct uior_net *net)
+{
+	lockdep_assert_held(&ctx->lock);
+	uior_net_unlend(ctx, net);
+	scoped_guard(spinlock_bh, &net->rq_lock) {
+		ctx->rfq_head = net->rfq_cached_head;
+		net->ctx = NULL;
+	}
+	if (ctx->net == net)
+		ctx->net = NULL;
+	uior_net_put(net);
+}
+
 static int uior_net_bind_locked(struct uior_ctx *ctx,
 				struct unified_io_net_bind *p,
 				struct netlink_ext_ack *extack)
@@ -748,8 +831,17 @@ static int uior_net_bind_locked(struct uior_ctx *ctx,
 
 	lockdep_assert_held(&ctx->lock);
 	if (ctx->net) {
-		NL_SET_ERR_MSG(extack, "region is or was bound");
-		return -EBUSY;
+		/* One binding at a time; a new one once the last is home. */
+		if (READ_ONCE(ctx->net->state) == UNIFIED_IO_NET_BOUND) {
+			NL_SET_ERR_MSG(extack, "region is bound");
+			return -EBUSY;
+		}
+		if (!uior_net_idle(ctx->net)) {
+			NL_SET_ERR_MSG(extack,
+				       "buffers of the last binding are still out");
+			return -EBUSY;
+		}
+		uior_net_retire(ctx, ctx->net);
 	}
 	if (p->nr_bufs > ctx->nr_free) {
 		NL_SET_ERR_MSG(extack, "fewer free buffers than nr_bufs");
@@ -761,7 +853,8 @@ static int uior_net_bind_locked(struct uior_ctx *ctx,
 	/* The buffers, not yet visible to any page pool. */
 	uior_net_lend(ctx, net, p->nr_bufs);
 	net->ctx = ctx;
-	net->rfq_cached_head = READ_ONCE(ctx->ctrl->rfq_head);
+	/* The kernel's own head, never the one in shared memory. */
+	net->rfq_cached_head = ctx->rfq_head;
 
 	dev = netdev_get_by_index_lock(current->nsproxy->net_ns, p->ifindex);
 	if (!dev) {
@@ -773,14 +866,13 @@ static int uior_net_bind_locked(struct uior_ctx *ctx,
 	}
 	if (!ret) {
 		ctx->net = net;
-	} else if (refcount_read(&net->refs) == 1 &&
-		   net->free_count == net->nr_lent) {
-		uior_net_unlend(ctx, net);
-		uior_net_put(net);
+	} else if (uior_net_idle(net)) {
+		uior_net_retire(ctx, net);
 	} else {
 		/*
 		 * A page pool of the failed restart still holds some buffers:
-		 * they stay lent and come home to the provider's free list.
+		 * they stay lent and come home to the provider's free list,
+		 * and the next BIND retires this binding once they have.
 		 */
 		WRITE_ONCE(net->state, UNIFIED_IO_NET_UNBOUND);
 		ctx->net = net;
@@ -802,8 +894,15 @@ static int uior_net_bind_check(struct uior_ctx *ctx,
 			       "kernel lets no module provide page pool memory");
 		return -EOPNOTSUPP;
 	}
-	if (!ns_capable(current->nsproxy->net_ns->user_ns, CAP_NET_ADMIN)) {
-		NL_SET_ERR_MSG(extack, "CAP_NET_ADMIN needed");
+	/*
+	 * In the initial user namespace, as io_uring zcrx asks (devmem's
+	 * bind-rx settles for the netns owner's, GENL_UNS_ADMIN_PERM): a
+	 * bound queue receives every flow the NIC steers to it, other
+	 * users' too, into memory the binder reads, and a queue can be
+	 * reachable from a user namespace (a VF moved there, a netkit lease).
+	 */
+	if (!capable(CAP_NET_ADMIN)) {
+		NL_SET_ERR_MSG(extack, "CAP_NET_ADMIN needed (initial user ns)");
 		return -EPERM;
 	}
 	if (!p->nr_bufs) {
@@ -824,7 +923,7 @@ int uior_net_bind(struct uior_ctx *ctx, struct unified_io_net_bind *p)
 
 	memset(p->msg, 0, sizeof(p->msg));
 	ret = uior_net_bind_check(ctx, p, &extack);
-#if KAPI_NET_PROVIDER_EXPORTS
+#if UIOR_NET_PROVIDER
 	if (!ret) {
 		if (mutex_lock_interruptible(&ctx->lock))
 			return -EINTR;
@@ -876,19 +975,26 @@ void uior_net_destroy(struct uior_ctx *ctx)
 		return;
 	uior_net_close_queue(net);
 
-	scoped_guard(spinlock_bh, &net->rq_lock) {
+	/*
+	 * Once net->ctx is NULL nothing but this function touches the user
+	 * references: the refill path needs the region, and FREE, RECV and
+	 * BPF run under its lock, which no one can take any more.  So the
+	 * references are dropped without rq_lock and with bottom halves on:
+	 * a region can lend 2^18 buffers.
+	 */
+	scoped_guard(spinlock_bh, &net->rq_lock)
 		net->ctx = NULL;
-		for_each_set_bit(i, net->lent, net->nr_bufs) {
-			struct net_iov *niov = &net->nia.niovs[i];
-			u32 nr = net->urefs[i];
+	for_each_set_bit(i, net->lent, net->nr_bufs) {
+		struct net_iov *niov = &net->nia.niovs[i];
+		u32 nr = net->urefs[i];
 
-			if (!nr)
-				continue;
+		if (nr) {
 			net->urefs[i] = 0;
 			net->bufs_app--;
 			if (!page_pool_unref_netmem(net_iov_to_netmem(niov), nr))
 				uior_net_return_niov(niov);
 		}
+		cond_resched();
 	}
 	ctx->net = NULL;
 	uior_net_put(net);
@@ -964,7 +1070,8 @@ static int uior_recv_copy_buf(struct uior_recv *r, u32 *idx)
 	/* Like a fresh page pool page: one reference, the user's. */
 	page_pool_fragment_netmem(net_iov_to_netmem(niov), 1);
 	*idx = net_iov_idx(niov);
-	uior_net_get_uref(net, *idx, r->d->owner);
+	/* Off the free list: nobody else holds it. */
+	WARN_ON_ONCE(!uior_net_get_uref(net, *idx, r->d->owner));
 	return 0;
 }
 
@@ -1073,18 +1180,30 @@ static int uior_recv_frag(struct uior_recv *r, const skb_frag_t *frag,
 	}
 	idx = net_iov_idx(niov);
 	pos = skb_frag_off(frag) + off;
+	/*
+	 * The descriptor's owner takes the buffer first (before the user
+	 * reference, a page pool one: no recycling while user space reads),
+	 * so programs never run over bytes that are not delivered.
+	 */
+	page_pool_ref_netmem(net_iov_to_netmem(niov));
+	if (!uior_net_get_uref(r->net, idx, r->d->owner)) {
+		/* The skb holds the buffer too: this is never the last ref. */
+		if (page_pool_unref_and_test(net_iov_to_netmem(niov)))
+			uior_net_return_niov(niov);
+		r->err = -EBUSY;
+		return -EBUSY;
+	}
 	/* A chunk inside a buffer has no room for the programs' metadata. */
 	if (!pos && (r->d->net.flags & UNIFIED_IO_RECV_F_BPF))
 		verdict = uior_recv_bpf(r, idx, &res, &cflags);
 	if (verdict) {
-		/* The skb still holds the buffer: it recycles with the skb. */
+		/* Not delivered: it recycles with the skb, which holds it. */
+		scoped_guard(spinlock_bh, &r->net->rq_lock)
+			uior_net_release_user(r->net, idx, r->d->owner);
 		uior_recv_post(r, verdict < 0 ? verdict : 0,
 			       (u64)idx << ctx->buf_shift, cflags);
 		return len;
 	}
-	/* Before the user reference: no recycling while user space reads. */
-	page_pool_ref_netmem(net_iov_to_netmem(niov));
-	uior_net_get_uref(r->net, idx, r->d->owner);
 	uior_recv_post(r, res, ((u64)idx << ctx->buf_shift) + pos, cflags);
 	ctx->recv.zc_chunks++;
 	ctx->recv.zc_bytes += len;
@@ -1195,9 +1314,8 @@ int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	if (!sock)
 		return ret;
 	sk = sock->sk;
-	/* Plain TCP only: not kTLS, sockmap or MPTCP, which change sk_prot. */
 	if (!sk || sk->sk_type != SOCK_STREAM ||
-	    READ_ONCE(sk->sk_prot)->recvmsg != tcp_prot.recvmsg) {
+	    sk->sk_protocol != IPPROTO_TCP) {
 		ret = -EPROTONOSUPPORT;
 		goto out_put;
 	}
@@ -1207,6 +1325,17 @@ int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	}
 
 	lock_sock(sk);
+	/*
+	 * Plain TCP only: not kTLS, sockmap or MPTCP, which change sk_prot
+	 * and take the receive queue over.  Under the socket lock, which
+	 * installing a ULP (setsockopt TCP_ULP, TLS_RX) or a sockmap entry
+	 * takes too: checked before it, a change in between would let
+	 * tcp_read_sock() eat skbs kTLS already points to.
+	 */
+	if (READ_ONCE(sk->sk_prot)->recvmsg != tcp_prot.recvmsg) {
+		ret = -EPROTONOSUPPORT;
+		goto out_release;
+	}
 	ret = tcp_read_sock(sk, &rd, uior_recv_skb);
 	if (ret > 0) {
 		ctx->recv.recv_bytes += ret;
@@ -1225,6 +1354,7 @@ int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		else
 			ret = -EAGAIN;
 	}
+out_release:
 	release_sock(sk);
 out_put:
 	sockfd_put(sock);

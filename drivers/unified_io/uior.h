@@ -22,8 +22,17 @@
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <net/net_trackers.h>
 #include <uapi/linux/unified_io.h>
 #include <kcompat.h>
+
+/*
+ * The memory provider (net.c) needs the kernel patches of kernel/patches/:
+ * the provider interface exported to modules, and ops with an owner the
+ * core pins.  scripts/kapi.sh probes for both.
+ */
+#define UIOR_NET_PROVIDER \
+	(KAPI_NET_PROVIDER_EXPORTS && KAPI_MEMORY_PROVIDER_OWNER)
 
 /*
  * Layout of the control area (one page). Private to the kernel: user space
@@ -88,6 +97,11 @@ struct uior_ctx {
 	u32 sq_head;
 	u32 cq_tail;			/* posted, not yet committed */
 	u32 cq_committed;		/* published; READ_ONCE by waiters */
+	/*
+	 * Under @lock, but for buffers lent to the network side
+	 * (uior_net_buf_lent()): their entries follow the provider's
+	 * state under its rq_lock (net.c), from softirq too.
+	 */
 	struct uior_buf *bufs;
 	u32 *free_list;
 	u32 nr_free;
@@ -95,8 +109,15 @@ struct uior_ctx {
 
 	atomic64_t waits;		/* COMPLETE calls that slept */
 
-	/* Network side (net.c): set by BIND under @lock, cleared at release. */
+	/*
+	 * Network side (net.c): set by BIND under @lock; replaced by the next
+	 * BIND once the binding has ended and every buffer is back, and
+	 * cleared at release.  @rfq_head is the refill ring's head while no
+	 * binding has it (the kernel's copy: user space can write the one in
+	 * the control area).
+	 */
 	struct uior_net *net;
+	u32 rfq_head;
 	struct {			/* RECV counters, under @lock */
 		u64 recv_bytes;
 		u64 zc_chunks;
@@ -105,6 +126,11 @@ struct uior_ctx {
 		u64 copy_bytes;
 		u64 bpf_drops;
 	} recv;
+
+	/* The network namespace of the opener, where BPF programs run. */
+	struct net *net_ns;
+	netns_tracker net_ns_tracker;
+	u32 id;				/* unique among open regions, > 0 */
 
 	/* BPF chain (bpf.c): @bpf_lock orders attach, detach and teardown. */
 	struct mutex bpf_lock;
@@ -136,6 +162,8 @@ void uior_net_destroy(struct uior_ctx *ctx);
 void uior_net_drain_refill(struct uior_ctx *ctx);
 bool uior_net_buf_lent(struct uior_ctx *ctx, u32 idx);
 int uior_net_free_buf(struct uior_ctx *ctx, u32 idx, u16 owner);
+int uior_net_hold_buf(struct uior_ctx *ctx, u32 idx, u16 owner);
+void uior_net_unhold_buf(struct uior_ctx *ctx, u32 idx);
 void uior_net_stats(struct uior_ctx *ctx, struct unified_io_stats *s);
 void uior_net_info(struct uior_ctx *ctx, struct unified_io_net_info *ni);
 int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,

@@ -13,8 +13,11 @@
  * programs' ids are looked up with CAP_SYS_ADMIN).
  */
 #include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -621,6 +624,116 @@ TEST_F(bpf, attach_frags_is_eopnotsupp)
 
 	EXPECT_EQ(-EOPNOTSUPP, attach(fd, PFD(self->skel, uio_frags), NULL));
 	check_chain(fd);
+}
+
+/*
+ * Programs loaded for devmap and cpumap entries may read the egress device
+ * (egress_ifindex reads xdp->txq->dev), which a region's frame has none of:
+ * refused, as bpf_prog_test_run_xdp() refuses them.
+ */
+TEST_F(bpf, attach_devmap_cpumap_is_einval)
+{
+	int fd = self->r.fd;
+
+	EXPECT_EQ(-EINVAL, attach(fd, PFD(self->skel, uio_devmap), NULL));
+	EXPECT_EQ(-EINVAL, attach(fd, PFD(self->skel, uio_cpumap), NULL));
+	check_chain(fd);
+	/* A plain XDP program still attaches and runs. */
+	ASSERT_EQ(0, attach(fd, PFD(self->skel, uio_pass), NULL));
+	check_chain(fd, prog_id_of(PFD(self->skel, uio_pass)));
+}
+
+struct netns_run {
+	int prog_fd;
+	__u16 port;
+};
+
+/*
+ * In a new network namespace with 127.0.0.1:port listening: a region made
+ * there runs uio_sk_lookup, which looks the socket up in the namespace of
+ * its frame's device.  Exit status: 0 XDP_PASS (found), 1 XDP_DROP, 2 and
+ * up set-up failures.
+ */
+static int sk_lookup_in_netns(void *arg)
+{
+	struct netns_run *a = arg;
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(a->port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	struct unified_io_bpf b = { .size = sizeof(b), .prog_fd = a->prog_fd };
+	struct unified_io_desc d = {};
+	struct unified_io_submit sub = { .size = sizeof(sub),
+					 .flags = UNIFIED_IO_SUBMIT_F_INLINE };
+	struct unified_io_cqe *cqe;
+	struct uio_region r = {};
+	int ls;
+
+	if (unshare(CLONE_NEWNET) || system("ip link set lo up"))
+		return 2;
+	ls = socket(AF_INET, SOCK_STREAM, 0);
+	if (ls < 0 || bind(ls, (void *)&sin, sizeof(sin)) || listen(ls, 1))
+		return 3;
+	r.fd = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
+	if (r.fd < 0)
+		return 4;
+	uio_setup_init(&r.setup, SQ, CQ, BUF, NBUFS * BUF, 0);
+	if (uio_ioctl(r.fd, UNIFIED_IO_SETUP, &r.setup))
+		return 5;
+	r.l = r.setup.layout;
+	r.map_len = r.l.region_size;
+	r.map = mmap(NULL, r.map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     r.fd, 0);
+	if (r.map == MAP_FAILED)
+		return 6;
+	uio_region_wire(&r);
+	if (uio_ioctl(r.fd, UNIFIED_IO_ATTACH_BPF, &b))
+		return 7;
+	/* ALLOC buffer 0's worth, then BPF over it. */
+	unio_prep_alloc(&sub.desc, OWNER, 1);
+	if (uio_ioctl(r.fd, UNIFIED_IO_SUBMIT, &sub) != 1)
+		return 8;
+	cqe = unio_peek_cqe(&r.q);
+	if (!cqe || cqe->res != BUF)
+		return 9;
+	d.opcode = UNIFIED_IO_OP_BPF;
+	d.owner = OWNER;
+	d.addr = cqe->addr;
+	d.len = 64;
+	d.user_data = 2;
+	unio_cqe_seen(&r.q);
+	sub.desc = d;
+	if (uio_ioctl(r.fd, UNIFIED_IO_SUBMIT, &sub) != 1)
+		return 10;
+	cqe = unio_peek_cqe(&r.q);
+	if (!cqe || cqe->user_data != 2 || cqe->res < 0)
+		return 11;
+	return cqe->flags & UNIFIED_IO_CQE_F_BPF_DROP ? 1 : 0;
+}
+
+/*
+ * Programs run in the namespace of the region's creator (helpers given
+ * BPF_F_CURRENT_NETNS act there), not in the initial one.
+ */
+TEST_F(bpf, runs_in_the_creators_netns)
+{
+	struct netns_run a = { .prog_fd = PFD(self->skel, uio_sk_lookup) };
+	struct unified_io_cqe cqe;
+	int ret;
+
+	/* A port nothing listens on here. */
+	a.port = 30000 + getpid() % 20000;
+	self->skel->bss->lookup_port = a.port;
+	ret = uio_in_child(sk_lookup_in_netns, &a);
+	ASSERT_GT(2, ret) TH_LOG("child set-up failed at step %d", ret);
+	EXPECT_EQ(0, ret) TH_LOG("the lookup did not find the socket of the "
+				 "region's namespace: the program ran elsewhere");
+
+	/* Here, where nothing listens on the port: not found, dropped. */
+	ASSERT_EQ(0, attach(self->r.fd, a.prog_fd, NULL));
+	EXPECT_EQ(0, run_bpf(&self->r, OWNER, self->off, 64, &cqe));
+	EXPECT_NE(0U, cqe.flags & UNIFIED_IO_CQE_F_BPF_DROP);
 }
 
 TEST_F(bpf, attach_twice_is_eexist)

@@ -26,9 +26,18 @@
  *  buf_size		EINVAL for 8 KiB buffers
  *  nr_bufs		EINVAL for 0, ENOBUFS above the free buffers (also
  *			after ALLOC), and exactly all free buffers works
- *  twice		EBUSY while bound and after UNBIND; UNBIND then ENOENT
+ *  twice		EBUSY while bound; after UNBIND (every buffer home)
+ *			the region binds again, another queue too; UNBIND
+ *			twice is ENOENT
  *  no_cap		EPERM without CAP_NET_ADMIN (device opened and set up
  *			first)
+ *  netlink_identity	ynl's netdev queue and page-pool dumps (the patched
+ *			kernel's spec) name the provider of the bound queue:
+ *			module unified_io, id = GET_INFO's net.id
+ *  userns_root		EPERM for root of a user namespace that owns the
+ *			interface's network namespace: a bound queue sees
+ *			other users' flows, so CAP_NET_ADMIN must be the
+ *			initial namespace's, as for zcrx and devmem
  */
 #include "net_test.h"
 
@@ -168,7 +177,8 @@ TEST_F(bind, refill_layout)
 	EXPECT_EQ(0U, info.net.nr_bufs);
 	EXPECT_EQ(0U, info.net.bufs_app);
 	EXPECT_EQ(0U, info.net.bufs_nic);
-	EXPECT_EQ(0U, info.net.resv[0] | info.net.resv[1]);
+	EXPECT_NE(0U, info.net.id);
+	EXPECT_EQ(0U, info.net.resv);
 	for (int i = 0; i < 5; i++)
 		EXPECT_EQ(0U, info.net.resv2[i]);
 }
@@ -427,9 +437,16 @@ TEST_F(bind, twice)
 	nt_info(&self->r, &info);
 	EXPECT_EQ((__u32)UNIFIED_IO_NET_UNBOUND, info.net.state);
 
-	ret = bind_call(self->r.fd, UNIFIED_IO_NET_BIND, 0, self->p.rx_ifindex,
-			NT_ZC_QUEUE, 8, 0, 0, 0, msg);
-	expect_fail(ret, msg, EBUSY, "BIND after UNBIND");
+	/* Nothing was received: every buffer is home, BIND works again. */
+	nt_bind(&self->r, self->p.rx_ifindex, NT_ZC_QUEUE + 1, 16);
+	nt_info(&self->r, &info);
+	EXPECT_EQ((__u32)UNIFIED_IO_NET_BOUND, info.net.state);
+	EXPECT_EQ(16U, info.net.nr_bufs);
+	EXPECT_EQ((__u32)NT_ZC_QUEUE + 1, info.net.rxq);
+	EXPECT_EQ(NBUFS - 16U, info.stats.bufs_free);
+
+	ret = nl_unbind(&self->r, msg);
+	ASSERT_EQ(0, ret) TH_LOG("UNBIND: %s (%.64s)", strerror(-ret), msg);
 	ret = bind_call(self->r.fd, UNIFIED_IO_NET_UNBIND, 0, 0, 0, 0, 0, 0, 0, msg);
 	expect_fail(ret, msg, ENOENT, "second UNBIND");
 }
@@ -473,6 +490,112 @@ TEST_F(bind, no_cap)
 	expect_fail(sh->ret, sh->msg, EPERM, "BIND without CAP_NET_ADMIN");
 	/* The queue was not touched: this region binds it. */
 	nt_bind(&self->r, self->p.rx_ifindex, NT_ZC_QUEUE, 8);
+	munmap(sh, sizeof(*sh));
+}
+
+TEST_F(bind, netlink_identity)
+{
+	const char *kd = nl_kmod_dir();
+	struct unified_io_info info;
+	char cmd[1024], out[512], want[128];
+
+	NEED_PROVIDER();
+	if (!kd)
+		SKIP(return, "neither UNIFIED_IO_KMOD_DIR nor UNIFIED_IO_REPO is set");
+	snprintf(cmd, sizeof(cmd), "%s/ynl/pyynl/cli.py", kd);
+	if (access(cmd, R_OK))
+		SKIP(return, "no ynl next to the modules (%.200s)", kd);
+	nt_bind(&self->r, self->p.rx_ifindex, NT_ZC_QUEUE, 8);
+	nt_info(&self->r, &info);
+	ASSERT_NE(0U, info.net.id);
+
+	/* What a user runs, reduced to: <queues with a provider> <queue> <name> <id>. */
+	snprintf(cmd, sizeof(cmd),
+		 "y='python3 %s/ynl/pyynl/cli.py --spec %s/ynl/netdev.yaml --no-schema --output-json'; "
+		 "$y --dump queue-get --json '{\"ifindex\": %d}' | python3 -c '"
+		 "import json, sys\n"
+		 "q = [x for x in json.load(sys.stdin) if \"module-provider\" in x]\n"
+		 "print(len(q), *[(x[\"id\"], x[\"module-provider\"][\"name\"], x[\"module-provider\"][\"id\"]) for x in q][0])' && "
+		 "$y --dump page-pool-get | python3 -c '"
+		 "import json, sys\n"
+		 "p = [x for x in json.load(sys.stdin) if x.get(\"ifindex\") == %d and \"module-provider\" in x]\n"
+		 "print(\"pools\", len(p), set(x[\"module-provider\"][\"id\"] for x in p))'",
+		 kd, kd, self->p.rx_ifindex, self->p.rx_ifindex);
+	ASSERT_EQ(0, nl_sh(-1, out, sizeof(out), "%s", cmd)) TH_LOG("%s", out);
+	TH_LOG("%s", out);
+	snprintf(want, sizeof(want), "1 %d unified_io %u\npools 1 {%u}",
+		 NT_ZC_QUEUE, info.net.id, info.net.id);
+	EXPECT_EQ(0, strncmp(out, want, strlen(want))) TH_LOG("want \"%s\"", want);
+}
+
+struct userns {
+	int ret;
+	char msg[64];
+	int stage;		/* 1: unshared; 2: mapped and moved in */
+};
+
+TEST_F(bind, userns_root)
+{
+	char path[64], out[256];
+	struct userns *sh;
+	int status, fd;
+	pid_t pid;
+
+	NEED_PROVIDER();
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, sh);
+	sh->stage = 0;
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct nl_region r;
+		int ifindex;
+
+		/* The region is made outside; the binder is userns root. */
+		if (nl_region_create(&r, SQ, CQ, BUF, NBUFS))
+			_exit(1);
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNET))
+			_exit(2);
+		sh->stage = 1;
+		for (int i = 0; i < 1000 && sh->stage != 2; i++)
+			usleep(10000);
+		if (sh->stage != 2)
+			_exit(3);
+		ifindex = if_nametoindex(self->p.rx_if);
+		if (!ifindex)
+			_exit(4);
+		sh->ret = bind_call(r.fd, UNIFIED_IO_NET_BIND, 0, ifindex,
+				    NT_ZC_QUEUE, 8, 0, 0, 0, sh->msg);
+		_exit(0);
+	}
+	for (int i = 0; i < 1000 && sh->stage != 1; i++)
+		usleep(10000);
+	ASSERT_EQ(1, sh->stage);
+	/* Root of its user namespace, which owns its network namespace. */
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
+	fd = open(path, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(4, write(fd, "deny", 4));
+	close(fd);
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/%s", pid,
+			 i ? "gid_map" : "uid_map");
+		fd = open(path, O_WRONLY);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(6, write(fd, "0 0 1\n", 6));
+		close(fd);
+	}
+	/* The interface goes into its namespace, as a VF or a lease would. */
+	ASSERT_EQ(0, nl_sh(-1, out, sizeof(out), "ip link set dev %s netns %d",
+			   self->p.rx_if, pid)) TH_LOG("%s", out);
+	sh->stage = 2;
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("child failed at step %d",
+						 WEXITSTATUS(status));
+	expect_fail(sh->ret, sh->msg, EPERM,
+		    "BIND by root of a user namespace owning the interface");
 	munmap(sh, sizeof(*sh));
 }
 

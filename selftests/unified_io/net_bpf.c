@@ -14,6 +14,12 @@
  *		a program XORs every byte of each chunk: the application
  *		reads exactly the bytes the program wrote, in the same
  *		buffer, for every chunk; runs and bytes match the chunks
+ *  op_bpf_on_received
+ *		UNIFIED_IO_OP_BPF over a buffer RECV handed over (lent to
+ *		the network side when zc): runs for the owner holding it,
+ *		EPERM for another owner and once the holder has given it back;
+ *		the ownership check and the run hold the buffer against the
+ *		NIC's refill (the provider's lock and a page pool reference)
  *  ofo_exhaustion
  *		(zc; not about BPF) a pool of 64 under a socket sized by the
  *		rule of the uapi header (SO_RCVBUF a quarter of the lent
@@ -64,6 +70,9 @@ FIXTURE_SETUP(nbpf)
 	NT_REQUIRE_RECV();
 	if (variant->zc)
 		NT_REQUIRE_PROVIDER();
+	/* The skeleton's CO-RE relocations need the kernel's BTF. */
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		SKIP(return, "kernel without BTF (the debug kernel has no debug info)");
 	if (!nt_pair_create(&self->p, "uionic"))
 		return;
 	if (!nt_region_create(&self->r, SQ, CQ, BUF, NBUFS))
@@ -116,6 +125,64 @@ static void expect_recycled(struct __test_metadata *_metadata,
 	for (__u32 i = 0; i < r->l.nr_bufs; i++)
 		app += r->bt[i].state == UNIFIED_IO_BUF_APP;
 	EXPECT_EQ(0U, app) TH_LOG("%s: buffer table entries in state APP", when);
+}
+
+/* One OP_BPF descriptor, inline; its completion's result. */
+static int op_bpf(struct nl_region *r, uint16_t owner, uint64_t addr,
+		  uint32_t len, uint32_t *flags)
+{
+	struct unified_io_desc d = {
+		.opcode = UNIFIED_IO_OP_BPF,
+		.owner = owner,
+		.addr = addr,
+		.len = len,
+		.user_data = 0xb0f,
+	};
+	struct unified_io_cqe *c;
+	int res;
+
+	if (nl_submit_inline(r, &d) != 1)
+		return -1000;
+	c = unio_peek_cqe(&r->q);
+	if (!c || c->user_data != 0xb0f)
+		return -1001;
+	res = c->res;
+	*flags = c->flags;
+	unio_cqe_seen(&r->q);
+	return res;
+}
+
+TEST_F_TIMEOUT(nbpf, op_bpf_on_received, 300)
+{
+	struct nl_chunk ch[64];
+	uint32_t flags;
+	uint64_t buf;
+	unsigned int nr;
+	int sock, res;
+
+	nt_stream_start_buf(&self->st, &self->p, &self->r, PORT, 1, NT_MIB, 0,
+			    NT_RCVBUF(LENT));
+	sock = self->st.socks[0];
+	ASSERT_LE(4096, nt_wait_inq(sock, 4096, 20000));
+	res = nt_recv(&self->r, sock, NT_OWNER, 1000, 0, ch, 64, &nr);
+	ASSERT_EQ(1000, res);
+	ASSERT_EQ(1U, nr);
+	EXPECT_EQ(variant->zc ? 0U : UNIFIED_IO_CQE_F_COPIED,
+		  ch[0].flags & UNIFIED_IO_CQE_F_COPIED);
+	buf = ch[0].addr - ch[0].addr % BUF;
+	ASSERT_EQ(0, chain_ioctl(self->r.fd, UNIFIED_IO_ATTACH_BPF,
+				 bpf_program__fd(self->skel->progs.uio_net_xor)));
+
+	/* The holder runs the chain over its buffer, in place. */
+	EXPECT_EQ(1000, op_bpf(&self->r, NT_OWNER, buf, 1000, &flags));
+	EXPECT_EQ(0U, flags & UNIFIED_IO_CQE_F_BPF_DROP);
+	EXPECT_EQ(-1, nl_pattern_check(0, 0, (uint8_t *)self->r.q.data + buf,
+				       1000, XOR));
+	/* Nobody else, and not after it is given back. */
+	EXPECT_EQ(-EPERM, op_bpf(&self->r, NT_OWNER + 1, buf, 1000, &flags));
+	nt_free_chunks(&self->r, NT_OWNER, ch, nr);
+	EXPECT_EQ(-EPERM, op_bpf(&self->r, NT_OWNER, buf, 1000, &flags));
+	EXPECT_EQ(1U, self->skel->bss->xor_runs);
 }
 
 TEST_F_TIMEOUT(nbpf, drop_all, 600)

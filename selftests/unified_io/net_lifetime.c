@@ -22,6 +22,17 @@
  *			state GONE, held data intact, FREE gives everything
  *			back, the region still works (ALLOC/FREE, RECV with
  *			copies), and after closing it both modules unload
+ *  rmmod_while_held	(zc) three times: the region is closed while a
+ *			socket still holds its buffers in skbs; unified_io
+ *			stays loaded (the core pins the provider's module
+ *			for the page pool) until the socket goes, then
+ *			rmmod, tried in a tight loop while the last page
+ *			pool is released, succeeds, and the module loads
+ *			again
+ *  close_all_held	(zc) a region of 16384 buffers, all but a few lent
+ *			and held by the application, is closed: the
+ *			teardown drops 16k user references (with bottom
+ *			halves on), nothing leaks, the modules unload
  */
 #include <sys/prctl.h>
 
@@ -478,6 +489,96 @@ TEST_F_TIMEOUT(life, nic_removal, 900)
 	expect_pools_released(10000);
 	expect_no_refs(10000);
 	modules_cycle();
+}
+
+TEST_F_TIMEOUT(life, rmmod_while_held, 900)
+{
+	struct nl_rx *rx = &self->st.rx;
+	char err[512];
+	int ret, tries;
+	uint64_t end;
+
+	if (!variant->zc)
+		SKIP(return, "no page pool to outlive the region");
+	if (!nl_kmod_dir())
+		SKIP(return, "neither UNIFIED_IO_KMOD_DIR nor UNIFIED_IO_REPO is set");
+	for (int round = 0; round < 3; round++) {
+		make_region();
+		nt_stream_start_buf(&self->st, &self->p, &self->r, PORT + round, 1,
+				    64 * NT_MIB, 0, NT_RCVBUF(LENT));
+		rx->expect = NL_EXPECT_ZC;
+		nt_stream_run(&self->st, NT_MIB, 30000);
+		/* Data keeps arriving into the socket; nobody reads it. */
+		ASSERT_LT(0, nt_wait_inq(self->st.socks[0], 64 * 1024, 10000));
+		nl_region_destroy(&self->r);
+
+		/* The socket's skbs hold the region's net_iovs: still pinned. */
+		ASSERT_LT(0, nl_module_refcnt("unified_io"));
+		EXPECT_NE(0, syscall(SYS_delete_module, "unified_io", O_NONBLOCK))
+			TH_LOG("round %d: unloaded while a socket holds its memory",
+			       round);
+
+		/* The socket goes; rmmod races the pools' release. */
+		nt_stream_stop(&self->st);
+		end = nl_now_ms() + 20000;
+		for (tries = 0; nl_now_ms() < end; tries++) {
+			if (!syscall(SYS_delete_module, "unified_io", O_NONBLOCK))
+				break;
+			if (!(tries % 64))
+				nl_kick_cpus();
+		}
+		ASSERT_EQ(-ENOENT, nl_module_refcnt("unified_io"))
+			TH_LOG("round %d: unified_io still loaded after %d tries",
+			       round, tries);
+		TH_LOG("round %d: unloaded after %d tries", round, tries);
+		ret = nl_modules_load(false, err, sizeof(err));
+		ASSERT_EQ(0, ret) TH_LOG("load: %s", err);
+	}
+}
+
+#define BIG_BUFS	16384
+#define BIG_LENT	16000
+
+TEST_F_TIMEOUT(life, close_all_held, 900)
+{
+	struct nl_rx *rx = &self->st.rx;
+	struct unified_io_info info;
+	uint64_t t0, idle_since;
+	__u32 held;
+
+	if (!variant->zc)
+		SKIP(return, "no lent buffers to hold");
+	if (!nt_region_create(&self->r, SQ, CQ, BUF, BIG_BUFS))
+		return;
+	nt_bind(&self->r, self->p.rx_ifindex, NT_ZC_QUEUE, BIG_LENT);
+	/* One stream, every chunk kept: the NIC runs dry at the end. */
+	nt_stream_start_buf(&self->st, &self->p, &self->r, PORT + 3, 1,
+			    256 * NT_MIB, 0, NT_RCVBUF(BIG_LENT));
+	rx->expect = NL_EXPECT_ZC;
+	rx->hold = true;
+	idle_since = nl_now_ms();
+	while (nl_now_ms() - idle_since < 3000) {
+		uint64_t before = rx->bytes;
+		int ret = nl_rx_step(rx, 200);
+
+		ASSERT_LE(0, ret) TH_LOG("%s", rx->err);
+		if (rx->bytes != before)
+			idle_since = nl_now_ms();
+	}
+	nt_info(&self->r, &info);
+	held = info.net.bufs_app;
+	TH_LOG("%u of %u lent buffers held, %llu bytes", held, BIG_LENT,
+	       (unsigned long long)rx->bytes);
+	EXPECT_LE((__u32)BIG_LENT * 9 / 10, held);
+
+	nl_sender_kill(&self->st.snd);
+	t0 = nl_now_ms();
+	nl_region_destroy(&self->r);
+	TH_LOG("region with %u held buffers closed in %llu ms", held,
+	       (unsigned long long)(nl_now_ms() - t0));
+	nt_stream_stop(&self->st);
+	expect_pools_released(20000);
+	expect_no_refs(20000);
 }
 
 TEST_HARNESS_MAIN

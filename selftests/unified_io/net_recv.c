@@ -27,7 +27,18 @@
  *  len_limit		@len caps the bytes taken; the rest stays queued
  *  free_rules		RECV buffers go back with FREE: EPERM for another
  *			owner, EALREADY twice
+ *  ktls		(veth variant) RECV on a socket that has become kTLS
+ *			(TCP_ULP "tls", TLS_RX) is EPROTONOSUPPORT and leaves
+ *			the queued record to kTLS, which decrypts it; and
+ *			over 100 connections, RECVs from another thread
+ *			racing the install either take the record whole
+ *			before it or fail after it, with the socket's data
+ *			accounted for (the check runs under the socket lock,
+ *			which the install takes too)
  */
+#include <linux/tls.h>
+#include <netinet/tcp.h>
+
 #include "net_test.h"
 
 #define SQ		8
@@ -589,6 +600,139 @@ TEST_F_TIMEOUT(recv, free_rules, 120)
 	unio_cqe_seen(&self->r.q);
 	close(cli);
 	close(srv);
+	check_all_free(_metadata, &self->r);
+}
+
+/* AES-GCM-128 with fixed parameters, the same on both ends. */
+static void tls_info(struct tls12_crypto_info_aes_gcm_128 *ci)
+{
+	memset(ci, 0, sizeof(*ci));
+	ci->info.version = TLS_1_2_VERSION;
+	ci->info.cipher_type = TLS_CIPHER_AES_GCM_128;
+	memset(ci->key, 0x4b, sizeof(ci->key));
+	memset(ci->iv, 0x17, sizeof(ci->iv));
+	memset(ci->salt, 0x5a, sizeof(ci->salt));
+}
+
+static int tls_on(int fd, int dir)
+{
+	struct tls12_crypto_info_aes_gcm_128 ci;
+
+	tls_info(&ci);
+	if (setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")))
+		return -errno;
+	if (setsockopt(fd, SOL_TLS, dir, &ci, sizeof(ci)))
+		return -errno;
+	return 0;
+}
+
+/* One 1000-byte record of pattern 0 through the client's kTLS TX. */
+#define TLS_PLAIN	1000
+#define TLS_WIRE	(TLS_PLAIN + 5 + 8 + 16)	/* header, nonce, tag */
+
+struct tls_racer {
+	struct nl_region *r;
+	int sock;
+	volatile int stop;
+	int took;		/* bytes RECVs took (final results > 0) */
+	int eproto;		/* RECVs refused with EPROTONOSUPPORT */
+	int other;		/* anything else but EAGAIN: a failure */
+};
+
+static void *tls_race_thread(void *arg)
+{
+	struct tls_racer *t = arg;
+	struct nl_chunk ch[8];
+	char err[256];
+	unsigned int nr;
+	int32_t res;
+
+	while (!t->stop) {
+		if (nl_recv(t->r, t->sock, NT_OWNER, 0, 0, 0, ch, 8, &nr, &res,
+			    5000, err, sizeof(err))) {
+			t->other++;
+			break;
+		}
+		if (res > 0) {
+			uint64_t offs[8];
+
+			t->took += res;
+			for (unsigned int i = 0; i < nr; i++)
+				offs[i] = ch[i].addr - ch[i].addr % t->r->l.buf_size;
+			if (nl_free_bufs(t->r, NT_OWNER, offs, nr))
+				t->other++;
+		} else if (res == -EPROTONOSUPPORT) {
+			t->eproto++;
+		} else if (res != -EAGAIN) {
+			t->other++;
+		}
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(recv, ktls, 300)
+{
+	char plain[TLS_PLAIN], got[TLS_PLAIN];
+	int cli, srv, res, decrypted = 0, taken = 0;
+	unsigned int nr;
+
+	if (strcmp(variant->kind, "veth"))
+		SKIP(return, "once is enough (veth variant)");
+	if (nl_sh(-1, NULL, 0, "modprobe tls 2>/dev/null; grep -qw tls /proc/modules || "
+		  "test -d /sys/module/tls"))
+		SKIP(return, "no kTLS in this kernel");
+	nl_pattern_fill(0, 0, plain, sizeof(plain));
+
+	/* Installed while nothing else runs: RECV refuses, kTLS decrypts. */
+	nt_lo_pair(LO_PORT + 10, &cli, &srv);
+	ASSERT_EQ(0, tls_on(cli, TLS_TX));
+	ASSERT_EQ(TLS_PLAIN, write(cli, plain, sizeof(plain)));
+	ASSERT_EQ(TLS_WIRE, nt_wait_inq(srv, TLS_WIRE, 5000));
+	ASSERT_EQ(0, tls_on(srv, TLS_RX));
+	res = nt_recv(&self->r, srv, OWNER, 0, 0, self->ch, MAXCH, &nr);
+	EXPECT_EQ(-EPROTONOSUPPORT, res);
+	EXPECT_EQ(0U, nr);
+	EXPECT_EQ(TLS_PLAIN, recv(srv, got, sizeof(got), 0));
+	EXPECT_EQ(0, memcmp(plain, got, sizeof(got)));
+	close(cli);
+	close(srv);
+
+	/* Racing: each RECV is before the install (whole record) or after. */
+	for (int round = 0; round < 100; round++) {
+		struct tls_racer t = { .r = &self->r };
+		pthread_t th;
+
+		nt_lo_pair(LO_PORT + 11 + round % 50, &cli, &srv);
+		ASSERT_EQ(0, tls_on(cli, TLS_TX));
+		ASSERT_EQ(TLS_PLAIN, write(cli, plain, sizeof(plain)));
+		ASSERT_EQ(TLS_WIRE, nt_wait_inq(srv, TLS_WIRE, 5000));
+		t.sock = srv;
+		ASSERT_EQ(0, pthread_create(&th, NULL, tls_race_thread, &t));
+		usleep(round * 37 % 500);
+		ASSERT_EQ(0, tls_on(srv, TLS_RX));
+		/* The thread sees the install within a few RECVs. */
+		for (int i = 0; i < 500 && !t.eproto && !t.other; i++)
+			usleep(1000);
+		t.stop = 1;
+		pthread_join(th, NULL);
+		ASSERT_EQ(0, t.other) TH_LOG("round %d", round);
+		ASSERT_LT(0, t.eproto) TH_LOG("round %d: no RECV refused", round);
+		if (t.took) {
+			/* It went to RECV before the install, whole. */
+			ASSERT_EQ(TLS_WIRE, t.took) TH_LOG("round %d", round);
+			taken++;
+		} else {
+			/* kTLS got it all. */
+			ASSERT_EQ(TLS_PLAIN, recv(srv, got, sizeof(got), MSG_DONTWAIT))
+				TH_LOG("round %d: %s", round, strerror(errno));
+			ASSERT_EQ(0, memcmp(plain, got, sizeof(got)));
+			decrypted++;
+		}
+		close(cli);
+		close(srv);
+	}
+	TH_LOG("%d rounds: the record went to RECV before the install %d times, "
+	       "to kTLS %d times", 100, taken, decrypted);
 	check_all_free(_metadata, &self->r);
 }
 

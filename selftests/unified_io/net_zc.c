@@ -13,9 +13,15 @@
  *			the lent buffers all accounted for
  *  unbind_while_flowing
  *			UNBIND in the middle of 2 flows: the stream goes on
- *			(chunks become COPIED) and ends intact; the queue
- *			keeps working and can be bound again; buffers given
- *			back before UNBIND are accounted for
+ *			(chunks become COPIED) and ends intact; buffers given
+ *			back before UNBIND are accounted for; BIND again is
+ *			EBUSY while the application holds buffers of the
+ *			last binding, and binds the queue once they are back
+ *  two_owners		a buffer is held under one owner at a time: a RECV
+ *			under a second owner that reaches the rest of a
+ *			buffer the first holds stops there (EBUSY), and
+ *			takes it once the first has freed it; then only the
+ *			second can give it back
  *  starvation	64 lent buffers, all held by the application: the NIC
  *			drops and counts (rx<Q>_alloc_fail, rx<Q>_drops),
  *			alloc_empty grows, TCP retransmits; the held data
@@ -169,6 +175,25 @@ static unsigned int pending_refills(struct nl_region *r, uint64_t *offs,
 	return n;
 }
 
+/*
+ * BIND, retrying while it fails with EBUSY because buffers of the last
+ * binding are still on their way back (skbs other CPUs deferred, a page
+ * pool's release work): at most 20 s.
+ */
+static int bind_when_home(struct nl_region *r, int ifindex, uint32_t rxq,
+			  uint32_t nr_bufs, char *msg)
+{
+	uint64_t end = nl_now_ms() + 20000;
+	int ret;
+
+	while ((ret = nl_bind(r, ifindex, rxq, nr_bufs, msg)) == -EBUSY &&
+	       nl_now_ms() < end) {
+		nl_kick_cpus();
+		usleep(100000);
+	}
+	return ret;
+}
+
 TEST_F_TIMEOUT(zc, unbind_while_flowing, 900)
 {
 	struct nl_rx *rx = &self->st.rx;
@@ -211,22 +236,84 @@ TEST_F_TIMEOUT(zc, unbind_while_flowing, 900)
 	EXPECT_EQ(total, info.net.zc_bytes + info.net.copy_bytes);
 	EXPECT_EQ((__u32)UNIFIED_IO_NET_UNBOUND, info.net.state);
 
-	/* What the ring still names is the application's: FREE it. */
+	/* What the ring still names is the application's. */
 	n = pending_refills(&self->r, offs, NBUFS);
 	EXPECT_EQ(n, info.net.bufs_app)
 		TH_LOG("%u entries left in the refill ring, %u buffers held",
 		       n, info.net.bufs_app);
-	if (n)
+	/* While it holds them, the region cannot be bound again. */
+	if (n) {
+		ret = nl_bind(&self->r, self->p.rx_ifindex, NT_ZC_QUEUE, 32, msg);
+		EXPECT_EQ(-EBUSY, ret) TH_LOG("BIND with %u buffers out: %d (%.64s)",
+					      n, ret, msg);
+		EXPECT_NE(0, msg[0]);
 		EXPECT_EQ(0, nl_free_bufs(&self->r, NT_OWNER, offs, n));
+	}
 	nt_info(&self->r, &info);
 	EXPECT_EQ(0U, info.net.bufs_app);
 	expect_lent_accounted(&self->r, LENT);
 
-	/* The queue is free: another region binds it. */
+	/* Every buffer is back: the region binds the queue again. */
+	ret = bind_when_home(&self->r, self->p.rx_ifindex, NT_ZC_QUEUE, 32, msg);
+	ASSERT_EQ(0, ret) TH_LOG("BIND after UNBIND: %s (%.64s)", strerror(-ret), msg);
+	nt_info(&self->r, &info);
+	EXPECT_EQ((__u32)UNIFIED_IO_NET_BOUND, info.net.state);
+	EXPECT_EQ(32U, info.net.nr_bufs);
+	EXPECT_EQ(NBUFS - 32U, info.stats.bufs_free);
+	expect_lent_accounted(&self->r, 32);
+
+	/* And another region cannot take the queue from it. */
 	if (!nt_region_create(&again, SQ, CQ, BUF, 64))
 		return;
-	nt_bind(&again, self->p.rx_ifindex, NT_ZC_QUEUE, 32);
+	ret = nl_bind(&again, self->p.rx_ifindex, NT_ZC_QUEUE, 32, msg);
+	EXPECT_EQ(-EEXIST, ret) TH_LOG("%.64s", msg);
 	nl_region_destroy(&again);
+}
+
+TEST_F_TIMEOUT(zc, two_owners, 300)
+{
+	const uint16_t a = NT_OWNER, b = NT_OWNER + 1;
+	struct nl_chunk ch[64];
+	struct unified_io_info info;
+	unsigned int nr;
+	uint64_t buf, got;
+	int sock, res;
+
+	nt_bind(&self->r, self->p.rx_ifindex, NT_ZC_QUEUE, LENT);
+	nt_stream_start_buf(&self->st, &self->p, &self->r, PORT, 1, 256 * 1024,
+			    0, NT_RCVBUF(LENT));
+	sock = self->st.socks[0];
+	ASSERT_LE(8192, nt_wait_inq(sock, 8192, 20000));
+
+	/* Owner a takes the first 100 bytes: the start of buffer X. */
+	res = nt_recv(&self->r, sock, a, 100, 0, ch, 64, &nr);
+	ASSERT_EQ(100, res);
+	ASSERT_EQ(1U, nr);
+	ASSERT_EQ(0U, ch[0].flags & UNIFIED_IO_CQE_F_COPIED)
+		TH_LOG("the first chunk was copied: not a lent buffer");
+	buf = ch[0].addr & ~(uint64_t)(BUF - 1);
+	EXPECT_EQ(100U, nt_check_chunks(&self->r, ch, nr, a, 0, 0, 0));
+
+	/* Owner b reaches the rest of X, which a holds: nothing taken. */
+	res = nt_recv(&self->r, sock, b, 0, 0, ch, 64, &nr);
+	EXPECT_EQ(-EBUSY, res);
+	EXPECT_EQ(0U, nr);
+	EXPECT_EQ(a, self->r.bt[buf / BUF].owner);
+
+	/* Once a has freed X, b takes the rest of it, and then holds it. */
+	ASSERT_EQ(0, nl_free_bufs(&self->r, a, &buf, 1));
+	res = nt_recv(&self->r, sock, b, BUF, 0, ch, 64, &nr);
+	ASSERT_LT(0, res);
+	ASSERT_LE(1U, nr);
+	EXPECT_EQ(buf + 100, ch[0].addr);
+	got = nt_check_chunks(&self->r, ch, nr, b, 0, 100, 0);
+	EXPECT_EQ((uint64_t)res, got);
+	EXPECT_EQ(b, self->r.bt[buf / BUF].owner);
+	EXPECT_EQ(-EPERM, nl_free_bufs(&self->r, a, &buf, 1));
+	nt_free_chunks(&self->r, b, ch, nr);
+	nt_info(&self->r, &info);
+	EXPECT_EQ(0U, info.net.bufs_app);
+	EXPECT_EQ(0U, info.net.refill_not_held);
 }
 
 TEST_F_TIMEOUT(zc, starvation, 900)

@@ -215,6 +215,43 @@ t_in_ns() {
 }
 step "create: inside a namespace (ip -n NS link add); delete there" t_in_ns
 
+# --- Who may create pairs ------------------------------------------------
+# A test device must not widen what an unprivileged user can reach: creating
+# a pair needs CAP_NET_ADMIN in the initial user namespace, and the module
+# has no rtnl-link alias, so a user namespace cannot have it loaded either.
+
+t_userns() {
+	if ! unshare -Urn true 2>/dev/null; then
+		echo "no user namespaces here"
+		return 1
+	fi
+	! unshare -Urn ip link add pu20 type uionic 2>"$tmp/err" || return 1
+	cat "$tmp/err"
+	grep -q 'initial user namespace' "$tmp/err" && gone pu20 && gone pu20p
+}
+step "create: refused to root of a user namespace (EPERM)" t_userns
+
+t_no_alias() {
+	modinfo -F alias "$KO"
+	! modinfo -F alias "$KO" | grep -q 'rtnl-link'
+}
+step "module: no rtnl-link alias (never loaded on demand)" t_no_alias
+
+t_userns_move() {
+	local pid
+	unshare -Urn sleep 30 &
+	pid=$!
+	sleep 0.5
+	ip link add pu21 type uionic && ip link set pu21p netns "$pid" &&
+	nsenter -t "$pid" -n ip link show pu21p &&
+	ip link del pu21 && gone pu21p
+	local rc=$?
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return $rc
+}
+step "move: a port into a user namespace's network namespace still works" t_userns_move
+
 # --- Namespace moves ---------------------------------------------------------
 
 t_moves() {

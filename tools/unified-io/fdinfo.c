@@ -266,16 +266,16 @@ static const char *kv_or_dash(const struct fdinfo *fi, const char *key)
 
 static void print_list_header(void)
 {
-	printf("%-7s %-15s %4s %-6s %6s %6s %7s %9s %7s %11s %11s\n",
-	       "PID", "COMM", "FD", "STATE", "SQ", "CQ", "BUFS", "BUF_SIZE",
+	printf("%-7s %-15s %4s %5s %-6s %6s %6s %7s %9s %7s %11s %11s\n",
+	       "PID", "COMM", "FD", "ID", "STATE", "SQ", "CQ", "BUFS", "BUF_SIZE",
 	       "HUGE", "SQES", "CQES");
 }
 
 static void print_list_row(int pid, const char *comm, int fd,
 			   const struct fdinfo *fi)
 {
-	printf("%-7d %-15s %4d %-6s %6s %6s %7s %9s %7s %11s %11s\n",
-	       pid, comm, fd, kv_or_dash(fi, "state"),
+	printf("%-7d %-15s %4d %5s %-6s %6s %6s %7s %9s %7s %11s %11s\n",
+	       pid, comm, fd, kv_or_dash(fi, "id"), kv_or_dash(fi, "state"),
 	       kv_or_dash(fi, "sq_entries"), kv_or_dash(fi, "cq_entries"),
 	       kv_or_dash(fi, "nr_bufs"), kv_or_dash(fi, "buf_size"),
 	       kv_or_dash(fi, "huge_pages"), kv_or_dash(fi, "sqes"),

@@ -329,6 +329,11 @@ enum unified_io_nvme_opcode {
  *	ENOENT		RECV with UNIFIED_IO_RECV_F_BPF and no program attached
  *	EFAULT		RECV: queued data in another memory provider's buffers,
  *			which the CPU cannot read
+ *	EBUSY		RECV: the next bytes lie in a lent buffer that another
+ *			owner holds (a buffer is held under one owner at a
+ *			time: a RECV under a second owner stops where the
+ *			first owner's buffer goes on; RECV under that owner,
+ *			or once it has given the buffer back)
  *	ENOTCONN, ECONNRESET, ...: RECV: the socket's error or state
  * A RECV that took bytes completes with their number even if it then met
  * one of these; 0 means the peer closed the connection and nothing is left.
@@ -560,7 +565,8 @@ struct unified_io_bpf_prog_info {
  * enum unified_io_net_state - state of a region's network binding
  * @UNIFIED_IO_NET_NONE: never bound
  * @UNIFIED_IO_NET_BOUND: the region provides the memory of a NIC queue
- * @UNIFIED_IO_NET_UNBOUND: unbound by UNIFIED_IO_NET_UNBIND
+ * @UNIFIED_IO_NET_UNBOUND: unbound by UNIFIED_IO_NET_UNBIND, or a BIND
+ *	failed after the queue had taken buffers
  * @UNIFIED_IO_NET_GONE: the NIC went away while bound
  */
 enum unified_io_net_state {
@@ -579,6 +585,12 @@ enum unified_io_net_state {
  * @bufs_app: of those, buffers the application holds (from RECV)
  * @bufs_nic: of those, buffers the NIC, its page pool, the provider's free
  *	list or a socket hold
+ * @id: the region's identifier, from the open on (also before SETUP, and
+ *	whether bound or not): fdinfo's "id", and the module-provider id that
+ *	netdev netlink's queue and page-pool dumps show for a queue the region
+ *	is bound to. Unique among open regions and handed out cyclically, so
+ *	page pools that outlive a region do not show its id for another (0 from
+ *	kernels before it was added)
  * @resv: always 0
  * @recv_bytes: bytes RECV took from sockets
  * @zc_chunks: RECV chunks handed over without a copy
@@ -602,7 +614,8 @@ struct unified_io_net_info {
 	__u32	nr_bufs;
 	__u32	bufs_app;
 	__u32	bufs_nic;
-	__u32	resv[2];
+	__u32	id;
+	__u32	resv;
 	__aligned_u64 recv_bytes;
 	__aligned_u64 zc_chunks;
 	__aligned_u64 zc_bytes;
@@ -626,11 +639,12 @@ struct unified_io_net_info {
  * The refill ring returns buffers that RECV handed out while the region was
  * bound, zero-copy or copied: one entry per chunk completion (a buffer that
  * held two chunks is returned twice). The NIC queue's page pool takes them
- * back when it needs buffers, with no system call. User space writes entries and the tail (store-
- * release); the kernel writes the head. Entries naming anything but a buffer
- * the application holds under @owner (including a return beyond the number
- * of chunks received in it) are skipped and counted, never acted on. Buffers from a region with no binding, or once the binding is gone,
- * go back with UNIFIED_IO_OP_FREE, which also takes RECV buffers.
+ * back when it needs buffers, with no system call. User space writes entries
+ * and the tail (store- release); the kernel writes the head. Entries naming
+ * anything but a buffer the application holds under @owner (including a return
+ * beyond the number of chunks received in it) are skipped and counted, never
+ * acted on. Buffers from a region with no binding, or once the binding is
+ * gone, go back with UNIFIED_IO_OP_FREE, which also takes RECV buffers.
  */
 struct unified_io_rfqe {
 	__aligned_u64 addr;
@@ -680,16 +694,21 @@ struct unified_io_info {
  *
  * Programs run in chain order over the buffers of UNIFIED_IO_OP_BPF
  * descriptors; attaching and detaching are safe while descriptors run.
- * Releasing the region (its last close() or munmap()) releases every
- * program. Needs CAP_BPF or
- * CAP_SYS_ADMIN.
+ * They run in the network namespace of the process that opened the region
+ * (its loopback device is the frame's ingress device, and helpers given
+ * BPF_F_CURRENT_NETNS look up sockets and routes there). Releasing the
+ * region (its last close() or munmap()) releases every program. Needs
+ * CAP_BPF or CAP_SYS_ADMIN.
  *
  * Errors:
  *	EPERM		no CAP_BPF and no CAP_SYS_ADMIN
  *	EBADF		@prog_fd is not an open file
  *	EINVAL		@prog_fd is not a BPF program of type XDP (or is
- *			offloaded to a device); DETACH with both or neither of
- *			@prog_fd and @prog_id
+ *			offloaded to a device), or is one loaded for a devmap
+ *			or cpumap entry (expected attach type BPF_XDP_DEVMAP
+ *			or BPF_XDP_CPUMAP: such programs read the egress
+ *			device, which a region has none of); DETACH with both
+ *			or neither of @prog_fd and @prog_id
  *	ENODEV		the program is bound to a device (XDP hints)
  *	EOPNOTSUPP	the program uses frags (xdp.frags): region buffers
  *			are linear
@@ -721,28 +740,32 @@ struct unified_io_bpf {
  *	success); written back also on failure
  * @resv2: Must be 0
  *
- * BIND makes the region the memory provider of one receive queue: the
- * queue's page pool takes its buffers (net_iovs) from the region, so the
- * NIC writes payload straight into region buffers and RECV hands them to
- * the application without a copy. The NIC must split headers from data
- * (tcp-data-split on, hds-thresh 0) and manage its queues
- * (netdev_queue_mgmt_ops); the queue is restarted with the region's memory.
- * A region is bound at most once. UNBIND, the region's release, or the
- * interface going away ends the binding; the queue restarts with ordinary
- * memory and keeps working. Buffers the application holds stay valid until
- * freed; buffers in flight return to the region when the stack drops them.
- * Needs CAP_NET_ADMIN in the interface's network namespace and buf_size ==
- * PAGE_SIZE (one net_iov per buffer). Buffers that the application has not
- * yet received stay on sockets, in order or out of order; if every lent
- * buffer waits out of order, the segment that fills the gap has nowhere to
- * land and the connection stalls. Keep the receive buffer (SO_RCVBUF) of the
- * sockets the queue serves, together, at most a quarter of the lent memory
- * (@nr_bufs * PAGE_SIZE / 4), so that TCP prunes its queues before the NIC
- * runs dry. While no queue is bound (after UNBIND or the interface's
- * removal), SUBMIT takes the refill ring's entries.
+ * BIND makes the region the memory provider of one receive queue: the queue's
+ * page pool takes its buffers (net_iovs) from the region, so the NIC writes
+ * payload straight into region buffers and RECV hands them to the application
+ * without a copy. The NIC must split headers from data (tcp-data-split on,
+ * hds-thresh 0) and manage its queues (netdev_queue_mgmt_ops); the queue is
+ * restarted with the region's memory. A region is bound to one queue at a
+ * time. UNBIND, the region's release, or the interface going away ends the
+ * binding; the queue restarts with ordinary memory and keeps working. The
+ * region can be bound again (to any queue, with any @nr_bufs) once every
+ * buffer of the last binding has come back: the application's freed or
+ * refilled, and the stack's and the page pools' returned; until then BIND
+ * fails with EBUSY. Buffers the application holds stay valid until freed;
+ * buffers in flight return to the region when the stack drops them. Needs
+ * CAP_NET_ADMIN in the initial user namespace, as io_uring zcrx does (a
+ * bound queue receives every flow the NIC steers to it, whoever owns them),
+ * and buf_size == PAGE_SIZE (one net_iov per buffer). Buffers that
+ * the application has not yet received stay on sockets, in order or out of
+ * order; if every lent buffer waits out of order, the segment that fills the
+ * gap has nowhere to land and the connection stalls. Keep the receive buffer
+ * (SO_RCVBUF) of the sockets the queue serves, together, at most a quarter of
+ * the lent memory (@nr_bufs * PAGE_SIZE / 4), so that TCP prunes its queues
+ * before the NIC runs dry. While no queue is bound (after UNBIND or the
+ * interface's removal), SUBMIT takes the refill ring's entries.
  *
  * Errors:
- *	EPERM		no CAP_NET_ADMIN over the interface's namespace
+ *	EPERM		no CAP_NET_ADMIN in the initial user namespace
  *	ENODEV		no interface @ifindex in the caller's namespace
  *	EOPNOTSUPP	the interface has no queue management (veth, lo), no
  *			DMA device, or this kernel lets no module provide page
@@ -754,7 +777,8 @@ struct unified_io_bpf {
  *			is not PAGE_SIZE; header split is off or hds-thresh
  *			is not zero; UNBIND with non-zero fields
  *	ENOBUFS		fewer than @nr_bufs free buffers
- *	EBUSY		the region is or was bound (BIND)
+ *	EBUSY		the region is bound, or buffers of its last binding
+ *			are still out (BIND)
  *	ENOENT		the region is not bound (UNBIND)
  */
 struct unified_io_net_bind {

@@ -5,6 +5,7 @@
  * loads the skeleton (uio_xdp.skel.h) and picks which programs to load.
  */
 #include "vmlinux.h"
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 /* struct unified_io_bpf_meta of include/uapi/linux/unified_io.h. */
@@ -213,6 +214,44 @@ int uio_frags(struct xdp_md *ctx)
 SEC("xdp")
 int uio_devbound(struct xdp_md *ctx)
 {
+	return XDP_PASS;
+}
+
+/*
+ * Refused at attach (EINVAL): programs for devmap and cpumap entries.  The
+ * verifier turns ctx->egress_ifindex into a load through xdp->txq->dev,
+ * which a region's frame has none of.
+ */
+SEC("xdp/devmap")
+int uio_devmap(struct xdp_md *ctx)
+{
+	return ctx->egress_ifindex ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp/cpumap")
+int uio_cpumap(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+/*
+ * Runs in the namespace of the region's creator: XDP_PASS if a TCP socket
+ * listens on 127.0.0.1:lookup_port there, XDP_DROP if not.
+ */
+__u16 lookup_port;
+
+SEC("xdp")
+int uio_sk_lookup(struct xdp_md *ctx)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+
+	t.ipv4.daddr = bpf_htonl(0x7f000001);
+	t.ipv4.dport = bpf_htons(lookup_port);
+	sk = bpf_skc_lookup_tcp(ctx, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return XDP_DROP;
+	bpf_sk_release(sk);
 	return XDP_PASS;
 }
 
