@@ -30,7 +30,7 @@
 #                               installed kernel (as root); dkms-uninstall
 #
 # Variables: KERNELS (matrix entries for kernel, module, check, demo and
-# bench; default all), V=1.
+# bench; default all, but demo and bench skip debug entries), V=1.
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 HOST_GOALS := module-kdir dkms-install dkms-uninstall dkms-tree
@@ -50,12 +50,18 @@ else
 BUILD := $(TOP)/build
 MATRIX := $(TOP)/scripts/matrix.sh
 KERNELS ?= $(shell $(MATRIX) entries)
+# The demo and the benchmarks run on the kernels users run, not on the debug
+# kernel (a test instrument: KASAN and lockdep make it several times slower).
+RUN_KERNELS := $(filter $(KERNELS),$(shell $(MATRIX) entries stock patched))
 export TOP BUILD KERNELS
 
-.PHONY: all kernel module lib tools bpf syscount copycount selftests examples \
+.PHONY: all kernel module userspace lib tools bpf syscount copycount selftests examples \
 	check demo bench checkpatch matrix clean versions $(HOST_GOALS)
 
-all: kernel module lib tools bpf syscount copycount selftests examples
+all: kernel module userspace
+
+# Everything but the kernels and the modules.
+userspace: lib tools bpf syscount copycount selftests examples
 
 versions matrix:
 	@$(TOP)/scripts/sysroot.sh versions
@@ -98,13 +104,15 @@ $(BUILD)/examples/region_basic: $(TOP)/Documentation/examples/region_basic.c \
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -Wall -Wextra -Werror -I$(TOP)/include/uapi -o $@ $<
 
-check: all checkpatch
+# The passes build the kernels and modules they need (selftests/run_vm.sh:
+# the patched kernels in the background while the stock passes run).
+check: userspace checkpatch
 	$(TOP)/selftests/run_vm.sh
 
 # The demo on every matrix kernel: on a patched one the region is the NIC
 # queue's memory provider, on a stock one io_uring zcrx fills its data area.
 demo: all
-	@for n in $(KERNELS); do \
+	@for n in $(RUN_KERNELS); do \
 		echo "=== demo on $$($(MATRIX) describe $$n)"; \
 		$(TOP)/tools/vm/run --kernel $$n -- $(TOP)/tools/demo.sh || exit; \
 	done
@@ -113,7 +121,7 @@ demo: all
 # build/bench/NAME/.  The network benchmark's native mode needs a patched
 # kernel; on a stock one it runs the other modes.
 bench: all
-	@for n in $(KERNELS); do \
+	@for n in $(RUN_KERNELS); do \
 		echo "=== bench on $$($(MATRIX) describe $$n)"; \
 		$(TOP)/tools/vm/run --kernel $$n --timeout 2400 \
 			--env UNIFIED_IO_BENCH_OUT=$(BUILD)/bench/$$n -- $(TOP)/tools/bench/run.sh || exit; \

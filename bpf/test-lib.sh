@@ -23,35 +23,14 @@
 #   summary                   "NAME: N passed, N failed", NAME: TOOL's file name
 #   finish                    "1..N", summary; the status: 0 if none failed
 
+# shellcheck source-path=SCRIPTDIR source=../selftests/ktap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../selftests/ktap.sh"
+
 test_init() {
 	TOOL=$1
-	pass=0 fail=0 n=0
 	tmp=$(mktemp -d) || exit 1
 	trap 'rm -rf "$tmp"' EXIT
-}
-
-summary() { echo "${TOOL##*/}: $pass passed, $fail failed"; }
-
-skip_all() {
-	echo "# SKIP: $*"
-	summary
-	exit 4
-}
-
-ok() {
-	n=$((n + 1)) pass=$((pass + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1)) fail=$((fail + 1))
-	echo "not ok $n $1"
-	shift
-	local line
-	for line in "$@"; do echo "#   $line"; done
-	if [ -s "$tmp/err" ]; then
-		sed 's/^/#   stderr: /' "$tmp/err"
-	fi
+	ktap_init "${TOOL##*/}" "$tmp/err" "stderr: "
 }
 
 # shellcheck disable=SC2034 # rc is for the sourcing test

@@ -69,7 +69,7 @@ validate() {
 		case $kind in stock|patched|debug) ;; *) die "kernel/matrix: $name: unknown kind '$kind'" ;; esac
 		[[ $series =~ ^[0-9]+\.[0-9]+$ ]] || die "kernel/matrix: $name: bad series '$series'"
 		case $name in stock|patched|patched-debug) die "kernel/matrix: '$name' is an alias" ;; esac
-		case $tests in all|net) ;; *) die "kernel/matrix: $name: unknown tests '$tests'" ;; esac
+		case $tests in all|net|debug) ;; *) die "kernel/matrix: $name: unknown tests '$tests'" ;; esac
 		: "$suite"
 	done < <(rows)
 }

@@ -28,6 +28,11 @@
 #			kernel: the net_* binaries, zcrx (io_uring's own
 #			provider, on the kernel whose page pool core the patch
 #			changes) and tools/nic/test.sh, tools/net/test.sh
+#   "debug"		for the debug kernel (KASAN, lockdep, kmemleak, fault
+#			injection): the region core (abi, mmap, ring,
+#			buffers), hostile input, lifetimes, the network tests,
+#			the fail-nth error-path sweep, the test NIC's pairs;
+#			then a kmemleak scan, which must find nothing
 set -uo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,17 +48,22 @@ timeout_s=${timeout_s:-900}
 
 SUITE=${UNIFIED_IO_SUITE:-all}
 case $SUITE in
-all|net) ;;
-*)	echo "run_all: unknown UNIFIED_IO_SUITE '$SUITE' (all, net)"
+all|net|debug) ;;
+*)	echo "run_all: unknown UNIFIED_IO_SUITE '$SUITE' (all, net, debug)"
 	echo "0 passed, 1 failed, 0 skipped"
 	exit 1 ;;
 esac
 
 # Whether the suite runs binary or script $1 (its name).
 in_suite() {
-	[ "$SUITE" = all ] && return 0
-	case $1 in
-	net_*|zcrx|tools/nic/test.sh|tools/nic/pairs.sh|tools/net/test.sh) return 0 ;;
+	case $SUITE in
+	all)	return 0 ;;
+	net)	case $1 in
+		net_*|zcrx|tools/nic/test.sh|tools/nic/pairs.sh|tools/net/test.sh) return 0 ;;
+		esac ;;
+	debug)	case $1 in
+		abi|mmap|ring|buffers|hostile|lifetime|net_*|fail_nth|tools/nic/pairs.sh) return 0 ;;
+		esac ;;
 	esac
 	return 1
 }
@@ -156,6 +166,32 @@ for script in "$TOP"/tools/*/test.sh; do
 	in_suite "$name" || continue
 	run_script "$name"
 done
+
+# The debug kernel's leak detector: a scan after everything ran (twice, as
+# kmemleak reports an object only once it has looked unreferenced in two
+# scans); what it finds is printed to the kernel log, which tools/vm/run
+# scans for "kmemleak: N new suspected memory leaks", and counted here.
+if [ "$SUITE" = debug ]; then
+	echo "=== kmemleak"
+	kl=/sys/kernel/debug/kmemleak
+	leaks=1
+	if [ -w "$kl" ]; then
+		echo scan >"$kl"; sleep 6; echo scan >"$kl"
+		leaks=$(grep -c '^unreferenced object' "$kl")
+		if [ "$leaks" -eq 0 ]; then
+			echo "ok kmemleak: no unreferenced object"
+			passed=$((passed + 1))
+		else
+			head -n 60 "$kl"
+			echo "not ok kmemleak: $leaks unreferenced objects"
+			failed=$((failed + 1))
+		fi
+	else
+		echo "not ok kmemleak: $kl is missing (is this the debug kernel?)"
+		failed=$((failed + 1))
+	fi
+	echo "RESULT kmemleak $((leaks == 0 ? 1 : 0)) $((leaks == 0 ? 0 : 1)) 0"
+fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

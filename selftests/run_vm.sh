@@ -5,6 +5,14 @@
 # kernel of the kernel matrix (kernel/matrix), then the DKMS build test
 # (scripts/dkms-test.sh) against every stock kernel of it.
 #
+# The modules for each kernel are built here (scripts/kmod.sh), and the
+# patched kernels with them: a builder in the background makes the debug
+# and patched entries' kernels and modules one after the other from the
+# start (debug first: its pass is the longest), while the stock kernels'
+# passes, which need none, run.  A pass of
+# a patched or debug entry starts when its build is done; a build that
+# fails fails its pass.
+#
 # The passes run UNIFIED_IO_CHECK_JOBS at a time (default 2: under TCG a
 # guest waits on timers and its peer as much as it computes, so two guests
 # on two cores take little longer than one).  Each pass's output goes to
@@ -26,7 +34,7 @@
 # Exit status is non-zero on any failure.
 #
 # Runs inside the sysroot (the top-level Makefile's check target, which
-# builds every kernel's modules first).  Environment: BUILD, KERNELS (the
+# builds the user-space parts first).  Environment: BUILD, KERNELS (the
 # matrix entries to run, default all), UNIFIED_IO_CHECK_TIMEOUT (seconds per
 # pass, default 3600), UNIFIED_IO_CHECK_JOBS (passes at once, default 2).
 set -uo pipefail
@@ -49,28 +57,55 @@ mkdir -p "$BUILD/selftests"
 # "NAME (Linux KVER): N passed, N failed, N skipped in Ss".
 run_pass() {
 	local name=$1 log=$BUILD/selftests/check-$1.log
-	local rc summary passed failed skipped why desc kver suite t0
+	local rc summary passed failed skipped why desc kver suite t0 kind
+	local prio=()
+	suite=$("$MATRIX" get "$name" tests)
+	kind=$("$MATRIX" get "$name" kind)
+	t0=$(date +%s)
+	# The stock passes are not on the longest path (a kernel build, then the
+	# debug pass): they give way to it.
+	[ "$kind" != stock ] || prio=(nice -n 10)
+	# The modules (and for a patched entry, the kernel) first.
+	if [ "$kind" = stock ]; then
+		"${prio[@]}" "$TOP/scripts/kmod.sh" "$name" >"$BUILD/selftests/build-$name.log" 2>&1
+		echo $? >"$BUILD/selftests/build-$name.status"
+	fi
+	while [ ! -f "$BUILD/selftests/build-$name.status" ]; do
+		sleep 5
+	done
+	if [ "$(cat "$BUILD/selftests/build-$name.status")" != 0 ]; then
+		{
+			echo "=== check on $name: the build failed (log: $BUILD/selftests/build-$name.log)"
+			tail -n 40 "$BUILD/selftests/build-$name.log"
+			echo "$name: 0 passed, 1 failed, 0 skipped (build failed)"
+		} >"$log"
+		return
+	fi
 	desc=$("$MATRIX" describe "$name")
 	kver=$("$MATRIX" kver "$name")
-	suite=$("$MATRIX" get "$name" tests)
-	t0=$(date +%s)
 	# A short boot with swiotlb=force first: the test NIC must refuse to
-	# exist where DMA mappings bounce (tools/nic/pairs.sh).
+	# exist where DMA mappings bounce (tools/nic/pairs.sh).  Not on a debug
+	# entry: its sources are a patched entry's, which has this boot, and
+	# under KASAN the boot alone takes minutes.
 	local bp=0 bf=1 bline
-	{
-		echo "=== check on $desc, suite $suite (log: $log)"
-		echo "=== tools/nic/pairs.sh, booted with swiotlb=force"
-		"$TOP/tools/vm/run" --kernel "$name" --timeout 300 --append swiotlb=force -- \
-			"$TOP/tools/nic/pairs.sh" 2>&1
-	} >"$log"
-	rc=$?
-	bline=$(grep -E '^pairs: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
-	[ -z "$bline" ] || read -r _ bp _ bf _ <<<"$bline"
-	if [ "$rc" -ne 0 ] && [ "$bf" -eq 0 ]; then
-		bf=1
-		echo "kernel-log ($name, swiotlb=force): FAIL: tools/vm/run exited $rc" >>"$log"
+	echo "=== check on $desc, suite $suite (log: $log)" >"$log"
+	if [ "$kind" = debug ]; then
+		bf=0
+	else
+		{
+			echo "=== tools/nic/pairs.sh, booted with swiotlb=force"
+			"${prio[@]}" "$TOP/tools/vm/run" --kernel "$name" --timeout 300 \
+				--append swiotlb=force -- "$TOP/tools/nic/pairs.sh" 2>&1
+		} >>"$log"
+		rc=$?
+		bline=$(grep -E '^pairs: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+		[ -z "$bline" ] || read -r _ bp _ bf _ <<<"$bline"
+		if [ "$rc" -ne 0 ] && [ "$bf" -eq 0 ]; then
+			bf=1
+			echo "kernel-log ($name, swiotlb=force): FAIL: tools/vm/run exited $rc" >>"$log"
+		fi
 	fi
-	"$TOP/tools/vm/run" --kernel "$name" --timeout "$TIMEOUT" -- \
+	"${prio[@]}" "$TOP/tools/vm/run" --kernel "$name" --timeout "$TIMEOUT" -- \
 		env BUILD="$BUILD" UNIFIED_IO_SUITE="$suite" "$TOP/selftests/run_all.sh" >>"$log" 2>&1
 	rc=$?
 
@@ -109,6 +144,12 @@ run_pass() {
 progress() {
 	local n l out=
 	for n in "$@"; do
+		if [ ! -f "$BUILD/selftests/build-$n.status" ]; then
+			l=$(grep -E '^\[kernel\] +[0-9]+m' "$BUILD/selftests/build-$n.log" 2>/dev/null |
+				tail -n 1 | sed 's/^\[kernel\] *//')
+			out+=" $n: building${l:+ ($l)};"
+			continue
+		fi
 		l=$(grep -E '^=== .*: [0-9]+ passed' "$BUILD/selftests/check-$n.log" 2>/dev/null |
 			tail -n 1 | sed -E 's/^=== ([^:]*):.*/\1/')
 		out+=" $n: ${l:-booting};"
@@ -126,6 +167,31 @@ for k in $KERNELS; do
 	fi
 done
 echo "check: ${#names[@]} passes (${names[*]}), $JOBS at a time"
+
+# The builder: the debug kernels with their modules first (their passes,
+# KASAN and lockdep under TCG, are the longest), then the patched ones.
+rm -f "$BUILD"/selftests/build-*.status
+builds=()
+for kind in debug patched; do
+	for n in "${names[@]}"; do
+		[ "$("$MATRIX" get "$n" kind)" != "$kind" ] || builds+=("$n")
+	done
+done
+builder_pid=
+if [ ${#builds[@]} -gt 0 ]; then
+	# Its own process group, so that it can be stopped whole.
+	set -m
+	(
+		for n in "${builds[@]}"; do
+			"$TOP/scripts/kmod.sh" "$n" >"$BUILD/selftests/build-$n.log" 2>&1
+			echo $? >"$BUILD/selftests/build-$n.status"
+		done
+	) &
+	builder_pid=$!
+	set +m
+	echo "check: building ${builds[*]} in the background (logs: $BUILD/selftests/build-NAME.log)"
+fi
+trap '[ -z "$builder_pid" ] || kill -- "-$builder_pid" 2>/dev/null' EXIT
 declare -A pids=()
 pending=("${names[@]}")
 tick=0

@@ -493,7 +493,7 @@ TEST_F(bind, no_cap)
 	munmap(sh, sizeof(*sh));
 }
 
-TEST_F(bind, netlink_identity)
+TEST_F_TIMEOUT(bind, netlink_identity, 300)
 {
 	const char *kd = nl_kmod_dir();
 	struct unified_io_info info;

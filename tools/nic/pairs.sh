@@ -34,7 +34,6 @@ KO=${UNIFIED_IO_KMOD_DIR:-$REPO}/drivers/uio_nic/uio_nic.ko
 TIMEOUT=${UIONIC_PAIRS_TIMEOUT:-60}
 NSA=pairs-a-$$ NSB=pairs-b-$$
 
-pass=0 fail=0 n=0
 tmp=$(mktemp -d) || exit 1
 
 cleanup() {
@@ -42,30 +41,17 @@ cleanup() {
 	rm -rf "$tmp"
 	# After a hang, anything that needs RTNL would hang too.
 	[ -z "$HUNG" ] || return
-	for l in $(ls /sys/class/net 2>/dev/null); do
-		case $l in pu[0-9]*) ip link del "$l" 2>/dev/null ;; esac
+	for l in /sys/class/net/pu[0-9]*; do
+		[ ! -e "$l" ] || ip link del "${l##*/}" 2>/dev/null
 	done
 	ip netns del "$NSA" 2>/dev/null
 	ip netns del "$NSB" 2>/dev/null
 }
 trap cleanup EXIT
 
-summary() { echo "pairs: $pass passed, $fail failed"; }
-
-ok() {
-	n=$((n + 1)) pass=$((pass + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1)) fail=$((fail + 1))
-	echo "not ok $n $1"
-	shift
-	local line
-	for line in "$@"; do echo "#   $line"; done
-	[ ! -s "$tmp/log" ] || sed 's/^/#   | /' "$tmp/log" | head -n 20
-	: >"$tmp/log"
-}
+# shellcheck source-path=SCRIPTDIR source=../../selftests/ktap.sh
+. "$REPO/selftests/ktap.sh"
+ktap_init pairs "$tmp/log"
 
 # descendants PID: PID's descendant processes, one per line.
 descendants() {

@@ -28,7 +28,6 @@ DEV=unic0 PEER=unic0p
 A4=10.78.0.1 B4=10.78.0.2 A6=fd78::1 B6=fd78::2
 MIB=$((1 << 20))
 
-pass=0 fail=0 n=0
 tmp=$(mktemp -d) || exit 1
 bg_pids=()
 
@@ -41,31 +40,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-summary() { echo "nic: $pass passed, $fail failed"; }
-
-skip_all() {
-	echo "# SKIP: $*"
-	summary
-	exit 4
-}
-
-ok() {
-	n=$((n + 1)) pass=$((pass + 1))
-	echo "ok $n $1"
-}
-
-# not_ok NAME [LINE...]: the LINEs and $tmp/log as diagnostics.
-not_ok() {
-	n=$((n + 1)) fail=$((fail + 1))
-	echo "not ok $n $1"
-	shift
-	local line
-	for line in "$@"; do echo "#   $line"; done
-	if [ -s "$tmp/log" ]; then
-		sed 's/^/#   | /' "$tmp/log" | head -n 30
-	fi
-	: >"$tmp/log"
-}
+# shellcheck source-path=SCRIPTDIR source=../../selftests/ktap.sh
+. "$REPO/selftests/ktap.sh"
+ktap_init nic "$tmp/log"
 
 # check NAME CMD...: ok if CMD succeeds; its output goes to the diagnostics.
 check() {

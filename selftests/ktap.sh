@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
+#
+# selftests/ktap.sh - KTAP output and counters for the shell tests
+# (tools/nic/test.sh, tools/nic/pairs.sh, and through bpf/test-lib.sh the
+# BPF loaders' tests), sourced by them:
+#
+#   . "$REPO/selftests/ktap.sh"
+#   ktap_init NAME [DIAG [PREFIX]]
+#
+# ktap_init zeroes the counters pass, fail and n.  Then:
+#   ok NAME                   "ok N NAME"
+#   not_ok NAME [LINE...]     "not ok N NAME", the LINEs as "#   "
+#                             diagnostics, then the first 30 lines of the
+#                             file DIAG (if set), each after "#   PREFIX"
+#                             (default "| "); DIAG is emptied for the next
+#   skip_all MSG              "# SKIP: MSG", summary, exit 4 (kselftest SKIP)
+#   summary                   "NAME: N passed, N failed"
+
+ktap_init() {
+	KTAP_NAME=$1 KTAP_DIAG=${2:-} KTAP_PREFIX=${3:-"| "}
+	pass=0 fail=0 n=0
+}
+
+summary() { echo "$KTAP_NAME: $pass passed, $fail failed"; }
+
+skip_all() {
+	echo "# SKIP: $*"
+	summary
+	exit 4
+}
+
+ok() {
+	n=$((n + 1)) pass=$((pass + 1))
+	echo "ok $n $1"
+}
+
+not_ok() {
+	local line
+	n=$((n + 1)) fail=$((fail + 1))
+	echo "not ok $n $1"
+	shift
+	for line in "$@"; do echo "#   $line"; done
+	if [ -n "$KTAP_DIAG" ] && [ -s "$KTAP_DIAG" ]; then
+		head -n 30 "$KTAP_DIAG" | sed "s/^/#   $KTAP_PREFIX/"
+		: >"$KTAP_DIAG"
+	fi
+}
