@@ -58,16 +58,12 @@ mkdir -p "$BUILD/selftests"
 run_pass() {
 	local name=$1 log=$BUILD/selftests/check-$1.log
 	local rc summary passed failed skipped why desc kver suite t0 kind
-	local prio=()
 	suite=$("$MATRIX" get "$name" tests)
 	kind=$("$MATRIX" get "$name" kind)
 	t0=$(date +%s)
-	# The stock passes are not on the longest path (a kernel build, then the
-	# debug pass): they give way to it.
-	[ "$kind" != stock ] || prio=(nice -n 10)
 	# The modules (and for a patched entry, the kernel) first.
 	if [ "$kind" = stock ]; then
-		"${prio[@]}" "$TOP/scripts/kmod.sh" "$name" >"$BUILD/selftests/build-$name.log" 2>&1
+		"$TOP/scripts/kmod.sh" "$name" >"$BUILD/selftests/build-$name.log" 2>&1
 		echo $? >"$BUILD/selftests/build-$name.status"
 	fi
 	while [ ! -f "$BUILD/selftests/build-$name.status" ]; do
@@ -94,7 +90,7 @@ run_pass() {
 	else
 		{
 			echo "=== tools/nic/pairs.sh, booted with swiotlb=force"
-			"${prio[@]}" "$TOP/tools/vm/run" --kernel "$name" --timeout 300 \
+			"$TOP/tools/vm/run" --kernel "$name" --timeout 300 \
 				--append swiotlb=force -- "$TOP/tools/nic/pairs.sh" 2>&1
 		} >>"$log"
 		rc=$?
@@ -105,7 +101,7 @@ run_pass() {
 			echo "kernel-log ($name, swiotlb=force): FAIL: tools/vm/run exited $rc" >>"$log"
 		fi
 	fi
-	"${prio[@]}" "$TOP/tools/vm/run" --kernel "$name" --timeout "$TIMEOUT" -- \
+	"$TOP/tools/vm/run" --kernel "$name" --timeout "$TIMEOUT" -- \
 		env BUILD="$BUILD" UNIFIED_IO_SUITE="$suite" "$TOP/selftests/run_all.sh" >>"$log" 2>&1
 	rc=$?
 
