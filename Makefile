@@ -111,6 +111,8 @@ check: userspace checkpatch
 
 # The demo on every matrix kernel: on a patched one the region is the NIC
 # queue's memory provider, on a stock one io_uring zcrx fills its data area.
+# The demo and the benchmarks build only the kernels they run on.
+demo bench: KERNELS := $(RUN_KERNELS)
 demo: all
 	@for n in $(RUN_KERNELS); do \
 		echo "=== demo on $$($(MATRIX) describe $$n)"; \

@@ -69,7 +69,8 @@ static int uior_open(struct inode *inode, struct file *file)
 	ctx = kzalloc_obj(*ctx, GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
-	ret = xa_alloc_cyclic(&uior_ids, &ctx->id, ctx, xa_limit_31b,
+	/* Only the id is kept: nothing looks a region up by it. */
+	ret = xa_alloc_cyclic(&uior_ids, &ctx->id, NULL, xa_limit_31b,
 			      &uior_next_id, GFP_KERNEL);
 	if (ret < 0) {
 		kfree(ctx);

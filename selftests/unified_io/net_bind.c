@@ -451,23 +451,31 @@ TEST_F(bind, twice)
 	expect_fail(ret, msg, ENOENT, "second UNBIND");
 }
 
-struct nocap {
-	int ret;
+/* What a forked binder reports, in memory shared with the test. */
+struct binder {
+	int ret;		/* of its BIND */
 	char msg[64];
-	int stage;
+	int stage;		/* how far it got */
 };
+
+/* A zeroed struct binder shared with children forked after it; NULL if not. */
+static struct binder *binder_map(void)
+{
+	struct binder *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return sh == MAP_FAILED ? NULL : sh;
+}
 
 TEST_F(bind, no_cap)
 {
-	struct nocap *sh;
+	struct binder *sh;
 	int status;
 	pid_t pid;
 
 	NEED_PROVIDER();
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, sh);
-	sh->stage = 0;
+	sh = binder_map();
+	ASSERT_NE(NULL, sh);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -528,24 +536,16 @@ TEST_F_TIMEOUT(bind, netlink_identity, 300)
 	EXPECT_EQ(0, strncmp(out, want, strlen(want))) TH_LOG("want \"%s\"", want);
 }
 
-struct userns {
-	int ret;
-	char msg[64];
-	int stage;		/* 1: unshared; 2: mapped and moved in */
-};
-
 TEST_F(bind, userns_root)
 {
 	char path[64], out[256];
-	struct userns *sh;
+	struct binder *sh;	/* stage 1: unshared; 2: mapped and moved in */
 	int status, fd;
 	pid_t pid;
 
 	NEED_PROVIDER();
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, sh);
-	sh->stage = 0;
+	sh = binder_map();
+	ASSERT_NE(NULL, sh);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
