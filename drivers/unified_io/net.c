@@ -488,17 +488,27 @@ static void uior_pp_destroy(struct page_pool *pp)
 	uior_net_put(uior_pp_to_net(pp));
 }
 
+static const struct memory_provider_ops uior_mp_ops;
+
 /*
- * Queue and page pool dumps: the core has opened the module-provider nest
- * and named this module (uior_mp_ops.owner); the region's id goes in it.
+ * Queue and page pool dumps: a module-provider nest, which the core names
+ * after this module (uior_mp_ops.owner), with the region's id.
  */
 static int uior_pp_nl_fill(void *mp_priv, struct sk_buff *rsp,
 			   struct netdev_rx_queue *rxq)
 {
 	struct uior_net *net = mp_priv;
+	struct nlattr *nest;
 
-	return nla_put_uint(rsp, NETDEV_A_MODULE_PROVIDER_INFO_ID, net->id) ?
-	       -EMSGSIZE : 0;
+	nest = net_mp_nl_module_start(rsp, &uior_mp_ops, rxq);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_uint(rsp, NETDEV_A_MODULE_PROVIDER_INFO_ID, net->id)) {
+		nla_nest_cancel(rsp, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(rsp, nest);
+	return 0;
 }
 
 static void uior_net_unmap(struct uior_net *net)
@@ -836,6 +846,8 @@ static int uior_net_bind_locked(struct uior_ctx *ctx,
 			NL_SET_ERR_MSG(extack, "region is bound");
 			return -EBUSY;
 		}
+		/* What the application gave back through the ring is home. */
+		uior_net_drain_refill(ctx);
 		if (!uior_net_idle(ctx->net)) {
 			NL_SET_ERR_MSG(extack,
 				       "buffers of the last binding are still out");

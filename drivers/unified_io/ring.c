@@ -163,7 +163,6 @@ static int uior_op_bpf(struct uior_ctx *ctx, const struct unified_io_desc *d,
 
 	idx = array_index_nospec((u32)(d->addr >> ctx->buf_shift),
 				 ctx->layout.nr_bufs);
-	*addr = d->addr;
 	/*
 	 * A buffer lent to the network side changes hands under the
 	 * provider's lock (the NIC's refill runs in softirq): net.c checks
@@ -173,6 +172,7 @@ static int uior_op_bpf(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		ret = uior_net_hold_buf(ctx, idx, d->owner);
 		if (ret)
 			return ret;
+		*addr = d->addr;
 		ret = uior_bpf_run(ctx, d, idx, cflags);
 		uior_net_unhold_buf(ctx, idx);
 		return ret;
@@ -180,6 +180,7 @@ static int uior_op_bpf(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	b = &ctx->bufs[idx];
 	if (b->state != UNIFIED_IO_BUF_APP || b->owner != d->owner)
 		return -EPERM;
+	*addr = d->addr;
 	return uior_bpf_run(ctx, d, idx, cflags);
 }
 

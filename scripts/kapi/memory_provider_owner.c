@@ -4,7 +4,8 @@
  *
  * The core pins the module a memory provider's ops live in while a queue
  * or a page pool can call them (0001), and names the module in netdev
- * netlink dumps, where the provider adds its id (0003).  unified_io is a
+ * netlink dumps, in a nest the provider opens with net_mp_nl_module_start()
+ * and adds its id to (0003).  unified_io is a
  * memory provider only on a kernel with both: it no longer pins itself.
  */
 #include <linux/module.h>
@@ -19,5 +20,9 @@ const struct memory_provider_ops kapi_probe_ops = {
 int kapi_probe_type(void);
 int kapi_probe_type(void)
 {
-	return NET_IOV_MODULE + NETDEV_A_MODULE_PROVIDER_INFO_ID;
+	struct nlattr *(*start)(struct sk_buff *,
+				const struct memory_provider_ops *,
+				struct netdev_rx_queue *) = net_mp_nl_module_start;
+
+	return NET_IOV_MODULE + NETDEV_A_MODULE_PROVIDER_INFO_ID + !start;
 }

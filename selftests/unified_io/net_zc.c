@@ -14,14 +14,15 @@
  *  unbind_while_flowing
  *			UNBIND in the middle of 2 flows: the stream goes on
  *			(chunks become COPIED) and ends intact; buffers given
- *			back before UNBIND are accounted for; BIND again is
- *			EBUSY while the application holds buffers of the
- *			last binding, and binds the queue once they are back
+ *			back before UNBIND are accounted for; BIND again
+ *			takes what the refill ring still names itself and
+ *			binds the queue once the rest is back
  *  two_owners		a buffer is held under one owner at a time: a RECV
  *			under a second owner that reaches the rest of a
  *			buffer the first holds stops there (EBUSY), and
  *			takes it once the first has freed it; then only the
- *			second can give it back
+ *			second can give it back, and while it holds it the
+ *			region cannot be bound again (EBUSY)
  *  starvation	64 lent buffers, all held by the application: the NIC
  *			drops and counts (rx<Q>_alloc_fail, rx<Q>_drops),
  *			alloc_empty grows, TCP retransmits; the held data
@@ -236,27 +237,25 @@ TEST_F_TIMEOUT(zc, unbind_while_flowing, 900)
 	EXPECT_EQ(total, info.net.zc_bytes + info.net.copy_bytes);
 	EXPECT_EQ((__u32)UNIFIED_IO_NET_UNBOUND, info.net.state);
 
-	/* What the ring still names is the application's. */
+	/* What the ring still names is the application's until taken. */
 	n = pending_refills(&self->r, offs, NBUFS);
 	EXPECT_EQ(n, info.net.bufs_app)
 		TH_LOG("%u entries left in the refill ring, %u buffers held",
 		       n, info.net.bufs_app);
-	/* While it holds them, the region cannot be bound again. */
-	if (n) {
-		ret = nl_bind(&self->r, self->p.rx_ifindex, NT_ZC_QUEUE, 32, msg);
-		EXPECT_EQ(-EBUSY, ret) TH_LOG("BIND with %u buffers out: %d (%.64s)",
-					      n, ret, msg);
-		EXPECT_NE(0, msg[0]);
-		EXPECT_EQ(0, nl_free_bufs(&self->r, NT_OWNER, offs, n));
-	}
-	nt_info(&self->r, &info);
-	EXPECT_EQ(0U, info.net.bufs_app);
+	TH_LOG("%u buffers given back through the ring after UNBIND", n);
 	expect_lent_accounted(&self->r, LENT);
 
-	/* Every buffer is back: the region binds the queue again. */
+	/*
+	 * Refilled is home: BIND takes the ring's entries itself (no SUBMIT,
+	 * no FREE), then binds once the page pools have handed back what the
+	 * stack returned.
+	 */
 	ret = bind_when_home(&self->r, self->p.rx_ifindex, NT_ZC_QUEUE, 32, msg);
 	ASSERT_EQ(0, ret) TH_LOG("BIND after UNBIND: %s (%.64s)", strerror(-ret), msg);
+	EXPECT_EQ(0U, pending_refills(&self->r, offs, NBUFS));
 	nt_info(&self->r, &info);
+	EXPECT_EQ(0U, info.net.bufs_app);
+	EXPECT_EQ(0U, info.net.refill_not_held);
 	EXPECT_EQ((__u32)UNIFIED_IO_NET_BOUND, info.net.state);
 	EXPECT_EQ(32U, info.net.nr_bufs);
 	EXPECT_EQ(NBUFS - 32U, info.stats.bufs_free);
@@ -274,6 +273,7 @@ TEST_F_TIMEOUT(zc, two_owners, 300)
 {
 	const uint16_t a = NT_OWNER, b = NT_OWNER + 1;
 	struct nl_chunk ch[64];
+	char msg[64];
 	struct unified_io_info info;
 	unsigned int nr;
 	uint64_t buf, got;
@@ -310,6 +310,12 @@ TEST_F_TIMEOUT(zc, two_owners, 300)
 	EXPECT_EQ((uint64_t)res, got);
 	EXPECT_EQ(b, self->r.bt[buf / BUF].owner);
 	EXPECT_EQ(-EPERM, nl_free_bufs(&self->r, a, &buf, 1));
+
+	/* A buffer of the binding is held: it cannot be bound again yet. */
+	ASSERT_EQ(0, nl_unbind(&self->r, msg)) TH_LOG("%.64s", msg);
+	res = nl_bind(&self->r, self->p.rx_ifindex, NT_ZC_QUEUE, 32, msg);
+	EXPECT_EQ(-EBUSY, res) TH_LOG("BIND while owner b holds a buffer: %d (%.64s)",
+				      res, msg);
 	nt_free_chunks(&self->r, b, ch, nr);
 	nt_info(&self->r, &info);
 	EXPECT_EQ(0U, info.net.bufs_app);

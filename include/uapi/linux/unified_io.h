@@ -563,7 +563,9 @@ struct unified_io_bpf_prog_info {
 
 /**
  * enum unified_io_net_state - state of a region's network binding
- * @UNIFIED_IO_NET_NONE: never bound
+ * @UNIFIED_IO_NET_NONE: no binding: never bound, or a BIND retired the last
+ *	binding (all its buffers back; its counters go with it) and then
+ *	failed
  * @UNIFIED_IO_NET_BOUND: the region provides the memory of a NIC queue
  * @UNIFIED_IO_NET_UNBOUND: unbound by UNIFIED_IO_NET_UNBIND, or a BIND
  *	failed after the queue had taken buffers
@@ -733,8 +735,8 @@ struct unified_io_bpf {
  *	Must be 0
  * @rxq: BIND: receive queue of the interface; UNBIND: Must be 0
  * @nr_bufs: BIND: buffers taken from the free list and lent to the network
- *	side for the region's lifetime (the rest serve ALLOC and copies);
- *	UNBIND: Must be 0
+ *	side until the binding has ended and they have all come back (the
+ *	rest serve ALLOC and copies); UNBIND: Must be 0
  * @resv: Must be 0
  * @msg: output: why the call failed, a NUL-terminated string ("" on
  *	success); written back also on failure
@@ -750,8 +752,10 @@ struct unified_io_bpf {
  * binding; the queue restarts with ordinary memory and keeps working. The
  * region can be bound again (to any queue, with any @nr_bufs) once every
  * buffer of the last binding has come back: the application's freed or
- * refilled, and the stack's and the page pools' returned; until then BIND
- * fails with EBUSY. Buffers the application holds stay valid until freed;
+ * refilled (BIND takes the refill ring's entries itself), and the stack's and
+ * the page pools' returned; until then BIND fails with EBUSY. A page pool
+ * hands back the buffers the stack returned after the binding ended from its
+ * release work, about once a second: retry EBUSY for a few seconds. Buffers the application holds stay valid until freed;
  * buffers in flight return to the region when the stack drops them. Needs
  * CAP_NET_ADMIN in the initial user namespace, as io_uring zcrx does (a
  * bound queue receives every flow the NIC steers to it, whoever owns them),
