@@ -102,10 +102,12 @@ echo "run_all: kernel $(uname -r)${UNIFIED_IO_KERNEL:+ ($UNIFIED_IO_KERNEL)}"
 # run_script NAME: a tools/ test script ending with "NAME: N passed, N
 # failed"; sets $status.
 run_script() {
-	local name=$1 line p f
+	local name=$1 line p f start secs
 	echo "=== $name"
+	start=$(date +%s)
 	timeout -k 10 "$timeout_s" "$TOP/$name" 2>&1 | tee "$log"
 	status=${PIPESTATUS[0]}
+	secs=$(( $(date +%s) - start ))
 	line=$(sed -n 's/^[A-Za-z0-9_-]*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$log" | tail -n 1)
 	if [ -n "$line" ]; then
 		read -r p f <<<"$line"
@@ -114,7 +116,7 @@ run_script() {
 		p=0 f=1
 	fi
 	passed=$((passed + p)) failed=$((failed + f))
-	echo "=== $name: $p passed, $f failed (exit status $status)"
+	echo "=== $name: $p passed, $f failed in ${secs}s (exit status $status)"
 	echo "RESULT $name $p $f 0"
 }
 
