@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # `make check`: selftests/run_all.sh in one QEMU guest (tools/vm/run) per
-# kernel of the kernel matrix (kernel/matrix), then the DKMS build test
-# (scripts/dkms-test.sh) against every stock kernel of it.
+# kernel of the kernel matrix (kernel/matrix), and the DKMS build test
+# (scripts/dkms-test.sh) against every stock kernel of it beside the last
+# passes.
 #
 # The modules for each kernel are built here (scripts/kmod.sh), and the
 # patched kernels with them: a builder in the background makes the patched
@@ -229,6 +230,7 @@ next_ready() {
 	done
 }
 tick=0
+dkms_pid= dkms_log=$BUILD/selftests/check-dkms.log
 while [ ${#pending[@]} -gt 0 ] || [ ${#pids[@]} -gt 0 ]; do
 	while [ ${#pending[@]} -gt 0 ] && [ ${#pids[@]} -lt "$JOBS" ]; do
 		i=$(next_ready)
@@ -259,6 +261,13 @@ while [ ${#pending[@]} -gt 0 ] || [ ${#pids[@]} -gt 0 ]; do
 		unset "pids[$n]"
 		cat "$BUILD/selftests/check-$n.log"
 	done
+	# The DKMS build test once every pass has started and every kernel is
+	# built: it then uses what the last passes leave of the cores.
+	if [ -z "$dkms_pid" ] && [ ${#pending[@]} -eq 0 ] &&
+	   { [ -z "$builder_pid" ] || ! kill -0 "$builder_pid" 2>/dev/null; }; then
+		"$TOP/scripts/dkms-test.sh" >"$dkms_log" 2>&1 &
+		dkms_pid=$!
+	fi
 	if [ $((tick % 60)) = 0 ] && [ $((${#pids[@]} + ${#builds[@]})) -gt 0 ]; then
 		progress "${!pids[@]}" "${pending[@]}"
 	fi
@@ -276,11 +285,16 @@ for n in "${names[@]}"; do
 	fi
 done
 
-# DKMS: the source tree DKMS installs builds for every stock kernel.
-log=$BUILD/selftests/check-dkms.log
-echo "=== DKMS build (log: $log)"
-"$TOP/scripts/dkms-test.sh" 2>&1 | tee "$log"
-summary=$(grep -E '^dkms: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+# DKMS: the source tree DKMS installs builds for every stock kernel (started
+# in the loop above beside the last passes, or now).
+echo "=== DKMS build (log: $dkms_log)"
+if [ -z "$dkms_pid" ]; then
+	"$TOP/scripts/dkms-test.sh" >"$dkms_log" 2>&1
+else
+	wait "$dkms_pid"
+fi
+cat "$dkms_log"
+summary=$(grep -E '^dkms: [0-9]+ passed, [0-9]+ failed$' "$dkms_log" | tail -n 1)
 if [ -n "$summary" ]; then
 	read -r _ p _ f _ <<<"$summary"
 else

@@ -458,32 +458,39 @@ struct binder {
 	int stage;		/* how far it got */
 };
 
-/* A zeroed struct binder shared with children forked after it; NULL if not. */
-static struct binder *binder_map(void)
+/*
+ * Fork a binder: *@shp becomes a zeroed struct binder shared with it, and
+ * in the child @r is a region set up with every capability (the child
+ * exits 1 if it could not be).  Returns what fork() did, or -1 if the
+ * shared page could not be mapped.
+ */
+static pid_t binder_fork(struct binder **shp, struct nl_region *r)
 {
 	struct binder *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
 
-	return sh == MAP_FAILED ? NULL : sh;
+	if (sh == MAP_FAILED)
+		return -1;
+	*shp = sh;
+	pid = fork();
+	if (pid == 0 && nl_region_create(r, SQ, CQ, BUF, NBUFS))
+		_exit(1);
+	return pid;
 }
 
 TEST_F(bind, no_cap)
 {
-	struct binder *sh;
+	struct binder *sh = NULL;
+	struct nl_region r;	/* the child's */
 	int status;
 	pid_t pid;
 
 	NEED_PROVIDER();
-	sh = binder_map();
-	ASSERT_NE(NULL, sh);
-	pid = fork();
+	/* The device is opened and set up with every capability. */
+	pid = binder_fork(&sh, &r);
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		struct nl_region r;
-
-		/* The device is opened and set up with every capability. */
-		if (nl_region_create(&r, SQ, CQ, BUF, NBUFS))
-			_exit(1);
 		sh->stage = 1;
 		if (uio_drop_cap(CAP_NET_ADMIN) || uio_has_cap(CAP_NET_ADMIN))
 			_exit(2);
@@ -539,22 +546,18 @@ TEST_F_TIMEOUT(bind, netlink_identity, 300)
 TEST_F(bind, userns_root)
 {
 	char path[64], out[256];
-	struct binder *sh;	/* stage 1: unshared; 2: mapped and moved in */
+	struct binder *sh = NULL; /* stage 1: unshared; 2: mapped and moved in */
+	struct nl_region r;	/* the child's */
 	int status, fd;
 	pid_t pid;
 
 	NEED_PROVIDER();
-	sh = binder_map();
-	ASSERT_NE(NULL, sh);
-	pid = fork();
+	/* The region is made outside; the binder is userns root. */
+	pid = binder_fork(&sh, &r);
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		struct nl_region r;
 		int ifindex;
 
-		/* The region is made outside; the binder is userns root. */
-		if (nl_region_create(&r, SQ, CQ, BUF, NBUFS))
-			_exit(1);
 		if (unshare(CLONE_NEWUSER | CLONE_NEWNET))
 			_exit(2);
 		sh->stage = 1;
