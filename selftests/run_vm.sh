@@ -17,8 +17,8 @@
 # compute; the other passes mostly wait).
 #
 # The passes run UNIFIED_IO_CHECK_JOBS at a time (default 4: every pass of
-# today's matrix at once), the debug ones first, a patched or debug one
-# only once its kernel is built.  Under TCG a guest of these tests waits on
+# today's matrix at once), but only one while the builder works; the debug
+# ones first, a patched or debug one only once its kernel is built.  Under TCG a guest of these tests waits on
 # timers, TCP and its peer about as much as it computes (measured: a stock
 # pass used 450 CPU-seconds, about half a core over its 13 minutes alone;
 # the debug pass one and a half cores), so four guests on two cores end
@@ -217,6 +217,14 @@ for kind in debug patched stock; do
 		[ "$("$MATRIX" get "$n" kind)" != "$kind" ] || pending+=("$n")
 	done
 done
+# building: whether the builder is still at work.  Beside it one guest at
+# most: a kernel build keeps both cores busy, so a second guest would only
+# delay the kernels (and the passes that wait for them) by what it
+# computes, and a stock pass held back runs at the end beside the debug
+# pass, which leaves half a core idle.
+building() {
+	[ -n "$builder_pid" ] && kill -0 "$builder_pid" 2>/dev/null
+}
 # next_ready: the index in pending of the pass to start now, or nothing.
 next_ready() {
 	local i n
@@ -233,6 +241,7 @@ tick=0
 dkms_pid= dkms_log=$BUILD/selftests/check-dkms.log
 while [ ${#pending[@]} -gt 0 ] || [ ${#pids[@]} -gt 0 ]; do
 	while [ ${#pending[@]} -gt 0 ] && [ ${#pids[@]} -lt "$JOBS" ]; do
+		! building || [ ${#pids[@]} -eq 0 ] || break
 		i=$(next_ready)
 		[ -n "$i" ] || break
 		n=${pending[i]}
