@@ -18,11 +18,12 @@
 #
 # The passes run UNIFIED_IO_CHECK_JOBS at a time (default 4: every pass of
 # today's matrix at once), but only one while the builder works; the debug
-# ones first, a patched or debug one only once its kernel is built.  Under TCG a guest of these tests waits on
-# timers, TCP and its peer about as much as it computes (measured: a stock
-# pass used 450 CPU-seconds, about half a core over its 13 minutes alone;
-# the debug pass one and a half cores), so four guests on two cores end
-# sooner than two at a time, provided the debug guest comes first.  Each pass's output goes to
+# ones first, a patched or debug one only once its kernel is built.  Under
+# TCG a guest of these tests waits on timers, TCP and its peer about as
+# much as it computes (measured with four at once: a stock or patched
+# guest used 410-450 CPU-seconds in 16-17 minutes; the debug guest alone
+# uses one and a half cores), so the guests share the two cores rather
+# than queue for them.  Each pass's output goes to
 # $BUILD/selftests/check-<name>.log and is printed whole when the pass ends;
 # while passes run, a line a minute says how far each got.  A pass starts
 # with the kernel it boots (release and Debian package version) and ends
@@ -108,13 +109,7 @@ run_pass() {
 			echo "kernel-log ($name, swiotlb=force): FAIL: tools/vm/run exited $rc" >>"$log"
 		fi
 	fi
-	# The debug guest ahead of the others: it computes (KASAN, lockdep)
-	# where they mostly wait, and it is the longest pass, so it ends the
-	# run when it has to share the cores evenly.  Only root may raise a
-	# priority; anyone else runs it as it is.
-	local prio=()
-	[ "$kind" != debug ] || [ "$(id -u)" != 0 ] || prio=(nice -n -10)
-	"${prio[@]}" "$TOP/tools/vm/run" --kernel "$name" --timeout "$TIMEOUT" -- \
+	"$TOP/tools/vm/run" --kernel "$name" --timeout "$TIMEOUT" -- \
 		env BUILD="$BUILD" UNIFIED_IO_SUITE="$suite" "$TOP/selftests/run_all.sh" >>"$log" 2>&1
 	rc=$?
 
@@ -252,8 +247,7 @@ while [ ${#pending[@]} -gt 0 ] || [ ${#pids[@]} -gt 0 ]; do
 	done
 	# A builder that died without a status would leave its passes waiting
 	# for ever: fail their builds instead.
-	if [ ${#pending[@]} -gt 0 ] && [ -n "$builder_pid" ] &&
-	   ! kill -0 "$builder_pid" 2>/dev/null; then
+	if [ ${#pending[@]} -gt 0 ] && [ -n "$builder_pid" ] && ! building; then
 		for n in "${builds[@]}"; do
 			[ -f "$BUILD/selftests/build-$n.status" ] || {
 				echo "run_vm: the background builder exited before building $n" \
@@ -272,12 +266,11 @@ while [ ${#pending[@]} -gt 0 ] || [ ${#pids[@]} -gt 0 ]; do
 	done
 	# The DKMS build test once every pass has started and every kernel is
 	# built: it then uses what the last passes leave of the cores.
-	if [ -z "$dkms_pid" ] && [ ${#pending[@]} -eq 0 ] &&
-	   { [ -z "$builder_pid" ] || ! kill -0 "$builder_pid" 2>/dev/null; }; then
+	if [ -z "$dkms_pid" ] && [ ${#pending[@]} -eq 0 ] && ! building; then
 		"$TOP/scripts/dkms-test.sh" >"$dkms_log" 2>&1 &
 		dkms_pid=$!
 	fi
-	if [ $((tick % 60)) = 0 ] && [ $((${#pids[@]} + ${#builds[@]})) -gt 0 ]; then
+	if [ $((tick % 60)) = 0 ]; then
 		progress "${!pids[@]}" "${pending[@]}"
 	fi
 done
