@@ -169,16 +169,19 @@ for script in "$TOP"/tools/*/test.sh; do
 	run_script "$name"
 done
 
-# The debug kernel's leak detector: a scan after everything ran (twice, as
-# kmemleak reports an object only once it has looked unreferenced in two
-# scans); what it finds is printed to the kernel log, which tools/vm/run
-# scans for "kmemleak: N new suspected memory leaks", and counted here.
+# The debug kernel's leak detector: scans after everything ran.  A scan
+# reports an object unreferenced and unchanged since the scan before and
+# older than five seconds, so: a pause for the deferred frees (network
+# namespace cleanup, page-pool release retries, RCU callbacks) to happen
+# first, a scan that takes the objects' checksums, and one that reports.
+# What it finds is printed to the kernel log, which tools/vm/run scans for
+# "kmemleak: N new suspected memory leaks", and counted here.
 if [ "$SUITE" = debug ]; then
 	echo "=== kmemleak"
 	kl=/sys/kernel/debug/kmemleak
 	leaks=1
 	if [ -w "$kl" ]; then
-		echo scan >"$kl"; sleep 6; echo scan >"$kl"
+		sleep 5; echo scan >"$kl"; sleep 6; echo scan >"$kl"
 		leaks=$(grep -c '^unreferenced object' "$kl")
 		if [ "$leaks" -eq 0 ]; then
 			echo "ok kmemleak: no unreferenced object"

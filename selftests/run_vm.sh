@@ -60,6 +60,13 @@ lines=()
 start=$(date +%s)
 mkdir -p "$BUILD/selftests"
 
+# put_status NAME RC: the outcome of NAME's build, written whole at once
+# (the scheduler starts a pass as soon as the file exists).
+put_status() {
+	echo "$2" >"$BUILD/selftests/build-$1.status.tmp" &&
+		mv -f "$BUILD/selftests/build-$1.status.tmp" "$BUILD/selftests/build-$1.status"
+}
+
 # run_pass NAME: one guest boot running run_all.sh with the entry's suite,
 # all output to check-NAME.log; its last line is the pass's summary,
 # "NAME (Linux KVER): N passed, N failed, N skipped in Ss".
@@ -69,14 +76,12 @@ run_pass() {
 	suite=$("$MATRIX" get "$name" tests)
 	kind=$("$MATRIX" get "$name" kind)
 	t0=$(date +%s)
-	# The modules (and for a patched entry, the kernel) first.
+	# A stock entry's modules first (a patched or debug entry's pass starts
+	# once the builder wrote its status).
 	if [ "$kind" = stock ]; then
 		"$TOP/scripts/kmod.sh" "$name" >"$BUILD/selftests/build-$name.log" 2>&1
-		echo $? >"$BUILD/selftests/build-$name.status"
+		put_status "$name" $?
 	fi
-	while [ ! -f "$BUILD/selftests/build-$name.status" ]; do
-		sleep 5
-	done
 	if [ "$(cat "$BUILD/selftests/build-$name.status")" != 0 ]; then
 		{
 			echo "=== check on $name: the build failed (log: $BUILD/selftests/build-$name.log)"
@@ -179,7 +184,7 @@ done
 echo "check: ${#names[@]} passes (${names[*]}), $JOBS at a time"
 
 # The builder: the patched kernels with their modules, then the debug ones.
-rm -f "$BUILD"/selftests/build-*.status
+rm -f "$BUILD"/selftests/build-*.status "$BUILD"/selftests/build-*.status.tmp
 builds=()
 for kind in patched debug; do
 	for n in "${names[@]}"; do
@@ -193,14 +198,15 @@ if [ ${#builds[@]} -gt 0 ]; then
 	(
 		for n in "${builds[@]}"; do
 			"$TOP/scripts/kmod.sh" "$n" >"$BUILD/selftests/build-$n.log" 2>&1
-			echo $? >"$BUILD/selftests/build-$n.status"
+			put_status "$n" $?
 		done
 	) &
 	builder_pid=$!
 	set +m
 	echo "check: building ${builds[*]} in the background (logs: $BUILD/selftests/build-NAME.log)"
 fi
-trap '[ -z "$builder_pid" ] || kill -- "-$builder_pid" 2>/dev/null' EXIT
+trap '[ -z "$builder_pid" ] || ! building || kill -- "-$builder_pid" 2>/dev/null
+      [ -z "${dkms_pid:-}" ] || kill "$dkms_pid" 2>/dev/null' EXIT
 # A slot goes to the first pending pass whose kernel is ready (a stock
 # kernel always is; a patched or debug one once the builder wrote its
 # status), debug entries first: a guest waiting for a build would hold a
@@ -212,13 +218,18 @@ for kind in debug patched stock; do
 		[ "$("$MATRIX" get "$n" kind)" != "$kind" ] || pending+=("$n")
 	done
 done
-# building: whether the builder is still at work.  Beside it one guest at
-# most: a kernel build keeps both cores busy, so a second guest would only
-# delay the kernels (and the passes that wait for them) by what it
-# computes, and a stock pass held back runs at the end beside the debug
-# pass, which leaves half a core idle.
+# building: whether a build of the builder's has no status yet (status
+# files, not the builder's pid, which a long build's forks may recycle).
+# Beside the builder one guest at most: a kernel build keeps both cores
+# busy, so a second guest would only delay the kernels (and the passes
+# that wait for them) by what it computes, and a stock pass held back runs
+# at the end beside the debug pass, which leaves half a core idle.
 building() {
-	[ -n "$builder_pid" ] && kill -0 "$builder_pid" 2>/dev/null
+	local n
+	for n in ${builds[@]+"${builds[@]}"}; do
+		[ -f "$BUILD/selftests/build-$n.status" ] || return 0
+	done
+	return 1
 }
 # next_ready: the index in pending of the pass to start now, or nothing.
 next_ready() {
@@ -247,12 +258,12 @@ while [ ${#pending[@]} -gt 0 ] || [ ${#pids[@]} -gt 0 ]; do
 	done
 	# A builder that died without a status would leave its passes waiting
 	# for ever: fail their builds instead.
-	if [ ${#pending[@]} -gt 0 ] && [ -n "$builder_pid" ] && ! building; then
+	if building && ! kill -0 "$builder_pid" 2>/dev/null; then
 		for n in "${builds[@]}"; do
 			[ -f "$BUILD/selftests/build-$n.status" ] || {
 				echo "run_vm: the background builder exited before building $n" \
 					>>"$BUILD/selftests/build-$n.log"
-				echo 1 >"$BUILD/selftests/build-$n.status"
+				put_status "$n" 1
 			}
 		done
 	fi
@@ -270,8 +281,8 @@ while [ ${#pending[@]} -gt 0 ] || [ ${#pids[@]} -gt 0 ]; do
 		"$TOP/scripts/dkms-test.sh" >"$dkms_log" 2>&1 &
 		dkms_pid=$!
 	fi
-	if [ $((tick % 60)) = 0 ]; then
-		progress "${!pids[@]}" "${pending[@]}"
+	if [ $((tick % 60)) = 0 ] && [ $((${#pids[@]} + ${#pending[@]})) -gt 0 ]; then
+		progress "${!pids[@]}" ${pending[@]+"${pending[@]}"}
 	fi
 done
 for n in "${names[@]}"; do

@@ -472,8 +472,15 @@ static pid_t binder_fork(struct binder **shp, struct nl_region *r)
 
 	if (sh == MAP_FAILED)
 		return -1;
-	*shp = sh;
 	pid = fork();
+	if (pid < 0) {
+		int err = errno;
+
+		munmap(sh, sizeof(*sh));
+		errno = err;
+		return -1;
+	}
+	*shp = sh;
 	if (pid == 0 && nl_region_create(r, SQ, CQ, BUF, NBUFS))
 		_exit(1);
 	return pid;
@@ -489,7 +496,7 @@ TEST_F(bind, no_cap)
 	NEED_PROVIDER();
 	/* The device is opened and set up with every capability. */
 	pid = binder_fork(&sh, &r);
-	ASSERT_LE(0, pid);
+	ASSERT_LE(0, pid) TH_LOG("binder_fork: %s", strerror(errno));
 	if (pid == 0) {
 		sh->stage = 1;
 		if (uio_drop_cap(CAP_NET_ADMIN) || uio_has_cap(CAP_NET_ADMIN))
@@ -554,7 +561,7 @@ TEST_F(bind, userns_root)
 	NEED_PROVIDER();
 	/* The region is made outside; the binder is userns root. */
 	pid = binder_fork(&sh, &r);
-	ASSERT_LE(0, pid);
+	ASSERT_LE(0, pid) TH_LOG("binder_fork: %s", strerror(errno));
 	if (pid == 0) {
 		int ifindex;
 
