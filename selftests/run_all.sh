@@ -33,6 +33,12 @@
 #			buffers), hostile input, lifetimes, the network tests,
 #			the fail-nth error-path sweep, the test NIC's pairs;
 #			then a kmemleak scan, which must find nothing
+# UNIFIED_IO_CLAIM_DIR: a directory (on a share every guest sees) through
+# which several guests booted on the same kernel share one pass: before
+# running a binary or script a guest creates DIR/<its name> and skips it if
+# another guest did so first (mkdir is atomic on the host), so each runs
+# once, in whichever guest is free; each guest still runs tools/nic/pairs.sh
+# first if no other claimed it, and its own kmemleak scan last.
 set -uo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -97,17 +103,70 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+# Where a pass's time goes: after each test result line and each binary or
+# script, the wall-clock seconds it took and the guest CPU seconds spent
+# meanwhile (every vCPU's user, system, interrupt and steal time from
+# /proc/stat; idle and I/O wait are waiting).  Under TCG the guest's CPU
+# time is what it costs the host; wall time alone mixes that with timers,
+# sleeps and the peer.
+HZ=$(getconf CLK_TCK 2>/dev/null) || HZ=100
+# cpu_now: sets $cpu to the busy ticks so far (no subshell: a fork per
+# test line would itself cost CPU under TCG).
+cpu_now() {
+	local _c user nice system idle iowait irq softirq steal
+	read -r _c user nice system idle iowait irq softirq steal _c </proc/stat
+	cpu=$((user + nice + system + irq + softirq + steal))
+}
+# took_since T C: sets $took to "W.Ws, cpu C.Cs", the time since wall
+# time T (microseconds) and busy ticks C, and $t0/$c0 to now.
+took_since() {
+	local w c
+	t0=${EPOCHREALTIME/[.,]/}
+	cpu_now
+	c0=$cpu
+	w=$(( (t0 - $1) / 100000 )) c=$(( (c0 - $2) * 10 / HZ ))
+	printf -v took '%d.%ds, cpu %d.%ds' $((w / 10)) $((w % 10)) $((c / 10)) $((c % 10))
+}
+# timed: standard input to standard output, with "# time: W.Ws, cpu C.Cs"
+# after each TAP result line ("ok N ..." or "not ok N ...").
+timed() {
+	local line t0 c0 took cpu
+	t0=${EPOCHREALTIME/[.,]/}
+	cpu_now
+	c0=$cpu
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		case $line in
+		"ok "[0-9]*|"not ok "[0-9]*)
+			took_since "$t0" "$c0"
+			printf '# time: %s\n' "$took" ;;
+		esac
+	done
+}
+
 echo "run_all: kernel $(uname -r)${UNIFIED_IO_KERNEL:+ ($UNIFIED_IO_KERNEL)}"
+
+# claim NAME: whether this guest runs NAME (see UNIFIED_IO_CLAIM_DIR).
+CLAIM_DIR=${UNIFIED_IO_CLAIM_DIR:-}
+claim() {
+	[ -n "$CLAIM_DIR" ] || return 0
+	mkdir "$CLAIM_DIR/${1//\//_}" 2>/dev/null && return 0
+	echo "=== $1: run by another guest"
+	return 1
+}
+[ -z "$CLAIM_DIR" ] || echo "run_all: sharing the pass through $CLAIM_DIR"
 
 # run_script NAME: a tools/ test script ending with "NAME: N passed, N
 # failed"; sets $status.
 run_script() {
-	local name=$1 line p f start secs
+	local name=$1 line p f t0 c0 cpu took
 	echo "=== $name"
-	start=$(date +%s)
-	timeout -k 10 "$timeout_s" "$TOP/$name" 2>&1 | tee "$log"
+	t0=${EPOCHREALTIME/[.,]/}
+	cpu_now
+	c0=$cpu
+	timeout -k 10 "$timeout_s" "$TOP/$name" 2>&1 | timed | tee "$log"
 	status=${PIPESTATUS[0]}
-	secs=$(( $(date +%s) - start ))
+	took_since "$t0" "$c0"
 	line=$(sed -n 's/^[A-Za-z0-9_-]*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$log" | tail -n 1)
 	if [ -n "$line" ]; then
 		read -r p f <<<"$line"
@@ -116,11 +175,11 @@ run_script() {
 		p=0 f=1
 	fi
 	passed=$((passed + p)) failed=$((failed + f))
-	echo "=== $name: $p passed, $f failed in ${secs}s (exit status $status)"
+	echo "=== $name: $p passed, $f failed in $took (exit status $status)"
 	echo "RESULT $name $p $f 0"
 }
 
-if in_suite tools/nic/pairs.sh; then
+if in_suite tools/nic/pairs.sh && claim tools/nic/pairs.sh; then
 	run_script tools/nic/pairs.sh
 	if [ "$status" -eq 2 ]; then
 		echo "run_all: tools/nic/pairs.sh bailed out (the kernel did not return); the pass ends here"
@@ -131,11 +190,14 @@ fi
 
 for bin in "${ordered[@]}"; do
 	name=${bin#"$DIR"/}
+	claim "$name" || continue
 	echo "=== $name"
-	start=$(date +%s)
-	(cd /tmp && timeout -k 10 "$timeout_s" "$bin") 2>&1 | tee "$log"
+	t0=${EPOCHREALTIME/[.,]/}
+	cpu_now
+	c0=$cpu
+	(cd /tmp && timeout -k 10 "$timeout_s" "$bin") 2>&1 | timed | tee "$log"
 	status=${PIPESTATUS[0]}
-	secs=$(( $(date +%s) - start ))
+	took_since "$t0" "$c0"
 
 	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) xfail:\([0-9]*\) xpass:\([0-9]*\) skip:\([0-9]*\) error:\([0-9]*\).*/\1 \2 \3 \4 \5 \6/p' "$log" | tail -n 1)
 	note=
@@ -157,7 +219,7 @@ for bin in "${ordered[@]}"; do
 		esac
 	fi
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-	echo "=== $name: $p passed, $f failed, $s skipped in ${secs}s${note:+ ($note)}"
+	echo "=== $name: $p passed, $f failed, $s skipped in $took${note:+ ($note)}"
 	echo "RESULT $name $p $f $s"
 done
 
@@ -165,7 +227,7 @@ done
 for script in "$TOP"/tools/*/test.sh; do
 	[ -x "$script" ] || continue
 	name=${script#"$TOP"/}
-	in_suite "$name" || continue
+	in_suite "$name" && claim "$name" || continue
 	run_script "$name"
 done
 

@@ -11,23 +11,25 @@
 # and then the debug entries' kernels and modules one after the other from
 # the start, while the stock kernels' passes, which need none, run.  A pass
 # of a patched or debug entry starts when its build is done; a build that
-# fails fails its pass.  Patched before debug: on an empty cache the pass
-# of the kernel built last runs after every build, and the debug pass is
-# the one of the two that keeps both cores busy then (KASAN and lockdep
-# compute; the other passes mostly wait).
+# fails fails its pass.
 #
-# The passes run UNIFIED_IO_CHECK_JOBS at a time (default 4: every pass of
-# today's matrix at once), but only one while the builder works; the debug
-# ones first, a patched or debug one only once its kernel is built.  Under
-# TCG a guest of these tests waits on timers, TCP and its peer about as
-# much as it computes (measured with four at once: a stock or patched
-# guest used 410-450 CPU-seconds in 16-17 minutes; the debug guest alone
-# uses one and a half cores), so the guests share the two cores rather
-# than queue for them.  Each pass's output goes to
-# $BUILD/selftests/check-<name>.log and is printed whole when the pass ends;
-# while passes run, a line a minute says how far each got.  A pass starts
-# with the kernel it boots (release and Debian package version) and ends
-# with
+# Scheduling, measured on this 2-core machine: a guest has one vCPU
+# (UNIFIED_IO_CHECK_CPUS, default 1).  Under TCG a vCPU is a host thread,
+# and a guest whose vCPUs outnumber the free cores stalls: its vCPUs wait
+# for each other (lock holders and TCG's exclusive sections descheduled).
+# Four 2-vCPU guests at once took 1,750 s for the patched pass, which takes
+# 189 s alone with one vCPU.  The kernel builds and then the debug pass are
+# the long path of a run from an empty cache, so the other passes, the
+# swiotlb boots and the DKMS test run at nice 10: they take what the builds
+# and the debug guests leave.  The debug pass, the longest (KASAN, lockdep
+# and kmemleak under TCG), runs in UNIFIED_IO_CHECK_DEBUG_GUESTS guests
+# (default 2) that share its binaries: each takes the next one nobody has
+# claimed (selftests/run_all.sh, UNIFIED_IO_CLAIM_DIR), and each ends with
+# its own kmemleak scan.  Each guest's output goes to
+# $BUILD/selftests/check-<name>.log (check-<name>@<k>.log for the debug
+# guests) and is printed whole when it ends; while passes run, a line a
+# minute says how far each got.  A pass starts with the kernel it boots
+# (release and Debian package version) and ends with
 #
 #	<name> (Linux <release>): N passed, N failed, N skipped
 #
@@ -44,7 +46,9 @@
 # Runs inside the sysroot (the top-level Makefile's check target, which
 # builds the user-space parts first).  Environment: BUILD, KERNELS (the
 # matrix entries to run, default all), UNIFIED_IO_CHECK_TIMEOUT (seconds per
-# pass, default 3600), UNIFIED_IO_CHECK_JOBS (passes at once, default 4).
+# guest, default 3600), UNIFIED_IO_CHECK_JOBS (guests at once, default 6;
+# each has 2 GiB), UNIFIED_IO_CHECK_CPUS (vCPUs per guest, default 1),
+# UNIFIED_IO_CHECK_DEBUG_GUESTS (guests per debug pass, default 2).
 set -uo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,8 +56,13 @@ BUILD=${BUILD:-$TOP/build}
 TIMEOUT=${UNIFIED_IO_CHECK_TIMEOUT:-3600}
 MATRIX=$TOP/scripts/matrix.sh
 KERNELS=${KERNELS:-$("$MATRIX" entries)}
-JOBS=${UNIFIED_IO_CHECK_JOBS:-4}
-[[ $JOBS =~ ^[1-9][0-9]*$ ]] || { echo "run_vm: UNIFIED_IO_CHECK_JOBS must be a number" >&2; exit 2; }
+JOBS=${UNIFIED_IO_CHECK_JOBS:-6}
+CPUS=${UNIFIED_IO_CHECK_CPUS:-1}
+DEBUG_GUESTS=${UNIFIED_IO_CHECK_DEBUG_GUESTS:-2}
+for v in JOBS CPUS DEBUG_GUESTS; do
+	[[ ${!v} =~ ^[1-9][0-9]*$ ]] ||
+		{ echo "run_vm: UNIFIED_IO_CHECK_$v must be a positive number" >&2; exit 2; }
+done
 
 total_passed=0 total_failed=0 total_skipped=0
 lines=()
@@ -67,26 +76,30 @@ put_status() {
 		mv -f "$BUILD/selftests/build-$1.status.tmp" "$BUILD/selftests/build-$1.status"
 }
 
-# run_pass NAME: one guest boot running run_all.sh with the entry's suite,
-# all output to check-NAME.log; its last line is the pass's summary,
-# "NAME (Linux KVER): N passed, N failed, N skipped in Ss".
+# run_pass GUEST: one guest boot running run_all.sh with the entry's suite,
+# all output to check-GUEST.log; its last line is the guest's summary,
+# "GUEST (Linux KVER): N passed, N failed, N skipped in Ss".  GUEST is a
+# matrix entry, or NAME@K, the K-th of a debug pass's guests.
 run_pass() {
-	local name=$1 log=$BUILD/selftests/check-$1.log
+	local guest=$1 name=${1%@*} log=$BUILD/selftests/check-$1.log
 	local rc summary passed failed skipped why desc kver suite t0 kind
+	local nice=10 claim=()
 	suite=$("$MATRIX" get "$name" tests)
 	kind=$("$MATRIX" get "$name" kind)
+	[ "$kind" != debug ] || nice=0
+	[ "$guest" = "$name" ] || claim=(UNIFIED_IO_CLAIM_DIR="$BUILD/selftests/claims-$name")
 	t0=$(date +%s)
 	# A stock entry's modules first (a patched or debug entry's pass starts
 	# once the builder wrote its status).
 	if [ "$kind" = stock ]; then
-		"$TOP/scripts/kmod.sh" "$name" >"$BUILD/selftests/build-$name.log" 2>&1
+		nice -n "$nice" "$TOP/scripts/kmod.sh" "$name" >"$BUILD/selftests/build-$name.log" 2>&1
 		put_status "$name" $?
 	fi
 	if [ "$(cat "$BUILD/selftests/build-$name.status")" != 0 ]; then
 		{
 			echo "=== check on $name: the build failed (log: $BUILD/selftests/build-$name.log)"
 			tail -n 40 "$BUILD/selftests/build-$name.log"
-			echo "$name: 0 passed, 1 failed, 0 skipped (build failed)"
+			echo "$guest: 0 passed, 1 failed, 0 skipped (build failed)"
 		} >"$log"
 		return
 	fi
@@ -97,13 +110,13 @@ run_pass() {
 	# entry: its sources are a patched entry's, which has this boot, and
 	# under KASAN the boot alone takes minutes.
 	local bp=0 bf=1 bline
-	echo "=== check on $desc, suite $suite (log: $log)" >"$log"
+	echo "=== check on $desc, suite $suite${claim[0]:+, guest ${guest#*@} of $DEBUG_GUESTS} (log: $log)" >"$log"
 	if [ "$kind" = debug ]; then
 		bf=0
 	else
 		{
 			echo "=== tools/nic/pairs.sh, booted with swiotlb=force"
-			"$TOP/tools/vm/run" --kernel "$name" --timeout 300 \
+			nice -n "$nice" "$TOP/tools/vm/run" --kernel "$name" --cpus "$CPUS" --timeout 300 \
 				--append swiotlb=force -- "$TOP/tools/nic/pairs.sh" 2>&1
 		} >>"$log"
 		rc=$?
@@ -114,8 +127,9 @@ run_pass() {
 			echo "kernel-log ($name, swiotlb=force): FAIL: tools/vm/run exited $rc" >>"$log"
 		fi
 	fi
-	"$TOP/tools/vm/run" --kernel "$name" --timeout "$TIMEOUT" -- \
-		env BUILD="$BUILD" UNIFIED_IO_SUITE="$suite" "$TOP/selftests/run_all.sh" >>"$log" 2>&1
+	nice -n "$nice" "$TOP/tools/vm/run" --kernel "$name" --cpus "$CPUS" --timeout "$TIMEOUT" -- \
+		env BUILD="$BUILD" UNIFIED_IO_SUITE="$suite" ${claim[@]+"${claim[@]}"} \
+		"$TOP/selftests/run_all.sh" >>"$log" 2>&1
 	rc=$?
 
 	summary=$(tr -d '\r' <"$log" |
@@ -143,36 +157,39 @@ run_pass() {
 	esac
 	if [ -n "$why" ]; then
 		failed=$((failed + 1))
-		echo "kernel-log ($name): FAIL: $why" >>"$log"
+		echo "kernel-log ($guest): FAIL: $why" >>"$log"
 	fi
 	passed=$((passed + bp)) failed=$((failed + bf))
-	echo "$name (Linux $kver): $passed passed, $failed failed, $skipped skipped in $(( $(date +%s) - t0 ))s" >>"$log"
+	echo "$guest (Linux $kver): $passed passed, $failed failed, $skipped skipped in $(( $(date +%s) - t0 ))s" >>"$log"
 }
 
-# progress NAME...: one line with each running pass's latest finished test,
-# each kernel still building, and each pass waiting for a slot.
+# progress GUEST...: one line with each running guest's latest finished
+# test, each kernel still building, and each guest waiting for its kernel
+# or a slot.
 progress() {
-	local n l out=
-	for n in "$@"; do
+	local g n l out=
+	for g in "$@"; do
+		n=${g%@*}
 		if [ ! -f "$BUILD/selftests/build-$n.status" ] &&
-		   { [ -n "${pids[$n]:-}" ] || [ "$("$MATRIX" get "$n" kind)" != stock ]; }; then
+		   { [ -n "${pids[$g]:-}" ] || [ "$("$MATRIX" get "$n" kind)" != stock ]; }; then
 			l=$(grep -E '^\[kernel\] +[0-9]+m' "$BUILD/selftests/build-$n.log" 2>/dev/null |
 				tail -n 1 | sed 's/^\[kernel\] *//')
-			out+=" $n: building${l:+ ($l)};"
+			out+=" $g: building${l:+ ($l)};"
 			continue
 		fi
-		if [ -z "${pids[$n]:-}" ]; then
-			out+=" $n: waiting;"
+		if [ -z "${pids[$g]:-}" ]; then
+			out+=" $g: waiting;"
 			continue
 		fi
-		l=$(grep -E '^=== .*: [0-9]+ passed' "$BUILD/selftests/check-$n.log" 2>/dev/null |
+		l=$(grep -E '^=== .*: [0-9]+ passed' "$BUILD/selftests/check-$g.log" 2>/dev/null |
 			tail -n 1 | sed -E 's/^=== ([^:]*):.*/\1/')
-		out+=" $n: ${l:-booting};"
+		out+=" $g: ${l:-booting};"
 	done
 	printf 'check: %dm%02ds,%s\n' $(( ($(date +%s) - start) / 60 )) $(( ($(date +%s) - start) % 60 )) "${out%;}"
 }
 
-# Start the passes JOBS at a time; print each log when its pass ends.
+# The guests of each pass: the entry's name, or NAME@1..NAME@N for a debug
+# entry.
 names=()
 for k in $KERNELS; do
 	if name=$("$MATRIX" name "$k"); then
@@ -181,10 +198,24 @@ for k in $KERNELS; do
 		total_failed=$((total_failed + 1))
 	fi
 done
-echo "check: ${#names[@]} passes (${names[*]}), $JOBS at a time"
+guests_of() {
+	local k
+	if [ "$("$MATRIX" get "$1" kind)" = debug ] && [ "$DEBUG_GUESTS" -gt 1 ]; then
+		for ((k = 1; k <= DEBUG_GUESTS; k++)); do echo "$1@$k"; done
+	else
+		echo "$1"
+	fi
+}
+echo "check: ${#names[@]} passes (${names[*]}), up to $JOBS guests at once, $CPUS vCPU each;" \
+	"a debug pass in $DEBUG_GUESTS guests"
 
 # The builder: the patched kernels with their modules, then the debug ones.
 rm -f "$BUILD"/selftests/build-*.status "$BUILD"/selftests/build-*.status.tmp
+rm -f "$BUILD"/selftests/check-*.log
+rm -rf "$BUILD"/selftests/claims-*
+for n in "${names[@]}"; do
+	[ "$("$MATRIX" get "$n" kind)" != debug ] || mkdir -p "$BUILD/selftests/claims-$n"
+done
 builds=()
 for kind in patched debug; do
 	for n in "${names[@]}"; do
@@ -207,7 +238,7 @@ if [ ${#builds[@]} -gt 0 ]; then
 fi
 trap '[ -z "$builder_pid" ] || ! building || kill -- "-$builder_pid" 2>/dev/null
       [ -z "${dkms_pid:-}" ] || kill "$dkms_pid" 2>/dev/null' EXIT
-# A slot goes to the first pending pass whose kernel is ready (a stock
+# A slot goes to the first pending guest whose kernel is ready (a stock
 # kernel always is; a patched or debug one once the builder wrote its
 # status), debug entries first: a guest waiting for a build would hold a
 # slot a ready pass could use.
@@ -215,15 +246,11 @@ declare -A pids=()
 pending=()
 for kind in debug patched stock; do
 	for n in "${names[@]}"; do
-		[ "$("$MATRIX" get "$n" kind)" != "$kind" ] || pending+=("$n")
+		[ "$("$MATRIX" get "$n" kind)" != "$kind" ] || mapfile -t -O ${#pending[@]} pending < <(guests_of "$n")
 	done
 done
 # building: whether a build of the builder's has no status yet (status
 # files, not the builder's pid, which a long build's forks may recycle).
-# Beside the builder one guest at most: a kernel build keeps both cores
-# busy, so a second guest would only delay the kernels (and the passes
-# that wait for them) by what it computes, and a stock pass held back runs
-# at the end beside the debug pass, which leaves half a core idle.
 building() {
 	local n
 	for n in ${builds[@]+"${builds[@]}"}; do
@@ -231,11 +258,11 @@ building() {
 	done
 	return 1
 }
-# next_ready: the index in pending of the pass to start now, or nothing.
+# next_ready: the index in pending of the guest to start now, or nothing.
 next_ready() {
 	local i n
 	for i in "${!pending[@]}"; do
-		n=${pending[i]}
+		n=${pending[i]%@*}
 		if [ "$("$MATRIX" get "$n" kind)" = stock ] ||
 		   [ -f "$BUILD/selftests/build-$n.status" ]; then
 			echo "$i"
@@ -247,12 +274,11 @@ tick=0
 dkms_pid= dkms_log=$BUILD/selftests/check-dkms.log
 while [ ${#pending[@]} -gt 0 ] || [ ${#pids[@]} -gt 0 ]; do
 	while [ ${#pending[@]} -gt 0 ] && [ ${#pids[@]} -lt "$JOBS" ]; do
-		! building || [ ${#pids[@]} -eq 0 ] || break
 		i=$(next_ready)
 		[ -n "$i" ] || break
-		n=${pending[i]}
-		run_pass "$n" &
-		pids[$n]=$!
+		g=${pending[i]}
+		run_pass "$g" &
+		pids[$g]=$!
 		unset "pending[i]"
 		pending=("${pending[@]}")
 	done
@@ -269,33 +295,43 @@ while [ ${#pending[@]} -gt 0 ] || [ ${#pids[@]} -gt 0 ]; do
 	fi
 	sleep 5
 	tick=$((tick + 5))
-	for n in "${!pids[@]}"; do
-		kill -0 "${pids[$n]}" 2>/dev/null && continue
-		wait "${pids[$n]}"
-		unset "pids[$n]"
-		cat "$BUILD/selftests/check-$n.log"
+	for g in "${!pids[@]}"; do
+		kill -0 "${pids[$g]}" 2>/dev/null && continue
+		wait "${pids[$g]}"
+		unset "pids[$g]"
+		cat "$BUILD/selftests/check-$g.log"
 	done
-	# The DKMS build test once every pass has started and every kernel is
-	# built: it then uses what the last passes leave of the cores.
+	# The DKMS build test once every guest has started and every kernel is
+	# built: it then uses what the last guests leave of the cores.
 	if [ -z "$dkms_pid" ] && [ ${#pending[@]} -eq 0 ] && ! building; then
-		"$TOP/scripts/dkms-test.sh" >"$dkms_log" 2>&1 &
+		nice -n 10 "$TOP/scripts/dkms-test.sh" >"$dkms_log" 2>&1 &
 		dkms_pid=$!
 	fi
 	if [ $((tick % 60)) = 0 ] && [ $((${#pids[@]} + ${#pending[@]})) -gt 0 ]; then
 		progress "${!pids[@]}" ${pending[@]+"${pending[@]}"}
 	fi
 done
+# One line per pass; a debug pass's guests added up.
 for n in "${names[@]}"; do
-	line=$(tail -n 1 "$BUILD/selftests/check-$n.log")
+	p=0 f=0 s=0 secs=0 kver= guests=0
+	while read -r g; do
+		guests=$((guests + 1))
+		line=$(tail -n 1 "$BUILD/selftests/check-$g.log" 2>/dev/null)
+		if [[ $line =~ ^[^\ ]+\ \(Linux\ ([^\)]*)\):\ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped(\ in\ ([0-9]+)s)? ]]; then
+			kver=${BASH_REMATCH[1]}
+			p=$((p + BASH_REMATCH[2])) f=$((f + BASH_REMATCH[3])) s=$((s + BASH_REMATCH[4]))
+			[ -z "${BASH_REMATCH[6]}" ] || [ "${BASH_REMATCH[6]}" -le "$secs" ] || secs=${BASH_REMATCH[6]}
+		elif [[ $line =~ :\ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
+			p=$((p + BASH_REMATCH[1])) f=$((f + BASH_REMATCH[2])) s=$((s + BASH_REMATCH[3]))
+		else
+			f=$((f + 1))
+			echo "$g: no summary (the guest did not finish)"
+		fi
+	done < <(guests_of "$n")
+	total_passed=$((total_passed + p)) total_failed=$((total_failed + f)) total_skipped=$((total_skipped + s))
+	line="$n (Linux ${kver:-$("$MATRIX" kver "$n" 2>/dev/null || echo '?')}): $p passed, $f failed, $s skipped in ${secs}s"
+	[ "$guests" -eq 1 ] || line+=" ($guests guests)"
 	lines+=("$line")
-	if [[ $line =~ :\ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
-		total_passed=$((total_passed + BASH_REMATCH[1]))
-		total_failed=$((total_failed + BASH_REMATCH[2]))
-		total_skipped=$((total_skipped + BASH_REMATCH[3]))
-	else
-		total_failed=$((total_failed + 1))
-		lines[-1]="$n: no summary (the pass did not finish)"
-	fi
 done
 
 # DKMS: the source tree DKMS installs builds for every stock kernel (started

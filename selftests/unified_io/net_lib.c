@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -29,9 +30,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/ethtool.h>
 #include <linux/genetlink.h>
 #include <linux/netdev.h>
 #include <linux/netlink.h>
+#include <linux/sockios.h>
 
 #include "net_lib.h"
 
@@ -47,46 +50,69 @@ uint64_t nl_now_ms(void)
 
 /* --- commands and namespaces -------------------------------------------- */
 
-int nl_sh(int nsfd, char *out, size_t outlen, const char *fmt, ...)
+/*
+ * Run @argv (a path, or a name looked up in PATH) in the network namespace
+ * @nsfd (-1: the caller's) with @input (may be NULL) as its standard input
+ * and its stdout and stderr captured into @out; see nl_sh().
+ */
+static int nl_run(int nsfd, const char *input, char *out, size_t outlen,
+		  char *const argv[])
 {
-	char cmd[NL_CMD_LEN];
-	size_t used = 0;
-	int pfd[2], status;
-	va_list ap;
+	size_t used = 0, inlen = input ? strlen(input) : 0;
+	int ofd[2], ifd[2] = { -1, -1 }, status;
 	pid_t pid;
 
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
 	if (out && outlen)
 		out[0] = '\0';
-	if (pipe2(pfd, O_CLOEXEC))
+	/* Input larger than a pipe's buffer would need a writer thread. */
+	if (inlen >= 4096)
+		return -E2BIG;
+	if (pipe2(ofd, O_CLOEXEC))
 		return -errno;
+	if (input && pipe2(ifd, O_CLOEXEC)) {
+		int e = errno;
+
+		close(ofd[0]);
+		close(ofd[1]);
+		return -e;
+	}
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
 	if (pid < 0) {
 		int e = errno;
 
-		close(pfd[0]);
-		close(pfd[1]);
+		close(ofd[0]);
+		close(ofd[1]);
+		if (input) {
+			close(ifd[0]);
+			close(ifd[1]);
+		}
 		return -e;
 	}
 	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
+		int in = input ? ifd[0] : open("/dev/null", O_RDONLY);
 
 		if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET))
 			_exit(126);
-		dup2(devnull, 0);
-		dup2(pfd[1], 1);
-		dup2(pfd[1], 2);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		dup2(in, 0);
+		dup2(ofd[1], 1);
+		dup2(ofd[1], 2);
+		execvp(argv[0], argv);
 		_exit(127);
 	}
-	close(pfd[1]);
+	close(ofd[1]);
+	if (input) {
+		close(ifd[0]);
+		/* A short write shows in ip's exit status. */
+		ssize_t n = write(ifd[1], input, inlen);
+
+		(void)n;
+		close(ifd[1]);
+	}
 	for (;;) {
 		char buf[512];
-		ssize_t n = read(pfd[0], buf, sizeof(buf));
+		ssize_t n = read(ofd[0], buf, sizeof(buf));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -101,13 +127,53 @@ int nl_sh(int nsfd, char *out, size_t outlen, const char *fmt, ...)
 			out[used] = '\0';
 		}
 	}
-	close(pfd[0]);
+	close(ofd[0]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
+}
+
+int nl_sh(int nsfd, char *out, size_t outlen, const char *fmt, ...)
+{
+	char cmd[NL_CMD_LEN];
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return nl_run(nsfd, NULL, out, outlen, argv);
+}
+
+int nl_ip_batch(int nsfd, char *out, size_t outlen, const char *batch)
+{
+	char *argv[] = { "ip", "-batch", "-", NULL };
+
+	return nl_run(nsfd, batch, out, outlen, argv);
+}
+
+bool nl_have_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	if (!path || !*path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		if (n && snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path,
+				  name) < (int)sizeof(buf) &&
+		    !access(buf, X_OK))
+			return true;
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return false;
 }
 
 int nl_lo_up(void)
@@ -196,10 +262,50 @@ static long field_after(const char *out, const char *key)
 	return strtol(s, NULL, 10);
 }
 
+/* The receive queues @ifname uses (ethtool -l's current "Combined"), or 0. */
+static unsigned int combined_channels(const char *ifname)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr = {};
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int ret;
+
+	if (s < 0)
+		return 0;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&ch;
+	ret = ioctl(s, SIOCETHTOOL, &ifr);
+	close(s);
+	return ret ? 0 : ch.combined_count;
+}
+
+/*
+ * Keep a failed command's output as the pair's error; -EOPNOTSUPP when no
+ * link was made because the kernel does not know the kind.
+ */
+static int pair_fail(struct nl_pair *p, const char *what, int ret,
+		     char *out)
+{
+	size_t n = strlen(out);
+
+	while (n && out[n - 1] == '\n')
+		out[--n] = '\0';
+	snprintf(p->err, sizeof(p->err), "%s -> %d: %.300s", what, ret, out);
+	if (ret > 0 && !p->linked && (strstr(out, "Unknown device type") ||
+				      strstr(out, "not supported") ||
+				      strstr(out, "Not supported")))
+		return -EOPNOTSUPP;
+	return ret < 0 ? ret : -EIO;
+}
+
+/*
+ * One ip(8) per namespace, not one per step: under TCG starting a program
+ * costs the guest about a tenth of a CPU second, and every network test
+ * makes a pair.
+ */
 int nl_pair_create(struct nl_pair *p, const char *kind)
 {
-	char cmd[NL_CMD_LEN], out[1024];
-	const char *s;
+	char batch[NL_CMD_LEN], out[1024];
 	int ret;
 
 	memset(p, 0, sizeof(*p));
@@ -227,54 +333,50 @@ int nl_pair_create(struct nl_pair *p, const char *kind)
 	if (ret)
 		return ret;
 
+	/* The rx namespace: the pair, the peer moved out, rx_if up. */
 	if (!strcmp(kind, "veth"))
-		snprintf(cmd, sizeof(cmd), "ip link add %s type veth peer name %s",
+		snprintf(batch, sizeof(batch), "link add %s type veth peer name %s\n",
 			 p->rx_if, p->tx_if);
 	else
-		snprintf(cmd, sizeof(cmd), "ip link add %s type %s", p->rx_if, kind);
-	ret = nl_sh(-1, out, sizeof(out), "%s", cmd);
-	if (ret) {
-		snprintf(p->err, sizeof(p->err), "'%.200s' -> %d: %.250s", cmd,
-			 ret, out);
-		if (strstr(out, "Unknown device type") ||
-		    strstr(out, "not supported") || strstr(out, "Not supported"))
-			return -EOPNOTSUPP;
-		return -EIO;
-	}
-	p->linked = true;
-
-	snprintf(cmd, sizeof(cmd), "ip link set dev %s netns /proc/%d/fd/%d",
-		 p->tx_if, getpid(), p->ns_tx);
-	ret = pair_sh(p, -1, cmd);
-	if (ret)
-		return ret;
-	snprintf(cmd, sizeof(cmd),
-		 "ip addr add 10.77.0.1/24 dev %s && ip link set dev %s up",
-		 p->rx_if, p->rx_if);
-	ret = pair_sh(p, -1, cmd);
-	if (ret)
-		return ret;
-	snprintf(cmd, sizeof(cmd),
-		 "ip addr add 10.77.0.2/24 dev %s && ip link set dev %s up",
-		 p->tx_if, p->tx_if);
-	ret = pair_sh(p, p->ns_tx, cmd);
-	if (ret)
-		return ret;
-
+		snprintf(batch, sizeof(batch), "link add %s type %s\n", p->rx_if,
+			 kind);
+	snprintf(batch + strlen(batch), sizeof(batch) - strlen(batch),
+		 "link set dev %s netns /proc/%d/fd/%d\n"
+		 "addr add 10.77.0.1/24 dev %s\n"
+		 "link set dev %s up\n",
+		 p->tx_if, getpid(), p->ns_tx, p->rx_if, p->rx_if);
+	ret = nl_ip_batch(-1, out, sizeof(out), batch);
 	p->rx_ifindex = if_nametoindex(p->rx_if);
+	p->linked = p->rx_ifindex > 0;
+	if (ret)
+		return pair_fail(p, "ip -batch (rx namespace)", ret, out);
+
+	/* The tx namespace: tx_if addressed and up. */
+	snprintf(batch, sizeof(batch),
+		 "addr add 10.77.0.2/24 dev %s\n"
+		 "link set dev %s up\n", p->tx_if, p->tx_if);
+	ret = nl_ip_batch(p->ns_tx, out, sizeof(out), batch);
+	if (ret)
+		return pair_fail(p, "ip -batch (tx namespace)", ret, out);
+
 	if (!p->rx_ifindex) {
 		snprintf(p->err, sizeof(p->err), "if_nametoindex(%s): %s",
 			 p->rx_if, strerror(errno));
 		return -ENODEV;
 	}
-	ret = nl_sh(p->ns_tx, out, sizeof(out), "ip -o link show dev %s", p->tx_if);
-	p->tx_ifindex = ret ? -1 : atoi(out);
+	ret = nl_netns_enter(p->ns_tx);
+	if (ret)
+		return ret;
+	p->tx_ifindex = if_nametoindex(p->tx_if);
+	if (!p->tx_ifindex)
+		p->tx_ifindex = -1;
+	ret = nl_netns_enter(p->ns_rx);
+	if (ret)
+		return ret;
+
 	/* The queues in use (ethtool -l), not the allocated ones (ip -d). */
-	ret = nl_sh(-1, out, sizeof(out), "ethtool -l %s", p->rx_if);
-	s = ret ? NULL : strstr(out, "Current hardware settings:");
-	if (s)
-		s = strstr(s, "Combined:");
-	if (!s || field_after(s, "Combined:") < 1) {
+	p->nr_rxq = combined_channels(p->rx_if);
+	if (!p->nr_rxq) {
 		ret = nl_sh(-1, out, sizeof(out), "ip -d link show dev %s",
 			    p->rx_if);
 		if (ret || field_after(out, "numrxqueues") < 1) {
@@ -283,9 +385,7 @@ int nl_pair_create(struct nl_pair *p, const char *kind)
 			return -EIO;
 		}
 		p->nr_rxq = field_after(out, "numrxqueues");
-		return 0;
 	}
-	p->nr_rxq = field_after(s, "Combined:");
 	return 0;
 }
 

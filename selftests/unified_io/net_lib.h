@@ -60,6 +60,16 @@ uint64_t nl_now_ms(void);
 int nl_sh(int nsfd, char *out, size_t outlen, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/*
+ * Run "ip -batch -" in @nsfd (-1: the caller's) with @batch (lines of ip
+ * commands, under 4 KiB) as input; like nl_sh() otherwise.  ip stops at the
+ * first command that fails.
+ */
+int nl_ip_batch(int nsfd, char *out, size_t outlen, const char *batch);
+
+/* Whether PATH has an executable @name (command -v without a shell). */
+bool nl_have_program(const char *name);
+
 /* A new network namespace with lo up, as an fd; the caller stays put. */
 int nl_netns_new(void);
 

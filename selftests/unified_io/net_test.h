@@ -66,7 +66,7 @@ static inline bool __nt_pair_create(struct __test_metadata *_metadata,
 	p->ns_orig = p->ns_rx = p->ns_tx = -1;
 	if (geteuid())
 		SKIP(return false, "needs root");
-	if (nl_sh(-1, NULL, 0, "command -v ip && command -v ethtool"))
+	if (!nl_have_program("ip") || !nl_have_program("ethtool"))
 		SKIP(return false, "needs ip and ethtool");
 	if (!strcmp(kind, "uionic")) {
 		ret = nl_nic_load(err, sizeof(err));

@@ -71,12 +71,12 @@ run() {
 	local pid i p
 	"$@" >>"$tmp/log" 2>&1 &
 	pid=$!
-	for ((i = 0; i < TIMEOUT * 10; i++)); do
+	for ((i = 0; i < TIMEOUT * 20; i++)); do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			wait "$pid"
 			return
 		fi
-		sleep 0.1
+		ksleep 0.05
 	done
 	HUNG="$*"
 	echo "still running after ${TIMEOUT}s: $*" >>"$tmp/log"

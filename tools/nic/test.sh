@@ -89,11 +89,13 @@ start_recv() {
 	xa python3 "$XFER" recv "$@" >"$tmp/recv.out" 2>"$tmp/recv.err" &
 	rpid=$!
 	bg_pids+=("$rpid")
-	local i
-	for ((i = 0; i < 300; i++)); do
-		grep -q ready "$tmp/recv.err" && return 0
+	local i l
+	for ((i = 0; i < 600; i++)); do
+		while IFS= read -r l; do
+			[[ $l != *ready* ]] || return 0
+		done <"$tmp/recv.err"
 		kill -0 "$rpid" 2>/dev/null || return 1
-		sleep 0.1
+		ksleep 0.05
 	done
 	return 1
 }
@@ -329,7 +331,7 @@ if start_recv "$A4" 5301 $((8 * MIB)) &&
 	# Until some frames have been dropped, plus a second.
 	for ((i = 0; i < 600; i++)); do
 		[ "$(sum_stat alloc_fail)" -gt "$before" ] && break
-		sleep 0.1
+		ksleep 0.1
 	done
 	sleep 1
 	xa ethtool --set-priv-flags "$DEV" fail-rx-alloc off >>"$tmp/log" 2>&1
