@@ -18,18 +18,20 @@
 # and a guest whose vCPUs outnumber the free cores stalls: its vCPUs wait
 # for each other (lock holders and TCG's exclusive sections descheduled).
 # Four 2-vCPU guests at once took 1,750 s for the patched pass, which takes
-# 189 s alone with one vCPU.  The kernel builds and then the debug pass are
-# the long path of a run from an empty cache, so the other passes, the
-# swiotlb boots and the DKMS test run at nice 10: they take what the builds
-# and the debug guests leave.  The debug pass, the longest (KASAN, lockdep
-# and kmemleak under TCG), runs in UNIFIED_IO_CHECK_DEBUG_GUESTS guests
-# (default 2) that share its binaries: each takes the next one nobody has
-# claimed (selftests/run_all.sh, UNIFIED_IO_CLAIM_DIR), and each ends with
-# its own kmemleak scan.  Each guest's output goes to
-# $BUILD/selftests/check-<name>.log (check-<name>@<k>.log for the debug
-# guests) and is printed whole when it ends; while passes run, a line a
-# minute says how far each got.  A pass starts with the kernel it boots
-# (release and Debian package version) and ends with
+# 189 s alone with one vCPU.  Beside the kernel builder, which keeps both
+# cores busy, one guest at most; otherwise up to UNIFIED_IO_CHECK_JOBS.
+# (Not nice(1) instead: a guest starved to a tenth of a core takes minutes
+# for what needs a second, and tools/nic/pairs.sh's watchdog reads that as
+# a hang.)  The debug pass, the longest (KASAN, lockdep and kmemleak under
+# TCG) and on an empty cache the last, runs in
+# UNIFIED_IO_CHECK_DEBUG_GUESTS guests (default 2) that share its binaries:
+# each takes the next one nobody has claimed (selftests/run_all.sh,
+# UNIFIED_IO_CLAIM_DIR), and each ends with its own kmemleak scan.  Each
+# guest's output goes to $BUILD/selftests/check-<name>.log
+# (check-<name>@<k>.log for the debug guests) and is printed whole when it
+# ends; while passes run, a line a minute says how far each got.  A pass
+# starts with the kernel it boots (release and Debian package version) and
+# ends with
 #
 #	<name> (Linux <release>): N passed, N failed, N skipped
 #
@@ -83,16 +85,15 @@ put_status() {
 run_pass() {
 	local guest=$1 name=${1%@*} log=$BUILD/selftests/check-$1.log
 	local rc summary passed failed skipped why desc kver suite t0 kind
-	local nice=10 claim=()
+	local claim=()
 	suite=$("$MATRIX" get "$name" tests)
 	kind=$("$MATRIX" get "$name" kind)
-	[ "$kind" != debug ] || nice=0
 	[ "$guest" = "$name" ] || claim=(UNIFIED_IO_CLAIM_DIR="$BUILD/selftests/claims-$name")
 	t0=$(date +%s)
 	# A stock entry's modules first (a patched or debug entry's pass starts
 	# once the builder wrote its status).
 	if [ "$kind" = stock ]; then
-		nice -n "$nice" "$TOP/scripts/kmod.sh" "$name" >"$BUILD/selftests/build-$name.log" 2>&1
+		"$TOP/scripts/kmod.sh" "$name" >"$BUILD/selftests/build-$name.log" 2>&1
 		put_status "$name" $?
 	fi
 	if [ "$(cat "$BUILD/selftests/build-$name.status")" != 0 ]; then
@@ -116,7 +117,7 @@ run_pass() {
 	else
 		{
 			echo "=== tools/nic/pairs.sh, booted with swiotlb=force"
-			nice -n "$nice" "$TOP/tools/vm/run" --kernel "$name" --cpus "$CPUS" --timeout 300 \
+			"$TOP/tools/vm/run" --kernel "$name" --cpus "$CPUS" --timeout 300 \
 				--append swiotlb=force -- "$TOP/tools/nic/pairs.sh" 2>&1
 		} >>"$log"
 		rc=$?
@@ -127,7 +128,7 @@ run_pass() {
 			echo "kernel-log ($name, swiotlb=force): FAIL: tools/vm/run exited $rc" >>"$log"
 		fi
 	fi
-	nice -n "$nice" "$TOP/tools/vm/run" --kernel "$name" --cpus "$CPUS" --timeout "$TIMEOUT" -- \
+	"$TOP/tools/vm/run" --kernel "$name" --cpus "$CPUS" --timeout "$TIMEOUT" -- \
 		env BUILD="$BUILD" UNIFIED_IO_SUITE="$suite" ${claim[@]+"${claim[@]}"} \
 		"$TOP/selftests/run_all.sh" >>"$log" 2>&1
 	rc=$?
@@ -251,6 +252,8 @@ for kind in debug patched stock; do
 done
 # building: whether a build of the builder's has no status yet (status
 # files, not the builder's pid, which a long build's forks may recycle).
+# Beside the builder one guest at most: the build keeps both cores busy and
+# is the long path of a run from an empty cache.
 building() {
 	local n
 	for n in ${builds[@]+"${builds[@]}"}; do
@@ -274,6 +277,7 @@ tick=0
 dkms_pid= dkms_log=$BUILD/selftests/check-dkms.log
 while [ ${#pending[@]} -gt 0 ] || [ ${#pids[@]} -gt 0 ]; do
 	while [ ${#pending[@]} -gt 0 ] && [ ${#pids[@]} -lt "$JOBS" ]; do
+		! building || [ ${#pids[@]} -eq 0 ] || break
 		i=$(next_ready)
 		[ -n "$i" ] || break
 		g=${pending[i]}
@@ -304,7 +308,7 @@ while [ ${#pending[@]} -gt 0 ] || [ ${#pids[@]} -gt 0 ]; do
 	# The DKMS build test once every guest has started and every kernel is
 	# built: it then uses what the last guests leave of the cores.
 	if [ -z "$dkms_pid" ] && [ ${#pending[@]} -eq 0 ] && ! building; then
-		nice -n 10 "$TOP/scripts/dkms-test.sh" >"$dkms_log" 2>&1 &
+		"$TOP/scripts/dkms-test.sh" >"$dkms_log" 2>&1 &
 		dkms_pid=$!
 	fi
 	if [ $((tick % 60)) = 0 ] && [ $((${#pids[@]} + ${#pending[@]})) -gt 0 ]; then

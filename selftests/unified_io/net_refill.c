@@ -31,7 +31,7 @@
 #define NBUFS	1024
 #define LENT	768
 #define PORT	7831
-#define BYTES	(16 * NT_MIB)
+#define BYTES	nt_volume(16 * NT_MIB, 8 * NT_MIB)
 
 FIXTURE(refill) {
 	struct nl_pair p;

@@ -101,7 +101,7 @@ TEST_F_TIMEOUT(zc, stream_4x16m, 900)
 	struct nl_qstats before[8], after[8];
 	struct nl_rx *rx = &self->st.rx;
 	struct unified_io_info info;
-	uint64_t total = 4 * 16 * NT_MIB;
+	uint64_t total = nt_volume(4 * 16 * NT_MIB, 16 * NT_MIB);
 	unsigned int nq = self->p.nr_rxq < 8 ? self->p.nr_rxq : 8;
 	uint64_t t0;
 
@@ -200,7 +200,7 @@ TEST_F_TIMEOUT(zc, unbind_while_flowing, 900)
 	struct nl_rx *rx = &self->st.rx;
 	struct nl_region again = { .fd = -1 };
 	struct unified_io_info info;
-	uint64_t total = 2 * 16 * NT_MIB, zc_before;
+	uint64_t total = nt_volume(2 * 16 * NT_MIB, 8 * NT_MIB), zc_before;
 	static uint64_t offs[NBUFS];
 	unsigned int n;
 	char msg[64];
