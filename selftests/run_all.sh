@@ -6,8 +6,9 @@
 #
 # First tools/nic/pairs.sh: the test NIC's pair life cycle under a
 # watchdog.  If it bails out (exit 2: a command hung in the kernel, most
-# likely with RTNL held) the pass ends there, counted, instead of every
-# later test timing out behind the same lock.
+# likely with RTNL held) the guest's run ends there, counted, instead of
+# every later test timing out behind the same lock (with
+# UNIFIED_IO_CLAIM_DIR, the other guests of the pass go on).
 #
 # Each binary is a kselftest-harness program; its "# Totals:" line gives its
 # counts. A binary that crashed, timed out or printed no totals is counted
@@ -105,7 +106,7 @@ trap 'rm -f "$log"' EXIT
 
 # Where a pass's time goes: after each test result line and each binary or
 # script, the wall-clock seconds it took and the guest CPU seconds spent
-# meanwhile (every vCPU's user, system, interrupt and steal time from
+# meanwhile (every vCPU's user, nice, system, interrupt and steal time from
 # /proc/stat; idle and I/O wait are waiting).  Under TCG the guest's CPU
 # time is what it costs the host; wall time alone mixes that with timers,
 # sleeps and the peer.
@@ -134,7 +135,7 @@ timed() {
 	t0=${EPOCHREALTIME/[.,]/}
 	cpu_now
 	c0=$cpu
-	while IFS= read -r line; do
+	while IFS= read -r line || [ -n "$line" ]; do
 		printf '%s\n' "$line"
 		case $line in
 		"ok "[0-9]*|"not ok "[0-9]*)
@@ -148,9 +149,16 @@ echo "run_all: kernel $(uname -r)${UNIFIED_IO_KERNEL:+ ($UNIFIED_IO_KERNEL)}"
 
 # claim NAME: whether this guest runs NAME (see UNIFIED_IO_CLAIM_DIR).
 CLAIM_DIR=${UNIFIED_IO_CLAIM_DIR:-}
+# A claim that cannot be made (the directory missing, read-only, full) runs
+# NAME here: twice is better than nowhere.
 claim() {
+	local d=$CLAIM_DIR/${1//\//_}
 	[ -n "$CLAIM_DIR" ] || return 0
-	mkdir "$CLAIM_DIR/${1//\//_}" 2>/dev/null && return 0
+	mkdir "$d" 2>/dev/null && return 0
+	if [ ! -d "$d" ]; then
+		echo "=== $1: cannot claim it in $CLAIM_DIR; running it here"
+		return 0
+	fi
 	echo "=== $1: run by another guest"
 	return 1
 }

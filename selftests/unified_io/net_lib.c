@@ -76,6 +76,24 @@ static int nl_run(int nsfd, const char *input, char *out, size_t outlen,
 		close(ofd[1]);
 		return -e;
 	}
+	/*
+	 * The input fits in the pipe: write it before the child exists, so a
+	 * child that exits without reading (setns or exec failed) cannot
+	 * raise SIGPIPE here.
+	 */
+	if (input) {
+		ssize_t n = write(ifd[1], input, inlen);
+
+		close(ifd[1]);
+		if (n != (ssize_t)inlen) {
+			int e = n < 0 ? errno : EIO;
+
+			close(ifd[0]);
+			close(ofd[0]);
+			close(ofd[1]);
+			return -e;
+		}
+	}
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
@@ -84,10 +102,8 @@ static int nl_run(int nsfd, const char *input, char *out, size_t outlen,
 
 		close(ofd[0]);
 		close(ofd[1]);
-		if (input) {
+		if (input)
 			close(ifd[0]);
-			close(ifd[1]);
-		}
 		return -e;
 	}
 	if (pid == 0) {
@@ -102,14 +118,8 @@ static int nl_run(int nsfd, const char *input, char *out, size_t outlen,
 		_exit(127);
 	}
 	close(ofd[1]);
-	if (input) {
+	if (input)
 		close(ifd[0]);
-		/* A short write shows in ip's exit status. */
-		ssize_t n = write(ifd[1], input, inlen);
-
-		(void)n;
-		close(ifd[1]);
-	}
 	for (;;) {
 		char buf[512];
 		ssize_t n = read(ofd[0], buf, sizeof(buf));
@@ -306,7 +316,7 @@ static int pair_fail(struct nl_pair *p, const char *what, int ret,
 int nl_pair_create(struct nl_pair *p, const char *kind)
 {
 	char batch[NL_CMD_LEN], out[1024];
-	int ret;
+	int ret, err;
 
 	memset(p, 0, sizeof(*p));
 	p->ns_orig = p->ns_rx = p->ns_tx = -1;
@@ -347,6 +357,7 @@ int nl_pair_create(struct nl_pair *p, const char *kind)
 		 p->tx_if, getpid(), p->ns_tx, p->rx_if, p->rx_if);
 	ret = nl_ip_batch(-1, out, sizeof(out), batch);
 	p->rx_ifindex = if_nametoindex(p->rx_if);
+	err = errno;
 	p->linked = p->rx_ifindex > 0;
 	if (ret)
 		return pair_fail(p, "ip -batch (rx namespace)", ret, out);
@@ -361,18 +372,22 @@ int nl_pair_create(struct nl_pair *p, const char *kind)
 
 	if (!p->rx_ifindex) {
 		snprintf(p->err, sizeof(p->err), "if_nametoindex(%s): %s",
-			 p->rx_if, strerror(errno));
+			 p->rx_if, strerror(err));
 		return -ENODEV;
 	}
 	ret = nl_netns_enter(p->ns_tx);
-	if (ret)
+	if (ret) {
+		snprintf(p->err, sizeof(p->err), "setns (tx): %s", strerror(-ret));
 		return ret;
+	}
 	p->tx_ifindex = if_nametoindex(p->tx_if);
 	if (!p->tx_ifindex)
 		p->tx_ifindex = -1;
 	ret = nl_netns_enter(p->ns_rx);
-	if (ret)
+	if (ret) {
+		snprintf(p->err, sizeof(p->err), "setns (rx): %s", strerror(-ret));
 		return ret;
+	}
 
 	/* The queues in use (ethtool -l), not the allocated ones (ip -d). */
 	p->nr_rxq = combined_channels(p->rx_if);

@@ -5,7 +5,8 @@
  * there, and RECV hands the buffers the NIC wrote straight to the
  * application. Needs UNIFIED_IO_FEAT_NET_PROVIDER (SKIP otherwise).
  *
- *  stream_4x16m	4 flows x 16 MiB at once, every byte checked, every
+ *  stream_4x16m	4 flows x 16 MiB at once (4 x 4 MiB on the debug
+ *			kernel: nt_volume()), every byte checked, every
  *			chunk without UNIFIED_IO_CQE_F_COPIED; GET_INFO:
  *			copy_bytes 0, zc_bytes == recv_bytes == 64 MiB; the
  *			NIC's queue counters show the payload placed by
