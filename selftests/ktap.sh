@@ -54,7 +54,8 @@ not_ok() {
 # second (measured with 7.3: /bin/sleep 0, 100 ms; ip link show, 113 ms), as
 # much as the tenth of a second a polling loop waits, and several guests
 # share two cores.  The read builtin with a timeout on a pipe nobody writes
-# to waits in the shell itself.  The pipe is made at the first call; subshells inherit it.
+# to waits in the shell itself.  The pipe is made at the first call;
+# subshells inherit it.
 ksleep() {
 	[ -n "${KSLEEP_FD:-}" ] || exec {KSLEEP_FD}<> <(:)
 	read -r -t "$1" -u "$KSLEEP_FD" _ || :

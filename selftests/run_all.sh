@@ -118,28 +118,31 @@ cpu_now() {
 	read -r _c user nice system idle iowait irq softirq steal _c </proc/stat
 	cpu=$((user + nice + system + irq + softirq + steal))
 }
-# took_since T C: sets $took to "W.Ws, cpu C.Cs", the time since wall
-# time T (microseconds) and busy ticks C, and $t0/$c0 to now.
-took_since() {
-	local w c
+# took_start: sets $t0 and $c0 to now (wall time in microseconds, busy
+# ticks).
+took_start() {
 	t0=${EPOCHREALTIME/[.,]/}
 	cpu_now
 	c0=$cpu
-	w=$(( (t0 - $1) / 100000 )) c=$(( (c0 - $2) * 10 / HZ ))
+}
+# took_since: sets $took to "W.Ws, cpu C.Cs", the time since $t0/$c0, and
+# $t0/$c0 to now.
+took_since() {
+	local w c t=$t0 b=$c0
+	took_start
+	w=$(( (t0 - t) / 100000 )) c=$(( (c0 - b) * 10 / HZ ))
 	printf -v took '%d.%ds, cpu %d.%ds' $((w / 10)) $((w % 10)) $((c / 10)) $((c % 10))
 }
 # timed: standard input to standard output, with "# time: W.Ws, cpu C.Cs"
 # after each TAP result line ("ok N ..." or "not ok N ...").
 timed() {
 	local line t0 c0 took cpu
-	t0=${EPOCHREALTIME/[.,]/}
-	cpu_now
-	c0=$cpu
+	took_start
 	while IFS= read -r line || [ -n "$line" ]; do
 		printf '%s\n' "$line"
 		case $line in
 		"ok "[0-9]*|"not ok "[0-9]*)
-			took_since "$t0" "$c0"
+			took_since
 			printf '# time: %s\n' "$took" ;;
 		esac
 	done
@@ -169,12 +172,10 @@ claim() {
 run_script() {
 	local name=$1 line p f t0 c0 cpu took
 	echo "=== $name"
-	t0=${EPOCHREALTIME/[.,]/}
-	cpu_now
-	c0=$cpu
+	took_start
 	timeout -k 10 "$timeout_s" "$TOP/$name" 2>&1 | timed | tee "$log"
 	status=${PIPESTATUS[0]}
-	took_since "$t0" "$c0"
+	took_since
 	line=$(sed -n 's/^[A-Za-z0-9_-]*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$log" | tail -n 1)
 	if [ -n "$line" ]; then
 		read -r p f <<<"$line"
@@ -190,7 +191,7 @@ run_script() {
 if in_suite tools/nic/pairs.sh && claim tools/nic/pairs.sh; then
 	run_script tools/nic/pairs.sh
 	if [ "$status" -eq 2 ]; then
-		echo "run_all: tools/nic/pairs.sh bailed out (the kernel did not return); the pass ends here"
+		echo "run_all: tools/nic/pairs.sh bailed out (the kernel did not return); this guest's run ends here"
 		echo "$passed passed, $failed failed, $skipped skipped"
 		exit 1
 	fi
@@ -200,12 +201,10 @@ for bin in "${ordered[@]}"; do
 	name=${bin#"$DIR"/}
 	claim "$name" || continue
 	echo "=== $name"
-	t0=${EPOCHREALTIME/[.,]/}
-	cpu_now
-	c0=$cpu
+	took_start
 	(cd /tmp && timeout -k 10 "$timeout_s" "$bin") 2>&1 | timed | tee "$log"
 	status=${PIPESTATUS[0]}
-	took_since "$t0" "$c0"
+	took_since
 
 	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) xfail:\([0-9]*\) xpass:\([0-9]*\) skip:\([0-9]*\) error:\([0-9]*\).*/\1 \2 \3 \4 \5 \6/p' "$log" | tail -n 1)
 	note=

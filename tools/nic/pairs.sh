@@ -13,10 +13,9 @@
 # "ip link add" with RTNL held, which hung every later test.  Each command
 # here runs in the background with a deadline: one that does not return in
 # UIONIC_PAIRS_TIMEOUT seconds (default 300) is reported "not ok ... hung",
-# with its kernel stack, and the
-# script stops with "Bail out!" and exit status 2: RTNL is most likely held
-# for good, and run_all.sh ends the pass instead of timing out every test
-# after it.
+# with its kernel stack, and the script stops with "Bail out!" and exit
+# status 2: RTNL is most likely held for good, and run_all.sh ends the
+# guest's run instead of timing out every test after it.
 #
 #   tools/vm/run --kernel NAME -- tools/nic/pairs.sh
 #
@@ -31,9 +30,9 @@ set -u
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 KO=${UNIFIED_IO_KMOD_DIR:-$REPO}/drivers/uio_nic/uio_nic.ko
-# A step takes under a second alone, but up to 45 s on the debug kernel
-# with five guests sharing two cores (measured): 60 s was reported as a
-# hang there.  A deadlock never returns, so a long deadline only delays the
+# A step takes under a second alone, but up to 82 s on the debug kernel
+# with five guests sharing two cores (measured in make check): 60 s was
+# reported as a hang there.  A deadlock never returns, so a long deadline only delays the
 # bail-out.
 TIMEOUT=${UIONIC_PAIRS_TIMEOUT:-300}
 NSA=pairs-a-$$ NSB=pairs-b-$$
