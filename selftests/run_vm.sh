@@ -19,7 +19,11 @@
 # for each other (lock holders and TCG's exclusive sections descheduled).
 # Four 2-vCPU guests at once took 1,750 s for the patched pass, which takes
 # 189 s alone with one vCPU.  Beside the kernel builder, which keeps both
-# cores busy, one guest at most; otherwise up to UNIFIED_IO_CHECK_JOBS.
+# cores busy, one guest at most; otherwise UNIFIED_IO_CHECK_JOBS, by default
+# one per core.  More than that helps nothing and hurts the debug kernel:
+# a starved guest still takes every timer tick in wall time, and KASAN and
+# lockdep make ticks dear (its tools/nic/pairs.sh: 135 s with two guests
+# on two cores, 619 s with five, and over its 900 s limit once).
 # (Not nice(1) instead: a guest starved to a tenth of a core takes minutes
 # for what needs a second, and tools/nic/pairs.sh's watchdog reads that as
 # a hang.)  The debug pass, the longest (KASAN, lockdep and kmemleak under
@@ -48,8 +52,9 @@
 # Runs inside the sysroot (the top-level Makefile's check target, which
 # builds the user-space parts first).  Environment: BUILD, KERNELS (the
 # matrix entries to run, default all), UNIFIED_IO_CHECK_TIMEOUT (seconds per
-# guest, default 3600), UNIFIED_IO_CHECK_JOBS (guests at once, default 6;
-# each has 2 GiB), UNIFIED_IO_CHECK_CPUS (vCPUs per guest, default 1),
+# guest, default 3600), UNIFIED_IO_CHECK_JOBS (guests at once, default the
+# number of cores; each has 2 GiB), UNIFIED_IO_CHECK_CPUS (vCPUs per guest,
+# default 1),
 # UNIFIED_IO_CHECK_DEBUG_GUESTS (guests per debug pass, default 2).
 set -uo pipefail
 
@@ -58,7 +63,7 @@ BUILD=${BUILD:-$TOP/build}
 TIMEOUT=${UNIFIED_IO_CHECK_TIMEOUT:-3600}
 MATRIX=$TOP/scripts/matrix.sh
 KERNELS=${KERNELS:-$("$MATRIX" entries)}
-JOBS=${UNIFIED_IO_CHECK_JOBS:-6}
+JOBS=${UNIFIED_IO_CHECK_JOBS:-$(nproc)}
 CPUS=${UNIFIED_IO_CHECK_CPUS:-1}
 DEBUG_GUESTS=${UNIFIED_IO_CHECK_DEBUG_GUESTS:-2}
 for v in JOBS CPUS DEBUG_GUESTS; do
