@@ -105,9 +105,10 @@ $(BUILD)/examples/region_basic: $(TOP)/Documentation/examples/region_basic.c \
 	$(CC) -O2 -g -Wall -Wextra -Werror -I$(TOP)/include/uapi -o $@ $<
 
 # The passes build the kernels and modules they need (selftests/run_vm.sh:
-# the patched kernels in the background while the stock passes run).
-check: userspace checkpatch
-	$(TOP)/selftests/run_vm.sh
+# the patched kernels in the background while the stock passes run); the
+# user-space build runs once that background build has started.
+check:
+	$(TOP)/selftests/run_vm.sh $(MAKE) --no-print-directory -C $(TOP) userspace checkpatch
 
 # The demo on every matrix kernel: on a patched one the region is the NIC
 # queue's memory provider, on a stock one io_uring zcrx fills its data area.

@@ -28,7 +28,8 @@
 #                      (the BTF base of "BTF [M]"), scripts and generated
 #                      headers; build external modules with
 #                      make -C <dir>/build M=... [MO=...] modules
-#   source/            the patched source tree that build/ refers to
+#   source             a symbolic link to the patched source tree that
+#                      build/ refers to, shared by the variants of a series
 #   kernel.release     the kernel release (uname -r)
 #   build.log          the whole make output; build-time, the seconds it took
 #
@@ -38,9 +39,12 @@
 # the variant.  A build runs in a private directory next to the published
 # ones; the name <variant>-<series>-<key> is a symbolic link to it, created by
 # rename(2) when the build is complete, so nobody sees a partial kernel and
-# the absolute paths kbuild writes into the object tree stay valid.  One
-# build at a time (flock); the cache keeps the kernels of the matrix's
-# patched and debug entries plus one.
+# the absolute paths kbuild writes into the object tree stay valid.  The
+# patched source tree is published the same way, once for both variants
+# (kbuild's O= builds never write into it): source-<series>-<key>, keyed
+# by the package and the patches.  One build at a time (flock); the cache
+# keeps the kernels of the matrix's patched and debug entries plus one, and
+# the source trees they use.
 #
 # Runs inside the sysroot; from the host it re-executes itself through
 # scripts/sysroot.sh run.  Environment: UNIFIED_IO_CACHE (default
@@ -97,15 +101,27 @@ mapfile -t PATCH_FILES < <(find "$PATCHES" -maxdepth 1 -name '*.patch' | LC_ALL=
 [ -f "$TARBALL" ] ||
 	die "$TARBALL is missing: the sysroot installs $SRCPKG for $ENTRY (scripts/sysroot.sh ensure)"
 
-# What the kernel is made from.  dpkg's checksum of the tarball identifies
-# its content without reading 160 MB on every call.
-key() {
+# What the source tree is made from.  dpkg's checksum of the tarball
+# identifies its content without reading 160 MB on every call.
+source_key() {
 	{
-		echo "variant $VARIANT"
 		dpkg-query -W -f '${Package} ${Version}\n' "$SRCPKG"
 		grep " usr/src/$SRCPKG.tar.xz\$" "/var/lib/dpkg/info/$SRCPKG.md5sums" ||
 			sha256sum "$TARBALL"
-		for f in "${PATCH_FILES[@]}" "${FRAGMENTS[@]}"; do
+		for f in "${PATCH_FILES[@]}"; do
+			echo "== ${f#"$REPO"/}"
+			cat "$f"
+		done
+		declare -f extract
+	} | sha256sum | cut -c1-12
+}
+
+# What the kernel is made from.
+key() {
+	{
+		echo "variant $VARIANT"
+		echo "source $SRCNAME"
+		for f in "${FRAGMENTS[@]}"; do
 			echo "== ${f#"$REPO"/}"
 			cat "$f"
 		done
@@ -116,7 +132,7 @@ key() {
 # A published kernel: mark it used (the pruning keeps the newest) and say
 # where it is.
 published() {
-	[ -f "$DIR/kernel.release" ] || return 1
+	[ -f "$DIR/kernel.release" ] && [ -f "$DIR/source/Makefile" ] || return 1
 	touch "$DIR"
 }
 
@@ -197,8 +213,27 @@ build_cleanup() {
 	return "$rc"
 }
 
+# The patched source tree, published as $SRC (under the lock).  xz
+# decompresses the tarball's blocks on both cores while tar writes.
+extract() {
+	local tmp patch
+	[ -f "$SRC/Makefile" ] && return
+	tmp=$(mktemp -d "$KCACHE/.$SRCNAME.XXXXXX")
+	log "extracting $SRCPKG $(dpkg-query -W -f '${Version}' "$SRCPKG") into $SRC"
+	xz -dc -T"$(nproc)" "$TARBALL" | tar -x -C "$tmp" --strip-components=1 ||
+		{ rm -rf "$tmp"; die "cannot extract $TARBALL"; }
+	for patch in "${PATCH_FILES[@]}"; do
+		log "applying ${patch#"$REPO"/}"
+		{ echo "== patch -p1 < $patch"; patch -d "$tmp" -p1 --forward --batch < "$patch"; } \
+			>>"$tmp.log" 2>&1 || { tail -n 20 "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"; die "$patch does not apply"; }
+	done
+	rm -f "$tmp.log"
+	ln -s "${tmp##*/}" "$tmp.link"
+	mv -T "$tmp.link" "$SRC"
+}
+
 build() {
-	local t0 t patch kver
+	local t0 t kver
 	WORK=$(mktemp -d "$KCACHE/.$NAME.XXXXXX")
 	LOG=$WORK/build.log
 	trap build_cleanup EXIT
@@ -207,15 +242,9 @@ build() {
 	t0=$(date +%s)
 	log "building the $VARIANT kernel $NAME (log: $LOG)"
 
-	log "extracting $SRCPKG $(dpkg-query -W -f '${Version}' "$SRCPKG")"
-	mkdir "$WORK/source" "$WORK/build"
-	tar -xJf "$TARBALL" -C "$WORK/source" --strip-components=1
-
-	for patch in "${PATCH_FILES[@]}"; do
-		log "applying ${patch#"$REPO"/}"
-		{ echo "== patch -p1 < $patch"; patch -d "$WORK/source" -p1 --forward --batch < "$patch"; } \
-			>>"$LOG" 2>&1
-	done
+	extract
+	ln -s "$(readlink -f "$SRC")" "$WORK/source"
+	mkdir "$WORK/build"
 
 	log "configuring: tinyconfig + ${FRAGMENTS[*]#"$REPO"/}"
 	kmake tinyconfig
@@ -251,14 +280,18 @@ build() {
 	log "built $kver in $(elapsed "$t0") ($(du -sh "$WORK" | cut -f1)): $DIR"
 }
 
-# Keep the KEEP most recently used kernels; drop the rest and work
-# directories no link points to (interrupted builds).  Under the lock.
+# Keep the KEEP most recently used kernels and the source trees they use;
+# drop the rest and work directories no link points to (interrupted
+# builds).  Under the lock.
 prune() {
-	local link target
+	local link target kept=0
 	local -A live=()
 	while read -r _ link; do
-		if [ ${#live[@]} -lt "$KEEP" ]; then
+		if [ "$kept" -lt "$KEEP" ]; then
+			kept=$((kept + 1))
 			live[$(readlink "$link")]=1
+			target=$(readlink -f "$link/source")
+			[ ! -d "$target" ] || live[${target##*/}]=1
 		else
 			log "removing the old kernel ${link##*/}"
 			target=$(readlink "$link")
@@ -270,7 +303,14 @@ prune() {
 				echo "$(stat -L -c %Y "$link") $link"
 			fi
 		done | sort -rn)
-	for target in "$KCACHE"/.patched*; do
+	# The source tree being extracted for the kernel about to be built is
+	# not in use yet: prune runs after the build, never before it.
+	for link in "$KCACHE"/source-*; do
+		[ -L "$link" ] || continue
+		target=$(readlink "$link")
+		[ -n "${live[$target]:-}" ] || rm -f "$link"
+	done
+	for target in "$KCACHE"/.patched* "$KCACHE"/.source-*; do
 		if [ -d "$target" ] && [ -z "${live[${target##*/}]:-}" ]; then
 			rm -rf "$target"
 		fi
@@ -293,6 +333,8 @@ ensure() {
 	exec 9>&-
 }
 
+SRCNAME=source-$SERIES-$(source_key)
+SRC=$KCACHE/$SRCNAME
 NAME=$VARIANT-$SERIES-$(key)
 DIR=$KCACHE/$NAME
 

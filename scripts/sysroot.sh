@@ -136,6 +136,9 @@ Package: liburing-dev liburing2
 Pin: release n=sid
 Pin-Priority: 990
 PREF
+	# The sysroot is a cache, rebuilt from nothing if lost: dpkg need not
+	# fsync each file it unpacks (Debian's container images do the same).
+	echo force-unsafe-io >"$SYSROOT/etc/dpkg/dpkg.cfg.d/90unified-io"
 	# No initramfs is needed for the guest (tools/vm builds its own).
 	mkdir -p "$SYSROOT/etc/initramfs-tools"
 	echo 'update_initramfs=no' >"$SYSROOT/etc/initramfs-tools/update-initramfs.conf"

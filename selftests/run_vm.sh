@@ -49,8 +49,15 @@
 #
 # Exit status is non-zero on any failure.
 #
-# Runs inside the sysroot (the top-level Makefile's check target, which
-# builds the user-space parts first).  Environment: BUILD, KERNELS (the
+# Runs inside the sysroot (the top-level Makefile's check target).
+#
+#	run_vm.sh [COMMAND...]
+#
+# COMMAND, if given, runs once the builder has started and before the first
+# guest: the Makefile passes its user-space build (library, tools, BPF,
+# selftests, checkpatch), a minute of mostly one core that the kernel build
+# then uses the other core of.  If it fails, the builder is stopped and
+# nothing runs.  Environment: BUILD, KERNELS (the
 # matrix entries to run, default all), UNIFIED_IO_CHECK_TIMEOUT (seconds per
 # guest, default 3600), UNIFIED_IO_CHECK_JOBS (guests at once, default the
 # number of cores; each has 2 GiB), UNIFIED_IO_CHECK_CPUS (vCPUs per guest,
@@ -247,6 +254,9 @@ if [ ${#builds[@]} -gt 0 ]; then
 fi
 trap '[ -z "$builder_pid" ] || ! building || kill -- "-$builder_pid" 2>/dev/null
       [ -z "${dkms_pid:-}" ] || kill "$dkms_pid" 2>/dev/null' EXIT
+if [ $# -gt 0 ]; then
+	"$@" || { echo "run_vm: $* failed"; exit 1; }
+fi
 # A slot goes to the first pending guest whose kernel is ready (a stock
 # kernel always is; a patched or debug one once the builder wrote its
 # status), debug entries first: a guest waiting for a build would hold a
