@@ -108,7 +108,7 @@ $(BUILD)/examples/region_basic: $(TOP)/Documentation/examples/region_basic.c \
 # the patched kernels in the background while the stock passes run); the
 # user-space build runs once that background build has started.
 check:
-	$(TOP)/selftests/run_vm.sh $(MAKE) --no-print-directory -C $(TOP) userspace checkpatch
+	$(TOP)/selftests/run_vm.sh --userspace
 
 # The demo on every matrix kernel: on a patched one the region is the NIC
 # queue's memory provider, on a stock one io_uring zcrx fills its data area.

@@ -202,7 +202,15 @@ check_config() {
 # shellcheck disable=SC2317 # called by the EXIT trap
 build_cleanup() {
 	local rc=$?
+	local d
 	[ -z "$BUILD_PID" ] || kill -TERM -- "-$BUILD_PID" 2>/dev/null || true
+	# A source tree being extracted when we were stopped, and its patch
+	# log (under the lock: nobody else extracts).
+	for d in "$KCACHE/.$SRCNAME".*; do
+		[ -e "$d" ] && ! [ "$d" -ef "$SRC" ] || continue
+		[ "${d%.log}" = "$d" ] || [ ! -f "${LOG:-}" ] || cat "$d" >>"$LOG"
+		rm -rf "$d"
+	done
 	[ -n "${WORK:-}" ] && [ -d "$WORK" ] || return "$rc"
 	if [ "$rc" != 0 ] && [ -f "$LOG" ]; then
 		log "build failed; last lines of $KCACHE/$NAME.failed.log:"
@@ -290,7 +298,7 @@ prune() {
 		if [ "$kept" -lt "$KEEP" ]; then
 			kept=$((kept + 1))
 			live[$(readlink "$link")]=1
-			target=$(readlink -f "$link/source")
+			target=$(readlink -f "$link/source") || true
 			[ ! -d "$target" ] || live[${target##*/}]=1
 		else
 			log "removing the old kernel ${link##*/}"

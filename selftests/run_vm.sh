@@ -51,13 +51,14 @@
 #
 # Runs inside the sysroot (the top-level Makefile's check target).
 #
-#	run_vm.sh [COMMAND...]
+#	run_vm.sh [--userspace]
 #
-# COMMAND, if given, runs once the builder has started and before the first
-# guest: the Makefile passes its user-space build (library, tools, BPF,
-# selftests, checkpatch), a minute of mostly one core that the kernel build
-# then uses the other core of.  If it fails, the builder is stopped and
-# nothing runs.  Environment: BUILD, KERNELS (the
+# With --userspace (the Makefile's check target) it also builds the
+# user-space parts (make userspace checkpatch: library, tools, BPF,
+# selftests, the kernel's checkpatch) once the kernel builder has started
+# and before the first guest: a minute of mostly one core, which the kernel
+# build then shares.  If that fails, the builder is stopped and nothing
+# runs.  Environment: BUILD, KERNELS (the
 # matrix entries to run, default all), UNIFIED_IO_CHECK_TIMEOUT (seconds per
 # guest, default 3600), UNIFIED_IO_CHECK_JOBS (guests at once, default the
 # number of cores; each has 2 GiB), UNIFIED_IO_CHECK_CPUS (vCPUs per guest,
@@ -73,6 +74,12 @@ KERNELS=${KERNELS:-$("$MATRIX" entries)}
 JOBS=${UNIFIED_IO_CHECK_JOBS:-$(nproc)}
 CPUS=${UNIFIED_IO_CHECK_CPUS:-1}
 DEBUG_GUESTS=${UNIFIED_IO_CHECK_DEBUG_GUESTS:-2}
+USERSPACE=0
+case ${1:-} in
+--userspace) USERSPACE=1 ;;
+"") ;;
+*) echo "usage: $0 [--userspace]" >&2; exit 2 ;;
+esac
 for v in JOBS CPUS DEBUG_GUESTS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] ||
 		{ echo "run_vm: UNIFIED_IO_CHECK_$v must be a positive number" >&2; exit 2; }
@@ -254,9 +261,6 @@ if [ ${#builds[@]} -gt 0 ]; then
 fi
 trap '[ -z "$builder_pid" ] || ! building || kill -- "-$builder_pid" 2>/dev/null
       [ -z "${dkms_pid:-}" ] || kill "$dkms_pid" 2>/dev/null' EXIT
-if [ $# -gt 0 ]; then
-	"$@" || { echo "run_vm: $* failed"; exit 1; }
-fi
 # A slot goes to the first pending guest whose kernel is ready (a stock
 # kernel always is; a patched or debug one once the builder wrote its
 # status), debug entries first: a guest waiting for a build would hold a
@@ -279,6 +283,12 @@ building() {
 	done
 	return 1
 }
+# The user-space build, beside the kernel builder (the EXIT trap above
+# stops the builder if it fails).
+if [ "$USERSPACE" = 1 ]; then
+	make --no-print-directory -C "$TOP" userspace checkpatch ||
+		{ echo "run_vm: the user-space build failed"; exit 1; }
+fi
 # next_ready: the index in pending of the guest to start now, or nothing.
 next_ready() {
 	local i n
