@@ -18,8 +18,9 @@
 # for each other (lock holders and TCG's exclusive sections descheduled).
 # Four 2-vCPU guests at once took 1,750 s for the patched pass, which takes
 # 189 s alone with one vCPU.  Beside the kernel builder, which keeps both
-# cores busy, one guest at most; otherwise UNIFIED_IO_CHECK_JOBS, by default
-# one per core.  More than that helps nothing and hurts the debug kernel:
+# cores busy, one guest (or the DKMS test) at most; otherwise
+# UNIFIED_IO_CHECK_JOBS guests and the DKMS test together, by default one
+# per core.  More than that helps nothing and hurts the debug kernel:
 # a starved guest still takes every timer tick in wall time, and KASAN and
 # lockdep make ticks dear (its tools/nic/pairs.sh: 135 s with two guests
 # on two cores, 619 s with five, and over its 900 s limit once).
@@ -59,8 +60,8 @@
 # build then shares.  If that fails, the builder is stopped and nothing
 # runs.  Environment: BUILD, KERNELS (the
 # matrix entries to run, default all), UNIFIED_IO_CHECK_TIMEOUT (seconds per
-# guest, default 3600), UNIFIED_IO_CHECK_JOBS (guests at once, default the
-# number of cores; each has 2 GiB), UNIFIED_IO_CHECK_CPUS (vCPUs per guest,
+# guest, default 3600), UNIFIED_IO_CHECK_JOBS (guests, and the DKMS test,
+# at once; default the number of cores; each guest has 2 GiB), UNIFIED_IO_CHECK_CPUS (vCPUs per guest,
 # default 1),
 # UNIFIED_IO_CHECK_DEBUG_GUESTS (guests per debug pass, default 2).
 set -uo pipefail
@@ -260,7 +261,7 @@ if [ ${#builds[@]} -gt 0 ]; then
 	echo "check: building ${builds[*]} in the background (logs: $BUILD/selftests/build-NAME.log)"
 fi
 trap '[ -z "$builder_pid" ] || ! building || kill -- "-$builder_pid" 2>/dev/null
-      [ "${dkms_running:-0}" = 0 ] || kill "$dkms_pid" 2>/dev/null' EXIT
+      [ "${dkms_running:-0}" = 0 ] || kill -- "-$dkms_pid" 2>/dev/null' EXIT
 # A slot goes to the first pending guest whose kernel is ready (a stock
 # kernel always is; a patched or debug one once the builder wrote its
 # status), debug entries first: a guest waiting for a build would hold a
@@ -323,8 +324,11 @@ while [ ${#pending[@]} -gt 0 ] || [ ${#pids[@]} -gt 0 ]; do
 	done
 	if [ -z "$dkms_pid" ] && [ ${#pids[@]} -lt "$JOBS" ] &&
 	   { ! building || [ ${#pids[@]} -eq 0 ]; } && [ -z "$(next_ready)" ]; then
-		"$TOP/scripts/dkms-test.sh" >"$dkms_log" 2>&1 &
+		# Its own process group, so that the EXIT trap stops its make too.
+		set -m
+		"$TOP/scripts/dkms-test.sh" </dev/null >"$dkms_log" 2>&1 &
 		dkms_pid=$! dkms_running=1
+		set +m
 	fi
 	# A builder that died without a status would leave its passes waiting
 	# for ever: fail their builds instead.

@@ -794,10 +794,11 @@ static int wait_sender(pid_t pid)
 }
 
 /*
- * @rcvbuf: SO_RCVBUF (if > 0), which accepted sockets inherit: a quarter of the area,
- * so that TCP prunes its out-of-order queue before it holds every buffer of
- * a small area (the retransmission filling the gap would find none and the
- * connection would stall for good).
+ * @rcvbuf: SO_RCVBUF (if > 0), which accepted sockets inherit: the caller's
+ * share of the area (an eighth in the stream test), so that TCP prunes its
+ * out-of-order queue before it holds every buffer of a small area (the
+ * retransmission filling the gap would find none and the connection would
+ * stall for good).
  */
 static int listen_a(int rcvbuf)
 {

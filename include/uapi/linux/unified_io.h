@@ -765,7 +765,9 @@ struct unified_io_bpf {
  * gap has nowhere to land and the connection stalls. Keep the receive buffer
  * (SO_RCVBUF) of the sockets the queue serves, together, at most a quarter of
  * the lent memory (@nr_bufs * PAGE_SIZE / 4), so that TCP prunes its queues
- * before the NIC runs dry. While no queue is bound (after UNBIND or the
+ * before they hold every buffer (the NIC may still run short for a moment
+ * while the application holds what it received; TCP retransmits what it
+ * drops then). While no queue is bound (after UNBIND or the
  * interface's removal), SUBMIT takes the refill ring's entries.
  *
  * Errors:
