@@ -61,8 +61,8 @@
 # runs.  Environment: BUILD, KERNELS (the
 # matrix entries to run, default all), UNIFIED_IO_CHECK_TIMEOUT (seconds per
 # guest, default 3600), UNIFIED_IO_CHECK_JOBS (guests, and the DKMS test,
-# at once; default the number of cores; each guest has 2 GiB), UNIFIED_IO_CHECK_CPUS (vCPUs per guest,
-# default 1),
+# at once; default the number of cores; each guest has 2 GiB),
+# UNIFIED_IO_CHECK_CPUS (vCPUs per guest, default 1),
 # UNIFIED_IO_CHECK_DEBUG_GUESTS (guests per debug pass, default 2).
 set -uo pipefail
 

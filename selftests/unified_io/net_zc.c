@@ -8,7 +8,7 @@
  *  stream_4x16m	4 flows x 16 MiB at once (4 x 4 MiB on the debug
  *			kernel: nt_volume()), every byte checked, every
  *			chunk without UNIFIED_IO_CQE_F_COPIED; GET_INFO:
- *			copy_bytes 0, zc_bytes == recv_bytes == 64 MiB; the
+ *			copy_bytes 0, zc_bytes == recv_bytes == the total; the
  *			NIC's queue counters show the payload placed by
  *			header split on the bound queue and nowhere else;
  *			the lent buffers all accounted for
