@@ -27,6 +27,9 @@
  * struct uior_bpf_prog, which a new array shares with the old one. A detached
  * program's reference is dropped at once (the BPF core frees the program
  * after a grace period) and its counters are freed after a grace period.
+ *
+ * Calls: main.c (attach, detach, info), region.c (teardown), buf.c and
+ * recv.c (runs) call in; this file calls no other.
  */
 #include <linux/bpf.h>
 #include <linux/capability.h>

@@ -10,6 +10,12 @@
  *
  * Every ioctl argument begins with a __u32 size; arguments are copied with
  * copy_struct_from_user() so that older and newer user space both work.
+ *
+ * Locking: no lock of its own but the region id allocator's (the xarray's);
+ * SETUP, GET_INFO and fdinfo take ctx->lock, the other ioctls leave it to
+ * the files they call.
+ *
+ * Calls: this file calls region.c, ring.c, recv.c, provider.c and bpf.c.
  */
 #include <linux/fs.h>
 #include <linux/xarray.h>
@@ -202,6 +208,7 @@ static long uior_ioctl_get_info(struct uior_ctx *ctx, void __user *uarg)
 			info.layout = ctx->layout;
 			uior_stats_snapshot(ctx, &info.stats);
 			info.refill = ctx->layout_refill;
+			uior_recv_info(ctx, &info.net);
 			uior_net_info(ctx, &info.net);
 		}
 	}
@@ -229,6 +236,28 @@ static long uior_ioctl_bpf(struct uior_ctx *ctx, void __user *uarg,
 	return uior_respond(uarg, &p, sizeof(p), usize);
 }
 
+/*
+ * NET_BIND takes no flag yet and UNBIND no argument at all, with or
+ * without a memory provider: -EINVAL, and @msg says why.
+ */
+static int uior_net_check_arg(struct unified_io_net_bind *p, bool bind)
+{
+	bool resv = p->flags || p->resv ||
+		    !mem_is_zero(p->resv2, sizeof(p->resv2));
+
+	memset(p->msg, 0, sizeof(p->msg));
+	if (bind && resv) {
+		strscpy(p->msg, "unknown flag or reserved field set",
+			sizeof(p->msg));
+		return -EINVAL;
+	}
+	if (!bind && (resv || p->ifindex || p->rxq || p->nr_bufs)) {
+		strscpy(p->msg, "UNBIND takes no argument", sizeof(p->msg));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static long uior_ioctl_net(struct uior_ctx *ctx, void __user *uarg, bool bind)
 {
 	struct unified_io_net_bind p;
@@ -239,7 +268,9 @@ static long uior_ioctl_net(struct uior_ctx *ctx, void __user *uarg, bool bind)
 				  offsetofend(typeof(p), resv2), uarg, &usize);
 	if (ret)
 		return ret;
-	ret = bind ? uior_net_bind(ctx, &p) : uior_net_unbind(ctx, &p);
+	ret = uior_net_check_arg(&p, bind);
+	if (!ret)
+		ret = bind ? uior_net_bind(ctx, &p) : uior_net_unbind(ctx, &p);
 	if (ret == -EINTR)
 		return ret;
 	/* @msg says why, on failure too. */

@@ -19,8 +19,12 @@
  * uior_region_destroy(); a page io_uring still pins is freed when io_uring
  * unpins it.
  *
- * SETUP builds the region without ctx->lock held (ctx->building keeps a
- * second SETUP out); nothing reads the fields set here before ctx->ready.
+ * Locking: SETUP builds the region without ctx->lock held (ctx->building
+ * keeps a second SETUP out); nothing reads the fields set here before
+ * ctx->ready.  The teardown runs at ->release, when nothing else can.
+ *
+ * Calls: main.c calls in; this file calls provider.c and bpf.c to tear
+ * down what they built on the region.
  */
 #include <linux/align.h>
 #include <linux/cred.h>
@@ -281,6 +285,17 @@ void uior_region_destroy(struct uior_ctx *ctx)
 	memset(&ctx->layout_refill, 0, sizeof(ctx->layout_refill));
 	memset(&ctx->recv, 0, sizeof(ctx->recv));
 	memset(&ctx->stats, 0, sizeof(ctx->stats));
+}
+
+/* Every buffer free, in stack order: the first ALLOC gets buffer 0. */
+static void uior_bufs_init(struct uior_ctx *ctx)
+{
+	u32 i, nr = ctx->layout.nr_bufs;
+
+	for (i = 0; i < nr; i++)
+		ctx->free_list[i] = nr - 1 - i;
+	ctx->nr_free = nr;
+	ctx->stats.bufs_free = nr;
 }
 
 static void uior_init_ctrl(struct uior_ctx *ctx)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * unified_io rings and operations.
+ * unified_io rings: the submission and completion queues, SUBMIT's
+ * dispatch of descriptors to their operations, COMPLETE and poll().
  *
  * The SQ and CQ live in memory user space can write at any time. The kernel
  * keeps its own SQ head and CQ tail (struct uior_ctx) and only publishes them;
@@ -10,9 +11,17 @@
  * change a field between its check and its use.
  *
  * A descriptor is consumed only when its completion has a CQ slot; all
- * operations here complete synchronously, inside SUBMIT, under ctx->lock.
- * Waiters in COMPLETE and poll() read the committed CQ tail locklessly and
- * are woken only when it moves.
+ * operations complete synchronously, inside SUBMIT, under ctx->lock, and
+ * post their completions with uior_post_cqe() (uior.h). SUBMIT publishes
+ * them at its end (uior_commit()). Waiters in COMPLETE and poll() read the
+ * committed CQ tail locklessly and are woken only when it moves.
+ *
+ * Locking: ctx->lock guards the SQ head, the CQ tail and the statistics;
+ * ctx->cq_committed is written under it and read without it.
+ *
+ * Calls: main.c calls in; this file calls the operations (buf.c, recv.c),
+ * provider.c (the refill ring, lent buffers' counters) and the inline
+ * helpers of uior.h.
  */
 #include <linux/minmax.h>
 #include <linux/nospec.h>
@@ -22,27 +31,6 @@
 
 #include "uior.h"
 
-void uior_bufs_init(struct uior_ctx *ctx)
-{
-	u32 i, nr = ctx->layout.nr_bufs;
-
-	/* Stack order: the first ALLOC gets buffer 0. */
-	for (i = 0; i < nr; i++)
-		ctx->free_list[i] = nr - 1 - i;
-	ctx->nr_free = nr;
-	ctx->stats.bufs_free = nr;
-}
-
-void uior_buf_mirror(struct uior_ctx *ctx, u32 idx)
-{
-	const struct uior_buf *b = &ctx->bufs[idx];
-	struct unified_io_buf_entry *e = &ctx->buf_table[idx];
-
-	WRITE_ONCE(e->owner, b->owner);
-	WRITE_ONCE(e->state, b->state);
-	WRITE_ONCE(e->refs, b->refs);
-}
-
 static int uior_op_nop(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		       u64 *addr)
 {
@@ -50,138 +38,6 @@ static int uior_op_nop(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	    !mem_is_zero(d->pad, sizeof(d->pad)))
 		return -EINVAL;
 	return 0;
-}
-
-static int uior_op_alloc(struct uior_ctx *ctx, const struct unified_io_desc *d,
-			 u64 *addr)
-{
-	struct uior_buf *b;
-	u32 idx;
-
-	lockdep_assert_held(&ctx->lock);
-
-	if (d->flags || !d->owner || d->addr || d->len > ctx->layout.buf_size ||
-	    !mem_is_zero(d->pad, sizeof(d->pad)))
-		return -EINVAL;
-	if (!ctx->nr_free)
-		return -ENOBUFS;
-
-	idx = ctx->free_list[--ctx->nr_free];
-	b = &ctx->bufs[idx];
-	b->owner = d->owner;
-	b->state = UNIFIED_IO_BUF_APP;
-	b->refs = 1;
-	uior_buf_mirror(ctx, idx);
-	ctx->stats.bufs_free--;
-	ctx->stats.bufs_app++;
-
-	*addr = (u64)idx << ctx->buf_shift;
-	return ctx->layout.buf_size;
-}
-
-static int uior_op_free(struct uior_ctx *ctx, const struct unified_io_desc *d,
-			u64 *addr)
-{
-	struct uior_buf *b;
-	u32 idx;
-
-	lockdep_assert_held(&ctx->lock);
-
-	if (d->flags || !d->owner || d->len ||
-	    !mem_is_zero(d->pad, sizeof(d->pad)))
-		return -EINVAL;
-	if (d->addr >= ctx->layout.data_size)
-		return -ERANGE;
-	if (d->addr & (ctx->layout.buf_size - 1))
-		return -EINVAL;
-
-	/* Below data_size, so below 2^32 buffers: u32 for array_index_nospec. */
-	idx = array_index_nospec((u32)(d->addr >> ctx->buf_shift),
-				 ctx->layout.nr_bufs);
-	/* Lent to the network side: it goes back there (net.c). */
-	if (uior_net_buf_lent(ctx, idx)) {
-		int ret = uior_net_free_buf(ctx, idx, d->owner);
-
-		if (!ret)
-			*addr = d->addr;
-		return ret;
-	}
-	b = &ctx->bufs[idx];
-	if (b->state == UNIFIED_IO_BUF_FREE)
-		return -EALREADY;
-	if (b->owner != d->owner)
-		return -EPERM;
-
-	b->owner = 0;
-	b->state = UNIFIED_IO_BUF_FREE;
-	b->refs = 0;
-	uior_buf_mirror(ctx, idx);
-	ctx->free_list[ctx->nr_free++] = idx;
-	ctx->stats.bufs_app--;
-	ctx->stats.bufs_free++;
-
-	*addr = d->addr;
-	return 0;
-}
-
-void uior_post_cqe(struct uior_ctx *ctx, const struct unified_io_desc *d,
-		   s32 res, u64 addr, u32 flags)
-{
-	struct unified_io_cqe cqe = {
-		.user_data	= d->user_data,
-		.res		= res,
-		.flags		= flags,
-		.addr		= addr,
-		.opcode		= d->opcode,
-	};
-
-	lockdep_assert_held(&ctx->lock);
-
-	memcpy(&ctx->cqes[ctx->cq_tail & ctx->cq_mask], &cqe, sizeof(cqe));
-	ctx->cq_tail++;
-	ctx->stats.cqes++;
-	if (res < 0)
-		ctx->stats.errors++;
-}
-
-static int uior_op_bpf(struct uior_ctx *ctx, const struct unified_io_desc *d,
-		       u64 *addr, u32 *cflags)
-{
-	struct uior_buf *b;
-	u32 idx;
-	int ret;
-
-	lockdep_assert_held(&ctx->lock);
-
-	if (d->flags || !d->owner || !mem_is_zero(d->pad, sizeof(d->pad)))
-		return -EINVAL;
-	if (d->addr >= ctx->layout.data_size)
-		return -ERANGE;
-	if (d->addr & (ctx->layout.buf_size - 1) || !d->len ||
-	    d->len > ctx->layout.buf_size)
-		return -EINVAL;
-
-	idx = array_index_nospec((u32)(d->addr >> ctx->buf_shift),
-				 ctx->layout.nr_bufs);
-	/*
-	 * A buffer lent to the network side changes hands under the
-	 * provider's lock (the NIC's refill runs in softirq): net.c checks
-	 * the owner there and keeps the buffer from the NIC for the run.
-	 */
-	if (uior_net_buf_lent(ctx, idx)) {
-		ret = uior_net_hold_buf(ctx, idx, d->owner);
-		if (ret)
-			return ret;
-		*addr = d->addr;
-		ret = uior_bpf_run(ctx, d, idx, cflags);
-		uior_net_unhold_buf(ctx, idx);
-		return ret;
-	}
-	b = &ctx->bufs[idx];
-	if (b->state != UNIFIED_IO_BUF_APP || b->owner != d->owner)
-		return -EPERM;
-	*addr = d->addr;
-	return uior_bpf_run(ctx, d, idx, cflags);
 }
 
 /*

@@ -12,6 +12,19 @@
  * other byte of the control and descriptor areas) is read once into kernel
  * memory and validated; the kernel's own ring indices, buffer states and
  * counters live here, in kernel memory, and are only mirrored to user space.
+ *
+ * The files, each with one concern; calls go down this list, never up:
+ *
+ *   main.c	the misc device, its ioctls and fdinfo
+ *   region.c	the region's memory: geometry, pages, accounting, mmap
+ *   ring.c	SQ and CQ, SUBMIT's dispatch, COMPLETE, poll
+ *   buf.c	ALLOC, FREE, BPF: the application's buffers
+ *   recv.c	RECV: TCP payload into region buffers
+ *   provider.c	the NIC queue's memory provider and its binding
+ *		(only with kernel/patches/; stubs below otherwise)
+ *   bpf.c	the BPF chain: attach, detach, run
+ *   uior.h	the context, and the helpers every file may call: the
+ *		region's free list and buffer table, posting a completion
  */
 #ifndef _UIOR_H
 #define _UIOR_H
@@ -20,6 +33,8 @@
 #include <linux/mm_types.h>
 #include <linux/atomic.h>
 #include <linux/mutex.h>
+#include <linux/lockdep.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <net/net_trackers.h>
@@ -27,12 +42,21 @@
 #include <kcompat.h>
 
 /*
- * The memory provider (net.c) needs the kernel patches of kernel/patches/:
- * the provider interface exported to modules, and ops with an owner the
- * core pins.  scripts/kapi.sh probes for both.
+ * The memory provider (provider.c) needs the kernel patches of
+ * kernel/patches/: the provider interface exported to modules, and ops with
+ * an owner the core pins.  scripts/kapi.sh probes for both; the Kbuild file
+ * builds provider.c and defines UIOR_NET_PROVIDER to 1 when both are there.
  */
-#define UIOR_NET_PROVIDER \
-	(KAPI_NET_PROVIDER_EXPORTS && KAPI_MEMORY_PROVIDER_OWNER)
+#ifndef UIOR_NET_PROVIDER
+#error "UIOR_NET_PROVIDER is set by drivers/unified_io/Kbuild"
+#endif
+
+/* The features of this build: all but a provider the kernel cannot take. */
+static inline u32 uior_features(void)
+{
+	return UNIFIED_IO_FEATURES &
+	       ~(UIOR_NET_PROVIDER ? 0 : UNIFIED_IO_FEAT_NET_PROVIDER);
+}
 
 /*
  * Layout of the control area (one page). Private to the kernel: user space
@@ -59,9 +83,10 @@ struct uior_buf {
 
 struct uior_ctx {
 	/*
-	 * @lock serialises SETUP's state changes, SUBMIT, GET_INFO, fdinfo
-	 * and the teardown of a failed SETUP: it protects the SQ head, the CQ
-	 * tail, the buffers, the free list and the statistics.
+	 * @lock serialises SETUP's state changes, SUBMIT, BIND, UNBIND,
+	 * GET_INFO, fdinfo and the teardown of a failed SETUP: it protects
+	 * the SQ head, the CQ tail, the free list, the statistics and the
+	 * buffers but those lent to a memory provider (below).
 	 */
 	struct mutex lock;
 	bool building;			/* SETUP in progress; under @lock */
@@ -98,9 +123,11 @@ struct uior_ctx {
 	u32 cq_tail;			/* posted, not yet committed */
 	u32 cq_committed;		/* published; READ_ONCE by waiters */
 	/*
-	 * Under @lock, but for buffers lent to the network side
-	 * (uior_net_buf_lent()): their entries follow the provider's
-	 * state under its rq_lock (net.c), from softirq too.
+	 * The region's free list holds no lent buffer: under @lock.  An entry
+	 * of @bufs is under @lock while its buffer is the region's; once it
+	 * is lent to a provider (uior_net_buf_lent()), under the provider's
+	 * rq_lock (provider.c), from softirq too: @lock alone covers only the
+	 * lending and the return, when no page pool can reach the buffer.
 	 */
 	struct uior_buf *bufs;
 	u32 *free_list;
@@ -110,7 +137,7 @@ struct uior_ctx {
 	atomic64_t waits;		/* COMPLETE calls that slept */
 
 	/*
-	 * Network side (net.c): set by BIND under @lock; replaced by the next
+	 * Network side (provider.c): set by BIND under @lock; replaced by the next
 	 * BIND once the binding has ended and every buffer is back, and
 	 * cleared at release.  @rfq_head is the refill ring's head while no
 	 * binding has it (the kernel's copy: user space can write the one in
@@ -118,7 +145,7 @@ struct uior_ctx {
 	 */
 	struct uior_net *net;
 	u32 rfq_head;
-	struct {			/* RECV counters, under @lock */
+	struct {			/* recv.c's counters, under @lock */
 		u64 recv_bytes;
 		u64 zc_chunks;
 		u64 zc_bytes;
@@ -139,10 +166,184 @@ struct uior_ctx {
 	struct page *bpf_scratch;
 };
 
+/*
+ * The buffer table's entry of @idx follows ctx->bufs[@idx]; user space reads
+ * it and never gets it back.  Under the lock of the entry (struct uior_ctx).
+ */
+static inline void uior_buf_mirror(struct uior_ctx *ctx, u32 idx)
+{
+	const struct uior_buf *b = &ctx->bufs[idx];
+	struct unified_io_buf_entry *e = &ctx->buf_table[idx];
+
+	WRITE_ONCE(e->owner, b->owner);
+	WRITE_ONCE(e->state, b->state);
+	WRITE_ONCE(e->refs, b->refs);
+}
+
+/* A buffer off the region's free list, now held by @owner. */
+static inline int uior_buf_get(struct uior_ctx *ctx, u16 owner, u32 *idx)
+{
+	struct uior_buf *b;
+
+	lockdep_assert_held(&ctx->lock);
+	if (!ctx->nr_free)
+		return -ENOBUFS;
+	*idx = ctx->free_list[--ctx->nr_free];
+	b = &ctx->bufs[*idx];
+	b->owner = owner;
+	b->state = UNIFIED_IO_BUF_APP;
+	b->refs = 1;
+	uior_buf_mirror(ctx, *idx);
+	ctx->stats.bufs_free--;
+	ctx->stats.bufs_app++;
+	return 0;
+}
+
+/* A held buffer of the region back on its free list. */
+static inline void uior_buf_put(struct uior_ctx *ctx, u32 idx)
+{
+	lockdep_assert_held(&ctx->lock);
+	ctx->bufs[idx] = (struct uior_buf){ .state = UNIFIED_IO_BUF_FREE };
+	uior_buf_mirror(ctx, idx);
+	ctx->free_list[ctx->nr_free++] = idx;
+	ctx->stats.bufs_app--;
+	ctx->stats.bufs_free++;
+}
+
+/*
+ * Post a completion for @d (a kernel copy) in the slot after the kernel's
+ * CQ tail; the caller has checked there is one.  User space sees it once
+ * SUBMIT commits (ring.c).
+ */
+static inline void uior_post_cqe(struct uior_ctx *ctx,
+				 const struct unified_io_desc *d,
+				 s32 res, u64 addr, u32 flags)
+{
+	struct unified_io_cqe cqe = {
+		.user_data	= d->user_data,
+		.res		= res,
+		.flags		= flags,
+		.addr		= addr,
+		.opcode		= d->opcode,
+	};
+
+	lockdep_assert_held(&ctx->lock);
+	memcpy(&ctx->cqes[ctx->cq_tail & ctx->cq_mask], &cqe, sizeof(cqe));
+	ctx->cq_tail++;
+	ctx->stats.cqes++;
+	if (res < 0)
+		ctx->stats.errors++;
+}
+
 /* region.c */
 int uior_region_create(struct uior_ctx *ctx, struct unified_io_setup *p);
 void uior_region_destroy(struct uior_ctx *ctx);
 int uior_mmap_prepare(struct vm_area_desc *desc);
+
+/* ring.c */
+int uior_submit(struct uior_ctx *ctx, struct unified_io_submit *p);
+int uior_complete(struct uior_ctx *ctx, struct unified_io_complete *p);
+__poll_t uior_poll_mask(struct uior_ctx *ctx);
+void uior_stats_snapshot(struct uior_ctx *ctx, struct unified_io_stats *out);
+
+/* buf.c */
+int uior_op_alloc(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		  u64 *addr);
+int uior_op_free(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		 u64 *addr);
+int uior_op_bpf(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		u64 *addr, u32 *cflags);
+
+/* recv.c */
+int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		 u32 slots);
+void uior_recv_info(struct uior_ctx *ctx, struct unified_io_net_info *ni);
+
+/* provider.c */
+struct uior_net;
+struct net_iov;
+struct page_pool;
+#if UIOR_NET_PROVIDER
+int uior_net_bind(struct uior_ctx *ctx, struct unified_io_net_bind *p);
+int uior_net_unbind(struct uior_ctx *ctx, struct unified_io_net_bind *p);
+void uior_net_destroy(struct uior_ctx *ctx);
+void uior_net_drain_refill(struct uior_ctx *ctx);
+bool uior_net_buf_lent(struct uior_ctx *ctx, u32 idx);
+int uior_net_free_buf(struct uior_ctx *ctx, u32 idx, u16 owner);
+int uior_net_hold_buf(struct uior_ctx *ctx, u32 idx, u16 owner);
+void uior_net_unhold_buf(struct uior_ctx *ctx, u32 idx);
+int uior_net_copy_buf(struct uior_net *net, u16 owner, u32 *idx);
+void uior_net_put_buf(struct uior_net *net, u32 idx, u16 owner);
+int uior_net_take_frag(struct uior_net *net, struct net_iov *niov, u16 owner);
+bool uior_net_is_ours(struct uior_net *net, struct page_pool *pp);
+void uior_net_stats(struct uior_ctx *ctx, struct unified_io_stats *s);
+void uior_net_info(struct uior_ctx *ctx, struct unified_io_net_info *ni);
+#else
+/*
+ * No provider: ctx->net stays NULL, so no buffer is ever lent and RECV
+ * copies everything into the region's own buffers.
+ */
+static inline int uior_net_bind(struct uior_ctx *ctx,
+				struct unified_io_net_bind *p)
+{
+	strscpy(p->msg, "kernel lets no module provide page pool memory",
+		sizeof(p->msg));
+	return -EOPNOTSUPP;
+}
+
+static inline int uior_net_unbind(struct uior_ctx *ctx,
+				  struct unified_io_net_bind *p)
+{
+	strscpy(p->msg, "region is not bound", sizeof(p->msg));
+	return -ENOENT;
+}
+
+static inline void uior_net_destroy(struct uior_ctx *ctx) { }
+static inline void uior_net_drain_refill(struct uior_ctx *ctx) { }
+
+static inline bool uior_net_buf_lent(struct uior_ctx *ctx, u32 idx)
+{
+	return false;
+}
+
+static inline int uior_net_free_buf(struct uior_ctx *ctx, u32 idx, u16 owner)
+{
+	return -EPERM;
+}
+
+static inline int uior_net_hold_buf(struct uior_ctx *ctx, u32 idx, u16 owner)
+{
+	return -EPERM;
+}
+
+static inline void uior_net_unhold_buf(struct uior_ctx *ctx, u32 idx) { }
+
+static inline int uior_net_copy_buf(struct uior_net *net, u16 owner, u32 *idx)
+{
+	return -ENOBUFS;
+}
+
+static inline void uior_net_put_buf(struct uior_net *net, u32 idx, u16 owner)
+{
+}
+
+static inline int uior_net_take_frag(struct uior_net *net,
+				     struct net_iov *niov, u16 owner)
+{
+	return -EFAULT;
+}
+
+static inline bool uior_net_is_ours(struct uior_net *net,
+				    struct page_pool *pp)
+{
+	return false;
+}
+
+static inline void uior_net_stats(struct uior_ctx *ctx,
+				  struct unified_io_stats *s) { }
+static inline void uior_net_info(struct uior_ctx *ctx,
+				 struct unified_io_net_info *ni) { }
+#endif /* UIOR_NET_PROVIDER */
 
 /* bpf.c */
 struct uior_bpf_chain;
@@ -152,31 +353,5 @@ int uior_bpf_run(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		 u32 idx, u32 *cflags);
 void uior_bpf_info(struct uior_ctx *ctx, struct unified_io_info *info);
 void uior_bpf_destroy(struct uior_ctx *ctx);
-
-/* net.c */
-struct uior_net;
-u32 uior_features(void);
-int uior_net_bind(struct uior_ctx *ctx, struct unified_io_net_bind *p);
-int uior_net_unbind(struct uior_ctx *ctx, struct unified_io_net_bind *p);
-void uior_net_destroy(struct uior_ctx *ctx);
-void uior_net_drain_refill(struct uior_ctx *ctx);
-bool uior_net_buf_lent(struct uior_ctx *ctx, u32 idx);
-int uior_net_free_buf(struct uior_ctx *ctx, u32 idx, u16 owner);
-int uior_net_hold_buf(struct uior_ctx *ctx, u32 idx, u16 owner);
-void uior_net_unhold_buf(struct uior_ctx *ctx, u32 idx);
-void uior_net_stats(struct uior_ctx *ctx, struct unified_io_stats *s);
-void uior_net_info(struct uior_ctx *ctx, struct unified_io_net_info *ni);
-int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
-		 u32 slots);
-
-/* ring.c */
-void uior_buf_mirror(struct uior_ctx *ctx, u32 idx);
-void uior_post_cqe(struct uior_ctx *ctx, const struct unified_io_desc *d,
-		   s32 res, u64 addr, u32 flags);
-int uior_submit(struct uior_ctx *ctx, struct unified_io_submit *p);
-int uior_complete(struct uior_ctx *ctx, struct unified_io_complete *p);
-__poll_t uior_poll_mask(struct uior_ctx *ctx);
-void uior_bufs_init(struct uior_ctx *ctx);
-void uior_stats_snapshot(struct uior_ctx *ctx, struct unified_io_stats *out);
 
 #endif /* _UIOR_H */

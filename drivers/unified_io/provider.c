@@ -1,50 +1,52 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * unified_io network side: RECV from TCP sockets into region buffers, and the
- * region as the memory provider of a NIC receive queue.
+ * unified_io memory provider: the region's data area as the memory of a NIC
+ * receive queue's page pool (UNIFIED_IO_NET_BIND, modelled on
+ * io_uring/zcrx.c), and the binding's life: NET_BIND, NET_UNBIND, DMA
+ * mapping, the refill ring, and the teardown with the region.
  *
- * RECV walks a TCP socket's receive queue with tcp_read_sock() and posts one
- * completion per chunk. A chunk in a net_iov of this region's provider is
- * handed over as it is: the application gets a user reference on the buffer
- * (and the chunk a page pool reference, so the buffer is not recycled while
- * the application reads it). Anything else (linear skb data, page frags) is
- * copied into a free buffer and counted.
+ * Object model: BIND lends nr_bufs buffers of the data area to a struct
+ * uior_net until the binding ends and every one of them is back (a later
+ * BIND retires it then). Each buffer is one net_iov (buf_size == PAGE_SIZE),
+ * DMA-mapped for the queue's DMA device. A lent buffer is in exactly one of
+ * these places: the provider's free list; a page pool (its caches, the NIC's
+ * ring, an skb); the application (user references > 0). The page pool's
+ * alloc_netmems takes buffers from the refill ring first (those the
+ * application gives back) and from the free list when the ring is empty;
+ * release_netmem puts buffers back on the free list. RECV's copies (recv.c)
+ * also come from the free list once a region has lent buffers, so every
+ * buffer RECV hands out returns the same way (refill ring or FREE).
  *
- * The provider (UNIFIED_IO_NET_BIND, modelled on io_uring/zcrx.c) lends
- * nr_bufs buffers of the data area to the network side until the binding ends
- * and every one of them is back (a later BIND retires it then). Each buffer is
- * one net_iov (buf_size == PAGE_SIZE), DMA-mapped for the queue's DMA device.
- * A lent buffer is in exactly one of these places: the provider's free list; a
- * page pool (its caches, the NIC's ring, an skb); the application (user
- * references > 0). The page pool's alloc_netmems takes buffers from the refill
- * ring first (those the application gives back) and from the free list when
- * the ring is empty; release_netmem puts buffers back on the free list. Copies
- * for RECV also come from the free list once a region has lent buffers, so
- * every buffer RECV hands out returns the same way (refill ring or FREE).
- *
- * A provider that lives in a module needs a kernel that exports the
- * provider interface to modules, accepts provider ops from module read-only
- * data and pins the ops' owner module while a queue or a page pool uses them
- * (kernel/patches/). The build detects it (UIOR_NET_PROVIDER: the exports in
- * Module.symvers and memory_provider_ops.owner, scripts/kapi/); without it
- * the module builds and loads, RECV works with copies, and NET_BIND fails
- * with EOPNOTSUPP.
+ * Built only for a kernel that exports the provider interface to modules,
+ * accepts provider ops from module read-only data and pins the ops' owner
+ * module while a queue or a page pool uses them (kernel/patches/; the
+ * Kbuild file decides, from scripts/kapi.sh's probes).  Elsewhere uior.h's
+ * stubs stand in: RECV copies, and NET_BIND fails with EOPNOTSUPP.
  *
  * Locking, outermost first:
- *   ctx->lock		SUBMIT (RECV, FREE), BIND, UNBIND, GET_INFO
+ *   ctx->lock		SUBMIT (RECV, FREE, BPF), BIND, UNBIND, GET_INFO;
+ *			alone, it covers lending and retiring a binding's
+ *			buffers, when no page pool and no refill can reach
+ *			them
  *   netdev instance lock	BIND (netdev_get_by_index_lock), UNBIND, and
  *			the core around ->uninstall
- *   lock_sock()	RECV's walk of the socket
+ *   lock_sock()	RECV's walk of the socket (recv.c)
  *   net->pp_lock	(mutex) the netdev reference, DMA mapping, binding state
  *   net->rq_lock	(spin, BH) user references and owners of lent buffers,
  *			their ctx->bufs entries and buffer table mirror, the
  *			refill ring head, net->ctx
- *   net->freelist_lock	(spin, BH) the provider's free list
+ *   net->freelist_lock	(spin, BH) the provider's free list and its
+ *			counters
  * Page pool callbacks run in softirq (NAPI) context and take only the last
  * two. The struct uior_net outlives the region: page pools that still hold
  * its net_iovs keep a reference (->init to ->destroy), the core keeps this
  * module loaded for as long as a queue or a page pool can call the ops
  * (uior_mp_ops.owner), and it holds its own references on the data pages.
+ *
+ * Calls: main.c (BIND, UNBIND, GET_INFO), region.c (teardown), ring.c
+ * (refill ring, counters), buf.c (FREE and BPF of lent buffers) and recv.c
+ * (buffers for RECV) call in; this file calls only the inline helpers of
+ * uior.h.
  */
 #include <linux/bitmap.h>
 #include <linux/capability.h>
@@ -268,6 +270,48 @@ void uior_net_unhold_buf(struct uior_ctx *ctx, u32 idx)
 		uior_net_return_niov(niov);
 }
 
+/*
+ * RECV's buffer for a copy, from the provider's free list, now held by
+ * @owner: one page pool reference (like a fresh page pool page), the user's.
+ */
+int uior_net_copy_buf(struct uior_net *net, u16 owner, u32 *idx)
+{
+	struct net_iov *niov;
+
+	scoped_guard(spinlock_bh, &net->freelist_lock)
+		niov = uior_net_freelist_pop(net);
+	if (!niov)
+		return -ENOBUFS;
+	page_pool_fragment_netmem(net_iov_to_netmem(niov), 1);
+	*idx = net_iov_idx(niov);
+	/* Off the free list: nobody else holds it. */
+	WARN_ON_ONCE(!uior_net_get_uref(net, *idx, owner));
+	return 0;
+}
+
+/* Drop @owner's reference on @idx (a buffer RECV did not deliver). */
+void uior_net_put_buf(struct uior_net *net, u32 idx, u16 owner)
+{
+	guard(spinlock_bh)(&net->rq_lock);
+	uior_net_release_user(net, idx, owner);
+}
+
+/*
+ * RECV hands over @niov, a frag of this provider's page pool, to @owner:
+ * -EBUSY if another owner holds the buffer.  The page pool reference comes
+ * first, before the user reference: no recycling while user space reads.
+ */
+int uior_net_take_frag(struct uior_net *net, struct net_iov *niov, u16 owner)
+{
+	page_pool_ref_netmem(net_iov_to_netmem(niov));
+	if (uior_net_get_uref(net, net_iov_idx(niov), owner))
+		return 0;
+	/* The skb holds the buffer too: this is never the last reference. */
+	if (page_pool_unref_and_test(net_iov_to_netmem(niov)))
+		uior_net_return_niov(niov);
+	return -EBUSY;
+}
+
 /* Counters for GET_INFO and the control area; under ctx->lock. */
 void uior_net_stats(struct uior_ctx *ctx, struct unified_io_stats *s)
 {
@@ -282,17 +326,12 @@ void uior_net_stats(struct uior_ctx *ctx, struct unified_io_stats *s)
 	s->bufs_kernel += net->nr_lent - app;
 }
 
+/* The binding's part of GET_INFO's and fdinfo's net info. */
 void uior_net_info(struct uior_ctx *ctx, struct unified_io_net_info *ni)
 {
 	struct uior_net *net = ctx->net;
 
 	lockdep_assert_held(&ctx->lock);
-	ni->recv_bytes = ctx->recv.recv_bytes;
-	ni->zc_chunks = ctx->recv.zc_chunks;
-	ni->zc_bytes = ctx->recv.zc_bytes;
-	ni->copy_chunks = ctx->recv.copy_chunks;
-	ni->copy_bytes = ctx->recv.copy_bytes;
-	ni->bpf_drops = ctx->recv.bpf_drops;
 	if (!net)
 		return;
 	scoped_guard(spinlock_bh, &net->rq_lock) {
@@ -313,9 +352,8 @@ void uior_net_info(struct uior_ctx *ctx, struct unified_io_net_info *ni)
 }
 
 /* ------------------------------------------------------------------------
- * The memory provider. Needs kernel/patches/ (see the top of this file).
+ * The page pool's side.
  */
-#if UIOR_NET_PROVIDER
 
 MODULE_IMPORT_NS("NETDEV_INTERNAL");
 
@@ -488,8 +526,6 @@ static void uior_pp_destroy(struct page_pool *pp)
 	uior_net_put(uior_pp_to_net(pp));
 }
 
-static const struct memory_provider_ops uior_mp_ops;
-
 /*
  * Queue and page pool dumps: a module-provider nest, which the core names
  * after this module (uior_mp_ops.owner), with the region's id.
@@ -558,7 +594,7 @@ static const struct memory_provider_ops uior_mp_ops = {
 	.owner		= THIS_MODULE,
 };
 
-static bool uior_net_is_ours(struct uior_net *net, struct page_pool *pp)
+bool uior_net_is_ours(struct uior_net *net, struct page_pool *pp)
 {
 	return pp && pp->mp_ops == &uior_mp_ops && pp->mp_priv == net;
 }
@@ -696,39 +732,10 @@ static void uior_net_close_queue(struct uior_net *net)
 		uior_net_unmap(net);
 }
 
-static const bool uior_net_provider = true;
-
-#else /* !UIOR_NET_PROVIDER */
-
-static bool uior_net_is_ours(struct uior_net *net, struct page_pool *pp)
-{
-	return false;
-}
-
-static void uior_net_close_queue(struct uior_net *net)
-{
-}
-
-void uior_net_drain_refill(struct uior_ctx *ctx)
-{
-}
-
-static const bool uior_net_provider;
-
-#endif /* UIOR_NET_PROVIDER */
-
-/* The features of this build: all but a provider the kernel cannot take. */
-u32 uior_features(void)
-{
-	return UNIFIED_IO_FEATURES &
-	       ~(uior_net_provider ? 0 : UNIFIED_IO_FEAT_NET_PROVIDER);
-}
-
 /* ------------------------------------------------------------------------
  * BIND and UNBIND.
  */
 
-#if UIOR_NET_PROVIDER
 static struct uior_net *uior_net_alloc(struct uior_ctx *ctx, u32 nr_lent)
 {
 	u32 nr = ctx->layout.nr_bufs, i;
@@ -788,9 +795,6 @@ static void uior_net_lend(struct uior_ctx *ctx, struct uior_net *net, u32 nr)
 	ctx->stats.bufs_free -= nr;
 }
 
-#endif
-
-#if UIOR_NET_PROVIDER
 /* Give back buffers no page pool has seen. */
 static void uior_net_unlend(struct uior_ctx *ctx, struct uior_net *net)
 {
@@ -891,21 +895,16 @@ static int uior_net_bind_locked(struct uior_ctx *ctx,
 	}
 	return ret;
 }
-#endif
 
-static int uior_net_bind_check(struct uior_ctx *ctx,
-			       struct unified_io_net_bind *p,
-			       struct netlink_ext_ack *extack)
+/*
+ * UNIFIED_IO_NET_BIND; main.c has checked the flags and reserved fields and
+ * cleared @p->msg, which says why on failure.
+ */
+int uior_net_bind(struct uior_ctx *ctx, struct unified_io_net_bind *p)
 {
-	if (p->flags || p->resv || !mem_is_zero(p->resv2, sizeof(p->resv2))) {
-		NL_SET_ERR_MSG(extack, "unknown flag or reserved field set");
-		return -EINVAL;
-	}
-	if (!uior_net_provider) {
-		NL_SET_ERR_MSG(extack,
-			       "kernel lets no module provide page pool memory");
-		return -EOPNOTSUPP;
-	}
+	struct netlink_ext_ack extack = {};
+	int ret;
+
 	/*
 	 * In the initial user namespace, as io_uring zcrx asks (devmem's
 	 * bind-rx settles for the netns owner's, GENL_UNS_ADMIN_PERM): a
@@ -914,50 +913,30 @@ static int uior_net_bind_check(struct uior_ctx *ctx,
 	 * reachable from a user namespace (a VF moved there, a netkit lease).
 	 */
 	if (!capable(CAP_NET_ADMIN)) {
-		NL_SET_ERR_MSG(extack, "CAP_NET_ADMIN needed (initial user ns)");
-		return -EPERM;
-	}
-	if (!p->nr_bufs) {
-		NL_SET_ERR_MSG(extack, "nr_bufs is zero");
-		return -EINVAL;
-	}
-	if (ctx->layout.buf_size != PAGE_SIZE) {
-		NL_SET_ERR_MSG(extack, "buf_size is not PAGE_SIZE");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int uior_net_bind(struct uior_ctx *ctx, struct unified_io_net_bind *p)
-{
-	struct netlink_ext_ack extack = {};
-	int ret;
-
-	memset(p->msg, 0, sizeof(p->msg));
-	ret = uior_net_bind_check(ctx, p, &extack);
-#if UIOR_NET_PROVIDER
-	if (!ret) {
+		NL_SET_ERR_MSG(&extack, "CAP_NET_ADMIN needed (initial user ns)");
+		ret = -EPERM;
+	} else if (!p->nr_bufs) {
+		NL_SET_ERR_MSG(&extack, "nr_bufs is zero");
+		ret = -EINVAL;
+	} else if (ctx->layout.buf_size != PAGE_SIZE) {
+		NL_SET_ERR_MSG(&extack, "buf_size is not PAGE_SIZE");
+		ret = -EINVAL;
+	} else {
 		if (mutex_lock_interruptible(&ctx->lock))
 			return -EINTR;
 		ret = uior_net_bind_locked(ctx, p, &extack);
 		mutex_unlock(&ctx->lock);
 	}
-#endif
 	if (extack._msg)
 		strscpy(p->msg, extack._msg, sizeof(p->msg));
 	return ret;
 }
 
+/* UNIFIED_IO_NET_UNBIND; main.c has checked that @p is all zero. */
 int uior_net_unbind(struct uior_ctx *ctx, struct unified_io_net_bind *p)
 {
 	struct uior_net *net;
 
-	memset(p->msg, 0, sizeof(p->msg));
-	if (p->flags || p->ifindex || p->rxq || p->nr_bufs || p->resv ||
-	    !mem_is_zero(p->resv2, sizeof(p->resv2))) {
-		strscpy(p->msg, "UNBIND takes no argument", sizeof(p->msg));
-		return -EINVAL;
-	}
 	scoped_cond_guard(mutex_intr, return -EINTR, &ctx->lock) {
 		net = ctx->net;
 		if (!net || READ_ONCE(net->state) == UNIFIED_IO_NET_UNBOUND) {
@@ -1010,365 +989,4 @@ void uior_net_destroy(struct uior_ctx *ctx)
 	}
 	ctx->net = NULL;
 	uior_net_put(net);
-}
-
-/* ------------------------------------------------------------------------
- * RECV.
- */
-
-struct uior_recv {
-	struct uior_ctx *ctx;
-	struct uior_net *net;		/* NULL: copies go to the region */
-	const struct unified_io_desc *d;
-	u32 slots;			/* chunk completions left */
-	int err;			/* why the walk stopped early */
-};
-
-static void uior_recv_post(struct uior_recv *r, s32 res, u64 addr, u32 flags)
-{
-	uior_post_cqe(r->ctx, r->d, res, addr, flags | UNIFIED_IO_CQE_F_MORE);
-	r->slots--;
-}
-
-/*
- * Run the chain over a chunk that starts buffer @idx. Returns 0 to deliver
- * the chunk (*@len is then the length the programs left), 1 if a program
- * dropped it, or the error of a failed run (the chunk is not delivered).
- */
-static int uior_recv_bpf(struct uior_recv *r, u32 idx, u32 *len, u32 *cflags)
-{
-	struct unified_io_desc d = *r->d;
-	int ret;
-
-	d.addr = (u64)idx << r->ctx->buf_shift;
-	d.len = *len;
-	ret = uior_bpf_run(r->ctx, &d, idx, cflags);
-	if (ret < 0)
-		return ret;
-	if (*cflags & UNIFIED_IO_CQE_F_BPF_DROP) {
-		r->ctx->recv.bpf_drops++;
-		return 1;
-	}
-	*len = ret;
-	return 0;
-}
-
-/* A free buffer for a copy, now held by the descriptor's owner. */
-static int uior_recv_copy_buf(struct uior_recv *r, u32 *idx)
-{
-	struct uior_ctx *ctx = r->ctx;
-	struct uior_net *net = r->net;
-	struct net_iov *niov;
-
-	if (!net) {
-		struct uior_buf *b;
-
-		if (!ctx->nr_free)
-			return -ENOBUFS;
-		*idx = ctx->free_list[--ctx->nr_free];
-		b = &ctx->bufs[*idx];
-		b->owner = r->d->owner;
-		b->state = UNIFIED_IO_BUF_APP;
-		b->refs = 1;
-		uior_buf_mirror(ctx, *idx);
-		ctx->stats.bufs_free--;
-		ctx->stats.bufs_app++;
-		return 0;
-	}
-	scoped_guard(spinlock_bh, &net->freelist_lock)
-		niov = uior_net_freelist_pop(net);
-	if (!niov)
-		return -ENOBUFS;
-	/* Like a fresh page pool page: one reference, the user's. */
-	page_pool_fragment_netmem(net_iov_to_netmem(niov), 1);
-	*idx = net_iov_idx(niov);
-	/* Off the free list: nobody else holds it. */
-	WARN_ON_ONCE(!uior_net_get_uref(net, *idx, r->d->owner));
-	return 0;
-}
-
-/* Give back a copy buffer the application never saw. */
-static void uior_recv_copy_buf_put(struct uior_recv *r, u32 idx)
-{
-	struct uior_ctx *ctx = r->ctx;
-
-	if (r->net) {
-		guard(spinlock_bh)(&r->net->rq_lock);
-		uior_net_release_user(r->net, idx, r->d->owner);
-		return;
-	}
-	ctx->bufs[idx] = (struct uior_buf){ .state = UNIFIED_IO_BUF_FREE };
-	uior_buf_mirror(ctx, idx);
-	ctx->free_list[ctx->nr_free++] = idx;
-	ctx->stats.bufs_app--;
-	ctx->stats.bufs_free++;
-}
-
-/* Copy @len bytes at @off of @page (a compound page, or linear memory). */
-static void uior_recv_memcpy(struct uior_ctx *ctx, u32 idx, struct page *page,
-			     size_t off, u32 len)
-{
-	size_t doff = (size_t)idx << ctx->buf_shift;
-	u32 done = 0;
-
-	while (done < len) {
-		size_t s = off + done, t = doff + done;
-		u32 n = min3((size_t)(len - done),
-			     PAGE_SIZE - offset_in_page(s),
-			     PAGE_SIZE - offset_in_page(t));
-
-		memcpy_page(ctx->pages[ctx->meta_pages + t / PAGE_SIZE],
-			    offset_in_page(t), page + s / PAGE_SIZE,
-			    offset_in_page(s), n);
-		done += n;
-	}
-}
-
-/* Copy bytes the NIC did not put in this region into free buffers. */
-static int uior_recv_copy(struct uior_recv *r, struct page *page, size_t off,
-			  size_t len)
-{
-	struct uior_ctx *ctx = r->ctx;
-	bool bpf = r->d->net.flags & UNIFIED_IO_RECV_F_BPF;
-	size_t done = 0;
-	int ret = 0;
-
-	while (done < len) {
-		u32 idx, cflags = UNIFIED_IO_CQE_F_COPIED, n, res;
-		int verdict = 0;
-
-		if (!r->slots) {
-			ret = -ENOSPC;
-			break;
-		}
-		ret = uior_recv_copy_buf(r, &idx);
-		if (ret)
-			break;
-		n = min_t(size_t, len - done, ctx->layout.buf_size);
-		uior_recv_memcpy(ctx, idx, page, off + done, n);
-		ctx->recv.copy_chunks++;
-		ctx->recv.copy_bytes += n;
-		done += n;
-
-		res = n;
-		if (bpf)
-			verdict = uior_recv_bpf(r, idx, &res, &cflags);
-		if (verdict) {
-			uior_recv_copy_buf_put(r, idx);
-			uior_recv_post(r, verdict < 0 ? verdict : 0,
-				       (u64)idx << ctx->buf_shift, cflags);
-		} else {
-			uior_recv_post(r, res, (u64)idx << ctx->buf_shift,
-				       cflags);
-		}
-	}
-	if (ret)
-		r->err = ret;
-	return done ? done : ret;
-}
-
-/* A frag: handed over if it is one of this region's buffers, else copied. */
-static int uior_recv_frag(struct uior_recv *r, const skb_frag_t *frag,
-			  u32 off, u32 len)
-{
-	struct uior_ctx *ctx = r->ctx;
-	struct net_iov *niov;
-	u32 idx, pos, cflags = 0, res = len;
-	int verdict = 0;
-
-	if (!skb_frag_is_net_iov(frag))
-		return uior_recv_copy(r, skb_frag_page(frag),
-				      skb_frag_off(frag) + off, len);
-
-	niov = netmem_to_net_iov(frag->netmem);
-	if (!r->net || !uior_net_is_ours(r->net, niov->desc.pp)) {
-		/* Another provider's memory: the CPU cannot read it. */
-		r->err = -EFAULT;
-		return -EFAULT;
-	}
-	if (!r->slots) {
-		r->err = -ENOSPC;
-		return -ENOSPC;
-	}
-	idx = net_iov_idx(niov);
-	pos = skb_frag_off(frag) + off;
-	/*
-	 * The descriptor's owner takes the buffer first (before the user
-	 * reference, a page pool one: no recycling while user space reads),
-	 * so programs never run over bytes that are not delivered.
-	 */
-	page_pool_ref_netmem(net_iov_to_netmem(niov));
-	if (!uior_net_get_uref(r->net, idx, r->d->owner)) {
-		/* The skb holds the buffer too: this is never the last ref. */
-		if (page_pool_unref_and_test(net_iov_to_netmem(niov)))
-			uior_net_return_niov(niov);
-		r->err = -EBUSY;
-		return -EBUSY;
-	}
-	/* A chunk inside a buffer has no room for the programs' metadata. */
-	if (!pos && (r->d->net.flags & UNIFIED_IO_RECV_F_BPF))
-		verdict = uior_recv_bpf(r, idx, &res, &cflags);
-	if (verdict) {
-		/* Not delivered: it recycles with the skb, which holds it. */
-		scoped_guard(spinlock_bh, &r->net->rq_lock)
-			uior_net_release_user(r->net, idx, r->d->owner);
-		uior_recv_post(r, verdict < 0 ? verdict : 0,
-			       (u64)idx << ctx->buf_shift, cflags);
-		return len;
-	}
-	uior_recv_post(r, res, ((u64)idx << ctx->buf_shift) + pos, cflags);
-	ctx->recv.zc_chunks++;
-	ctx->recv.zc_bytes += len;
-	return len;
-}
-
-static int uior_recv_skb(read_descriptor_t *desc, struct sk_buff *skb,
-			 unsigned int offset, size_t len)
-{
-	struct uior_recv *r = desc->arg.data;
-	unsigned int start, start_off = offset, end;
-	struct sk_buff *frag_iter;
-	int i, ret = 0;
-	u32 copy;
-
-	len = min_t(size_t, len, desc->count);
-	/* tcp_read_sock() calls once more with nothing left to take. */
-	if (!len)
-		return 0;
-
-	if (offset < skb_headlen(skb)) {
-		copy = min_t(size_t, skb_headlen(skb) - offset, len);
-		ret = uior_recv_copy(r, virt_to_page(skb->data),
-				     offset_in_page(skb->data) + offset, copy);
-		if (ret < 0)
-			goto out;
-		offset += ret;
-		len -= ret;
-		if (!len || ret != copy)
-			goto out;
-	}
-
-	start = skb_headlen(skb);
-	for (i = 0; i < skb_shinfo(skb)->nr_frags; i++) {
-		const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
-
-		end = start + skb_frag_size(frag);
-		if (offset < end) {
-			copy = min_t(size_t, end - offset, len);
-			ret = uior_recv_frag(r, frag, offset - start, copy);
-			if (ret < 0)
-				goto out;
-			offset += ret;
-			len -= ret;
-			if (!len || ret != copy)
-				goto out;
-		}
-		start = end;
-	}
-
-	skb_walk_frags(skb, frag_iter) {
-		end = start + frag_iter->len;
-		if (offset < end) {
-			size_t count = desc->count;
-
-			copy = min_t(size_t, end - offset, len);
-			ret = uior_recv_skb(desc, frag_iter, offset - start,
-					    copy);
-			desc->count = count;
-			if (ret < 0)
-				goto out;
-			offset += ret;
-			len -= ret;
-			if (!len || ret != copy)
-				goto out;
-		}
-		start = end;
-	}
-out:
-	if (offset == start_off)
-		return ret;
-	desc->count -= offset - start_off;
-	return offset - start_off;
-}
-
-/*
- * UNIFIED_IO_OP_RECV, under ctx->lock. Posts the chunk completions itself
- * (at most @slots) and returns the final result.
- */
-int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
-		 u32 slots)
-{
-	struct uior_recv r = {
-		.ctx	= ctx,
-		.net	= ctx->net,
-		.d	= d,
-		.slots	= slots,
-	};
-	read_descriptor_t rd = {
-		.count	= d->len ? d->len : INT_MAX,
-		.arg.data = &r,
-	};
-	struct socket *sock;
-	struct sock *sk;
-	int ret;
-
-	lockdep_assert_held(&ctx->lock);
-
-	if (d->flags || !d->owner || d->addr ||
-	    d->net.flags & ~UNIFIED_IO_RECV_F_BPF ||
-	    !mem_is_zero(d->net.resv, sizeof(d->net.resv)))
-		return -EINVAL;
-	if ((d->net.flags & UNIFIED_IO_RECV_F_BPF) &&
-	    !rcu_access_pointer(ctx->bpf_chain))
-		return -ENOENT;
-
-	sock = sockfd_lookup(d->net.fd, &ret);
-	if (!sock)
-		return ret;
-	sk = sock->sk;
-	if (!sk || sk->sk_type != SOCK_STREAM ||
-	    sk->sk_protocol != IPPROTO_TCP) {
-		ret = -EPROTONOSUPPORT;
-		goto out_put;
-	}
-	if (!slots) {
-		ret = -ENOSPC;
-		goto out_put;
-	}
-
-	lock_sock(sk);
-	/*
-	 * Plain TCP only: not kTLS, sockmap or MPTCP, which change sk_prot
-	 * and take the receive queue over.  Under the socket lock, which
-	 * installing a ULP (setsockopt TCP_ULP, TLS_RX) or a sockmap entry
-	 * takes too: checked before it, a change in between would let
-	 * tcp_read_sock() eat skbs kTLS already points to.
-	 */
-	if (READ_ONCE(sk->sk_prot)->recvmsg != tcp_prot.recvmsg) {
-		ret = -EPROTONOSUPPORT;
-		goto out_release;
-	}
-	ret = tcp_read_sock(sk, &rd, uior_recv_skb);
-	if (ret > 0) {
-		ctx->recv.recv_bytes += ret;
-	} else if (!ret) {
-		/* In tcp_recvmsg()'s order: a reset also shuts the socket. */
-		if (r.err)
-			ret = r.err;
-		else if (sock_flag(sk, SOCK_DONE))
-			ret = 0;
-		else if (sk->sk_err)
-			ret = sock_error(sk);
-		else if (sk->sk_shutdown & RCV_SHUTDOWN)
-			ret = 0;
-		else if (sk->sk_state == TCP_CLOSE)
-			ret = -ENOTCONN;
-		else
-			ret = -EAGAIN;
-	}
-out_release:
-	release_sock(sk);
-out_put:
-	sockfd_put(sock);
-	return ret;
 }
