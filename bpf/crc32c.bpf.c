@@ -5,25 +5,25 @@
  * Run by UNIFIED_IO_OP_BPF over one buffer in place (unified_io_progs.h has
  * the modes and flags).  Tunables, set by the loader before load:
  *
- *   crc_mode   UIO_CRC_STAMP (default) or UIO_CRC_VERIFY
- *   crc_flags  UIO_CRC_F_APPEND (STAMP), UIO_CRC_F_STRIP (VERIFY)
+ *   crc_mode   UNIO_CRC_STAMP (default) or UNIO_CRC_VERIFY
+ *   crc_flags  UNIO_CRC_F_APPEND (STAMP), UNIO_CRC_F_STRIP (VERIFY)
  *   crc_compute  0 (default): the above.  Non-zero: compute only, leaving
  *              the buffer intact: the CRC32C of the whole of
  *              [data, data_end) goes to crc_out[user_data % CRC_OUT_SLOTS]
  *              (@user_data of the descriptor, from the metadata; slot 0
  *              without metadata) and to last.crc; XDP_PASS.  crc_mode and
  *              crc_flags are then ignored.  The loader reads crc_out through
- *              the skeleton's mmapped .bss (tools/bench/uio-crc-bench.c).
+ *              the skeleton's mmapped .bss (tools/bench/unio-crc-bench.c).
  *
  * The CRC is computed 8 bytes at a time with slicing-by-8 tables
  * (crc32c_table.h), the last len % 8 bytes one at a time, all by direct
- * packet access: bytes [0, UIO_PROG_DIRECT_MAX) from the start of the data,
+ * packet access: bytes [0, UNIO_PROG_DIRECT_MAX) from the start of the data,
  * the rest of a larger buffer in windows (unified_io_window.bpf.h), as is a
  * trailer beyond the first 64 KiB.  Loops are bpf_for() open-coded
  * iterators, so the verifier checks each body once whatever the length.
  *
  * bpf_xdp_adjust_tail() keeps at least 14 bytes (ETH_HLEN) of data, so
- * UIO_CRC_F_APPEND needs at least 10 bytes and UIO_CRC_F_STRIP 18
+ * UNIO_CRC_F_APPEND needs at least 10 bytes and UNIO_CRC_F_STRIP 18
  * (XDP_ABORTED otherwise).
  */
 #include "vmlinux.h"
@@ -35,13 +35,13 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-const volatile __u32 crc_mode = UIO_CRC_STAMP;
+const volatile __u32 crc_mode = UNIO_CRC_STAMP;
 const volatile __u32 crc_flags;
 const volatile __u32 crc_compute;
 
 #define CRC_OUT_SLOTS	4096	/* a power of two */
 
-struct uio_crc_last last;
+struct unio_crc_last last;
 __u32 crc_out[CRC_OUT_SLOTS];
 
 static __always_inline __u32 crc_byte(__u32 crc, __u8 b)
@@ -104,37 +104,37 @@ static __always_inline __u32 crc_direct(void *data, void *data_end, __u32 len,
 }
 
 /* Standard CRC32C of the first @len of the @tot bytes of the data. */
-static __always_inline bool crc32c(struct xdp_md *ctx, struct uio_win *w,
+static __always_inline bool crc32c(struct xdp_md *ctx, struct unio_win *w,
 				   __u32 len, __u32 tot, __u32 *out)
 {
-	__u32 direct = len < UIO_PROG_DIRECT_MAX ? len : UIO_PROG_DIRECT_MAX;
+	__u32 direct = len < UNIO_PROG_DIRECT_MAX ? len : UNIO_PROG_DIRECT_MAX;
 	__u32 crc = ~0U;
 	int c;
 
 	barrier_var(direct);
-	if (direct > UIO_PROG_DIRECT_MAX)
+	if (direct > UNIO_PROG_DIRECT_MAX)
 		return false;
 	crc = crc_direct((void *)(long)ctx->data, (void *)(long)ctx->data_end,
-			 direct, crc, UIO_PROG_DIRECT_MAX);
+			 direct, crc, UNIO_PROG_DIRECT_MAX);
 
-	/* The rest in windows of UIO_WIN_SIZE bytes. */
-	bpf_for(c, 0, UIO_WIN_MAX) {
-		__u32 o = UIO_PROG_DIRECT_MAX + (__u32)c * UIO_WIN_SIZE;
+	/* The rest in windows of UNIO_WIN_SIZE bytes. */
+	bpf_for(c, 0, UNIO_WIN_MAX) {
+		__u32 o = UNIO_PROG_DIRECT_MAX + (__u32)c * UNIO_WIN_SIZE;
 		__u32 to, rel, n;
 
 		if (o >= len)
 			break;
-		to = uio_win_start(o, tot);
-		if (uio_win_move(ctx, w, to))
+		to = unio_win_start(o, tot);
+		if (unio_win_move(ctx, w, to))
 			return false;
-		/* rel < UIO_WIN_MIN_DATA, n in [1, UIO_WIN_SIZE]. */
+		/* rel < UNIO_WIN_MIN_DATA, n in [1, UNIO_WIN_SIZE]. */
 		rel = (o - to) & 15;
 		n = len - o;
-		if (n > UIO_WIN_SIZE)
-			n = UIO_WIN_SIZE;
-		n = ((n - 1) & (UIO_WIN_SIZE - 1)) + 1;
+		if (n > UNIO_WIN_SIZE)
+			n = UNIO_WIN_SIZE;
+		n = ((n - 1) & (UNIO_WIN_SIZE - 1)) + 1;
 		crc = crc_direct((void *)(long)ctx->data + rel,
-				 (void *)(long)ctx->data_end, n, crc, UIO_WIN_SIZE);
+				 (void *)(long)ctx->data_end, n, crc, UNIO_WIN_SIZE);
 	}
 	*out = ~crc;
 	return true;
@@ -144,21 +144,21 @@ static __always_inline bool crc32c(struct xdp_md *ctx, struct uio_win *w,
  * Read (@write false) or write the last 4 of the @tot bytes of the data,
  * little-endian. 0 or -1.
  */
-static __always_inline int trailer(struct xdp_md *ctx, struct uio_win *w,
+static __always_inline int trailer(struct xdp_md *ctx, struct unio_win *w,
 				   __u32 tot, __u32 *val, bool write)
 {
 	__u32 to = 0, rel;
 	__u8 *p;
 
-	if (tot > UIO_PROG_DIRECT_MAX)
-		to = tot - UIO_WIN_MIN_DATA;
-	if (uio_win_move(ctx, w, to))
+	if (tot > UNIO_PROG_DIRECT_MAX)
+		to = tot - UNIO_WIN_MIN_DATA;
+	if (unio_win_move(ctx, w, to))
 		return -1;
-	rel = tot - UIO_CRC_TRAILER - to;
-	if (rel > UIO_PROG_DIRECT_MAX - UIO_CRC_TRAILER)
+	rel = tot - UNIO_CRC_TRAILER - to;
+	if (rel > UNIO_PROG_DIRECT_MAX - UNIO_CRC_TRAILER)
 		return -1;
 	p = (void *)(long)ctx->data + rel;
-	if ((void *)(p + UIO_CRC_TRAILER) > (void *)(long)ctx->data_end)
+	if ((void *)(p + UNIO_CRC_TRAILER) > (void *)(long)ctx->data_end)
 		return -1;
 	if (write) {
 		p[0] = *val;
@@ -178,22 +178,22 @@ static __always_inline int verdict(__u32 v)
 }
 
 /* Slide the data back where it was, then return @v. */
-static __always_inline int done(struct xdp_md *ctx, struct uio_win *w, __u32 v)
+static __always_inline int done(struct xdp_md *ctx, struct unio_win *w, __u32 v)
 {
-	if (uio_win_close(ctx, w))
+	if (unio_win_close(ctx, w))
 		v = XDP_ABORTED;
 	return verdict(v);
 }
 
 SEC("xdp")
-int uio_crc32c(struct xdp_md *ctx)
+int unio_crc32c(struct xdp_md *ctx)
 {
 	__u32 len = ctx->data_end - ctx->data;
-	struct uio_win w = {};
+	struct unio_win w = {};
 	__u32 crc_len, crc;
 
 	last.len = len;
-	if (len > UIO_PROG_MAX_LEN)
+	if (len > UNIO_PROG_MAX_LEN)
 		return verdict(XDP_ABORTED);
 
 	if (crc_compute) {
@@ -210,31 +210,31 @@ int uio_crc32c(struct xdp_md *ctx)
 		return done(ctx, &w, XDP_PASS);
 	}
 
-	if (crc_mode == UIO_CRC_STAMP) {
-		bool append = crc_flags & UIO_CRC_F_APPEND;
+	if (crc_mode == UNIO_CRC_STAMP) {
+		bool append = crc_flags & UNIO_CRC_F_APPEND;
 
-		if (!append && len < UIO_CRC_TRAILER)
+		if (!append && len < UNIO_CRC_TRAILER)
 			return verdict(XDP_ABORTED);
-		crc_len = append ? len : len - UIO_CRC_TRAILER;
+		crc_len = append ? len : len - UNIO_CRC_TRAILER;
 		if (!crc32c(ctx, &w, crc_len, len, &crc))
 			return done(ctx, &w, XDP_ABORTED);
 		last.crc = crc;
 		if (append) {
-			if (uio_win_close(ctx, &w) ||
-			    bpf_xdp_adjust_tail(ctx, UIO_CRC_TRAILER))
+			if (unio_win_close(ctx, &w) ||
+			    bpf_xdp_adjust_tail(ctx, UNIO_CRC_TRAILER))
 				return done(ctx, &w, XDP_ABORTED);
-			len += UIO_CRC_TRAILER;
+			len += UNIO_CRC_TRAILER;
 		}
 		if (trailer(ctx, &w, len, &crc, true))
 			return done(ctx, &w, XDP_ABORTED);
 		return done(ctx, &w, XDP_PASS);
 	}
 
-	if (crc_mode != UIO_CRC_VERIFY)
+	if (crc_mode != UNIO_CRC_VERIFY)
 		return verdict(XDP_ABORTED);
-	if (len < UIO_CRC_TRAILER)
+	if (len < UNIO_CRC_TRAILER)
 		return verdict(XDP_DROP);
-	crc_len = len - UIO_CRC_TRAILER;
+	crc_len = len - UNIO_CRC_TRAILER;
 	if (!crc32c(ctx, &w, crc_len, len, &crc) ||
 	    trailer(ctx, &w, len, &last.trailer, false))
 		return done(ctx, &w, XDP_ABORTED);
@@ -242,10 +242,10 @@ int uio_crc32c(struct xdp_md *ctx)
 	if (last.trailer != crc)
 		return done(ctx, &w, XDP_DROP);
 	/* The tail moves with the data where it was: 14 bytes must remain. */
-	if (uio_win_close(ctx, &w))
+	if (unio_win_close(ctx, &w))
 		return verdict(XDP_ABORTED);
-	if ((crc_flags & UIO_CRC_F_STRIP) &&
-	    bpf_xdp_adjust_tail(ctx, -UIO_CRC_TRAILER))
+	if ((crc_flags & UNIO_CRC_F_STRIP) &&
+	    bpf_xdp_adjust_tail(ctx, -UNIO_CRC_TRAILER))
 		return verdict(XDP_ABORTED);
 	return verdict(XDP_PASS);
 }

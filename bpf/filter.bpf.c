@@ -30,30 +30,30 @@ const volatile __u64 filter_mask = ~0ULL;
 const volatile __u32 filter_invert;
 
 SEC("xdp")
-int uio_filter(struct xdp_md *ctx)
+int unio_filter(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 tot = data_end - data, off = filter_off, n = filter_len, s, to = 0;
-	struct uio_win w = {};
+	struct unio_win w = {};
 	__u64 v = 0, lmask;
 	bool match;
 	__u8 *p;
 	int k;
 
-	if (n < 1 || n > UIO_FILTER_MAX_LEN)
+	if (n < 1 || n > UNIO_FILTER_MAX_LEN)
 		return XDP_ABORTED;
 	if (off > tot || n > tot - off)
 		return XDP_DROP;
 
-	if (tot < UIO_FILTER_MAX_LEN) {
+	if (tot < UNIO_FILTER_MAX_LEN) {
 		/* Tiny data: the helper takes any length. */
-		__u8 b[UIO_FILTER_MAX_LEN] = {};
+		__u8 b[UNIO_FILTER_MAX_LEN] = {};
 
 		if (bpf_xdp_load_bytes(ctx, off, b, n))
 			return XDP_DROP;
 #pragma unroll
-		for (k = 0; k < UIO_FILTER_MAX_LEN; k++)
+		for (k = 0; k < UNIO_FILTER_MAX_LEN; k++)
 			v |= (__u64)b[k] << (8 * k);
 		goto compare;
 	}
@@ -62,22 +62,22 @@ int uio_filter(struct xdp_md *ctx)
 	 * Read the 8 bytes that end with the field (or start the data), s
 	 * their offset; directly, or from a window beyond the first 64 KiB.
 	 */
-	s = off + n >= UIO_FILTER_MAX_LEN ? off + n - UIO_FILTER_MAX_LEN : 0;
-	if (s > UIO_PROG_DIRECT_MAX - UIO_FILTER_MAX_LEN) {
-		to = uio_win_start(s, tot);
-		if (uio_win_move(ctx, &w, to))
+	s = off + n >= UNIO_FILTER_MAX_LEN ? off + n - UNIO_FILTER_MAX_LEN : 0;
+	if (s > UNIO_PROG_DIRECT_MAX - UNIO_FILTER_MAX_LEN) {
+		to = unio_win_start(s, tot);
+		if (unio_win_move(ctx, &w, to))
 			goto abort;
 	}
 	s -= to;
-	if (s > UIO_PROG_DIRECT_MAX - UIO_FILTER_MAX_LEN)
+	if (s > UNIO_PROG_DIRECT_MAX - UNIO_FILTER_MAX_LEN)
 		goto abort;
 	p = (void *)(long)ctx->data + s;
-	if ((void *)(p + UIO_FILTER_MAX_LEN) > (void *)(long)ctx->data_end)
+	if ((void *)(p + UNIO_FILTER_MAX_LEN) > (void *)(long)ctx->data_end)
 		goto abort;
 #pragma unroll
-	for (k = 0; k < UIO_FILTER_MAX_LEN; k++)
+	for (k = 0; k < UNIO_FILTER_MAX_LEN; k++)
 		v |= (__u64)p[k] << (8 * k);
-	if (uio_win_close(ctx, &w))
+	if (unio_win_close(ctx, &w))
 		return XDP_ABORTED;
 	v >>= 8 * (off - s - to);
 
@@ -88,6 +88,6 @@ compare:
 		match = !match;
 	return match ? XDP_PASS : XDP_DROP;
 abort:
-	uio_win_close(ctx, &w);
+	unio_win_close(ctx, &w);
 	return XDP_ABORTED;
 }

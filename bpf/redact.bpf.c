@@ -27,22 +27,22 @@ const volatile __u32 redact_len;
 const volatile __u8 redact_fill;
 
 SEC("xdp")
-int uio_redact(struct xdp_md *ctx)
+int unio_redact(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 len = data_end - data, off = redact_off, end, dend;
-	struct uio_win w = {};
+	struct unio_win w = {};
 	int i, c;
 
 	if (off >= len || !redact_len)
 		return XDP_PASS;
 	end = redact_len > len - off ? len : off + redact_len;
 
-	/* Direct part: [off, min(end, UIO_PROG_DIRECT_MAX)). */
-	dend = end < UIO_PROG_DIRECT_MAX ? end : UIO_PROG_DIRECT_MAX;
+	/* Direct part: [off, min(end, UNIO_PROG_DIRECT_MAX)). */
+	dend = end < UNIO_PROG_DIRECT_MAX ? end : UNIO_PROG_DIRECT_MAX;
 	barrier_var(dend);
-	if (dend > UIO_PROG_DIRECT_MAX)
+	if (dend > UNIO_PROG_DIRECT_MAX)
 		return XDP_ABORTED;
 	bpf_for(i, off, dend) {
 		__u64 o = (__u32)i;
@@ -50,32 +50,32 @@ int uio_redact(struct xdp_md *ctx)
 
 		/* Opaque to the compiler: the verifier needs this very check. */
 		barrier_var(o);
-		if (o >= UIO_PROG_DIRECT_MAX)
+		if (o >= UNIO_PROG_DIRECT_MAX)
 			break;
 		p = data + o;
 		if ((void *)(p + 1) > data_end)
 			break;
 		*p = redact_fill;
 	}
-	if (end <= UIO_PROG_DIRECT_MAX)
+	if (end <= UNIO_PROG_DIRECT_MAX)
 		return XDP_PASS;
 
-	/* The rest in windows of UIO_WIN_SIZE bytes. */
-	if (off < UIO_PROG_DIRECT_MAX)
-		off = UIO_PROG_DIRECT_MAX;
-	bpf_for(c, 0, UIO_WIN_MAX) {
-		__u32 o = off + (__u32)c * UIO_WIN_SIZE, to, rel, n;
+	/* The rest in windows of UNIO_WIN_SIZE bytes. */
+	if (off < UNIO_PROG_DIRECT_MAX)
+		off = UNIO_PROG_DIRECT_MAX;
+	bpf_for(c, 0, UNIO_WIN_MAX) {
+		__u32 o = off + (__u32)c * UNIO_WIN_SIZE, to, rel, n;
 
 		if (o >= end)
 			break;
-		to = uio_win_start(o, len);
-		if (uio_win_move(ctx, &w, to))
+		to = unio_win_start(o, len);
+		if (unio_win_move(ctx, &w, to))
 			break;
 		rel = (o - to) & 15;
 		n = end - o;
-		if (n > UIO_WIN_SIZE)
-			n = UIO_WIN_SIZE;
-		n = ((n - 1) & (UIO_WIN_SIZE - 1)) + 1;
+		if (n > UNIO_WIN_SIZE)
+			n = UNIO_WIN_SIZE;
+		n = ((n - 1) & (UNIO_WIN_SIZE - 1)) + 1;
 		data = (void *)(long)ctx->data + rel;
 		data_end = (void *)(long)ctx->data_end;
 		bpf_for(i, 0, n) {
@@ -83,7 +83,7 @@ int uio_redact(struct xdp_md *ctx)
 			__u8 *p;
 
 			barrier_var(k);
-			if (k >= UIO_WIN_SIZE)
+			if (k >= UNIO_WIN_SIZE)
 				break;
 			p = data + k;
 			if ((void *)(p + 1) > data_end)
@@ -91,5 +91,5 @@ int uio_redact(struct xdp_md *ctx)
 			*p = redact_fill;
 		}
 	}
-	return uio_win_close(ctx, &w) ? XDP_ABORTED : XDP_PASS;
+	return unio_win_close(ctx, &w) ? XDP_ABORTED : XDP_PASS;
 }

@@ -20,17 +20,17 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct uio_stats_total);
+	__type(value, struct unio_stats_total);
 } totals SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, UIO_STATS_MAX_OWNERS);
+	__uint(max_entries, UNIO_STATS_MAX_OWNERS);
 	__type(key, __u32);
-	__type(value, struct uio_stats_owner);
+	__type(value, struct unio_stats_owner);
 } owners SEC(".maps");
 
-/* floor(log2(len)) for len >= 1, 0 for 0; at most UIO_STATS_HIST - 1. */
+/* floor(log2(len)) for len >= 1, 0 for 0; at most UNIO_STATS_HIST - 1. */
 static __always_inline __u32 len_bucket(__u32 len)
 {
 	__u32 b = 0;
@@ -41,18 +41,18 @@ static __always_inline __u32 len_bucket(__u32 len)
 	if (len >> 2) { len >>= 2; b += 2; }
 	if (len >> 1)
 		b += 1;
-	return b < UIO_STATS_HIST ? b : UIO_STATS_HIST - 1;
+	return b < UNIO_STATS_HIST ? b : UNIO_STATS_HIST - 1;
 }
 
 SEC("xdp")
-int uio_stats(struct xdp_md *ctx)
+int unio_stats(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct unified_io_bpf_meta *meta = (void *)(long)ctx->data_meta;
 	__u32 len = data_end - data, key = 0, owner = 0;
-	struct uio_stats_owner *o;
-	struct uio_stats_total *t;
+	struct unio_stats_owner *o;
+	struct unio_stats_total *t;
 
 	if ((void *)(meta + 1) <= data)
 		owner = meta->owner;
@@ -66,7 +66,7 @@ int uio_stats(struct xdp_md *ctx)
 
 	o = bpf_map_lookup_elem(&owners, &owner);
 	if (!o) {
-		struct uio_stats_owner zero = {};
+		struct unio_stats_owner zero = {};
 
 		/* EEXIST: another CPU created it first; then look again. */
 		bpf_map_update_elem(&owners, &owner, &zero, BPF_NOEXIST);

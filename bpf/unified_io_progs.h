@@ -10,7 +10,7 @@
  *
  * Direct packet access.  The verifier only proves packet pointers whose
  * variable offset stays within MAX_PACKET_OFF (0xffff), so the programs read
- * and write bytes [0, UIO_PROG_DIRECT_MAX) of a buffer directly and reach the
+ * and write bytes [0, UNIO_PROG_DIRECT_MAX) of a buffer directly and reach the
  * rest (buffers may be up to 2 MiB) with bpf_xdp_load_bytes() and
  * bpf_xdp_store_bytes().
  *
@@ -33,47 +33,47 @@
 #include "../include/uapi/linux/unified_io.h"
 
 /* Bytes of a buffer the programs access directly (see above). */
-#define UIO_PROG_DIRECT_MAX	0xffffU
+#define UNIO_PROG_DIRECT_MAX	0xffffU
 
 /* Largest region buffer, so the largest [data, data_end). */
-#define UIO_PROG_MAX_LEN	UNIFIED_IO_MAX_BUF_SIZE
+#define UNIO_PROG_MAX_LEN	UNIFIED_IO_MAX_BUF_SIZE
 
 /*
  * crc32c.bpf.c: CRC32C (Castagnoli; reflected polynomial 0x82F63B78,
  * initial value ~0, final xor ~0: the CRC of iSCSI, ext4, NVMe) of a buffer,
  * kept little-endian in a 4-byte trailer.
  *
- * UIO_CRC_STAMP: the CRC of [data, data_end - 4) is written into the last 4
- * bytes; XDP_PASS.  With UIO_CRC_F_APPEND the CRC of the whole of
+ * UNIO_CRC_STAMP: the CRC of [data, data_end - 4) is written into the last 4
+ * bytes; XDP_PASS.  With UNIO_CRC_F_APPEND the CRC of the whole of
  * [data, data_end) is written after it instead, the data growing by 4
  * bytes (bpf_xdp_adjust_tail; XDP_ABORTED when the buffer has no room,
  * which is at the end of the buffer, or earlier if the module's xdp_buff
  * reserves tailroom for a struct skb_shared_info inside the buffer).
  * Without it, data shorter than 4 bytes is XDP_ABORTED.
  *
- * UIO_CRC_VERIFY: XDP_PASS when the last 4 bytes hold the CRC of the bytes
+ * UNIO_CRC_VERIFY: XDP_PASS when the last 4 bytes hold the CRC of the bytes
  * before them, XDP_DROP otherwise (also for data shorter than 4 bytes).
- * With UIO_CRC_F_STRIP a matching trailer is removed (the data shrinks by
+ * With UNIO_CRC_F_STRIP a matching trailer is removed (the data shrinks by
  * 4 bytes, which the completion's result shows).
  */
-enum uio_crc_mode {
-	UIO_CRC_STAMP	= 0,
-	UIO_CRC_VERIFY	= 1,
+enum unio_crc_mode {
+	UNIO_CRC_STAMP	= 0,
+	UNIO_CRC_VERIFY	= 1,
 };
 
-#define UIO_CRC_F_APPEND	(1U << 0)
-#define UIO_CRC_F_STRIP		(1U << 1)
-#define UIO_CRC_F_ALL		(UIO_CRC_F_APPEND | UIO_CRC_F_STRIP)
-#define UIO_CRC_TRAILER		4
+#define UNIO_CRC_F_APPEND	(1U << 0)
+#define UNIO_CRC_F_STRIP		(1U << 1)
+#define UNIO_CRC_F_ALL		(UNIO_CRC_F_APPEND | UNIO_CRC_F_STRIP)
+#define UNIO_CRC_TRAILER		4
 
 /* CRC32C of "123456789", the check value of the standard. */
-#define UIO_CRC32C_CHECK	0xe3069283U
+#define UNIO_CRC32C_CHECK	0xe3069283U
 
 /*
  * crc32c.bpf.c .bss, for loaders that want to show it: the CRC computed by
  * the last run and the trailer found by the last VERIFY run.
  */
-struct uio_crc_last {
+struct unio_crc_last {
 	__u32 crc;
 	__u32 trailer;
 	__u32 len;
@@ -88,7 +88,7 @@ struct uio_crc_last {
  * two verdicts for buffers that have the field.  filter_len outside 1-8 is
  * XDP_ABORTED.
  */
-#define UIO_FILTER_MAX_LEN	8
+#define UNIO_FILTER_MAX_LEN	8
 
 /*
  * redact.bpf.c: bytes [redact_off, redact_off + redact_len) of the data,
@@ -99,24 +99,24 @@ struct uio_crc_last {
 /*
  * stats.bpf.c: counts every buffer it sees, XDP_PASS.
  *
- * "totals" (array, one entry): struct uio_stats_total; hist[b] counts
+ * "totals" (array, one entry): struct unio_stats_total; hist[b] counts
  * buffers whose length is in [2^b, 2^(b+1)).
  * "owners" (hash, key __u32 owner tag from struct unified_io_bpf_meta, 0
- * when there was no metadata): struct uio_stats_owner.  Owners beyond
- * UIO_STATS_MAX_OWNERS are counted in totals.untracked only.
+ * when there was no metadata): struct unio_stats_owner.  Owners beyond
+ * UNIO_STATS_MAX_OWNERS are counted in totals.untracked only.
  * Updates are atomic: one program may run for several regions at once.
  */
-#define UIO_STATS_HIST		22	/* 2^21 = UNIFIED_IO_MAX_BUF_SIZE */
-#define UIO_STATS_MAX_OWNERS	1024
+#define UNIO_STATS_HIST		22	/* 2^21 = UNIFIED_IO_MAX_BUF_SIZE */
+#define UNIO_STATS_MAX_OWNERS	1024
 
-struct uio_stats_total {
+struct unio_stats_total {
 	__u64 buffers;
 	__u64 bytes;
 	__u64 untracked;
-	__u64 hist[UIO_STATS_HIST];
+	__u64 hist[UNIO_STATS_HIST];
 };
 
-struct uio_stats_owner {
+struct unio_stats_owner {
 	__u64 buffers;
 	__u64 bytes;
 };

@@ -5,7 +5,7 @@
  * Region buffers are up to 2 MiB, but the verifier proves packet pointers
  * only within MAX_PACKET_OFF (0xffff) of the start of the data, and the
  * bpf_xdp_{load,store}_bytes() helpers refuse offsets above 0xffff too
- * (bpf_xdp_pointer()).  So, to reach byte o >= UIO_PROG_DIRECT_MAX, a
+ * (bpf_xdp_pointer()).  So, to reach byte o >= UNIO_PROG_DIRECT_MAX, a
  * program slides the start of the data forward with bpf_xdp_adjust_head()
  * (a "window" at @base) and uses direct packet access from there; before it
  * returns it slides the start back, since the module fails a run whose
@@ -14,17 +14,17 @@
  * bpf_xdp_adjust_head() keeps at least ETH_HLEN (14) bytes of data and
  * moves the metadata along with memmove(), which would overwrite buffer
  * bytes; so the first move hands the metadata back (bpf_xdp_adjust_meta()
- * up to data) and uio_win_close() takes it again.  The metadata bytes stay
+ * up to data) and unio_win_close() takes it again.  The metadata bytes stay
  * where they were, in the module's scratch page, so they come back intact.
  */
 #ifndef UNIFIED_IO_WINDOW_BPF_H
 #define UNIFIED_IO_WINDOW_BPF_H
 
-#define UIO_WIN_MIN_DATA	14	/* ETH_HLEN: data left after a move */
-#define UIO_WIN_SIZE		0x8000U	/* bytes handled per window */
-#define UIO_WIN_MAX		(UIO_PROG_MAX_LEN / UIO_WIN_SIZE + 2)
+#define UNIO_WIN_MIN_DATA	14	/* ETH_HLEN: data left after a move */
+#define UNIO_WIN_SIZE		0x8000U	/* bytes handled per window */
+#define UNIO_WIN_MAX		(UNIO_PROG_MAX_LEN / UNIO_WIN_SIZE + 2)
 
-struct uio_win {
+struct unio_win {
 	__u32 base;	/* offset of the current start of the data */
 	__u32 metalen;	/* metadata handed back, to take again */
 	bool moved;
@@ -32,9 +32,9 @@ struct uio_win {
 
 /*
  * Move the start of the data to offset @to of the original data (@tot
- * bytes long); @to must be at most @tot - UIO_WIN_MIN_DATA.  0 or -errno.
+ * bytes long); @to must be at most @tot - UNIO_WIN_MIN_DATA.  0 or -errno.
  */
-static __always_inline int uio_win_move(struct xdp_md *ctx, struct uio_win *w,
+static __always_inline int unio_win_move(struct xdp_md *ctx, struct unio_win *w,
 					__u32 to)
 {
 	int ret;
@@ -59,13 +59,13 @@ static __always_inline int uio_win_move(struct xdp_md *ctx, struct uio_win *w,
 }
 
 /* The window start for bytes from @o on, in data of @tot bytes. */
-static __always_inline __u32 uio_win_start(__u32 o, __u32 tot)
+static __always_inline __u32 unio_win_start(__u32 o, __u32 tot)
 {
-	return o <= tot - UIO_WIN_MIN_DATA ? o : tot - UIO_WIN_MIN_DATA;
+	return o <= tot - UNIO_WIN_MIN_DATA ? o : tot - UNIO_WIN_MIN_DATA;
 }
 
 /* Back to the original start of the data and metadata. 0 or -errno. */
-static __always_inline int uio_win_close(struct xdp_md *ctx, struct uio_win *w)
+static __always_inline int unio_win_close(struct xdp_md *ctx, struct unio_win *w)
 {
 	int ret;
 

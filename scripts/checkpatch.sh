@@ -29,7 +29,7 @@ if [ ! -x "$dir/scripts/checkpatch.pl" ] || [ ! -e "$dir/tools/docs/kernel-doc" 
 fi
 
 cd "$REPO"
-files=($(ls drivers/unified_io/*.[ch] drivers/uio_nic/*.[ch] | grep -v "\.mod\.c$") include/kcompat.h include/uapi/linux/unified_io.h)
+files=($(ls drivers/unified_io/*.[ch] drivers/unio_nic/*.[ch] | grep -v "\.mod\.c$") include/kcompat.h include/uapi/linux/unified_io.h)
 echo "checkpatch ($ver): ${files[*]}"
 "$dir/scripts/checkpatch.pl" --no-tree --show-types --terse -f "${files[@]}" \
 	--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG

@@ -66,7 +66,7 @@ for name in $("$MATRIX" entries stock); do
 		continue
 	fi
 	bad=
-	for m in unified_io uio_nic; do
+	for m in unified_io unio_nic; do
 		ko=$(find "$tmp/dkms/unified-io/$ver/$kver" -name "$m.ko*" | head -n 1)
 		if [ -z "$ko" ]; then
 			bad+=" $m.ko missing;"
@@ -82,7 +82,7 @@ for name in $("$MATRIX" entries stock); do
 		done
 	done
 	if [ -z "$bad" ]; then
-		ok "dkms build for $name (Linux $kver): unified_io.ko and uio_nic.ko, vermagic $kver"
+		ok "dkms build for $name (Linux $kver): unified_io.ko and unio_nic.ko, vermagic $kver"
 	else
 		echo "#$bad"
 		not_ok "dkms build for $name (Linux $kver)" "$log"

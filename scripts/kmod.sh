@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build the modules (drivers/unified_io, drivers/uio_nic) for kernels of the
+# Build the modules (drivers/unified_io, drivers/unio_nic) for kernels of the
 # kernel matrix, each with W=1 and warnings as errors.
 #
 #   scripts/kmod.sh NAME...     build for these entries (aliases accepted)

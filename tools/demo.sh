@@ -9,7 +9,7 @@
 # module over region buffers in place, and a file written through region
 # buffers to the emulated NVMe drive and read back by passthrough, with the
 # CPU copies counted by copycount; then the headline pipeline: a TCP stream
-# received over the test NIC (drivers/uio_nic) into region buffers, run
+# received over the test NIC (drivers/unio_nic) into region buffers, run
 # through a BPF program and written to the drive from the same buffers, read
 # back and checked. On a kernel where the module can be the NIC queue's
 # memory provider (the patched kernel: UNIFIED_IO_FEAT_NET_PROVIDER) the
@@ -20,7 +20,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 UIO=$REPO/build/tools/unified-io
 COPYCOUNT=$REPO/build/tools/copycount
-NETSTREAM=$REPO/build/tools/uio-netstream
+NETSTREAM=$REPO/build/tools/unio-netstream
 DEV=/dev/unified_io_region
 NVME=/dev/ng0n1		# passthrough namespace (512 B LBAs)
 FSDEV=/dev/nvme0n2	# second namespace: an ext4 for the demo's files
@@ -109,23 +109,23 @@ printf '  passthrough read: %d payload bytes copied per 16 MiB read (16 MiB minu
 	$((big - small))
 [ $((big - small)) -eq 0 ] || { echo "demo: the passthrough read copied payload" >&2; exit 1; }
 
-# Network: wire -> region -> BPF -> NVMe. Two namespaces joined by a uionic
+# Network: wire -> region -> BPF -> NVMe. Two namespaces joined by a unionic
 # pair (a header-split NIC in software: its "DMA" puts TCP payload into the
 # page-pool buffers of the receive queue), queue 1 steered to the port.
 step "network: a TCP stream over the test NIC into the region, through BPF, onto NVMe"
-RNS=uio-demo-r SNS=uio-demo-s NIC=uiodemo0 PORT=7400
+RNS=unio-demo-r SNS=unio-demo-s NIC=uniodemo0 PORT=7400
 net_cleanup() { ip netns del "$RNS" 2>/dev/null || true; ip netns del "$SNS" 2>/dev/null || true; }
 trap 'rm -f "$out"; umount "$MNT" 2>/dev/null || true; net_cleanup' EXIT
 features=$("$UIO" -j feature | python3 -c 'import json, sys; print(json.load(sys.stdin)["features"])')
 net_recv=$(( features >> 7 & 1 )) net_provider=$(( features >> 8 & 1 ))
 ip netns add "$RNS"
 ip netns add "$SNS"
-if ! ip link add "$NIC" type uionic 2>/dev/null; then
-	ko=${UNIFIED_IO_KMOD_DIR:-$REPO/drivers/uio_nic}/uio_nic.ko
-	if [ -f "$ko" ] && ! grep -qw '^uio_nic' /proc/modules; then
+if ! ip link add "$NIC" type unionic 2>/dev/null; then
+	ko=${UNIFIED_IO_KMOD_DIR:-$REPO/drivers/unio_nic}/unio_nic.ko
+	if [ -f "$ko" ] && ! grep -qw '^unio_nic' /proc/modules; then
 		insmod "$ko"
 	fi
-	ip link add "$NIC" type uionic
+	ip link add "$NIC" type unionic
 fi
 ip link set "$NIC" netns "$RNS"
 ip link set "${NIC}p" netns "$SNS"

@@ -4,7 +4,7 @@
  *
  * With per-namespace RTNL (CONFIG_DEBUG_NET_SMALL_RTNL) a device in another
  * namespace than the one being dismantled goes on its own namespace's list;
- * otherwise it is unregister_netdevice_queue().  uio_nic's dellink uses it
+ * otherwise it is unregister_netdevice_queue().  unio_nic's dellink uses it
  * for the peer, as veth does since 7.3.
  */
 #include <linux/netdevice.h>

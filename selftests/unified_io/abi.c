@@ -6,7 +6,7 @@
  * layout consistency, RLIMIT_MEMLOCK charging, and the SUBMIT/COMPLETE
  * argument checks. Raw ioctls only.
  */
-#include "uio_test.h"
+#include "ut.h"
 
 #define SQ	8
 #define CQ	16
@@ -64,7 +64,7 @@ static void check_layout(struct __test_metadata *_metadata,
 			 const struct unified_io_setup *s, __u32 cq,
 			 const struct unified_io_region_layout *l)
 {
-	__u64 pg = UIO_PAGE_SIZE;
+	__u64 pg = UT_PAGE_SIZE;
 	__u32 nr_bufs = s->data_size / s->buf_size;
 	const struct range areas[] = {
 		{ "ctrl", l->ctrl_off, l->ctrl_size },
@@ -104,7 +104,7 @@ static void check_layout(struct __test_metadata *_metadata,
 	EXPECT_EQ(0ULL, l->desc_size % pg);
 	EXPECT_EQ(0ULL, l->data_off % pg);
 	EXPECT_EQ(0ULL, l->data_size % pg);
-	check_ranges(_metadata, areas, UIO_ARRAY_SIZE(areas), l->region_size);
+	check_ranges(_metadata, areas, UT_ARRAY_SIZE(areas), l->region_size);
 
 	check_ring(_metadata, &l->sq, s->sq_entries, sizeof(struct unified_io_desc));
 	check_ring(_metadata, &l->cq, cq, sizeof(struct unified_io_cqe));
@@ -112,9 +112,9 @@ static void check_layout(struct __test_metadata *_metadata,
 	EXPECT_EQ(0U, l->config % 8);
 	EXPECT_EQ(0U, l->buf_table % 4);
 	/* Control area: four indices, stats and config, disjoint. */
-	check_ranges(_metadata, ctrl, UIO_ARRAY_SIZE(ctrl), l->ctrl_size);
+	check_ranges(_metadata, ctrl, UT_ARRAY_SIZE(ctrl), l->ctrl_size);
 	/* Descriptor area: SQ, CQ and buffer table, disjoint. */
-	check_ranges(_metadata, desc, UIO_ARRAY_SIZE(desc), l->desc_size);
+	check_ranges(_metadata, desc, UT_ARRAY_SIZE(desc), l->desc_size);
 }
 
 static bool all_bytes(const void *p, size_t len, __u8 v)
@@ -134,7 +134,7 @@ static bool all_bytes(const void *p, size_t len, __u8 v)
 	FIXTURE_SETUP(name)						\
 	{								\
 		self->fd = -1;						\
-		UIO_OPEN(self->fd);					\
+		UT_OPEN(self->fd);					\
 	}								\
 									\
 	FIXTURE_TEARDOWN(name)						\
@@ -157,7 +157,7 @@ TEST_F(ctx, get_info_before_setup)
 	memset(&info, poison, sizeof(info));
 	info.size = sizeof(info);
 	info.flags = 0;
-	ASSERT_EQ(0, uio_ioctl(self->fd, UNIFIED_IO_GET_INFO, &info));
+	ASSERT_EQ(0, ut_ioctl(self->fd, UNIFIED_IO_GET_INFO, &info));
 
 	ASSERT_EQ((__u32)UNIFIED_IO_ABI_VERSION, info.config.abi_version);
 	/* No bit this header does not know; every bit the tests rely on. */
@@ -182,11 +182,11 @@ TEST_F(ctx, ioctls_before_setup_ebadfd)
 	struct unified_io_desc nop = { .opcode = UNIFIED_IO_OP_NOP };
 	__u32 ready;
 
-	EXPECT_EQ(-EBADFD, uio_submit(self->fd, 0));
-	EXPECT_EQ(-EBADFD, uio_submit(self->fd, 1));
-	EXPECT_EQ(-EBADFD, uio_submit_inline(self->fd, &nop));
-	EXPECT_EQ(-EBADFD, uio_complete(self->fd, 0, 0, &ready));
-	EXPECT_EQ(-EBADFD, uio_complete(self->fd, 1, 1000000, &ready));
+	EXPECT_EQ(-EBADFD, ut_submit(self->fd, 0));
+	EXPECT_EQ(-EBADFD, ut_submit(self->fd, 1));
+	EXPECT_EQ(-EBADFD, ut_submit_inline(self->fd, &nop));
+	EXPECT_EQ(-EBADFD, ut_complete(self->fd, 0, 0, &ready));
+	EXPECT_EQ(-EBADFD, ut_complete(self->fd, 1, 1000000, &ready));
 }
 
 static const unsigned long unknown_cmds[] = {
@@ -206,17 +206,17 @@ TEST_F(ctx, unknown_ioctl_enotty)
 	char buf[4096] = {};
 	struct unified_io_setup s;
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(unknown_cmds); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(unknown_cmds); i++) {
 		*(__u32 *)buf = sizeof(buf);
-		EXPECT_EQ(-ENOTTY, uio_ioctl(self->fd, unknown_cmds[i], buf))
+		EXPECT_EQ(-ENOTTY, ut_ioctl(self->fd, unknown_cmds[i], buf))
 			TH_LOG("cmd %#lx", unknown_cmds[i]);
 	}
 	/* Same after SETUP. */
-	uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
-	ASSERT_EQ(0, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(unknown_cmds); i++) {
+	ut_setup_init(&s, SQ, 0, BUF, DATA, 0);
+	ASSERT_EQ(0, ut_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
+	for (size_t i = 0; i < UT_ARRAY_SIZE(unknown_cmds); i++) {
 		*(__u32 *)buf = sizeof(buf);
-		EXPECT_EQ(-ENOTTY, uio_ioctl(self->fd, unknown_cmds[i], buf))
+		EXPECT_EQ(-ENOTTY, ut_ioctl(self->fd, unknown_cmds[i], buf))
 			TH_LOG("cmd %#lx after SETUP", unknown_cmds[i]);
 	}
 }
@@ -226,17 +226,17 @@ TEST_F(ctx, setup_twice_ebusy)
 	struct unified_io_setup s, s2;
 	struct unified_io_info info;
 
-	uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
-	ASSERT_EQ(0, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
-	uio_setup_init(&s2, 2 * SQ, 0, 2 * BUF, 2 * DATA, 0);
+	ut_setup_init(&s, SQ, 0, BUF, DATA, 0);
+	ASSERT_EQ(0, ut_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
+	ut_setup_init(&s2, 2 * SQ, 0, 2 * BUF, 2 * DATA, 0);
 	memset(&s2.layout, poison, sizeof(s2.layout));
-	ASSERT_EQ(-EBUSY, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s2));
+	ASSERT_EQ(-EBUSY, ut_ioctl(self->fd, UNIFIED_IO_SETUP, &s2));
 	/* Identical arguments are no exception. */
-	uio_setup_init(&s2, SQ, 0, BUF, DATA, 0);
-	ASSERT_EQ(-EBUSY, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s2));
+	ut_setup_init(&s2, SQ, 0, BUF, DATA, 0);
+	ASSERT_EQ(-EBUSY, ut_ioctl(self->fd, UNIFIED_IO_SETUP, &s2));
 
 	/* The first region is untouched. */
-	ASSERT_EQ(0, uio_get_info(self->fd, &info));
+	ASSERT_EQ(0, ut_get_info(self->fd, &info));
 	ASSERT_EQ(0, memcmp(&s.layout, &info.layout, sizeof(s.layout)));
 	ASSERT_EQ((__u32)SQ, info.config.sq_entries);
 	ASSERT_EQ((__u32)BUF, info.config.buf_size);
@@ -250,21 +250,21 @@ TEST_F(ctx, contexts_per_open)
 	struct unified_io_info info;
 	int dupfd, other;
 
-	uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
-	ASSERT_EQ(0, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
+	ut_setup_init(&s, SQ, 0, BUF, DATA, 0);
+	ASSERT_EQ(0, ut_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
 	dupfd = dup(self->fd);
 	ASSERT_LE(0, dupfd);
-	uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
-	EXPECT_EQ(-EBUSY, uio_ioctl(dupfd, UNIFIED_IO_SETUP, &s));
+	ut_setup_init(&s, SQ, 0, BUF, DATA, 0);
+	EXPECT_EQ(-EBUSY, ut_ioctl(dupfd, UNIFIED_IO_SETUP, &s));
 	close(dupfd);
 
 	other = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, other);
-	ASSERT_EQ(0, uio_get_info(other, &info));
+	ASSERT_EQ(0, ut_get_info(other, &info));
 	EXPECT_TRUE(all_bytes(&info.layout, sizeof(info.layout), 0));
-	EXPECT_EQ(-EBADFD, uio_submit(other, 0));
-	uio_setup_init(&s, 2 * SQ, 0, BUF, DATA, 0);
-	EXPECT_EQ(0, uio_ioctl(other, UNIFIED_IO_SETUP, &s));
+	EXPECT_EQ(-EBADFD, ut_submit(other, 0));
+	ut_setup_init(&s, 2 * SQ, 0, BUF, DATA, 0);
+	EXPECT_EQ(0, ut_ioctl(other, UNIFIED_IO_SETUP, &s));
 	close(other);
 }
 
@@ -298,15 +298,15 @@ TEST_F(ctx, setup_numa_offline_node)
 	struct unified_io_setup s;
 	int nodes[] = { offline_node(), 1 << 20, INT32_MAX, -2, INT32_MIN };
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(nodes); i++) {
-		uio_setup_init(&s, SQ, 0, BUF, DATA, UNIFIED_IO_SETUP_F_NUMA_NODE);
+	for (size_t i = 0; i < UT_ARRAY_SIZE(nodes); i++) {
+		ut_setup_init(&s, SQ, 0, BUF, DATA, UNIFIED_IO_SETUP_F_NUMA_NODE);
 		s.numa_node = nodes[i];
-		EXPECT_EQ(-EINVAL, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s))
+		EXPECT_EQ(-EINVAL, ut_ioctl(self->fd, UNIFIED_IO_SETUP, &s))
 			TH_LOG("numa_node %d", nodes[i]);
 	}
 	/* None of the refusals created a region. */
-	uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
-	EXPECT_EQ(0, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
+	ut_setup_init(&s, SQ, 0, BUF, DATA, 0);
+	EXPECT_EQ(0, ut_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
 }
 
 /* --- argument length rules ------------------------------------------------ */
@@ -320,7 +320,7 @@ static int call_sized(int fd, unsigned long cmd, const void *base,
 		      size_t ksize, __u32 size, long bad, void *out,
 		      void *tail_out, size_t tail_len)
 {
-	size_t pg = UIO_PAGE_SIZE;
+	size_t pg = UT_PAGE_SIZE;
 	__u8 *buf = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	int ret;
@@ -331,7 +331,7 @@ static int call_sized(int fd, unsigned long cmd, const void *base,
 	*(__u32 *)buf = size;
 	if (bad >= 0)
 		buf[bad] = 1;
-	ret = uio_ioctl(fd, cmd, buf);
+	ret = ut_ioctl(fd, cmd, buf);
 	if (out)
 		memcpy(out, buf, ksize);
 	if (tail_out)
@@ -348,9 +348,9 @@ static int call_sized(int fd, unsigned long cmd, const void *base,
 #endif
 
 /* struct unified_io_info as first published (ABI 1, before the BPF tail). */
-#define UIO_INFO_SIZE_V1	offsetofend(struct unified_io_info, stats)
+#define UT_INFO_SIZE_V1	offsetofend(struct unified_io_info, stats)
 /* ... and of struct unified_io_setup (before the refill ring offsets). */
-#define UIO_SETUP_SIZE_V1	offsetofend(struct unified_io_setup, resv)
+#define UT_SETUP_SIZE_V1	offsetofend(struct unified_io_setup, resv)
 
 /*
  * @cmd with @base (@ks bytes) at every TOO_SMALL size is EINVAL, and with a
@@ -363,7 +363,7 @@ static void check_bad_sizes(struct __test_metadata *_metadata, int fd,
 	/* Too small means smaller than the first published version. */
 	__u32 small[] = TOO_SMALL(first);
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(small); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(small); i++) {
 		EXPECT_EQ(-EINVAL, call_sized(fd, cmd, base, ks, small[i], -1,
 					      NULL, NULL, 0))
 			TH_LOG("%ssize %u", what, small[i]);
@@ -379,15 +379,15 @@ TEST(setup_length)
 {
 	struct unified_io_setup base, out;
 	const __u32 ks = sizeof(base);
-	__u32 small[] = TOO_SMALL(UIO_SETUP_SIZE_V1);
+	__u32 small[] = TOO_SMALL(UT_SETUP_SIZE_V1);
 	__u8 tail[8];
 	int fd;
 
-	UIO_REQUIRE_DEVICE();
-	uio_setup_init(&base, SQ, 0, BUF, DATA, 0);
+	UT_REQUIRE_DEVICE();
+	ut_setup_init(&base, SQ, 0, BUF, DATA, 0);
 	memset(&base.layout, poison, sizeof(base.layout));
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(small); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(small); i++) {
 		fd = open(UNIFIED_IO_DEVICE, O_RDWR);
 		ASSERT_LE(0, fd);
 		EXPECT_EQ(-EINVAL, call_sized(fd, UNIFIED_IO_SETUP, &base, ks,
@@ -431,7 +431,7 @@ TEST(setup_length)
 	/* Up to one page is accepted. */
 	fd = open(UNIFIED_IO_DEVICE, O_RDWR);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(0, call_sized(fd, UNIFIED_IO_SETUP, &base, ks, UIO_PAGE_SIZE,
+	EXPECT_EQ(0, call_sized(fd, UNIFIED_IO_SETUP, &base, ks, UT_PAGE_SIZE,
 				-1, NULL, NULL, 0));
 	close(fd);
 }
@@ -444,7 +444,7 @@ TEST(get_info_length)
 	__u8 tail[8];
 	int fd;
 
-	UIO_OPEN(fd);
+	UT_OPEN(fd);
 	/* Before and after SETUP. */
 	for (int pass = 0; pass < 2; pass++) {
 		char what[16];
@@ -455,12 +455,12 @@ TEST(get_info_length)
 
 		snprintf(what, sizeof(what), "pass %d ", pass);
 		check_bad_sizes(_metadata, fd, UNIFIED_IO_GET_INFO, &base, ks,
-				UIO_INFO_SIZE_V1, what);
+				UT_INFO_SIZE_V1, what);
 
 		/* A caller built against the first version still works. */
 		memset(&out, poison, sizeof(out));
 		ASSERT_EQ(0, call_sized(fd, UNIFIED_IO_GET_INFO, &base, ks,
-					UIO_INFO_SIZE_V1, -1, &out, NULL, 0));
+					UT_INFO_SIZE_V1, -1, &out, NULL, 0));
 		EXPECT_EQ((__u32)UNIFIED_IO_ABI_VERSION, out.config.abi_version);
 		/* Every feature but the provider, which needs a patched kernel. */
 		EXPECT_EQ((__u32)(UNIFIED_IO_FEATURES & ~UNIFIED_IO_FEAT_NET_PROVIDER),
@@ -485,7 +485,7 @@ TEST(get_info_length)
 		EXPECT_EQ(0, memcmp(&exact.stats, &out.stats, sizeof(out.stats)));
 
 		EXPECT_EQ(0, call_sized(fd, UNIFIED_IO_GET_INFO, &base, ks,
-					UIO_PAGE_SIZE, -1, NULL, NULL, 0));
+					UT_PAGE_SIZE, -1, NULL, NULL, 0));
 
 		/* flags Must be 0 */
 		base.flags = 1;
@@ -495,27 +495,27 @@ TEST(get_info_length)
 		EXPECT_EQ(-EINVAL, call_sized(fd, UNIFIED_IO_GET_INFO, &base, ks,
 					      ks, -1, NULL, NULL, 0));
 
-		uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
+		ut_setup_init(&s, SQ, 0, BUF, DATA, 0);
 		if (!pass) {
-			ASSERT_EQ(0, uio_ioctl(fd, UNIFIED_IO_SETUP, &s));
+			ASSERT_EQ(0, ut_ioctl(fd, UNIFIED_IO_SETUP, &s));
 		}
 	}
 	close(fd);
 }
 
 FIXTURE(region) {
-	struct uio_region r;
+	struct ut_region r;
 };
 
 FIXTURE_SETUP(region)
 {
-	if (!uio_region_create(&self->r, SQ, CQ, BUF, DATA, 0))
+	if (!ut_region_create(&self->r, SQ, CQ, BUF, DATA, 0))
 		return;
 }
 
 FIXTURE_TEARDOWN(region)
 {
-	uio_region_destroy(&self->r);
+	ut_region_destroy(&self->r);
 }
 
 TEST_F(region, submit_length)
@@ -540,7 +540,7 @@ TEST_F(region, submit_length)
 				-1, NULL, tail, sizeof(tail)));
 	EXPECT_TRUE(all_bytes(tail, sizeof(tail), 0));
 	ASSERT_EQ(1, call_sized(self->r.fd, UNIFIED_IO_SUBMIT, &base, ks,
-				UIO_PAGE_SIZE, -1, NULL, NULL, 0));
+				UT_PAGE_SIZE, -1, NULL, NULL, 0));
 	ASSERT_EQ(3U, unio_cq_ready(q));
 	for (int i = 0; i < 3; i++) {
 		struct unified_io_cqe *c = unio_peek_cqe(q);
@@ -565,8 +565,8 @@ TEST_F(region, complete_length)
 
 	check_bad_sizes(_metadata, self->r.fd, UNIFIED_IO_COMPLETE, &base, ks, ks, "");
 
-	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
-	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
+	ASSERT_EQ(1, ut_submit_inline(self->r.fd, &nop));
+	ASSERT_EQ(1, ut_submit_inline(self->r.fd, &nop));
 	for (__u32 size = ks; size <= ks + 8; size += 8) {
 		memset(&out, poison, sizeof(out));
 		memset(tail, poison, sizeof(tail));
@@ -579,25 +579,25 @@ TEST_F(region, complete_length)
 		}
 	}
 	EXPECT_EQ(2, call_sized(self->r.fd, UNIFIED_IO_COMPLETE, &base, ks,
-				UIO_PAGE_SIZE, -1, NULL, NULL, 0));
+				UT_PAGE_SIZE, -1, NULL, NULL, 0));
 }
 
 /* Sizes above one page are outside the contract; they must fail. */
 TEST_F(region, above_page_size_refused)
 {
 	struct unified_io_info info = { .size = sizeof(info) };
-	size_t pg = UIO_PAGE_SIZE;
+	size_t pg = UT_PAGE_SIZE;
 	__u8 *buf = calloc(1, 2 * pg);
 	int ret;
 
 	ASSERT_NE(NULL, buf);
 	memcpy(buf, &info, sizeof(info));
 	*(__u32 *)buf = pg + 8;
-	ret = uio_ioctl(self->r.fd, UNIFIED_IO_GET_INFO, buf);
+	ret = ut_ioctl(self->r.fd, UNIFIED_IO_GET_INFO, buf);
 	EXPECT_TRUE(ret == -E2BIG || ret == -EINVAL) TH_LOG("GET_INFO size %zu: %d",
 							   pg + 8, ret);
 	*(__u32 *)buf = 0xffffffff;
-	ret = uio_ioctl(self->r.fd, UNIFIED_IO_GET_INFO, buf);
+	ret = ut_ioctl(self->r.fd, UNIFIED_IO_GET_INFO, buf);
 	EXPECT_TRUE(ret == -E2BIG || ret == -EINVAL || ret == -EFAULT)
 		TH_LOG("GET_INFO size 4G-1: %d", ret);
 	free(buf);
@@ -612,7 +612,7 @@ struct fault_buf {
 
 static int fault_buf_init(struct fault_buf *f)
 {
-	size_t pg = UIO_PAGE_SIZE;
+	size_t pg = UT_PAGE_SIZE;
 
 	f->base = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -630,26 +630,26 @@ static void check_efault(struct __test_metadata *_metadata, int fd,
 			 bool writes_back)
 {
 	struct fault_buf f;
-	size_t pg = UIO_PAGE_SIZE;
+	size_t pg = UT_PAGE_SIZE;
 	__u8 *p;
 
 	ASSERT_EQ(0, fault_buf_init(&f));
 
-	EXPECT_EQ(-EFAULT, uio_ioctl(fd, cmd, NULL));
-	EXPECT_EQ(-EFAULT, uio_ioctl(fd, cmd, (void *)8));
-	EXPECT_EQ(-EFAULT, uio_ioctl(fd, cmd, (void *)-4096L));
-	EXPECT_EQ(-EFAULT, uio_ioctl(fd, cmd, f.base + pg));
+	EXPECT_EQ(-EFAULT, ut_ioctl(fd, cmd, NULL));
+	EXPECT_EQ(-EFAULT, ut_ioctl(fd, cmd, (void *)8));
+	EXPECT_EQ(-EFAULT, ut_ioctl(fd, cmd, (void *)-4096L));
+	EXPECT_EQ(-EFAULT, ut_ioctl(fd, cmd, f.base + pg));
 	/* Kernel address. */
-	EXPECT_EQ(-EFAULT, uio_ioctl(fd, cmd, (void *)0xffff888000000000UL));
+	EXPECT_EQ(-EFAULT, ut_ioctl(fd, cmd, (void *)0xffff888000000000UL));
 	/* The size field readable, the rest in the PROT_NONE page. */
 	p = f.base + pg - 8;
 	memcpy(p, arg, 8);
-	EXPECT_EQ(-EFAULT, uio_ioctl(fd, cmd, p));
+	EXPECT_EQ(-EFAULT, ut_ioctl(fd, cmd, p));
 	/* Readable but not writable, for an ioctl that writes back. */
 	if (writes_back) {
 		memcpy(f.ro, arg, len);
 		ASSERT_EQ(0, mprotect(f.ro, pg, PROT_READ));
-		EXPECT_EQ(-EFAULT, uio_ioctl(fd, cmd, f.ro));
+		EXPECT_EQ(-EFAULT, ut_ioctl(fd, cmd, f.ro));
 	}
 	munmap(f.base, 3 * pg);
 }
@@ -659,12 +659,12 @@ TEST_F(ctx, efault)
 	struct unified_io_setup s;
 	struct unified_io_info info = { .size = sizeof(info) };
 
-	uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
+	ut_setup_init(&s, SQ, 0, BUF, DATA, 0);
 	check_efault(_metadata, self->fd, UNIFIED_IO_GET_INFO, &info,
 		     sizeof(info), true);
 	check_efault(_metadata, self->fd, UNIFIED_IO_SETUP, &s, sizeof(s), false);
 	/* None of those created a region. */
-	ASSERT_EQ(0, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
+	ASSERT_EQ(0, ut_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
 }
 
 /* SETUP writes its layout back: a read-only argument is EFAULT. */
@@ -674,11 +674,11 @@ TEST_F(ctx, efault_setup_readonly)
 	struct fault_buf f;
 
 	ASSERT_EQ(0, fault_buf_init(&f));
-	uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
+	ut_setup_init(&s, SQ, 0, BUF, DATA, 0);
 	memcpy(f.ro, &s, sizeof(s));
-	ASSERT_EQ(0, mprotect(f.ro, UIO_PAGE_SIZE, PROT_READ));
-	EXPECT_EQ(-EFAULT, uio_ioctl(self->fd, UNIFIED_IO_SETUP, f.ro));
-	munmap(f.base, 3 * UIO_PAGE_SIZE);
+	ASSERT_EQ(0, mprotect(f.ro, UT_PAGE_SIZE, PROT_READ));
+	EXPECT_EQ(-EFAULT, ut_ioctl(self->fd, UNIFIED_IO_SETUP, f.ro));
+	munmap(f.base, 3 * UT_PAGE_SIZE);
 }
 
 TEST_F(region, efault)
@@ -697,7 +697,7 @@ TEST_F(region, efault)
 	check_efault(_metadata, self->r.fd, UNIFIED_IO_GET_INFO, &info,
 		     sizeof(info), true);
 	/* Nothing was submitted. */
-	ASSERT_EQ(0, uio_get_info(self->r.fd, &info));
+	ASSERT_EQ(0, ut_get_info(self->r.fd, &info));
 	EXPECT_EQ(0ULL, info.stats.sqes);
 	EXPECT_EQ(0U, unio_cq_ready(&self->r.q));
 }
@@ -797,7 +797,7 @@ static void check_ctrl_copy(struct __test_metadata *_metadata, int fd,
 
 	ASSERT_NE(MAP_FAILED, map);
 	/* GET_INFO is the reference; the control-area copy must match it. */
-	uio_check_config(config, (struct unified_io_config *)(map + l->config));
+	ut_check_config(config, (struct unified_io_config *)(map + l->config));
 	EXPECT_EQ(0U, *(__u32 *)(map + l->sq.head));
 	EXPECT_EQ(0U, *(__u32 *)(map + l->sq.tail));
 	EXPECT_EQ(0U, *(__u32 *)(map + l->cq.head));
@@ -809,33 +809,33 @@ TEST_F(setup_param, apply)
 {
 	struct unified_io_setup s;
 	struct unified_io_info info;
-	__u64 pg = UIO_PAGE_SIZE;
+	__u64 pg = UT_PAGE_SIZE;
 	int ret;
 
 	if ((variant->flags & UNIFIED_IO_SETUP_F_HUGE_PAGES) && !variant->err) {
-		ASSERT_EQ(0, uio_get_info(self->fd, &info));
+		ASSERT_EQ(0, ut_get_info(self->fd, &info));
 		if (!(info.config.features & UNIFIED_IO_FEAT_HUGE_PAGES))
 			SKIP(return, "no UNIFIED_IO_FEAT_HUGE_PAGES");
 	}
-	uio_setup_init(&s, variant->sq, variant->cq, variant->buf, variant->data,
+	ut_setup_init(&s, variant->sq, variant->cq, variant->buf, variant->data,
 		       variant->flags);
 	s.numa_node = variant->numa;
 	if (variant->resv >= 0)
 		s.resv[variant->resv] = 1;
 	memset(&s.layout, poison, sizeof(s.layout));
 
-	ret = uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s);
+	ret = ut_ioctl(self->fd, UNIFIED_IO_SETUP, &s);
 	ASSERT_EQ(variant->err, ret) TH_LOG("expected %s, got %s",
 					    strerror(-variant->err), strerror(-ret));
 
-	ASSERT_EQ(0, uio_get_info(self->fd, &info));
+	ASSERT_EQ(0, ut_get_info(self->fd, &info));
 	if (variant->err) {
 		/* Refused: no region, and a correct SETUP still works. */
 		EXPECT_TRUE(all_bytes(&info.layout, sizeof(info.layout), 0));
 		EXPECT_EQ(0U, info.config.sq_entries);
-		EXPECT_EQ(-EBADFD, uio_submit(self->fd, 0));
-		uio_setup_init(&s, SQ, 0, BUF, DATA, 0);
-		EXPECT_EQ(0, uio_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
+		EXPECT_EQ(-EBADFD, ut_submit(self->fd, 0));
+		ut_setup_init(&s, SQ, 0, BUF, DATA, 0);
+		EXPECT_EQ(0, ut_ioctl(self->fd, UNIFIED_IO_SETUP, &s));
 		return;
 	}
 
@@ -853,7 +853,7 @@ TEST_F(setup_param, apply)
 		EXPECT_EQ(variant->numa, info.config.numa_node);
 	}
 	/* The pages obtained cover the data area exactly. */
-	EXPECT_EQ(variant->data, (__u64)info.config.huge_pages * UIO_SZ_2M +
+	EXPECT_EQ(variant->data, (__u64)info.config.huge_pages * UT_SZ_2M +
 				 (__u64)info.config.small_pages * pg)
 		TH_LOG("huge_pages %u small_pages %u", info.config.huge_pages,
 		       info.config.small_pages);
@@ -893,8 +893,8 @@ static int setup_and_close(__u32 buf_size, __u64 data_size)
 	fd = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return 1;
-	uio_setup_init(&s, SQ, 0, buf_size, data_size, 0);
-	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	ut_setup_init(&s, SQ, 0, buf_size, data_size, 0);
+	ret = ut_ioctl(fd, UNIFIED_IO_SETUP, &s);
 	close(fd);
 	return ret;
 }
@@ -907,18 +907,18 @@ static int memlock_child(void *arg)
 	struct unified_io_setup s;
 	int fd, ret;
 
-	ret = uio_drop_cap(CAP_IPC_LOCK);
+	ret = ut_drop_cap(CAP_IPC_LOCK);
 	if (ret && ret != -EPERM)
 		return 10;
-	if (uio_has_cap(CAP_IPC_LOCK))
+	if (ut_has_cap(CAP_IPC_LOCK))
 		return 11;
 	if (setrlimit(RLIMIT_MEMLOCK, &small))
 		return 12;
 	fd = open(UNIFIED_IO_DEVICE, O_RDWR);
 	if (fd < 0)
 		return 13;
-	uio_setup_init(&s, SQ, 0, 64 << 10, BIG_DATA, 0);
-	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	ut_setup_init(&s, SQ, 0, 64 << 10, BIG_DATA, 0);
+	ret = ut_ioctl(fd, UNIFIED_IO_SETUP, &s);
 	if (ret != -ENOMEM) {
 		fprintf(stderr, "# SETUP %llu bytes over RLIMIT_MEMLOCK 64K: %d, want %d\n",
 			BIG_DATA, ret, -ENOMEM);
@@ -927,7 +927,7 @@ static int memlock_child(void *arg)
 	/* Only the limit was in the way (raising it needs CAP_SYS_RESOURCE). */
 	if (setrlimit(RLIMIT_MEMLOCK, &big))
 		return 0;
-	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	ret = ut_ioctl(fd, UNIFIED_IO_SETUP, &s);
 	if (ret) {
 		fprintf(stderr, "# SETUP under a 64M limit: %d\n", ret);
 		return 15;
@@ -944,7 +944,7 @@ static int memlock_child(void *arg)
 		fd = open(UNIFIED_IO_DEVICE, O_RDWR);
 		if (fd < 0)
 			return 17;
-		ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+		ret = ut_ioctl(fd, UNIFIED_IO_SETUP, &s);
 		close(fd);
 		if (ret) {
 			fprintf(stderr, "# region %d under a %llu limit: %d (charge not returned?)\n",
@@ -957,8 +957,8 @@ static int memlock_child(void *arg)
 
 TEST(rlimit_memlock_enomem)
 {
-	UIO_REQUIRE_DEVICE();
-	ASSERT_EQ(0, uio_in_child(memlock_child, NULL));
+	UT_REQUIRE_DEVICE();
+	ASSERT_EQ(0, ut_in_child(memlock_child, NULL));
 }
 
 /*
@@ -975,15 +975,15 @@ static int memlock_refusal_child(void *arg)
 	size_t len = 0;
 	int a, b, c, ret;
 
-	if (uio_drop_cap(CAP_IPC_LOCK) && uio_has_cap(CAP_IPC_LOCK))
+	if (ut_drop_cap(CAP_IPC_LOCK) && ut_has_cap(CAP_IPC_LOCK))
 		return 10;
 	if (setrlimit(RLIMIT_MEMLOCK, &lim))
 		return 11;
 	a = open(UNIFIED_IO_DEVICE, O_RDWR);
 	if (a < 0)
 		return 12;
-	uio_setup_init(&s, SQ, 0, 64 << 10, BIG_DATA, 0);
-	ret = uio_ioctl(a, UNIFIED_IO_SETUP, &s);
+	ut_setup_init(&s, SQ, 0, 64 << 10, BIG_DATA, 0);
+	ret = ut_ioctl(a, UNIFIED_IO_SETUP, &s);
 	if (ret) {
 		fprintf(stderr, "# first region: %d\n", ret);
 		return 13;
@@ -999,8 +999,8 @@ static int memlock_refusal_child(void *arg)
 		b = open(UNIFIED_IO_DEVICE, O_RDWR);
 		if (b < 0)
 			return 12;
-		uio_setup_init(&s, SQ, 0, 64 << 10, BIG_DATA, 0);
-		ret = uio_ioctl(b, UNIFIED_IO_SETUP, &s);
+		ut_setup_init(&s, SQ, 0, 64 << 10, BIG_DATA, 0);
+		ret = ut_ioctl(b, UNIFIED_IO_SETUP, &s);
 		close(b);
 		if (ret != -ENOMEM) {
 			fprintf(stderr, "# second region over the limit: %d, want %d\n",
@@ -1014,8 +1014,8 @@ static int memlock_refusal_child(void *arg)
 	c = open(UNIFIED_IO_DEVICE, O_RDWR);
 	if (c < 0)
 		return 12;
-	uio_setup_init(&s, SQ, 0, 64 << 10, BIG_DATA, 0);
-	ret = uio_ioctl(c, UNIFIED_IO_SETUP, &s);
+	ut_setup_init(&s, SQ, 0, 64 << 10, BIG_DATA, 0);
+	ret = ut_ioctl(c, UNIFIED_IO_SETUP, &s);
 	close(c);
 	if (ret) {
 		fprintf(stderr, "# region after the refused ones were closed: %d (refused SETUP left a charge)\n",
@@ -1027,15 +1027,15 @@ static int memlock_refusal_child(void *arg)
 
 TEST(rlimit_memlock_refusal_uncharged)
 {
-	UIO_REQUIRE_DEVICE();
-	ASSERT_EQ(0, uio_in_child(memlock_refusal_child, NULL));
+	UT_REQUIRE_DEVICE();
+	ASSERT_EQ(0, ut_in_child(memlock_refusal_child, NULL));
 }
 
 /* The same with the first region mapped while the refusals happen. */
 TEST(rlimit_memlock_refusal_uncharged_mapped)
 {
-	UIO_REQUIRE_DEVICE();
-	ASSERT_EQ(0, uio_in_child(memlock_refusal_child, (void *)1));
+	UT_REQUIRE_DEVICE();
+	ASSERT_EQ(0, ut_in_child(memlock_refusal_child, (void *)1));
 }
 
 /* With CAP_IPC_LOCK the limit does not apply. */
@@ -1058,10 +1058,10 @@ static int memlock_cap_child(void *arg)
 
 TEST(rlimit_memlock_cap_ipc_lock)
 {
-	UIO_REQUIRE_DEVICE();
-	if (!uio_has_cap(CAP_IPC_LOCK))
+	UT_REQUIRE_DEVICE();
+	if (!ut_has_cap(CAP_IPC_LOCK))
 		SKIP(return, "no CAP_IPC_LOCK");
-	ASSERT_EQ(0, uio_in_child(memlock_cap_child, NULL));
+	ASSERT_EQ(0, ut_in_child(memlock_cap_child, NULL));
 }
 
 /*
@@ -1078,7 +1078,7 @@ TEST(rlimit_memlock_cap_ipc_lock)
  * as root in the guest, where no other region of uid 0 is charged while it
  * runs (root keeps CAP_IPC_LOCK everywhere else).
  */
-#define EXEC_ENV	"UIO_ABI_MEMLOCK_AFTER_EXEC"
+#define EXEC_ENV	"UT_ABI_MEMLOCK_AFTER_EXEC"
 #define EXEC_BUF	(64 << 10)
 #define EXEC_LIMIT	(BIG_DATA + (4ULL << 20))
 
@@ -1094,15 +1094,15 @@ static int memlock_after_exec(const char *arg)
 	if (sscanf(arg, "%d:%llu", &inherited, &data) != 2)
 		return 20;
 	/* exec() gave root its capabilities back; drop CAP_IPC_LOCK again. */
-	ret = uio_drop_cap(CAP_IPC_LOCK);
-	if (ret || uio_has_cap(CAP_IPC_LOCK)) {
+	ret = ut_drop_cap(CAP_IPC_LOCK);
+	if (ret || ut_has_cap(CAP_IPC_LOCK)) {
 		fprintf(stderr, "# after exec: cannot drop CAP_IPC_LOCK: %d\n", ret);
 		return 21;
 	}
 	if (getrlimit(RLIMIT_MEMLOCK, &lim) || lim.rlim_cur != EXEC_LIMIT)
 		return 22;
 	/* The inherited fd is still the context with the first region. */
-	ret = uio_get_info(inherited, &info);
+	ret = ut_get_info(inherited, &info);
 	if (ret || info.config.data_size != data) {
 		fprintf(stderr, "# after exec: inherited fd %d: GET_INFO %d, data_size %llu\n",
 			inherited, ret, (unsigned long long)info.config.data_size);
@@ -1111,8 +1111,8 @@ static int memlock_after_exec(const char *arg)
 	fd = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return 24;
-	uio_setup_init(&s, SQ, 0, EXEC_BUF, data, 0);
-	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	ut_setup_init(&s, SQ, 0, EXEC_BUF, data, 0);
+	ret = ut_ioctl(fd, UNIFIED_IO_SETUP, &s);
 	if (ret != -ENOMEM) {
 		fprintf(stderr, "# after exec, first region still open: SETUP of %llu bytes under a %llu limit: %d (%s), want %d (ENOMEM): exec escaped the charge\n",
 			data, EXEC_LIMIT, ret, strerror(-ret), -ENOMEM);
@@ -1120,8 +1120,8 @@ static int memlock_after_exec(const char *arg)
 	}
 	if (close(inherited))
 		return 26;
-	uio_setup_init(&s, SQ, 0, EXEC_BUF, data, 0);
-	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	ut_setup_init(&s, SQ, 0, EXEC_BUF, data, 0);
+	ret = ut_ioctl(fd, UNIFIED_IO_SETUP, &s);
 	if (ret) {
 		fprintf(stderr, "# after exec, first region closed: SETUP of %llu bytes: %d (%s), want 0: charge not returned\n",
 			data, ret, strerror(-ret));
@@ -1186,8 +1186,8 @@ static int memlock_exec_child(void *arg)
 	int fd, ret, status;
 	pid_t pid;
 
-	ret = uio_drop_cap(CAP_IPC_LOCK);
-	if ((ret && ret != -EPERM) || uio_has_cap(CAP_IPC_LOCK))
+	ret = ut_drop_cap(CAP_IPC_LOCK);
+	if ((ret && ret != -EPERM) || ut_has_cap(CAP_IPC_LOCK))
 		return 10;
 	if (setrlimit(RLIMIT_MEMLOCK, &lim))
 		return 11;
@@ -1195,8 +1195,8 @@ static int memlock_exec_child(void *arg)
 	fd = open(UNIFIED_IO_DEVICE, O_RDWR);
 	if (fd < 0)
 		return 12;
-	uio_setup_init(&s, SQ, 0, EXEC_BUF, BIG_DATA, 0);
-	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	ut_setup_init(&s, SQ, 0, EXEC_BUF, BIG_DATA, 0);
+	ret = ut_ioctl(fd, UNIFIED_IO_SETUP, &s);
 	if (ret) {
 		fprintf(stderr, "# first region of %llu bytes under a %llu limit: %d\n",
 			BIG_DATA, EXEC_LIMIT, ret);
@@ -1229,8 +1229,8 @@ static int memlock_exec_child(void *arg)
 
 TEST(rlimit_memlock_charged_to_user)
 {
-	UIO_REQUIRE_DEVICE();
-	ASSERT_EQ(0, uio_in_child(memlock_exec_child, NULL));
+	UT_REQUIRE_DEVICE();
+	ASSERT_EQ(0, ut_in_child(memlock_exec_child, NULL));
 }
 
 /* --- concurrent SETUP -------------------------------------------------------- */
@@ -1248,7 +1248,7 @@ static void *setup_race_thread(void *arg)
 	struct setup_racer *r = arg;
 
 	pthread_barrier_wait(r->bar);
-	r->ret = uio_ioctl(r->fd, UNIFIED_IO_SETUP, &r->s);
+	r->ret = ut_ioctl(r->fd, UNIFIED_IO_SETUP, &r->s);
 	__atomic_add_fetch(r->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -1271,19 +1271,19 @@ TEST(setup_concurrent_one_wins)
 		struct unified_io_cqe cqe;
 		struct setup_racer *win;
 		pthread_barrier_t bar;
-		struct uio_region r;
+		struct ut_region r;
 		bool have_seen = false;
 		int bad_info = 0, bad_map = 0, maps = 0;
 		pthread_t t[2];
 		int fd, done = 0;
 
-		UIO_OPEN(fd);
+		UT_OPEN(fd);
 		ASSERT_EQ(0, pthread_barrier_init(&bar, NULL, 3));
 		for (int i = 0; i < 2; i++) {
 			racer[i] = (struct setup_racer){ .fd = fd, .bar = &bar,
 							 .done = &done, .ret = 1 };
 			/* Different geometries, so the region tells who won. */
-			uio_setup_init(&racer[i].s, SQ << i, 0, BUF,
+			ut_setup_init(&racer[i].s, SQ << i, 0, BUF,
 				       (256ULL * BUF) << i, 0);
 			ASSERT_EQ(0, pthread_create(&t[i], NULL, setup_race_thread,
 						    &racer[i]));
@@ -1292,7 +1292,7 @@ TEST(setup_concurrent_one_wins)
 		while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < 2) {
 			void *p;
 
-			if (uio_get_info(fd, &info)) {
+			if (ut_get_info(fd, &info)) {
 				bad_info++;
 			} else if (info.config.data_size == 0) {
 				/* No region yet: nothing half-published. */
@@ -1307,10 +1307,10 @@ TEST(setup_concurrent_one_wins)
 				seen = info.layout;
 				have_seen = true;
 			}
-			p = mmap(NULL, UIO_PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+			p = mmap(NULL, UT_PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
 			if (p != MAP_FAILED) {
 				maps++;
-				munmap(p, UIO_PAGE_SIZE);
+				munmap(p, UT_PAGE_SIZE);
 			} else if (errno != EBADFD) {
 				bad_map++;
 			}
@@ -1334,12 +1334,12 @@ TEST(setup_concurrent_one_wins)
 		}
 
 		/* The context is the winner's. */
-		ASSERT_EQ(0, uio_get_info(fd, &info));
+		ASSERT_EQ(0, ut_get_info(fd, &info));
 		EXPECT_EQ(win->s.data_size, info.config.data_size);
 		EXPECT_EQ(win->s.sq_entries, info.config.sq_entries);
 		EXPECT_EQ(0, memcmp(&win->s.layout, &info.layout, sizeof(info.layout)));
 		/* A third SETUP is still EBUSY. */
-		EXPECT_EQ(-EBUSY, uio_ioctl(fd, UNIFIED_IO_SETUP, &racer[0].s));
+		EXPECT_EQ(-EBUSY, ut_ioctl(fd, UNIFIED_IO_SETUP, &racer[0].s));
 
 		/* And it works: a NOP round trip through the SQ and inline. */
 		memset(&r, 0, sizeof(r));
@@ -1350,13 +1350,13 @@ TEST(setup_concurrent_one_wins)
 		r.map = mmap(NULL, r.map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
 			     fd, 0);
 		ASSERT_NE(MAP_FAILED, r.map) TH_LOG("mmap: %s", strerror(errno));
-		uio_region_wire(&r);
+		ut_region_wire(&r);
 		EXPECT_EQ((__u32)UNIFIED_IO_ABI_VERSION, r.config->abi_version);
 		EXPECT_EQ(win->s.data_size, r.config->data_size);
 		nop.user_data = 0x5e700 + iter;
-		EXPECT_EQ(0, uio_do(&r, &nop, &cqe));
-		EXPECT_EQ(0, uio_do_inline(&r, &nop, &cqe));
-		uio_region_destroy(&r);
+		EXPECT_EQ(0, ut_do(&r, &nop, &cqe));
+		EXPECT_EQ(0, ut_do_inline(&r, &nop, &cqe));
+		ut_region_destroy(&r);
 		(void)maps;
 	}
 	TH_LOG("first thread won %d times, second %d", wins[0], wins[1]);
@@ -1383,15 +1383,15 @@ TEST_F(region, submit_success)
 	struct unified_io_info info;
 
 	/* Nothing queued: 0, nothing consumed. */
-	ASSERT_EQ(0, uio_submit(self->r.fd, 0));
-	ASSERT_EQ(0, uio_submit(self->r.fd, 8));
+	ASSERT_EQ(0, ut_submit(self->r.fd, 0));
+	ASSERT_EQ(0, ut_submit(self->r.fd, 8));
 	queue_nops(_metadata, q, 5);
-	ASSERT_EQ(0, uio_submit(self->r.fd, 0));
+	ASSERT_EQ(0, ut_submit(self->r.fd, 0));
 	ASSERT_EQ(0U, *q->sq.khead);
 	/* to_submit bounds the batch; the rest waits. */
-	ASSERT_EQ(2, uio_submit(self->r.fd, 2));
+	ASSERT_EQ(2, ut_submit(self->r.fd, 2));
 	ASSERT_EQ(2U, *q->sq.khead);
-	ASSERT_EQ(3, uio_submit(self->r.fd, 100));
+	ASSERT_EQ(3, ut_submit(self->r.fd, 100));
 	ASSERT_EQ(5U, *q->sq.khead);
 	ASSERT_EQ(5U, unio_cq_ready(q));
 	for (int i = 0; i < 5; i++) {
@@ -1402,7 +1402,7 @@ TEST_F(region, submit_success)
 		ASSERT_EQ(UNIFIED_IO_OP_NOP, c->opcode);
 		unio_cqe_seen(q);
 	}
-	ASSERT_EQ(0, uio_get_info(self->r.fd, &info));
+	ASSERT_EQ(0, ut_get_info(self->r.fd, &info));
 	EXPECT_EQ(2ULL, info.stats.submit_calls);
 	EXPECT_EQ(5ULL, info.stats.sqes);
 	EXPECT_EQ(5ULL, info.stats.cqes);
@@ -1422,7 +1422,7 @@ TEST_F(region, submit_bad_args_einval)
 		sub.size = sizeof(sub);
 		sub.flags = f;
 		sub.to_submit = 2;
-		EXPECT_EQ(-EINVAL, uio_ioctl(self->r.fd, UNIFIED_IO_SUBMIT, &sub))
+		EXPECT_EQ(-EINVAL, ut_ioctl(self->r.fd, UNIFIED_IO_SUBMIT, &sub))
 			TH_LOG("flags %#x", f);
 	}
 	/* resv */
@@ -1430,14 +1430,14 @@ TEST_F(region, submit_bad_args_einval)
 	sub.size = sizeof(sub);
 	sub.to_submit = 2;
 	sub.resv = 1;
-	EXPECT_EQ(-EINVAL, uio_ioctl(self->r.fd, UNIFIED_IO_SUBMIT, &sub));
+	EXPECT_EQ(-EINVAL, ut_ioctl(self->r.fd, UNIFIED_IO_SUBMIT, &sub));
 	/* SQ mode: desc Must be 0, byte by byte. */
 	for (size_t i = 0; i < sizeof(sub.desc); i++) {
 		memset(&sub, 0, sizeof(sub));
 		sub.size = sizeof(sub);
 		sub.to_submit = 2;
 		((__u8 *)&sub.desc)[i] = 0x80;
-		EXPECT_EQ(-EINVAL, uio_ioctl(self->r.fd, UNIFIED_IO_SUBMIT, &sub))
+		EXPECT_EQ(-EINVAL, ut_ioctl(self->r.fd, UNIFIED_IO_SUBMIT, &sub))
 			TH_LOG("desc byte %zu in SQ mode", i);
 	}
 	/* INLINE: to_submit Must be 0. */
@@ -1445,20 +1445,20 @@ TEST_F(region, submit_bad_args_einval)
 	sub.size = sizeof(sub);
 	sub.flags = UNIFIED_IO_SUBMIT_F_INLINE;
 	sub.to_submit = 1;
-	EXPECT_EQ(-EINVAL, uio_ioctl(self->r.fd, UNIFIED_IO_SUBMIT, &sub));
+	EXPECT_EQ(-EINVAL, ut_ioctl(self->r.fd, UNIFIED_IO_SUBMIT, &sub));
 	sub.to_submit = 0;
 	sub.resv = 1;
-	EXPECT_EQ(-EINVAL, uio_ioctl(self->r.fd, UNIFIED_IO_SUBMIT, &sub));
+	EXPECT_EQ(-EINVAL, ut_ioctl(self->r.fd, UNIFIED_IO_SUBMIT, &sub));
 
 	/* Nothing was consumed or posted. */
 	EXPECT_EQ(0U, *q->sq.khead);
 	EXPECT_EQ(0U, unio_cq_ready(q));
-	ASSERT_EQ(0, uio_get_info(self->r.fd, &info));
+	ASSERT_EQ(0, ut_get_info(self->r.fd, &info));
 	EXPECT_EQ(0ULL, info.stats.sqes);
 	EXPECT_EQ(0ULL, info.stats.cqes);
 	EXPECT_EQ(0ULL, info.stats.submit_calls);
 
-	ASSERT_EQ(2, uio_submit(self->r.fd, 2));
+	ASSERT_EQ(2, ut_submit(self->r.fd, 2));
 }
 
 TEST_F(region, inline_submit_success)
@@ -1468,7 +1468,7 @@ TEST_F(region, inline_submit_success)
 				       .user_data = 0xfeedface12345678ULL };
 	struct unified_io_cqe *c;
 
-	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
+	ASSERT_EQ(1, ut_submit_inline(self->r.fd, &nop));
 	ASSERT_EQ(1U, unio_cq_ready(q));
 	c = unio_peek_cqe(q);
 	EXPECT_EQ(nop.user_data, c->user_data);
@@ -1490,7 +1490,7 @@ TEST_F(region, complete_args)
 	__u64 t0;
 
 	/* Nothing ready, no wait. */
-	ASSERT_EQ(0, uio_complete(self->r.fd, 0, 0, &ready));
+	ASSERT_EQ(0, ut_complete(self->r.fd, 0, 0, &ready));
 	ASSERT_EQ(0U, ready);
 
 	/* flags, resv */
@@ -1498,40 +1498,40 @@ TEST_F(region, complete_args)
 	c.size = sizeof(c);
 	for (__u32 f = 1; f; f <<= 1) {
 		c.flags = f;
-		EXPECT_EQ(-EINVAL, uio_ioctl(self->r.fd, UNIFIED_IO_COMPLETE, &c))
+		EXPECT_EQ(-EINVAL, ut_ioctl(self->r.fd, UNIFIED_IO_COMPLETE, &c))
 			TH_LOG("flags %#x", f);
 	}
 	c.flags = 0;
 	c.resv = 1;
-	EXPECT_EQ(-EINVAL, uio_ioctl(self->r.fd, UNIFIED_IO_COMPLETE, &c));
+	EXPECT_EQ(-EINVAL, ut_ioctl(self->r.fd, UNIFIED_IO_COMPLETE, &c));
 
 	/* min_complete above the CQ size. */
-	EXPECT_EQ(-EINVAL, uio_complete(self->r.fd, cq + 1, 1000000, &ready));
-	EXPECT_EQ(-EINVAL, uio_complete(self->r.fd, ~0U, 1000000, &ready));
-	EXPECT_EQ(-EINVAL, uio_complete(self->r.fd, cq + 1, 0, &ready));
+	EXPECT_EQ(-EINVAL, ut_complete(self->r.fd, cq + 1, 1000000, &ready));
+	EXPECT_EQ(-EINVAL, ut_complete(self->r.fd, ~0U, 1000000, &ready));
+	EXPECT_EQ(-EINVAL, ut_complete(self->r.fd, cq + 1, 0, &ready));
 
 	/* min_complete == CQ size is legal: times out, ready written. */
-	t0 = uio_now_ns();
-	EXPECT_EQ(-ETIME, uio_complete(self->r.fd, cq, 20 * 1000000ULL, &ready));
-	EXPECT_LE(t0 + 20 * 1000000ULL, uio_now_ns());
+	t0 = ut_now_ns();
+	EXPECT_EQ(-ETIME, ut_complete(self->r.fd, cq, 20 * 1000000ULL, &ready));
+	EXPECT_LE(t0 + 20 * 1000000ULL, ut_now_ns());
 	EXPECT_EQ(0U, ready);
 
 	/* Two ready, three wanted: ETIME with ready == 2. */
-	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
-	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
-	EXPECT_EQ(-ETIME, uio_complete(self->r.fd, 3, 1000000, &ready));
+	ASSERT_EQ(1, ut_submit_inline(self->r.fd, &nop));
+	ASSERT_EQ(1, ut_submit_inline(self->r.fd, &nop));
+	EXPECT_EQ(-ETIME, ut_complete(self->r.fd, 3, 1000000, &ready));
 	EXPECT_EQ(2U, ready);
 	/* Enough ready: returns at once with the count. */
-	EXPECT_EQ(2, uio_complete(self->r.fd, 2, 0, &ready));
+	EXPECT_EQ(2, ut_complete(self->r.fd, 2, 0, &ready));
 	EXPECT_EQ(2U, ready);
-	EXPECT_EQ(2, uio_complete(self->r.fd, 1, 1000000, &ready));
+	EXPECT_EQ(2, ut_complete(self->r.fd, 1, 1000000, &ready));
 	EXPECT_EQ(2U, ready);
-	EXPECT_EQ(2, uio_complete(self->r.fd, 0, 0, &ready));
+	EXPECT_EQ(2, ut_complete(self->r.fd, 0, 0, &ready));
 	EXPECT_EQ(2U, ready);
 	/* COMPLETE does not consume: still two. */
 	EXPECT_EQ(2U, unio_cq_ready(&self->r.q));
 	unio_cq_advance(&self->r.q, 2);
-	EXPECT_EQ(0, uio_complete(self->r.fd, 0, 0, &ready));
+	EXPECT_EQ(0, ut_complete(self->r.fd, 0, 0, &ready));
 	EXPECT_EQ(0U, ready);
 }
 
@@ -1542,7 +1542,7 @@ TEST_F(region, get_info_after_setup)
 	memset(&info, poison, sizeof(info));
 	info.size = sizeof(info);
 	info.flags = 0;
-	ASSERT_EQ(0, uio_ioctl(self->r.fd, UNIFIED_IO_GET_INFO, &info));
+	ASSERT_EQ(0, ut_ioctl(self->r.fd, UNIFIED_IO_GET_INFO, &info));
 	EXPECT_EQ(0, memcmp(&self->r.l, &info.layout, sizeof(info.layout)));
 	EXPECT_EQ((__u32)SQ, info.config.sq_entries);
 	EXPECT_EQ((__u32)CQ, info.config.cq_entries);
@@ -1555,7 +1555,7 @@ TEST_F(region, get_info_after_setup)
 	for (int i = 0; i < 8; i++) {
 		EXPECT_EQ(0ULL, info.stats.ops[i]);
 	}
-	uio_check_config(&info.config, self->r.config);
+	ut_check_config(&info.config, self->r.config);
 }
 
 TEST_HARNESS_MAIN

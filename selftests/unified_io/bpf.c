@@ -22,9 +22,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "uio_test.h"
-#include "uio_xdp.skel.h"
-#include "uio_xdp_bad.skel.h"
+#include "ut.h"
+#include "ut_xdp.skel.h"
+#include "ut_xdp_bad.skel.h"
 
 #define SQ	8
 #define CQ	16
@@ -66,7 +66,7 @@ static int bpf_ioctl(int fd, unsigned long cmd, __s32 prog_fd, __u32 prog_id,
 	p.prog_fd = prog_fd;
 	p.prog_id = prog_id;
 	p.resv[0] = p.resv[1] = 0;
-	ret = uio_ioctl(fd, cmd, &p);
+	ret = ut_ioctl(fd, cmd, &p);
 	if (id_out)
 		*id_out = p.prog_id;
 	return ret;
@@ -121,14 +121,14 @@ static void bpf_desc(struct unified_io_desc *d, __u16 owner, __u64 off,
 }
 
 /* Run the chain over [off, off + len) through the SQ; returns res. */
-static int __run_bpf(struct __test_metadata *_metadata, struct uio_region *r,
+static int __run_bpf(struct __test_metadata *_metadata, struct ut_region *r,
 		     __u16 owner, __u64 off, __u32 len,
 		     struct unified_io_cqe *cqe)
 {
 	struct unified_io_desc d;
 
 	bpf_desc(&d, owner, off, len, 0xb0f0000000000000ULL | off << 16 | len);
-	return uio_do(r, &d, cqe);
+	return ut_do(r, &d, cqe);
 }
 
 #define run_bpf(r, owner, off, len, cqe) \
@@ -137,7 +137,7 @@ static int __run_bpf(struct __test_metadata *_metadata, struct uio_region *r,
 static void __get_info(struct __test_metadata *_metadata, int fd,
 		       struct unified_io_info *info)
 {
-	ASSERT_EQ(0, uio_get_info(fd, info));
+	ASSERT_EQ(0, ut_get_info(fd, info));
 }
 
 #define get_info(fd, info)	__get_info(_metadata, fd, info)
@@ -164,7 +164,7 @@ static void __check_chain(struct __test_metadata *_metadata, int fd,
 
 #define check_chain(fd, ...) do {					\
 	const __u32 __ids[] = { 0, ##__VA_ARGS__ };			\
-	__check_chain(_metadata, fd, __ids + 1, UIO_ARRAY_SIZE(__ids) - 1); \
+	__check_chain(_metadata, fd, __ids + 1, UT_ARRAY_SIZE(__ids) - 1); \
 } while (0)
 
 struct counters {
@@ -193,33 +193,33 @@ static void __check_counters(struct __test_metadata *_metadata,
 /* --- skeletons -------------------------------------------------------- */
 
 /*
- * Open uio_xdp.bpf.o with autoload as @keep says (NULL: everything but the
+ * Open ut_xdp.bpf.o with autoload as @keep says (NULL: everything but the
  * device-bound program, which needs an ifindex) and load it. Returns the
  * libbpf error; *out is NULL unless it loaded.
  */
-static int xdp_load(struct uio_xdp_bpf **out, bool (*keep)(const char *name),
+static int xdp_load(struct ut_xdp_bpf **out, bool (*keep)(const char *name),
 		    void (*tweak)(struct bpf_program *prog, void *arg),
 		    void *arg)
 {
-	struct uio_xdp_bpf *skel;
+	struct ut_xdp_bpf *skel;
 	struct bpf_program *prog;
 	int ret;
 
 	*out = NULL;
-	skel = uio_xdp_bpf__open();
+	skel = ut_xdp_bpf__open();
 	if (!skel)
 		return -errno;
 	bpf_object__for_each_program(prog, skel->obj) {
 		const char *name = bpf_program__name(prog);
 
 		bpf_program__set_autoload(prog, keep ? keep(name) :
-					  strcmp(name, "uio_devbound") != 0);
+					  strcmp(name, "ut_devbound") != 0);
 		if (tweak && bpf_program__autoload(prog))
 			tweak(prog, arg);
 	}
-	ret = uio_xdp_bpf__load(skel);
+	ret = ut_xdp_bpf__load(skel);
 	if (ret) {
-		uio_xdp_bpf__destroy(skel);
+		ut_xdp_bpf__destroy(skel);
 		return ret;
 	}
 	skel->bss->ctl_verdict = XDP_PASS;
@@ -229,12 +229,12 @@ static int xdp_load(struct uio_xdp_bpf **out, bool (*keep)(const char *name),
 
 /*
  * Setup of the fixtures with a region and the XDP skeleton: create @r, SKIP
- * without UNIFIED_IO_FEAT_BPF or CAP_SYS_ADMIN, load uio_xdp.bpf.o into
+ * without UNIFIED_IO_FEAT_BPF or CAP_SYS_ADMIN, load ut_xdp.bpf.o into
  * *@skel (NULL until then, for the teardown). Returns false after SKIP;
  * asserts on any other failure.
  */
 static bool __xdp_fixture_setup(struct __test_metadata *_metadata,
-				struct uio_region *r, struct uio_xdp_bpf **skel,
+				struct ut_region *r, struct ut_xdp_bpf **skel,
 				__u32 buf_size, __u64 data_size, __u32 flags)
 {
 	struct unified_io_info info;
@@ -242,15 +242,15 @@ static bool __xdp_fixture_setup(struct __test_metadata *_metadata,
 
 	*skel = NULL;
 	r->fd = -1;
-	if (!uio_region_create(r, SQ, CQ, buf_size, data_size, flags))
+	if (!ut_region_create(r, SQ, CQ, buf_size, data_size, flags))
 		return false;
 	get_info(r->fd, &info);
 	if (!(info.config.features & UNIFIED_IO_FEAT_BPF))
 		SKIP(return false, "no UNIFIED_IO_FEAT_BPF");
-	if (!uio_has_cap(CAP_SYS_ADMIN))
+	if (!ut_has_cap(CAP_SYS_ADMIN))
 		SKIP(return false, "needs CAP_SYS_ADMIN");
 	ret = xdp_load(skel, NULL, NULL, NULL);
-	ASSERT_EQ(0, ret) TH_LOG("loading uio_xdp.bpf.o: %s", strerror(-ret));
+	ASSERT_EQ(0, ret) TH_LOG("loading ut_xdp.bpf.o: %s", strerror(-ret));
 	return true;
 }
 
@@ -259,14 +259,14 @@ static bool __xdp_fixture_setup(struct __test_metadata *_metadata,
 
 #define PFD(skel, name)	bpf_program__fd((skel)->progs.name)
 
-static bool uio_has_bpf_caps(void)
+static bool ut_has_bpf_caps(void)
 {
-	return uio_has_cap(CAP_BPF) || uio_has_cap(CAP_SYS_ADMIN);
+	return ut_has_cap(CAP_BPF) || ut_has_cap(CAP_SYS_ADMIN);
 }
 
 FIXTURE(bpf) {
-	struct uio_region r;
-	struct uio_xdp_bpf *skel;
+	struct ut_region r;
+	struct ut_xdp_bpf *skel;
 	__u64 off;		/* a buffer owned by OWNER */
 	__u8 *buf;		/* its bytes */
 };
@@ -275,15 +275,15 @@ FIXTURE_SETUP(bpf)
 {
 	if (!xdp_fixture_setup(&self->r, &self->skel, BUF, NBUFS * BUF, 0))
 		return;
-	ASSERT_EQ(BUF, uio_alloc(&self->r, OWNER, &self->off));
+	ASSERT_EQ(BUF, ut_alloc(&self->r, OWNER, &self->off));
 	self->buf = unio_data_ptr(&self->r.q, self->off);
 }
 
 FIXTURE_TEARDOWN(bpf)
 {
-	uio_region_destroy(&self->r);
+	ut_region_destroy(&self->r);
 	if (self->skel)
-		uio_xdp_bpf__destroy(self->skel);
+		ut_xdp_bpf__destroy(self->skel);
 }
 
 /* --- attach and detach ------------------------------------------------ */
@@ -291,8 +291,8 @@ FIXTURE_TEARDOWN(bpf)
 TEST_F(bpf, attach_ids_and_chain_order)
 {
 	int fd = self->r.fd;
-	int fds[] = { PFD(self->skel, uio_chain3), PFD(self->skel, uio_pass),
-		      PFD(self->skel, uio_chain1), PFD(self->skel, uio_ctl) };
+	int fds[] = { PFD(self->skel, ut_chain3), PFD(self->skel, ut_pass),
+		      PFD(self->skel, ut_chain1), PFD(self->skel, ut_ctl) };
 	__u32 ids[4], id;
 
 	check_chain(fd);
@@ -312,8 +312,8 @@ TEST_F(bpf, attach_ids_and_chain_order)
 TEST_F(bpf, detach_by_id_and_by_fd)
 {
 	int fd = self->r.fd;
-	int a = PFD(self->skel, uio_chain0), b = PFD(self->skel, uio_chain1);
-	int c = PFD(self->skel, uio_chain2);
+	int a = PFD(self->skel, ut_chain0), b = PFD(self->skel, ut_chain1);
+	int c = PFD(self->skel, ut_chain2);
 	__u32 ia = prog_id_of(a), ib = prog_id_of(b), ic = prog_id_of(c), id;
 	struct unified_io_cqe cqe;
 
@@ -355,7 +355,7 @@ TEST_F(bpf, detach_by_id_and_by_fd)
 TEST_F(bpf, detach_missing_is_enoent)
 {
 	int fd = self->r.fd;
-	int a = PFD(self->skel, uio_pass), b = PFD(self->skel, uio_drop);
+	int a = PFD(self->skel, ut_pass), b = PFD(self->skel, ut_drop);
 	__u32 ia = prog_id_of(a), ib = prog_id_of(b), id;
 
 	/* Empty chain. */
@@ -383,7 +383,7 @@ TEST_F(bpf, detach_missing_is_enoent)
 TEST_F(bpf, detach_needs_exactly_one_of_fd_and_id)
 {
 	int fd = self->r.fd;
-	int a = PFD(self->skel, uio_pass);
+	int a = PFD(self->skel, ut_pass);
 	__u32 ia = prog_id_of(a);
 
 	ASSERT_EQ(0, attach(fd, a, NULL));
@@ -398,7 +398,7 @@ TEST_F(bpf, detach_needs_exactly_one_of_fd_and_id)
 TEST_F(bpf, flags_and_resv_must_be_zero)
 {
 	int fd = self->r.fd;
-	int a = PFD(self->skel, uio_pass);
+	int a = PFD(self->skel, ut_pass);
 	__u32 ia = prog_id_of(a);
 	struct {
 		__u32 flags;
@@ -409,31 +409,31 @@ TEST_F(bpf, flags_and_resv_must_be_zero)
 		{ 0, 0, 1ULL << 63 },
 	};
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(cases); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(cases); i++) {
 		struct unified_io_bpf p = {
 			.size = sizeof(p), .flags = cases[i].flags,
 			.prog_fd = a, .prog_id = POISON_ID,
 			.resv = { cases[i].resv0, cases[i].resv1 },
 		};
 
-		EXPECT_EQ(-EINVAL, uio_ioctl(fd, UNIFIED_IO_ATTACH_BPF, &p))
+		EXPECT_EQ(-EINVAL, ut_ioctl(fd, UNIFIED_IO_ATTACH_BPF, &p))
 			TH_LOG("attach case %zu", i);
 		EXPECT_EQ(POISON_ID, p.prog_id);
 		check_chain(fd);
 	}
 	ASSERT_EQ(0, attach(fd, a, NULL));
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(cases); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(cases); i++) {
 		struct unified_io_bpf p = {
 			.size = sizeof(p), .flags = cases[i].flags,
 			.prog_fd = -1, .prog_id = ia,
 			.resv = { cases[i].resv0, cases[i].resv1 },
 		};
 
-		EXPECT_EQ(-EINVAL, uio_ioctl(fd, UNIFIED_IO_DETACH_BPF, &p))
+		EXPECT_EQ(-EINVAL, ut_ioctl(fd, UNIFIED_IO_DETACH_BPF, &p))
 			TH_LOG("detach by id case %zu", i);
 		p.prog_fd = a;
 		p.prog_id = 0;
-		EXPECT_EQ(-EINVAL, uio_ioctl(fd, UNIFIED_IO_DETACH_BPF, &p))
+		EXPECT_EQ(-EINVAL, ut_ioctl(fd, UNIFIED_IO_DETACH_BPF, &p))
 			TH_LOG("detach by fd case %zu", i);
 		check_chain(fd, ia);
 	}
@@ -443,7 +443,7 @@ TEST_F(bpf, flags_and_resv_must_be_zero)
 TEST_F(bpf, argument_length)
 {
 	int fd = self->r.fd;
-	int a = PFD(self->skel, uio_pass);
+	int a = PFD(self->skel, ut_pass);
 	__u32 ia = prog_id_of(a);
 	struct {
 		struct unified_io_bpf p;
@@ -453,7 +453,7 @@ TEST_F(bpf, argument_length)
 	for (__u32 sz = 0; sz < sizeof(struct unified_io_bpf); sz += 4) {
 		struct unified_io_bpf p = { .size = sz, .prog_fd = a };
 
-		EXPECT_EQ(-EINVAL, uio_ioctl(fd, UNIFIED_IO_ATTACH_BPF, &p))
+		EXPECT_EQ(-EINVAL, ut_ioctl(fd, UNIFIED_IO_ATTACH_BPF, &p))
 			TH_LOG("size %u", sz);
 	}
 	check_chain(fd);
@@ -462,13 +462,13 @@ TEST_F(bpf, argument_length)
 	big.p.size = sizeof(big.p) + 1;
 	big.p.prog_fd = a;
 	big.extra[0] = 1;
-	EXPECT_EQ(-E2BIG, uio_ioctl(fd, UNIFIED_IO_ATTACH_BPF, &big));
+	EXPECT_EQ(-E2BIG, ut_ioctl(fd, UNIFIED_IO_ATTACH_BPF, &big));
 	check_chain(fd);
 
 	big.extra[0] = 0;
 	big.p.prog_id = POISON_ID;
 	memset(&big.extra[1], 0xcc, sizeof(big.extra) - 1);
-	EXPECT_EQ(0, uio_ioctl(fd, UNIFIED_IO_ATTACH_BPF, &big));
+	EXPECT_EQ(0, ut_ioctl(fd, UNIFIED_IO_ATTACH_BPF, &big));
 	EXPECT_EQ(ia, big.p.prog_id);
 	/* Written back for the kernel's size only. */
 	EXPECT_EQ(0, big.extra[0]);
@@ -478,29 +478,29 @@ TEST_F(bpf, argument_length)
 	big.p.prog_fd = -1;
 	big.p.prog_id = ia;
 	big.extra[0] = 1;
-	EXPECT_EQ(-E2BIG, uio_ioctl(fd, UNIFIED_IO_DETACH_BPF, &big));
+	EXPECT_EQ(-E2BIG, ut_ioctl(fd, UNIFIED_IO_DETACH_BPF, &big));
 	big.extra[0] = 0;
-	EXPECT_EQ(0, uio_ioctl(fd, UNIFIED_IO_DETACH_BPF, &big));
+	EXPECT_EQ(0, ut_ioctl(fd, UNIFIED_IO_DETACH_BPF, &big));
 	check_chain(fd);
 }
 
 TEST(before_setup_is_ebadfd)
 {
 	struct unified_io_info info;
-	struct uio_xdp_bpf *skel;
+	struct ut_xdp_bpf *skel;
 	int fd, ret;
 
-	UIO_OPEN(fd);
-	if (!uio_has_cap(CAP_SYS_ADMIN))
+	UT_OPEN(fd);
+	if (!ut_has_cap(CAP_SYS_ADMIN))
 		SKIP(goto out, "needs CAP_SYS_ADMIN");
 	ret = xdp_load(&skel, NULL, NULL, NULL);
-	ASSERT_EQ(0, ret) TH_LOG("loading uio_xdp.bpf.o: %s", strerror(-ret));
-	EXPECT_EQ(-EBADFD, attach(fd, PFD(skel, uio_pass), NULL));
-	EXPECT_EQ(-EBADFD, detach_fd(fd, PFD(skel, uio_pass), NULL));
-	EXPECT_EQ(-EBADFD, detach_id(fd, prog_id_of(PFD(skel, uio_pass)), NULL));
-	ASSERT_EQ(0, uio_get_info(fd, &info));
+	ASSERT_EQ(0, ret) TH_LOG("loading ut_xdp.bpf.o: %s", strerror(-ret));
+	EXPECT_EQ(-EBADFD, attach(fd, PFD(skel, ut_pass), NULL));
+	EXPECT_EQ(-EBADFD, detach_fd(fd, PFD(skel, ut_pass), NULL));
+	EXPECT_EQ(-EBADFD, detach_id(fd, prog_id_of(PFD(skel, ut_pass)), NULL));
+	ASSERT_EQ(0, ut_get_info(fd, &info));
 	EXPECT_EQ(0U, info.nr_bpf_progs);
-	uio_xdp_bpf__destroy(skel);
+	ut_xdp_bpf__destroy(skel);
 out:
 	close(fd);
 }
@@ -510,7 +510,7 @@ out:
 TEST_F(bpf, attach_closed_fd_is_ebadf)
 {
 	int fd = self->r.fd;
-	int nr = dup(PFD(self->skel, uio_pass));
+	int nr = dup(PFD(self->skel, ut_pass));
 
 	ASSERT_LE(0, nr);
 	ASSERT_EQ(0, close(nr));
@@ -541,7 +541,7 @@ TEST_F(bpf, attach_non_bpf_fd_is_einval)
 TEST_F(bpf, attach_other_prog_type_is_einval)
 {
 	int fd = self->r.fd;
-	int sock = PFD(self->skel, uio_socket), tp = PFD(self->skel, uio_tracepoint);
+	int sock = PFD(self->skel, ut_socket), tp = PFD(self->skel, ut_tracepoint);
 
 	ASSERT_LE(0, sock);
 	ASSERT_LE(0, tp);
@@ -554,7 +554,7 @@ TEST_F(bpf, attach_other_prog_type_is_einval)
 
 static bool keep_devbound(const char *name)
 {
-	return !strcmp(name, "uio_devbound");
+	return !strcmp(name, "ut_devbound");
 }
 
 static void bind_to_dev(struct bpf_program *prog, void *arg)
@@ -572,19 +572,19 @@ static void bind_to_dev(struct bpf_program *prog, void *arg)
 static int devbound_on_veth(void *arg)
 {
 	int fd = *(int *)arg, ifindex, ret;
-	struct uio_xdp_bpf *skel;
+	struct ut_xdp_bpf *skel;
 
 	if (unshare(CLONE_NEWNET))
 		return 2;
-	if (system("ip link add uiot0 type veth peer name uiot1 >/dev/null 2>&1"))
+	if (system("ip link add uniot0 type veth peer name uniot1 >/dev/null 2>&1"))
 		return 2;
-	ifindex = if_nametoindex("uiot0");
+	ifindex = if_nametoindex("uniot0");
 	if (!ifindex)
 		return 2;
 	libbpf_quiet = true;
 	if (xdp_load(&skel, keep_devbound, bind_to_dev, &ifindex))
 		return 3;
-	ret = attach(fd, PFD(skel, uio_devbound), NULL);
+	ret = attach(fd, PFD(skel, ut_devbound), NULL);
 	if (ret != -ENODEV) {
 		fprintf(stderr, "# veth: ATTACH of a device-bound program: %d\n", ret);
 		return 1;
@@ -595,21 +595,21 @@ static int devbound_on_veth(void *arg)
 TEST_F(bpf, attach_dev_bound_is_enodev)
 {
 	int fd = self->r.fd, ifindex = if_nametoindex("lo"), ret;
-	struct uio_xdp_bpf *skel;
+	struct ut_xdp_bpf *skel;
 
 	ASSERT_NE(0, ifindex);
 	libbpf_quiet = true;
 	ret = xdp_load(&skel, keep_devbound, bind_to_dev, &ifindex);
 	libbpf_quiet = false;
 	if (!ret) {
-		EXPECT_EQ(-ENODEV, attach(fd, PFD(skel, uio_devbound), NULL));
-		uio_xdp_bpf__destroy(skel);
+		EXPECT_EQ(-ENODEV, attach(fd, PFD(skel, ut_devbound), NULL));
+		ut_xdp_bpf__destroy(skel);
 		check_chain(fd);
 		return;
 	}
 	TH_LOG("lo: load with BPF_F_XDP_DEV_BOUND_ONLY: %s; trying veth",
 	       strerror(-ret));
-	ret = uio_in_child(devbound_on_veth, &fd);
+	ret = ut_in_child(devbound_on_veth, &fd);
 	if (ret == 2)
 		SKIP(return, "lo takes no device-bound program, and no veth");
 	if (ret == 3)
@@ -622,7 +622,7 @@ TEST_F(bpf, attach_frags_is_eopnotsupp)
 {
 	int fd = self->r.fd;
 
-	EXPECT_EQ(-EOPNOTSUPP, attach(fd, PFD(self->skel, uio_frags), NULL));
+	EXPECT_EQ(-EOPNOTSUPP, attach(fd, PFD(self->skel, ut_frags), NULL));
 	check_chain(fd);
 }
 
@@ -635,12 +635,12 @@ TEST_F(bpf, attach_devmap_cpumap_is_einval)
 {
 	int fd = self->r.fd;
 
-	EXPECT_EQ(-EINVAL, attach(fd, PFD(self->skel, uio_devmap), NULL));
-	EXPECT_EQ(-EINVAL, attach(fd, PFD(self->skel, uio_cpumap), NULL));
+	EXPECT_EQ(-EINVAL, attach(fd, PFD(self->skel, ut_devmap), NULL));
+	EXPECT_EQ(-EINVAL, attach(fd, PFD(self->skel, ut_cpumap), NULL));
 	check_chain(fd);
 	/* A plain XDP program still attaches and runs. */
-	ASSERT_EQ(0, attach(fd, PFD(self->skel, uio_pass), NULL));
-	check_chain(fd, prog_id_of(PFD(self->skel, uio_pass)));
+	ASSERT_EQ(0, attach(fd, PFD(self->skel, ut_pass), NULL));
+	check_chain(fd, prog_id_of(PFD(self->skel, ut_pass)));
 }
 
 struct netns_run {
@@ -650,7 +650,7 @@ struct netns_run {
 
 /*
  * In a new network namespace with 127.0.0.1:port listening: a region made
- * there runs uio_sk_lookup, which looks the socket up in the namespace of
+ * there runs ut_sk_lookup, which looks the socket up in the namespace of
  * its frame's device.  Exit status: 0 XDP_PASS (found), 1 XDP_DROP, 2 and
  * up set-up failures.
  */
@@ -667,7 +667,7 @@ static int sk_lookup_in_netns(void *arg)
 	struct unified_io_submit sub = { .size = sizeof(sub),
 					 .flags = UNIFIED_IO_SUBMIT_F_INLINE };
 	struct unified_io_cqe *cqe;
-	struct uio_region r = {};
+	struct ut_region r = {};
 	int ls;
 
 	if (unshare(CLONE_NEWNET) || system("ip link set lo up"))
@@ -678,8 +678,8 @@ static int sk_lookup_in_netns(void *arg)
 	r.fd = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
 	if (r.fd < 0)
 		return 4;
-	uio_setup_init(&r.setup, SQ, CQ, BUF, NBUFS * BUF, 0);
-	if (uio_ioctl(r.fd, UNIFIED_IO_SETUP, &r.setup))
+	ut_setup_init(&r.setup, SQ, CQ, BUF, NBUFS * BUF, 0);
+	if (ut_ioctl(r.fd, UNIFIED_IO_SETUP, &r.setup))
 		return 5;
 	r.l = r.setup.layout;
 	r.map_len = r.l.region_size;
@@ -687,12 +687,12 @@ static int sk_lookup_in_netns(void *arg)
 		     r.fd, 0);
 	if (r.map == MAP_FAILED)
 		return 6;
-	uio_region_wire(&r);
-	if (uio_ioctl(r.fd, UNIFIED_IO_ATTACH_BPF, &b))
+	ut_region_wire(&r);
+	if (ut_ioctl(r.fd, UNIFIED_IO_ATTACH_BPF, &b))
 		return 7;
 	/* ALLOC buffer 0's worth, then BPF over it. */
 	unio_prep_alloc(&sub.desc, OWNER, 1);
-	if (uio_ioctl(r.fd, UNIFIED_IO_SUBMIT, &sub) != 1)
+	if (ut_ioctl(r.fd, UNIFIED_IO_SUBMIT, &sub) != 1)
 		return 8;
 	cqe = unio_peek_cqe(&r.q);
 	if (!cqe || cqe->res != BUF)
@@ -704,7 +704,7 @@ static int sk_lookup_in_netns(void *arg)
 	d.user_data = 2;
 	unio_cqe_seen(&r.q);
 	sub.desc = d;
-	if (uio_ioctl(r.fd, UNIFIED_IO_SUBMIT, &sub) != 1)
+	if (ut_ioctl(r.fd, UNIFIED_IO_SUBMIT, &sub) != 1)
 		return 10;
 	cqe = unio_peek_cqe(&r.q);
 	if (!cqe || cqe->user_data != 2 || cqe->res < 0)
@@ -718,14 +718,14 @@ static int sk_lookup_in_netns(void *arg)
  */
 TEST_F(bpf, runs_in_the_creators_netns)
 {
-	struct netns_run a = { .prog_fd = PFD(self->skel, uio_sk_lookup) };
+	struct netns_run a = { .prog_fd = PFD(self->skel, ut_sk_lookup) };
 	struct unified_io_cqe cqe;
 	int ret;
 
 	/* A port nothing listens on here. */
 	a.port = 30000 + getpid() % 20000;
 	self->skel->bss->lookup_port = a.port;
-	ret = uio_in_child(sk_lookup_in_netns, &a);
+	ret = ut_in_child(sk_lookup_in_netns, &a);
 	ASSERT_GT(2, ret) TH_LOG("child set-up failed at step %d", ret);
 	EXPECT_EQ(0, ret) TH_LOG("the lookup did not find the socket of the "
 				 "region's namespace: the program ran elsewhere");
@@ -738,7 +738,7 @@ TEST_F(bpf, runs_in_the_creators_netns)
 
 TEST_F(bpf, attach_twice_is_eexist)
 {
-	int fd = self->r.fd, a = PFD(self->skel, uio_pass), other;
+	int fd = self->r.fd, a = PFD(self->skel, ut_pass), other;
 	__u32 ia = prog_id_of(a), id;
 
 	ASSERT_EQ(0, attach(fd, a, NULL));
@@ -758,13 +758,13 @@ TEST_F(bpf, attach_twice_is_eexist)
 TEST_F(bpf, chain_of_max_length)
 {
 	static const int order[UNIFIED_IO_BPF_MAX_PROGS] = { 3, 1, 7, 0, 5, 2, 6, 4 };
-	struct uio_xdp_bpf *s = self->skel;
+	struct ut_xdp_bpf *s = self->skel;
 	int chain[] = {
-		PFD(s, uio_chain0), PFD(s, uio_chain1), PFD(s, uio_chain2),
-		PFD(s, uio_chain3), PFD(s, uio_chain4), PFD(s, uio_chain5),
-		PFD(s, uio_chain6), PFD(s, uio_chain7),
+		PFD(s, ut_chain0), PFD(s, ut_chain1), PFD(s, ut_chain2),
+		PFD(s, ut_chain3), PFD(s, ut_chain4), PFD(s, ut_chain5),
+		PFD(s, ut_chain6), PFD(s, ut_chain7),
 	};
-	int fd = self->r.fd, pass = PFD(s, uio_pass);
+	int fd = self->r.fd, pass = PFD(s, ut_pass);
 	struct unified_io_info info;
 	struct unified_io_cqe cqe;
 	__u32 ids[UNIFIED_IO_BPF_MAX_PROGS], id;
@@ -821,9 +821,9 @@ static int eperm_child(void *p)
 	};
 	struct unified_io_desc d;
 
-	if (uio_drop_cap(CAP_BPF) || uio_drop_cap(CAP_SYS_ADMIN))
+	if (ut_drop_cap(CAP_BPF) || ut_drop_cap(CAP_SYS_ADMIN))
 		return 10;
-	if (uio_has_cap(CAP_BPF) || uio_has_cap(CAP_SYS_ADMIN))
+	if (ut_has_cap(CAP_BPF) || ut_has_cap(CAP_SYS_ADMIN))
 		return 11;
 	if (attach(a->fd, a->other, NULL) != -EPERM)
 		return 12;
@@ -832,13 +832,13 @@ static int eperm_child(void *p)
 	if (detach_fd(a->fd, a->attached, NULL) != -EPERM)
 		return 14;
 	/* Argument checks come first. */
-	if (uio_ioctl(a->fd, UNIFIED_IO_ATTACH_BPF, &bad) != -EINVAL)
+	if (ut_ioctl(a->fd, UNIFIED_IO_ATTACH_BPF, &bad) != -EINVAL)
 		return 15;
 	if (bpf_ioctl(a->fd, UNIFIED_IO_DETACH_BPF, -1, 0, NULL) != -EINVAL)
 		return 16;
 	/* Running needs no capability. */
 	bpf_desc(&d, OWNER, a->off, 100, 0xe9e9);
-	if (uio_submit_inline(a->fd, &d) != 1)
+	if (ut_submit_inline(a->fd, &d) != 1)
 		return 17;
 	return 0;
 }
@@ -847,15 +847,15 @@ TEST_F(bpf, no_capability_is_eperm)
 {
 	struct eperm_arg a = {
 		.fd = self->r.fd,
-		.attached = PFD(self->skel, uio_pass),
-		.other = PFD(self->skel, uio_drop),
+		.attached = PFD(self->skel, ut_pass),
+		.other = PFD(self->skel, ut_drop),
 		.off = self->off,
 	};
 	struct unified_io_cqe *c;
 
 	a.attached_id = prog_id_of(a.attached);
 	ASSERT_EQ(0, attach(a.fd, a.attached, NULL));
-	EXPECT_EQ(0, uio_in_child(eperm_child, &a));
+	EXPECT_EQ(0, ut_in_child(eperm_child, &a));
 	check_chain(a.fd, a.attached_id);
 	ASSERT_EQ(1U, unio_cq_ready(&self->r.q));
 	c = unio_peek_cqe(&self->r.q);
@@ -868,7 +868,7 @@ TEST_F(bpf, no_capability_is_eperm)
 
 static int bad_load(const char *only)
 {
-	struct uio_xdp_bad_bpf *skel = uio_xdp_bad_bpf__open();
+	struct ut_xdp_bad_bpf *skel = ut_xdp_bad_bpf__open();
 	struct bpf_program *prog;
 	int ret;
 
@@ -877,24 +877,24 @@ static int bad_load(const char *only)
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog,
 					  !strcmp(bpf_program__name(prog), only));
-	ret = uio_xdp_bad_bpf__load(skel);
-	uio_xdp_bad_bpf__destroy(skel);
+	ret = ut_xdp_bad_bpf__load(skel);
+	ut_xdp_bad_bpf__destroy(skel);
 	return ret;
 }
 
 TEST(verifier_bounds_data_and_metadata)
 {
 	static const char *const bad[] = {
-		"uio_read_past_end", "uio_write_past_end", "uio_read_unchecked",
-		"uio_read_past_meta", "uio_read_meta_unchecked",
+		"ut_read_past_end", "ut_write_past_end", "ut_read_unchecked",
+		"ut_read_past_meta", "ut_read_meta_unchecked",
 	};
 
-	if (!uio_has_bpf_caps())
+	if (!ut_has_bpf_caps())
 		SKIP(return, "needs CAP_BPF or CAP_SYS_ADMIN");
 	/* The control, with every access checked, loads. */
-	ASSERT_EQ(0, bad_load("uio_in_bounds"));
+	ASSERT_EQ(0, bad_load("ut_in_bounds"));
 	libbpf_quiet = true;
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(bad); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(bad); i++) {
 		EXPECT_EQ(-EACCES, bad_load(bad[i])) TH_LOG("%s", bad[i]);
 	}
 	libbpf_quiet = false;
@@ -905,7 +905,7 @@ TEST(verifier_bounds_data_and_metadata)
 TEST_F(bpf, run_without_program_is_enoent)
 {
 	struct unified_io_cqe cqe;
-	int a = PFD(self->skel, uio_inc);
+	int a = PFD(self->skel, ut_inc);
 
 	memset(self->buf, 0x5a, BUF);
 	EXPECT_EQ(-ENOENT, run_bpf(&self->r, OWNER, self->off, 64, &cqe));
@@ -922,7 +922,7 @@ TEST_F(bpf, run_without_program_is_enoent)
 
 TEST_F(bpf, verdicts)
 {
-	struct uio_xdp_bpf *s = self->skel;
+	struct ut_xdp_bpf *s = self->skel;
 	struct {
 		const char *name;
 		int prog;
@@ -930,17 +930,17 @@ TEST_F(bpf, verdicts)
 		__u32 flags;
 		struct counters c;
 	} cases[] = {
-		{ "PASS", PFD(s, uio_pass), 100, 0, { .pass = 1 } },
-		{ "DROP", PFD(s, uio_drop), 0, DROP_FLAGS(0), { .drop = 1 } },
-		{ "ABORTED", PFD(s, uio_aborted), -ECANCELED, 0, { .aborted = 1 } },
-		{ "TX", PFD(s, uio_tx), -EOPNOTSUPP, 0, { .other = 1 } },
-		{ "REDIRECT", PFD(s, uio_redirect), -EOPNOTSUPP, 0, { .other = 1 } },
-		{ "42", PFD(s, uio_unknown), -EOPNOTSUPP, 0, { .other = 1 } },
+		{ "PASS", PFD(s, ut_pass), 100, 0, { .pass = 1 } },
+		{ "DROP", PFD(s, ut_drop), 0, DROP_FLAGS(0), { .drop = 1 } },
+		{ "ABORTED", PFD(s, ut_aborted), -ECANCELED, 0, { .aborted = 1 } },
+		{ "TX", PFD(s, ut_tx), -EOPNOTSUPP, 0, { .other = 1 } },
+		{ "REDIRECT", PFD(s, ut_redirect), -EOPNOTSUPP, 0, { .other = 1 } },
+		{ "42", PFD(s, ut_unknown), -EOPNOTSUPP, 0, { .other = 1 } },
 	};
 	struct unified_io_info info;
 	struct unified_io_cqe cqe;
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(cases); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(cases); i++) {
 		cases[i].c.runs = 1;
 		cases[i].c.bytes = 100;
 		ASSERT_EQ(0, attach(self->r.fd, cases[i].prog, NULL));
@@ -957,7 +957,7 @@ TEST_F(bpf, verdicts)
 
 TEST_F(bpf, drop_reports_program_index)
 {
-	struct uio_xdp_bpf *s = self->skel;
+	struct ut_xdp_bpf *s = self->skel;
 	int fd = self->r.fd;
 	struct unified_io_info info;
 	struct unified_io_cqe cqe;
@@ -965,10 +965,10 @@ TEST_F(bpf, drop_reports_program_index)
 	struct counters dropped = { .runs = 1, .bytes = 64, .drop = 1 };
 	struct counters none = {};
 
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_chain0), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_chain1), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_drop), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_chain2), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_chain0), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_chain1), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_drop), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_chain2), NULL));
 	memset(self->buf, 0, 64);
 	EXPECT_EQ(0, run_bpf(&self->r, OWNER, self->off, 64, &cqe));
 	EXPECT_EQ(DROP_FLAGS(2), cqe.flags);
@@ -982,12 +982,12 @@ TEST_F(bpf, drop_reports_program_index)
 	check_counters(&info.bpf_progs[3], &none, "chain2 after the drop");
 
 	/* Index 7, the last possible. */
-	ASSERT_EQ(0, detach_fd(fd, PFD(s, uio_drop), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_chain3), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_chain4), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_chain5), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_chain6), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_drop), NULL));
+	ASSERT_EQ(0, detach_fd(fd, PFD(s, ut_drop), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_chain3), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_chain4), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_chain5), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_chain6), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_drop), NULL));
 	memset(self->buf, 0, 64);
 	EXPECT_EQ(0, run_bpf(&self->r, OWNER, self->off, 64, &cqe));
 	EXPECT_EQ(DROP_FLAGS(7), cqe.flags);
@@ -996,15 +996,15 @@ TEST_F(bpf, drop_reports_program_index)
 
 TEST_F(bpf, failure_mid_chain_stops_it)
 {
-	struct uio_xdp_bpf *s = self->skel;
+	struct ut_xdp_bpf *s = self->skel;
 	int fd = self->r.fd;
 	struct unified_io_info info;
 	struct unified_io_cqe cqe;
 	struct counters none = {};
 
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_chain0), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_aborted), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_chain1), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_chain0), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_aborted), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_chain1), NULL));
 	memset(self->buf, 0, 64);
 	EXPECT_EQ(-ECANCELED, run_bpf(&self->r, OWNER, self->off, 64, &cqe));
 	EXPECT_EQ(0U, cqe.flags);
@@ -1013,10 +1013,10 @@ TEST_F(bpf, failure_mid_chain_stops_it)
 	get_info(fd, &info);
 	check_counters(&info.bpf_progs[2], &none, "after ABORTED");
 
-	ASSERT_EQ(0, detach_fd(fd, PFD(s, uio_aborted), NULL));
-	ASSERT_EQ(0, detach_fd(fd, PFD(s, uio_chain1), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_tx), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_chain1), NULL));
+	ASSERT_EQ(0, detach_fd(fd, PFD(s, ut_aborted), NULL));
+	ASSERT_EQ(0, detach_fd(fd, PFD(s, ut_chain1), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_tx), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_chain1), NULL));
 	memset(self->buf, 0, 64);
 	EXPECT_EQ(-EOPNOTSUPP, run_bpf(&self->r, OWNER, self->off, 64, &cqe));
 	EXPECT_EQ(0U, cqe.flags);
@@ -1027,16 +1027,16 @@ TEST_F(bpf, failure_mid_chain_stops_it)
 
 TEST_F(bpf, adjust_head_is_eproto)
 {
-	struct uio_xdp_bpf *s = self->skel;
+	struct ut_xdp_bpf *s = self->skel;
 	int fd = self->r.fd;
 	int deltas[] = { 4, -4, 1, -64 };
 	struct unified_io_info info;
 	struct unified_io_cqe cqe;
 	struct counters c = {}, none = {};
 
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_ctl), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_chain0), NULL));
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(deltas); i++) {
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_ctl), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_chain0), NULL));
+	for (size_t i = 0; i < UT_ARRAY_SIZE(deltas); i++) {
 		s->bss->ctl_head = deltas[i];
 		s->bss->ctl_head_ret = 12345;
 		memset(self->buf, 0, 64);
@@ -1060,13 +1060,13 @@ TEST_F(bpf, adjust_head_is_eproto)
 
 TEST_F(bpf, adjust_tail_changes_result)
 {
-	struct uio_xdp_bpf *s = self->skel;
-	int fd = self->r.fd, ctl = PFD(s, uio_ctl);
+	struct ut_xdp_bpf *s = self->skel;
+	int fd = self->r.fd, ctl = PFD(s, ut_ctl);
 	struct unified_io_info info;
 	struct unified_io_cqe cqe;
 
 	ASSERT_EQ(0, attach(fd, ctl, NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_pass), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_pass), NULL));
 
 	/* Shrink. */
 	s->bss->ctl_tail = -10;
@@ -1108,10 +1108,10 @@ TEST_F(bpf, adjust_tail_changes_result)
  */
 TEST_F(bpf, adjust_tail_whole_buffer)
 {
-	struct uio_xdp_bpf *s = self->skel;
+	struct ut_xdp_bpf *s = self->skel;
 	struct unified_io_cqe cqe;
 
-	ASSERT_EQ(0, attach(self->r.fd, PFD(s, uio_ctl), NULL));
+	ASSERT_EQ(0, attach(self->r.fd, PFD(s, ut_ctl), NULL));
 
 	s->bss->ctl_tail = -100;
 	EXPECT_EQ(BUF - 100, run_bpf(&self->r, OWNER, self->off, BUF, &cqe));
@@ -1159,44 +1159,44 @@ static void __check_meta(struct __test_metadata *_metadata, const __u8 *p,
 
 TEST_F(bpf, metadata)
 {
-	struct uio_xdp_bpf *s = self->skel;
-	struct uio_region *r = &self->r;
+	struct ut_xdp_bpf *s = self->skel;
+	struct ut_region *r = &self->r;
 	int fd = r->fd;
 	struct unified_io_desc d;
 	struct unified_io_cqe cqe;
 	__u64 off2 = 0;
 	__u8 *buf2;
 
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_meta_copy_a), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_meta_copy_b), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_meta_copy_a), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_meta_copy_b), NULL));
 
 	/* Through the SQ. */
 	memset(self->buf, 0, BUF);
 	bpf_desc(&d, OWNER, self->off, 100, 0x1122334455667788ULL);
-	EXPECT_EQ(100, uio_do(r, &d, &cqe));
+	EXPECT_EQ(100, ut_do(r, &d, &cqe));
 	check_meta(self->buf, &d, 0);
 	check_meta(self->buf + 24, &d, 1);
 
 	/* Inline, another buffer, another owner, the whole buffer. */
 	for (int i = 0; i < 5; i++)
-		ASSERT_EQ(BUF, uio_alloc(r, 0xfffe, &off2));
+		ASSERT_EQ(BUF, ut_alloc(r, 0xfffe, &off2));
 	buf2 = unio_data_ptr(&r->q, off2);
 	memset(buf2, 0, BUF);
 	bpf_desc(&d, 0xfffe, off2, BUF, ~0ULL);
-	EXPECT_EQ(BUF, uio_do_inline(r, &d, &cqe));
+	EXPECT_EQ(BUF, ut_do_inline(r, &d, &cqe));
 	EXPECT_EQ(off2, cqe.addr);
 	check_meta(buf2, &d, 0);
 	check_meta(buf2 + 24, &d, 1);
 
 	/* len is the length when the chain started, not after a shrink. */
-	ASSERT_EQ(0, detach_fd(fd, PFD(s, uio_meta_copy_a), NULL));
-	ASSERT_EQ(0, detach_fd(fd, PFD(s, uio_meta_copy_b), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_ctl), NULL));
-	ASSERT_EQ(0, attach(fd, PFD(s, uio_meta_copy_b), NULL));
+	ASSERT_EQ(0, detach_fd(fd, PFD(s, ut_meta_copy_a), NULL));
+	ASSERT_EQ(0, detach_fd(fd, PFD(s, ut_meta_copy_b), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_ctl), NULL));
+	ASSERT_EQ(0, attach(fd, PFD(s, ut_meta_copy_b), NULL));
 	s->bss->ctl_tail = -20;
 	memset(self->buf, 0, BUF);
 	bpf_desc(&d, OWNER, self->off, 100, 42);
-	EXPECT_EQ(80, uio_do(r, &d, &cqe));
+	EXPECT_EQ(80, ut_do(r, &d, &cqe));
 	check_meta(self->buf + 24, &d, 1);
 }
 
@@ -1206,17 +1206,17 @@ TEST_F(bpf, metadata)
  */
 TEST_F(bpf, metadata_changes_reach_later_programs)
 {
-	struct uio_xdp_bpf *s = self->skel;
-	struct uio_region *r = &self->r;
+	struct ut_xdp_bpf *s = self->skel;
+	struct ut_region *r = &self->r;
 	struct unified_io_bpf_meta m;
 	struct unified_io_desc d;
 	struct unified_io_cqe cqe;
 
-	ASSERT_EQ(0, attach(r->fd, PFD(s, uio_meta_scribble), NULL));
-	ASSERT_EQ(0, attach(r->fd, PFD(s, uio_meta_copy_b), NULL));
+	ASSERT_EQ(0, attach(r->fd, PFD(s, ut_meta_scribble), NULL));
+	ASSERT_EQ(0, attach(r->fd, PFD(s, ut_meta_copy_b), NULL));
 	memset(self->buf, 0, BUF);
 	bpf_desc(&d, OWNER, self->off, 100, 0x0123456789abcdefULL);
-	EXPECT_EQ(100, uio_do(r, &d, &cqe));
+	EXPECT_EQ(100, ut_do(r, &d, &cqe));
 	EXPECT_EQ(0U, cqe.flags);
 	memcpy(&m, self->buf + 24, sizeof(m));
 	EXPECT_EQ(1, m.prog_index);
@@ -1227,9 +1227,9 @@ TEST_F(bpf, metadata_changes_reach_later_programs)
 
 TEST_F(bpf, counters_exact)
 {
-	struct uio_xdp_bpf *s = self->skel;
-	struct uio_region *r = &self->r;
-	int fd = r->fd, ctl = PFD(s, uio_ctl), pass = PFD(s, uio_pass);
+	struct ut_xdp_bpf *s = self->skel;
+	struct ut_region *r = &self->r;
+	int fd = r->fd, ctl = PFD(s, ut_ctl), pass = PFD(s, ut_pass);
 	struct {
 		__u32 verdict;
 		__u32 len;
@@ -1249,7 +1249,7 @@ TEST_F(bpf, counters_exact)
 	ASSERT_EQ(0, attach(fd, ctl, NULL));
 	ASSERT_EQ(0, attach(fd, pass, NULL));
 	get_info(fd, &before);
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(runs); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(runs); i++) {
 		s->bss->ctl_verdict = runs[i].verdict;
 		EXPECT_EQ(runs[i].res, run_bpf(r, OWNER, self->off, runs[i].len, &cqe))
 			TH_LOG("run %zu", i);
@@ -1313,8 +1313,8 @@ TEST_F(bpf, counters_exact)
 
 TEST_F(bpf, hostile_descriptors_run_nothing)
 {
-	struct uio_xdp_bpf *s = self->skel;
-	struct uio_region *r = &self->r;
+	struct ut_xdp_bpf *s = self->skel;
+	struct ut_region *r = &self->r;
 	__u64 ds = r->l.data_size, off = self->off, freed = 0, other = 0, never;
 	struct unified_io_info before, after;
 	struct unified_io_desc d;
@@ -1332,12 +1332,12 @@ TEST_F(bpf, hostile_descriptors_run_nothing)
 	struct hcase cases[64 + 40];
 	int n = 0, res;
 
-	ASSERT_EQ(0, attach(r->fd, PFD(s, uio_ctl), NULL));
-	ASSERT_EQ(0, attach(r->fd, PFD(s, uio_inc), NULL));
+	ASSERT_EQ(0, attach(r->fd, PFD(s, ut_ctl), NULL));
+	ASSERT_EQ(0, attach(r->fd, PFD(s, ut_inc), NULL));
 	/* One buffer of another owner, one allocated and freed, one never. */
-	ASSERT_EQ(BUF, uio_alloc(r, OWNER + 1, &other));
-	ASSERT_EQ(BUF, uio_alloc(r, OWNER, &freed));
-	ASSERT_EQ(0, uio_free(r, OWNER, freed));
+	ASSERT_EQ(BUF, ut_alloc(r, OWNER + 1, &other));
+	ASSERT_EQ(BUF, ut_alloc(r, OWNER, &freed));
+	ASSERT_EQ(0, ut_free(r, OWNER, freed));
 	ASSERT_NE(freed, other);
 	for (never = ds - BUF; never; never -= BUF)
 		if (never != freed && r->bt[never / BUF].state == UNIFIED_IO_BUF_FREE)
@@ -1382,7 +1382,7 @@ TEST_F(bpf, hostile_descriptors_run_nothing)
 #undef HC
 
 	for (__u64 i = 0; i < ds; i++)
-		((__u8 *)r->q.data)[i] = uio_pattern(3, i);
+		((__u8 *)r->q.data)[i] = ut_pattern(3, i);
 	snap = malloc(ds);
 	ASSERT_NE(NULL, snap);
 	memcpy(snap, r->q.data, ds);
@@ -1394,7 +1394,7 @@ TEST_F(bpf, hostile_descriptors_run_nothing)
 		d.flags = cases[i].flags;
 		if (cases[i].pad_byte >= 0)
 			((__u8 *)d.pad)[cases[i].pad_byte] = 1 << (i % 8);
-		res = i % 2 ? uio_do_inline(r, &d, &cqe) : uio_do(r, &d, &cqe);
+		res = i % 2 ? ut_do_inline(r, &d, &cqe) : ut_do(r, &d, &cqe);
 		EXPECT_EQ(cases[i].res, res) TH_LOG("%s (%d)", cases[i].what,
 						    cases[i].pad_byte);
 		EXPECT_EQ(0U, cqe.flags) TH_LOG("%s", cases[i].what);
@@ -1404,13 +1404,13 @@ TEST_F(bpf, hostile_descriptors_run_nothing)
 	/* The named fields of the union, too. */
 	bpf_desc(&d, OWNER, off, 64, 1);
 	d.bpf.chain = 1;
-	EXPECT_EQ(-EINVAL, uio_do(r, &d, &cqe));
+	EXPECT_EQ(-EINVAL, ut_do(r, &d, &cqe));
 	bpf_desc(&d, OWNER, off, 64, 2);
 	d.bpf.flags = 1;
-	EXPECT_EQ(-EINVAL, uio_do(r, &d, &cqe));
+	EXPECT_EQ(-EINVAL, ut_do(r, &d, &cqe));
 	bpf_desc(&d, OWNER, off, 64, 3);
 	d.bpf.resv[3] = 1ULL << 63;
-	EXPECT_EQ(-EINVAL, uio_do_inline(r, &d, &cqe));
+	EXPECT_EQ(-EINVAL, ut_do_inline(r, &d, &cqe));
 	EXPECT_EQ(0ULL, s->bss->ctl_runs);
 
 	get_info(r->fd, &after);
@@ -1430,13 +1430,13 @@ TEST_F(bpf, hostile_descriptors_run_nothing)
 	/* The same region still runs a valid descriptor. */
 	EXPECT_EQ(64, run_bpf(r, OWNER, off, 64, &cqe));
 	EXPECT_EQ(1ULL, s->bss->ctl_runs);
-	EXPECT_EQ((__u8)(uio_pattern(3, off) + 1), self->buf[0]);
+	EXPECT_EQ((__u8)(ut_pattern(3, off) + 1), self->buf[0]);
 }
 
 /* --- concurrency and lifetime ----------------------------------------- */
 
 struct stress {
-	struct uio_region *r;
+	struct ut_region *r;
 	__u64 off;
 	int pass, drop, inc;
 	__u32 pass_id, drop_id, inc_id;
@@ -1456,7 +1456,7 @@ struct stress {
 static void *stress_submit(void *p)
 {
 	struct stress *st = p;
-	struct uio_region *r = st->r;
+	struct ut_region *r = st->r;
 	struct unified_io_desc d;
 	struct unified_io_cqe *c;
 
@@ -1465,7 +1465,7 @@ static void *stress_submit(void *p)
 		int ret;
 
 		d.user_data++;
-		ret = uio_submit_inline(r->fd, &d);
+		ret = ut_submit_inline(r->fd, &d);
 		if (ret != 1) {
 			st->bad++;
 			st->bad_res = 1000 + ret;
@@ -1507,7 +1507,7 @@ static void *stress_attach(void *p)
 	int __ret = (call);						\
 									\
 	step++;								\
-	if (!__ret && (uio_get_info(fd, &info) ||			\
+	if (!__ret && (ut_get_info(fd, &info) ||			\
 		       info.nr_bpf_progs != (nr)))			\
 		__ret = 9999;						\
 	if (__ret) {							\
@@ -1535,11 +1535,11 @@ static void *stress_attach(void *p)
 
 TEST_F(bpf, detach_during_runs)
 {
-	struct uio_xdp_bpf *s = self->skel;
+	struct ut_xdp_bpf *s = self->skel;
 	struct stress st = {
 		.r = &self->r, .off = self->off,
-		.pass = PFD(s, uio_pass), .drop = PFD(s, uio_drop),
-		.inc = PFD(s, uio_inc),
+		.pass = PFD(s, ut_pass), .drop = PFD(s, ut_drop),
+		.inc = PFD(s, ut_inc),
 	};
 	struct unified_io_info info;
 	struct unified_io_cqe cqe;
@@ -1552,8 +1552,8 @@ TEST_F(bpf, detach_during_runs)
 	atomic_init(&st.stop, false);
 	ASSERT_EQ(0, pthread_create(&sub, NULL, stress_submit, &st));
 	ASSERT_EQ(0, pthread_create(&att, NULL, stress_attach, &st));
-	end = uio_now_ns() + 2000000000ULL;
-	while (uio_now_ns() < end && !st.attach_err && !st.bad)
+	end = ut_now_ns() + 2000000000ULL;
+	while (ut_now_ns() < end && !st.attach_err && !st.bad)
 		usleep(10000);
 	atomic_store(&st.stop, true);
 	pthread_join(sub, NULL);
@@ -1586,8 +1586,8 @@ TEST_F(bpf, detach_during_runs)
  * the fds and the region are gone, in either order.
  */
 FIXTURE(lifetime) {
-	struct uio_region r;
-	struct uio_xdp_bpf *skel;
+	struct ut_region r;
+	struct ut_xdp_bpf *skel;
 	__u32 ids[2];
 	__u64 off;
 };
@@ -1614,36 +1614,36 @@ FIXTURE_SETUP(lifetime)
 {
 	if (!xdp_fixture_setup(&self->r, &self->skel, BUF, NBUFS * BUF, 0))
 		return;
-	ASSERT_EQ(BUF, uio_alloc(&self->r, OWNER, &self->off));
+	ASSERT_EQ(BUF, ut_alloc(&self->r, OWNER, &self->off));
 }
 
 FIXTURE_TEARDOWN(lifetime)
 {
-	uio_region_destroy(&self->r);
+	ut_region_destroy(&self->r);
 	if (self->skel)
-		uio_xdp_bpf__destroy(self->skel);
+		ut_xdp_bpf__destroy(self->skel);
 }
 
 TEST_F(lifetime, programs_freed_with_last_reference)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unified_io_cqe cqe;
 
-	ASSERT_EQ(0, attach(r->fd, PFD(self->skel, uio_inc), &self->ids[0]));
-	ASSERT_EQ(0, attach(r->fd, PFD(self->skel, uio_drop), &self->ids[1]));
+	ASSERT_EQ(0, attach(r->fd, PFD(self->skel, ut_inc), &self->ids[0]));
+	ASSERT_EQ(0, attach(r->fd, PFD(self->skel, ut_drop), &self->ids[1]));
 	EXPECT_EQ(0, prog_id_alive(self->ids[0]));
 	EXPECT_EQ(0, prog_id_alive(self->ids[1]));
 
 	if (!variant->region_first) {
 		/* Only the region holds them now: they still run. */
-		uio_xdp_bpf__destroy(self->skel);
+		ut_xdp_bpf__destroy(self->skel);
 		self->skel = NULL;
 		EXPECT_EQ(0, prog_id_alive(self->ids[0]));
 		EXPECT_EQ(0, prog_id_alive(self->ids[1]));
 		check_chain(r->fd, self->ids[0], self->ids[1]);
 		EXPECT_EQ(0, run_bpf(r, OWNER, self->off, 64, &cqe));
 		EXPECT_EQ(DROP_FLAGS(1), cqe.flags);
-		uio_region_destroy(r);
+		ut_region_destroy(r);
 	} else {
 		if (variant->close_before_unmap) {
 			/* The mapping keeps the file, so the chain, alive. */
@@ -1652,11 +1652,11 @@ TEST_F(lifetime, programs_freed_with_last_reference)
 			TH_LOG("closed, still mapped: program %s",
 			       prog_id_alive(self->ids[0]) ? "freed" : "alive");
 		}
-		uio_region_destroy(r);
+		ut_region_destroy(r);
 		/* Only the skeleton holds them now. */
 		EXPECT_EQ(0, prog_id_alive(self->ids[0]));
 		EXPECT_EQ(0, prog_id_alive(self->ids[1]));
-		uio_xdp_bpf__destroy(self->skel);
+		ut_xdp_bpf__destroy(self->skel);
 		self->skel = NULL;
 	}
 	EXPECT_EQ(-ENOENT, prog_id_alive(self->ids[0]));
@@ -1665,7 +1665,7 @@ TEST_F(lifetime, programs_freed_with_last_reference)
 
 /* fork(): the child shares the context and its chain. */
 struct fork_arg {
-	struct uio_region *r;
+	struct ut_region *r;
 	__u64 off;
 	int pass;
 };
@@ -1673,7 +1673,7 @@ struct fork_arg {
 static int fork_child(void *p)
 {
 	struct fork_arg *a = p;
-	struct uio_region *r = a->r;
+	struct ut_region *r = a->r;
 	struct unified_io_desc *d;
 	struct unified_io_cqe *c;
 
@@ -1684,7 +1684,7 @@ static int fork_child(void *p)
 		bpf_desc(d, OWNER, a->off, 10 + i, 0xc0 + i);
 	}
 	unio_sq_flush(&r->q);
-	if (uio_submit(r->fd, 4) != 4)
+	if (ut_submit(r->fd, 4) != 4)
 		return 11;
 	for (int i = 0; i < 4; i++) {
 		c = unio_peek_cqe(&r->q);
@@ -1700,16 +1700,16 @@ static int fork_child(void *p)
 
 TEST_F(bpf, fork_child_runs_chain)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct fork_arg a = { .r = r, .off = self->off,
-			      .pass = PFD(self->skel, uio_pass) };
-	int ctl = PFD(self->skel, uio_ctl);
+			      .pass = PFD(self->skel, ut_pass) };
+	int ctl = PFD(self->skel, ut_ctl);
 	struct unified_io_info info;
 	struct unified_io_cqe cqe;
 	struct counters c = { .runs = 4, .bytes = 10 + 11 + 12 + 13, .pass = 4 };
 
 	ASSERT_EQ(0, attach(r->fd, ctl, NULL));
-	ASSERT_EQ(0, uio_in_child(fork_child, &a));
+	ASSERT_EQ(0, ut_in_child(fork_child, &a));
 	r->q.sq.sqe_tail = *r->q.sq.ktail;
 
 	check_chain(r->fd, prog_id_of(ctl), prog_id_of(a.pass));
@@ -1725,8 +1725,8 @@ TEST_F(bpf, fork_child_runs_chain)
  * buffer (first and last byte), the others are untouched.
  */
 FIXTURE(geometry) {
-	struct uio_region r;
-	struct uio_xdp_bpf *skel;
+	struct ut_region r;
+	struct ut_xdp_bpf *skel;
 };
 
 FIXTURE_VARIANT(geometry) {
@@ -1757,49 +1757,49 @@ FIXTURE_SETUP(geometry)
 
 FIXTURE_TEARDOWN(geometry)
 {
-	uio_region_destroy(&self->r);
+	ut_region_destroy(&self->r);
 	if (self->skel)
-		uio_xdp_bpf__destroy(self->skel);
+		ut_xdp_bpf__destroy(self->skel);
 }
 
 TEST_F(geometry, every_buffer_whole)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	__u32 bs = variant->buf_size, nr = variant->nr_bufs;
-	/* The last byte uio_edges reaches (the helpers stop at 0xffff). */
+	/* The last byte ut_edges reaches (the helpers stop at 0xffff). */
 	__u32 last = bs - 1 > 0xffff ? 0xffff : bs - 1;
 	__u8 *data = r->q.data;
 	struct unified_io_cqe cqe;
 	__u64 off;
 
-	ASSERT_EQ(0, attach(r->fd, PFD(self->skel, uio_meta_copy_a), NULL));
-	ASSERT_EQ(0, attach(r->fd, PFD(self->skel, uio_edges), NULL));
+	ASSERT_EQ(0, attach(r->fd, PFD(self->skel, ut_meta_copy_a), NULL));
+	ASSERT_EQ(0, attach(r->fd, PFD(self->skel, ut_edges), NULL));
 	for (__u32 i = 0; i < nr; i++) {
-		ASSERT_EQ((int)bs, uio_alloc(r, OWNER, &off));
+		ASSERT_EQ((int)bs, ut_alloc(r, OWNER, &off));
 		ASSERT_EQ((__u64)i * bs, off);
 	}
 	for (__u64 j = 0; j < (__u64)nr * bs; j++)
-		data[j] = uio_pattern(9, j);
+		data[j] = ut_pattern(9, j);
 	for (__u32 i = 0; i < nr; i++) {
 		struct unified_io_desc d;
 
 		off = (__u64)i * bs;
 		bpf_desc(&d, OWNER, off, bs, 0x9e0 + i);
-		EXPECT_EQ((int)bs, uio_do(r, &d, &cqe)) TH_LOG("buffer %u", i);
+		EXPECT_EQ((int)bs, ut_do(r, &d, &cqe)) TH_LOG("buffer %u", i);
 		check_meta(data + off, &d, 0);
-		/* uio_edges: last byte = first byte (after the meta copy) + 1. */
+		/* ut_edges: last byte = first byte (after the meta copy) + 1. */
 		EXPECT_EQ((__u8)(data[off] + 1), data[off + last]) TH_LOG("buffer %u", i);
 		/* Everything else of the data area is as written. */
 		for (__u64 j = 0; j < (__u64)nr * bs; j++) {
 			if (j >= off && (j < off + 24 || j == off + last))
 				continue;
-			ASSERT_EQ(uio_pattern(9, j), data[j])
+			ASSERT_EQ(ut_pattern(9, j), data[j])
 				TH_LOG("buffer %u: byte %llu changed", i,
 				       (unsigned long long)j);
 		}
 		/* Restore it for the next round's check. */
 		for (__u64 j = off; j < off + bs; j++)
-			data[j] = uio_pattern(9, j);
+			data[j] = ut_pattern(9, j);
 	}
 }
 

@@ -18,7 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "uio_test.h"
+#include "ut.h"
 #include "unified_io_progs.h"
 
 #include "crc32c.skel.h"
@@ -89,7 +89,7 @@ FIXTURE_SETUP(bpf)
 	if (ret == -ENOENT || ret == -ENODEV || ret == -ENXIO)
 		SKIP(return, "%s: %s", UNIFIED_IO_DEVICE, strerror(-ret));
 	ASSERT_EQ(0, ret) TH_LOG("region: %s", strerror(-ret));
-	if (!uio_has_cap(CAP_BPF) && !uio_has_cap(CAP_SYS_ADMIN))
+	if (!ut_has_cap(CAP_BPF) && !ut_has_cap(CAP_SYS_ADMIN))
 		SKIP(return, "needs CAP_BPF");
 	self->q = unio_region_queue(self->r);
 	self->buf_size = variant->buf_size;
@@ -119,7 +119,7 @@ static uint16_t owner_of(int i)
 static void fill(FIXTURE_DATA(bpf) *self, int i, uint64_t seed)
 {
 	for (uint32_t k = 0; k < self->buf_size; k++)
-		self->shadow[k] = uio_pattern(seed, k);
+		self->shadow[k] = ut_pattern(seed, k);
 	memcpy(self->buf[i], self->shadow, self->buf_size);
 }
 
@@ -196,7 +196,7 @@ static struct unified_io_cqe __run(struct __test_metadata *_metadata,
 } while (0)
 
 #define ATTACH_CRC(mode, flags, id)					\
-	ATTACH(crc32c, uio_crc32c, id,					\
+	ATTACH(crc32c, unio_crc32c, id,					\
 	       (__s->rodata->crc_mode = (mode),				\
 		__s->rodata->crc_flags = (flags)))
 
@@ -209,7 +209,7 @@ static unsigned int lengths(uint32_t buf_size, uint32_t *out)
 	};
 	unsigned int n = 0;
 
-	for (unsigned int k = 0; k < UIO_ARRAY_SIZE(cand); k++)
+	for (unsigned int k = 0; k < UT_ARRAY_SIZE(cand); k++)
 		if (cand[k] < buf_size)
 			out[n++] = cand[k];
 	out[n++] = buf_size - 1;
@@ -219,7 +219,7 @@ static unsigned int lengths(uint32_t buf_size, uint32_t *out)
 
 TEST(crc32c_check_value)
 {
-	EXPECT_EQ(UIO_CRC32C_CHECK, crc32c_sw((const uint8_t *)"123456789", 9));
+	EXPECT_EQ(UNIO_CRC32C_CHECK, crc32c_sw((const uint8_t *)"123456789", 9));
 }
 
 /* The known vector through the program: "123456789" and a trailer. */
@@ -228,15 +228,15 @@ TEST_F(bpf, crc_vector)
 	struct unified_io_cqe cqe;
 	uint32_t id;
 
-	ATTACH_CRC(UIO_CRC_STAMP, 0, &id);
+	ATTACH_CRC(UNIO_CRC_STAMP, 0, &id);
 	EXPECT_NE(0U, id);
 	fill(self, 0, SEED);
 	memcpy(self->buf[0], "123456789", 9);
 	memcpy(self->shadow, "123456789", 9);
-	put_le32(self->shadow + 9, UIO_CRC32C_CHECK);
+	put_le32(self->shadow + 9, UNIO_CRC32C_CHECK);
 	cqe = run(0, 13);
 	EXPECT_PASS(cqe, 13);
-	EXPECT_EQ(UIO_CRC32C_CHECK, get_le32(self->buf[0] + 9));
+	EXPECT_EQ(UNIO_CRC32C_CHECK, get_le32(self->buf[0] + 9));
 	EXPECT_SHADOW(self, 0);
 }
 
@@ -246,7 +246,7 @@ TEST_F(bpf, crc_stamp)
 	uint32_t len[32], n = lengths(self->buf_size, len);
 	struct unified_io_cqe cqe;
 
-	ATTACH_CRC(UIO_CRC_STAMP, 0, NULL);
+	ATTACH_CRC(UNIO_CRC_STAMP, 0, NULL);
 	for (unsigned int k = 0; k < n; k++) {
 		uint32_t want;
 
@@ -273,7 +273,7 @@ TEST_F(bpf, crc_verify)
 	uint32_t len[32], n = lengths(self->buf_size, len);
 	struct unified_io_cqe cqe;
 
-	ATTACH_CRC(UIO_CRC_VERIFY, 0, NULL);
+	ATTACH_CRC(UNIO_CRC_VERIFY, 0, NULL);
 	for (unsigned int k = 0; k < n; k++) {
 		uint32_t l = len[k], pos[5] = { 0, l / 2, l - 5, l - 4, l - 1 };
 		int b = k % NR_BUFS;
@@ -285,7 +285,7 @@ TEST_F(bpf, crc_verify)
 		EXPECT_PASS(cqe, l);
 		EXPECT_SHADOW(self, b);
 
-		for (unsigned int p = 0; p < UIO_ARRAY_SIZE(pos); p++) {
+		for (unsigned int p = 0; p < UT_ARRAY_SIZE(pos); p++) {
 			if (pos[p] >= l)
 				continue;
 			self->shadow[pos[p]] ^= 0x10;
@@ -310,8 +310,8 @@ TEST_F(bpf, crc_chain)
 	struct unified_io_info info;
 	struct unified_io_cqe cqe;
 
-	ATTACH_CRC(UIO_CRC_STAMP, 0, &id[0]);
-	ATTACH_CRC(UIO_CRC_VERIFY, 0, &id[1]);
+	ATTACH_CRC(UNIO_CRC_STAMP, 0, &id[0]);
+	ATTACH_CRC(UNIO_CRC_VERIFY, 0, &id[1]);
 	EXPECT_NE(id[0], id[1]);
 
 	fill(self, 1, SEED);
@@ -361,7 +361,7 @@ TEST_F(bpf, crc_append_strip)
 	uint32_t len = self->buf_size / 4 + 1, id[2];
 	struct unified_io_cqe cqe;
 
-	ATTACH_CRC(UIO_CRC_STAMP, UIO_CRC_F_APPEND, &id[0]);
+	ATTACH_CRC(UNIO_CRC_STAMP, UNIO_CRC_F_APPEND, &id[0]);
 	fill(self, 2, SEED);
 	put_le32(self->shadow + len, crc32c_sw(self->shadow, len));
 	cqe = run(2, len);
@@ -369,7 +369,7 @@ TEST_F(bpf, crc_append_strip)
 	EXPECT_SHADOW(self, 2);
 
 	/* Stamp-append then verify-strip: back to the original length. */
-	ATTACH_CRC(UIO_CRC_VERIFY, UIO_CRC_F_STRIP, &id[1]);
+	ATTACH_CRC(UNIO_CRC_VERIFY, UNIO_CRC_F_STRIP, &id[1]);
 	fill(self, 2, SEED + 1);
 	put_le32(self->shadow + len, crc32c_sw(self->shadow, len));
 	cqe = run(2, len);
@@ -384,7 +384,7 @@ TEST_F(bpf, crc_append_strip)
 
 	/* Append on a full buffer: no room to grow, XDP_ABORTED. */
 	EXPECT_EQ(0, unio_bpf_detach(self->r, id[1]));
-	ATTACH_CRC(UIO_CRC_STAMP, UIO_CRC_F_APPEND, NULL);
+	ATTACH_CRC(UNIO_CRC_STAMP, UNIO_CRC_F_APPEND, NULL);
 	fill(self, 2, SEED);
 	cqe = run(2, self->buf_size);
 	EXPECT_EQ(-ECANCELED, cqe.res);
@@ -416,7 +416,7 @@ static void __filter_case(struct __test_metadata *_metadata,
 
 	if (end > self->buf_size)
 		return;
-	ATTACH(filter, uio_filter, &id,
+	ATTACH(filter, unio_filter, &id,
 	       (__s->rodata->filter_off = fc->off,
 		__s->rodata->filter_len = fc->len,
 		__s->rodata->filter_value = fc->value,
@@ -473,7 +473,7 @@ TEST_F(bpf, filter)
 		{ .off = 200000, .len = 8, .value = 0xfeedfacecafebeefULL, .mask = ~0ULL },
 	};
 
-	for (unsigned int k = 0; k < UIO_ARRAY_SIZE(cases); k++)
+	for (unsigned int k = 0; k < UT_ARRAY_SIZE(cases); k++)
 		__filter_case(_metadata, self, &cases[k]);
 }
 
@@ -495,12 +495,12 @@ TEST_F(bpf, redact)
 	};
 	struct unified_io_cqe cqe;
 
-	for (unsigned int k = 0; k < UIO_ARRAY_SIZE(cases); k++) {
+	for (unsigned int k = 0; k < UT_ARRAY_SIZE(cases); k++) {
 		uint32_t dlen = cases[k].dlen, id, end;
 
 		if (dlen > self->buf_size)
 			continue;
-		ATTACH(redact, uio_redact, &id,
+		ATTACH(redact, unio_redact, &id,
 		       (__s->rodata->redact_off = cases[k].off,
 			__s->rodata->redact_len = cases[k].len,
 			__s->rodata->redact_fill = cases[k].fill));
@@ -526,10 +526,10 @@ TEST_F(bpf, redact)
  */
 TEST_F(bpf, stats)
 {
-	uint64_t hist[UIO_STATS_HIST] = {}, bytes = 0, obuf[2] = {}, obytes[2] = {};
+	uint64_t hist[UNIO_STATS_HIST] = {}, bytes = 0, obuf[2] = {}, obytes[2] = {};
 	uint32_t len[32], n = lengths(self->buf_size, len), id[2], key = 0;
-	struct uio_stats_total tot;
-	struct uio_stats_owner own;
+	struct unio_stats_total tot;
+	struct unio_stats_owner own;
 	struct unified_io_info info;
 	struct unified_io_cqe cqe;
 	int fd;
@@ -538,7 +538,7 @@ TEST_F(bpf, stats)
 	self->stats = stats_bpf__open_and_load();
 	ASSERT_NE(NULL, self->stats);
 	ASSERT_EQ(0, unio_bpf_attach(self->r,
-				     bpf_program__fd(self->stats->progs.uio_stats),
+				     bpf_program__fd(self->stats->progs.unio_stats),
 				     &id[0]));
 	for (unsigned int k = 0; k < n; k++) {
 		int b = k % NR_BUFS, bucket = 31 - __builtin_clz(len[k]);
@@ -548,7 +548,7 @@ TEST_F(bpf, stats)
 		EXPECT_PASS(cqe, len[k]);
 		EXPECT_SHADOW(self, b);
 		bytes += len[k];
-		hist[bucket < UIO_STATS_HIST ? bucket : UIO_STATS_HIST - 1]++;
+		hist[bucket < UNIO_STATS_HIST ? bucket : UNIO_STATS_HIST - 1]++;
 		obuf[b & 1]++;
 		obytes[b & 1] += len[k];
 	}
@@ -558,7 +558,7 @@ TEST_F(bpf, stats)
 	EXPECT_EQ(n, tot.buffers);
 	EXPECT_EQ(bytes, tot.bytes);
 	EXPECT_EQ(0U, tot.untracked);
-	for (int h = 0; h < UIO_STATS_HIST; h++) {
+	for (int h = 0; h < UNIO_STATS_HIST; h++) {
 		EXPECT_EQ(hist[h], tot.hist[h]) TH_LOG("bucket %d", h);
 	}
 
@@ -586,10 +586,10 @@ TEST_F(bpf, stats)
 	 * the buffer the filter passed and not the one it dropped.
 	 */
 	EXPECT_EQ(0, unio_bpf_detach(self->r, id[0]));
-	ATTACH(filter, uio_filter, &id[1],
+	ATTACH(filter, unio_filter, &id[1],
 	       (__s->rodata->filter_len = 1, __s->rodata->filter_value = 0x7e));
 	ASSERT_EQ(0, unio_bpf_attach(self->r,
-				     bpf_program__fd(self->stats->progs.uio_stats),
+				     bpf_program__fd(self->stats->progs.unio_stats),
 				     &id[0]));
 	fill(self, 0, SEED);
 	self->buf[0][0] = 0x7f;
@@ -623,11 +623,11 @@ TEST_F(bpf, chain_drop_index)
 	struct unified_io_cqe cqe;
 	uint32_t len = 256;
 
-	ATTACH(redact, uio_redact, NULL,
+	ATTACH(redact, unio_redact, NULL,
 	       (__s->rodata->redact_off = 8, __s->rodata->redact_len = 8));
-	ATTACH(filter, uio_filter, NULL,
+	ATTACH(filter, unio_filter, NULL,
 	       (__s->rodata->filter_len = 2, __s->rodata->filter_value = 0x4242));
-	ATTACH_CRC(UIO_CRC_STAMP, 0, NULL);
+	ATTACH_CRC(UNIO_CRC_STAMP, 0, NULL);
 
 	fill(self, 0, SEED);
 	memset(self->shadow + 8, 0, 8);		/* redact ran */
@@ -673,7 +673,7 @@ TEST_F(bpf, attach_errors)
 
 	s = crc32c_bpf__open_and_load();
 	ASSERT_NE(NULL, s);
-	fd = bpf_program__fd(s->progs.uio_crc32c);
+	fd = bpf_program__fd(s->progs.unio_crc32c);
 	ASSERT_EQ(0, unio_bpf_attach(self->r, fd, &id));
 	EXPECT_EQ(-EEXIST, unio_bpf_attach(self->r, fd, &id2));
 	EXPECT_EQ(0, unio_bpf_detach(self->r, id));

@@ -5,10 +5,10 @@
  * (counts and buffer table unchanged), the buffer table mirror, and data
  * persistence across other buffers' churn.
  */
-#include "uio_test.h"
+#include "ut.h"
 
 FIXTURE(bufs) {
-	struct uio_region r;
+	struct ut_region r;
 };
 
 FIXTURE_VARIANT(bufs) {
@@ -35,14 +35,14 @@ FIXTURE_VARIANT_ADD(bufs, b2m_x2_huge) {
 
 FIXTURE_SETUP(bufs)
 {
-	if (!uio_region_create(&self->r, 8, 16, variant->buf, variant->data,
+	if (!ut_region_create(&self->r, 8, 16, variant->buf, variant->data,
 			       variant->flags))
 		return;
 }
 
 FIXTURE_TEARDOWN(bufs)
 {
-	uio_region_destroy(&self->r);
+	ut_region_destroy(&self->r);
 }
 
 /* Buffer accounting as GET_INFO and the table show it. */
@@ -52,24 +52,24 @@ struct snap {
 	struct unified_io_buf_entry bt[64];
 };
 
-static void snapshot(struct __test_metadata *_metadata, struct uio_region *r,
+static void snapshot(struct __test_metadata *_metadata, struct ut_region *r,
 		     struct snap *s)
 {
 	struct unified_io_info info;
 
-	ASSERT_EQ(0, uio_get_info(r->fd, &info));
+	ASSERT_EQ(0, ut_get_info(r->fd, &info));
 	s->free = info.stats.bufs_free;
 	s->app = info.stats.bufs_app;
 	s->kernel = info.stats.bufs_kernel;
 	s->errors = info.stats.errors;
-	ASSERT_LE(r->l.nr_bufs, UIO_ARRAY_SIZE(s->bt));
+	ASSERT_LE(r->l.nr_bufs, UT_ARRAY_SIZE(s->bt));
 	memcpy(s->bt, r->bt, r->l.nr_bufs * sizeof(*r->bt));
 	ASSERT_EQ(r->l.nr_bufs, s->free + s->app + s->kernel);
 }
 
 /* Nothing but the error counter moved since @before. */
 static void check_unchanged(struct __test_metadata *_metadata,
-			    struct uio_region *r, const struct snap *before,
+			    struct ut_region *r, const struct snap *before,
 			    __u64 new_errors)
 {
 	struct snap now;
@@ -86,38 +86,38 @@ static void check_unchanged(struct __test_metadata *_metadata,
  * complete with @err and change nothing.
  */
 static void expect_refused(struct __test_metadata *_metadata,
-			   struct uio_region *r, const struct unified_io_desc *d,
+			   struct ut_region *r, const struct unified_io_desc *d,
 			   int err, const char *what)
 {
 	struct unified_io_cqe cqe;
 	struct snap before;
 
 	snapshot(_metadata, r, &before);
-	EXPECT_EQ(err, uio_do(r, d, &cqe)) TH_LOG("%s (SQ): res %d (%s)", what,
+	EXPECT_EQ(err, ut_do(r, d, &cqe)) TH_LOG("%s (SQ): res %d (%s)", what,
 						  cqe.res, strerror(-cqe.res));
-	EXPECT_EQ(err, uio_do_inline(r, d, &cqe)) TH_LOG("%s (inline): res %d (%s)",
+	EXPECT_EQ(err, ut_do_inline(r, d, &cqe)) TH_LOG("%s (inline): res %d (%s)",
 							 what, cqe.res,
 							 strerror(-cqe.res));
 	check_unchanged(_metadata, r, &before, 2);
 }
 
-static __u32 buf_index(const struct uio_region *r, __u64 off)
+static __u32 buf_index(const struct ut_region *r, __u64 off)
 {
 	return off / r->l.buf_size;
 }
 
 TEST_F(bufs, alloc_until_enobufs)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	__u32 nr = r->l.nr_bufs;
 	__u64 offs[64];
 	struct unified_io_info info;
 	struct unified_io_desc d = {};
 	__u64 off;
 
-	ASSERT_LE(nr, UIO_ARRAY_SIZE(offs));
+	ASSERT_LE(nr, UT_ARRAY_SIZE(offs));
 	for (__u32 i = 0; i < nr; i++) {
-		ASSERT_EQ((int)r->l.buf_size, uio_alloc(r, 1 + i, &offs[i]));
+		ASSERT_EQ((int)r->l.buf_size, ut_alloc(r, 1 + i, &offs[i]));
 		ASSERT_EQ(0ULL, offs[i] % r->l.buf_size);
 		ASSERT_LT(offs[i], r->l.data_size);
 		for (__u32 j = 0; j < i; j++) {
@@ -128,7 +128,7 @@ TEST_F(bufs, alloc_until_enobufs)
 		EXPECT_EQ(1 + i, r->bt[buf_index(r, offs[i])].owner);
 		EXPECT_EQ(1, r->bt[buf_index(r, offs[i])].refs);
 	}
-	ASSERT_EQ(0, uio_get_info(r->fd, &info));
+	ASSERT_EQ(0, ut_get_info(r->fd, &info));
 	EXPECT_EQ(0U, info.stats.bufs_free);
 	EXPECT_EQ(nr, info.stats.bufs_app);
 
@@ -138,34 +138,34 @@ TEST_F(bufs, alloc_until_enobufs)
 
 	/* Free all; each is reusable. */
 	for (__u32 i = 0; i < nr; i++) {
-		ASSERT_EQ(0, uio_free(r, 1 + i, offs[i]));
+		ASSERT_EQ(0, ut_free(r, 1 + i, offs[i]));
 		EXPECT_EQ(UNIFIED_IO_BUF_FREE, r->bt[buf_index(r, offs[i])].state);
 		EXPECT_EQ(0, r->bt[buf_index(r, offs[i])].owner);
 		EXPECT_EQ(0, r->bt[buf_index(r, offs[i])].refs);
 	}
-	ASSERT_EQ(0, uio_get_info(r->fd, &info));
+	ASSERT_EQ(0, ut_get_info(r->fd, &info));
 	EXPECT_EQ(nr, info.stats.bufs_free);
 	EXPECT_EQ(0U, info.stats.bufs_app);
-	ASSERT_EQ((int)r->l.buf_size, uio_alloc(r, 0xffff, &off));
+	ASSERT_EQ((int)r->l.buf_size, ut_alloc(r, 0xffff, &off));
 	EXPECT_EQ(0xffff, r->bt[buf_index(r, off)].owner);
-	ASSERT_EQ(0, uio_free(r, 0xffff, off));
+	ASSERT_EQ(0, ut_free(r, 0xffff, off));
 }
 
 TEST_F(bufs, alloc_len)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	__u32 lens[] = { 0, 1, 512, r->l.buf_size - 1, r->l.buf_size };
 	struct unified_io_desc d;
 	struct unified_io_cqe cqe;
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(lens); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(lens); i++) {
 		memset(&d, 0, sizeof(d));
 		unio_prep_alloc(&d, 3, i);
 		d.len = lens[i];
 		/* The result is the buffer size whatever len asked. */
-		ASSERT_EQ((int)r->l.buf_size, uio_do(r, &d, &cqe))
+		ASSERT_EQ((int)r->l.buf_size, ut_do(r, &d, &cqe))
 			TH_LOG("len %u", lens[i]);
-		ASSERT_EQ(0, uio_free(r, 3, cqe.addr));
+		ASSERT_EQ(0, ut_free(r, 3, cqe.addr));
 	}
 	memset(&d, 0, sizeof(d));
 	unio_prep_alloc(&d, 3, 0);
@@ -179,7 +179,7 @@ TEST_F(bufs, alloc_len)
 
 TEST_F(bufs, alloc_bad_fields)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unified_io_desc d;
 
 	memset(&d, 0, sizeof(d));
@@ -220,7 +220,7 @@ TEST_F(bufs, alloc_bad_fields)
 
 TEST_F(bufs, nop_bad_fields)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unified_io_desc d;
 
 	memset(&d, 0, sizeof(d));
@@ -245,10 +245,10 @@ TEST_F(bufs, nop_bad_fields)
 TEST_F(bufs, unknown_opcode_eopnotsupp)
 {
 	static const __u8 ops[] = { UNIFIED_IO_OP_LAST, 6, 7, 8, 0x7f, 0x80, 0xff };
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unified_io_desc d;
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(ops); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(ops); i++) {
 		memset(&d, 0, sizeof(d));
 		d.opcode = ops[i];
 		d.user_data = 0x0bad0000 | ops[i];
@@ -263,11 +263,11 @@ TEST_F(bufs, unknown_opcode_eopnotsupp)
 
 TEST_F(bufs, free_wrong_owner_eperm)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unified_io_desc d;
 	__u64 off;
 
-	ASSERT_EQ((int)r->l.buf_size, uio_alloc(r, 10, &off));
+	ASSERT_EQ((int)r->l.buf_size, ut_alloc(r, 10, &off));
 	memset(&d, 0, sizeof(d));
 	unio_prep_free(&d, 11, off, 1);
 	expect_refused(_metadata, r, &d, -EPERM, "FREE by owner 11 of owner 10's");
@@ -276,17 +276,17 @@ TEST_F(bufs, free_wrong_owner_eperm)
 	/* Still allocated to 10. */
 	EXPECT_EQ(UNIFIED_IO_BUF_APP, r->bt[buf_index(r, off)].state);
 	EXPECT_EQ(10, r->bt[buf_index(r, off)].owner);
-	ASSERT_EQ(0, uio_free(r, 10, off));
+	ASSERT_EQ(0, ut_free(r, 10, off));
 }
 
 TEST_F(bufs, double_free_ealready)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unified_io_desc d;
 	__u64 off;
 
-	ASSERT_EQ((int)r->l.buf_size, uio_alloc(r, 5, &off));
-	ASSERT_EQ(0, uio_free(r, 5, off));
+	ASSERT_EQ((int)r->l.buf_size, ut_alloc(r, 5, &off));
+	ASSERT_EQ(0, ut_free(r, 5, off));
 	memset(&d, 0, sizeof(d));
 	unio_prep_free(&d, 5, off, 2);
 	expect_refused(_metadata, r, &d, -EALREADY, "second FREE");
@@ -301,25 +301,25 @@ TEST_F(bufs, double_free_ealready)
 
 TEST_F(bufs, free_unaligned_einval)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unified_io_desc d;
 	__u64 off;
 	__u64 deltas[] = { 1, 8, 4096 - 1, r->l.buf_size / 2, r->l.buf_size - 1 };
 
-	ASSERT_EQ((int)r->l.buf_size, uio_alloc(r, 5, &off));
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(deltas); i++) {
+	ASSERT_EQ((int)r->l.buf_size, ut_alloc(r, 5, &off));
+	for (size_t i = 0; i < UT_ARRAY_SIZE(deltas); i++) {
 		if (deltas[i] >= r->l.buf_size)
 			continue;
 		memset(&d, 0, sizeof(d));
 		unio_prep_free(&d, 5, off + deltas[i], i);
 		expect_refused(_metadata, r, &d, -EINVAL, "FREE inside a buffer");
 	}
-	ASSERT_EQ(0, uio_free(r, 5, off));
+	ASSERT_EQ(0, ut_free(r, 5, off));
 }
 
 TEST_F(bufs, free_out_of_range_erange)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	__u64 ds = r->l.data_size, bs = r->l.buf_size;
 	__u64 addrs[] = {
 		ds, ds + bs, 2 * ds, ~0ULL, ~0ULL & ~(bs - 1), 1ULL << 63,
@@ -327,7 +327,7 @@ TEST_F(bufs, free_out_of_range_erange)
 	};
 	struct unified_io_desc d;
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(addrs); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(addrs); i++) {
 		memset(&d, 0, sizeof(d));
 		unio_prep_free(&d, 5, addrs[i], i);
 		expect_refused(_metadata, r, &d, -ERANGE, "FREE outside the data area");
@@ -336,11 +336,11 @@ TEST_F(bufs, free_out_of_range_erange)
 
 TEST_F(bufs, free_bad_fields_einval)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unified_io_desc d;
 	__u64 off;
 
-	ASSERT_EQ((int)r->l.buf_size, uio_alloc(r, 5, &off));
+	ASSERT_EQ((int)r->l.buf_size, ut_alloc(r, 5, &off));
 	memset(&d, 0, sizeof(d));
 	unio_prep_free(&d, 0, off, 1);
 	expect_refused(_metadata, r, &d, -EINVAL, "FREE owner 0");
@@ -361,13 +361,13 @@ TEST_F(bufs, free_bad_fields_einval)
 	memset(&d.pad, 0, sizeof(d.pad));
 	/* Still owned by 5; the well-formed FREE works. */
 	EXPECT_EQ(UNIFIED_IO_BUF_APP, r->bt[buf_index(r, off)].state);
-	ASSERT_EQ(0, uio_free(r, 5, off));
+	ASSERT_EQ(0, ut_free(r, 5, off));
 }
 
 /* The table is a mirror: user writes are overwritten at the next change. */
 TEST_F(bufs, buffer_table_mirror)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unified_io_desc d = {};
 	__u32 nr = r->l.nr_bufs;
 	__u64 off;
@@ -378,7 +378,7 @@ TEST_F(bufs, buffer_table_mirror)
 		EXPECT_EQ(0, r->bt[i].owner);
 		EXPECT_EQ(0, r->bt[i].refs);
 	}
-	ASSERT_EQ((int)r->l.buf_size, uio_alloc(r, 0x1234, &off));
+	ASSERT_EQ((int)r->l.buf_size, ut_alloc(r, 0x1234, &off));
 	idx = buf_index(r, off);
 	EXPECT_EQ(UNIFIED_IO_BUF_APP, r->bt[idx].state);
 	EXPECT_EQ(0x1234, r->bt[idx].owner);
@@ -391,7 +391,7 @@ TEST_F(bufs, buffer_table_mirror)
 	unio_prep_free(&d, 0x4321, off, 1);
 	expect_refused(_metadata, r, &d, -EPERM, "FREE by the forged owner");
 	/* The real owner frees; the entry is rewritten. */
-	ASSERT_EQ(0, uio_free(r, 0x1234, off));
+	ASSERT_EQ(0, ut_free(r, 0x1234, off));
 	EXPECT_EQ(UNIFIED_IO_BUF_FREE, r->bt[idx].state);
 	EXPECT_EQ(0, r->bt[idx].owner);
 	EXPECT_EQ(0, r->bt[idx].refs);
@@ -402,71 +402,71 @@ TEST_F(bufs, buffer_table_mirror)
 		r->bt[i].owner = 0xdead;
 		r->bt[i].refs = 0xff;
 	}
-	ASSERT_EQ((int)r->l.buf_size, uio_alloc(r, 7, &off));
+	ASSERT_EQ((int)r->l.buf_size, ut_alloc(r, 7, &off));
 	idx = buf_index(r, off);
 	EXPECT_EQ(UNIFIED_IO_BUF_APP, r->bt[idx].state);
 	EXPECT_EQ(7, r->bt[idx].owner);
 	EXPECT_EQ(1, r->bt[idx].refs);
-	ASSERT_EQ(0, uio_free(r, 7, off));
+	ASSERT_EQ(0, ut_free(r, 7, off));
 	EXPECT_EQ(UNIFIED_IO_BUF_FREE, r->bt[idx].state);
 }
 
 /* Buffer contents survive other buffers' ALLOC/FREE. */
 TEST_F(bufs, data_persists)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	__u64 bs = r->l.buf_size;
 	__u64 a, b, c;
 
 	if (r->l.nr_bufs < 3) {
 		/* Two buffers: keep one, churn the other. */
-		ASSERT_EQ((int)bs, uio_alloc(r, 1, &a));
+		ASSERT_EQ((int)bs, ut_alloc(r, 1, &a));
 		for (__u64 i = 0; i < bs; i += 97)
-			((__u8 *)unio_data_ptr(&r->q, a))[i] = uio_pattern(a, i);
+			((__u8 *)unio_data_ptr(&r->q, a))[i] = ut_pattern(a, i);
 		for (int k = 0; k < 5; k++) {
-			ASSERT_EQ((int)bs, uio_alloc(r, 2, &b));
+			ASSERT_EQ((int)bs, ut_alloc(r, 2, &b));
 			ASSERT_NE(a, b);
 			memset(unio_data_ptr(&r->q, b), 0xee, bs);
-			ASSERT_EQ(0, uio_free(r, 2, b));
+			ASSERT_EQ(0, ut_free(r, 2, b));
 		}
 		for (__u64 i = 0; i < bs; i += 97) {
-			ASSERT_EQ(uio_pattern(a, i), ((__u8 *)unio_data_ptr(&r->q, a))[i]);
+			ASSERT_EQ(ut_pattern(a, i), ((__u8 *)unio_data_ptr(&r->q, a))[i]);
 		}
 		return;
 	}
-	ASSERT_EQ((int)bs, uio_alloc(r, 1, &a));
-	ASSERT_EQ((int)bs, uio_alloc(r, 1, &b));
-	ASSERT_EQ((int)bs, uio_alloc(r, 1, &c));
+	ASSERT_EQ((int)bs, ut_alloc(r, 1, &a));
+	ASSERT_EQ((int)bs, ut_alloc(r, 1, &b));
+	ASSERT_EQ((int)bs, ut_alloc(r, 1, &c));
 	for (__u64 i = 0; i < bs; i++) {
-		((__u8 *)unio_data_ptr(&r->q, a))[i] = uio_pattern(a, i);
-		((__u8 *)unio_data_ptr(&r->q, c))[i] = uio_pattern(c, i);
+		((__u8 *)unio_data_ptr(&r->q, a))[i] = ut_pattern(a, i);
+		((__u8 *)unio_data_ptr(&r->q, c))[i] = ut_pattern(c, i);
 	}
 	/* Churn b and every other free buffer, writing garbage into them. */
 	for (int k = 0; k < 3; k++) {
 		__u64 offs[64];
 		__u32 n = 0;
 
-		ASSERT_EQ(0, uio_free(r, 1, b));
-		while (n < UIO_ARRAY_SIZE(offs) && uio_alloc(r, 2, &offs[n]) == (int)bs) {
+		ASSERT_EQ(0, ut_free(r, 1, b));
+		while (n < UT_ARRAY_SIZE(offs) && ut_alloc(r, 2, &offs[n]) == (int)bs) {
 			memset(unio_data_ptr(&r->q, offs[n]), 0xee, bs);
 			n++;
 		}
 		ASSERT_EQ(r->l.nr_bufs - 2, n);
 		for (__u32 i = 0; i < n; i++) {
-			ASSERT_EQ(0, uio_free(r, 2, offs[i]));
+			ASSERT_EQ(0, ut_free(r, 2, offs[i]));
 		}
-		ASSERT_EQ((int)bs, uio_alloc(r, 1, &b));
+		ASSERT_EQ((int)bs, ut_alloc(r, 1, &b));
 	}
 	for (__u64 i = 0; i < bs; i++) {
-		ASSERT_EQ(uio_pattern(a, i), ((__u8 *)unio_data_ptr(&r->q, a))[i]);
-		ASSERT_EQ(uio_pattern(c, i), ((__u8 *)unio_data_ptr(&r->q, c))[i]);
+		ASSERT_EQ(ut_pattern(a, i), ((__u8 *)unio_data_ptr(&r->q, a))[i]);
+		ASSERT_EQ(ut_pattern(c, i), ((__u8 *)unio_data_ptr(&r->q, c))[i]);
 	}
 }
 
 /* A batch mixing good and refused descriptors: each gets its own result. */
 TEST_F(bufs, mixed_batch)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unio_queue *q = &r->q;
 	struct unified_io_desc *d;
 	struct unified_io_cqe *c;
@@ -486,7 +486,7 @@ TEST_F(bufs, mixed_batch)
 	d = unio_get_sqe(q);
 	unio_prep_alloc(d, 2, 4);
 	unio_sq_flush(q);
-	ASSERT_EQ(5, uio_submit(r->fd, 5));
+	ASSERT_EQ(5, ut_submit(r->fd, 5));
 	ASSERT_EQ(5U, unio_cq_ready(q));
 	for (int i = 0; i < 5; i++) {
 		c = unio_peek_cqe(q);
@@ -496,7 +496,7 @@ TEST_F(bufs, mixed_batch)
 			off = c->addr;
 		unio_cqe_seen(q);
 	}
-	ASSERT_EQ(0, uio_get_info(r->fd, &info));
+	ASSERT_EQ(0, ut_get_info(r->fd, &info));
 	EXPECT_EQ(2U, info.stats.bufs_app);
 	EXPECT_EQ(2ULL, info.stats.errors);
 	EXPECT_EQ(5ULL, info.stats.sqes);

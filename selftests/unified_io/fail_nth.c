@@ -101,7 +101,7 @@ static int dma_debug_text(unsigned long *start, unsigned long *end)
 					next = a;
 				continue;
 			}
-			for (size_t i = 0; i < UIO_ARRAY_SIZE(names); i++) {
+			for (size_t i = 0; i < UT_ARRAY_SIZE(names); i++) {
 				if (strcmp(name, names[i]))
 					continue;
 				if (!a) {
@@ -145,7 +145,7 @@ static bool fi_configure(void)
 		 (long)syscall(SYS_gettid));
 	if (access(path, W_OK))
 		return false;
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(set); i++)
+	for (size_t i = 0; i < UT_ARRAY_SIZE(set); i++)
 		if (write_file(set[i][0], set[i][1]))
 			return false;
 	return true;
@@ -175,7 +175,7 @@ static bool fi_spare_dma_debug(const char **why)
 	if (ret < 0)
 		return false;
 	*why = "no stack filter (CONFIG_FAULT_INJECTION_STACKTRACE_FILTER)";
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(attrs); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(attrs); i++) {
 		snprintf(path, sizeof(path), "%s/reject-start", attrs[i]);
 		snprintf(v, sizeof(v), "%#lx", start);
 		if (write_file(path, v))
@@ -249,7 +249,7 @@ FIXTURE(fail) {
 
 FIXTURE_SETUP(fail)
 {
-	UIO_REQUIRE_DEVICE();
+	UT_REQUIRE_DEVICE();
 	const char *why = NULL;
 
 	if (!fi_configure())
@@ -321,10 +321,10 @@ static int setup_call(struct setup_ctx *c, int n)
 	c->fd = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
 	if (c->fd < 0)
 		return -errno;
-	uio_setup_init(&c->s, SQ, CQ, BUF, 2 << 20,
+	ut_setup_init(&c->s, SQ, CQ, BUF, 2 << 20,
 		       UNIFIED_IO_SETUP_F_HUGE_PAGES);
 	fi_arm(n);
-	ret = uio_ioctl(c->fd, UNIFIED_IO_SETUP, &c->s);
+	ret = ut_ioctl(c->fd, UNIFIED_IO_SETUP, &c->s);
 	return ret;
 }
 
@@ -332,18 +332,18 @@ static void setup_check(struct __test_metadata *_metadata,
 			struct setup_ctx *c, int ret, bool injected)
 {
 	struct unified_io_info info;
-	struct uio_region r = { .fd = c->fd };
+	struct ut_region r = { .fd = c->fd };
 	__u64 off;
 
 	if (ret) {
 		EXPECT_TRUE(injected);
 		EXPECT_EQ(-ENOMEM, ret) TH_LOG("SETUP: %s", strerror(-ret));
 		/* Nothing was built: GET_INFO says so, SETUP works now. */
-		ASSERT_EQ(0, uio_get_info(c->fd, &info));
+		ASSERT_EQ(0, ut_get_info(c->fd, &info));
 		EXPECT_EQ(0U, info.layout.nr_bufs);
-		uio_setup_init(&c->s, SQ, CQ, BUF, 2 << 20,
+		ut_setup_init(&c->s, SQ, CQ, BUF, 2 << 20,
 			       UNIFIED_IO_SETUP_F_HUGE_PAGES);
-		ASSERT_EQ(0, uio_ioctl(c->fd, UNIFIED_IO_SETUP, &c->s));
+		ASSERT_EQ(0, ut_ioctl(c->fd, UNIFIED_IO_SETUP, &c->s));
 	}
 	/* The region works: mapped, ALLOC and FREE round trips. */
 	r.setup = c->s;
@@ -352,14 +352,14 @@ static void setup_check(struct __test_metadata *_metadata,
 	r.map = mmap(NULL, r.map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
 		     r.fd, 0);
 	ASSERT_NE(MAP_FAILED, r.map);
-	uio_region_wire(&r);
-	ASSERT_EQ(0, uio_get_info(c->fd, &info));
+	ut_region_wire(&r);
+	ASSERT_EQ(0, ut_get_info(c->fd, &info));
 	EXPECT_EQ(r.l.nr_bufs, info.stats.bufs_free);
 	EXPECT_EQ(r.l.data_size >> 12,
 		  (__u64)info.config.huge_pages * 512 + info.config.small_pages);
-	ASSERT_EQ(BUF, uio_alloc(&r, OWNER, &off));
-	ASSERT_EQ(0, uio_free(&r, OWNER, off));
-	uio_region_destroy(&r);
+	ASSERT_EQ(BUF, ut_alloc(&r, OWNER, &off));
+	ASSERT_EQ(0, ut_free(&r, OWNER, off));
+	ut_region_destroy(&r);
 }
 
 TEST_F_TIMEOUT(fail, region_setup, 600)
@@ -372,7 +372,7 @@ TEST_F_TIMEOUT(fail, region_setup, 600)
 /* --- ATTACH_BPF ------------------------------------------------------------ */
 
 struct bpf_ctx {
-	struct uio_region r;
+	struct ut_region r;
 	int prog;
 	__u64 off;
 };
@@ -382,7 +382,7 @@ static int bpf_call(struct bpf_ctx *c, int n)
 	struct unified_io_bpf b = { .size = sizeof(b), .prog_fd = c->prog };
 
 	fi_arm(n);
-	return uio_ioctl(c->r.fd, UNIFIED_IO_ATTACH_BPF, &b);
+	return ut_ioctl(c->r.fd, UNIFIED_IO_ATTACH_BPF, &b);
 }
 
 static void bpf_check(struct __test_metadata *_metadata, struct bpf_ctx *c,
@@ -393,12 +393,12 @@ static void bpf_check(struct __test_metadata *_metadata, struct bpf_ctx *c,
 	struct unified_io_cqe cqe;
 	struct unified_io_info info;
 
-	ASSERT_EQ(0, uio_get_info(c->r.fd, &info));
+	ASSERT_EQ(0, ut_get_info(c->r.fd, &info));
 	if (ret) {
 		EXPECT_TRUE(injected);
 		EXPECT_EQ(-ENOMEM, ret) TH_LOG("ATTACH_BPF: %s", strerror(-ret));
 		EXPECT_EQ(0U, info.nr_bpf_progs);
-		ASSERT_EQ(0, uio_ioctl(c->r.fd, UNIFIED_IO_ATTACH_BPF, &b));
+		ASSERT_EQ(0, ut_ioctl(c->r.fd, UNIFIED_IO_ATTACH_BPF, &b));
 	} else {
 		EXPECT_EQ(1U, info.nr_bpf_progs);
 	}
@@ -408,11 +408,11 @@ static void bpf_check(struct __test_metadata *_metadata, struct bpf_ctx *c,
 	d.addr = c->off;
 	d.len = 64;
 	d.user_data = 7;
-	EXPECT_EQ(64, uio_do(&c->r, &d, &cqe));
+	EXPECT_EQ(64, ut_do(&c->r, &d, &cqe));
 	/* By descriptor: ATTACH wrote the id into b, and DETACH takes one. */
 	b.prog_fd = c->prog;
 	b.prog_id = 0;
-	ASSERT_EQ(0, uio_ioctl(c->r.fd, UNIFIED_IO_DETACH_BPF, &b));
+	ASSERT_EQ(0, ut_ioctl(c->r.fd, UNIFIED_IO_DETACH_BPF, &b));
 }
 
 TEST_F_TIMEOUT(fail, attach_bpf, 600)
@@ -424,14 +424,14 @@ TEST_F_TIMEOUT(fail, attach_bpf, 600)
 	};
 	struct bpf_ctx c = {};
 
-	if (!uio_region_create(&c.r, SQ, CQ, BUF, NBUFS * BUF, 0))
+	if (!ut_region_create(&c.r, SQ, CQ, BUF, NBUFS * BUF, 0))
 		return;
 	c.prog = bpf_prog_load(BPF_PROG_TYPE_XDP, "pass", "GPL", pass, 2, NULL);
 	ASSERT_LE(0, c.prog) TH_LOG("loading an XDP program: %s", strerror(errno));
-	ASSERT_EQ(BUF, uio_alloc(&c.r, OWNER, &c.off));
+	ASSERT_EQ(BUF, ut_alloc(&c.r, OWNER, &c.off));
 	SWEEP(bpf_call, bpf_check, &c);
 	close(c.prog);
-	uio_region_destroy(&c.r);
+	ut_region_destroy(&c.r);
 }
 
 /* --- NET_BIND --------------------------------------------------------------- */
@@ -503,7 +503,7 @@ TEST_F_TIMEOUT(fail, net_bind, 1800)
 
 	if (!(nt_features() & UNIFIED_IO_FEAT_NET_PROVIDER))
 		SKIP(return, "kernel without UNIFIED_IO_FEAT_NET_PROVIDER");
-	if (!nt_pair_create(&c.p, "uionic"))
+	if (!nt_pair_create(&c.p, "unionic"))
 		return;
 	if (!nt_region_create(&c.r, SQ, CQ, BUF, NBUFS))
 		return;

@@ -10,14 +10,14 @@
 #include <liburing.h>
 #include <sys/uio.h>
 
-#include "uio_test.h"
+#include "ut.h"
 
 #define FILE_SIZE	(6ULL << 20)
 #define POISON		0x5a
 #define SEED		0x5eedULL
 
 FIXTURE(fixed) {
-	struct uio_region r;
+	struct ut_region r;
 	struct io_uring ring;
 	bool ring_ok;
 	int file;
@@ -52,19 +52,19 @@ FIXTURE_VARIANT_ADD(fixed, huge_pages_64k_bufs) {
 	.data = 4 << 20,
 };
 
-/* A file whose byte at offset o is uio_pattern(SEED, o). */
+/* A file whose byte at offset o is ut_pattern(SEED, o). */
 static int make_file(char *path, size_t pathlen)
 {
 	static __u8 chunk[64 << 10];
 	int fd;
 
-	snprintf(path, pathlen, "/tmp/uio-fixed-XXXXXX");
+	snprintf(path, pathlen, "/tmp/unio-fixed-XXXXXX");
 	fd = mkstemp(path);
 	if (fd < 0)
 		return -1;
 	for (__u64 off = 0; off < FILE_SIZE; off += sizeof(chunk)) {
 		for (size_t i = 0; i < sizeof(chunk); i++)
-			chunk[i] = uio_pattern(SEED, off + i);
+			chunk[i] = ut_pattern(SEED, off + i);
 		if (pwrite(fd, chunk, sizeof(chunk), off) != sizeof(chunk)) {
 			close(fd);
 			return -1;
@@ -78,7 +78,7 @@ FIXTURE_SETUP(fixed)
 	int ret;
 
 	self->file = -1;
-	if (!uio_region_create(&self->r, 8, 16, variant->buf, variant->data,
+	if (!ut_region_create(&self->r, 8, 16, variant->buf, variant->data,
 			       variant->flags))
 		return;
 	ret = io_uring_queue_init(8, &self->ring, 0);
@@ -98,10 +98,10 @@ FIXTURE_TEARDOWN(fixed)
 		close(self->file);
 		unlink(self->path);
 	}
-	uio_region_destroy(&self->r);
+	ut_region_destroy(&self->r);
 }
 
-static int register_data(struct io_uring *ring, const struct uio_region *r)
+static int register_data(struct io_uring *ring, const struct ut_region *r)
 {
 	struct iovec iov = {
 		.iov_base = r->map + r->l.data_off,
@@ -152,7 +152,7 @@ struct xfer {
 };
 
 /* The cases, built from the geometry: start, buffer and page boundaries. */
-static int xfers(const struct uio_region *r, struct xfer *x)
+static int xfers(const struct ut_region *r, struct xfer *x)
 {
 	__u64 bs = r->l.buf_size, ds = r->l.data_size;
 	int n = 0;
@@ -161,7 +161,7 @@ static int xfers(const struct uio_region *r, struct xfer *x)
 	x[n++] = (struct xfer){ bs - 100, 4096, 300 };		/* across a buffer */
 	x[n++] = (struct xfer){ bs + 1, 777, 3 * bs + 5 };	/* several buffers */
 	x[n++] = (struct xfer){ ds / 2 + 123, 999, 200000 };
-	x[n++] = (struct xfer){ UIO_SZ_2M - 5000, 12345, 10000 };	/* across 2 MiB */
+	x[n++] = (struct xfer){ UT_SZ_2M - 5000, 12345, 10000 };	/* across 2 MiB */
 	x[n++] = (struct xfer){ ds - 8192, 1 << 20, 8192 };	/* the end */
 	x[n++] = (struct xfer){ 0, 4096, ds };			/* everything */
 	for (int i = 0; i < n; i++)
@@ -176,7 +176,7 @@ static void check_area(struct __test_metadata *_metadata, const __u8 *data,
 {
 	for (__u64 i = 0; i < size; i++) {
 		__u8 want = (i >= x->at && i < x->at + x->len) ?
-			    uio_pattern(SEED, x->file_off + (i - x->at)) : POISON;
+			    ut_pattern(SEED, x->file_off + (i - x->at)) : POISON;
 
 		if (data[i] != want) {
 			TH_LOG("xfer [%llu, +%llu) from %llu: byte %llu is %#x, want %#x",
@@ -190,7 +190,7 @@ static void check_area(struct __test_metadata *_metadata, const __u8 *data,
 
 TEST_F_TIMEOUT(fixed, read_fixed_into_region, 300)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	__u8 *data = r->map + r->l.data_off;
 	struct xfer x[8];
 	int n = xfers(r, x);
@@ -219,7 +219,7 @@ TEST_F_TIMEOUT(fixed, read_fixed_into_region, 300)
 
 TEST_F_TIMEOUT(fixed, write_fixed_from_region, 300)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	__u8 *data = r->map + r->l.data_off;
 	__u64 ds = r->l.data_size, bs = r->l.buf_size;
 	struct xfer x[] = {
@@ -231,14 +231,14 @@ TEST_F_TIMEOUT(fixed, write_fixed_from_region, 300)
 	__u8 *back;
 	int out;
 
-	snprintf(path, sizeof(path), "/tmp/uio-wfixed-XXXXXX");
+	snprintf(path, sizeof(path), "/tmp/unio-wfixed-XXXXXX");
 	out = mkstemp(path);
 	ASSERT_LE(0, out);
 	unlink(path);
 	for (__u64 i = 0; i < ds; i++)
-		data[i] = uio_pattern(SEED + 1, i);
+		data[i] = ut_pattern(SEED + 1, i);
 	ASSERT_EQ(0, register_data(&self->ring, r));
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(x); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(x); i++) {
 		ASSERT_EQ((int)x[i].len, rw_fixed(&self->ring, true, out,
 						  data + x[i].at, x[i].len,
 						  x[i].file_off))
@@ -247,13 +247,13 @@ TEST_F_TIMEOUT(fixed, write_fixed_from_region, 300)
 	}
 	back = malloc(ds);
 	ASSERT_NE(NULL, back);
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(x); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(x); i++) {
 		ASSERT_EQ((ssize_t)x[i].len, pread(out, back, x[i].len, x[i].file_off));
 		for (__u64 j = 0; j < x[i].len; j++) {
-			if (back[j] != uio_pattern(SEED + 1, x[i].at + j)) {
+			if (back[j] != ut_pattern(SEED + 1, x[i].at + j)) {
 				TH_LOG("write %zu: file byte %llu", i,
 				       (unsigned long long)(x[i].file_off + j));
-				ASSERT_EQ(uio_pattern(SEED + 1, x[i].at + j), back[j]);
+				ASSERT_EQ(ut_pattern(SEED + 1, x[i].at + j), back[j]);
 			}
 		}
 	}
@@ -265,7 +265,7 @@ TEST_F_TIMEOUT(fixed, write_fixed_from_region, 300)
 /* The pinned pages outlive the region's fd and mapping while registered. */
 TEST_F_TIMEOUT(fixed, registration_outlives_close, 300)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	__u8 *data = r->map + r->l.data_off;
 	struct xfer x = { 4096, 8192, 65536 };
 
@@ -294,7 +294,7 @@ TEST(library_register_io_uring)
 	__u8 *data;
 	int ret, file;
 
-	UIO_REQUIRE_DEVICE();
+	UT_REQUIRE_DEVICE();
 	ASSERT_EQ(0, unio_region_create(&opts, &ur));
 	ret = io_uring_queue_init(4, &ring, 0);
 	if (ret == -EPERM || ret == -ENOSYS) {
@@ -310,8 +310,8 @@ TEST(library_register_io_uring)
 	memset(data, POISON, 2 << 20);
 	ASSERT_EQ(100000, rw_fixed(&ring, false, file, data + 70000, 100000, 5));
 	for (int i = 0; i < 100000; i++) {
-		if (data[70000 + i] != uio_pattern(SEED, 5 + i))
-			ASSERT_EQ(uio_pattern(SEED, 5 + i), data[70000 + i]);
+		if (data[70000 + i] != ut_pattern(SEED, 5 + i))
+			ASSERT_EQ(ut_pattern(SEED, 5 + i), data[70000 + i]);
 	}
 	EXPECT_EQ(POISON, data[69999]);
 	EXPECT_EQ(POISON, data[170000]);

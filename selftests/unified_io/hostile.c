@@ -7,7 +7,7 @@
  * only documented results, must keep its own books consistent, and a fresh
  * region must work afterwards. Also fork(): a child shares the context.
  */
-#include "uio_test.h"
+#include "ut.h"
 
 #define SQ	8
 #define CQ	16
@@ -15,31 +15,31 @@
 #define NBUFS	16
 
 FIXTURE(hostile) {
-	struct uio_region r;
+	struct ut_region r;
 };
 
 FIXTURE_SETUP(hostile)
 {
-	if (!uio_region_create(&self->r, SQ, CQ, BUF, NBUFS * BUF, 0))
+	if (!ut_region_create(&self->r, SQ, CQ, BUF, NBUFS * BUF, 0))
 		return;
 }
 
 FIXTURE_TEARDOWN(hostile)
 {
-	uio_region_destroy(&self->r);
+	ut_region_destroy(&self->r);
 }
 
-static void get_stats(struct __test_metadata *_metadata, struct uio_region *r,
+static void get_stats(struct __test_metadata *_metadata, struct ut_region *r,
 		      struct unified_io_stats *st)
 {
 	struct unified_io_info info;
 
-	ASSERT_EQ(0, uio_get_info(r->fd, &info));
+	ASSERT_EQ(0, ut_get_info(r->fd, &info));
 	*st = info.stats;
 }
 
 /* The kernel's books balance whatever user space did. */
-static void check_books(struct __test_metadata *_metadata, struct uio_region *r)
+static void check_books(struct __test_metadata *_metadata, struct ut_region *r)
 {
 	struct unified_io_stats st;
 	__u64 ops = 0;
@@ -57,7 +57,7 @@ static void check_books(struct __test_metadata *_metadata, struct uio_region *r)
 
 /* A NOP round trip after the kernel's indices are restored by user space. */
 static void resync_and_nop(struct __test_metadata *_metadata,
-			   struct uio_region *r)
+			   struct ut_region *r)
 {
 	struct unified_io_desc d = {};
 	struct unified_io_cqe cqe;
@@ -68,16 +68,16 @@ static void resync_and_nop(struct __test_metadata *_metadata,
 	r->q.sq.sqe_tail = sq_head;
 	*r->q.cq.khead = cq_tail;
 	unio_prep_nop(&d, 0x600d);
-	ASSERT_EQ(0, uio_do(r, &d, &cqe));
+	ASSERT_EQ(0, ut_do(r, &d, &cqe));
 }
 
 TEST_F(hostile, sq_tail_far_past_head)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	__u32 tails[] = { SQ + 1, SQ + 5, 0x80000000u, 0xffffffffu, 0x7fffffffu };
 	struct unified_io_stats before, after;
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(tails); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(tails); i++) {
 		__u32 head = unio_smp_load_acquire(r->q.sq.khead);
 		__u32 cq_tail = *r->q.cq.ktail;
 		int ret;
@@ -86,7 +86,7 @@ TEST_F(hostile, sq_tail_far_past_head)
 		/* Zeroed SQEs are valid NOPs: only the tail is wrong. */
 		memset(r->q.sq.sqes, 0, SQ * sizeof(*r->q.sq.sqes));
 		unio_smp_store_release(r->q.sq.ktail, head + tails[i]);
-		ret = uio_submit(r->fd, ~0U);
+		ret = ut_submit(r->fd, ~0U);
 		ASSERT_TRUE(ret >= 0 && ret <= SQ) TH_LOG("tail head+%#x: %d",
 							  tails[i], ret);
 		get_stats(_metadata, r, &after);
@@ -107,7 +107,7 @@ TEST_F(hostile, sq_tail_far_past_head)
 
 TEST_F(hostile, cq_head_outside_ring)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unified_io_desc nop = { .opcode = UNIFIED_IO_OP_NOP };
 	struct unified_io_stats before, after;
 	__u32 tail, ready;
@@ -123,12 +123,12 @@ TEST_F(hostile, cq_head_outside_ring)
 		{ -(__u32)CQ, false },		/* exactly full: legal */
 	};
 
-	ASSERT_EQ(1, uio_submit_inline(r->fd, &nop));
-	ASSERT_EQ(1, uio_submit_inline(r->fd, &nop));
+	ASSERT_EQ(1, ut_submit_inline(r->fd, &nop));
+	ASSERT_EQ(1, ut_submit_inline(r->fd, &nop));
 	tail = unio_smp_load_acquire(r->q.cq.ktail);
 	ASSERT_EQ(2U, tail);
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(cases); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(cases); i++) {
 		struct unified_io_desc *d;
 		__u32 sq_head = *r->q.sq.khead;
 		int ret;
@@ -140,14 +140,14 @@ TEST_F(hostile, cq_head_outside_ring)
 		ASSERT_NE(NULL, d);
 		unio_prep_nop(d, i);
 		unio_sq_flush(&r->q);
-		EXPECT_EQ(-EBUSY, uio_submit(r->fd, 1)) TH_LOG("head tail%+d",
+		EXPECT_EQ(-EBUSY, ut_submit(r->fd, 1)) TH_LOG("head tail%+d",
 							       (int)cases[i].delta);
 		EXPECT_EQ(sq_head, *r->q.sq.khead);
-		EXPECT_EQ(-EBUSY, uio_submit_inline(r->fd, &nop));
+		EXPECT_EQ(-EBUSY, ut_submit_inline(r->fd, &nop));
 		EXPECT_EQ(tail, unio_smp_load_acquire(r->q.cq.ktail));
 
 		/* COMPLETE must not invent completions or errnos. */
-		ret = uio_complete(r->fd, 1, 1000000, &ready);
+		ret = ut_complete(r->fd, 1, 1000000, &ready);
 		EXPECT_TRUE((ret >= 0 && ret <= CQ) || ret == -ETIME)
 			TH_LOG("COMPLETE with head tail%+d: %d", (int)cases[i].delta, ret);
 
@@ -163,7 +163,7 @@ TEST_F(hostile, cq_head_outside_ring)
 
 		/* Put the head right: the queued NOP goes through. */
 		*r->q.cq.khead = tail;
-		ASSERT_EQ(1, uio_submit(r->fd, 1));
+		ASSERT_EQ(1, ut_submit(r->fd, 1));
 		tail++;
 		*r->q.cq.khead = tail;
 	}
@@ -173,12 +173,12 @@ TEST_F(hostile, cq_head_outside_ring)
 /* The SQ head and CQ tail are the kernel's: user writes are ignored. */
 TEST_F(hostile, kernel_indices_overwritten)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unio_queue *q = &r->q;
 	__u32 vals[] = { 1000, 0xffffffffu, 3, 0x80000000u };
 	__u32 sq_head = 0, cq_tail = 0;
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(vals); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(vals); i++) {
 		struct unified_io_desc *d = &q->sq.sqes[sq_head & q->sq.ring_mask];
 		struct unified_io_cqe *c;
 
@@ -188,7 +188,7 @@ TEST_F(hostile, kernel_indices_overwritten)
 		unio_smp_store_release(q->sq.ktail, sq_head + 1);
 		*q->sq.khead = vals[i];
 		*q->cq.ktail = vals[i] + 7;
-		ASSERT_EQ(1, uio_submit(r->fd, 8)) TH_LOG("forged %#x", vals[i]);
+		ASSERT_EQ(1, ut_submit(r->fd, 8)) TH_LOG("forged %#x", vals[i]);
 		/* The kernel republished its own indices. */
 		EXPECT_EQ(sq_head + 1, unio_smp_load_acquire(q->sq.khead));
 		EXPECT_EQ(cq_tail + 1, unio_smp_load_acquire(q->cq.ktail));
@@ -205,7 +205,7 @@ TEST_F(hostile, kernel_indices_overwritten)
 /* Stats, config and the buffer table are never read back by the kernel. */
 TEST_F(hostile, mirrors_scribbled)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unified_io_info info;
 	__u64 off;
 
@@ -213,7 +213,7 @@ TEST_F(hostile, mirrors_scribbled)
 	memset(r->config, 0xff, sizeof(*r->config));
 	memset(r->bt, 0xff, r->l.nr_bufs * sizeof(*r->bt));
 
-	ASSERT_EQ(0, uio_get_info(r->fd, &info));
+	ASSERT_EQ(0, ut_get_info(r->fd, &info));
 	EXPECT_EQ(0ULL, info.stats.sqes);
 	EXPECT_EQ(0ULL, info.stats.errors);
 	EXPECT_EQ(r->l.nr_bufs, info.stats.bufs_free);
@@ -222,16 +222,16 @@ TEST_F(hostile, mirrors_scribbled)
 	EXPECT_EQ((__u64)NBUFS * BUF, info.config.data_size);
 
 	/* Buffers still work and the touched entry is rewritten. */
-	ASSERT_EQ(BUF, uio_alloc(r, 3, &off));
+	ASSERT_EQ(BUF, ut_alloc(r, 3, &off));
 	EXPECT_EQ(UNIFIED_IO_BUF_APP, r->bt[off / BUF].state);
 	EXPECT_EQ(3, r->bt[off / BUF].owner);
 	EXPECT_EQ(1, r->bt[off / BUF].refs);
-	ASSERT_EQ(0, uio_free(r, 3, off));
+	ASSERT_EQ(0, ut_free(r, 3, off));
 	EXPECT_EQ(UNIFIED_IO_BUF_FREE, r->bt[off / BUF].state);
 
 	/* And the stats copy was rewritten by those SUBMITs. */
-	ASSERT_EQ(0, uio_get_info(r->fd, &info));
-	uio_check_stats(&info.stats, r->stats);
+	ASSERT_EQ(0, ut_get_info(r->fd, &info));
+	ut_check_stats(&info.stats, r->stats);
 	EXPECT_EQ(2ULL, info.stats.sqes);
 	EXPECT_EQ(r->l.nr_bufs, info.stats.bufs_free);
 }
@@ -239,7 +239,7 @@ TEST_F(hostile, mirrors_scribbled)
 /* --- racing threads ----------------------------------------------------- */
 
 struct racer {
-	struct uio_region *r;
+	struct ut_region *r;
 	volatile bool stop;
 	__u64 seed;
 	__u64 writes;
@@ -249,14 +249,14 @@ struct racer {
 static void *scribble_thread(void *arg)
 {
 	struct racer *s = arg;
-	struct uio_region *r = s->r;
+	struct ut_region *r = s->r;
 	__u64 seed = s->seed;
 
 	while (!s->stop) {
 		if (s->whole_areas) {
 			/* Random words anywhere in ctrl and desc. */
 			for (int i = 0; i < 64; i++) {
-				__u64 v = uio_rand(&seed);
+				__u64 v = ut_rand(&seed);
 				__u64 span = r->l.ctrl_size + r->l.desc_size;
 				__u64 at = (v % span) & ~3ULL;
 				__u8 *p = at < r->l.ctrl_size ?
@@ -285,7 +285,7 @@ static void *scribble_thread(void *arg)
 			/* Flip the fields of published SQEs. */
 			for (__u32 i = 0; i < r->q.sq.ring_entries; i++) {
 				volatile struct unified_io_desc *d = &r->q.sq.sqes[i];
-				__u64 v = uio_rand(&seed);
+				__u64 v = ut_rand(&seed);
 
 				d->opcode = (v & 3) == 3 ? (__u8)(v >> 8) : v & 3;
 				d->owner = (v >> 16) % 3;
@@ -326,7 +326,7 @@ static bool res_allowed(__u8 op, int res)
 }
 
 /* The kernel's buffer table agrees with its counters. */
-static void check_table(struct __test_metadata *_metadata, struct uio_region *r)
+static void check_table(struct __test_metadata *_metadata, struct ut_region *r)
 {
 	struct unified_io_stats st;
 	__u32 app = 0, free_ = 0;
@@ -349,21 +349,21 @@ static void check_table(struct __test_metadata *_metadata, struct uio_region *r)
 /* SQEs rewritten by another thread while the kernel consumes them. */
 TEST_F_TIMEOUT(hostile, sqes_modified_after_publish, 120)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct racer s = { .r = r, .seed = 0x5eed1234abcdULL };
-	__u64 end = uio_now_ns() + 2000000000ULL, seed = 42;
+	__u64 end = ut_now_ns() + 2000000000ULL, seed = 42;
 	__u64 cqes = 0, bad = 0;
 	pthread_t t;
 
 	ASSERT_EQ(0, pthread_create(&t, NULL, scribble_thread, &s));
-	while (uio_now_ns() < end) {
+	while (ut_now_ns() < end) {
 		__u32 head = unio_smp_load_acquire(r->q.sq.khead);
-		__u32 n = 1 + uio_rand(&seed) % SQ;
+		__u32 n = 1 + ut_rand(&seed) % SQ;
 		struct unified_io_cqe *c;
 		int ret;
 
 		unio_smp_store_release(r->q.sq.ktail, head + n);
-		ret = uio_submit(r->fd, 1 + uio_rand(&seed) % SQ);
+		ret = ut_submit(r->fd, 1 + ut_rand(&seed) % SQ);
 		if (ret < 0) {
 			EXPECT_EQ(-EBUSY, ret);
 		} else {
@@ -395,24 +395,24 @@ TEST_F_TIMEOUT(hostile, sqes_modified_after_publish, 120)
  */
 TEST_F_TIMEOUT(hostile, scribble_everything, 120)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct racer s = { .r = r, .seed = 0xfeedULL, .whole_areas = true };
-	__u64 end = uio_now_ns() + 3000000000ULL, seed = 7;
+	__u64 end = ut_now_ns() + 3000000000ULL, seed = 7;
 	__u64 calls = 0, bad = 0;
 	struct unified_io_info info;
-	struct uio_region fresh;
+	struct ut_region fresh;
 	pthread_t t;
 
 	ASSERT_EQ(0, pthread_create(&t, NULL, scribble_thread, &s));
-	while (uio_now_ns() < end) {
-		__u64 v = uio_rand(&seed);
+	while (ut_now_ns() < end) {
+		__u64 v = ut_rand(&seed);
 		struct unified_io_desc d = {};
 		__u32 ready;
 		int ret;
 
 		switch (v % 4) {
 		case 0:
-			ret = uio_submit(r->fd, v >> 8);
+			ret = ut_submit(r->fd, v >> 8);
 			if (ret < 0 && ret != -EBUSY && bad++ < 5)
 				TH_LOG("SUBMIT: %d", ret);
 			break;
@@ -421,17 +421,17 @@ TEST_F_TIMEOUT(hostile, scribble_everything, 120)
 			d.owner = d.opcode ? 1 + (v >> 16) % 2 : 0;
 			d.addr = d.opcode == UNIFIED_IO_OP_FREE ?
 				 ((v >> 24) % NBUFS) * BUF : 0;
-			ret = uio_submit_inline(r->fd, &d);
+			ret = ut_submit_inline(r->fd, &d);
 			if (ret != 1 && ret != -EBUSY && bad++ < 5)
 				TH_LOG("inline SUBMIT: %d", ret);
 			break;
 		case 2:
-			ret = uio_complete(r->fd, (v >> 8) % (CQ + 1), 100000, &ready);
+			ret = ut_complete(r->fd, (v >> 8) % (CQ + 1), 100000, &ready);
 			if (!((ret >= 0 && ret <= CQ) || ret == -ETIME) && bad++ < 5)
 				TH_LOG("COMPLETE: %d", ret);
 			break;
 		default:
-			ret = uio_get_info(r->fd, &info);
+			ret = ut_get_info(r->fd, &info);
 			if (ret && bad++ < 5)
 				TH_LOG("GET_INFO: %d", ret);
 			else if (info.stats.bufs_free + info.stats.bufs_app +
@@ -445,7 +445,7 @@ TEST_F_TIMEOUT(hostile, scribble_everything, 120)
 	s.stop = true;
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(0ULL, bad);
-	ASSERT_EQ(0, uio_get_info(r->fd, &info));
+	ASSERT_EQ(0, ut_get_info(r->fd, &info));
 	TH_LOG("%llu ioctls, %llu scribble rounds; sqes %llu bad_tail %llu bad_head %llu cq_full %llu",
 	       (unsigned long long)calls, (unsigned long long)s.writes,
 	       (unsigned long long)info.stats.sqes,
@@ -455,18 +455,18 @@ TEST_F_TIMEOUT(hostile, scribble_everything, 120)
 	check_books(_metadata, r);
 
 	/* A fresh region works. */
-	uio_region_destroy(r);
-	if (!uio_region_create(&fresh, SQ, CQ, BUF, NBUFS * BUF, 0))
+	ut_region_destroy(r);
+	if (!ut_region_create(&fresh, SQ, CQ, BUF, NBUFS * BUF, 0))
 		return;
 	resync_and_nop(_metadata, &fresh);
 	check_books(_metadata, &fresh);
-	uio_region_destroy(&fresh);
+	ut_region_destroy(&fresh);
 }
 
 /* --- fork ------------------------------------------------------------------- */
 
 FIXTURE(forked) {
-	struct uio_region r;
+	struct ut_region r;
 };
 
 FIXTURE_VARIANT(forked) {
@@ -483,16 +483,16 @@ FIXTURE_VARIANT_ADD(forked, child_closes_fd) {
 
 FIXTURE_SETUP(forked)
 {
-	if (!uio_region_create(&self->r, SQ, CQ, BUF, NBUFS * BUF, 0))
+	if (!ut_region_create(&self->r, SQ, CQ, BUF, NBUFS * BUF, 0))
 		return;
 }
 
 FIXTURE_TEARDOWN(forked)
 {
-	uio_region_destroy(&self->r);
+	ut_region_destroy(&self->r);
 }
 
-static int child_work(struct uio_region *r, bool close_after)
+static int child_work(struct ut_region *r, bool close_after)
 {
 	struct unified_io_desc alloc = {};
 	struct unified_io_desc *d;
@@ -504,10 +504,10 @@ static int child_work(struct uio_region *r, bool close_after)
 		unio_prep_nop(d, 0xc0 + i);
 	}
 	unio_sq_flush(&r->q);
-	if (uio_submit(r->fd, 3) != 3)
+	if (ut_submit(r->fd, 3) != 3)
 		return 11;
 	unio_prep_alloc(&alloc, 77, 0xc3);
-	if (uio_submit_inline(r->fd, &alloc) != 1)
+	if (ut_submit_inline(r->fd, &alloc) != 1)
 		return 12;
 	if (close_after) {
 		munmap(r->map, r->map_len);
@@ -518,7 +518,7 @@ static int child_work(struct uio_region *r, bool close_after)
 
 TEST_F(forked, child_submits)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unified_io_cqe *c;
 	struct unified_io_info info;
 	__u64 off = 0;
@@ -547,11 +547,11 @@ TEST_F(forked, child_submits)
 	r->q.sq.sqe_tail = *r->q.sq.ktail;
 
 	/* The child's exit did not tear anything down. */
-	ASSERT_EQ(0, uio_get_info(r->fd, &info));
+	ASSERT_EQ(0, ut_get_info(r->fd, &info));
 	EXPECT_EQ(1U, info.stats.bufs_app);
 	EXPECT_EQ(77, r->bt[off / BUF].owner);
-	EXPECT_EQ(-EPERM, uio_free(r, 78, off));
-	EXPECT_EQ(0, uio_free(r, 77, off));
+	EXPECT_EQ(-EPERM, ut_free(r, 78, off));
+	EXPECT_EQ(0, ut_free(r, 77, off));
 	resync_and_nop(_metadata, r);
 }
 

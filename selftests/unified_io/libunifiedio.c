@@ -9,7 +9,7 @@
  * (libunifiedio.so, found through its rpath), so it exercises the exported
  * symbols and the version script rather than the static archive.
  */
-#include "uio_test.h"
+#include "ut.h"
 
 /* An options struct from a "newer" caller: known fields plus a tail. */
 struct opts_v2 {
@@ -23,7 +23,7 @@ TEST(opts)
 	struct unio_region *r;
 	uint32_t feat;
 
-	UIO_REQUIRE_DEVICE();
+	UT_REQUIRE_DEVICE();
 
 	/* A non-zero byte the library does not know about. */
 	memset(&big, 0, sizeof(big));
@@ -65,7 +65,7 @@ TEST(open_then_setup)
 	struct unified_io_info info;
 	struct unio_region *r;
 
-	UIO_REQUIRE_DEVICE();
+	UT_REQUIRE_DEVICE();
 
 	UNIO_OPTS(opts, .sq_entries = 4, .buf_size = 4096, .data_size = 8 * 4096);
 	ASSERT_EQ(0, unio_region_open(NULL, &r));
@@ -94,7 +94,7 @@ FIXTURE(lib_rings) {
 FIXTURE_SETUP(lib_rings)
 {
 	self->r = NULL;
-	UIO_REQUIRE_DEVICE();
+	UT_REQUIRE_DEVICE();
 
 	UNIO_OPTS(opts, .sq_entries = 8, .cq_entries = 16, .buf_size = 4096,
 		  .data_size = 4 * 4096);

@@ -8,7 +8,7 @@
  * The module-unload test runs last: were unload to succeed (a bug), the
  * device would be gone for whatever runs after it.
  */
-#include "uio_test.h"
+#include "ut.h"
 
 #define SQ	8
 #define CQ	16
@@ -30,19 +30,19 @@ static void install_handler(void)
 }
 
 FIXTURE(life) {
-	struct uio_region r;
+	struct ut_region r;
 };
 
 FIXTURE_SETUP(life)
 {
 	install_handler();
-	if (!uio_region_create(&self->r, SQ, CQ, BUF, NBUFS * BUF, 0))
+	if (!ut_region_create(&self->r, SQ, CQ, BUF, NBUFS * BUF, 0))
 		return;
 }
 
 FIXTURE_TEARDOWN(life)
 {
-	uio_region_destroy(&self->r);
+	ut_region_destroy(&self->r);
 }
 
 struct waiter {
@@ -58,7 +58,7 @@ static void *complete_thread(void *arg)
 	struct waiter *w = arg;
 
 	w->state = 1;
-	w->ret = uio_complete(w->fd, 1, w->timeout_ns, &w->ready);
+	w->ret = ut_complete(w->fd, 1, w->timeout_ns, &w->ready);
 	w->state = 2;
 	return NULL;
 }
@@ -121,8 +121,8 @@ TEST_F_TIMEOUT(life, waiter_interrupted, 120)
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(-EINTR, w.ret);
 	/* The context is fine afterwards. */
-	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
-	EXPECT_EQ(1, uio_complete(self->r.fd, 1, 0, NULL));
+	ASSERT_EQ(1, ut_submit_inline(self->r.fd, &nop));
+	EXPECT_EQ(1, ut_complete(self->r.fd, 1, 0, NULL));
 }
 
 struct poller {
@@ -157,18 +157,18 @@ TEST_F_TIMEOUT(life, close_with_poller, 120)
 /* Close with work outstanding everywhere: SQ, CQ, buffers. */
 TEST_F(life, close_with_work_outstanding)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unified_io_desc *d;
 	__u64 off;
 
-	ASSERT_EQ(BUF, uio_alloc(r, 1, &off));
-	ASSERT_EQ(BUF, uio_alloc(r, 2, &off));
+	ASSERT_EQ(BUF, ut_alloc(r, 1, &off));
+	ASSERT_EQ(BUF, ut_alloc(r, 2, &off));
 	for (int i = 0; i < 3; i++) {
 		d = unio_get_sqe(&r->q);
 		unio_prep_nop(d, i);
 	}
 	unio_sq_flush(&r->q);
-	ASSERT_EQ(2, uio_submit(r->fd, 2));	/* one left queued */
+	ASSERT_EQ(2, ut_submit(r->fd, 2));	/* one left queued */
 	EXPECT_EQ(2U, unio_cq_ready(&r->q));	/* two unreaped */
 	ASSERT_EQ(0, close(r->fd));
 	r->fd = -1;
@@ -181,11 +181,11 @@ TEST_F(life, close_with_work_outstanding)
 TEST(open_map_close_cycles)
 {
 	for (int i = 0; i < 24; i++) {
-		struct uio_region r;
+		struct ut_region r;
 
-		if (!uio_region_create(&r, SQ, CQ, BUF, NBUFS * BUF, 0))
+		if (!ut_region_create(&r, SQ, CQ, BUF, NBUFS * BUF, 0))
 			return;
-		ASSERT_EQ(BUF, uio_alloc(&r, 1, NULL));
+		ASSERT_EQ(BUF, ut_alloc(&r, 1, NULL));
 		switch (i % 3) {
 		case 0:	/* munmap, close */
 			ASSERT_EQ(0, munmap(r.map, r.map_len));
@@ -221,8 +221,8 @@ static int map_and_close(__u8 **map, __u64 *len)
 
 	if (fd < 0)
 		return -errno;
-	uio_setup_init(&s, SQ, 0, CH_BUF, CH_DATA, 0);
-	if (uio_ioctl(fd, UNIFIED_IO_SETUP, &s)) {
+	ut_setup_init(&s, SQ, 0, CH_BUF, CH_DATA, 0);
+	if (ut_ioctl(fd, UNIFIED_IO_SETUP, &s)) {
 		close(fd);
 		return -1000;
 	}
@@ -240,7 +240,7 @@ static int last_unmap_child(void *arg)
 	__u8 *map;
 	int fd, ret = 0;
 
-	if (uio_drop_cap(CAP_IPC_LOCK) && uio_has_cap(CAP_IPC_LOCK))
+	if (ut_drop_cap(CAP_IPC_LOCK) && ut_has_cap(CAP_IPC_LOCK))
 		return 10;
 	if (setrlimit(RLIMIT_MEMLOCK, &lim))
 		return 11;
@@ -255,8 +255,8 @@ static int last_unmap_child(void *arg)
 		return 13;
 	/* Allow the kernel a moment if it frees asynchronously. */
 	for (int i = 0; i < 100; i++) {
-		uio_setup_init(&s, SQ, 0, CH_BUF, CH_DATA, 0);
-		ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+		ut_setup_init(&s, SQ, 0, CH_BUF, CH_DATA, 0);
+		ret = ut_ioctl(fd, UNIFIED_IO_SETUP, &s);
 		if (ret != -ENOMEM)
 			break;
 		usleep(10000);
@@ -274,8 +274,8 @@ static int last_unmap_child(void *arg)
 	fd = open(UNIFIED_IO_DEVICE, O_RDWR);
 	if (fd < 0)
 		return 16;
-	uio_setup_init(&s, SQ, 0, CH_BUF, CH_DATA, 0);
-	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	ut_setup_init(&s, SQ, 0, CH_BUF, CH_DATA, 0);
+	ret = ut_ioctl(fd, UNIFIED_IO_SETUP, &s);
 	close(fd);
 	munmap(map, len);
 	if (ret != -ENOMEM) {
@@ -288,8 +288,8 @@ static int last_unmap_child(void *arg)
 
 TEST(last_unmap_frees_region)
 {
-	UIO_REQUIRE_DEVICE();
-	ASSERT_EQ(0, uio_in_child(last_unmap_child, NULL));
+	UT_REQUIRE_DEVICE();
+	ASSERT_EQ(0, ut_in_child(last_unmap_child, NULL));
 }
 
 /* --- fork ------------------------------------------------------------------- */
@@ -297,7 +297,7 @@ TEST(last_unmap_frees_region)
 /* The parent closes and unmaps at once; the child carries on alone. */
 TEST_F(life, fork_parent_lets_go)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	int status;
 	pid_t pid;
 
@@ -313,15 +313,15 @@ TEST_F(life, fork_parent_lets_go)
 		usleep(200000);
 		if (r->map[r->l.data_off] != 0x31)
 			_exit(10);
-		if (uio_submit_inline(r->fd, &nop) != 1)
+		if (ut_submit_inline(r->fd, &nop) != 1)
 			_exit(11);
 		c = unio_peek_cqe(&r->q);
 		if (!c || c->user_data != 0x77)
 			_exit(12);
 		unio_cqe_seen(&r->q);
 		/* Same context: SETUP is EBUSY. */
-		uio_setup_init(&s, SQ, 0, BUF, NBUFS * BUF, 0);
-		if (uio_ioctl(r->fd, UNIFIED_IO_SETUP, &s) != -EBUSY)
+		ut_setup_init(&s, SQ, 0, BUF, NBUFS * BUF, 0);
+		if (ut_ioctl(r->fd, UNIFIED_IO_SETUP, &s) != -EBUSY)
 			_exit(13);
 		_exit(0);
 	}
@@ -337,7 +337,7 @@ TEST_F(life, fork_parent_lets_go)
 /* The child keeps only the mapping; both exit in turn. */
 TEST_F(life, fork_child_mapping_only)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	int status, pipefd[2];
 	pid_t pid;
 	char c = 0;
@@ -379,12 +379,12 @@ static int try_unload(void)
 
 TEST_F(life, module_unload_refused)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unified_io_desc d = {};
 	struct unified_io_cqe cqe;
 	int ret;
 
-	if (!uio_has_cap(CAP_SYS_MODULE))
+	if (!ut_has_cap(CAP_SYS_MODULE))
 		SKIP(return, "no CAP_SYS_MODULE");
 
 	/* Open and mapped. */
@@ -395,8 +395,8 @@ TEST_F(life, module_unload_refused)
 	EXPECT_TRUE(ret == -EBUSY || ret == -EWOULDBLOCK) TH_LOG("delete_module: %d", ret);
 	/* The region still works after the failed attempt. */
 	unio_prep_nop(&d, 0xbeef);
-	ASSERT_EQ(0, uio_do(r, &d, &cqe));
-	ASSERT_EQ(BUF, uio_alloc(r, 9, NULL));
+	ASSERT_EQ(0, ut_do(r, &d, &cqe));
+	ASSERT_EQ(BUF, ut_alloc(r, 9, NULL));
 
 	/* Mapped only. */
 	r->map[r->l.data_off] = 0x99;

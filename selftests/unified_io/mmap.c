@@ -4,10 +4,10 @@
  * ENXIO), no growth by mremap(), every area mapped on its own aliasing the
  * whole-region mapping, and the mapping's lifetime against close().
  */
-#include "uio_test.h"
+#include "ut.h"
 
 FIXTURE(map) {
-	struct uio_region r;
+	struct ut_region r;
 };
 
 FIXTURE_VARIANT(map) {
@@ -34,14 +34,14 @@ FIXTURE_VARIANT_ADD(map, huge_pages) {
 
 FIXTURE_SETUP(map)
 {
-	if (!uio_region_create(&self->r, 8, 16, variant->buf, variant->data,
+	if (!ut_region_create(&self->r, 8, 16, variant->buf, variant->data,
 			       variant->flags))
 		return;
 }
 
 FIXTURE_TEARDOWN(map)
 {
-	uio_region_destroy(&self->r);
+	ut_region_destroy(&self->r);
 }
 
 static void *map_at(int fd, __u64 off, size_t len, int prot, int flags)
@@ -54,11 +54,11 @@ TEST(before_setup_ebadfd)
 	void *p;
 	int fd;
 
-	UIO_OPEN(fd);
-	p = map_at(fd, 0, UIO_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED);
+	UT_OPEN(fd);
+	p = map_at(fd, 0, UT_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED);
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EBADFD, errno);
-	p = map_at(fd, 0, UIO_PAGE_SIZE, PROT_READ, MAP_SHARED);
+	p = map_at(fd, 0, UT_PAGE_SIZE, PROT_READ, MAP_SHARED);
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EBADFD, errno);
 	close(fd);
@@ -71,7 +71,7 @@ TEST_F(map, private_einval)
 
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EINVAL, errno);
-	p = map_at(self->r.fd, 0, UIO_PAGE_SIZE, PROT_READ, MAP_PRIVATE);
+	p = map_at(self->r.fd, 0, UT_PAGE_SIZE, PROT_READ, MAP_PRIVATE);
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EINVAL, errno);
 }
@@ -84,7 +84,7 @@ TEST_F(map, exec_eperm)
 		   PROT_READ | PROT_WRITE | PROT_EXEC, MAP_SHARED);
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EPERM, errno);
-	p = map_at(self->r.fd, self->r.l.data_off, UIO_PAGE_SIZE,
+	p = map_at(self->r.fd, self->r.l.data_off, UT_PAGE_SIZE,
 		   PROT_READ | PROT_EXEC, MAP_SHARED);
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EPERM, errno);
@@ -93,20 +93,20 @@ TEST_F(map, exec_eperm)
 /* A mapping that was allowed without PROT_EXEC cannot gain it later. */
 TEST_F(map, mprotect_exec_refused)
 {
-	void *p = map_at(self->r.fd, self->r.l.data_off, UIO_PAGE_SIZE,
+	void *p = map_at(self->r.fd, self->r.l.data_off, UT_PAGE_SIZE,
 			 PROT_READ, MAP_SHARED);
 
 	ASSERT_NE(MAP_FAILED, p);
-	EXPECT_EQ(-1, mprotect(p, UIO_PAGE_SIZE, PROT_READ | PROT_EXEC));
-	munmap(p, UIO_PAGE_SIZE);
+	EXPECT_EQ(-1, mprotect(p, UT_PAGE_SIZE, PROT_READ | PROT_EXEC));
+	munmap(p, UT_PAGE_SIZE);
 }
 
 TEST_F(map, unaligned_offset_einval)
 {
-	__u64 offs[] = { 1, 100, UIO_PAGE_SIZE - 1, self->r.l.data_off + 8 };
+	__u64 offs[] = { 1, 100, UT_PAGE_SIZE - 1, self->r.l.data_off + 8 };
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(offs); i++) {
-		void *p = map_at(self->r.fd, offs[i], UIO_PAGE_SIZE, PROT_READ,
+	for (size_t i = 0; i < UT_ARRAY_SIZE(offs); i++) {
+		void *p = map_at(self->r.fd, offs[i], UT_PAGE_SIZE, PROT_READ,
 				 MAP_SHARED);
 
 		EXPECT_EQ(MAP_FAILED, p) TH_LOG("offset %llu",
@@ -118,7 +118,7 @@ TEST_F(map, unaligned_offset_einval)
 TEST_F(map, past_end_enxio)
 {
 	const struct unified_io_region_layout *l = &self->r.l;
-	size_t pg = UIO_PAGE_SIZE;
+	size_t pg = UT_PAGE_SIZE;
 	struct {
 		__u64 off;
 		size_t len;
@@ -131,7 +131,7 @@ TEST_F(map, past_end_enxio)
 		{ 1ULL << 40, pg },
 	};
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(cases); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(cases); i++) {
 		void *p = map_at(self->r.fd, cases[i].off, cases[i].len,
 				 PROT_READ, MAP_SHARED);
 
@@ -155,7 +155,7 @@ TEST_F(map, past_end_enxio)
 
 TEST_F(map, mremap_cannot_grow)
 {
-	size_t pg = UIO_PAGE_SIZE;
+	size_t pg = UT_PAGE_SIZE;
 	size_t len = self->r.map_len;
 	__u8 *p, *q;
 
@@ -181,7 +181,7 @@ TEST_F(map, areas_alias)
 	const struct unified_io_region_layout *l = &self->r.l;
 	__u8 *whole = self->r.map;
 	__u8 *ctrl, *desc, *data, *mid;
-	size_t pg = UIO_PAGE_SIZE;
+	size_t pg = UT_PAGE_SIZE;
 	__u64 mid_off = l->data_off + (l->data_size / 2 & ~(pg - 1)) + pg;
 	struct unified_io_desc *sqe;
 	struct unified_io_cqe *cqe;
@@ -209,23 +209,23 @@ TEST_F(map, areas_alias)
 
 	/* Descriptor area: a byte pattern written on one side. */
 	for (__u64 i = 0; i < l->desc_size; i += 61)
-		desc[i] = uio_pattern(1, i);
+		desc[i] = ut_pattern(1, i);
 	for (__u64 i = 0; i < l->desc_size; i += 61) {
-		ASSERT_EQ(uio_pattern(1, i), whole[l->desc_off + i]);
+		ASSERT_EQ(ut_pattern(1, i), whole[l->desc_off + i]);
 	}
 	memset(whole + l->desc_off, 0, l->desc_size);
 	EXPECT_EQ(0, desc[l->desc_size - 1]);
 
 	/* Data: whole -> area, area -> whole, mid page both ways. */
 	for (__u64 i = 0; i < l->data_size; i += 509)
-		whole[l->data_off + i] = uio_pattern(2, i);
+		whole[l->data_off + i] = ut_pattern(2, i);
 	for (__u64 i = 0; i < l->data_size; i += 509) {
-		ASSERT_EQ(uio_pattern(2, i), data[i]);
+		ASSERT_EQ(ut_pattern(2, i), data[i]);
 	}
 	for (__u64 i = 0; i < l->data_size; i += 4093)
-		data[i] = uio_pattern(3, i);
+		data[i] = ut_pattern(3, i);
 	for (__u64 i = 0; i < l->data_size; i += 4093) {
-		ASSERT_EQ(uio_pattern(3, i), whole[l->data_off + i]);
+		ASSERT_EQ(ut_pattern(3, i), whole[l->data_off + i]);
 	}
 	mid[0] = 0xa5;
 	mid[pg - 1] = 0x5a;
@@ -241,7 +241,7 @@ TEST_F(map, areas_alias)
 	memset(&sqe[0], 0, sizeof(sqe[0]));
 	sqe[0].user_data = 0x1234;
 	unio_smp_store_release(sq_tail, 1);
-	ASSERT_EQ(1, uio_submit(self->r.fd, 1));
+	ASSERT_EQ(1, ut_submit(self->r.fd, 1));
 	ASSERT_EQ(1U, unio_smp_load_acquire(cq_tail));
 	EXPECT_EQ(0x1234ULL, cqe[0].user_data);
 	EXPECT_EQ(1U, *self->r.q.sq.khead);
@@ -280,7 +280,7 @@ static void ro_fd_check(struct __test_metadata *_metadata, __u32 buf,
 	const struct unified_io_region_layout *l = &s.layout;
 	const struct unified_io_config *cfg;
 	const struct unified_io_cqe *cqe;
-	size_t pg = UIO_PAGE_SIZE;
+	size_t pg = UT_PAGE_SIZE;
 	__u8 *ro, *data_ro, *p;
 	int fd, ret;
 
@@ -294,10 +294,10 @@ static void ro_fd_check(struct __test_metadata *_metadata, __u32 buf,
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EBADFD, errno);
 
-	uio_setup_init(&s, 8, 16, buf, data, flags);
-	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	ut_setup_init(&s, 8, 16, buf, data, flags);
+	ret = ut_ioctl(fd, UNIFIED_IO_SETUP, &s);
 	ASSERT_EQ(0, ret) TH_LOG("SETUP on a read-only fd: %s", strerror(-ret));
-	ASSERT_EQ(0, uio_get_info(fd, &info));
+	ASSERT_EQ(0, ut_get_info(fd, &info));
 
 	/* PROT_READ, MAP_SHARED: the whole region. */
 	ro = map_at(fd, 0, l->region_size, PROT_READ, MAP_SHARED);
@@ -307,7 +307,7 @@ static void ro_fd_check(struct __test_metadata *_metadata, __u32 buf,
 	EXPECT_EQ((__u32)UNIFIED_IO_ABI_VERSION, cfg->abi_version);
 	EXPECT_EQ(data, cfg->data_size);
 	EXPECT_EQ(buf, cfg->buf_size);
-	uio_check_config(&info.config, cfg);
+	ut_check_config(&info.config, cfg);
 	/* The data area alone, too. */
 	data_ro = map_at(fd, l->data_off, l->data_size, PROT_READ, MAP_SHARED);
 	ASSERT_NE(MAP_FAILED, data_ro) TH_LOG("mmap data area: %s", strerror(errno));
@@ -316,7 +316,7 @@ static void ro_fd_check(struct __test_metadata *_metadata, __u32 buf,
 
 	/* The kernel's writes are seen through it: an inline NOP's CQE. */
 	EXPECT_EQ(0U, *(const volatile __u32 *)(ro + l->cq.tail));
-	ASSERT_EQ(1, uio_submit_inline(fd, &nop));
+	ASSERT_EQ(1, ut_submit_inline(fd, &nop));
 	EXPECT_EQ(1U, unio_smp_load_acquire((__u32 *)(ro + l->cq.tail)));
 	cqe = (const struct unified_io_cqe *)(ro + l->desc_off + l->cq.array);
 	EXPECT_EQ(0x7e57ULL, cqe->user_data);
@@ -392,8 +392,8 @@ TEST(write_only_fd)
 	if (fd < 0 && (errno == ENOENT || errno == ENODEV || errno == ENXIO))
 		SKIP(return, "%s: %s", UNIFIED_IO_DEVICE, strerror(errno));
 	ASSERT_LE(0, fd);
-	uio_setup_init(&s, 8, 16, 4096, 64 << 10, 0);
-	ret = uio_ioctl(fd, UNIFIED_IO_SETUP, &s);
+	ut_setup_init(&s, 8, 16, 4096, 64 << 10, 0);
+	ret = ut_ioctl(fd, UNIFIED_IO_SETUP, &s);
 	ASSERT_EQ(0, ret) TH_LOG("SETUP on a write-only fd: %s", strerror(-ret));
 	p = map_at(fd, 0, s.layout.region_size, PROT_READ, MAP_SHARED);
 	EXPECT_EQ(MAP_FAILED, p);
@@ -410,41 +410,41 @@ TEST_F(map, survives_close)
 	const struct unified_io_region_layout l = self->r.l;
 	__u8 *whole = self->r.map;
 	__u8 *data;
-	struct uio_region other;
+	struct ut_region other;
 
 	data = map_at(self->r.fd, l.data_off, l.data_size, PROT_READ | PROT_WRITE,
 		      MAP_SHARED);
 	ASSERT_NE(MAP_FAILED, data);
 	for (__u64 i = 0; i < l.data_size; i += 1021)
-		whole[l.data_off + i] = uio_pattern(4, i);
+		whole[l.data_off + i] = ut_pattern(4, i);
 
 	ASSERT_EQ(0, close(self->r.fd));
 	self->r.fd = -1;
 
 	for (__u64 i = 0; i < l.data_size; i += 1021) {
-		ASSERT_EQ(uio_pattern(4, i), data[i]);
+		ASSERT_EQ(ut_pattern(4, i), data[i]);
 	}
 	EXPECT_EQ((__u32)UNIFIED_IO_ABI_VERSION, self->r.config->abi_version);
 	/* Still writable, still shared between the two mappings. */
 	for (__u64 i = 0; i < l.data_size; i += 1021)
-		data[i] = uio_pattern(5, i);
+		data[i] = ut_pattern(5, i);
 	for (__u64 i = 0; i < l.data_size; i += 1021) {
-		ASSERT_EQ(uio_pattern(5, i), whole[l.data_off + i]);
+		ASSERT_EQ(ut_pattern(5, i), whole[l.data_off + i]);
 	}
 
 	/* A new context is a different region. */
-	if (!uio_region_create(&other, 8, 16, 4096, 64 << 10, 0))
+	if (!ut_region_create(&other, 8, 16, 4096, 64 << 10, 0))
 		return;
 	EXPECT_NE(other.map, whole);
 	other.q.data = other.map + other.l.data_off;
 	((__u8 *)other.q.data)[0] = 0x11;
-	EXPECT_EQ(uio_pattern(5, 0), data[0]);
-	uio_region_destroy(&other);
+	EXPECT_EQ(ut_pattern(5, 0), data[0]);
+	ut_region_destroy(&other);
 
 	/* Unmap one, then the other; the region goes with the last. */
 	EXPECT_EQ(0, munmap(data, l.data_size));
 	for (__u64 i = 0; i < l.data_size; i += 1021) {
-		ASSERT_EQ(uio_pattern(5, i), whole[l.data_off + i]);
+		ASSERT_EQ(ut_pattern(5, i), whole[l.data_off + i]);
 	}
 	EXPECT_EQ(0, munmap(whole, self->r.map_len));
 	self->r.map = NULL;
@@ -459,13 +459,13 @@ TEST_F(map, munmap_before_close)
 	self->r.map[self->r.l.data_off] = 0x42;
 	ASSERT_EQ(0, munmap(self->r.map, self->r.map_len));
 	self->r.map = NULL;
-	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
+	ASSERT_EQ(1, ut_submit_inline(self->r.fd, &nop));
 	again = map_at(self->r.fd, 0, self->r.map_len, PROT_READ | PROT_WRITE,
 		       MAP_SHARED);
 	ASSERT_NE(MAP_FAILED, again);
 	EXPECT_EQ(0x42, again[self->r.l.data_off]);
 	self->r.map = again;
-	uio_region_wire(&self->r);
+	ut_region_wire(&self->r);
 	EXPECT_EQ(1U, unio_cq_ready(&self->r.q));
 }
 
@@ -473,7 +473,7 @@ TEST_F(map, munmap_before_close)
 TEST_F(map, partial_munmap)
 {
 	const struct unified_io_region_layout *l = &self->r.l;
-	size_t pg = UIO_PAGE_SIZE;
+	size_t pg = UT_PAGE_SIZE;
 	__u8 *p = self->r.map;
 	__u64 hole = l->data_off + pg;
 

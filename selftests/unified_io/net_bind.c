@@ -3,7 +3,7 @@
  * UNIFIED_IO_NET_BIND and UNIFIED_IO_NET_UNBIND: every documented errno,
  * each with a non-empty NUL-terminated message (the struct is poisoned
  * before the call), and a failed BIND leaves the region as it was (state
- * NONE, no buffer lent, a later BIND works). On the test NIC (uio_nic) in
+ * NONE, no buffer lent, a later BIND works). On the test NIC (unio_nic) in
  * its own namespace.
  *
  * Any kernel:
@@ -57,7 +57,7 @@ FIXTURE_SETUP(bind)
 	self->r.fd = -1;
 	NT_REQUIRE_RECV();
 	self->provider = nt_features() & UNIFIED_IO_FEAT_NET_PROVIDER;
-	if (!nt_pair_create(&self->p, "uionic"))
+	if (!nt_pair_create(&self->p, "unionic"))
 		return;
 	nt_region_create(&self->r, SQ, CQ, BUF, NBUFS);
 }
@@ -148,7 +148,7 @@ TEST_F(bind, refill_layout)
 	const struct unified_io_ring_offsets *rl = &self->r.rl;
 	struct unified_io_info info;
 
-	EXPECT_TRUE(uio_is_pow2(rl->ring_entries));
+	EXPECT_TRUE(ut_is_pow2(rl->ring_entries));
 	EXPECT_LE(self->r.l.nr_bufs, rl->ring_entries);
 	EXPECT_GT(2 * self->r.l.nr_bufs, rl->ring_entries);
 	EXPECT_EQ(rl->ring_entries - 1, rl->ring_mask);
@@ -199,7 +199,7 @@ TEST_F(bind, bad_fields)
 	char msg[64];
 	int ifi = self->p.rx_ifindex, ret;
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(bad); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(bad); i++) {
 		ret = bind_call(self->r.fd, UNIFIED_IO_NET_BIND, bad[i].flags,
 				ifi, NT_ZC_QUEUE, 8, bad[i].resv, bad[i].r0,
 				bad[i].r1, msg);
@@ -499,7 +499,7 @@ TEST_F(bind, no_cap)
 	ASSERT_LE(0, pid) TH_LOG("binder_fork: %s", strerror(errno));
 	if (pid == 0) {
 		sh->stage = 1;
-		if (uio_drop_cap(CAP_NET_ADMIN) || uio_has_cap(CAP_NET_ADMIN))
+		if (ut_drop_cap(CAP_NET_ADMIN) || ut_has_cap(CAP_NET_ADMIN))
 			_exit(2);
 		sh->stage = 2;
 		sh->ret = bind_call(r.fd, UNIFIED_IO_NET_BIND, 0, self->p.rx_ifindex,

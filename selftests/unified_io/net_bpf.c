@@ -3,7 +3,7 @@
  * The region's BPF chain over received chunks (UNIFIED_IO_RECV_F_BPF), on
  * copied chunks (a region with no binding; any kernel) and on zero-copy
  * chunks (the region bound to the test NIC's queue; needs
- * UNIFIED_IO_FEAT_NET_PROVIDER). The programs are progs/uio_net.bpf.c.
+ * UNIFIED_IO_FEAT_NET_PROVIDER). The programs are progs/ut_net.bpf.c.
  *
  *  drop_all	every chunk that starts a buffer is dropped: completions
  *		with res 0 and UNIFIED_IO_CQE_F_BPF_DROP, counted in
@@ -32,7 +32,7 @@
 #include <bpf/libbpf.h>
 
 #include "net_test.h"
-#include "uio_net.skel.h"
+#include "ut_net.skel.h"
 
 #define SQ	8
 #define CQ	1024
@@ -46,7 +46,7 @@ FIXTURE(nbpf) {
 	struct nl_pair p;
 	struct nl_region r;
 	struct nt_stream st;
-	struct uio_net_bpf *skel;
+	struct ut_net_bpf *skel;
 };
 
 FIXTURE_VARIANT(nbpf) {
@@ -73,7 +73,7 @@ FIXTURE_SETUP(nbpf)
 	/* The skeleton's CO-RE relocations need the kernel's BTF. */
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
 		SKIP(return, "kernel without BTF (the debug kernel has no debug info)");
-	if (!nt_pair_create(&self->p, "uionic"))
+	if (!nt_pair_create(&self->p, "unionic"))
 		return;
 	if (!nt_region_create(&self->r, SQ, CQ, BUF, NBUFS))
 		return;
@@ -82,8 +82,8 @@ FIXTURE_SETUP(nbpf)
 		ASSERT_EQ(0, ret) TH_LOG("%s", self->p.err);
 		nt_bind(&self->r, self->p.rx_ifindex, NT_ZC_QUEUE, LENT);
 	}
-	self->skel = uio_net_bpf__open_and_load();
-	ASSERT_NE(NULL, self->skel) TH_LOG("loading progs/uio_net.bpf.c: %s",
+	self->skel = ut_net_bpf__open_and_load();
+	ASSERT_NE(NULL, self->skel) TH_LOG("loading progs/ut_net.bpf.c: %s",
 					   strerror(errno));
 }
 
@@ -92,7 +92,7 @@ FIXTURE_TEARDOWN(nbpf)
 	nt_stream_stop(&self->st);
 	nl_region_destroy(&self->r);
 	if (self->skel)
-		uio_net_bpf__destroy(self->skel);
+		ut_net_bpf__destroy(self->skel);
 	nl_pair_destroy(&self->p);
 }
 
@@ -171,7 +171,7 @@ TEST_F_TIMEOUT(nbpf, op_bpf_on_received, 300)
 		  ch[0].flags & UNIFIED_IO_CQE_F_COPIED);
 	buf = ch[0].addr - ch[0].addr % BUF;
 	ASSERT_EQ(0, chain_ioctl(self->r.fd, UNIFIED_IO_ATTACH_BPF,
-				 bpf_program__fd(self->skel->progs.uio_net_xor)));
+				 bpf_program__fd(self->skel->progs.ut_net_xor)));
 
 	/* The holder runs the chain over its buffer, in place. */
 	EXPECT_EQ(1000, op_bpf(&self->r, NT_OWNER, buf, 1000, &flags));
@@ -190,7 +190,7 @@ TEST_F_TIMEOUT(nbpf, drop_all, 600)
 	struct nl_rx *rx = &self->st.rx;
 	struct unified_io_info info;
 	uint64_t total = 8 * NT_MIB, dropped_phase;
-	int fd = bpf_program__fd(self->skel->progs.uio_net_drop);
+	int fd = bpf_program__fd(self->skel->progs.ut_net_drop);
 
 	ASSERT_EQ(0, chain_ioctl(self->r.fd, UNIFIED_IO_ATTACH_BPF, fd));
 	nt_stream_start_buf(&self->st, &self->p, &self->r, PORT, 1, total, 0,
@@ -245,7 +245,7 @@ TEST_F_TIMEOUT(nbpf, xor_in_place, 600)
 	struct nl_rx *rx = &self->st.rx;
 	struct unified_io_info info;
 	uint64_t total = 2 * 4 * NT_MIB;
-	int fd = bpf_program__fd(self->skel->progs.uio_net_xor);
+	int fd = bpf_program__fd(self->skel->progs.ut_net_xor);
 
 	ASSERT_EQ(0, chain_ioctl(self->r.fd, UNIFIED_IO_ATTACH_BPF, fd));
 	nt_stream_start_buf(&self->st, &self->p, &self->r, PORT, 2, total / 2, 0,
@@ -294,7 +294,7 @@ TEST_F_TIMEOUT(nbpf, ofo_exhaustion, 600)
 	struct nl_rx *rx = &self->st.rx;
 	struct nl_region small = { .fd = -1 };
 	uint64_t total = 64 * NT_MIB;
-	int fd = bpf_program__fd(self->skel->progs.uio_net_drop);
+	int fd = bpf_program__fd(self->skel->progs.ut_net_drop);
 	unsigned int q = NT_ZC_QUEUE + 1;
 	char out[256];
 

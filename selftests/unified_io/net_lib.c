@@ -321,8 +321,8 @@ int nl_pair_create(struct nl_pair *p, const char *kind)
 	memset(p, 0, sizeof(*p));
 	p->ns_orig = p->ns_rx = p->ns_tx = -1;
 	snprintf(p->kind, sizeof(p->kind), "%s", kind);
-	strcpy(p->rx_if, "uio0");
-	strcpy(p->tx_if, "uio0p");
+	strcpy(p->rx_if, "unio0");
+	strcpy(p->tx_if, "unio0p");
 	inet_pton(AF_INET, "10.77.0.1", &p->rx_addr);
 	inet_pton(AF_INET, "10.77.0.2", &p->tx_addr);
 
@@ -448,8 +448,8 @@ int nl_steer(struct nl_pair *p, uint16_t dport, unsigned int queue)
 }
 
 /*
- * The uio_nic's per-queue counters of ethtool -S: "rx<Q>_<name>: <value>"
- * (drivers/uio_nic/ethtool.c). Names are matched exactly.
+ * The unio_nic's per-queue counters of ethtool -S: "rx<Q>_<name>: <value>"
+ * (drivers/unio_nic/ethtool.c). Names are matched exactly.
  */
 int nl_queue_stats(struct nl_pair *p, unsigned int queue, struct nl_qstats *st)
 {

@@ -95,7 +95,7 @@ struct nl_pair {
 };
 
 /*
- * Two namespaces and a link pair of @kind ("uionic": NAME and NAME+"p";
+ * Two namespaces and a link pair of @kind ("unionic": NAME and NAME+"p";
  * "veth"), rx_if in the rx namespace with 10.77.0.1/24, tx_if in the tx
  * namespace with 10.77.0.2/24, both up. The caller enters the rx namespace.
  * Returns -EOPNOTSUPP when the kernel does not know @kind.
@@ -112,7 +112,7 @@ int nl_veth_add(const char *name, const char *peer, char *err, size_t len);
 int nl_set_hds(struct nl_pair *p, bool on);
 int nl_steer(struct nl_pair *p, uint16_t dport, unsigned int queue);
 
-/* Per-queue counters of the uio_nic's ethtool -S (rx<Q>_<name>). */
+/* Per-queue counters of the unio_nic's ethtool -S (rx<Q>_<name>). */
 struct nl_qstats {
 	uint64_t packets, bytes, drops, alloc_fail;
 	uint64_t hds_packets, hds_bytes;	/* payload in pool buffers */
@@ -154,20 +154,20 @@ int nl_module_refcnt(const char *name);
 /*
  * Where the modules of the running kernel are: $UNIFIED_IO_KMOD_DIR (set by
  * tools/vm/run for another kernel), else $UNIFIED_IO_REPO; NULL if neither.
- * unified_io.ko and uio_nic.ko are under drivers/ there.
+ * unified_io.ko and unio_nic.ko are under drivers/ there.
  */
 const char *nl_kmod_dir(void);
 
-/* Load uio_nic unless it is loaded; -errno with a reason in @err. */
+/* Load unio_nic unless it is loaded; -errno with a reason in @err. */
 int nl_nic_load(char *err, size_t len);
 
 /*
- * Unload unified_io (and uio_nic with @nic), retrying for up to @timeout_ms
+ * Unload unified_io (and unio_nic with @nic), retrying for up to @timeout_ms
  * while their references drop (page pools release asynchronously).
  */
 int nl_modules_unload(int timeout_ms, bool nic, char *err, size_t len);
 
-/* Load what is not loaded of unified_io (and uio_nic); wait for the node. */
+/* Load what is not loaded of unified_io (and unio_nic); wait for the node. */
 int nl_modules_load(bool nic, char *err, size_t len);
 
 /* --- the data pattern --------------------------------------------------- */

@@ -10,7 +10,7 @@
  *  kill_receiver	a receiver holding buffers is killed (SIGKILL) in the
  *			middle of a stream: every page pool that held its
  *			buffers goes away, the module's references drop back,
- *			unified_io and uio_nic unload (polled: page pools
+ *			unified_io and unio_nic unload (polled: page pools
  *			release asynchronously) and load again from
  *			$UNIFIED_IO_KMOD_DIR (or $UNIFIED_IO_REPO), and a new
  *			receiver binds the same queue and gets a stream intact
@@ -71,7 +71,7 @@ FIXTURE_SETUP(life)
 	NT_REQUIRE_RECV();
 	if (variant->zc)
 		NT_REQUIRE_PROVIDER();
-	if (!nt_pair_create(&self->p, "uionic"))
+	if (!nt_pair_create(&self->p, "unionic"))
 		return;
 	for (int i = 0; i < 4; i++)
 		ASSERT_EQ(0, nl_steer(&self->p, PORT + i, NT_ZC_QUEUE))

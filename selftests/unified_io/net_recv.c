@@ -6,7 +6,7 @@
  * RECV error, each leaving the socket's data where it was.
  *
  *  stream_copied	4 flows between two namespaces over a veth or a
- *			uio_nic pair (header split: payload in page pool
+ *			unio_nic pair (header split: payload in page pool
  *			pages, so the frag path copies), every byte checked,
  *			GET_INFO's net counters and the region's buffer
  *			accounting back to all-free
@@ -67,8 +67,8 @@ FIXTURE_VARIANT_ADD(recv, veth) {
 	.kind = "veth",
 };
 
-FIXTURE_VARIANT_ADD(recv, uionic) {
-	.kind = "uionic",
+FIXTURE_VARIANT_ADD(recv, unionic) {
+	.kind = "unionic",
 };
 
 FIXTURE_SETUP(recv)
@@ -506,7 +506,7 @@ TEST_F_TIMEOUT(recv, bad_desc, 120)
 	ASSERT_EQ(0, nt_write_pattern(cli, 0, 0, 5000));
 	ASSERT_EQ(5000, nt_wait_inq(srv, 5000, 5000));
 	nt_info(&self->r, &before);
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(bad_cases); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(bad_cases); i++) {
 		const struct bad_case *bc = &bad_cases[i];
 		struct unified_io_desc d = {};
 		struct unified_io_cqe *c;
@@ -523,7 +523,7 @@ TEST_F_TIMEOUT(recv, bad_desc, 120)
 		EXPECT_EQ(5000, nt_inq(srv)) TH_LOG("%s took data", bc->what);
 	}
 	nt_info(&self->r, &after);
-	EXPECT_EQ(before.stats.errors + UIO_ARRAY_SIZE(bad_cases), after.stats.errors);
+	EXPECT_EQ(before.stats.errors + UT_ARRAY_SIZE(bad_cases), after.stats.errors);
 	EXPECT_EQ(0U, after.net.recv_bytes);
 	check_all_free(_metadata, &self->r);
 
@@ -545,7 +545,7 @@ TEST_F_TIMEOUT(recv, len_limit, 120)
 	nt_lo_pair(LO_PORT, &cli, &srv);
 	ASSERT_EQ(0, nt_write_pattern(cli, 0, 0, 20000));
 	ASSERT_EQ(20000, nt_wait_inq(srv, 20000, 5000));
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(lens); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(lens); i++) {
 		uint32_t want = lens[i] ? lens[i] : 20000 - off;
 
 		res = nt_recv(&self->r, srv, OWNER, lens[i], 0, self->ch, MAXCH, &nr);

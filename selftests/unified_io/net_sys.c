@@ -303,7 +303,7 @@ const char *nl_kmod_dir(void)
 	return dir && *dir ? dir : NULL;
 }
 
-static int kmod_paths(char *uio, char *nic, size_t n, char *err, size_t len)
+static int kmod_paths(char *uior, char *nic, size_t n, char *err, size_t len)
 {
 	const char *dir = nl_kmod_dir();
 
@@ -312,19 +312,19 @@ static int kmod_paths(char *uio, char *nic, size_t n, char *err, size_t len)
 			 "neither UNIFIED_IO_KMOD_DIR nor UNIFIED_IO_REPO is set");
 		return -ENOENT;
 	}
-	snprintf(uio, n, "%s/drivers/unified_io/unified_io.ko", dir);
-	snprintf(nic, n, "%s/drivers/uio_nic/uio_nic.ko", dir);
+	snprintf(uior, n, "%s/drivers/unified_io/unified_io.ko", dir);
+	snprintf(nic, n, "%s/drivers/unio_nic/unio_nic.ko", dir);
 	return 0;
 }
 
 int nl_nic_load(char *err, size_t len)
 {
-	char uio[512], nic[512];
+	char uior[512], nic[512];
 	int ret;
 
-	if (!access("/sys/module/uio_nic", F_OK))
+	if (!access("/sys/module/unio_nic", F_OK))
 		return 0;
-	ret = kmod_paths(uio, nic, sizeof(uio), err, len);
+	ret = kmod_paths(uior, nic, sizeof(uior), err, len);
 	if (ret)
 		return ret;
 	if (access(nic, R_OK)) {
@@ -339,25 +339,25 @@ int nl_modules_unload(int timeout_ms, bool nic, char *err, size_t len)
 {
 	int ret = unload_module("unified_io", timeout_ms, err, len);
 
-	if (!ret && nic && !access("/sys/module/uio_nic", F_OK))
-		ret = unload_module("uio_nic", timeout_ms, err, len);
+	if (!ret && nic && !access("/sys/module/unio_nic", F_OK))
+		ret = unload_module("unio_nic", timeout_ms, err, len);
 	return ret;
 }
 
 int nl_modules_load(bool nic, char *err, size_t len)
 {
-	char uio[512], nicp[512];
+	char uior[512], nicp[512];
 	int ret;
 
-	ret = kmod_paths(uio, nicp, sizeof(uio), err, len);
+	ret = kmod_paths(uior, nicp, sizeof(uior), err, len);
 	if (ret)
 		return ret;
 	if (access("/sys/module/unified_io", F_OK)) {
-		ret = load_module(uio, err, len);
+		ret = load_module(uior, err, len);
 		if (ret)
 			return ret;
 	}
-	if (nic && access("/sys/module/uio_nic", F_OK)) {
+	if (nic && access("/sys/module/unio_nic", F_OK)) {
 		ret = load_module(nicp, err, len);
 		if (ret)
 			return ret;

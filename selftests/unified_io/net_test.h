@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Harness-side helpers of the unified_io network selftests (net_*.c): the
- * SKIP rules (no root, no ip/ethtool, no uio_nic, no NET_RECV or
+ * SKIP rules (no root, no ip/ethtool, no unio_nic, no NET_RECV or
  * NET_PROVIDER feature), fixture pieces that assert, and a "stream": a
  * listening socket, a sender in the tx namespace and a receive loop over
  * the accepted flows. The helpers that do the work are in net_lib.h and
@@ -17,7 +17,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "uio_test.h"
+#include "ut.h"
 #include "net_lib.h"
 
 #define NT_OWNER	0x6e74
@@ -51,20 +51,20 @@ static inline __u32 nt_features(void)
 
 	if (fd < 0)
 		return 0;
-	if (!uio_get_info(fd, &info))
+	if (!ut_get_info(fd, &info))
 		f = info.config.features;
 	close(fd);
 	return f;
 }
 
 #define NT_REQUIRE_RECV() do {						\
-	UIO_REQUIRE_DEVICE();						\
+	UT_REQUIRE_DEVICE();						\
 	if (!(nt_features() & UNIFIED_IO_FEAT_NET_RECV))		\
 		SKIP(return, "no UNIFIED_IO_FEAT_NET_RECV");		\
 } while (0)
 
 #define NT_REQUIRE_PROVIDER() do {					\
-	UIO_REQUIRE_DEVICE();						\
+	UT_REQUIRE_DEVICE();						\
 	if (!(nt_features() & UNIFIED_IO_FEAT_NET_PROVIDER))		\
 		SKIP(return, "kernel without UNIFIED_IO_FEAT_NET_PROVIDER "	\
 		     "(UNIFIED_IO_KERNEL=%s)",				\
@@ -86,10 +86,10 @@ static inline bool __nt_pair_create(struct __test_metadata *_metadata,
 		SKIP(return false, "needs root");
 	if (!nl_have_program("ip") || !nl_have_program("ethtool"))
 		SKIP(return false, "needs ip and ethtool");
-	if (!strcmp(kind, "uionic")) {
+	if (!strcmp(kind, "unionic")) {
 		ret = nl_nic_load(err, sizeof(err));
 		if (ret)
-			SKIP(return false, "no uio_nic module: %s", err);
+			SKIP(return false, "no unio_nic module: %s", err);
 	}
 	ret = nl_pair_create(p, kind);
 	if (ret == -EOPNOTSUPP)

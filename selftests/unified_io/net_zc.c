@@ -55,7 +55,7 @@ FIXTURE_SETUP(zc)
 	self->r.fd = -1;
 	nt_stream_init(&self->st);
 	NT_REQUIRE_PROVIDER();
-	if (!nt_pair_create(&self->p, "uionic"))
+	if (!nt_pair_create(&self->p, "unionic"))
 		return;
 	if (!nt_region_create(&self->r, SQ, CQ, BUF, NBUFS))
 		return;

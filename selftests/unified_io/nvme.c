@@ -12,7 +12,7 @@
 #include <linux/nvme_ioctl.h>
 #include <sys/stat.h>
 
-#include "uio_test.h"
+#include "ut.h"
 
 #define DATA_SIZE	(8ULL << 20)
 #define BUF_SIZE	(64U << 10)
@@ -91,7 +91,7 @@ FIXTURE_SETUP(nvme)
 	int ret;
 
 	self->bdev = -1;
-	UIO_REQUIRE_DEVICE();
+	UT_REQUIRE_DEVICE();
 	if (!find_namespace(variant->lba_size, self->chr_path, self->blk_path,
 			    sizeof(self->chr_path)))
 		SKIP(return, "no NVMe namespace with %u-byte LBAs", variant->lba_size);
@@ -187,7 +187,7 @@ static int nvme_io(struct __test_metadata *_metadata, struct unio_region *r,
 static void fill(__u8 *p, size_t len, __u64 seed)
 {
 	for (size_t i = 0; i < len; i++)
-		p[i] = uio_pattern(seed, i);
+		p[i] = ut_pattern(seed, i);
 }
 
 /* p[0, len) holds the pattern @seed from byte @from. */
@@ -195,9 +195,9 @@ static bool __check(struct __test_metadata *_metadata, const __u8 *p,
 		    size_t len, __u64 seed, __u64 from, const char *what)
 {
 	for (size_t i = 0; i < len; i++) {
-		if (p[i] != uio_pattern(seed, from + i)) {
+		if (p[i] != ut_pattern(seed, from + i)) {
 			TH_LOG("%s: byte %zu is %#x, want %#x", what, i, p[i],
-			       uio_pattern(seed, from + i));
+			       ut_pattern(seed, from + i));
 			return false;
 		}
 	}
@@ -355,7 +355,7 @@ TEST_F_TIMEOUT(nvme, queue_depths, 300)
 		  pwrite(self->bdev, buf, nr * chunk, slba * self->info.lba_size));
 	free(buf);
 
-	for (size_t k = 0; k < UIO_ARRAY_SIZE(depths); k++) {
+	for (size_t k = 0; k < UT_ARRAY_SIZE(depths); k++) {
 		UNIO_NVME_OPTS(opts, .queue_depth = depths[k]);
 		unsigned int n = 2 * depths[k] < nr ? 2 * depths[k] : nr;
 		bool seen[128] = {};
@@ -474,7 +474,7 @@ TEST_F_TIMEOUT(nvme, lba_out_of_range, 120)
 		{ end - big / 2 - 1, big, UNIFIED_IO_NVME_READ },	/* split, 2nd piece fails */
 	};
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(c); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(c); i++) {
 		bool data = c[i].op != UNIFIED_IO_NVME_WRITE_ZEROES;
 		__u32 flags = 0;
 		int res = nvme_io(_metadata, self->r, c[i].op, data ? 8192 : 0,
@@ -574,10 +574,10 @@ TEST_F(nvme, not_nvme_refused)
 	UNIO_NVME_OPTS(o1, .flags = 0x80);
 	UNIO_NVME_OPTS(o2, .queue_depth = 100000);
 	struct unio_nvme *ns = (void *)0x1;
-	char file[] = "/tmp/uio-nvme-XXXXXX";
+	char file[] = "/tmp/unio-nvme-XXXXXX";
 	int fd;
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(paths); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(paths); i++) {
 		EXPECT_EQ(-ENODEV, unio_nvme_open(self->r, paths[i], NULL, &ns))
 			TH_LOG("%s", paths[i]);
 	}

@@ -6,10 +6,10 @@
  */
 #include <sys/epoll.h>
 
-#include "uio_test.h"
+#include "ut.h"
 
 FIXTURE(ring) {
-	struct uio_region r;
+	struct ut_region r;
 };
 
 FIXTURE_VARIANT(ring) {
@@ -30,14 +30,14 @@ RING_VARIANT(4, 64);
 
 FIXTURE_SETUP(ring)
 {
-	if (!uio_region_create(&self->r, variant->sq, variant->cq, 4096,
+	if (!ut_region_create(&self->r, variant->sq, variant->cq, 4096,
 			       16 * 4096, 0))
 		return;
 }
 
 FIXTURE_TEARDOWN(ring)
 {
-	uio_region_destroy(&self->r);
+	ut_region_destroy(&self->r);
 }
 
 /* Queue NOPs with user_data base, base+1, ...; returns how many fit. */
@@ -88,7 +88,7 @@ TEST_F(ring, nop_roundtrip)
 	ASSERT_EQ(0U, *q->sq.khead);
 	ASSERT_EQ(0U, unio_cq_ready(q));
 
-	ASSERT_EQ(1, uio_submit(self->r.fd, 1));
+	ASSERT_EQ(1, ut_submit(self->r.fd, 1));
 	ASSERT_EQ(1U, unio_smp_load_acquire(q->sq.khead));
 	ASSERT_EQ(1U, unio_smp_load_acquire(q->cq.ktail));
 	c = unio_peek_cqe(q);
@@ -104,7 +104,7 @@ TEST_F(ring, nop_roundtrip)
 	unio_cqe_seen(q);
 	EXPECT_EQ(1U, *q->cq.khead);
 
-	ASSERT_EQ(0, uio_get_info(self->r.fd, &info));
+	ASSERT_EQ(0, ut_get_info(self->r.fd, &info));
 	EXPECT_EQ(1ULL, info.stats.submit_calls);
 	EXPECT_EQ(1ULL, info.stats.sqes);
 	EXPECT_EQ(1ULL, info.stats.cqes);
@@ -120,28 +120,28 @@ TEST_F(ring, user_data_roundtrip)
 	};
 	struct unio_queue *q = &self->r.q;
 
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(values); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(values); i++) {
 		struct unified_io_desc *d = unio_get_sqe(q);
 		struct unified_io_cqe *c;
 
 		ASSERT_NE(NULL, d);
 		unio_prep_nop(d, values[i]);
 		unio_sq_flush(q);
-		ASSERT_EQ(1, uio_submit(self->r.fd, 1));
+		ASSERT_EQ(1, ut_submit(self->r.fd, 1));
 		c = unio_peek_cqe(q);
 		ASSERT_NE(NULL, c);
 		EXPECT_EQ(values[i], c->user_data);
 		unio_cqe_seen(q);
 	}
 	/* Same through inline submits. */
-	for (size_t i = 0; i < UIO_ARRAY_SIZE(values); i++) {
+	for (size_t i = 0; i < UT_ARRAY_SIZE(values); i++) {
 		struct unified_io_desc d = {
 			.opcode = UNIFIED_IO_OP_NOP,
 			.user_data = values[i],
 		};
 		struct unified_io_cqe *c;
 
-		ASSERT_EQ(1, uio_submit_inline(self->r.fd, &d));
+		ASSERT_EQ(1, ut_submit_inline(self->r.fd, &d));
 		c = unio_peek_cqe(q);
 		ASSERT_NE(NULL, c);
 		EXPECT_EQ(values[i], c->user_data);
@@ -160,7 +160,7 @@ TEST_F(ring, wrap_around)
 	struct unified_io_info info;
 
 	while (next < total) {
-		unsigned int want = batches[calls % UIO_ARRAY_SIZE(batches)];
+		unsigned int want = batches[calls % UT_ARRAY_SIZE(batches)];
 		unsigned int n;
 
 		if (want > total - next)
@@ -169,7 +169,7 @@ TEST_F(ring, wrap_around)
 			want = q->cq.ring_entries;
 		n = queue_nops(q, want, next);
 		ASSERT_LT(0U, n);
-		ASSERT_EQ((int)n, uio_submit(self->r.fd, n));
+		ASSERT_EQ((int)n, ut_submit(self->r.fd, n));
 		ASSERT_EQ(q->sq.sqe_tail, unio_smp_load_acquire(q->sq.khead));
 		reap_nops(_metadata, q, n, next);
 		ASSERT_EQ(0U, unio_cq_ready(q));
@@ -178,7 +178,7 @@ TEST_F(ring, wrap_around)
 	}
 	EXPECT_EQ((__u32)total, *q->sq.khead);
 	EXPECT_EQ((__u32)total, *q->cq.ktail);
-	ASSERT_EQ(0, uio_get_info(self->r.fd, &info));
+	ASSERT_EQ(0, ut_get_info(self->r.fd, &info));
 	EXPECT_EQ(total, info.stats.sqes);
 	EXPECT_EQ(total, info.stats.cqes);
 	EXPECT_EQ((__u64)calls, info.stats.submit_calls);
@@ -192,7 +192,7 @@ TEST_F(ring, sq_full)
 	EXPECT_EQ(entries, queue_nops(q, entries + 5, 0));
 	EXPECT_EQ(0U, unio_sq_space_left(q));
 	EXPECT_EQ(NULL, unio_get_sqe(q));
-	ASSERT_EQ((int)entries, uio_submit(self->r.fd, entries + 5));
+	ASSERT_EQ((int)entries, ut_submit(self->r.fd, entries + 5));
 	EXPECT_EQ(entries, unio_sq_space_left(q));
 	EXPECT_NE(NULL, unio_get_sqe(q));
 }
@@ -216,7 +216,7 @@ TEST_F(ring, cq_full_backpressure)
 	while (unio_cq_ready(q) < cq) {
 		unsigned int n = queue_nops(q, cq - unio_cq_ready(q), next_ud);
 
-		ASSERT_EQ((int)n, uio_submit(self->r.fd, n));
+		ASSERT_EQ((int)n, ut_submit(self->r.fd, n));
 		next_ud += n;
 	}
 	ASSERT_EQ(cq, unio_cq_ready(q));
@@ -224,28 +224,28 @@ TEST_F(ring, cq_full_backpressure)
 	/* More in the SQ: refused as a whole. */
 	ASSERT_LT(0U, queue_nops(q, sq, next_ud));
 	head = *q->sq.khead;
-	ASSERT_EQ(0, uio_get_info(self->r.fd, &info));
-	ret = uio_submit(self->r.fd, sq);
+	ASSERT_EQ(0, ut_get_info(self->r.fd, &info));
+	ret = ut_submit(self->r.fd, sq);
 	ASSERT_EQ(-EBUSY, ret);
 	EXPECT_EQ(head, unio_smp_load_acquire(q->sq.khead));
 	EXPECT_EQ(cq, unio_cq_ready(q));
-	ASSERT_EQ(0, uio_get_info(self->r.fd, &after));
+	ASSERT_EQ(0, ut_get_info(self->r.fd, &after));
 	EXPECT_EQ(info.stats.cq_full + 1, after.stats.cq_full);
 	EXPECT_EQ(info.stats.sqes, after.stats.sqes);
 	EXPECT_EQ(info.stats.cqes, after.stats.cqes);
 	EXPECT_EQ(info.stats.submit_calls, after.stats.submit_calls);
 	/* Inline is refused the same way and not acted on. */
-	EXPECT_EQ(-EBUSY, uio_submit_inline(self->r.fd, &nop));
+	EXPECT_EQ(-EBUSY, ut_submit_inline(self->r.fd, &nop));
 	EXPECT_EQ(cq, unio_cq_ready(q));
 
 	/* Reap one: exactly one more is consumed (room for one only). */
 	reap_nops(_metadata, q, 1, seen);
 	seen++;
 	if (sq > 1) {
-		ASSERT_EQ(1, uio_submit(self->r.fd, sq));
+		ASSERT_EQ(1, ut_submit(self->r.fd, sq));
 		EXPECT_EQ(head + 1, *q->sq.khead);
 		EXPECT_EQ(cq, unio_cq_ready(q));
-		ASSERT_EQ(-EBUSY, uio_submit(self->r.fd, sq));
+		ASSERT_EQ(-EBUSY, ut_submit(self->r.fd, sq));
 	}
 
 	/* Drain everything in order: every user_data exactly once. */
@@ -253,21 +253,21 @@ TEST_F(ring, cq_full_backpressure)
 		unsigned int ready = unio_cq_ready(q);
 
 		if (!ready) {
-			ret = uio_submit(self->r.fd, sq);
+			ret = ut_submit(self->r.fd, sq);
 			ASSERT_LT(0, ret);
 			continue;
 		}
 		reap_nops(_metadata, q, ready, seen);
 		seen += ready;
 		if (unio_sq_ready(q)) {
-			ret = uio_submit(self->r.fd, sq);
+			ret = ut_submit(self->r.fd, sq);
 			ASSERT_LT(0, ret);
 		}
 	}
 	EXPECT_EQ(next_ud + sq, seen);
 	EXPECT_EQ(0U, unio_sq_ready(q));
 	EXPECT_EQ(0U, unio_cq_ready(q));
-	ASSERT_EQ(0, uio_get_info(self->r.fd, &info));
+	ASSERT_EQ(0, ut_get_info(self->r.fd, &info));
 	EXPECT_EQ(seen, info.stats.sqes);
 	EXPECT_EQ(seen, info.stats.cqes);
 }
@@ -281,18 +281,18 @@ TEST_F(ring, inline_submit)
 
 	/* Pending SQ entries are left alone by an inline submit. */
 	ASSERT_EQ(1U, queue_nops(q, 1, 100));
-	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &d));
+	ASSERT_EQ(1, ut_submit_inline(self->r.fd, &d));
 	EXPECT_EQ(0U, *q->sq.khead);
 	ASSERT_EQ(1U, unio_cq_ready(q));
 	c = unio_peek_cqe(q);
 	EXPECT_EQ(9ULL, c->user_data);
 	EXPECT_EQ(0, c->res);
 	unio_cqe_seen(q);
-	ASSERT_EQ(0, uio_get_info(self->r.fd, &info));
+	ASSERT_EQ(0, ut_get_info(self->r.fd, &info));
 	EXPECT_EQ(1ULL, info.stats.sqes);
 	EXPECT_EQ(1ULL, info.stats.cqes);
 	EXPECT_EQ(1ULL, info.stats.submit_calls);
-	ASSERT_EQ(1, uio_submit(self->r.fd, 1));
+	ASSERT_EQ(1, ut_submit(self->r.fd, 1));
 	reap_nops(_metadata, q, 1, 100);
 }
 
@@ -310,10 +310,10 @@ struct waiter {
 static void *wait_thread(void *arg)
 {
 	struct waiter *w = arg;
-	__u64 t0 = uio_now_ns();
+	__u64 t0 = ut_now_ns();
 
-	w->ret = uio_complete(w->fd, w->min, w->timeout_ns, &w->ready);
-	w->elapsed_ns = uio_now_ns() - t0;
+	w->ret = ut_complete(w->fd, w->min, w->timeout_ns, &w->ready);
+	w->elapsed_ns = ut_now_ns() - t0;
 	return NULL;
 }
 
@@ -328,7 +328,7 @@ static void wait_for_sleeper(int fd, __u64 waits_before)
 
 	for (int i = 0; i < 100; i++) {
 		usleep(10000);
-		if (uio_get_info(fd, &info) == 0 && info.stats.waits > waits_before)
+		if (ut_get_info(fd, &info) == 0 && info.stats.waits > waits_before)
 			return;
 	}
 }
@@ -342,7 +342,7 @@ TEST_F_TIMEOUT(ring, complete_woken_by_submit, 120)
 
 	ASSERT_EQ(0, pthread_create(&t, NULL, wait_thread, &w));
 	wait_for_sleeper(self->r.fd, 0);
-	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
+	ASSERT_EQ(1, ut_submit_inline(self->r.fd, &nop));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(1, w.ret);
 	EXPECT_EQ(1U, w.ready);
@@ -362,12 +362,12 @@ TEST_F_TIMEOUT(ring, complete_waits_for_min, 120)
 		SKIP(return, "CQ of one entry");
 	ASSERT_EQ(0, pthread_create(&t, NULL, wait_thread, &w));
 	wait_for_sleeper(self->r.fd, 0);
-	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
+	ASSERT_EQ(1, ut_submit_inline(self->r.fd, &nop));
 	usleep(200000);
-	ASSERT_EQ(0, uio_get_info(self->r.fd, &info));
+	ASSERT_EQ(0, ut_get_info(self->r.fd, &info));
 	/* Still asleep: the thread has not returned. */
 	EXPECT_EQ(0ULL, __atomic_load_n(&w.elapsed_ns, __ATOMIC_ACQUIRE));
-	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
+	ASSERT_EQ(1, ut_submit_inline(self->r.fd, &nop));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(2, w.ret);
 	EXPECT_EQ(2U, w.ready);
@@ -376,13 +376,13 @@ TEST_F_TIMEOUT(ring, complete_waits_for_min, 120)
 TEST_F(ring, complete_timeout_etime)
 {
 	__u32 ready = 0xdead;
-	__u64 t0 = uio_now_ns();
+	__u64 t0 = ut_now_ns();
 	struct unified_io_info info;
 
-	EXPECT_EQ(-ETIME, uio_complete(self->r.fd, 1, 50 * 1000000ULL, &ready));
-	EXPECT_LE(t0 + 50 * 1000000ULL, uio_now_ns());
+	EXPECT_EQ(-ETIME, ut_complete(self->r.fd, 1, 50 * 1000000ULL, &ready));
+	EXPECT_LE(t0 + 50 * 1000000ULL, ut_now_ns());
 	EXPECT_EQ(0U, ready);
-	ASSERT_EQ(0, uio_get_info(self->r.fd, &info));
+	ASSERT_EQ(0, ut_get_info(self->r.fd, &info));
 	EXPECT_EQ(1ULL, info.stats.waits);
 }
 
@@ -393,10 +393,10 @@ TEST_F(ring, complete_no_sleep_when_ready)
 	struct unified_io_info info;
 	__u32 ready;
 
-	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
-	EXPECT_EQ(1, uio_complete(self->r.fd, 1, 0, &ready));
+	ASSERT_EQ(1, ut_submit_inline(self->r.fd, &nop));
+	EXPECT_EQ(1, ut_complete(self->r.fd, 1, 0, &ready));
 	EXPECT_EQ(1U, ready);
-	ASSERT_EQ(0, uio_get_info(self->r.fd, &info));
+	ASSERT_EQ(0, ut_get_info(self->r.fd, &info));
 	EXPECT_EQ(0ULL, info.stats.waits);
 }
 
@@ -412,7 +412,7 @@ TEST_F(ring, poll_readiness)
 	ASSERT_EQ(1U, queue_nops(&self->r.q, 1, 0));
 	/* Queued but not submitted: still not ready. */
 	ASSERT_EQ(0, poll(&pfd, 1, 0));
-	ASSERT_EQ(1, uio_submit(self->r.fd, 1));
+	ASSERT_EQ(1, ut_submit(self->r.fd, 1));
 	ASSERT_EQ(1, poll(&pfd, 1, 0));
 	EXPECT_TRUE(pfd.revents & POLLIN);
 	EXPECT_FALSE(pfd.revents & (POLLERR | POLLNVAL));
@@ -420,7 +420,7 @@ TEST_F(ring, poll_readiness)
 	unio_cqe_seen(&self->r.q);
 	pfd.revents = 0;
 	ASSERT_EQ(0, poll(&pfd, 1, 0));
-	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
+	ASSERT_EQ(1, ut_submit_inline(self->r.fd, &nop));
 	pfd.revents = 0;
 	ASSERT_EQ(1, poll(&pfd, 1, 0));
 	EXPECT_TRUE(pfd.revents & POLLIN);
@@ -451,7 +451,7 @@ TEST_F_TIMEOUT(ring, poll_woken_by_submit, 120)
 	ASSERT_EQ(0, pthread_create(&t, NULL, poll_thread, &p));
 	usleep(300000);
 	EXPECT_EQ(-2, p.ret);
-	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
+	ASSERT_EQ(1, ut_submit_inline(self->r.fd, &nop));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(1, p.ret);
 	EXPECT_TRUE(p.revents & POLLIN);
@@ -489,7 +489,7 @@ TEST_F(ring, poll_never_pollout)
 
 	/* One ready (partly filled, unless the CQ has one entry). */
 	ASSERT_EQ(1U, queue_nops(q, 1, next));
-	ASSERT_EQ(1, uio_submit(self->r.fd, 1));
+	ASSERT_EQ(1, ut_submit(self->r.fd, 1));
 	next++;
 	EXPECT_EQ(POLLIN | POLLRDNORM, poll_now(self->r.fd));
 	pfd.revents = 0;
@@ -499,7 +499,7 @@ TEST_F(ring, poll_never_pollout)
 	while (unio_cq_ready(q) < cq) {
 		unsigned int n = queue_nops(q, cq - unio_cq_ready(q), next);
 
-		ASSERT_EQ((int)n, uio_submit(self->r.fd, n));
+		ASSERT_EQ((int)n, ut_submit(self->r.fd, n));
 		next += n;
 		EXPECT_EQ(POLLIN | POLLRDNORM, poll_now(self->r.fd))
 			TH_LOG("%u of %u ready", unio_cq_ready(q), cq);
@@ -507,7 +507,7 @@ TEST_F(ring, poll_never_pollout)
 	ASSERT_EQ(cq, unio_cq_ready(q));
 	EXPECT_EQ(POLLIN | POLLRDNORM, poll_now(self->r.fd));
 	/* Full, and a refused SUBMIT changes nothing. */
-	EXPECT_EQ(-EBUSY, uio_submit_inline(self->r.fd, &nop));
+	EXPECT_EQ(-EBUSY, ut_submit_inline(self->r.fd, &nop));
 	EXPECT_EQ(POLLIN | POLLRDNORM, poll_now(self->r.fd));
 	pfd.revents = 0;
 	EXPECT_EQ(0, poll(&pfd, 1, 0)) TH_LOG("revents %#x", pfd.revents);
@@ -521,7 +521,7 @@ TEST_F(ring, poll_never_pollout)
 	pfd.revents = 0;
 	EXPECT_EQ(0, poll(&pfd, 1, 0));
 	/* A SUBMIT that consumes nothing posts nothing: still not ready. */
-	EXPECT_EQ(0, uio_submit(self->r.fd, 4));
+	EXPECT_EQ(0, ut_submit(self->r.fd, 4));
 	EXPECT_EQ(0, poll_now(self->r.fd));
 }
 
@@ -531,7 +531,7 @@ TEST(poll_before_setup)
 	struct pollfd pfd = { .events = POLL_ALL };
 	int fd;
 
-	UIO_OPEN(fd);
+	UT_OPEN(fd);
 	pfd.fd = fd;
 	EXPECT_EQ(0, poll(&pfd, 1, 0));
 	EXPECT_EQ(0, pfd.revents);
@@ -545,17 +545,17 @@ TEST_F(ring, poll_pollout_times_out)
 {
 	struct pollfd pfd = { .fd = self->r.fd, .events = POLLOUT | POLLWRNORM };
 	struct unified_io_desc nop = { .opcode = UNIFIED_IO_OP_NOP };
-	__u64 t0 = uio_now_ns();
+	__u64 t0 = ut_now_ns();
 
 	EXPECT_EQ(0, poll(&pfd, 1, 100));
 	EXPECT_EQ(0, pfd.revents);
-	EXPECT_LE(t0 + 100 * 1000000ULL, uio_now_ns());
+	EXPECT_LE(t0 + 100 * 1000000ULL, ut_now_ns());
 	/* The same with completions ready. */
-	ASSERT_EQ(1, uio_submit_inline(self->r.fd, &nop));
-	t0 = uio_now_ns();
+	ASSERT_EQ(1, ut_submit_inline(self->r.fd, &nop));
+	t0 = ut_now_ns();
 	EXPECT_EQ(0, poll(&pfd, 1, 100));
 	EXPECT_EQ(0, pfd.revents);
-	EXPECT_LE(t0 + 100 * 1000000ULL, uio_now_ns());
+	EXPECT_LE(t0 + 100 * 1000000ULL, ut_now_ns());
 }
 
 struct submitter {
@@ -578,9 +578,9 @@ static void *submit_later_thread(void *arg)
 			s->ret = -1000;
 			return NULL;
 		}
-		s->ret = uio_submit(s->fd, 1);
+		s->ret = ut_submit(s->fd, 1);
 	} else {
-		s->ret = uio_submit_inline(s->fd, &nop);
+		s->ret = ut_submit_inline(s->fd, &nop);
 	}
 	return NULL;
 }
@@ -602,9 +602,9 @@ TEST_F_TIMEOUT(ring, poll_woken_by_other_thread, 120)
 
 		ASSERT_EQ(0U, unio_cq_ready(&self->r.q));
 		ASSERT_EQ(0, pthread_create(&t, NULL, submit_later_thread, &s));
-		t0 = uio_now_ns();
+		t0 = ut_now_ns();
 		ret = poll(&pfd, 1, 60000);
-		elapsed = uio_now_ns() - t0;
+		elapsed = ut_now_ns() - t0;
 		ASSERT_EQ(0, pthread_join(t, NULL));
 		EXPECT_EQ(1, s.ret) TH_LOG("%s SUBMIT", sq ? "SQ" : "inline");
 		ASSERT_EQ(1, ret) TH_LOG("poll: %s", ret < 0 ? strerror(errno) : "timeout");
@@ -633,9 +633,9 @@ TEST_F_TIMEOUT(ring, epoll_woken_by_other_thread, 120)
 	EXPECT_EQ(0, epoll_wait(ep, out, 2, 0));
 
 	ASSERT_EQ(0, pthread_create(&t, NULL, submit_later_thread, &s));
-	t0 = uio_now_ns();
+	t0 = ut_now_ns();
 	ret = epoll_wait(ep, out, 2, 60000);
-	elapsed = uio_now_ns() - t0;
+	elapsed = ut_now_ns() - t0;
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(1, s.ret);
 	ASSERT_EQ(1, ret);
@@ -658,7 +658,7 @@ TEST_F_TIMEOUT(ring, epoll_woken_by_other_thread, 120)
 #define PER_THREAD	150
 
 struct conc {
-	struct uio_region *r;
+	struct ut_region *r;
 	pthread_mutex_t sq_lock;	/* SQ production, as an app must */
 };
 
@@ -669,12 +669,12 @@ struct conc_thread {
 };
 
 /* Push whatever is pending in the SQ; the caller holds sq_lock. */
-static int push_sq(struct uio_region *r)
+static int push_sq(struct ut_region *r)
 {
 	int ret = 0;
 
 	if (unio_sq_ready(&r->q))
-		ret = uio_submit(r->fd, r->q.sq.ring_entries);
+		ret = ut_submit(r->fd, r->q.sq.ring_entries);
 	return ret == -EBUSY ? 0 : ret;
 }
 
@@ -682,7 +682,7 @@ static int push_sq(struct uio_region *r)
 static void *submit_thread(void *arg)
 {
 	struct conc_thread *t = arg;
-	struct uio_region *r = t->c->r;
+	struct ut_region *r = t->c->r;
 
 	for (int i = 0; i < PER_THREAD && !t->err; i++) {
 		__u64 ud = (__u64)t->id << 32 | i;
@@ -694,7 +694,7 @@ static void *submit_thread(void *arg)
 				.user_data = ud,
 			};
 
-			while ((ret = uio_submit_inline(r->fd, &d)) == -EBUSY)
+			while ((ret = ut_submit_inline(r->fd, &d)) == -EBUSY)
 				sched_yield();
 			if (ret != 1)
 				t->err = ret ? ret : -1000;
@@ -733,7 +733,7 @@ TEST_F_TIMEOUT(ring, concurrent_submitters, 300)
 	__u64 total = NTHREADS * PER_THREAD, reaped = 0;
 	struct unio_queue *q = &self->r.q;
 	struct unified_io_info info;
-	__u64 deadline = uio_now_ns() + 200ULL * 1000000000ULL;
+	__u64 deadline = ut_now_ns() + 200ULL * 1000000000ULL;
 
 	pthread_mutex_init(&c.sq_lock, NULL);
 	for (int i = 0; i < NTHREADS; i++) {
@@ -741,10 +741,10 @@ TEST_F_TIMEOUT(ring, concurrent_submitters, 300)
 		ASSERT_EQ(0, pthread_create(&tid[i], NULL, submit_thread, &th[i]));
 	}
 	/* This thread is the only CQ consumer. */
-	while (reaped < total && uio_now_ns() < deadline) {
+	while (reaped < total && ut_now_ns() < deadline) {
 		struct unified_io_cqe *cqe;
 		__u32 ready;
-		int ret = uio_complete(self->r.fd, 1, 100 * 1000000ULL, &ready);
+		int ret = ut_complete(self->r.fd, 1, 100 * 1000000ULL, &ready);
 
 		ASSERT_TRUE(ret >= 0 || ret == -ETIME) TH_LOG("COMPLETE %d", ret);
 		/* Entries left queued after an EBUSY. */
@@ -770,7 +770,7 @@ TEST_F_TIMEOUT(ring, concurrent_submitters, 300)
 		EXPECT_EQ(0, th[i].err) TH_LOG("thread %d", i);
 	}
 	ASSERT_EQ(total, reaped);
-	ASSERT_EQ(0, uio_get_info(self->r.fd, &info));
+	ASSERT_EQ(0, ut_get_info(self->r.fd, &info));
 	EXPECT_EQ(total, info.stats.sqes);
 	EXPECT_EQ(total, info.stats.cqes);
 	EXPECT_EQ(total, info.stats.ops[UNIFIED_IO_OP_NOP]);
@@ -782,7 +782,7 @@ TEST_F_TIMEOUT(ring, concurrent_submitters, 300)
 
 TEST_F(ring, stats_match)
 {
-	struct uio_region *r = &self->r;
+	struct ut_region *r = &self->r;
 	struct unified_io_desc d;
 	struct unified_io_cqe cqe;
 	struct unified_io_info info;
@@ -792,20 +792,20 @@ TEST_F(ring, stats_match)
 	for (int i = 0; i < nops; i++) {
 		memset(&d, 0, sizeof(d));
 		unio_prep_nop(&d, i);
-		ASSERT_EQ(0, uio_do(r, &d, &cqe));
+		ASSERT_EQ(0, ut_do(r, &d, &cqe));
 	}
-	ASSERT_EQ(4096, uio_alloc(r, 7, &off1));
-	ASSERT_EQ(4096, uio_alloc(r, 8, &off2));
-	ASSERT_EQ(0, uio_free(r, 7, off1));
+	ASSERT_EQ(4096, ut_alloc(r, 7, &off1));
+	ASSERT_EQ(4096, ut_alloc(r, 8, &off2));
+	ASSERT_EQ(0, ut_free(r, 7, off1));
 	/* One refused descriptor (unknown opcode), one inline NOP. */
 	memset(&d, 0, sizeof(d));
 	d.opcode = 0xff;
 	d.user_data = 99;
-	ASSERT_EQ(-EOPNOTSUPP, uio_do(r, &d, &cqe));
+	ASSERT_EQ(-EOPNOTSUPP, ut_do(r, &d, &cqe));
 	memset(&d, 0, sizeof(d));
-	ASSERT_EQ(0, uio_do_inline(r, &d, &cqe));
+	ASSERT_EQ(0, ut_do_inline(r, &d, &cqe));
 
-	ASSERT_EQ(0, uio_get_info(r->fd, &info));
+	ASSERT_EQ(0, ut_get_info(r->fd, &info));
 	EXPECT_EQ((__u64)nops + 5, info.stats.submit_calls);
 	EXPECT_EQ((__u64)nops + 5, info.stats.sqes);
 	EXPECT_EQ((__u64)nops + 5, info.stats.cqes);
@@ -823,7 +823,7 @@ TEST_F(ring, stats_match)
 	EXPECT_EQ(0U, info.stats.resv);
 
 	/* The control-area copy is written after each SUBMIT. */
-	uio_check_stats(&info.stats, r->stats);
+	ut_check_stats(&info.stats, r->stats);
 }
 
 TEST_HARNESS_MAIN

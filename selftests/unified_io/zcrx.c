@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * io_uring zero-copy receive (zcrx) on the uio_nic test NIC, with the
+ * io_uring zero-copy receive (zcrx) on the unio_nic test NIC, with the
  * kernel's own memory provider (io_uring/zcrx.c) on a stock kernel.
  *
- * Two network namespaces joined by a uionic pair: A (10.77.0.1, receiver)
+ * Two network namespaces joined by a unionic pair: A (10.77.0.1, receiver)
  * and B (10.77.0.2, sender). An ntuple rule on A's port steers the test's
  * TCP port to RX queue 1, where an io_uring zcrx instance is bound. B sends
  * a stream with a deterministic pattern; A receives it with
@@ -31,7 +31,7 @@
  * bounce under a flowing stream; deleting the device while data flows.
  * tools/vm/run fails the run on any kernel warning.
  *
- * Needs root, iproute2, ethtool, and the uio_nic module (loaded by the VM
+ * Needs root, iproute2, ethtool, and the unio_nic module (loaded by the VM
  * runner, else insmod'ed from $UNIFIED_IO_KMOD_DIR or $UNIFIED_IO_REPO);
  * SKIPs without it.
  */
@@ -46,7 +46,7 @@
 #include <linux/netdev.h>
 #include <linux/netlink.h>
 
-#include "uio_test.h"
+#include "ut.h"
 
 #define ADDR_A		"10.77.0.1"
 #define ADDR_B		"10.77.0.2"
@@ -114,18 +114,18 @@ static long long nic_stat(const char *ns, const char *dev, const char *name)
 	return ret;
 }
 
-/* The uio_nic module is there, or can be loaded. */
+/* The unio_nic module is there, or can be loaded. */
 static bool nic_available(void)
 {
 	const char *dir = getenv("UNIFIED_IO_KMOD_DIR");
 
-	if (!access("/sys/module/uio_nic", F_OK))
+	if (!access("/sys/module/unio_nic", F_OK))
 		return true;
 	if (!dir)
 		dir = getenv("UNIFIED_IO_REPO");
 	if (dir)
-		SHQ("insmod %s/drivers/uio_nic/uio_nic.ko", dir);
-	return !access("/sys/module/uio_nic", F_OK);
+		SHQ("insmod %s/drivers/unio_nic/unio_nic.ko", dir);
+	return !access("/sys/module/unio_nic", F_OK);
 }
 
 /* ---- the two namespaces and the pair -------------------------------------- */
@@ -165,7 +165,7 @@ static bool __env_create(struct __test_metadata *_metadata, struct net_env *e)
 	if (geteuid())
 		SKIP(return false, "needs root");
 	if (!nic_available())
-		SKIP(return false, "no uio_nic module");
+		SKIP(return false, "no unio_nic module");
 	if (SHQ("{ command -v ip && command -v ethtool; }"))
 		SKIP(return false, "needs ip and ethtool");
 
@@ -177,10 +177,10 @@ static bool __env_create(struct __test_metadata *_metadata, struct net_env *e)
 		env_destroy(e);
 		SKIP(return false, "ip netns add failed");
 	}
-	ret = SHQ("ip -n %s link add %s type uionic", e->ns_a, e->dev);
+	ret = SHQ("ip -n %s link add %s type unionic", e->ns_a, e->dev);
 	if (ret) {
 		env_destroy(e);
-		SKIP(return false, "ip link add type uionic failed");
+		SKIP(return false, "ip link add type unionic failed");
 	}
 	ret = SHQ("ip -n %s link set %s netns %s", e->ns_a, e->peer, e->ns_b);
 	ret = ret ?: SHQ("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
@@ -319,7 +319,7 @@ static void queue_cb(struct nlattr *a, void *arg, bool first)
 	__u32 v = 0;
 
 	if (first) {
-		if (d->n == (int)UIO_ARRAY_SIZE(d->q))
+		if (d->n == (int)UT_ARRAY_SIZE(d->q))
 			return;
 		memset(&d->q[d->n++], 0, sizeof(d->q[0]));
 	}
@@ -512,7 +512,7 @@ static int zc_ring_init(struct zc *z)
 static int zc_register(struct zc *z, int ifindex, int rxq, void *area,
 		       size_t len)
 {
-	size_t page = UIO_PAGE_SIZE;
+	size_t page = UT_PAGE_SIZE;
 	struct io_uring_region_desc region = {};
 	struct io_uring_zcrx_area_reg area_reg = {};
 	struct io_uring_zcrx_ifq_reg reg = {};
@@ -614,7 +614,7 @@ static void __zc_receive(struct zc *z, int fd, size_t stop_after,
 	const __u64 mask = (1ULL << IORING_ZCRX_AREA_SHIFT) - 1;
 	unsigned int rq_mask = z->rq.ring_entries - 1;
 
-	while (!res->eof && !res->error && uio_now_ns() < deadline_ns &&
+	while (!res->eof && !res->error && ut_now_ns() < deadline_ns &&
 	       (!stop_after || res->received < stop_after)) {
 		struct __kernel_timespec ts = { .tv_sec = 1 };
 		struct io_uring_cqe *cqe;
@@ -653,7 +653,7 @@ static void __zc_receive(struct zc *z, int fd, size_t stop_after,
 			}
 			for (int i = 0; i < n; i++) {
 				if (z->area[off + i] ==
-				    uio_pattern(SEED, res->received + i))
+				    ut_pattern(SEED, res->received + i))
 					continue;
 				if (!res->mismatch++)
 					res->first_mismatch =
@@ -701,7 +701,7 @@ static void copy_receive(int fd, __u64 deadline_ns, struct zc_result *res)
 
 	memset(res, 0, sizeof(*res));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (uio_now_ns() < deadline_ns) {
+	while (ut_now_ns() < deadline_ns) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -716,7 +716,7 @@ static void copy_receive(int fd, __u64 deadline_ns, struct zc_result *res)
 		}
 		res->cqes++;
 		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] == uio_pattern(SEED, res->received + i))
+			if (buf[i] == ut_pattern(SEED, res->received + i))
 				continue;
 			if (!res->mismatch++)
 				res->first_mismatch = res->received + i;
@@ -749,14 +749,14 @@ static int sender(int nsfd, size_t total, bool forever)
 		return 12;
 	/* Before connecting, so the receiver times the transfer only. */
 	for (size_t i = 0; i < total; i++)
-		buf[i] = uio_pattern(SEED, i);
+		buf[i] = ut_pattern(SEED, i);
 	inet_pton(AF_INET, ADDR_A, &sa.sin_addr);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
 		return 11;
 	do {
 		for (size_t i = 0; base && i < total; i++)
-			buf[i] = uio_pattern(SEED, base + i);
+			buf[i] = ut_pattern(SEED, base + i);
 		for (size_t off = 0; off < total;) {
 			size_t n = total - off < chunk ? total - off : chunk;
 			ssize_t w = send(fd, buf + off, n, MSG_NOSIGNAL);
@@ -856,7 +856,7 @@ enum area_kind { AREA_NONE, AREA_ANON, AREA_REGION };
 
 FIXTURE(zcrx) {
 	struct net_env env;
-	struct uio_region r;
+	struct ut_region r;
 	struct zc z;
 };
 
@@ -917,7 +917,7 @@ FIXTURE_SETUP(zcrx)
 	zc_init(&self->z);
 	if (variant->area == AREA_REGION) {
 		/* SKIPs without /dev/unified_io_region. */
-		if (!uio_region_create(&self->r, 8, 16, 64 << 10,
+		if (!ut_region_create(&self->r, 8, 16, 64 << 10,
 				       variant->area_len, 0))
 			return;
 		ASSERT_LE(variant->area_len, self->r.l.data_size);
@@ -1014,12 +1014,12 @@ TEST_F_TIMEOUT(zcrx, stream, 600)
 	ASSERT_LT(0, pid);
 	cfd = accept_timeout(lfd, 60000);
 	ASSERT_LE(0, cfd) TH_LOG("accept: %s", strerror(errno));
-	t0 = uio_now_ns();
+	t0 = ut_now_ns();
 	if (zc)
 		zc_receive(z, cfd, 0, t0 + 400ULL * 1000000000, &res);
 	else
 		copy_receive(cfd, t0 + 400ULL * 1000000000, &res);
-	t1 = uio_now_ns();
+	t1 = ut_now_ns();
 	close(cfd);
 	close(lfd);
 	EXPECT_EQ(0, wait_sender(pid));
@@ -1073,7 +1073,7 @@ TEST_F_TIMEOUT(zcrx, stream, 600)
 	q = dump_rxq(&d, ZC_QUEUE);
 	ASSERT_NE(NULL, q);
 	EXPECT_NE(0U, q->napi_id);
-	uio_region_destroy(&self->r);
+	ut_region_destroy(&self->r);
 }
 
 /* ---- binding rules, and teardown with a provider bound ---------------------- */
@@ -1177,7 +1177,7 @@ TEST_F_TIMEOUT(nic, delete_bound, 300)
 	cfd = accept_timeout(lfd, 60000);
 	ASSERT_LE(0, cfd);
 
-	zc_receive(&self->z, cfd, 2 << 20, uio_now_ns() + 120ULL * 1000000000,
+	zc_receive(&self->z, cfd, 2 << 20, ut_now_ns() + 120ULL * 1000000000,
 		   &res);
 	EXPECT_EQ(0, res.error) TH_LOG("recvzc: %s", strerror(-res.error));
 	EXPECT_FALSE(res.eof);
@@ -1241,16 +1241,16 @@ TEST_F_TIMEOUT(nic, reconfig_bound, 300)
 	cfd = accept_timeout(lfd, 60000);
 	ASSERT_LE(0, cfd);
 
-	for (size_t i = 0; i <= UIO_ARRAY_SIZE(steps); i++) {
+	for (size_t i = 0; i <= UT_ARRAY_SIZE(steps); i++) {
 		zc_receive_more(&self->z, cfd, received + step,
-				uio_now_ns() + 120ULL * 1000000000, &res,
+				ut_now_ns() + 120ULL * 1000000000, &res,
 				received);
 		EXPECT_EQ(0, res.error) TH_LOG("step %zu: %s", i,
 					       strerror(-res.error));
 		EXPECT_EQ(0ULL, res.mismatch) TH_LOG("step %zu", i);
 		ASSERT_LE(received + step, res.received) TH_LOG("step %zu", i);
 		received = res.received;
-		if (i == UIO_ARRAY_SIZE(steps))
+		if (i == UT_ARRAY_SIZE(steps))
 			break;
 		snprintf(cmd, sizeof(cmd), steps[i], self->env.dev,
 			 self->env.dev);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Helpers shared by uio-nvme-bench and uio-crc-bench (bench-common.h). */
+/* Helpers shared by unio-nvme-bench and unio-crc-bench (bench-common.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

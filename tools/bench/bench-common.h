@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Helpers shared by uio-nvme-bench and uio-crc-bench: error reporting,
+ * Helpers shared by unio-nvme-bench and unio-crc-bench: error reporting,
  * clocks, size parsing, and the JSON result written through a shared
  * mapping of the output file (no write(), so nothing copied under
  * copycount).

@@ -3,7 +3,7 @@
 """CRC32C benchmark: the BPF program in place vs user space vs read() + CRC.
 
 Run in the guest by tools/bench/run.sh (make bench). For 4 KiB and 64 KiB
-buffers, runs every uio-crc-bench mode as its own process under copycount
+buffers, runs every unio-crc-bench mode as its own process under copycount
 (and once more with --setup-only, whose copies are subtracted), checks that
 every mode computed the same CRC of every buffer, and writes
 build/bench/bpf.json, bpf.txt and bpf.png.
@@ -23,7 +23,7 @@ sys.dont_write_bytecode = True
 from benchrun import (REPO, TOOLS, CopyCounter, copy_summary, log,  # noqa: E402
                       parse_size, run_bench, system_info, write_outputs)
 
-BENCH = os.path.join(TOOLS, "uio-crc-bench")
+BENCH = os.path.join(TOOLS, "unio-crc-bench")
 
 SIZES = [4096, 65536]
 MODES = [
@@ -171,8 +171,8 @@ def main():
             "whatever file system holds the temporary directory")
 
     results = []
-    with tempfile.TemporaryDirectory(prefix="uio-crc-bench.") as tmp, \
-            tempfile.TemporaryDirectory(prefix="uio-crc-bench.", dir=fdir) as ftmp:
+    with tempfile.TemporaryDirectory(prefix="unio-crc-bench.") as tmp, \
+            tempfile.TemporaryDirectory(prefix="unio-crc-bench.", dir=fdir) as ftmp:
         cc = CopyCounter(tmp)
         if cc.args is None:
             log(f"crc bench: copy counts unavailable ({cc.reason}); running without")
@@ -189,7 +189,7 @@ def main():
 
     ok, check = check_crcs(results)
     data = {
-        "benchmark": "uio-crc-bench", "note": NOTE,
+        "benchmark": "unio-crc-bench", "note": NOTE,
         "system": system_info(bpf_jit_enable=jit),
         "config": {"area": args.area, "sizes": SIZES, "runtime": args.runtime,
                    "reps": args.reps, "batch": args.batch,

@@ -77,7 +77,7 @@ def main():
     ax_cp.set_ylim(0, 1.35)
     legend(fig, ax_tp, len(modes), 0.93)
     cfg, sysinfo = data.get("config", {}), data.get("system", {})
-    fig.suptitle(f"TCP receive into a unified_io region over uionic "
+    fig.suptitle(f"TCP receive into a unified_io region over unionic "
                  f"({cfg.get('bytes_per_flow', 0) >> 20} MiB per flow, MTU {cfg.get('mtu')}, "
                  f"{cfg.get('reps')} reps, kernel {sysinfo.get('kernel', '?')})", fontsize=12)
     finish(fig, out, textwrap.fill(data.get("note", ""), 190), (0, 0.07, 1, 0.88), 100,

@@ -5,11 +5,11 @@
 Run in the guest by tools/bench/run.sh (make bench), on the patched kernel
 for the native mode. Jumbo frames (MTU 9000) by default: under TCG the
 emulated per-packet work (the test NIC's NAPI, TCP) dominates at MTU 1500
-and hides what the receive path itself costs. Over a uionic pair (drivers/uio_nic, the software
+and hides what the receive path itself costs. Over a unionic pair (drivers/unio_nic, the software
 header-split NIC) between two network namespaces, queue 1 of the receiving
 port steered to the benchmark's port, the same stream (--bytes per flow,
---flows flows in parallel, from uio-netstream send) is received with
-uio-netstream recv in each mode:
+--flows flows in parallel, from unio-netstream send) is received with
+unio-netstream recv in each mode:
 
   native       the region is the queue's page pool memory provider
                (UNIFIED_IO_NET_BIND); RECV descriptors in batches, poll()
@@ -42,15 +42,15 @@ sys.dont_write_bytecode = True
 from benchrun import (REPO, TOOLS, CopyCounter, log, parse_size,  # noqa: E402
                       system_info, write_outputs)
 
-NS = os.path.join(TOOLS, "uio-netstream")
-UIO = os.path.join(TOOLS, "unified-io")
+NS = os.path.join(TOOLS, "unio-netstream")
+UNIFIED_IO = os.path.join(TOOLS, "unified-io")
 SYSCOUNT = os.path.join(TOOLS, "syscount")
 FEAT_NET_RECV = 1 << 7
 FEAT_NET_PROVIDER = 1 << 8
 PORT = 7300
 RXQ = 1
-RNS, SNS = "uionb-r", "uionb-s"
-NIC = "uionb0"
+RNS, SNS = "unionb-r", "unionb-s"
+NIC = "unionb0"
 RADDR, SADDR = "10.78.0.1", "10.78.0.2"
 
 MODES = {
@@ -62,7 +62,7 @@ MODES = {
 BASELINE = "recv"
 NOTE = ("Absolute figures under QEMU TCG emulation are not hardware figures; only ratios "
         "between modes within one boot mean something. System call and copy counts do not "
-        "depend on emulation. The test NIC's simulated DMA (uio_nic copies each frame's "
+        "depend on emulation. The test NIC's simulated DMA (unio_nic copies each frame's "
         "payload into page-pool buffers in its NAPI poll) is the device's work and is not "
         "counted as a CPU copy.")
 
@@ -76,22 +76,22 @@ def in_ns(ns, cmd):
 
 
 def features():
-    out = sh(UIO, "-j", "feature").stdout
+    out = sh(UNIFIED_IO, "-j", "feature").stdout
     return json.loads(out)["features"]
 
 
 def setup_net(mtu):
-    """Two namespaces joined by a uionic pair; None, or why not."""
+    """Two namespaces joined by a unionic pair; None, or why not."""
     teardown_net()
-    if sh("ip", "link", "add", NIC, "type", "uionic", check=False).returncode:
+    if sh("ip", "link", "add", NIC, "type", "unionic", check=False).returncode:
         ko = os.path.join(os.environ.get("UNIFIED_IO_KMOD_DIR",
-                                         os.path.join(REPO, "drivers", "uio_nic")),
-                          "uio_nic.ko")
+                                         os.path.join(REPO, "drivers", "unio_nic")),
+                          "unio_nic.ko")
         if os.environ.get("UNIFIED_IO_GUEST") == "1" and os.path.exists(ko):
             sh("insmod", ko, check=False)
-        p = sh("ip", "link", "add", NIC, "type", "uionic", check=False)
+        p = sh("ip", "link", "add", NIC, "type", "unionic", check=False)
         if p.returncode:
-            return "the uionic kind does not exist: " + p.stderr.strip()
+            return "the unionic kind does not exist: " + p.stderr.strip()
     for cmd in (["ip", "netns", "add", RNS], ["ip", "netns", "add", SNS],
                 ["ip", "link", "set", NIC, "netns", RNS],
                 ["ip", "link", "set", NIC + "p", "netns", SNS],
@@ -264,7 +264,7 @@ def table(results, skipped, cc):
         "MiB/s: payload, median of the reps (first connection to last EOF, receiver side); "
         "vs recv: ratio to the recv() baseline with the same flows.",
         "CPU s/GiB: the receiving process's user+system CPU per GiB (median rep).",
-        "sc/MiB: system calls of the receive loop per MiB, counted by uio-netstream "
+        "sc/MiB: system calls of the receive loop per MiB, counted by unio-netstream "
         "(poll, ioctl SUBMIT, recvfrom, io_uring_enter, io_uring_register); sc/MiB*: "
         "every system call of the receiving process, set-up included, counted in the "
         "kernel by syscount.",
@@ -328,14 +328,14 @@ def main():
     why = setup_net(args.mtu)
     if why:
         log(f"net bench: skipped: {why}")
-        data = {"benchmark": "uio-netstream", "note": NOTE, "skipped": why,
+        data = {"benchmark": "unio-netstream", "note": NOTE, "skipped": why,
                 "system": system_info(), "results": []}
         write_outputs(args.out, "net", data, f"net bench skipped: {why}\n", "net-plot.py",
                       "net bench")
         return
     results = []
     try:
-        with tempfile.TemporaryDirectory(prefix="uio-net-bench.") as tmp:
+        with tempfile.TemporaryDirectory(prefix="unio-net-bench.") as tmp:
             cc = CopyCounter(tmp)
             if cc.args is None:
                 log(f"net bench: copy counts unavailable ({cc.reason})")
@@ -365,10 +365,10 @@ def main():
         r["ratio_to_recv"] = r["mib_per_s"] / base["mib_per_s"] if base else None
     ok, lines = verdict(results)
     data = {
-        "benchmark": "uio-netstream", "note": NOTE,
+        "benchmark": "unio-netstream", "note": NOTE,
         "system": system_info(features=feats),
         "config": {"bytes_per_flow": args.bytes, "flows": flow_counts, "reps": args.reps,
-                   "mtu": args.mtu, "nic": "uionic (drivers/uio_nic)", "rxq": RXQ,
+                   "mtu": args.mtu, "nic": "unionic (drivers/unio_nic)", "rxq": RXQ,
                    "data_size": args.data_size, "copycount_probe": cc.probe,
                    "copycount_unavailable": cc.reason},
         "skipped": skipped,

@@ -3,7 +3,7 @@
 """Storage benchmark: NVMe reads into a unified_io region, mode by mode.
 
 Run in the guest by tools/bench/run.sh (make bench). Writes the area first
-so reads hit data, then for each workload runs every uio-nvme-bench mode and
+so reads hit data, then for each workload runs every unio-nvme-bench mode and
 fio's io_uring_cmd engine as separate processes, each under copycount, and
 writes build/bench/nvme.json, nvme.txt and nvme.png.
 
@@ -24,7 +24,7 @@ sys.dont_write_bytecode = True
 from benchrun import (REPO, TOOLS, CopyCounter, copy_summary, log, parse_size,  # noqa: E402
                       run_bench as run_process, system_info, write_outputs)
 
-BENCH = os.path.join(TOOLS, "uio-nvme-bench")
+BENCH = os.path.join(TOOLS, "unio-nvme-bench")
 
 WORKLOADS = {
     # name: (fio rw, bs, qd)
@@ -176,7 +176,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     t_start = time.monotonic()
 
-    with tempfile.TemporaryDirectory(prefix="uio-nvme-bench.") as tmp:
+    with tempfile.TemporaryDirectory(prefix="unio-nvme-bench.") as tmp:
         cc = CopyCounter(tmp)
         if cc.args is None:
             log(f"nvme bench: copy counts unavailable ({cc.reason}); running without")
@@ -204,7 +204,7 @@ def main():
 
     ok, lines = verdict(results)
     data = {
-        "benchmark": "uio-nvme-bench", "note": NOTE,
+        "benchmark": "unio-nvme-bench", "note": NOTE,
         "system": system_info(),
         "config": {"dev": args.dev, "area": args.area, "runtime": args.runtime,
                    "reps": args.reps, "copycount_probe": cc.probe,

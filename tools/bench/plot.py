@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""Plot uio-bench JSON: ops/s and system calls per op for each mode.
+"""Plot unio-bench JSON: ops/s and system calls per op for each mode.
 
 usage: plot.py RESULTS.json OUTPUT.png
 """

@@ -7,34 +7,34 @@
 # $UNIFIED_IO_BENCH_OUT (default build/bench; "build/bench" below), and each
 # JSON file records the kernel release and matrix entry it ran on.
 #
-# 1. Region: uio-bench under syscount, the BPF system call counter:
+# 1. Region: unio-bench under syscount, the BPF system call counter:
 #   build/bench/region.json           results, with the kernel-side count
 #   build/bench/region.syscount.json  syscount's report for the whole run
 #   build/bench/region.png            bar chart (tools/bench/plot.py)
 # The benchmark counts the ioctls it issues; syscount counts, in the kernel,
 # every system call the process makes. Both go into region.json.
-# Extra arguments go to uio-bench (e.g. --ops 50000 --reps 7).
+# Extra arguments go to unio-bench (e.g. --ops 50000 --reps 7).
 #
 # 2. Storage (tools/bench/nvme-run.py): NVMe reads from /dev/ng0n1 into a
 #    region, passthrough with and without the fixed region buffer, O_DIRECT,
 #    buffered and fio's io_uring_cmd, each mode a process under copycount:
 #   build/bench/nvme.json, nvme.txt, nvme.png
-# UIO_BENCH_NVME=0 skips it; UIO_BENCH_NVME_ARGS adds nvme-run.py options.
+# UNIO_BENCH_NVME=0 skips it; UNIO_BENCH_NVME_ARGS adds nvme-run.py options.
 #
 # 3. Compute (tools/bench/crc-run.py): CRC32C over 4 KiB and 64 KiB region
 #    buffers by the crc32c BPF program in place (UNIFIED_IO_OP_BPF), by user
 #    space over the mmap (slicing-by-8; SSE4.2 crc32) and after read() from
 #    tmpfs, each mode a process under copycount; every CRC cross-checked:
 #   build/bench/bpf.json, bpf.txt, bpf.png
-# UIO_BENCH_BPF=0 skips it; UIO_BENCH_BPF_ARGS adds crc-run.py options.
+# UNIO_BENCH_BPF=0 skips it; UNIO_BENCH_BPF_ARGS adds crc-run.py options.
 #
 # 4. Network (tools/bench/net-run.py): the same TCP stream received over the
-#    uionic test NIC (drivers/uio_nic) three ways: the region as the NIC
+#    unionic test NIC (drivers/unio_nic) three ways: the region as the NIC
 #    queue's memory provider (native, needs the patched kernel), io_uring
 #    zcrx into the region's data area, recv() into region buffers; each mode
 #    under syscount and copycount:
 #   build/bench/net.json, net.txt, net.png
-# UIO_BENCH_NET=0 skips it; UIO_BENCH_NET_ARGS adds net-run.py options.
+# UNIO_BENCH_NET=0 skips it; UNIO_BENCH_NET_ARGS adds net-run.py options.
 # "run.sh --net-only" runs only this part.  On a stock kernel the native
 # mode is reported as skipped.
 set -euo pipefail
@@ -48,7 +48,7 @@ echo "bench: figures under TCG emulation are not hardware figures; only ratios w
 
 net_bench() {
 	# shellcheck disable=SC2086
-	python3 "$REPO/tools/bench/net-run.py" --out "$OUT" ${UIO_BENCH_NET_ARGS:-}
+	python3 "$REPO/tools/bench/net-run.py" --out "$OUT" ${UNIO_BENCH_NET_ARGS:-}
 }
 
 if [ "${1:-}" = --net-only ]; then
@@ -57,7 +57,7 @@ if [ "${1:-}" = --net-only ]; then
 fi
 
 "$REPO/build/tools/syscount" -j -o "$OUT/region.syscount.json" -- \
-	"$REPO/build/tools/uio-bench" --json "$OUT/region.json" "$@" | tee "$OUT/region.txt"
+	"$REPO/build/tools/unio-bench" --json "$OUT/region.json" "$@" | tee "$OUT/region.txt"
 
 python3 - "$OUT/region.json" "$OUT/region.syscount.json" <<'PY' | tee -a "$OUT/region.txt"
 import json, sys
@@ -78,20 +78,20 @@ PY
 python3 "$REPO/tools/bench/plot.py" "$OUT/region.json" "$OUT/region.png"
 echo "bench: wrote $OUT/region.json, $OUT/region.txt and $OUT/region.png"
 
-if [ "${UIO_BENCH_NVME:-1}" != 0 ]; then
+if [ "${UNIO_BENCH_NVME:-1}" != 0 ]; then
 	if [ -c /dev/ng0n1 ]; then
 		# shellcheck disable=SC2086
-		python3 "$REPO/tools/bench/nvme-run.py" --out "$OUT" ${UIO_BENCH_NVME_ARGS:-}
+		python3 "$REPO/tools/bench/nvme-run.py" --out "$OUT" ${UNIO_BENCH_NVME_ARGS:-}
 	else
 		echo "bench: no /dev/ng0n1 in this machine, storage benchmark skipped"
 	fi
 fi
 
-if [ "${UIO_BENCH_BPF:-1}" != 0 ]; then
+if [ "${UNIO_BENCH_BPF:-1}" != 0 ]; then
 	# shellcheck disable=SC2086
-	python3 "$REPO/tools/bench/crc-run.py" --out "$OUT" ${UIO_BENCH_BPF_ARGS:-}
+	python3 "$REPO/tools/bench/crc-run.py" --out "$OUT" ${UNIO_BENCH_BPF_ARGS:-}
 fi
 
-if [ "${UIO_BENCH_NET:-1}" != 0 ]; then
+if [ "${UNIO_BENCH_NET:-1}" != 0 ]; then
 	net_bench
 fi

@@ -43,7 +43,7 @@ int ns_bpf_open(struct ns_recv *rc)
 		free(b);
 		return ret;
 	}
-	ret = unio_bpf_attach(rc->r, bpf_program__fd(b->skel->progs.uio_stats),
+	ret = unio_bpf_attach(rc->r, bpf_program__fd(b->skel->progs.unio_stats),
 			      &b->prog_id);
 	if (ret) {
 		ns_err("--bpf-stats: attach: %s", strerror(-ret));
@@ -112,7 +112,7 @@ int ns_bpf_run(struct ns_recv *rc, uint64_t buf_off, uint32_t len)
 
 void ns_bpf_read(struct ns_recv *rc)
 {
-	struct uio_stats_total t;
+	struct unio_stats_total t;
 	uint32_t key = 0;
 
 	if (!rc->bpf)

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * uio-netstream: send TCP streams with a checkable pattern, and receive them
+ * unio-netstream: send TCP streams with a checkable pattern, and receive them
  * into a unified_io region (or io_uring zcrx memory) in one of four ways,
  * checking every byte at its stream offset.
  *
- *	uio-netstream send HOST:PORT [--flows N] [--bytes SIZE] ...
- *	uio-netstream recv --mode native|zcrx|zcrx-region|recv --port P ...
+ *	unio-netstream send HOST:PORT [--flows N] [--bytes SIZE] ...
+ *	unio-netstream recv --mode native|zcrx|zcrx-region|recv --port P ...
  *
- * See uio-netstream(8) and --help. The receiver reports bytes, seconds,
+ * See unio-netstream(8) and --help. The receiver reports bytes, seconds,
  * MiB/s, the system calls of its receive loop (counted here; syscount
  * counts the same independently), the bytes copied on the way (by the
  * program's completions and by the kernel's own counters) and exits 1 when
@@ -29,7 +29,7 @@
 
 #include "netstream.h"
 
-const char *bin_name = "uio-netstream";
+const char *bin_name = "unio-netstream";
 
 void ns_err(const char *fmt, ...)
 {

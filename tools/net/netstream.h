@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * uio-netstream: shared declarations.
+ * unio-netstream: shared declarations.
  *
  * A stream is a 64-byte header (struct ns_hdr) followed by @bytes payload
  * bytes; payload byte i of flow f is byte (i % 8) of the little-endian
@@ -8,8 +8,8 @@
  * so a chunk delivered at the wrong stream offset, twice, or in another
  * flow's place never verifies.
  */
-#ifndef UIO_NETSTREAM_H
-#define UIO_NETSTREAM_H
+#ifndef UNIO_NETSTREAM_H
+#define UNIO_NETSTREAM_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -246,4 +246,4 @@ void ns_info(bool quiet, const char *fmt, ...) __attribute__((format(printf, 2, 
 uint64_t ns_now_ns(void);
 void ns_cpu_ns(uint64_t *usr, uint64_t *sys);
 
-#endif /* UIO_NETSTREAM_H */
+#endif /* UNIO_NETSTREAM_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * uio-netstream recv: what every receive mode shares: listening, accepting
+ * unio-netstream recv: what every receive mode shares: listening, accepting
  * the flows, the clock, progress, the region, polling, and the end of a
  * flow. The modes are in recv-native.c, recv-zcrx.c and recv-plain.c.
  *

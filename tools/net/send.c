@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * uio-netstream send: N flows in parallel to HOST:PORT, one thread and one
+ * unio-netstream send: N flows in parallel to HOST:PORT, one thread and one
  * TCP connection each, every flow the 64-byte header and then @bytes bytes
  * of its pattern (netstream.h). Connecting is retried until the receiver
  * listens or the timeout passes.

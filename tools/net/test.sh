@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# tools/net/test.sh - the receive modes of uio-netstream, end to end, in
-# two network namespaces: over a veth pair (any kernel) and over a uionic
-# pair (drivers/uio_nic, the software header-split NIC) when the kind
+# tools/net/test.sh - the receive modes of unio-netstream, end to end, in
+# two network namespaces: over a veth pair (any kernel) and over a unionic
+# pair (drivers/unio_nic, the software header-split NIC) when the kind
 # exists. Every transfer checks every byte at its stream offset; the checks
 # below look at what the receiver reports (JSON) on top of its exit status.
 #
@@ -13,8 +13,8 @@
 # What the running kernel cannot do is skipped with a reason, never failed:
 # RECV needs UNIFIED_IO_FEAT_NET_RECV, NET_BIND needs
 # UNIFIED_IO_FEAT_NET_PROVIDER (GET_INFO, "unified-io feature"), the zcrx
-# modes need io_uring zcrx (ZCRX_REG_NODEV without a NIC queue), the uionic
-# cases need the kind ("ip link add NAME type uionic").
+# modes need io_uring zcrx (ZCRX_REG_NODEV without a NIC queue), the unionic
+# cases need the kind ("ip link add NAME type unionic").
 #
 # Prints "ok N name", "not ok N name" (with "#" diagnostics) and
 # "# SKIP name: reason" lines; skips are not counted. The last line is
@@ -25,7 +25,7 @@ set -u
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-$REPO/build}
-NS=$BUILD/tools/uio-netstream
+NS=$BUILD/tools/unio-netstream
 UIO=$BUILD/tools/unified-io
 BYTES=${NET_TEST_BYTES:-4M}
 FEAT_NET_RECV=$((1 << 7))
@@ -33,7 +33,7 @@ FEAT_NET_PROVIDER=$((1 << 8))
 
 pass=0 fail=0 skip=0 n=0
 tmp=$(mktemp -d) || exit 1
-tag=uiot$$
+tag=uniot$$
 RNS=$tag-r SNS=$tag-s
 cleanup() {
 	ip netns del "$RNS" 2>/dev/null
@@ -93,31 +93,31 @@ ip -n "$SNS" addr add 10.77.1.2/24 dev "${VETH}p"
 ip -n "$RNS" link set "$VETH" up
 ip -n "$SNS" link set "${VETH}p" up
 
-# uionic: receiver 10.77.2.1 (u$tag, queue 1 steered), sender 10.77.2.2.
+# unionic: receiver 10.77.2.1 (u$tag, queue 1 steered), sender 10.77.2.2.
 UNIC=u${tag:4}
 UQ=1
-uionic=
-uionic_why="the uionic kind does not exist (drivers/uio_nic not loaded)"
-if ! ip link add "$UNIC" type uionic 2>/dev/null; then
-	ko=${UNIFIED_IO_KMOD_DIR:-$REPO/drivers/uio_nic}/uio_nic.ko
-	if [ "${UNIFIED_IO_GUEST:-}" = 1 ] && [ -f "$ko" ] && ! grep -qw '^uio_nic' /proc/modules &&
+unionic=
+unionic_why="the unionic kind does not exist (drivers/unio_nic not loaded)"
+if ! ip link add "$UNIC" type unionic 2>/dev/null; then
+	ko=${UNIFIED_IO_KMOD_DIR:-$REPO/drivers/unio_nic}/unio_nic.ko
+	if [ "${UNIFIED_IO_GUEST:-}" = 1 ] && [ -f "$ko" ] && ! grep -qw '^unio_nic' /proc/modules &&
 	   insmod "$ko" 2>/dev/null; then
-		ip link add "$UNIC" type uionic 2>/dev/null && uionic=1
+		ip link add "$UNIC" type unionic 2>/dev/null && unionic=1
 	fi
 else
-	uionic=1
+	unionic=1
 fi
-if [ -n "$uionic" ] && ! { ip link set "$UNIC" netns "$RNS" &&
+if [ -n "$unionic" ] && ! { ip link set "$UNIC" netns "$RNS" &&
 	ip link set "${UNIC}p" netns "$SNS" &&
 	ip -n "$RNS" addr add 10.77.2.1/24 dev "$UNIC" &&
 	ip -n "$SNS" addr add 10.77.2.2/24 dev "${UNIC}p" &&
 	ip -n "$RNS" link set "$UNIC" up && ip -n "$SNS" link set "${UNIC}p" up; }; then
-	uionic=''
-	uionic_why="cannot set up the uionic pair"
+	unionic=''
+	unionic_why="cannot set up the unionic pair"
 fi
 
 # xfer SEND_ARGS -- RECV_ARGS: one transfer to $ADDR:$PORT (a new port each
-# time unless PORT is set: the uionic steering rule names one); $rc is the
+# time unless PORT is set: the unionic steering rule names one); $rc is the
 # receiver's exit status, $src the sender's, the report in $tmp/recv.json.
 next_port=7100
 xfer() {
@@ -260,15 +260,15 @@ else
 	skip "veth: wire -> region -> BPF -> NVMe" "no /dev/ng0n1"
 fi
 
-# --- uionic: the software header-split NIC --------------------------------
+# --- unionic: the software header-split NIC --------------------------------
 
 ADDR=10.77.2.1
-uionic_cases=("uionic: zcrx-region, payload DMA'd into the region's data area"
-	      "uionic: zcrx, anonymous area" "uionic: recv() baseline"
-	      "uionic: native, the region as the queue's memory provider"
-	      "uionic: native: wire -> region -> BPF -> NVMe")
-if [ -z "$uionic" ]; then
-	for c in "${uionic_cases[@]}"; do skip "$c" "$uionic_why"; done
+unionic_cases=("unionic: zcrx-region, payload DMA'd into the region's data area"
+	      "unionic: zcrx, anonymous area" "unionic: recv() baseline"
+	      "unionic: native, the region as the queue's memory provider"
+	      "unionic: native: wire -> region -> BPF -> NVMe")
+if [ -z "$unionic" ]; then
+	for c in "${unionic_cases[@]}"; do skip "$c" "$unionic_why"; done
 	summary
 	[ "$fail" = 0 ]
 	exit
@@ -276,14 +276,14 @@ fi
 PORT=7200
 if ! in_r ethtool -N "$UNIC" flow-type tcp4 dst-port "$PORT" action "$UQ" \
 	>/dev/null 2>"$tmp/ethtool.err"; then
-	not_ok "uionic: ntuple steering of port $PORT to queue $UQ" "$(cat "$tmp/ethtool.err")"
+	not_ok "unionic: ntuple steering of port $PORT to queue $UQ" "$(cat "$tmp/ethtool.err")"
 fi
 rxq_packets() {
 	in_r ethtool -S "$UNIC" 2>/dev/null | awk -v k="rx${UQ}_hds_packets:" '$1 == k { print $2 }'
 }
 
 for mode in zcrx-region zcrx; do
-	if [ $mode = zcrx-region ]; then name=${uionic_cases[0]}; else name=${uionic_cases[1]}; fi
+	if [ $mode = zcrx-region ]; then name=${unionic_cases[0]}; else name=${unionic_cases[1]}; fi
 	before=$(rxq_packets)
 	xfer --flows 2 --bytes "$BYTES" -- --mode $mode --ifname "$UNIC" --rxq "$UQ" --flows 2 \
 		--data-size 16M
@@ -298,46 +298,46 @@ for mode in zcrx-region zcrx; do
 	fi
 done
 
-expect_ok "${uionic_cases[2]}" "c['copied_bytes'] == $STREAM2" \
+expect_ok "${unionic_cases[2]}" "c['copied_bytes'] == $STREAM2" \
 	--flows 2 --bytes "$BYTES" -- --mode recv --flows 2
 
 if ! has_feat $FEAT_NET_RECV; then
-	skip "${uionic_cases[3]}" "no UNIFIED_IO_FEAT_NET_RECV"
-	skip "${uionic_cases[4]}" "no UNIFIED_IO_FEAT_NET_RECV"
+	skip "${unionic_cases[3]}" "no UNIFIED_IO_FEAT_NET_RECV"
+	skip "${unionic_cases[4]}" "no UNIFIED_IO_FEAT_NET_RECV"
 elif ! has_feat $FEAT_NET_PROVIDER; then
 	xfer --flows 1 --bytes 64K -- --mode native --ifname "$UNIC" --rxq "$UQ" --data-size 4M
 	if [ "$rc" = 1 ] && grep -q 'NET_BIND.*Operation not supported: .' "$tmp/recv.err"; then
-		ok "uionic: without NET_PROVIDER, NET_BIND fails with EOPNOTSUPP and a reason"
+		ok "unionic: without NET_PROVIDER, NET_BIND fails with EOPNOTSUPP and a reason"
 	else
-		not_ok "uionic: without NET_PROVIDER, NET_BIND fails with EOPNOTSUPP and a reason" \
+		not_ok "unionic: without NET_PROVIDER, NET_BIND fails with EOPNOTSUPP and a reason" \
 			"receiver exit status $rc"
 	fi
-	skip "${uionic_cases[3]}" "no UNIFIED_IO_FEAT_NET_PROVIDER (boot the patched kernel)"
-	skip "${uionic_cases[4]}" "no UNIFIED_IO_FEAT_NET_PROVIDER (boot the patched kernel)"
+	skip "${unionic_cases[3]}" "no UNIFIED_IO_FEAT_NET_PROVIDER (boot the patched kernel)"
+	skip "${unionic_cases[4]}" "no UNIFIED_IO_FEAT_NET_PROVIDER (boot the patched kernel)"
 else
 	if in_r "$UIO" -j net check dev "$UNIC" rxq "$UQ" >"$tmp/check.json" 2>"$tmp/recv.err" &&
 	   python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
 sys.exit(not (d["bound"] and d["net"]["state"] == "bound" and d["net"]["nr_bufs"] == 128))' \
 		"$tmp/check.json"; then
-		ok "uionic: unified-io net check binds and unbinds queue $UQ"
+		ok "unionic: unified-io net check binds and unbinds queue $UQ"
 	else
-		not_ok "uionic: unified-io net check binds and unbinds queue $UQ" \
+		not_ok "unionic: unified-io net check binds and unbinds queue $UQ" \
 			"$(cat "$tmp/check.json")"
 	fi
-	expect_ok "${uionic_cases[3]}" \
+	expect_ok "${unionic_cases[3]}" \
 		"ni['state'] == 'bound' and ni['zc_bytes'] >= $STREAM2 * 99 // 100 and
 		 ni['copy_bytes'] <= $STREAM2 // 100 and ni['refill_bad_addr'] == 0 and
 		 ni['refill_not_held'] == 0 and ni['refills'] > 0" \
 		--flows 2 --bytes "$BYTES" -- --mode native --ifname "$UNIC" --rxq "$UQ" --flows 2 \
 		--data-size 16M
 	if [ -c /dev/ng0n1 ]; then
-		expect_ok "${uionic_cases[4]}" \
+		expect_ok "${unionic_cases[4]}" \
 			"d['store']['verified'] and ni['zc_bytes'] > 0 and
 			 0 < d['bpf_stats']['bytes'] <= $STREAM1" \
 			--flows 1 --bytes "$BYTES" -- --mode native --ifname "$UNIC" --rxq "$UQ" \
 			--flows 1 --data-size 16M --store /dev/ng0n1 --bpf-stats
 	else
-		skip "${uionic_cases[4]}" "no /dev/ng0n1"
+		skip "${unionic_cases[4]}" "no /dev/ng0n1"
 	fi
 fi
 

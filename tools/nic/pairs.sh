@@ -12,7 +12,7 @@
 # instance lock itself, and a driver that still held it there deadlocked in
 # "ip link add" with RTNL held, which hung every later test.  Each command
 # here runs in the background with a deadline: one that does not return in
-# UIONIC_PAIRS_TIMEOUT seconds (default 300) is reported "not ok ... hung",
+# UNIONIC_PAIRS_TIMEOUT seconds (default 300) is reported "not ok ... hung",
 # with its kernel stack, and the script stops with "Bail out!" and exit
 # status 2: RTNL is most likely held for good, and run_all.sh ends the
 # guest's run instead of timing out every test after it.
@@ -29,12 +29,12 @@
 set -u
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-KO=${UNIFIED_IO_KMOD_DIR:-$REPO}/drivers/uio_nic/uio_nic.ko
+KO=${UNIFIED_IO_KMOD_DIR:-$REPO}/drivers/unio_nic/unio_nic.ko
 # A step takes under a second alone, but up to 82 s on the debug kernel
 # with five guests sharing two cores (measured in make check): 60 s was
 # reported as a hang there.  A deadlock never returns, so a long deadline only delays the
 # bail-out.
-TIMEOUT=${UIONIC_PAIRS_TIMEOUT:-300}
+TIMEOUT=${UNIONIC_PAIRS_TIMEOUT:-300}
 NSA=pairs-a-$$ NSB=pairs-b-$$
 
 tmp=$(mktemp -d) || exit 1
@@ -126,7 +126,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "# SKIP: needs root"; summary; exit 4
 fi
 was_loaded=
-if grep -q '^uio_nic ' /proc/modules; then
+if grep -q '^unio_nic ' /proc/modules; then
 	was_loaded=1
 elif ! insmod "$KO" 2>"$tmp/log"; then
 	echo "# SKIP: cannot load $KO: $(cat "$tmp/log")"; summary; exit 4
@@ -139,10 +139,10 @@ ip netns add "$NSA" && ip netns add "$NSB" ||
 
 if grep -qw 'swiotlb=force' /proc/cmdline; then
 	t_bounce() {
-		! ip link add pu1 type uionic 2>"$tmp/err" || { ip link del pu1; return 1; }
+		! ip link add pu1 type unionic 2>"$tmp/err" || { ip link del pu1; return 1; }
 		cat "$tmp/err"
 		grep -q 'needs dma-direct without bounce buffers' "$tmp/err" && gone pu1 && gone pu1p &&
-			! ls -d /sys/bus/platform/devices/uionic.* >/dev/null 2>&1
+			! ls -d /sys/bus/platform/devices/unionic.* >/dev/null 2>&1
 	}
 	step "create: refused under swiotlb=force (a mapping is not the identity), nothing left" t_bounce
 	summary
@@ -152,22 +152,22 @@ fi
 
 # --- Creation and deletion -------------------------------------------------
 
-t_create() { ip link add pu1 type uionic && exists pu1 && exists pu1p && peers pu1 pu1p; }
+t_create() { ip link add pu1 type unionic && exists pu1 && exists pu1p && peers pu1 pu1p; }
 step "create: pu1 and its peer pu1p, each the other's link" t_create
 
 t_platform() {
 	local a b
-	ip link add pu0 type uionic || return
+	ip link add pu0 type unionic || return
 	a=$(basename "$(readlink /sys/class/net/pu0/device)")
 	b=$(basename "$(readlink /sys/class/net/pu0p/device)")
 	echo "devices: $a $b"
-	[[ $a == uionic.* ]] && [ "$a" = "$b" ] &&
-		ethtool -i pu0 | grep -qx 'driver: uio_nic' && ip link del pu0
+	[[ $a == unionic.* ]] && [ "$a" = "$b" ] &&
+		ethtool -i pu0 | grep -qx 'driver: unio_nic' && ip link del pu0
 }
-step "create: both ports on one uionic.N platform device" t_platform
+step "create: both ports on one unionic.N platform device" t_platform
 
 t_long_name() {
-	if ip link add abcdefghijklmno type uionic 2>"$tmp/err"; then
+	if ip link add abcdefghijklmno type unionic 2>"$tmp/err"; then
 		ip link del abcdefghijklmno
 		return 1
 	fi
@@ -182,24 +182,24 @@ step "delete: deleting the peer deletes both" t_del_peer
 t_unnamed() {
 	local before new
 	before=$(ls /sys/class/net | sort)
-	ip link add type uionic || return
+	ip link add type unionic || return
 	new=$(comm -13 <(echo "$before") <(ls /sys/class/net | sort) | tr '\n' ' ')
 	echo "new: $new"
-	[[ $new =~ ^uionic([0-9]+)\ uionic([0-9]+)p\ $ ]] &&
+	[[ $new =~ ^unionic([0-9]+)\ unionic([0-9]+)p\ $ ]] &&
 		[ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] || return
-	ip link del "uionic${BASH_REMATCH[1]}" && gone "uionic${BASH_REMATCH[1]}p"
+	ip link del "unionic${BASH_REMATCH[1]}" && gone "unionic${BASH_REMATCH[1]}p"
 }
-step "create: without a name, uionicN and uionicNp; delete" t_unnamed
+step "create: without a name, unionicN and unionicNp; delete" t_unnamed
 
 t_up() {
-	ip link add pu2 up type uionic && ip link set pu2p up &&
+	ip link add pu2 up type unionic && ip link set pu2p up &&
 	ip link show pu2 | grep -q ',UP' && ip link show pu2p | grep -q ',UP' &&
 	ip link set pu2 down && ip link del pu2 && gone pu2p
 }
 step "create: up at once (IFF_UP in the request), then down and delete" t_up
 
 t_in_ns() {
-	ip -n "$NSA" link add pu3 type uionic && in_ns "$NSA" pu3 && in_ns "$NSA" pu3p &&
+	ip -n "$NSA" link add pu3 type unionic && in_ns "$NSA" pu3 && in_ns "$NSA" pu3p &&
 	gone pu3 && ip -n "$NSA" link del pu3 && ! in_ns "$NSA" pu3p
 }
 step "create: inside a namespace (ip -n NS link add); delete there" t_in_ns
@@ -214,7 +214,7 @@ t_userns() {
 		echo "no user namespaces here"
 		return 1
 	fi
-	! unshare -Urn ip link add pu20 type uionic 2>"$tmp/err" || return 1
+	! unshare -Urn ip link add pu20 type unionic 2>"$tmp/err" || return 1
 	cat "$tmp/err"
 	grep -q 'initial user namespace' "$tmp/err" && gone pu20 && gone pu20p
 }
@@ -231,7 +231,7 @@ t_userns_move() {
 	unshare -Urn sleep 30 &
 	pid=$!
 	sleep 0.5
-	ip link add pu21 type uionic && ip link set pu21p netns "$pid" &&
+	ip link add pu21 type unionic && ip link set pu21p netns "$pid" &&
 	nsenter -t "$pid" -n ip link show pu21p &&
 	ip link del pu21 && gone pu21p
 	local rc=$?
@@ -244,7 +244,7 @@ step "move: a port into a user namespace's network namespace still works" t_user
 # --- Namespace moves ---------------------------------------------------------
 
 t_moves() {
-	ip link add pu4 type uionic &&
+	ip link add pu4 type unionic &&
 	ip link set pu4 netns "$NSA" && ip link set pu4p netns "$NSB" &&
 	in_ns "$NSA" pu4 && in_ns "$NSB" pu4p &&
 	ip -n "$NSA" link set pu4 up && ip -n "$NSB" link set pu4p up &&
@@ -258,14 +258,14 @@ step "move: each end to its own namespace, up, both to one, back, delete" t_move
 
 t_ns_del_peer() {
 	local ns=pairs-c-$$
-	ip netns add "$ns" && ip link add pu5 type uionic &&
+	ip netns add "$ns" && ip link add pu5 type unionic &&
 	ip link set pu5p netns "$ns" && ip netns del "$ns" && gone pu5
 }
 step "delete: deleting the peer's namespace deletes both" t_ns_del_peer
 
 t_ns_del_both() {
 	local ns=pairs-d-$$
-	ip netns add "$ns" && ip link add pu6 type uionic &&
+	ip netns add "$ns" && ip link add pu6 type unionic &&
 	ip link set pu6 netns "$ns" && ip link set pu6p netns "$ns" &&
 	ip -n "$ns" link set pu6 up && ip netns del "$ns" &&
 	! ls -d /sys/class/net/pu6* >/dev/null 2>&1
@@ -274,7 +274,7 @@ step "delete: deleting the namespace that holds both (one up) deletes them" t_ns
 
 t_many() {
 	local i
-	for i in 1 2 3 4 5 6 7 8; do ip link add "pu1$i" type uionic || return; done
+	for i in 1 2 3 4 5 6 7 8; do ip link add "pu1$i" type unionic || return; done
 	for i in 1 2 3 4 5 6 7 8; do ip link del "pu1${i}p" || return; done
 	! ls -d /sys/class/net/pu1* >/dev/null 2>&1
 }
@@ -283,18 +283,18 @@ step "create and delete 8 pairs in a row" t_many
 # --- Module unload -------------------------------------------------------
 
 t_rmmod() {
-	ip link add pu7 type uionic && ip link add pu8 type uionic &&
+	ip link add pu7 type unionic && ip link add pu8 type unionic &&
 	ip link set pu7 netns "$NSA" && ip link set pu8p netns "$NSB" &&
-	ip -n "$NSB" link set pu8p up && rmmod uio_nic &&
+	ip -n "$NSB" link set pu8p up && rmmod unio_nic &&
 	! ip -n "$NSA" link show pu7 >/dev/null 2>&1 &&
 	! ip -n "$NSB" link show pu8p >/dev/null 2>&1 && gone pu7p && gone pu8 &&
-	! ls -d /sys/bus/platform/devices/uionic.* >/dev/null 2>&1 &&
-	insmod "$KO" && ip link add pu9 type uionic && ip link del pu9 && gone pu9p
+	! ls -d /sys/bus/platform/devices/unionic.* >/dev/null 2>&1 &&
+	insmod "$KO" && ip link add pu9 type unionic && ip link del pu9 && gone pu9p
 }
 step "rmmod: deletes pairs in every namespace; reload, create, delete" t_rmmod
 
 if [ -z "$was_loaded" ]; then
-	rmmod uio_nic 2>/dev/null
+	rmmod unio_nic 2>/dev/null
 fi
 summary
 [ "$fail" -eq 0 ]

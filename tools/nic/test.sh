@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# tools/nic/test.sh - checks of the uio_nic test NIC (drivers/uio_nic):
+# tools/nic/test.sh - checks of the unio_nic test NIC (drivers/unio_nic):
 # ethtool shows and changes rings, channels, header split, rules and
 # counters, TCP crosses namespaces intact at MTU 1500 and 9000 and over
 # IPv6, ntuple rules move a flow to another queue, a full RX ring and an
@@ -12,7 +12,7 @@
 #   tools/vm/run -- tools/nic/test.sh
 #
 # Needs root, iproute2, ethtool and python3 (tools/nic/xfer.py moves and
-# checks the data). Loads drivers/uio_nic/uio_nic.ko from
+# checks the data). Loads drivers/unio_nic/unio_nic.ko from
 # $UNIFIED_IO_KMOD_DIR (default: the repository) unless it is loaded.
 #
 # Prints "ok N name" / "not ok N name" lines ("# " lines say how fast TCP
@@ -21,7 +21,7 @@
 set -u
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-KO=${UNIFIED_IO_KMOD_DIR:-$REPO}/drivers/uio_nic/uio_nic.ko
+KO=${UNIFIED_IO_KMOD_DIR:-$REPO}/drivers/unio_nic/unio_nic.ko
 XFER=$REPO/tools/nic/xfer.py
 NSA=nic-a-$$ NSB=nic-b-$$
 DEV=unic0 PEER=unic0p
@@ -71,7 +71,7 @@ sum_stat() {
 # pair: $DEV in A and $PEER in B, addressed and up; created in the initial
 # namespace and moved, as a user would.
 pair() {
-	ip link add "$DEV" type uionic &&
+	ip link add "$DEV" type unionic &&
 	ip link set "$DEV" netns "$NSA" &&
 	ip link set "$PEER" netns "$NSB" &&
 	ip -n "$NSA" addr add "$A4/24" dev "$DEV" &&
@@ -128,7 +128,7 @@ transfer() {
 for c in ip ethtool python3; do
 	command -v "$c" >/dev/null || skip_all "needs $c"
 done
-if ! grep -q '^uio_nic ' /proc/modules && ! insmod "$KO" 2>"$tmp/log"; then
+if ! grep -q '^unio_nic ' /proc/modules && ! insmod "$KO" 2>"$tmp/log"; then
 	skip_all "cannot load $KO: $(cat "$tmp/log")"
 fi
 ip netns add "$NSA" && ip netns add "$NSB" || skip_all "ip netns add failed"
@@ -141,12 +141,12 @@ check "create: the pair, moved to two namespaces, addressed and up" pair
 # --- ethtool ---------------------------------------------------------------
 
 xa ethtool -i "$DEV" >"$tmp/log" 2>&1
-if grep -q '^driver: uio_nic$' "$tmp/log" &&
-   grep -q '^bus-info: uionic\.[0-9]*$' "$tmp/log"; then
+if grep -q '^driver: unio_nic$' "$tmp/log" &&
+   grep -q '^bus-info: unionic\.[0-9]*$' "$tmp/log"; then
 	: >"$tmp/log"
-	ok "ethtool -i: driver uio_nic on a uionic.N platform device"
+	ok "ethtool -i: driver unio_nic on a unionic.N platform device"
 else
-	not_ok "ethtool -i: driver uio_nic on a uionic.N platform device"
+	not_ok "ethtool -i: driver unio_nic on a unionic.N platform device"
 fi
 
 xa ethtool -g "$DEV" >"$tmp/log" 2>&1
@@ -212,7 +212,7 @@ else
 fi
 
 # On a pair of its own: IPv6 drops the addresses of a port that goes down.
-if ip link add u5 type uionic && ip link set u5 up && sleep 0.2 &&
+if ip link add u5 type unionic && ip link set u5 up && sleep 0.2 &&
    ethtool u5 | grep -q 'Link detected: no' &&
    ip link set u5p up && sleep 0.2 &&
    ethtool u5 | grep -q 'Link detected: yes' &&

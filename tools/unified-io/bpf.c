@@ -146,20 +146,20 @@ static const char *kv(char *arg, char **value)
 
 static int load_crc(struct bpf_slot *s, int argc, char **argv)
 {
-	uint32_t mode = UIO_CRC_STAMP, flags = 0;
+	uint32_t mode = UNIO_CRC_STAMP, flags = 0;
 
 	for (int i = 0; i < argc; i++) {
 		char *v;
 		const char *k = kv(argv[i], &v);
 
 		if (!strcmp(k, "mode") && v && !strcmp(v, "stamp"))
-			mode = UIO_CRC_STAMP;
+			mode = UNIO_CRC_STAMP;
 		else if (!strcmp(k, "mode") && v && !strcmp(v, "verify"))
-			mode = UIO_CRC_VERIFY;
+			mode = UNIO_CRC_VERIFY;
 		else if (!strcmp(k, "append") && !v)
-			flags |= UIO_CRC_F_APPEND;
+			flags |= UNIO_CRC_F_APPEND;
 		else if (!strcmp(k, "strip") && !v)
-			flags |= UIO_CRC_F_STRIP;
+			flags |= UNIO_CRC_F_STRIP;
 		else
 			return BAD_ARG("crc32c", argv[i]);
 	}
@@ -169,9 +169,9 @@ static int load_crc(struct bpf_slot *s, int argc, char **argv)
 	s->crc->rodata->crc_mode = mode;
 	s->crc->rodata->crc_flags = flags;
 	snprintf(s->args, sizeof(s->args), "mode=%s%s%s",
-		 mode == UIO_CRC_STAMP ? "stamp" : "verify",
-		 flags & UIO_CRC_F_APPEND ? " append" : "",
-		 flags & UIO_CRC_F_STRIP ? " strip" : "");
+		 mode == UNIO_CRC_STAMP ? "stamp" : "verify",
+		 flags & UNIO_CRC_F_APPEND ? " append" : "",
+		 flags & UNIO_CRC_F_STRIP ? " strip" : "");
 	return crc32c_bpf__load(s->crc);
 }
 
@@ -197,7 +197,7 @@ static int load_filter(struct bpf_slot *s, int argc, char **argv)
 			ret = parse_u64(v, &value);
 		else if (v && !strcmp(k, "mask"))
 			ret = parse_u64(v, &mask);
-		if (ret || off > UINT32_MAX || len < 1 || len > UIO_FILTER_MAX_LEN)
+		if (ret || off > UINT32_MAX || len < 1 || len > UNIO_FILTER_MAX_LEN)
 			return BAD_ARG("filter", argv[i]);
 	}
 	s->filter = filter_bpf__open();
@@ -263,12 +263,12 @@ static void slot_destroy(struct bpf_slot *s)
 static int slot_fd(const struct bpf_slot *s)
 {
 	if (s->crc)
-		return bpf_program__fd(s->crc->progs.uio_crc32c);
+		return bpf_program__fd(s->crc->progs.unio_crc32c);
 	if (s->filter)
-		return bpf_program__fd(s->filter->progs.uio_filter);
+		return bpf_program__fd(s->filter->progs.unio_filter);
 	if (s->redact)
-		return bpf_program__fd(s->redact->progs.uio_redact);
-	return bpf_program__fd(s->stats->progs.uio_stats);
+		return bpf_program__fd(s->redact->progs.unio_redact);
+	return bpf_program__fd(s->stats->progs.unio_stats);
 }
 
 static int step_attach(struct bpf_ctx *c, int argc, char **argv)
@@ -591,8 +591,8 @@ static int step_run(struct bpf_ctx *c, int argc, char **argv)
 
 static int print_stats(const struct bpf_slot *s)
 {
-	struct uio_stats_total t;
-	struct uio_stats_owner o;
+	struct unio_stats_total t;
+	struct unio_stats_owner o;
 	uint32_t key = 0, next;
 	int fd, ret;
 
@@ -608,7 +608,7 @@ static int print_stats(const struct bpf_slot *s)
 		jsonw_uint_field(json_wtr, "untracked", t.untracked);
 		jsonw_name(json_wtr, "log2_hist");
 		jsonw_start_array(json_wtr);
-		for (int h = 0; h < UIO_STATS_HIST; h++)
+		for (int h = 0; h < UNIO_STATS_HIST; h++)
 			jsonw_uint(json_wtr, t.hist[h]);
 		jsonw_end_array(json_wtr);
 		jsonw_name(json_wtr, "owners");
@@ -616,7 +616,7 @@ static int print_stats(const struct bpf_slot *s)
 	} else {
 		printf("stats (prog id %u): %" PRIu64 " buffers, %" PRIu64 " bytes\n",
 		       s->id, (uint64_t)t.buffers, (uint64_t)t.bytes);
-		for (int h = 0; h < UIO_STATS_HIST; h++)
+		for (int h = 0; h < UNIO_STATS_HIST; h++)
 			if (t.hist[h])
 				printf("  len [%u, %u): %" PRIu64 "\n", 1U << h,
 				       2U << h, (uint64_t)t.hist[h]);

@@ -4,8 +4,8 @@
  * the unified_io tools use). Nesting is tracked so commas and indentation
  * come out right; the caller must balance start/end calls.
  */
-#ifndef UIO_JSON_WRITER_H
-#define UIO_JSON_WRITER_H
+#ifndef UNIO_JSON_WRITER_H
+#define UNIO_JSON_WRITER_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,4 +36,4 @@ void jsonw_int_field(json_writer_t *self, const char *name, int64_t value);
 void jsonw_float_field(json_writer_t *self, const char *name, double value);
 void jsonw_bool_field(json_writer_t *self, const char *name, bool value);
 
-#endif /* UIO_JSON_WRITER_H */
+#endif /* UNIO_JSON_WRITER_H */

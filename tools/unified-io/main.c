@@ -230,7 +230,7 @@ static int do_version(int argc, char **argv)
 	(void)argv;
 	if (json_output) {
 		jsonw_start_object(json_wtr);
-		jsonw_string_field(json_wtr, "version", UIO_TOOL_VERSION);
+		jsonw_string_field(json_wtr, "version", UNIO_TOOL_VERSION);
 		jsonw_uint_field(json_wtr, "abi_version", UNIFIED_IO_ABI_VERSION);
 		jsonw_name(json_wtr, "libunifiedio");
 		jsonw_start_object(json_wtr);
@@ -239,7 +239,7 @@ static int do_version(int argc, char **argv)
 		jsonw_end_object(json_wtr);
 		jsonw_end_object(json_wtr);
 	} else {
-		printf("%s v%s\n", bin_name, UIO_TOOL_VERSION);
+		printf("%s v%s\n", bin_name, UNIO_TOOL_VERSION);
 		printf("using libunifiedio v%d.%d, ABI version %d\n",
 		       UNIO_VERSION_MAJOR, UNIO_VERSION_MINOR, UNIFIED_IO_ABI_VERSION);
 	}

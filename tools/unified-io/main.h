@@ -8,7 +8,7 @@
 
 #include "json_writer.h"
 
-#define UIO_TOOL_VERSION "1.0.0"
+#define UNIO_TOOL_VERSION "1.0.0"
 
 #define NEXT_ARG()	({ argc--; argv++; })
 #define GET_ARG()	({ argc--; *argv++; })

@@ -8,7 +8,7 @@
  * (UNIFIED_IO_NET_BIND), shows the network side of GET_INFO, unbinds and
  * releases it: the queue restarts twice and keeps working. On failure the
  * kernel's reason (struct unified_io_net_bind @msg) is printed with the
- * errno. uio-netstream(8) moves data; this only answers the question.
+ * errno. unio-netstream(8) moves data; this only answers the question.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -137,7 +137,7 @@ static int do_net_check(int argc, char **argv)
 		       msg[0] ? ": " : "", msg);
 		if (!(features & UNIFIED_IO_FEAT_NET_PROVIDER))
 			printf("  (this kernel has no UNIFIED_IO_FEAT_NET_PROVIDER; io_uring zcrx can\n"
-			       "  still deliver into a region: uio-netstream recv --mode zcrx-region)\n");
+			       "  still deliver into a region: unio-netstream recv --mode zcrx-region)\n");
 	} else {
 		printf("%s queue %u: NET_BIND ok, %u of %u buffers lent\n", ifname, rxq,
 		       bufs / 2, bufs);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * uio_nic receive path: RX queues, their memory, NAPI and queue_mgmt_ops.
+ * unio_nic receive path: RX queues, their memory, NAPI and queue_mgmt_ops.
  *
  * The peer's ndo_start_xmit puts the frame (the sender's skb) on the ring of
  * the RX queue steering picked and schedules that queue's NAPI; this is the
@@ -17,7 +17,7 @@
  * the linear part. With no buffer in the pool the frame is dropped and
  * counted (alloc_fail), as hardware does; TCP retransmits.
  *
- * A queue's memory (struct uionic_qmem: the ring and the payload pool) is
+ * A queue's memory (struct unionic_qmem: the ring and the payload pool) is
  * allocated, started, stopped and freed through queue_mgmt_ops, so the core
  * can restart a queue with a memory provider bound (netif_mp_open_rxq) or
  * unbound, and the same functions serve ndo_open/ndo_stop. The NAPI
@@ -34,13 +34,13 @@
 #include <net/netdev_rx_queue.h>
 #include <net/page_pool/helpers.h>
 
-#include "uionic.h"
+#include "unionic.h"
 
-static struct page_pool *uionic_pp_create(struct net_device *dev,
+static struct page_pool *unionic_pp_create(struct net_device *dev,
 					  unsigned int idx,
 					  struct napi_struct *napi)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	struct page_pool_params pp = {
 		.flags		= PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV |
 				  PP_FLAG_ALLOW_UNREADABLE_NETMEM,
@@ -63,10 +63,10 @@ static struct page_pool *uionic_pp_create(struct net_device *dev,
  * @napi: the queue's NAPI if the device is up (enables direct recycling),
  * else NULL: page_pool_destroy() may only see a disabled or unused NAPI.
  */
-static int uionic_qmem_alloc(struct net_device *dev, struct uionic_qmem *qm,
+static int unionic_qmem_alloc(struct net_device *dev, struct unionic_qmem *qm,
 			     unsigned int idx, struct napi_struct *napi)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	int err;
 
 	netdev_assert_locked(dev);
@@ -79,7 +79,7 @@ static int uionic_qmem_alloc(struct net_device *dev, struct uionic_qmem *qm,
 	if (err)
 		goto err_free_ring;
 
-	qm->pp = uionic_pp_create(dev, idx, napi);
+	qm->pp = unionic_pp_create(dev, idx, napi);
 	if (IS_ERR(qm->pp)) {
 		err = PTR_ERR(qm->pp);
 		qm->pp = NULL;
@@ -96,9 +96,9 @@ err_free_ring:
 }
 
 /* The queue is stopped (or never ran): nobody produces or consumes. */
-static void uionic_qmem_free(struct net_device *dev, struct uionic_qmem *qm)
+static void unionic_qmem_free(struct net_device *dev, struct unionic_qmem *qm)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	struct sk_buff *frame;
 	long purged = 0;
 
@@ -122,13 +122,13 @@ static void uionic_qmem_free(struct net_device *dev, struct uionic_qmem *qm)
  * Copy of frame bytes into receive buffers, computing the checksum the
  * sender left to the NIC (CHECKSUM_PARTIAL) over the bytes it copies.
  */
-struct uionic_copy {
+struct unionic_copy {
 	const struct sk_buff *frame;
 	int csum_start;			/* < 0: nothing to compute */
 	__wsum csum;
 };
 
-static int uionic_copy_bits(struct uionic_copy *c, int off, void *to,
+static int unionic_copy_bits(struct unionic_copy *c, int off, void *to,
 			    int len)
 {
 	int pre;
@@ -153,8 +153,8 @@ static int uionic_copy_bits(struct uionic_copy *c, int off, void *to,
 }
 
 /* The device writes @len frame bytes from @off to bus address @dma. */
-static int uionic_dma_write(struct device *dma_dev, dma_addr_t dma,
-			    struct uionic_copy *c, int off, unsigned int len)
+static int unionic_dma_write(struct device *dma_dev, dma_addr_t dma,
+			    struct unionic_copy *c, int off, unsigned int len)
 {
 	phys_addr_t pa = dma_to_phys(dma_dev, dma);
 
@@ -168,7 +168,7 @@ static int uionic_dma_write(struct device *dma_dev, dma_addr_t dma,
 		if (unlikely(!pfn_valid(pfn)))
 			return -EFAULT;
 		va = kmap_local_pfn(pfn);
-		err = uionic_copy_bits(c, off, va + poff, n);
+		err = unionic_copy_bits(c, off, va + poff, n);
 		kunmap_local(va);
 		if (err)
 			return err;
@@ -180,10 +180,10 @@ static int uionic_dma_write(struct device *dma_dev, dma_addr_t dma,
 }
 
 /* Place @len payload bytes from @off in pool buffers, as frags of @skb. */
-static int uionic_rx_payload(struct uionic_rxq *rq, struct uionic_copy *c,
+static int unionic_rx_payload(struct unionic_rxq *rq, struct unionic_copy *c,
 			     struct sk_buff *skb, int off, unsigned int len)
 {
-	struct uionic_priv *priv = netdev_priv(rq->dev);
+	struct unionic_priv *priv = netdev_priv(rq->dev);
 	struct page_pool *pp = rq->mem.pp;
 	unsigned int buf_len = PAGE_SIZE << pp->p.order;
 	int i = 0;
@@ -197,13 +197,13 @@ static int uionic_rx_payload(struct uionic_rxq *rq, struct uionic_copy *c,
 		if (i == MAX_SKB_FRAGS)
 			return -EMSGSIZE;
 		if (likely(!(READ_ONCE(priv->pflags) &
-			     UIONIC_PFLAG_FAIL_RX_ALLOC)))
+			     UNIONIC_PFLAG_FAIL_RX_ALLOC)))
 			netmem = page_pool_dev_alloc_netmems(pp);
 		if (!netmem)
 			return -ENOMEM;
 
 		dma = page_pool_get_dma_addr_netmem(netmem) + pp->p.offset;
-		err = uionic_dma_write(priv->dma_dev, dma, c, off, n);
+		err = unionic_dma_write(priv->dma_dev, dma, c, off, n);
 		if (err) {
 			page_pool_put_full_netmem(pp, netmem, true);
 			return err;
@@ -217,10 +217,10 @@ static int uionic_rx_payload(struct uionic_rxq *rq, struct uionic_copy *c,
 	return 0;
 }
 
-static void uionic_rx_drop(struct uionic_rxq *rq, bool alloc_fail,
+static void unionic_rx_drop(struct unionic_rxq *rq, bool alloc_fail,
 			   bool length)
 {
-	struct uionic_rxq_stats *s = &rq->stats;
+	struct unionic_rxq_stats *s = &rq->stats;
 
 	u64_stats_update_begin(&s->syncp);
 	u64_stats_inc(&s->drops);
@@ -231,14 +231,14 @@ static void uionic_rx_drop(struct uionic_rxq *rq, bool alloc_fail,
 	u64_stats_update_end(&s->syncp);
 }
 
-static void uionic_rx_frame(struct uionic_rxq *rq, struct sk_buff *frame,
+static void unionic_rx_frame(struct unionic_rxq *rq, struct sk_buff *frame,
 			    int budget)
 {
-	const struct uionic_frame_cb *cb = UIONIC_CB(frame);
+	const struct unionic_frame_cb *cb = UNIONIC_CB(frame);
 	struct net_device *dev = rq->dev;
-	struct uionic_priv *priv = netdev_priv(dev);
-	struct uionic_copy c = { .frame = frame, .csum_start = -1 };
-	struct uionic_rxq_stats *s = &rq->stats;
+	struct unionic_priv *priv = netdev_priv(dev);
+	struct unionic_copy c = { .frame = frame, .csum_start = -1 };
+	struct unionic_rxq_stats *s = &rq->stats;
 	unsigned int len = frame->len;
 	unsigned int hlen = len;
 	struct sk_buff *skb;
@@ -247,7 +247,7 @@ static void uionic_rx_frame(struct uionic_rxq *rq, struct sk_buff *frame,
 	int err;
 
 	if (unlikely(len > READ_ONCE(dev->mtu) + VLAN_ETH_HLEN)) {
-		uionic_rx_drop(rq, false, true);
+		unionic_rx_drop(rq, false, true);
 		goto out;
 	}
 
@@ -256,7 +256,7 @@ static void uionic_rx_frame(struct uionic_rxq *rq, struct sk_buff *frame,
 		csum_off = c.csum_start + frame->csum_offset;
 		if (unlikely(c.csum_start < 0 ||
 			     csum_off + sizeof(__sum16) > len)) {
-			uionic_rx_drop(rq, false, false);
+			unionic_rx_drop(rq, false, false);
 			goto out;
 		}
 	}
@@ -269,17 +269,17 @@ static void uionic_rx_frame(struct uionic_rxq *rq, struct sk_buff *frame,
 
 	skb = napi_alloc_skb(&rq->napi, hlen);
 	if (unlikely(!skb)) {
-		uionic_rx_drop(rq, true, false);
+		unionic_rx_drop(rq, true, false);
 		goto out;
 	}
 	/* Before any frag: a dropped skb must return them to the pool. */
 	skb_mark_for_recycle(skb);
 
-	err = uionic_copy_bits(&c, 0, skb_put(skb, hlen), hlen);
+	err = unionic_copy_bits(&c, 0, skb_put(skb, hlen), hlen);
 	if (!err && split)
-		err = uionic_rx_payload(rq, &c, skb, hlen, len - hlen);
+		err = unionic_rx_payload(rq, &c, skb, hlen, len - hlen);
 	if (unlikely(err)) {
-		uionic_rx_drop(rq, err == -ENOMEM, false);
+		unionic_rx_drop(rq, err == -ENOMEM, false);
 		kfree_skb_reason(skb, err == -ENOMEM ? SKB_DROP_REASON_NOMEM :
 				 SKB_DROP_REASON_NOT_SPECIFIED);
 		goto out;
@@ -307,15 +307,15 @@ out:
 	napi_consume_skb(frame, budget);
 }
 
-static int uionic_poll(struct napi_struct *napi, int budget)
+static int unionic_poll(struct napi_struct *napi, int budget)
 {
-	struct uionic_rxq *rq = container_of(napi, struct uionic_rxq, napi);
+	struct unionic_rxq *rq = container_of(napi, struct unionic_rxq, napi);
 	struct sk_buff *frame;
 	int done = 0;
 
 	/* The only consumer of the ring: no consumer lock. */
 	while (done < budget && (frame = __ptr_ring_consume(rq->mem.ring))) {
-		uionic_rx_frame(rq, frame, budget);
+		unionic_rx_frame(rq, frame, budget);
 		done++;
 	}
 	if (done < budget)
@@ -324,10 +324,10 @@ static int uionic_poll(struct napi_struct *napi, int budget)
 }
 
 /* Run queue @idx on the memory in rq->mem. */
-static void uionic_rxq_enable(struct net_device *dev, unsigned int idx)
+static void unionic_rxq_enable(struct net_device *dev, unsigned int idx)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
-	struct uionic_rxq *rq = &priv->rxq[idx];
+	struct unionic_priv *priv = netdev_priv(dev);
+	struct unionic_rxq *rq = &priv->rxq[idx];
 
 	netdev_assert_locked(dev);
 
@@ -337,13 +337,13 @@ static void uionic_rxq_enable(struct net_device *dev, unsigned int idx)
 	rcu_assign_pointer(rq->xmit_ring, rq->mem.ring);
 }
 
-/* Before uionic_rxq_disable(): the peer stops producing after a grace period. */
-static void uionic_rxq_unpublish(struct uionic_rxq *rq)
+/* Before unionic_rxq_disable(): the peer stops producing after a grace period. */
+static void unionic_rxq_unpublish(struct unionic_rxq *rq)
 {
 	RCU_INIT_POINTER(rq->xmit_ring, NULL);
 }
 
-static void uionic_rxq_disable(struct uionic_rxq *rq)
+static void unionic_rxq_disable(struct unionic_rxq *rq)
 {
 	netdev_assert_locked(rq->dev);
 
@@ -351,9 +351,9 @@ static void uionic_rxq_disable(struct uionic_rxq *rq)
 	page_pool_disable_direct_recycling(rq->mem.pp);
 }
 
-int uionic_queues_up(struct net_device *dev)
+int unionic_queues_up(struct net_device *dev)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	unsigned int n = dev->real_num_rx_queues;
 	unsigned int i;
 	int err;
@@ -362,42 +362,42 @@ int uionic_queues_up(struct net_device *dev)
 
 	for (i = 0; i < n; i++)
 		netif_napi_add_config_locked(dev, &priv->rxq[i].napi,
-					     uionic_poll, i);
+					     unionic_poll, i);
 
 	for (i = 0; i < n; i++) {
-		err = uionic_qmem_alloc(dev, &priv->rxq[i].mem, i,
+		err = unionic_qmem_alloc(dev, &priv->rxq[i].mem, i,
 					&priv->rxq[i].napi);
 		if (err)
 			goto err_free;
 	}
 
 	for (i = 0; i < n; i++)
-		uionic_rxq_enable(dev, i);
+		unionic_rxq_enable(dev, i);
 	return 0;
 
 err_free:
 	while (i--)
-		uionic_qmem_free(dev, &priv->rxq[i].mem);
+		unionic_qmem_free(dev, &priv->rxq[i].mem);
 	for (i = 0; i < n; i++)
 		__netif_napi_del_locked(&priv->rxq[i].napi);
 	synchronize_net();
 	return err;
 }
 
-void uionic_queues_down(struct net_device *dev)
+void unionic_queues_down(struct net_device *dev)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	unsigned int n = dev->real_num_rx_queues;
 	unsigned int i;
 
 	netdev_assert_locked(dev);
 
 	for (i = 0; i < n; i++)
-		uionic_rxq_unpublish(&priv->rxq[i]);
+		unionic_rxq_unpublish(&priv->rxq[i]);
 	synchronize_net();
 
 	for (i = 0; i < n; i++) {
-		uionic_rxq_disable(&priv->rxq[i]);
+		unionic_rxq_disable(&priv->rxq[i]);
 		netif_queue_set_napi(dev, i, NETDEV_QUEUE_TYPE_RX, NULL);
 		netif_queue_set_napi(dev, i, NETDEV_QUEUE_TYPE_TX, NULL);
 		__netif_napi_del_locked(&priv->rxq[i].napi);
@@ -406,11 +406,11 @@ void uionic_queues_down(struct net_device *dev)
 	synchronize_net();
 
 	for (i = 0; i < n; i++)
-		uionic_qmem_free(dev, &priv->rxq[i].mem);
+		unionic_qmem_free(dev, &priv->rxq[i].mem);
 }
 
 /* ethtool -L: queues are rebuilt; the core keeps bound providers' queues. */
-int uionic_set_queue_count(struct net_device *dev, unsigned int n)
+int unionic_set_queue_count(struct net_device *dev, unsigned int n)
 {
 	bool running = netif_running(dev);
 	int err, err_up;
@@ -419,21 +419,21 @@ int uionic_set_queue_count(struct net_device *dev, unsigned int n)
 	netdev_assert_locked(dev);
 
 	if (running)
-		uionic_queues_down(dev);
+		unionic_queues_down(dev);
 	err = netif_set_real_num_queues(dev, n, n);
 	if (!running)
 		return err;
-	err_up = uionic_queues_up(dev);
+	err_up = unionic_queues_up(dev);
 	if (err_up)
 		netdev_err(dev, "cannot restart queues: %d\n", err_up);
 	return err ?: err_up;
 }
 
 /* ethtool -G rx N: each running queue restarts on a ring of the new size. */
-int uionic_set_ring_size(struct net_device *dev, u32 size,
+int unionic_set_ring_size(struct net_device *dev, u32 size,
 			 struct netlink_ext_ack *extack)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	u32 old = priv->ring_size;
 	unsigned int i;
 	int err;
@@ -463,49 +463,49 @@ err_restore:
 	return err;
 }
 
-static int uionic_queue_mem_alloc(struct net_device *dev,
+static int unionic_queue_mem_alloc(struct net_device *dev,
 				  struct netdev_queue_config *qcfg,
 				  void *per_queue_mem, int idx)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	struct napi_struct *napi = NULL;
 
 	if (netif_running(dev))
 		napi = &priv->rxq[idx].napi;
-	return uionic_qmem_alloc(dev, per_queue_mem, idx, napi);
+	return unionic_qmem_alloc(dev, per_queue_mem, idx, napi);
 }
 
-static void uionic_queue_mem_free(struct net_device *dev, void *per_queue_mem)
+static void unionic_queue_mem_free(struct net_device *dev, void *per_queue_mem)
 {
-	uionic_qmem_free(dev, per_queue_mem);
+	unionic_qmem_free(dev, per_queue_mem);
 }
 
-static int uionic_queue_start(struct net_device *dev,
+static int unionic_queue_start(struct net_device *dev,
 			      struct netdev_queue_config *qcfg,
 			      void *per_queue_mem, int idx)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
-	struct uionic_qmem *qm = per_queue_mem;
+	struct unionic_priv *priv = netdev_priv(dev);
+	struct unionic_qmem *qm = per_queue_mem;
 
 	netdev_assert_locked(dev);
 
 	priv->rxq[idx].mem = *qm;
 	memset(qm, 0, sizeof(*qm));
-	uionic_rxq_enable(dev, idx);
+	unionic_rxq_enable(dev, idx);
 	return 0;
 }
 
-static int uionic_queue_stop(struct net_device *dev, void *per_queue_mem,
+static int unionic_queue_stop(struct net_device *dev, void *per_queue_mem,
 			     int idx)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
-	struct uionic_rxq *rq = &priv->rxq[idx];
+	struct unionic_priv *priv = netdev_priv(dev);
+	struct unionic_rxq *rq = &priv->rxq[idx];
 
 	netdev_assert_locked(dev);
 
-	uionic_rxq_unpublish(rq);
+	unionic_rxq_unpublish(rq);
 	synchronize_net();
-	uionic_rxq_disable(rq);
+	unionic_rxq_disable(rq);
 
 	/* Frames left on the ring are dropped when the memory is freed. */
 	memcpy(per_queue_mem, &rq->mem, sizeof(rq->mem));
@@ -513,10 +513,10 @@ static int uionic_queue_stop(struct net_device *dev, void *per_queue_mem,
 	return 0;
 }
 
-const struct netdev_queue_mgmt_ops uionic_queue_mgmt_ops = {
-	.ndo_queue_mem_size	= sizeof(struct uionic_qmem),
-	.ndo_queue_mem_alloc	= uionic_queue_mem_alloc,
-	.ndo_queue_mem_free	= uionic_queue_mem_free,
-	.ndo_queue_start	= uionic_queue_start,
-	.ndo_queue_stop		= uionic_queue_stop,
+const struct netdev_queue_mgmt_ops unionic_queue_mgmt_ops = {
+	.ndo_queue_mem_size	= sizeof(struct unionic_qmem),
+	.ndo_queue_mem_alloc	= unionic_queue_mem_alloc,
+	.ndo_queue_mem_free	= unionic_queue_mem_free,
+	.ndo_queue_start	= unionic_queue_start,
+	.ndo_queue_stop		= unionic_queue_stop,
 };

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * uio_nic ethtool operations: driver info, link, rings and header split,
+ * unio_nic ethtool operations: driver info, link, rings and header split,
  * channels, per-queue statistics, a debug priv flag, and ntuple rules.
  *
  * All of them run under the instance lock; only set_channels asks for RTNL
@@ -18,64 +18,64 @@
 #include <net/ipv6.h>
 #include <net/netdev_lock.h>
 
-#include "uionic.h"
+#include "unionic.h"
 
-static const char uionic_pflag_names[UIONIC_PFLAG_COUNT][ETH_GSTRING_LEN] = {
+static const char unionic_pflag_names[UNIONIC_PFLAG_COUNT][ETH_GSTRING_LEN] = {
 	"fail-rx-alloc",
 };
 
-static const char uionic_rx_stat_names[][ETH_GSTRING_LEN] = {
+static const char unionic_rx_stat_names[][ETH_GSTRING_LEN] = {
 	"packets", "bytes", "drops", "alloc_fail", "hds_packets", "hds_bytes",
 	"ring_full", "length_errors",
 };
 
-static const char uionic_tx_stat_names[][ETH_GSTRING_LEN] = {
+static const char unionic_tx_stat_names[][ETH_GSTRING_LEN] = {
 	"packets", "bytes", "drops",
 };
 
-#define UIONIC_RX_NSTATS	ARRAY_SIZE(uionic_rx_stat_names)
-#define UIONIC_TX_NSTATS	ARRAY_SIZE(uionic_tx_stat_names)
+#define UNIONIC_RX_NSTATS	ARRAY_SIZE(unionic_rx_stat_names)
+#define UNIONIC_TX_NSTATS	ARRAY_SIZE(unionic_tx_stat_names)
 
-static void uionic_get_drvinfo(struct net_device *dev,
+static void unionic_get_drvinfo(struct net_device *dev,
 			       struct ethtool_drvinfo *info)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 
-	strscpy(info->driver, UIONIC_DRV_NAME, sizeof(info->driver));
+	strscpy(info->driver, UNIONIC_DRV_NAME, sizeof(info->driver));
 	strscpy(info->bus_info, dev_name(priv->dma_dev),
 		sizeof(info->bus_info));
 }
 
-static void uionic_get_ringparam(struct net_device *dev,
+static void unionic_get_ringparam(struct net_device *dev,
 				 struct ethtool_ringparam *ring,
 				 struct kernel_ethtool_ringparam *kring,
 				 struct netlink_ext_ack *extack)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 
-	ring->rx_max_pending = UIONIC_MAX_RING;
+	ring->rx_max_pending = UNIONIC_MAX_RING;
 	ring->rx_pending = priv->ring_size;
 	kring->tcp_data_split = priv->hds ? ETHTOOL_TCP_DATA_SPLIT_ENABLED :
 					    ETHTOOL_TCP_DATA_SPLIT_DISABLED;
 	kring->hds_thresh = priv->hds_thresh;
-	kring->hds_thresh_max = UIONIC_HDS_THRESH_MAX;
+	kring->hds_thresh_max = UNIONIC_HDS_THRESH_MAX;
 }
 
-static int uionic_set_ringparam(struct net_device *dev,
+static int unionic_set_ringparam(struct net_device *dev,
 				struct ethtool_ringparam *ring,
 				struct kernel_ethtool_ringparam *kring,
 				struct netlink_ext_ack *extack)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	int err;
 
-	if (ring->rx_pending < UIONIC_MIN_RING) {
+	if (ring->rx_pending < UNIONIC_MIN_RING) {
 		NL_SET_ERR_MSG_FMT(extack, "RX ring needs at least %u entries",
-				   UIONIC_MIN_RING);
+				   UNIONIC_MIN_RING);
 		return -EINVAL;
 	}
 	/* The core refuses changes that would break a bound provider. */
-	err = uionic_set_ring_size(dev, ring->rx_pending, extack);
+	err = unionic_set_ring_size(dev, ring->rx_pending, extack);
 	if (err)
 		return err;
 
@@ -86,14 +86,14 @@ static int uionic_set_ringparam(struct net_device *dev,
 	return 0;
 }
 
-static void uionic_get_channels(struct net_device *dev,
+static void unionic_get_channels(struct net_device *dev,
 				struct ethtool_channels *ch)
 {
 	ch->max_combined = min(dev->num_rx_queues, dev->num_tx_queues);
 	ch->combined_count = dev->real_num_rx_queues;
 }
 
-static int uionic_set_channels(struct net_device *dev,
+static int unionic_set_channels(struct net_device *dev,
 			       struct ethtool_channels *ch)
 {
 	if (ch->rx_count || ch->tx_count || ch->other_count ||
@@ -101,54 +101,54 @@ static int uionic_set_channels(struct net_device *dev,
 		return -EINVAL;
 	if (ch->combined_count == dev->real_num_rx_queues)
 		return 0;
-	return uionic_set_queue_count(dev, ch->combined_count);
+	return unionic_set_queue_count(dev, ch->combined_count);
 }
 
-static int uionic_get_sset_count(struct net_device *dev, int sset)
+static int unionic_get_sset_count(struct net_device *dev, int sset)
 {
 	switch (sset) {
 	case ETH_SS_STATS:
-		return dev->real_num_rx_queues * UIONIC_RX_NSTATS +
-		       dev->real_num_tx_queues * UIONIC_TX_NSTATS;
+		return dev->real_num_rx_queues * UNIONIC_RX_NSTATS +
+		       dev->real_num_tx_queues * UNIONIC_TX_NSTATS;
 	case ETH_SS_PRIV_FLAGS:
-		return UIONIC_PFLAG_COUNT;
+		return UNIONIC_PFLAG_COUNT;
 	default:
 		return -EOPNOTSUPP;
 	}
 }
 
-static void uionic_get_strings(struct net_device *dev, u32 sset, u8 *data)
+static void unionic_get_strings(struct net_device *dev, u32 sset, u8 *data)
 {
 	unsigned int q, i;
 
 	switch (sset) {
 	case ETH_SS_STATS:
 		for (q = 0; q < dev->real_num_rx_queues; q++)
-			for (i = 0; i < UIONIC_RX_NSTATS; i++)
+			for (i = 0; i < UNIONIC_RX_NSTATS; i++)
 				ethtool_sprintf(&data, "rx%u_%s", q,
-						uionic_rx_stat_names[i]);
+						unionic_rx_stat_names[i]);
 		for (q = 0; q < dev->real_num_tx_queues; q++)
-			for (i = 0; i < UIONIC_TX_NSTATS; i++)
+			for (i = 0; i < UNIONIC_TX_NSTATS; i++)
 				ethtool_sprintf(&data, "tx%u_%s", q,
-						uionic_tx_stat_names[i]);
+						unionic_tx_stat_names[i]);
 		break;
 	case ETH_SS_PRIV_FLAGS:
-		for (i = 0; i < UIONIC_PFLAG_COUNT; i++)
-			ethtool_puts(&data, uionic_pflag_names[i]);
+		for (i = 0; i < UNIONIC_PFLAG_COUNT; i++)
+			ethtool_puts(&data, unionic_pflag_names[i]);
 		break;
 	}
 }
 
-static void uionic_get_ethtool_stats(struct net_device *dev,
+static void unionic_get_ethtool_stats(struct net_device *dev,
 				     struct ethtool_stats *stats, u64 *data)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	unsigned int q;
 
 	for (q = 0; q < dev->real_num_rx_queues; q++) {
-		struct uionic_rx_counters c;
+		struct unionic_rx_counters c;
 
-		uionic_rx_counters(&priv->rxq[q], &c);
+		unionic_rx_counters(&priv->rxq[q], &c);
 		*data++ = c.packets;
 		*data++ = c.bytes;
 		*data++ = c.drops + c.wire_drops;
@@ -159,27 +159,27 @@ static void uionic_get_ethtool_stats(struct net_device *dev,
 		*data++ = c.length_errors;
 	}
 	for (q = 0; q < dev->real_num_tx_queues; q++) {
-		struct uionic_tx_counters c;
+		struct unionic_tx_counters c;
 
-		uionic_tx_counters(&priv->txq[q], &c);
+		unionic_tx_counters(&priv->txq[q], &c);
 		*data++ = c.packets;
 		*data++ = c.bytes;
 		*data++ = c.drops;
 	}
 }
 
-static u32 uionic_get_priv_flags(struct net_device *dev)
+static u32 unionic_get_priv_flags(struct net_device *dev)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 
 	return priv->pflags;
 }
 
-static int uionic_set_priv_flags(struct net_device *dev, u32 flags)
+static int unionic_set_priv_flags(struct net_device *dev, u32 flags)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 
-	if (flags & ~(BIT(UIONIC_PFLAG_COUNT) - 1))
+	if (flags & ~(BIT(UNIONIC_PFLAG_COUNT) - 1))
 		return -EINVAL;
 	WRITE_ONCE(priv->pflags, flags);
 	return 0;
@@ -187,21 +187,21 @@ static int uionic_set_priv_flags(struct net_device *dev, u32 flags)
 
 /* ntuple rules */
 
-static struct uionic_rules *uionic_rules(struct net_device *dev)
+static struct unionic_rules *unionic_rules(struct net_device *dev)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 
 	return netdev_lock_dereference(priv->rules, dev);
 }
 
-void uionic_rules_free(struct uionic_priv *priv)
+void unionic_rules_free(struct unionic_priv *priv)
 {
 	/* From priv_destructor: no reader is left. */
 	kfree(rcu_dereference_protected(priv->rules, true));
 	RCU_INIT_POINTER(priv->rules, NULL);
 }
 
-static int uionic_rule_find(const struct uionic_rules *rules, u32 loc)
+static int unionic_rule_find(const struct unionic_rules *rules, u32 loc)
 {
 	unsigned int i;
 
@@ -211,14 +211,14 @@ static int uionic_rule_find(const struct uionic_rules *rules, u32 loc)
 	return -ENOENT;
 }
 
-static bool uionic_rule_loc_used(const struct uionic_rules *rules, u32 loc)
+static bool unionic_rule_loc_used(const struct unionic_rules *rules, u32 loc)
 {
-	return uionic_rule_find(rules, loc) >= 0;
+	return unionic_rule_find(rules, loc) >= 0;
 }
 
-static int uionic_rule_parse(struct net_device *dev,
+static int unionic_rule_parse(struct net_device *dev,
 			     const struct ethtool_rx_flow_spec *fs,
-			     struct uionic_rule *r)
+			     struct unionic_rule *r)
 {
 	u32 type = fs->flow_type;
 	u64 queue;
@@ -263,24 +263,24 @@ static int uionic_rule_parse(struct net_device *dev,
 	return 0;
 }
 
-static int uionic_rule_loc(const struct uionic_rules *rules, u32 loc)
+static int unionic_rule_loc(const struct unionic_rules *rules, u32 loc)
 {
 	int i;
 
 	switch (loc) {
 	case RX_CLS_LOC_ANY:
 	case RX_CLS_LOC_FIRST:
-		for (i = 0; i < UIONIC_MAX_RULES; i++)
-			if (!uionic_rule_loc_used(rules, i))
+		for (i = 0; i < UNIONIC_MAX_RULES; i++)
+			if (!unionic_rule_loc_used(rules, i))
 				return i;
 		return -ENOSPC;
 	case RX_CLS_LOC_LAST:
-		for (i = UIONIC_MAX_RULES - 1; i >= 0; i--)
-			if (!uionic_rule_loc_used(rules, i))
+		for (i = UNIONIC_MAX_RULES - 1; i >= 0; i--)
+			if (!unionic_rule_loc_used(rules, i))
 				return i;
 		return -ENOSPC;
 	default:
-		return loc < UIONIC_MAX_RULES ? loc : -EINVAL;
+		return loc < UNIONIC_MAX_RULES ? loc : -EINVAL;
 	}
 }
 
@@ -288,17 +288,17 @@ static int uionic_rule_loc(const struct uionic_rules *rules, u32 loc)
  * Publish a copy of the rules with @r added (replacing a rule at the same
  * location) or, without @r, with the rule at index @del removed.
  */
-static int uionic_rules_replace(struct net_device *dev,
-				const struct uionic_rule *r, int del)
+static int unionic_rules_replace(struct net_device *dev,
+				const struct unionic_rule *r, int del)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
-	struct uionic_rules *old = uionic_rules(dev), *new = NULL;
+	struct unionic_priv *priv = netdev_priv(dev);
+	struct unionic_rules *old = unionic_rules(dev), *new = NULL;
 	unsigned int n = old ? old->n : 0, i, j = 0;
 	bool inserted = false;
 
 	if (!r)
 		n--;
-	else if (uionic_rule_find(old, r->fs.location) < 0)
+	else if (unionic_rule_find(old, r->fs.location) < 0)
 		n++;
 
 	if (n) {
@@ -309,7 +309,7 @@ static int uionic_rules_replace(struct net_device *dev,
 	}
 
 	for (i = 0; old && i < old->n; i++) {
-		const struct uionic_rule *o = &old->rule[i];
+		const struct unionic_rule *o = &old->rule[i];
 
 		if ((int)i == del || (r && o->fs.location == r->fs.location))
 			continue;
@@ -329,49 +329,49 @@ static int uionic_rules_replace(struct net_device *dev,
 	return 0;
 }
 
-static int uionic_rule_ins(struct net_device *dev, struct ethtool_rxnfc *cmd)
+static int unionic_rule_ins(struct net_device *dev, struct ethtool_rxnfc *cmd)
 {
-	struct uionic_rules *rules = uionic_rules(dev);
-	struct uionic_rule r;
+	struct unionic_rules *rules = unionic_rules(dev);
+	struct unionic_rule r;
 	int loc, err;
 
-	err = uionic_rule_parse(dev, &cmd->fs, &r);
+	err = unionic_rule_parse(dev, &cmd->fs, &r);
 	if (err)
 		return err;
-	loc = uionic_rule_loc(rules, cmd->fs.location);
+	loc = unionic_rule_loc(rules, cmd->fs.location);
 	if (loc < 0)
 		return loc;
 	r.fs.location = loc;
-	err = uionic_rules_replace(dev, &r, -1);
+	err = unionic_rules_replace(dev, &r, -1);
 	if (err)
 		return err;
 	cmd->fs.location = loc;
 	return 0;
 }
 
-static int uionic_rule_del(struct net_device *dev, struct ethtool_rxnfc *cmd)
+static int unionic_rule_del(struct net_device *dev, struct ethtool_rxnfc *cmd)
 {
-	int i = uionic_rule_find(uionic_rules(dev), cmd->fs.location);
+	int i = unionic_rule_find(unionic_rules(dev), cmd->fs.location);
 
 	if (i < 0)
 		return i;
-	return uionic_rules_replace(dev, NULL, i);
+	return unionic_rules_replace(dev, NULL, i);
 }
 
-static int uionic_get_rxnfc(struct net_device *dev, struct ethtool_rxnfc *cmd,
+static int unionic_get_rxnfc(struct net_device *dev, struct ethtool_rxnfc *cmd,
 			    u32 *rule_locs)
 {
-	const struct uionic_rules *rules = uionic_rules(dev);
+	const struct unionic_rules *rules = unionic_rules(dev);
 	unsigned int n = rules ? rules->n : 0, i;
 	int idx;
 
 	switch (cmd->cmd) {
 	case ETHTOOL_GRXCLSRLCNT:
 		cmd->rule_cnt = n;
-		cmd->data = UIONIC_MAX_RULES | RX_CLS_LOC_SPECIAL;
+		cmd->data = UNIONIC_MAX_RULES | RX_CLS_LOC_SPECIAL;
 		return 0;
 	case ETHTOOL_GRXCLSRULE:
-		idx = uionic_rule_find(rules, cmd->fs.location);
+		idx = unionic_rule_find(rules, cmd->fs.location);
 		if (idx < 0)
 			return idx;
 		cmd->fs = rules->rule[idx].fs;
@@ -382,47 +382,47 @@ static int uionic_get_rxnfc(struct net_device *dev, struct ethtool_rxnfc *cmd,
 		for (i = 0; i < n; i++)
 			rule_locs[i] = rules->rule[i].fs.location;
 		cmd->rule_cnt = n;
-		cmd->data = UIONIC_MAX_RULES;
+		cmd->data = UNIONIC_MAX_RULES;
 		return 0;
 	default:
 		return -EOPNOTSUPP;
 	}
 }
 
-static int uionic_set_rxnfc(struct net_device *dev, struct ethtool_rxnfc *cmd)
+static int unionic_set_rxnfc(struct net_device *dev, struct ethtool_rxnfc *cmd)
 {
 	switch (cmd->cmd) {
 	case ETHTOOL_SRXCLSRLINS:
-		return uionic_rule_ins(dev, cmd);
+		return unionic_rule_ins(dev, cmd);
 	case ETHTOOL_SRXCLSRLDEL:
-		return uionic_rule_del(dev, cmd);
+		return unionic_rule_del(dev, cmd);
 	default:
 		return -EOPNOTSUPP;
 	}
 }
 
-static u32 uionic_get_rx_ring_count(struct net_device *dev)
+static u32 unionic_get_rx_ring_count(struct net_device *dev)
 {
 	return dev->real_num_rx_queues;
 }
 
-const struct ethtool_ops uionic_ethtool_ops = {
+const struct ethtool_ops unionic_ethtool_ops = {
 	.supported_ring_params	= ETHTOOL_RING_USE_TCP_DATA_SPLIT |
 				  ETHTOOL_RING_USE_HDS_THRS,
 	/* netif_set_real_num_queues() updates the qdiscs: RTNL */
 	.op_needs_rtnl		= ETHTOOL_OP_NEEDS_RTNL_SCHANNELS,
-	.get_drvinfo		= uionic_get_drvinfo,
+	.get_drvinfo		= unionic_get_drvinfo,
 	.get_link		= ethtool_op_get_link,
-	.get_ringparam		= uionic_get_ringparam,
-	.set_ringparam		= uionic_set_ringparam,
-	.get_channels		= uionic_get_channels,
-	.set_channels		= uionic_set_channels,
-	.get_sset_count		= uionic_get_sset_count,
-	.get_strings		= uionic_get_strings,
-	.get_ethtool_stats	= uionic_get_ethtool_stats,
-	.get_priv_flags		= uionic_get_priv_flags,
-	.set_priv_flags		= uionic_set_priv_flags,
-	.get_rxnfc		= uionic_get_rxnfc,
-	.set_rxnfc		= uionic_set_rxnfc,
-	.get_rx_ring_count	= uionic_get_rx_ring_count,
+	.get_ringparam		= unionic_get_ringparam,
+	.set_ringparam		= unionic_set_ringparam,
+	.get_channels		= unionic_get_channels,
+	.set_channels		= unionic_set_channels,
+	.get_sset_count		= unionic_get_sset_count,
+	.get_strings		= unionic_get_strings,
+	.get_ethtool_stats	= unionic_get_ethtool_stats,
+	.get_priv_flags		= unionic_get_priv_flags,
+	.set_priv_flags		= unionic_set_priv_flags,
+	.get_rxnfc		= unionic_get_rxnfc,
+	.set_rxnfc		= unionic_set_rxnfc,
+	.get_rx_ring_count	= unionic_get_rx_ring_count,
 };

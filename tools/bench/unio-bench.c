@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * uio-bench: what batching through the mmapped SQ buys over one descriptor
+ * unio-bench: what batching through the mmapped SQ buys over one descriptor
  * per ioctl, for NOP and for ALLOC/FREE pairs.
  *
  * Modes: "inline" submits each descriptor with UNIFIED_IO_SUBMIT_F_INLINE
@@ -80,7 +80,7 @@ struct bench {
 
 static int fail(const char *what, int err)
 {
-	fprintf(stderr, "uio-bench: %s: %s\n", what, strerror(-err));
+	fprintf(stderr, "unio-bench: %s: %s\n", what, strerror(-err));
 	return err;
 }
 
@@ -125,13 +125,13 @@ static int bench_reap(struct bench *b, unsigned int nr)
 			continue;
 		}
 		if (cqe->res < 0) {
-			fprintf(stderr, "uio-bench: %s failed: %s\n",
+			fprintf(stderr, "unio-bench: %s failed: %s\n",
 				unio_op_name(cqe->opcode), strerror(-cqe->res));
 			return -EIO;
 		}
 		if (cqe->opcode == UNIFIED_IO_OP_ALLOC) {
 			if (cqe->user_data >= BENCH_SQ) {
-				fprintf(stderr, "uio-bench: bad ALLOC user_data\n");
+				fprintf(stderr, "unio-bench: bad ALLOC user_data\n");
 				return -EIO;
 			}
 			b->offs[cqe->user_data] = cqe->addr;
@@ -352,7 +352,7 @@ static void print_table(const struct bench *b, const struct utsname *u,
 {
 	unsigned int wl, m;
 
-	printf("uio-bench: kernel %s %s, cpu \"%s\"\n", u->release, u->machine, cpu);
+	printf("unio-bench: kernel %s %s, cpu \"%s\"\n", u->release, u->machine, cpu);
 	printf("region: %u-entry SQ, %u-entry CQ, %u x %u B buffers; %" PRIu32
 	       " ops x %u reps per mode, median reported\n",
 	       BENCH_SQ, BENCH_CQ, BENCH_NR_BUFS, BENCH_BUF_SIZE, b->ops, b->reps);
@@ -383,7 +383,7 @@ static int write_json(const struct bench *b, const char *path,
 	FILE *f = fopen(path, "we");
 
 	if (!f) {
-		fprintf(stderr, "uio-bench: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "unio-bench: %s: %s\n", path, strerror(errno));
 		return -errno;
 	}
 	w = jsonw_new(f);
@@ -393,7 +393,7 @@ static int write_json(const struct bench *b, const char *path,
 	}
 	jsonw_pretty(w, true);
 	jsonw_start_object(w);
-	jsonw_string_field(w, "benchmark", "uio-bench");
+	jsonw_string_field(w, "benchmark", "unio-bench");
 	jsonw_string_field(w, "note", bench_note);
 	jsonw_name(w, "system");
 	jsonw_start_object(w);
@@ -443,7 +443,7 @@ static int write_json(const struct bench *b, const char *path,
 	jsonw_end_object(w);
 	jsonw_destroy(&w);
 	if (ferror(f) | fclose(f)) {
-		fprintf(stderr, "uio-bench: writing %s failed\n", path);
+		fprintf(stderr, "unio-bench: writing %s failed\n", path);
 		return -EIO;
 	}
 	return 0;
@@ -452,7 +452,7 @@ static int write_json(const struct bench *b, const char *path,
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: uio-bench [--ops N] [--reps N] [--json FILE] [--dev PATH] [--quiet]\n"
+		"Usage: unio-bench [--ops N] [--reps N] [--json FILE] [--dev PATH] [--quiet]\n"
 		"\n"
 		"  --ops N      ops per timed run (default 20000)\n"
 		"  --reps N     timed runs per mode, median reported (default 5, max %d)\n"
@@ -489,7 +489,7 @@ int main(int argc, char **argv)
 			errno = 0;
 			v = strtoul(optarg, &end, 0);
 			if (errno || *end || !v || v > (opt == 'r' ? MAX_REPS : UINT32_MAX)) {
-				fprintf(stderr, "uio-bench: bad value '%s'\n", optarg);
+				fprintf(stderr, "unio-bench: bad value '%s'\n", optarg);
 				return 2;
 			}
 			if (opt == 'n')

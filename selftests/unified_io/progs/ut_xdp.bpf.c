@@ -2,14 +2,14 @@
 /*
  * XDP programs for selftests/unified_io/bpf.c: each does one small, checkable
  * thing to the buffer an UNIFIED_IO_OP_BPF descriptor runs it over. The test
- * loads the skeleton (uio_xdp.skel.h) and picks which programs to load.
+ * loads the skeleton (ut_xdp.skel.h) and picks which programs to load.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 /* struct unified_io_bpf_meta of include/uapi/linux/unified_io.h. */
-struct uiot_meta {
+struct uniot_meta {
 	__u64 user_data;
 	__u64 offset;
 	__u32 len;
@@ -17,19 +17,19 @@ struct uiot_meta {
 	__u8 opcode;
 	__u8 prog_index;
 };
-_Static_assert(sizeof(struct uiot_meta) == 24, "struct unified_io_bpf_meta");
+_Static_assert(sizeof(struct uniot_meta) == 24, "struct unified_io_bpf_meta");
 
 #define DATA(ctx)	((__u8 *)(long)(ctx)->data)
 #define DATA_END(ctx)	((__u8 *)(long)(ctx)->data_end)
-#define META(ctx)	((struct uiot_meta *)(long)(ctx)->data_meta)
+#define META(ctx)	((struct uniot_meta *)(long)(ctx)->data_meta)
 
-/* Set by the test before a run of uio_ctl; counters read after. */
-__u32 ctl_verdict;		/* returned by uio_ctl */
+/* Set by the test before a run of ut_ctl; counters read after. */
+__u32 ctl_verdict;		/* returned by ut_ctl */
 int ctl_tail;			/* bpf_xdp_adjust_tail(ctx, ctl_tail) if != 0 */
 int ctl_head;			/* bpf_xdp_adjust_head(ctx, ctl_head) if != 0 */
 long ctl_tail_ret;
 long ctl_head_ret;
-__u64 ctl_runs;			/* times uio_ctl ran */
+__u64 ctl_runs;			/* times ut_ctl ran */
 __u32 ctl_last_len;		/* data_end - data when it started */
 
 /*
@@ -37,7 +37,7 @@ __u32 ctl_last_len;		/* data_end - data when it started */
  * then returns ctl_verdict. Touches no data byte unless told to.
  */
 SEC("xdp")
-int uio_ctl(struct xdp_md *ctx)
+int ut_ctl(struct xdp_md *ctx)
 {
 	ctl_runs++;
 	ctl_last_len = bpf_xdp_get_buff_len(ctx);
@@ -50,44 +50,44 @@ int uio_ctl(struct xdp_md *ctx)
 
 /* Fixed verdicts. */
 SEC("xdp")
-int uio_pass(struct xdp_md *ctx)
+int ut_pass(struct xdp_md *ctx)
 {
 	return XDP_PASS;
 }
 
 SEC("xdp")
-int uio_drop(struct xdp_md *ctx)
+int ut_drop(struct xdp_md *ctx)
 {
 	return XDP_DROP;
 }
 
 SEC("xdp")
-int uio_aborted(struct xdp_md *ctx)
+int ut_aborted(struct xdp_md *ctx)
 {
 	return XDP_ABORTED;
 }
 
 SEC("xdp")
-int uio_tx(struct xdp_md *ctx)
+int ut_tx(struct xdp_md *ctx)
 {
 	return XDP_TX;
 }
 
 SEC("xdp")
-int uio_redirect(struct xdp_md *ctx)
+int ut_redirect(struct xdp_md *ctx)
 {
 	return XDP_REDIRECT;
 }
 
 SEC("xdp")
-int uio_unknown(struct xdp_md *ctx)
+int ut_unknown(struct xdp_md *ctx)
 {
 	return 42;
 }
 
 /* Increments the first byte, so the test sees whether it ran. */
 SEC("xdp")
-int uio_inc(struct xdp_md *ctx)
+int ut_inc(struct xdp_md *ctx)
 {
 	__u8 *data = DATA(ctx);
 
@@ -103,7 +103,7 @@ int uio_inc(struct xdp_md *ctx)
  * helpers' limit).
  */
 SEC("xdp")
-int uio_edges(struct xdp_md *ctx)
+int ut_edges(struct xdp_md *ctx)
 {
 	__u64 len = bpf_xdp_get_buff_len(ctx);
 	__u8 b;
@@ -124,7 +124,7 @@ int uio_edges(struct xdp_md *ctx)
  */
 static __always_inline int meta_copy(struct xdp_md *ctx)
 {
-	struct uiot_meta *meta = META(ctx);
+	struct uniot_meta *meta = META(ctx);
 	__u8 *data = DATA(ctx), *dst;
 	__u32 off;
 
@@ -139,22 +139,22 @@ static __always_inline int meta_copy(struct xdp_md *ctx)
 }
 
 SEC("xdp")
-int uio_meta_copy_a(struct xdp_md *ctx)
+int ut_meta_copy_a(struct xdp_md *ctx)
 {
 	return meta_copy(ctx);
 }
 
 SEC("xdp")
-int uio_meta_copy_b(struct xdp_md *ctx)
+int ut_meta_copy_b(struct xdp_md *ctx)
 {
 	return meta_copy(ctx);
 }
 
 /* Changes the metadata: what later programs of the chain see. */
 SEC("xdp")
-int uio_meta_scribble(struct xdp_md *ctx)
+int ut_meta_scribble(struct xdp_md *ctx)
 {
-	struct uiot_meta *meta = META(ctx);
+	struct uniot_meta *meta = META(ctx);
 
 	if ((void *)(meta + 1) > (void *)DATA(ctx))
 		return XDP_ABORTED;
@@ -169,7 +169,7 @@ int uio_meta_scribble(struct xdp_md *ctx)
  */
 static __always_inline int chain_step(struct xdp_md *ctx, __u8 id)
 {
-	struct uiot_meta *meta = META(ctx);
+	struct uniot_meta *meta = META(ctx);
 	__u8 *data = DATA(ctx), *slot;
 	__u8 n;
 
@@ -190,7 +190,7 @@ static __always_inline int chain_step(struct xdp_md *ctx, __u8 id)
 
 #define CHAIN_PROG(i)					\
 SEC("xdp")						\
-int uio_chain##i(struct xdp_md *ctx)			\
+int ut_chain##i(struct xdp_md *ctx)			\
 {							\
 	return chain_step(ctx, i);			\
 }
@@ -206,13 +206,13 @@ CHAIN_PROG(7)
 
 /* Refused at attach: frags (EOPNOTSUPP), device bound (ENODEV). */
 SEC("xdp.frags")
-int uio_frags(struct xdp_md *ctx)
+int ut_frags(struct xdp_md *ctx)
 {
 	return XDP_PASS;
 }
 
 SEC("xdp")
-int uio_devbound(struct xdp_md *ctx)
+int ut_devbound(struct xdp_md *ctx)
 {
 	return XDP_PASS;
 }
@@ -223,13 +223,13 @@ int uio_devbound(struct xdp_md *ctx)
  * which a region's frame has none of.
  */
 SEC("xdp/devmap")
-int uio_devmap(struct xdp_md *ctx)
+int ut_devmap(struct xdp_md *ctx)
 {
 	return ctx->egress_ifindex ? XDP_PASS : XDP_DROP;
 }
 
 SEC("xdp/cpumap")
-int uio_cpumap(struct xdp_md *ctx)
+int ut_cpumap(struct xdp_md *ctx)
 {
 	return XDP_PASS;
 }
@@ -241,7 +241,7 @@ int uio_cpumap(struct xdp_md *ctx)
 __u16 lookup_port;
 
 SEC("xdp")
-int uio_sk_lookup(struct xdp_md *ctx)
+int ut_sk_lookup(struct xdp_md *ctx)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
@@ -257,13 +257,13 @@ int uio_sk_lookup(struct xdp_md *ctx)
 
 /* Not XDP at all (EINVAL). */
 SEC("socket")
-int uio_socket(struct __sk_buff *skb)
+int ut_socket(struct __sk_buff *skb)
 {
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_getpid")
-int uio_tracepoint(void *ctx)
+int ut_tracepoint(void *ctx)
 {
 	return 0;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * uio_nic transmit path: the wire and the receiving port's flow steering.
+ * unio_nic transmit path: the wire and the receiving port's flow steering.
  *
  * ndo_start_xmit parses the frame's headers once, asks the *receiving* port
  * (the peer) which of its RX queues the frame belongs to, and puts the frame
@@ -28,9 +28,9 @@
 #include <net/ip.h>
 #include <net/ipv6.h>
 
-#include "uionic.h"
+#include "unionic.h"
 
-struct uionic_flow {
+struct unionic_flow {
 	u32 flow_type;		/* TCP_V4_FLOW, ...; 0: no TCP/UDP flow */
 	u32 saddr, daddr;	/* IPv6: folded */
 	__be16 sport, dport;
@@ -39,8 +39,8 @@ struct uionic_flow {
 };
 
 /* Offset of the transport header, or < 0; *proto gets its protocol. */
-static int uionic_parse_ipv6(const struct sk_buff *skb, int off, u8 *proto,
-			     struct uionic_flow *fl)
+static int unionic_parse_ipv6(const struct sk_buff *skb, int off, u8 *proto,
+			     struct unionic_flow *fl)
 {
 	struct ipv6hdr _ip6, *ip6;
 	u8 nexthdr;
@@ -79,7 +79,7 @@ static int uionic_parse_ipv6(const struct sk_buff *skb, int off, u8 *proto,
 	}
 }
 
-static void uionic_parse(const struct sk_buff *skb, struct uionic_flow *fl)
+static void unionic_parse(const struct sk_buff *skb, struct unionic_flow *fl)
 {
 	struct ethhdr _eth, *eth;
 	int off = ETH_HLEN;
@@ -103,7 +103,7 @@ static void uionic_parse(const struct sk_buff *skb, struct uionic_flow *fl)
 		proto = iph->protocol;
 		off += iph->ihl * 4;
 	} else if (eth->h_proto == htons(ETH_P_IPV6)) {
-		off = uionic_parse_ipv6(skb, off, &proto, fl);
+		off = unionic_parse_ipv6(skb, off, &proto, fl);
 		if (off < 0)
 			return;
 		v6 = true;
@@ -121,7 +121,7 @@ static void uionic_parse(const struct sk_buff *skb, struct uionic_flow *fl)
 		fl->sport = th->source;
 		fl->dport = th->dest;
 		off += th->doff * 4;
-		if (off <= skb->len && off <= UIONIC_MAX_HDR)
+		if (off <= skb->len && off <= UNIONIC_MAX_HDR)
 			fl->hdr_len = off;
 	} else if (proto == IPPROTO_UDP) {
 		struct udphdr _uh, *uh;
@@ -139,11 +139,11 @@ static void uionic_parse(const struct sk_buff *skb, struct uionic_flow *fl)
 }
 
 /* The RX queue of the receiving port @rx that gets the flow. */
-static struct uionic_rxq *uionic_steer(struct net_device *rx,
-				       const struct uionic_flow *fl)
+static struct unionic_rxq *unionic_steer(struct net_device *rx,
+				       const struct unionic_flow *fl)
 {
-	struct uionic_priv *priv = netdev_priv(rx);
-	const struct uionic_rules *rules;
+	struct unionic_priv *priv = netdev_priv(rx);
+	const struct unionic_rules *rules;
 	unsigned int i, nq;
 	u32 hash;
 
@@ -152,7 +152,7 @@ static struct uionic_rxq *uionic_steer(struct net_device *rx,
 
 	rules = rcu_dereference(priv->rules);
 	for (i = 0; rules && i < rules->n; i++) {
-		const struct uionic_rule *r = &rules->rule[i];
+		const struct unionic_rule *r = &rules->rule[i];
 
 		if (r->flow_type == fl->flow_type && r->dport == fl->dport)
 			return &priv->rxq[r->queue];
@@ -160,21 +160,21 @@ static struct uionic_rxq *uionic_steer(struct net_device *rx,
 
 	/* A concurrent ethtool -L is fine: stopped queues drop. */
 	nq = min_t(unsigned int, READ_ONCE(rx->real_num_rx_queues),
-		   UIONIC_MAX_QUEUES);
+		   UNIONIC_MAX_QUEUES);
 	hash = jhash_3words(fl->saddr, fl->daddr,
 			    (u32)ntohs(fl->sport) << 16 | ntohs(fl->dport),
 			    fl->proto);
 	return &priv->rxq[reciprocal_scale(hash, nq ?: 1)];
 }
 
-netdev_tx_t uionic_start_xmit(struct sk_buff *skb, struct net_device *dev)
+netdev_tx_t unionic_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
-	struct uionic_txq_stats *ts = &priv->txq[skb_get_queue_mapping(skb)];
-	struct uionic_frame_cb *cb;
-	struct uionic_flow fl;
+	struct unionic_priv *priv = netdev_priv(dev);
+	struct unionic_txq_stats *ts = &priv->txq[skb_get_queue_mapping(skb)];
+	struct unionic_frame_cb *cb;
+	struct unionic_flow fl;
 	struct net_device *peer;
-	struct uionic_rxq *rq;
+	struct unionic_rxq *rq;
 	struct ptr_ring *ring;
 	unsigned int len;
 
@@ -191,10 +191,10 @@ netdev_tx_t uionic_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		goto count_drop;
 	}
 
-	uionic_parse(skb, &fl);
-	rq = uionic_steer(peer, &fl);
+	unionic_parse(skb, &fl);
+	rq = unionic_steer(peer, &fl);
 
-	cb = UIONIC_CB(skb);
+	cb = UNIONIC_CB(skb);
 	cb->hdr_len = fl.hdr_len;
 	cb->l4_csum = fl.proto == IPPROTO_TCP || fl.proto == IPPROTO_UDP;
 	skb_tx_timestamp(skb);

@@ -10,8 +10,8 @@
  * No helper asserts from a thread other than the test's: ASSERT aborts the
  * whole test process, so threads record results and the test checks them.
  */
-#ifndef UIO_TEST_H
-#define UIO_TEST_H
+#ifndef UT_H
+#define UT_H
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,12 +47,12 @@
 #undef TEST_TIMEOUT_DEFAULT
 #define TEST_TIMEOUT_DEFAULT 300
 
-#define UIO_PAGE_SIZE	((size_t)sysconf(_SC_PAGESIZE))
-#define UIO_ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define UIO_SZ_2M	(2UL << 20)
+#define UT_PAGE_SIZE	((size_t)sysconf(_SC_PAGESIZE))
+#define UT_ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define UT_SZ_2M	(2UL << 20)
 
 /* Open the device; SKIP the test when it is not there. */
-#define UIO_OPEN(fd) do {						\
+#define UT_OPEN(fd) do {						\
 	(fd) = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);		\
 	if ((fd) < 0 && (errno == ENOENT || errno == ENODEV ||		\
 			 errno == ENXIO))				\
@@ -63,22 +63,22 @@
 } while (0)
 
 /* SKIP unless the device is there; a test that opens it later starts so. */
-#define UIO_REQUIRE_DEVICE() do {					\
+#define UT_REQUIRE_DEVICE() do {					\
 	int __fd;							\
 									\
-	UIO_OPEN(__fd);							\
+	UT_OPEN(__fd);							\
 	close(__fd);							\
 } while (0)
 
 /* ioctl() returning the result or -errno. */
-static inline int uio_ioctl(int fd, unsigned long cmd, void *arg)
+static inline int ut_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	int ret = ioctl(fd, cmd, arg);
 
 	return ret < 0 ? -errno : ret;
 }
 
-static inline void uio_setup_init(struct unified_io_setup *s, __u32 sq,
+static inline void ut_setup_init(struct unified_io_setup *s, __u32 sq,
 				  __u32 cq, __u32 buf_size, __u64 data_size,
 				  __u32 flags)
 {
@@ -91,25 +91,25 @@ static inline void uio_setup_init(struct unified_io_setup *s, __u32 sq,
 	s->data_size = data_size;
 }
 
-static inline int uio_get_info(int fd, struct unified_io_info *info)
+static inline int ut_get_info(int fd, struct unified_io_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->size = sizeof(*info);
-	return uio_ioctl(fd, UNIFIED_IO_GET_INFO, info);
+	return ut_ioctl(fd, UNIFIED_IO_GET_INFO, info);
 }
 
 /* SQ mode SUBMIT of at most @to_submit entries. */
-static inline int uio_submit(int fd, __u32 to_submit)
+static inline int ut_submit(int fd, __u32 to_submit)
 {
 	struct unified_io_submit sub = {
 		.size = sizeof(sub),
 		.to_submit = to_submit,
 	};
 
-	return uio_ioctl(fd, UNIFIED_IO_SUBMIT, &sub);
+	return ut_ioctl(fd, UNIFIED_IO_SUBMIT, &sub);
 }
 
-static inline int uio_submit_inline(int fd, const struct unified_io_desc *d)
+static inline int ut_submit_inline(int fd, const struct unified_io_desc *d)
 {
 	struct unified_io_submit sub = {
 		.size = sizeof(sub),
@@ -117,11 +117,11 @@ static inline int uio_submit_inline(int fd, const struct unified_io_desc *d)
 		.desc = *d,
 	};
 
-	return uio_ioctl(fd, UNIFIED_IO_SUBMIT, &sub);
+	return ut_ioctl(fd, UNIFIED_IO_SUBMIT, &sub);
 }
 
 /* COMPLETE; *ready (if given) gets the kernel's @ready, 0xdeadbeef if untouched. */
-static inline int uio_complete(int fd, __u32 min_complete, __u64 timeout_ns,
+static inline int ut_complete(int fd, __u32 min_complete, __u64 timeout_ns,
 			       __u32 *ready)
 {
 	struct unified_io_complete c = {
@@ -130,14 +130,14 @@ static inline int uio_complete(int fd, __u32 min_complete, __u64 timeout_ns,
 		.ready = 0xdeadbeef,
 		.timeout_ns = timeout_ns,
 	};
-	int ret = uio_ioctl(fd, UNIFIED_IO_COMPLETE, &c);
+	int ret = ut_ioctl(fd, UNIFIED_IO_COMPLETE, &c);
 
 	if (ready)
 		*ready = c.ready;
 	return ret;
 }
 
-static inline __u64 uio_now_ns(void)
+static inline __u64 ut_now_ns(void)
 {
 	struct timespec ts;
 
@@ -145,13 +145,13 @@ static inline __u64 uio_now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static inline bool uio_is_pow2(__u64 v)
+static inline bool ut_is_pow2(__u64 v)
 {
 	return v && !(v & (v - 1));
 }
 
 /* A context with a region, mapped whole, and the rings as a unio_queue. */
-struct uio_region {
+struct ut_region {
 	int fd;
 	struct unified_io_setup setup;
 	struct unified_io_region_layout l;
@@ -164,7 +164,7 @@ struct uio_region {
 };
 
 /* Fill r->q and the pointers from r->l and r->map. */
-static inline void uio_region_wire(struct uio_region *r)
+static inline void ut_region_wire(struct ut_region *r)
 {
 	__u8 *desc = r->map + r->l.desc_off;
 
@@ -193,8 +193,8 @@ static inline void uio_region_wire(struct uio_region *r)
  * Open, SETUP and map a region. Returns false after SKIP (device absent);
  * asserts on any other failure.
  */
-static inline bool __uio_region_create(struct __test_metadata *_metadata,
-				       struct uio_region *r, __u32 sq, __u32 cq,
+static inline bool __ut_region_create(struct __test_metadata *_metadata,
+				       struct ut_region *r, __u32 sq, __u32 cq,
 				       __u32 buf_size, __u64 data_size,
 				       __u32 flags)
 {
@@ -207,8 +207,8 @@ static inline bool __uio_region_create(struct __test_metadata *_metadata,
 		SKIP(return false, "%s: %s", UNIFIED_IO_DEVICE, strerror(errno));
 	}
 	ASSERT_LE(0, r->fd);
-	uio_setup_init(&r->setup, sq, cq, buf_size, data_size, flags);
-	ret = uio_ioctl(r->fd, UNIFIED_IO_SETUP, &r->setup);
+	ut_setup_init(&r->setup, sq, cq, buf_size, data_size, flags);
+	ret = ut_ioctl(r->fd, UNIFIED_IO_SETUP, &r->setup);
 	ASSERT_EQ(0, ret) TH_LOG("SETUP sq %u cq %u buf %u data %llu flags %#x: %s",
 				 sq, cq, buf_size, (unsigned long long)data_size,
 				 flags, strerror(-ret));
@@ -217,14 +217,14 @@ static inline bool __uio_region_create(struct __test_metadata *_metadata,
 	r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      r->fd, 0);
 	ASSERT_NE(MAP_FAILED, r->map) TH_LOG("mmap region: %s", strerror(errno));
-	uio_region_wire(r);
+	ut_region_wire(r);
 	return true;
 }
 
-#define uio_region_create(r, sq, cq, bs, ds, fl)			\
-	__uio_region_create(_metadata, r, sq, cq, bs, ds, fl)
+#define ut_region_create(r, sq, cq, bs, ds, fl)			\
+	__ut_region_create(_metadata, r, sq, cq, bs, ds, fl)
 
-static inline void uio_region_destroy(struct uio_region *r)
+static inline void ut_region_destroy(struct ut_region *r)
 {
 	if (r->map && r->map != MAP_FAILED)
 		munmap(r->map, r->map_len);
@@ -234,18 +234,18 @@ static inline void uio_region_destroy(struct uio_region *r)
 	r->fd = -1;
 }
 
-static inline int uio_region_info(struct uio_region *r,
+static inline int ut_region_info(struct ut_region *r,
 				  struct unified_io_info *info)
 {
-	return uio_get_info(r->fd, info);
+	return ut_get_info(r->fd, info);
 }
 
 /*
  * Reap the one completion a submit of @d just posted into *cqe, asserting it
  * is @d's; returns cqe->res.
  */
-static inline int __uio_reap_one(struct __test_metadata *_metadata,
-				 struct uio_region *r,
+static inline int __ut_reap_one(struct __test_metadata *_metadata,
+				 struct ut_region *r,
 				 const struct unified_io_desc *d,
 				 struct unified_io_cqe *cqe)
 {
@@ -265,8 +265,8 @@ static inline int __uio_reap_one(struct __test_metadata *_metadata,
  * Submit one descriptor through the SQ and reap its completion into *cqe.
  * Asserts the round trip itself works; returns cqe->res.
  */
-static inline int __uio_do(struct __test_metadata *_metadata,
-			   struct uio_region *r, const struct unified_io_desc *d,
+static inline int __ut_do(struct __test_metadata *_metadata,
+			   struct ut_region *r, const struct unified_io_desc *d,
 			   struct unified_io_cqe *cqe)
 {
 	struct unified_io_desc *sqe;
@@ -278,57 +278,57 @@ static inline int __uio_do(struct __test_metadata *_metadata,
 	ASSERT_NE(NULL, sqe);
 	*sqe = *d;
 	unio_sq_flush(&r->q);
-	ASSERT_EQ(1, uio_submit(r->fd, 1));
+	ASSERT_EQ(1, ut_submit(r->fd, 1));
 	ASSERT_EQ(head + 1, unio_smp_load_acquire(r->q.sq.khead));
-	return __uio_reap_one(_metadata, r, d, cqe);
+	return __ut_reap_one(_metadata, r, d, cqe);
 }
 
-#define uio_do(r, d, cqe)	__uio_do(_metadata, r, d, cqe)
+#define ut_do(r, d, cqe)	__ut_do(_metadata, r, d, cqe)
 
 /* The same through an inline SUBMIT. */
-static inline int __uio_do_inline(struct __test_metadata *_metadata,
-				  struct uio_region *r,
+static inline int __ut_do_inline(struct __test_metadata *_metadata,
+				  struct ut_region *r,
 				  const struct unified_io_desc *d,
 				  struct unified_io_cqe *cqe)
 {
 	ASSERT_EQ(0U, unio_cq_ready(&r->q));
-	ASSERT_EQ(1, uio_submit_inline(r->fd, d));
-	return __uio_reap_one(_metadata, r, d, cqe);
+	ASSERT_EQ(1, ut_submit_inline(r->fd, d));
+	return __ut_reap_one(_metadata, r, d, cqe);
 }
 
-#define uio_do_inline(r, d, cqe)	__uio_do_inline(_metadata, r, d, cqe)
+#define ut_do_inline(r, d, cqe)	__ut_do_inline(_metadata, r, d, cqe)
 
 /* ALLOC one buffer for @owner; returns res, *off the buffer's offset. */
-static inline int __uio_alloc(struct __test_metadata *_metadata,
-			      struct uio_region *r, __u16 owner, __u64 *off)
+static inline int __ut_alloc(struct __test_metadata *_metadata,
+			      struct ut_region *r, __u16 owner, __u64 *off)
 {
 	struct unified_io_desc d = {};
 	struct unified_io_cqe cqe;
 	int res;
 
 	unio_prep_alloc(&d, owner, 0xa110c000ULL | owner);
-	res = uio_do(r, &d, &cqe);
+	res = ut_do(r, &d, &cqe);
 	if (off)
 		*off = cqe.addr;
 	return res;
 }
 
-#define uio_alloc(r, owner, off)	__uio_alloc(_metadata, r, owner, off)
+#define ut_alloc(r, owner, off)	__ut_alloc(_metadata, r, owner, off)
 
-static inline int __uio_free(struct __test_metadata *_metadata,
-			     struct uio_region *r, __u16 owner, __u64 off)
+static inline int __ut_free(struct __test_metadata *_metadata,
+			     struct ut_region *r, __u16 owner, __u64 off)
 {
 	struct unified_io_desc d = {};
 	struct unified_io_cqe cqe;
 
 	unio_prep_free(&d, owner, off, 0xf4eeULL << 32 | off);
-	return uio_do(r, &d, &cqe);
+	return ut_do(r, &d, &cqe);
 }
 
-#define uio_free(r, owner, off)		__uio_free(_metadata, r, owner, off)
+#define ut_free(r, owner, off)		__ut_free(_metadata, r, owner, off)
 
 /* Drop CAP_IPC_LOCK from every set of the calling thread (for a child). */
-static inline int uio_drop_cap(int cap)
+static inline int ut_drop_cap(int cap)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -345,7 +345,7 @@ static inline int uio_drop_cap(int cap)
 	return 0;
 }
 
-static inline bool uio_has_cap(int cap)
+static inline bool ut_has_cap(int cap)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -358,7 +358,7 @@ static inline bool uio_has_cap(int cap)
 }
 
 /* Run @fn in a forked child; returns its exit status (or 128 + signal). */
-static inline int uio_in_child(int (*fn)(void *), void *arg)
+static inline int ut_in_child(int (*fn)(void *), void *arg)
 {
 	int status;
 	pid_t pid = fork();
@@ -375,7 +375,7 @@ static inline int uio_in_child(int (*fn)(void *), void *arg)
 }
 
 /* Cheap deterministic PRNG for patterns and scribbling. */
-static inline __u64 uio_rand(__u64 *s)
+static inline __u64 ut_rand(__u64 *s)
 {
 	*s ^= *s << 13;
 	*s ^= *s >> 7;
@@ -384,7 +384,7 @@ static inline __u64 uio_rand(__u64 *s)
 }
 
 /* Byte @i of the test pattern seeded by @seed. */
-static inline __u8 uio_pattern(__u64 seed, __u64 i)
+static inline __u8 ut_pattern(__u64 seed, __u64 i)
 {
 	__u64 x = (i + seed) * 0x9e3779b97f4a7c15ULL;
 
@@ -392,7 +392,7 @@ static inline __u8 uio_pattern(__u64 seed, __u64 i)
 }
 
 /* Field by field, so a mismatch names the field. */
-static inline void __uio_check_config(struct __test_metadata *_metadata,
+static inline void __ut_check_config(struct __test_metadata *_metadata,
 				      const struct unified_io_config *want,
 				      const struct unified_io_config *got)
 {
@@ -411,9 +411,9 @@ static inline void __uio_check_config(struct __test_metadata *_metadata,
 	EXPECT_EQ(want->resv[1], got->resv[1]);
 }
 
-#define uio_check_config(want, got)	__uio_check_config(_metadata, want, got)
+#define ut_check_config(want, got)	__ut_check_config(_metadata, want, got)
 
-static inline void __uio_check_stats(struct __test_metadata *_metadata,
+static inline void __ut_check_stats(struct __test_metadata *_metadata,
 				     const struct unified_io_stats *want,
 				     const struct unified_io_stats *got)
 {
@@ -434,6 +434,6 @@ static inline void __uio_check_stats(struct __test_metadata *_metadata,
 	EXPECT_EQ(want->resv, got->resv);
 }
 
-#define uio_check_stats(want, got)	__uio_check_stats(_metadata, want, got)
+#define ut_check_stats(want, got)	__ut_check_stats(_metadata, want, got)
 
-#endif /* UIO_TEST_H */
+#endif /* UT_H */

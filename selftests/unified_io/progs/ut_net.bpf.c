@@ -18,7 +18,7 @@ __u64 drop_runs, drop_bytes;
 __u64 xor_runs, xor_bytes;
 
 SEC("xdp")
-int uio_net_drop(struct xdp_md *ctx)
+int ut_net_drop(struct xdp_md *ctx)
 {
 	drop_runs++;
 	drop_bytes += ctx->data_end - ctx->data;
@@ -26,7 +26,7 @@ int uio_net_drop(struct xdp_md *ctx)
 }
 
 SEC("xdp")
-int uio_net_xor(struct xdp_md *ctx)
+int ut_net_xor(struct xdp_md *ctx)
 {
 	__u8 *data = (__u8 *)(long)ctx->data;
 	__u8 *end = (__u8 *)(long)ctx->data_end;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * uio_nic: creation and removal of port pairs, and the netdev ops.
+ * unio_nic: creation and removal of port pairs, and the netdev ops.
  *
- * "ip link add NAME type uionic" creates NAME and its peer NAME + "p"
+ * "ip link add NAME type unionic" creates NAME and its peer NAME + "p"
  * (iproute2 passes no peer attributes for kinds it does not know, so the peer
  * name is derived). It needs CAP_NET_ADMIN in the initial user namespace, and
  * the module is loaded by hand, never on demand. Both ports start in the
@@ -10,14 +10,14 @@
  * either port, or the namespace of either, deletes both, as for veth.
  * Unloading the module deletes every pair.
  *
- * Each pair gets its own platform device "uionic.N" with a 64-bit DMA mask:
+ * Each pair gets its own platform device "unionic.N" with a 64-bit DMA mask:
  * the ports' parent (SET_NETDEV_DEV), so netdev_queue_get_dma_dev() finds a
  * DMA device, and the device the page pools map buffers for. The "DMA" of
  * the receive path turns bus addresses back into physical ones, which holds
  * only where a mapping is the identity (dma-direct, no bounce buffer);
  * creation maps a page to check, and fails otherwise.
  *
- * See uionic.h for the locking rules.
+ * See unionic.h for the locking rules.
  */
 #include <linux/capability.h>
 #include <linux/dma-direct.h>
@@ -32,29 +32,29 @@
 #include <net/netdev_queues.h>
 #include <net/rtnetlink.h>
 
-#include "uionic.h"
+#include "unionic.h"
 
-struct uionic_pair {
+struct unionic_pair {
 	struct kref ref;
 	struct platform_device *pdev;
 	int id;
 };
 
-static DEFINE_IDA(uionic_ida);
-static struct rtnl_link_ops uionic_link_ops;
+static DEFINE_IDA(unionic_ida);
+static struct rtnl_link_ops unionic_link_ops;
 
-static void uionic_pair_release(struct kref *ref)
+static void unionic_pair_release(struct kref *ref)
 {
-	struct uionic_pair *pair = container_of(ref, struct uionic_pair, ref);
+	struct unionic_pair *pair = container_of(ref, struct unionic_pair, ref);
 
 	platform_device_unregister(pair->pdev);
-	ida_free(&uionic_ida, pair->id);
+	ida_free(&unionic_ida, pair->id);
 	kfree(pair);
 }
 
-static void uionic_pair_put(struct uionic_pair *pair)
+static void unionic_pair_put(struct unionic_pair *pair)
 {
-	kref_put(&pair->ref, uionic_pair_release);
+	kref_put(&pair->ref, unionic_pair_release);
 }
 
 /*
@@ -65,7 +65,7 @@ static void uionic_pair_put(struct uionic_pair *pair)
  * swiotlb for those, which is_swiotlb_force_bounce() reported; 7.3 removed
  * SWIOTLB_FORCE) all show up here the same way on every series.
  */
-static int uionic_check_dma(struct device *dev)
+static int unionic_check_dma(struct device *dev)
 {
 	struct page *page = alloc_page(GFP_KERNEL);
 	dma_addr_t dma;
@@ -85,13 +85,13 @@ static int uionic_check_dma(struct device *dev)
 	return err;
 }
 
-static struct uionic_pair *uionic_pair_create(struct netlink_ext_ack *extack)
+static struct unionic_pair *unionic_pair_create(struct netlink_ext_ack *extack)
 {
 	struct platform_device_info info = {
-		.name = UIONIC_KIND,
+		.name = UNIONIC_KIND,
 		.dma_mask = DMA_BIT_MASK(64),
 	};
-	struct uionic_pair *pair;
+	struct unionic_pair *pair;
 	struct device *dma_dev;
 	int err;
 
@@ -100,7 +100,7 @@ static struct uionic_pair *uionic_pair_create(struct netlink_ext_ack *extack)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&pair->ref);
 
-	pair->id = ida_alloc(&uionic_ida, GFP_KERNEL);
+	pair->id = ida_alloc(&unionic_ida, GFP_KERNEL);
 	if (pair->id < 0) {
 		err = pair->id;
 		goto err_free;
@@ -114,10 +114,10 @@ static struct uionic_pair *uionic_pair_create(struct netlink_ext_ack *extack)
 	}
 
 	dma_dev = &pair->pdev->dev;
-	err = uionic_check_dma(dma_dev);
+	err = unionic_check_dma(dma_dev);
 	if (err) {
 		NL_SET_ERR_MSG(extack,
-			       "uionic needs dma-direct without bounce buffers");
+			       "unionic needs dma-direct without bounce buffers");
 		goto err_unregister;
 	}
 	return pair;
@@ -125,16 +125,16 @@ static struct uionic_pair *uionic_pair_create(struct netlink_ext_ack *extack)
 err_unregister:
 	platform_device_unregister(pair->pdev);
 err_ida:
-	ida_free(&uionic_ida, pair->id);
+	ida_free(&unionic_ida, pair->id);
 err_free:
 	kfree(pair);
 	return ERR_PTR(err);
 }
 
 /* Called by register_netdevice(); the reference goes in priv_destructor. */
-static int uionic_init(struct net_device *dev)
+static int unionic_init(struct net_device *dev)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 
 	/*
 	 * Own lock classes, and the instance locks of several ports may nest
@@ -149,24 +149,24 @@ static int uionic_init(struct net_device *dev)
  * After unregistration and the last reference to the netdev (or when
  * register_netdevice() fails after ndo_init), without RTNL.
  */
-static void uionic_destructor(struct net_device *dev)
+static void unionic_destructor(struct net_device *dev)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 
-	uionic_rules_free(priv);
-	uionic_pair_put(priv->pair);
+	unionic_rules_free(priv);
+	unionic_pair_put(priv->pair);
 }
 
-static int uionic_open(struct net_device *dev)
+static int unionic_open(struct net_device *dev)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	struct net_device *peer;
 	int err;
 
 	ASSERT_RTNL();
 	netdev_assert_locked(dev);
 
-	err = uionic_queues_up(dev);
+	err = unionic_queues_up(dev);
 	if (err)
 		return err;
 
@@ -178,9 +178,9 @@ static int uionic_open(struct net_device *dev)
 	return 0;
 }
 
-static int uionic_stop(struct net_device *dev)
+static int unionic_stop(struct net_device *dev)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	struct net_device *peer;
 
 	ASSERT_RTNL();
@@ -191,13 +191,13 @@ static int uionic_stop(struct net_device *dev)
 	if (peer)
 		netif_carrier_off(peer);
 
-	uionic_queues_down(dev);
+	unionic_queues_down(dev);
 	return 0;
 }
 
-static int uionic_get_iflink(const struct net_device *dev)
+static int unionic_get_iflink(const struct net_device *dev)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	struct net_device *peer;
 	int iflink;
 
@@ -208,29 +208,29 @@ static int uionic_get_iflink(const struct net_device *dev)
 	return iflink;
 }
 
-static const struct net_device_ops uionic_netdev_ops = {
-	.ndo_init		= uionic_init,
-	.ndo_open		= uionic_open,
-	.ndo_stop		= uionic_stop,
-	.ndo_start_xmit		= uionic_start_xmit,
-	.ndo_get_stats64	= uionic_get_stats64,
+static const struct net_device_ops unionic_netdev_ops = {
+	.ndo_init		= unionic_init,
+	.ndo_open		= unionic_open,
+	.ndo_stop		= unionic_stop,
+	.ndo_start_xmit		= unionic_start_xmit,
+	.ndo_get_stats64	= unionic_get_stats64,
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
-	.ndo_get_iflink		= uionic_get_iflink,
+	.ndo_get_iflink		= unionic_get_iflink,
 };
 
-static void uionic_setup(struct net_device *dev)
+static void unionic_setup(struct net_device *dev)
 {
 	ether_setup(dev);
 
-	dev->netdev_ops = &uionic_netdev_ops;
-	dev->ethtool_ops = &uionic_ethtool_ops;
-	dev->stat_ops = &uionic_stat_ops;
-	dev->queue_mgmt_ops = &uionic_queue_mgmt_ops;
+	dev->netdev_ops = &unionic_netdev_ops;
+	dev->ethtool_ops = &unionic_ethtool_ops;
+	dev->stat_ops = &unionic_stat_ops;
+	dev->queue_mgmt_ops = &unionic_queue_mgmt_ops;
 	/* ndos, ethtool and queue ops run under the instance lock */
 	dev->request_ops_lock = true;
 	dev->needs_free_netdev = true;
-	dev->priv_destructor = uionic_destructor;
+	dev->priv_destructor = unionic_destructor;
 	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
 
 	/*
@@ -241,15 +241,15 @@ static void uionic_setup(struct net_device *dev)
 	dev->features = dev->hw_features | NETIF_F_HIGHDMA | NETIF_F_RXCSUM |
 			NETIF_F_NTUPLE;
 	dev->vlan_features = NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_HIGHDMA;
-	dev->max_mtu = UIONIC_MAX_MTU;
+	dev->max_mtu = UNIONIC_MAX_MTU;
 }
 
-static unsigned int uionic_get_num_queues(void)
+static unsigned int unionic_get_num_queues(void)
 {
-	return UIONIC_MAX_QUEUES;
+	return UNIONIC_MAX_QUEUES;
 }
 
-static int uionic_validate(struct nlattr *tb[], struct nlattr *data[],
+static int unionic_validate(struct nlattr *tb[], struct nlattr *data[],
 			   struct netlink_ext_ack *extack)
 {
 	static const int attrs[] = { IFLA_NUM_TX_QUEUES, IFLA_NUM_RX_QUEUES };
@@ -257,10 +257,10 @@ static int uionic_validate(struct nlattr *tb[], struct nlattr *data[],
 
 	for (i = 0; i < ARRAY_SIZE(attrs); i++) {
 		if (tb[attrs[i]] &&
-		    nla_get_u32(tb[attrs[i]]) > UIONIC_MAX_QUEUES) {
+		    nla_get_u32(tb[attrs[i]]) > UNIONIC_MAX_QUEUES) {
 			NL_SET_ERR_MSG_ATTR_FMT(extack, tb[attrs[i]],
-						"uionic has at most %u queues",
-						UIONIC_MAX_QUEUES);
+						"unionic has at most %u queues",
+						UNIONIC_MAX_QUEUES);
 			return -EINVAL;
 		}
 	}
@@ -274,23 +274,23 @@ static int uionic_validate(struct nlattr *tb[], struct nlattr *data[],
 }
 
 /* Everything a port needs before register_netdevice(). */
-static int uionic_port_init(struct net_device *dev, struct uionic_pair *pair)
+static int unionic_port_init(struct net_device *dev, struct unionic_pair *pair)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	unsigned int i, n;
 
 	priv->pair = pair;
 	priv->dma_dev = &pair->pdev->dev;
 	SET_NETDEV_DEV(dev, priv->dma_dev);
 
-	priv->ring_size = UIONIC_DEF_RING;
+	priv->ring_size = UNIONIC_DEF_RING;
 	priv->hds = true;
 	priv->hds_thresh = 0;
 	dev->cfg->hds_config = ETHTOOL_TCP_DATA_SPLIT_ENABLED;
 	dev->cfg->hds_thresh = 0;
 
-	for (i = 0; i < UIONIC_MAX_QUEUES; i++) {
-		struct uionic_rxq *rq = &priv->rxq[i];
+	for (i = 0; i < UNIONIC_MAX_QUEUES; i++) {
+		struct unionic_rxq *rq = &priv->rxq[i];
 
 		rq->dev = dev;
 		rq->idx = i;
@@ -298,11 +298,11 @@ static int uionic_port_init(struct net_device *dev, struct uionic_pair *pair)
 		u64_stats_init(&priv->txq[i].syncp);
 	}
 
-	n = min3(UIONIC_DEF_QUEUES, dev->num_rx_queues, dev->num_tx_queues);
+	n = min3(UNIONIC_DEF_QUEUES, dev->num_rx_queues, dev->num_tx_queues);
 	return netif_set_real_num_queues(dev, n, n);
 }
 
-static int uionic_newlink(struct net_device *dev,
+static int unionic_newlink(struct net_device *dev,
 			  struct rtnl_newlink_params *params,
 			  struct netlink_ext_ack *extack)
 {
@@ -310,7 +310,7 @@ static int uionic_newlink(struct net_device *dev,
 	struct nlattr *peer_tb[IFLA_MAX + 1] = {};
 	struct nlattr **tb = params->tb;
 	char peer_name[IFNAMSIZ];
-	struct uionic_pair *pair;
+	struct unionic_pair *pair;
 	struct net_device *peer;
 	ssize_t len;
 	int err;
@@ -323,11 +323,11 @@ static int uionic_newlink(struct net_device *dev,
 	 */
 	if (!capable(CAP_NET_ADMIN)) {
 		NL_SET_ERR_MSG(extack,
-			       "uionic pairs need CAP_NET_ADMIN in the initial user namespace");
+			       "unionic pairs need CAP_NET_ADMIN in the initial user namespace");
 		return -EPERM;
 	}
 
-	/* The peer's name derives from ours: resolve "uionic%d" first. */
+	/* The peer's name derives from ours: resolve "unionic%d" first. */
 	if (strchr(dev->name, '%')) {
 		err = dev_alloc_name(dev, dev->name);
 		if (err < 0)
@@ -342,7 +342,7 @@ static int uionic_newlink(struct net_device *dev,
 	peer_name[len] = 'p';
 	peer_name[len + 1] = '\0';
 
-	pair = uionic_pair_create(extack);
+	pair = unionic_pair_create(extack);
 	if (IS_ERR(pair))
 		return PTR_ERR(pair);
 
@@ -351,13 +351,13 @@ static int uionic_newlink(struct net_device *dev,
 	peer_tb[IFLA_NUM_TX_QUEUES] = tb[IFLA_NUM_TX_QUEUES];
 	peer_tb[IFLA_NUM_RX_QUEUES] = tb[IFLA_NUM_RX_QUEUES];
 	peer = rtnl_create_link(peer_net, peer_name, dev->name_assign_type,
-				&uionic_link_ops, peer_tb, extack);
+				&unionic_link_ops, peer_tb, extack);
 	if (IS_ERR(peer)) {
 		err = PTR_ERR(peer);
 		goto out_put_pair;
 	}
 	eth_hw_addr_random(peer);
-	err = uionic_port_init(peer, pair);
+	err = unionic_port_init(peer, pair);
 	if (err) {
 		free_netdev(peer);
 		goto out_put_pair;
@@ -385,7 +385,7 @@ static int uionic_newlink(struct net_device *dev,
 
 	if (!tb[IFLA_ADDRESS])
 		eth_hw_addr_random(dev);
-	err = uionic_port_init(dev, pair);
+	err = unionic_port_init(dev, pair);
 	if (!err)
 		err = register_netdevice(dev);
 	if (err) {
@@ -395,14 +395,14 @@ static int uionic_newlink(struct net_device *dev,
 	}
 	netif_carrier_off(dev);
 
-	rcu_assign_pointer(((struct uionic_priv *)netdev_priv(dev))->peer,
+	rcu_assign_pointer(((struct unionic_priv *)netdev_priv(dev))->peer,
 			   peer);
-	rcu_assign_pointer(((struct uionic_priv *)netdev_priv(peer))->peer,
+	rcu_assign_pointer(((struct unionic_priv *)netdev_priv(peer))->peer,
 			   dev);
 
 out_put_pair:
 	/* The registered ports hold their own references. */
-	uionic_pair_put(pair);
+	unionic_pair_put(pair);
 	return err;
 }
 
@@ -411,9 +411,9 @@ out_put_pair:
  * (module unload visits every namespace; since 7.3 into one batch), so the
  * second call, which finds its peer gone, has nothing left to do.
  */
-static void uionic_dellink(struct net_device *dev, struct list_head *head)
+static void unionic_dellink(struct net_device *dev, struct list_head *head)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	struct net_device *peer = rtnl_dereference(priv->peer);
 
 	if (!peer)
@@ -439,40 +439,40 @@ static void uionic_dellink(struct net_device *dev, struct list_head *head)
 #endif
 }
 
-static struct net *uionic_get_link_net(const struct net_device *dev)
+static struct net *unionic_get_link_net(const struct net_device *dev)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	struct net_device *peer = rtnl_dereference(priv->peer);
 
 	return peer ? dev_net(peer) : dev_net(dev);
 }
 
-static struct rtnl_link_ops uionic_link_ops = {
-	.kind			= UIONIC_KIND,
-	.priv_size		= sizeof(struct uionic_priv),
-	.setup			= uionic_setup,
-	.validate		= uionic_validate,
-	.newlink		= uionic_newlink,
-	.dellink		= uionic_dellink,
-	.get_link_net		= uionic_get_link_net,
-	.get_num_tx_queues	= uionic_get_num_queues,
-	.get_num_rx_queues	= uionic_get_num_queues,
+static struct rtnl_link_ops unionic_link_ops = {
+	.kind			= UNIONIC_KIND,
+	.priv_size		= sizeof(struct unionic_priv),
+	.setup			= unionic_setup,
+	.validate		= unionic_validate,
+	.newlink		= unionic_newlink,
+	.dellink		= unionic_dellink,
+	.get_link_net		= unionic_get_link_net,
+	.get_num_tx_queues	= unionic_get_num_queues,
+	.get_num_rx_queues	= unionic_get_num_queues,
 };
 
-static int __init uionic_module_init(void)
+static int __init unionic_module_init(void)
 {
-	return rtnl_link_register(&uionic_link_ops);
+	return rtnl_link_register(&unionic_link_ops);
 }
 
-static void __exit uionic_module_exit(void)
+static void __exit unionic_module_exit(void)
 {
 	/* Deletes every pair; their platform devices go with the ports. */
-	rtnl_link_unregister(&uionic_link_ops);
-	ida_destroy(&uionic_ida);
+	rtnl_link_unregister(&unionic_link_ops);
+	ida_destroy(&unionic_ida);
 }
 
-module_init(uionic_module_init);
-module_exit(uionic_module_exit);
+module_init(unionic_module_init);
+module_exit(unionic_module_exit);
 
 MODULE_DESCRIPTION("Software header-split NIC pairs for memory provider tests");
 MODULE_LICENSE("GPL");

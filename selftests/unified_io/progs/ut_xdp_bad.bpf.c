@@ -2,7 +2,7 @@
 /*
  * XDP programs the verifier must refuse (selftests/unified_io/bpf.c,
  * verifier_*): the region's bytes are reachable only inside [data, data_end)
- * and the metadata only inside [data_meta, data). uio_in_bounds is the
+ * and the metadata only inside [data_meta, data). ut_in_bounds is the
  * control: the same accesses with the bounds checked, which must load.
  */
 #include "vmlinux.h"
@@ -14,7 +14,7 @@
 
 /* Every access is checked against its end. */
 SEC("xdp")
-int uio_in_bounds(struct xdp_md *ctx)
+int ut_in_bounds(struct xdp_md *ctx)
 {
 	__u8 *data = DATA(ctx), *meta = META(ctx);
 
@@ -26,7 +26,7 @@ int uio_in_bounds(struct xdp_md *ctx)
 
 /* Reads one byte past the checked length. */
 SEC("xdp")
-int uio_read_past_end(struct xdp_md *ctx)
+int ut_read_past_end(struct xdp_md *ctx)
 {
 	__u8 *data = DATA(ctx);
 
@@ -37,7 +37,7 @@ int uio_read_past_end(struct xdp_md *ctx)
 
 /* Writes one byte past the checked length. */
 SEC("xdp")
-int uio_write_past_end(struct xdp_md *ctx)
+int ut_write_past_end(struct xdp_md *ctx)
 {
 	__u8 *data = DATA(ctx);
 
@@ -49,14 +49,14 @@ int uio_write_past_end(struct xdp_md *ctx)
 
 /* Reads the data without checking data_end at all. */
 SEC("xdp")
-int uio_read_unchecked(struct xdp_md *ctx)
+int ut_read_unchecked(struct xdp_md *ctx)
 {
 	return DATA(ctx)[0] ? XDP_PASS : XDP_DROP;
 }
 
 /* Reads past the 24 checked metadata bytes (into the data). */
 SEC("xdp")
-int uio_read_past_meta(struct xdp_md *ctx)
+int ut_read_past_meta(struct xdp_md *ctx)
 {
 	__u8 *meta = META(ctx);
 
@@ -67,7 +67,7 @@ int uio_read_past_meta(struct xdp_md *ctx)
 
 /* Reads the metadata without checking it against data. */
 SEC("xdp")
-int uio_read_meta_unchecked(struct xdp_md *ctx)
+int ut_read_meta_unchecked(struct xdp_md *ctx)
 {
 	return META(ctx)[0] ? XDP_PASS : XDP_DROP;
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * uio-nvme-bench: NVMe reads into a unified_io region, one mode per process.
+ * unio-nvme-bench: NVMe reads into a unified_io region, one mode per process.
  *
- *   uio-nvme-bench --mode MODE --workload WL [--dev /dev/ngXnY] [--qd N]
+ *   unio-nvme-bench --mode MODE --workload WL [--dev /dev/ngXnY] [--qd N]
  *                  [--area SIZE] [--runtime S] [--reps N] [--json FILE]
  *                  [--setup-only]
  *
@@ -89,7 +89,7 @@ struct bench {
 	uint64_t payload_bytes;
 };
 
-const char *const bench_name = "uio-nvme-bench";
+const char *const bench_name = "unio-nvme-bench";
 
 /* Byte offset of the next read: xorshift64* random, or sequential. */
 static uint64_t next_off(struct bench *b)
@@ -207,7 +207,7 @@ static int run_pt(struct bench *b, uint64_t deadline, struct rep *rp)
 		inflight -= n;
 		for (i = 0; i < n; i++) {
 			if (cqes[i].res != (int)b->bs) {
-				fprintf(stderr, "uio-nvme-bench: read: %s (NVMe status 0x%x: %s)\n",
+				fprintf(stderr, "unio-nvme-bench: read: %s (NVMe status 0x%x: %s)\n",
 					strerror(cqes[i].res < 0 ? -cqes[i].res : EIO),
 					cqes[i].flags, unio_nvme_status_str(cqes[i].flags));
 				return -EIO;
@@ -261,7 +261,7 @@ static int run_uring(struct bench *b, uint64_t deadline, struct rep *rp)
 		n = 0;
 		io_uring_for_each_cqe(&b->ring, head, cqe) {
 			if (cqe->res != (int)b->bs) {
-				fprintf(stderr, "uio-nvme-bench: READ_FIXED: %s\n",
+				fprintf(stderr, "unio-nvme-bench: READ_FIXED: %s\n",
 					cqe->res < 0 ? strerror(-cqe->res) : "short read");
 				return -EIO;
 			}
@@ -376,7 +376,7 @@ static int write_json(const struct bench *b)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: uio-nvme-bench --mode MODE --workload WL [--dev DEV] [--qd N]\n"
+		"usage: unio-nvme-bench --mode MODE --workload WL [--dev DEV] [--qd N]\n"
 		"                      [--area SIZE] [--runtime S] [--reps N] [--json FILE]\n"
 		"                      [--setup-only] [--seed N]\n"
 		"  MODE := pt-fixed | pt-nofixed | odirect-uring | odirect-pread | buffered-pread\n"

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * uio-crc-bench: CRC32C over region buffers, one mode per process.
+ * unio-crc-bench: CRC32C over region buffers, one mode per process.
  *
- *   uio-crc-bench --mode MODE --bs SIZE [--nbufs N] [--batch N]
+ *   unio-crc-bench --mode MODE --bs SIZE [--nbufs N] [--batch N]
  *                 [--runtime S] [--reps N] [--seed N] [--file PATH]
  *                 [--json FILE] [--setup-only]
  *
@@ -110,7 +110,7 @@ struct bench {
 
 static uint32_t crc_tab[8][256];
 
-const char *const bench_name = "uio-crc-bench";
+const char *const bench_name = "unio-crc-bench";
 
 static void crc_init(void)
 {
@@ -227,7 +227,7 @@ static int bpf_run(struct bench *b, uint64_t first, unsigned int n, uint32_t len
 			continue;
 		}
 		if (c->res != (int)len || c->flags) {
-			fprintf(stderr, "uio-crc-bench: BPF on buffer %" PRIu64 ": res %d (%s), flags %#x\n",
+			fprintf(stderr, "unio-crc-bench: BPF on buffer %" PRIu64 ": res %d (%s), flags %#x\n",
 				(uint64_t)c->user_data, c->res,
 				c->res < 0 ? strerror(-c->res) : "short", c->flags);
 			return -EIO;
@@ -330,10 +330,10 @@ static int check_vector(struct bench *b)
 		got = crc_sw((const uint8_t *)v, 9);
 		break;
 	}
-	b->check_ok = got == UIO_CRC32C_CHECK;
+	b->check_ok = got == UNIO_CRC32C_CHECK;
 	if (!b->check_ok) {
-		fprintf(stderr, "uio-crc-bench: %s: CRC32C(\"123456789\") = %#x, want %#x\n",
-			mode_names[b->mode], got, UIO_CRC32C_CHECK);
+		fprintf(stderr, "unio-crc-bench: %s: CRC32C(\"123456789\") = %#x, want %#x\n",
+			mode_names[b->mode], got, UNIO_CRC32C_CHECK);
 		return -EPROTO;
 	}
 	return 0;
@@ -389,7 +389,7 @@ static int setup(struct bench *b)
 		ret = crc32c_bpf__load(b->skel);
 		if (ret)
 			return bench_fail("loading crc32c (see the libbpf log above)", ret);
-		ret = unio_bpf_attach(b->r, bpf_program__fd(b->skel->progs.uio_crc32c),
+		ret = unio_bpf_attach(b->r, bpf_program__fd(b->skel->progs.unio_crc32c),
 				      &b->prog_id);
 		if (ret)
 			return bench_fail("unio_bpf_attach", ret);
@@ -446,7 +446,7 @@ static int check_intact(struct bench *b)
 		fill(b, i, p);
 		if (memcmp(p, unio_data_ptr(b->q, b->off[i]), b->bs)) {
 			free(p);
-			fprintf(stderr, "uio-crc-bench: buffer %u changed\n", i);
+			fprintf(stderr, "unio-crc-bench: buffer %u changed\n", i);
 			return -EPROTO;
 		}
 	}
@@ -538,7 +538,7 @@ static int write_json(const struct bench *b)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: uio-crc-bench --mode MODE --bs SIZE [--nbufs N] [--batch N]\n"
+		"usage: unio-crc-bench --mode MODE --bs SIZE [--nbufs N] [--batch N]\n"
 		"                     [--runtime S] [--reps N] [--seed N] [--file PATH]\n"
 		"                     [--json FILE] [--setup-only]\n"
 		"  MODE := bpf | sw | sse42 | read | prep\n");

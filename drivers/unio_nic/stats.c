@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * uio_nic statistics: per-queue counters as ethtool -S, netdev queue stats
+ * unio_nic statistics: per-queue counters as ethtool -S, netdev queue stats
  * (netlink qstats) and the device totals.
  *
  * Counters live in the port's private data for every allocated queue, so
@@ -13,12 +13,12 @@
 #include <linux/netdevice.h>
 #include <net/netdev_queues.h>
 
-#include "uionic.h"
+#include "unionic.h"
 
-void uionic_rx_counters(const struct uionic_rxq *rq,
-			struct uionic_rx_counters *c)
+void unionic_rx_counters(const struct unionic_rxq *rq,
+			struct unionic_rx_counters *c)
 {
-	const struct uionic_rxq_stats *s = &rq->stats;
+	const struct unionic_rxq_stats *s = &rq->stats;
 	unsigned int start;
 
 	do {
@@ -35,8 +35,8 @@ void uionic_rx_counters(const struct uionic_rxq *rq,
 	c->wire_drops = atomic_long_read(&rq->wire_drops);
 }
 
-void uionic_tx_counters(const struct uionic_txq_stats *ts,
-			struct uionic_tx_counters *c)
+void unionic_tx_counters(const struct unionic_txq_stats *ts,
+			struct unionic_tx_counters *c)
 {
 	unsigned int start;
 
@@ -48,17 +48,17 @@ void uionic_tx_counters(const struct uionic_txq_stats *ts,
 	} while (u64_stats_fetch_retry(&ts->syncp, start));
 }
 
-void uionic_get_stats64(struct net_device *dev,
+void unionic_get_stats64(struct net_device *dev,
 			struct rtnl_link_stats64 *stats)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	unsigned int q;
 
-	for (q = 0; q < UIONIC_MAX_QUEUES; q++) {
-		struct uionic_rx_counters rx;
-		struct uionic_tx_counters tx;
+	for (q = 0; q < UNIONIC_MAX_QUEUES; q++) {
+		struct unionic_rx_counters rx;
+		struct unionic_tx_counters tx;
 
-		uionic_rx_counters(&priv->rxq[q], &rx);
+		unionic_rx_counters(&priv->rxq[q], &rx);
 		stats->rx_packets += rx.packets;
 		stats->rx_bytes += rx.bytes;
 		stats->rx_dropped += rx.drops + rx.wire_drops;
@@ -66,15 +66,15 @@ void uionic_get_stats64(struct net_device *dev,
 		stats->rx_length_errors += rx.length_errors;
 		stats->rx_errors += rx.length_errors;
 
-		uionic_tx_counters(&priv->txq[q], &tx);
+		unionic_tx_counters(&priv->txq[q], &tx);
 		stats->tx_packets += tx.packets;
 		stats->tx_bytes += tx.bytes;
 		stats->tx_dropped += tx.drops;
 	}
 }
 
-static void uionic_qstats_rx_add(struct netdev_queue_stats_rx *rx,
-				 const struct uionic_rx_counters *c)
+static void unionic_qstats_rx_add(struct netdev_queue_stats_rx *rx,
+				 const struct unionic_rx_counters *c)
 {
 	rx->packets += c->packets;
 	rx->bytes += c->bytes;
@@ -83,38 +83,38 @@ static void uionic_qstats_rx_add(struct netdev_queue_stats_rx *rx,
 	rx->hw_drop_overruns += c->ring_full;
 }
 
-static void uionic_get_queue_stats_rx(struct net_device *dev, int idx,
+static void unionic_get_queue_stats_rx(struct net_device *dev, int idx,
 				      struct netdev_queue_stats_rx *rx)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
-	struct uionic_rx_counters c;
+	struct unionic_priv *priv = netdev_priv(dev);
+	struct unionic_rx_counters c;
 
-	uionic_rx_counters(&priv->rxq[idx], &c);
+	unionic_rx_counters(&priv->rxq[idx], &c);
 	rx->packets = 0;
 	rx->bytes = 0;
 	rx->alloc_fail = 0;
 	rx->hw_drops = 0;
 	rx->hw_drop_overruns = 0;
-	uionic_qstats_rx_add(rx, &c);
+	unionic_qstats_rx_add(rx, &c);
 }
 
-static void uionic_get_queue_stats_tx(struct net_device *dev, int idx,
+static void unionic_get_queue_stats_tx(struct net_device *dev, int idx,
 				      struct netdev_queue_stats_tx *tx)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
-	struct uionic_tx_counters c;
+	struct unionic_priv *priv = netdev_priv(dev);
+	struct unionic_tx_counters c;
 
-	uionic_tx_counters(&priv->txq[idx], &c);
+	unionic_tx_counters(&priv->txq[idx], &c);
 	tx->packets = c.packets;
 	tx->bytes = c.bytes;
 	tx->hw_drops = c.drops;
 }
 
-static void uionic_get_base_stats(struct net_device *dev,
+static void unionic_get_base_stats(struct net_device *dev,
 				  struct netdev_queue_stats_rx *rx,
 				  struct netdev_queue_stats_tx *tx)
 {
-	struct uionic_priv *priv = netdev_priv(dev);
+	struct unionic_priv *priv = netdev_priv(dev);
 	unsigned int q;
 
 	rx->packets = 0;
@@ -126,24 +126,24 @@ static void uionic_get_base_stats(struct net_device *dev,
 	tx->bytes = 0;
 	tx->hw_drops = 0;
 
-	for (q = dev->real_num_rx_queues; q < UIONIC_MAX_QUEUES; q++) {
-		struct uionic_rx_counters c;
+	for (q = dev->real_num_rx_queues; q < UNIONIC_MAX_QUEUES; q++) {
+		struct unionic_rx_counters c;
 
-		uionic_rx_counters(&priv->rxq[q], &c);
-		uionic_qstats_rx_add(rx, &c);
+		unionic_rx_counters(&priv->rxq[q], &c);
+		unionic_qstats_rx_add(rx, &c);
 	}
-	for (q = dev->real_num_tx_queues; q < UIONIC_MAX_QUEUES; q++) {
-		struct uionic_tx_counters c;
+	for (q = dev->real_num_tx_queues; q < UNIONIC_MAX_QUEUES; q++) {
+		struct unionic_tx_counters c;
 
-		uionic_tx_counters(&priv->txq[q], &c);
+		unionic_tx_counters(&priv->txq[q], &c);
 		tx->packets += c.packets;
 		tx->bytes += c.bytes;
 		tx->hw_drops += c.drops;
 	}
 }
 
-const struct netdev_stat_ops uionic_stat_ops = {
-	.get_queue_stats_rx	= uionic_get_queue_stats_rx,
-	.get_queue_stats_tx	= uionic_get_queue_stats_tx,
-	.get_base_stats		= uionic_get_base_stats,
+const struct netdev_stat_ops unionic_stat_ops = {
+	.get_queue_stats_rx	= unionic_get_queue_stats_rx,
+	.get_queue_stats_tx	= unionic_get_queue_stats_tx,
+	.get_base_stats		= unionic_get_base_stats,
 };
