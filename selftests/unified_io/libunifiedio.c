@@ -2,13 +2,15 @@
 /*
  * libunifiedio's public API against the real device: the options struct's
  * size handling, open-then-setup, the rings through the library (submit,
- * wait, wrap-around), the synchronous buffer helpers and their errors, and
- * the name tables.
+ * wait, wrap-around), the synchronous buffer helpers and their errors, the
+ * name tables, and zcrx over the caller's memory.
  *
  * Unlike the other selftests this one is linked against the shared library
  * (libunifiedio.so, found through its rpath), so it exercises the exported
  * symbols and the version script rather than the static archive.
  */
+#include <liburing.h>
+
 #include "ut.h"
 
 /* An options struct from a "newer" caller: known fields plus a tail. */
@@ -215,6 +217,66 @@ TEST(names)
 	EXPECT_STREQ("unknown", unio_op_name(200));
 	EXPECT_STREQ("kernel", unio_buf_state_name(UNIFIED_IO_BUF_KERNEL));
 	EXPECT_STREQ("unknown", unio_buf_state_name(3));
+}
+
+/*
+ * unio_zcrx_register_mem(): every argument it refuses before the kernel
+ * sees it, then a queue over anonymous memory without a NIC queue
+ * (ZCRX_REG_NODEV, which every matrix kernel has), as unio-netstream
+ * --mode zcrx registers it: the area and the refill ring it reports.
+ */
+TEST(zcrx_register_mem)
+{
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER |
+			 IORING_SETUP_CQE32,
+	};
+	size_t ps = sysconf(_SC_PAGESIZE), len = 64 * ps;
+	UNIO_ZCRX_OPTS(zo, .flags = UNIO_ZCRX_F_NODEV);
+	UNIO_ZCRX_OPTS(off, .flags = UNIO_ZCRX_F_NODEV, .data_off = ps);
+	UNIO_ZCRX_OPTS(sized, .flags = UNIO_ZCRX_F_NODEV, .len = len);
+	UNIO_ZCRX_OPTS(flag, .flags = 1U << 31);
+	UNIO_ZCRX_OPTS(noif, .rxq = 1);
+	struct unio_zcrx *z = NULL;
+	struct unio_zcrx_info zi;
+	struct io_uring ring;
+	char *area;
+
+	area = mmap(NULL, len + ps, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	ASSERT_EQ(0, io_uring_queue_init_params(8, &ring, &p));
+
+	EXPECT_EQ(-EINVAL, unio_zcrx_register_mem(NULL, area, len, &zo, &z));
+	EXPECT_EQ(-EINVAL, unio_zcrx_register_mem(&ring, NULL, len, &zo, &z));
+	EXPECT_EQ(-EINVAL, unio_zcrx_register_mem(&ring, area, len, &zo, NULL));
+	EXPECT_EQ(-EINVAL, unio_zcrx_register_mem(&ring, area + 64, len, &zo, &z));
+	EXPECT_EQ(-EINVAL, unio_zcrx_register_mem(&ring, area, 0, &zo, &z));
+	EXPECT_EQ(-EINVAL, unio_zcrx_register_mem(&ring, area, len + 1, &zo, &z));
+	/* The area is the arguments', never the options'. */
+	EXPECT_EQ(-EINVAL, unio_zcrx_register_mem(&ring, area, len, &off, &z));
+	EXPECT_EQ(-EINVAL, unio_zcrx_register_mem(&ring, area, len, &sized, &z));
+	EXPECT_EQ(-EINVAL, unio_zcrx_register_mem(&ring, area, len, &flag, &z));
+	/* A NIC queue needs an interface. */
+	EXPECT_EQ(-EINVAL, unio_zcrx_register_mem(&ring, area, len, &noif, &z));
+	EXPECT_EQ(NULL, z);
+
+	ASSERT_EQ(0, unio_zcrx_register_mem(&ring, area, len, &zo, &z));
+	ASSERT_EQ(0, unio_zcrx_get_info(z, &zi));
+	EXPECT_EQ((void *)area, zi.area);
+	EXPECT_EQ(0U, zi.data_off);
+	EXPECT_EQ(len, zi.len);
+	ASSERT_NE(NULL, zi.rq);
+	/* One refill entry per page of the area, a power of two. */
+	EXPECT_EQ(64U, zi.rq->ring_entries);
+	EXPECT_EQ(0U, zi.rx_buf_len % ps);
+	EXPECT_NE(0U, zi.rx_buf_len);
+	/* Nothing received yet: the kernel's refill ring is empty. */
+	EXPECT_EQ(*zi.rq->khead, *zi.rq->ktail);
+
+	unio_zcrx_destroy(z);
+	io_uring_queue_exit(&ring);
+	munmap(area, len + ps);
 }
 
 TEST_HARNESS_MAIN

@@ -341,9 +341,10 @@ struct unio_zcrx_opts {
  * @rx_buf_len: size of the area's chunks (a completion never crosses one)
  * @area_token: rq_area_token, ORed into the offsets of refill entries
  * @data_off: data-area offset of the area: a completion's offset (without
- *	its area bits) plus @data_off is a data-area offset
+ *	its area bits) plus @data_off is a data-area offset (0 for an area
+ *	of unio_zcrx_register_mem())
  * @len: length of the area
- * @area: the area in the region's mapping
+ * @area: the area: in the region's mapping, or the caller's memory
  * @rq: the refill ring, as liburing's struct io_uring_zcrx_rq
  * @flags: UNIO_ZCRX_INFO_F_*
  * @resv0: always 0
@@ -370,6 +371,14 @@ struct unio_zcrx_info {
 UNIO_API int unio_zcrx_register(struct unio_region *r, struct io_uring *ring,
 				const struct unio_zcrx_opts *opts,
 				struct unio_zcrx **out);
+/*
+ * The same over @len bytes of the caller's memory at @area (page aligned),
+ * as upstream zcrx users do; @opts' data_off and len must be 0.  Since 1.4.
+ */
+UNIO_API int unio_zcrx_register_mem(struct io_uring *ring, void *area,
+				    uint64_t len,
+				    const struct unio_zcrx_opts *opts,
+				    struct unio_zcrx **out);
 UNIO_API int unio_zcrx_get_info(const struct unio_zcrx *z,
 				struct unio_zcrx_info *info);
 UNIO_API void unio_zcrx_destroy(struct unio_zcrx *z);

@@ -65,13 +65,15 @@ _Static_assert(sizeof(struct unio_zcrx_ifq_reg) ==
 	       "zcrx registration layout");
 
 /*
- * struct unio_zcrx - one zcrx interface queue over a region's data area
+ * struct unio_zcrx - one zcrx interface queue over a region's data area, or
+ *	over memory of the caller's (unio_zcrx_register_mem())
  * @rq: the refill ring, pointers into @map
  * @map: the refill ring's region, mapped from the ring fd; owned
  * @map_len: its length
  * @stats: the kernel's copy statistics in @map, or NULL
- * @area: the area in the region's mapping
- * @data_off, @len: where the area is in the data area
+ * @area: the area: in the region's mapping, or the caller's memory
+ * @data_off: where the area is in the data area (0 for the caller's memory)
+ * @len: the area's length
  * @area_token: rq_area_token of the area
  * @id: zcrx id
  * @rx_buf_len: chunk size of the area
@@ -123,38 +125,28 @@ static int unio_zcrx_try(struct io_uring *ring, struct unio_zcrx_ifq_reg *reg,
 	return io_uring_register_ifq(ring, (struct io_uring_zcrx_ifq_reg *)reg);
 }
 
-UNIO_API int unio_zcrx_register(struct unio_region *r, struct io_uring *ring,
-				const struct unio_zcrx_opts *opts,
-				struct unio_zcrx **out)
+/*
+ * Register @len bytes at @area (page aligned, @data_off into the data area
+ * for a region's) with @ring; @opts has been checked but for its
+ * interface fields.
+ */
+static int unio_zcrx_register_area(struct io_uring *ring, void *area_ptr,
+				   uint64_t len, uint64_t data_off,
+				   const struct unio_zcrx_opts *opts,
+				   struct unio_zcrx **out)
 {
 	struct io_uring_zcrx_area_reg area;
 	struct io_uring_region_desc rd;
 	struct unio_zcrx_ifq_reg reg;
 	size_t ps = unio_page_size();
-	uint64_t data_off, len, stats_off;
-	uint32_t flags, rq_entries;
+	uint32_t flags = UNIO_OPTS_GET(opts, flags, 0), rq_entries;
+	uint64_t stats_off;
 	size_t rd_size;
 	struct unio_zcrx *z;
 	bool stats = true;
 	void *map;
 	int ret;
 
-	if (!r || !r->map || !ring || !out)
-		return -EINVAL;
-	ret = unio_opts_check(opts, sizeof(*opts));
-	if (ret)
-		return ret;
-	flags = UNIO_OPTS_GET(opts, flags, 0);
-	if (flags & ~UNIO_ZCRX_F_ALL)
-		return -EINVAL;
-	data_off = UNIO_OPTS_GET(opts, data_off, 0);
-	len = UNIO_OPTS_GET(opts, len, 0);
-	if (data_off % ps || data_off >= r->q.data_size)
-		return -EINVAL;
-	if (!len)
-		len = r->q.data_size - data_off;
-	if (len % ps || len > r->q.data_size - data_off)
-		return -EINVAL;
 	if (ring->ring_fd < 0)
 		return -EBADF;
 
@@ -173,7 +165,7 @@ UNIO_API int unio_zcrx_register(struct unio_region *r, struct io_uring *ring,
 
 	memset(&reg, 0, sizeof(reg));
 	memset(&area, 0, sizeof(area));
-	area.addr = (uint64_t)(uintptr_t)((char *)r->q.data + data_off);
+	area.addr = (uint64_t)(uintptr_t)area_ptr;
 	area.len = len;
 	if (flags & UNIO_ZCRX_F_NODEV) {
 		reg.flags = UNIO_ZCRX_REG_NODEV;
@@ -224,7 +216,7 @@ UNIO_API int unio_zcrx_register(struct unio_region *r, struct io_uring *ring,
 	z->rq.ring_entries = reg.rq_entries;
 	z->rq.ring_ptr = map;
 	z->stats = stats ? (const struct unio_zcrx_stats *)((char *)map + stats_off) : NULL;
-	z->area = (char *)r->q.data + data_off;
+	z->area = area_ptr;
 	z->data_off = data_off;
 	z->len = len;
 	z->area_token = area.rq_area_token;
@@ -232,6 +224,64 @@ UNIO_API int unio_zcrx_register(struct unio_region *r, struct io_uring *ring,
 	z->rx_buf_len = reg.rx_buf_len ? reg.rx_buf_len : ps;
 	*out = z;
 	return 0;
+}
+
+/* The options both registrations check: flags, and the size of @opts. */
+static int unio_zcrx_opts_check(const struct unio_zcrx_opts *opts)
+{
+	int ret = unio_opts_check(opts, sizeof(*opts));
+
+	if (ret)
+		return ret;
+	if (UNIO_OPTS_GET(opts, flags, 0) & ~UNIO_ZCRX_F_ALL)
+		return -EINVAL;
+	return 0;
+}
+
+UNIO_API int unio_zcrx_register(struct unio_region *r, struct io_uring *ring,
+				const struct unio_zcrx_opts *opts,
+				struct unio_zcrx **out)
+{
+	size_t ps = unio_page_size();
+	uint64_t data_off, len;
+	int ret;
+
+	if (!r || !r->map || !ring || !out)
+		return -EINVAL;
+	ret = unio_zcrx_opts_check(opts);
+	if (ret)
+		return ret;
+	data_off = UNIO_OPTS_GET(opts, data_off, 0);
+	len = UNIO_OPTS_GET(opts, len, 0);
+	if (data_off % ps || data_off >= r->q.data_size)
+		return -EINVAL;
+	if (!len)
+		len = r->q.data_size - data_off;
+	if (len % ps || len > r->q.data_size - data_off)
+		return -EINVAL;
+	return unio_zcrx_register_area(ring, (char *)r->q.data + data_off, len,
+				       data_off, opts, out);
+}
+
+UNIO_API int unio_zcrx_register_mem(struct io_uring *ring, void *area,
+				    uint64_t len,
+				    const struct unio_zcrx_opts *opts,
+				    struct unio_zcrx **out)
+{
+	size_t ps = unio_page_size();
+	int ret;
+
+	if (!ring || !area || !out)
+		return -EINVAL;
+	ret = unio_zcrx_opts_check(opts);
+	if (ret)
+		return ret;
+	/* The area is given here, not in the data area. */
+	if (UNIO_OPTS_GET(opts, data_off, 0) || UNIO_OPTS_GET(opts, len, 0))
+		return -EINVAL;
+	if ((uintptr_t)area % ps || !len || len % ps)
+		return -EINVAL;
+	return unio_zcrx_register_area(ring, area, len, 0, opts, out);
 }
 
 UNIO_API int unio_zcrx_get_info(const struct unio_zcrx *z,
