@@ -14,7 +14,7 @@
 # and, for a loader,
 #   OUT, OBJ        $(BUILD)/tools and its obj/$(LOADER)
 #   SKEL            $(BUILD)/bpf/$(LOADER).skel.h, made by bpf/Makefile
-#   JSONDIR         tools/unified-io, for json_writer
+#   JSONDIR         tools/common, for json_writer
 #   CFLAGS, CPPFLAGS, LIBBPF_LIBS
 #   LOADER_OBJS     the code every loader links (tracecmd.o, json_writer.o)
 #   LOADER_HDRS     the shared headers a loader's main object includes
@@ -48,7 +48,7 @@ ifdef LOADER
 OUT := $(BUILD)/tools
 OBJ := $(OUT)/obj/$(LOADER)
 SKEL := $(BPFOUT)/$(LOADER).skel.h
-JSONDIR := $(TOP)/tools/unified-io
+JSONDIR := $(TOP)/tools/common
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config

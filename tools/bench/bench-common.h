@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Helpers shared by unio-nvme-bench and unio-crc-bench: error reporting,
- * clocks, size parsing, and the JSON result written through a shared
- * mapping of the output file (no write(), so nothing copied under
- * copycount).
+ * timed stretches, and the JSON result written through a shared mapping
+ * of the output file (no write(), so nothing copied under copycount);
+ * clocks and option values are tools/common/tool.h's.
  */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
@@ -13,15 +13,13 @@
 #include <stdio.h>
 
 #include "json_writer.h"
+#include "tool.h"
 
 /* The program's name for messages; each benchmark defines it. */
 extern const char *const bench_name;
 
 /* Print "bench_name: what: strerror(err)"; return err as a negative errno. */
 int bench_fail(const char *what, int err);
-
-uint64_t bench_now_ns(void);
-void bench_cpu_ns(uint64_t *usr, uint64_t *sys);
 
 /* Wall clock and CPU time (user, system) of one timed stretch. */
 struct bench_clock {
@@ -34,9 +32,6 @@ void bench_clock_stop(const struct bench_clock *c, uint64_t *ns, uint64_t *usr_n
 
 /* Index of @name in @names[0..n), n if absent. */
 unsigned int bench_lookup(const char *const *names, unsigned int n, const char *name);
-
-/* A number with an optional K, M or G suffix (powers of 1024). */
-int bench_parse_size(const char *s, uint64_t *out);
 
 /* JSON built in memory, then stored through a shared mapping of @path. */
 struct bench_json {

@@ -27,6 +27,7 @@
 #include <unifiedio.h>
 
 #include "json_writer.h"
+#include "tool.h"
 
 #define BENCH_OWNER	0x7
 #define BENCH_SQ	256
@@ -249,14 +250,6 @@ static int run_once(struct bench *b, enum workload wl, unsigned int batch,
 	return wl == WL_NOP ? run_nop(b, batch, ops) : run_alloc_free(b, batch, ops);
 }
 
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -300,9 +293,9 @@ static int bench_one(struct bench *b, enum workload wl, unsigned int m,
 			fprintf(stderr, "\r[%u/%u] %-10s %-8s rep %u/%u ", step,
 				nr_steps, workloads[wl].name, modes[m].name,
 				rep + 1, b->reps);
-		t0 = now_sec();
+		t0 = tool_now_ns() / 1e9;
 		ret = run_once(b, wl, modes[m].batch, b->ops);
-		t1 = now_sec();
+		t1 = tool_now_ns() / 1e9;
 		if (ret)
 			return ret;
 		res->ops_per_sec[rep] = b->ops / (t1 - t0);

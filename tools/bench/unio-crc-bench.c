@@ -301,7 +301,7 @@ static int run_rep(struct bench *b, struct rep *rp)
 			break;
 		rp->bufs += n;
 		b->next = (b->next + n) % b->nbufs;
-	} while (bench_now_ns() < deadline);
+	} while (tool_now_ns() < deadline);
 	bench_clock_stop(&c, &rp->ns, &rp->usr_ns, &rp->sys_ns);
 	b->bytes_total += rp->bufs * b->bs;
 	return ret;
@@ -573,14 +573,14 @@ int main(int argc, char **argv)
 			b.mode = bench_lookup(mode_names, NR_MODES, optarg);
 			break;
 		case 'b':
-			b.bs = bench_parse_size(optarg, &v) || v > UNIFIED_IO_MAX_BUF_SIZE ? 0 : v;
+			b.bs = tool_parse_size(optarg, &v) || v > UNIFIED_IO_MAX_BUF_SIZE ? 0 : v;
 			break;
 		case 'n': b.nbufs = atoi(optarg); break;
 		case 'B': b.batch = atoi(optarg); break;
 		case 't': b.runtime = atof(optarg); break;
 		case 'r': b.reps = atoi(optarg); break;
 		case 's':
-			if (!bench_parse_size(optarg, &v))
+			if (!tool_parse_size(optarg, &v))
 				b.seed = v;
 			break;
 		case 'f': b.file = optarg; break;

@@ -216,7 +216,7 @@ static int run_pt(struct bench *b, uint64_t deadline, struct rep *rp)
 		}
 		if (stop)
 			continue;
-		if (bench_now_ns() >= deadline) {
+		if (tool_now_ns() >= deadline) {
 			stop = true;
 			continue;
 		}
@@ -256,7 +256,7 @@ static int run_uring(struct bench *b, uint64_t deadline, struct rep *rp)
 		ret = io_uring_submit_and_wait(&b->ring, 1);
 		if (ret < 0)
 			return bench_fail("io_uring_submit_and_wait", ret);
-		if (!stop && bench_now_ns() >= deadline)
+		if (!stop && tool_now_ns() >= deadline)
 			stop = true;
 		n = 0;
 		io_uring_for_each_cqe(&b->ring, head, cqe) {
@@ -286,7 +286,7 @@ static int run_pread(struct bench *b, uint64_t deadline, struct rep *rp)
 	for (;;) {
 		ssize_t got;
 
-		if (!(n++ & 7) && bench_now_ns() >= deadline)
+		if (!(n++ & 7) && tool_now_ns() >= deadline)
 			return 0;
 		if (b->mode == BUFFERED_PREAD) {
 			got = pread(b->fd, b->bounce, b->bs, next_off(b));
@@ -415,14 +415,14 @@ int main(int argc, char **argv)
 		case 'd': b.dev = optarg; break;
 		case 'q': qd = atoi(optarg); break;
 		case 'a':
-			if (bench_parse_size(optarg, &b.area))
+			if (tool_parse_size(optarg, &b.area))
 				b.area = 0;
 			break;
 		case 't': b.runtime = atof(optarg); break;
 		case 'r': b.reps = atoi(optarg); break;
 		case 'j': b.json = optarg; break;
 		case 's':
-			if (!bench_parse_size(optarg, &v) && v)
+			if (!tool_parse_size(optarg, &v) && v)
 				b.rng = v;
 			break;
 		case 'S': b.setup_only = true; break;

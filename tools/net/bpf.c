@@ -39,14 +39,14 @@ int ns_bpf_open(struct ns_recv *rc)
 	b->skel = stats_bpf__open_and_load();
 	if (!b->skel) {
 		ret = -errno;
-		ns_err("--bpf-stats: loading the stats program: %s", strerror(-ret));
+		tool_err("--bpf-stats: loading the stats program: %s", strerror(-ret));
 		free(b);
 		return ret;
 	}
 	ret = unio_bpf_attach(rc->r, bpf_program__fd(b->skel->progs.unio_stats),
 			      &b->prog_id);
 	if (ret) {
-		ns_err("--bpf-stats: attach: %s", strerror(-ret));
+		tool_err("--bpf-stats: attach: %s", strerror(-ret));
 		stats_bpf__destroy(b->skel);
 		free(b);
 		return ret;
@@ -85,7 +85,7 @@ int ns_bpf_submit(struct ns_recv *rc)
 	rc->rep->sc[NS_SC_IOCTL]++;
 	ret = unio_submit(rc->q);
 	if (ret < 0) {
-		ns_err("--bpf-stats: SUBMIT: %s", strerror(-ret));
+		tool_err("--bpf-stats: SUBMIT: %s", strerror(-ret));
 		return ret;
 	}
 	rc->rep->bpf_runs_submitted += b->queued;
@@ -94,7 +94,7 @@ int ns_bpf_submit(struct ns_recv *rc)
 	while ((cqe = unio_peek_cqe(rc->q))) {
 		if (!ret && (cqe->opcode != UNIFIED_IO_OP_BPF || cqe->res < 0 ||
 			     unio_cqe_bpf_dropped(cqe, NULL))) {
-			ns_err("--bpf-stats: BPF over buffer %#llx: %s", (unsigned long long)cqe->addr,
+			tool_err("--bpf-stats: BPF over buffer %#llx: %s", (unsigned long long)cqe->addr,
 			       cqe->res < 0 ? strerror(-cqe->res) : "unexpected result");
 			ret = cqe->res < 0 ? cqe->res : -EPROTO;
 		}

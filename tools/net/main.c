@@ -15,97 +15,14 @@
  * mapping, so copycount does not count the report as a copy.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "netstream.h"
-
-const char *bin_name = "unio-netstream";
-
-void ns_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", bin_name);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-void ns_info(bool quiet, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (quiet)
-		return;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-uint64_t ns_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-void ns_cpu_ns(uint64_t *usr, uint64_t *sys)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	*usr = ru.ru_utime.tv_sec * 1000000000ULL + ru.ru_utime.tv_usec * 1000ULL;
-	*sys = ru.ru_stime.tv_sec * 1000000000ULL + ru.ru_stime.tv_usec * 1000ULL;
-}
-
-static int parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	unsigned int shift = 0;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *s == '-')
-		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	}
-	if (shift && *end == 'i')
-		end++;
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end || (shift && v > UINT64_MAX >> shift))
-		return -EINVAL;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
-static int parse_uint(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	if (errno || end == s || *end || *s == '-' || *out > max)
-		return -EINVAL;
-	return 0;
-}
 
 static void usage(FILE *f)
 {
@@ -162,7 +79,7 @@ static void usage(FILE *f)
 "  -h, --help           this text\n"
 "\n"
 "Exit status: 0 when every byte arrived and matched, 1 otherwise, 2 on usage.\n",
-		bin_name, bin_name, bin_name, NS_MAX_FLOWS);
+		tool_name, tool_name, tool_name, NS_MAX_FLOWS);
 }
 
 /* The report, as JSON or text, into a memory stream. */
@@ -177,7 +94,7 @@ static void report_json(FILE *f, const struct ns_report *rep)
 		total += rep->sc[i];
 	jsonw_pretty(w, true);
 	jsonw_start_object(w);
-	jsonw_string_field(w, "tool", bin_name);
+	jsonw_string_field(w, "tool", tool_name);
 	jsonw_string_field(w, "command", rep->cmd);
 	if (rep->mode)
 		jsonw_string_field(w, "mode", rep->mode);
@@ -335,30 +252,6 @@ static void report_text(FILE *f, const struct ns_report *rep)
 		rep->verify_msg[0] ? ": " : "", rep->verify_msg);
 }
 
-/* Through a shared mapping: no write(), so copycount counts no copy. */
-static int store_file(const char *path, const char *buf, size_t len)
-{
-	void *map;
-	int fd;
-
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, len)) {
-		close(fd);
-		return -errno;
-	}
-	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		close(fd);
-		return -errno;
-	}
-	memcpy(map, buf, len);
-	munmap(map, len);
-	close(fd);
-	return 0;
-}
-
 static int emit(const struct ns_report *rep, bool json, const char *output)
 {
 	char *buf = NULL;
@@ -374,9 +267,9 @@ static int emit(const struct ns_report *rep, bool json, const char *output)
 		report_text(f, rep);
 	fclose(f);
 	if (output) {
-		ret = store_file(output, buf, len);
+		ret = tool_store_file(output, buf, len);
 		if (ret)
-			ns_err("%s: %s", output, strerror(-ret));
+			tool_err("%s: %s", output, strerror(-ret));
 	} else {
 		fwrite(buf, 1, len, stdout);
 	}
@@ -474,46 +367,46 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 				goto bad;
 			break;
 		case 'p':
-			if (parse_uint(optarg, 65535, &v) || !v)
+			if (tool_parse_uint(optarg, 65535, &v) || !v)
 				goto bad;
 			o.port = v;
 			break;
 		case 'A': o.addr = optarg; break;
 		case 'n':
-			if (parse_uint(optarg, NS_MAX_FLOWS, &v) || !v)
+			if (tool_parse_uint(optarg, NS_MAX_FLOWS, &v) || !v)
 				goto bad;
 			o.nflows = v;
 			break;
 		case 'i': o.ifname = optarg; break;
 		case 'I':
-			if (parse_uint(optarg, UINT32_MAX, &v))
+			if (tool_parse_uint(optarg, UINT32_MAX, &v))
 				goto bad;
 			o.ifindex = v;
 			break;
 		case 'q':
-			if (parse_uint(optarg, UINT32_MAX, &v))
+			if (tool_parse_uint(optarg, UINT32_MAX, &v))
 				goto bad;
 			o.rxq = v;
 			break;
 		case 'N': o.zcrx_nodev = true; break;
 		case 'O': o.no_bind = true; break;
 		case 'D':
-			if (parse_size(optarg, &v) || !v || v % 4096)
+			if (tool_parse_size(optarg, &v) || !v || v % 4096)
 				goto bad;
 			o.data_size = v;
 			break;
 		case 'B':
-			if (parse_size(optarg, &v) || v < 4096 || v > (2U << 20) || (v & (v - 1)))
+			if (tool_parse_size(optarg, &v) || v < 4096 || v > (2U << 20) || (v & (v - 1)))
 				goto bad;
 			o.buf_size = v;
 			break;
 		case 'U':
-			if (parse_uint(optarg, UINT32_MAX, &v))
+			if (tool_parse_uint(optarg, UINT32_MAX, &v))
 				goto bad;
 			o.nic_bufs = v;
 			break;
 		case 'C':
-			if (parse_uint(optarg, 32768, &v) || v < 64 || (v & (v - 1)))
+			if (tool_parse_uint(optarg, 32768, &v) || v < 64 || (v & (v - 1)))
 				goto bad;
 			o.cq_entries = v;
 			break;
@@ -524,7 +417,7 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 		case 'j': *json = true; break;
 		case 'o': *output = optarg; break;
 		case 't':
-			if (parse_uint(optarg, 86400, &v) || !v)
+			if (tool_parse_uint(optarg, 86400, &v) || !v)
 				goto bad;
 			o.timeout_s = v;
 			break;
@@ -534,15 +427,15 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 		}
 	}
 	if (optind != argc || o.mode == NR_NS_MODES || !o.port) {
-		ns_err("recv needs --mode and --port%s", optind != argc ? ", and no operand" : "");
+		tool_err("recv needs --mode and --port%s", optind != argc ? ", and no operand" : "");
 		goto usage;
 	}
 	if (o.zcrx_nodev && o.mode != NS_ZCRX && o.mode != NS_ZCRX_REGION) {
-		ns_err("--zcrx-nodev is for the zcrx modes");
+		tool_err("--zcrx-nodev is for the zcrx modes");
 		goto usage;
 	}
 	if (o.no_bind && o.mode != NS_NATIVE) {
-		ns_err("--no-bind is for --mode native");
+		tool_err("--no-bind is for --mode native");
 		goto usage;
 	}
 	rep->cmd = "recv";
@@ -584,10 +477,10 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 	unio_region_destroy(rc.r);
 	return ret ? ret : (rep->verify_ok ? 0 : -EIO);
 bad:
-	ns_err("bad value for --%s: '%s'", argv[optind - 1][1] == '-' ?
+	tool_err("bad value for --%s: '%s'", argv[optind - 1][1] == '-' ?
 	       argv[optind - 1] + 2 : argv[optind - 1] + 1, optarg);
 usage:
-	fprintf(stderr, "Try '%s --help'.\n", bin_name);
+	fprintf(stderr, "Try '%s --help'.\n", tool_name);
 	exit(2);
 }
 
@@ -618,34 +511,34 @@ static int do_send(int argc, char **argv, struct ns_report *rep, bool *json,
 	while ((opt = getopt_long(argc, argv, "n:b:jo:t:Qh", opts, NULL)) >= 0) {
 		switch (opt) {
 		case 'n':
-			if (parse_uint(optarg, NS_MAX_FLOWS, &v) || !v)
+			if (tool_parse_uint(optarg, NS_MAX_FLOWS, &v) || !v)
 				goto bad;
 			o.nflows = v;
 			break;
 		case 'b':
-			if (parse_size(optarg, &v))
+			if (tool_parse_size(optarg, &v))
 				goto bad;
 			o.bytes = v;
 			break;
 		case 's':
-			if (parse_uint(optarg, UINT64_MAX, &v))
+			if (tool_parse_uint(optarg, UINT64_MAX, &v))
 				goto bad;
 			o.seed = v;
 			break;
 		case 'c':
-			if (parse_size(optarg, &v) || !v || v > (64U << 20))
+			if (tool_parse_size(optarg, &v) || !v || v > (64U << 20))
 				goto bad;
 			o.chunk = v;
 			break;
 		case 'X':
-			if (parse_size(optarg, &v) || v > INT64_MAX)
+			if (tool_parse_size(optarg, &v) || v > INT64_MAX)
 				goto bad;
 			o.corrupt = v;
 			break;
 		case 'j': *json = true; break;
 		case 'o': *output = optarg; break;
 		case 't':
-			if (parse_uint(optarg, 86400, &v) || !v)
+			if (tool_parse_uint(optarg, 86400, &v) || !v)
 				goto bad;
 			o.timeout_s = v;
 			break;
@@ -655,13 +548,13 @@ static int do_send(int argc, char **argv, struct ns_report *rep, bool *json,
 		}
 	}
 	if (optind != argc - 1) {
-		ns_err("send needs HOST:PORT");
+		tool_err("send needs HOST:PORT");
 		goto usage;
 	}
 	host = argv[optind];
 	colon = strrchr(host, ':');
-	if (!colon || parse_uint(colon + 1, 65535, &v) || !v) {
-		ns_err("'%s' is not HOST:PORT", host);
+	if (!colon || tool_parse_uint(colon + 1, 65535, &v) || !v) {
+		tool_err("'%s' is not HOST:PORT", host);
 		goto usage;
 	}
 	*colon = '\0';
@@ -674,10 +567,10 @@ static int do_send(int argc, char **argv, struct ns_report *rep, bool *json,
 	ret = emit(rep, *json, *output) ?: ret;
 	return ret;
 bad:
-	ns_err("bad value for --%s: '%s'", argv[optind - 1][1] == '-' ?
+	tool_err("bad value for --%s: '%s'", argv[optind - 1][1] == '-' ?
 	       argv[optind - 1] + 2 : argv[optind - 1] + 1, optarg);
 usage:
-	fprintf(stderr, "Try '%s --help'.\n", bin_name);
+	fprintf(stderr, "Try '%s --help'.\n", tool_name);
 	exit(2);
 }
 
@@ -688,6 +581,7 @@ int main(int argc, char **argv)
 	bool json = false;
 	int ret;
 
+	tool_name = "unio-netstream";
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -702,7 +596,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[1], "recv"))
 		ret = do_recv(argc - 1, argv + 1, &rep, &json, &output);
 	else {
-		ns_err("unknown command '%s'", argv[1]);
+		tool_err("unknown command '%s'", argv[1]);
 		usage(stderr);
 		return 2;
 	}

@@ -19,6 +19,7 @@
 #include <unifiedio.h>
 
 #include "json_writer.h"
+#include "tool.h"
 
 #define NS_MAGIC		"UIONETS1"
 #define NS_VERSION		1
@@ -238,12 +239,5 @@ int ns_bpf_submit(struct ns_recv *rc);
 int ns_bpf_run(struct ns_recv *rc, uint64_t buf_off, uint32_t len);
 void ns_bpf_read(struct ns_recv *rc);
 void ns_bpf_close(struct ns_recv *rc);
-
-/* main.c */
-extern const char *bin_name;
-void ns_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void ns_info(bool quiet, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-uint64_t ns_now_ns(void);
-void ns_cpu_ns(uint64_t *usr, uint64_t *sys);
 
 #endif /* UNIO_NETSTREAM_H */

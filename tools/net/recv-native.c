@@ -92,14 +92,14 @@ static int ns_native_cqe(struct ns_recv *rc, struct ns_native *nn,
 
 	if (cqe->user_data == UINT64_MAX && cqe->opcode == UNIFIED_IO_OP_FREE) {
 		if (cqe->res < 0) {
-			ns_err("FREE of buffer %#llx: %s", (unsigned long long)cqe->addr,
+			tool_err("FREE of buffer %#llx: %s", (unsigned long long)cqe->addr,
 			       strerror(-cqe->res));
 			return cqe->res;
 		}
 		return 0;
 	}
 	if (cqe->user_data >= rc->nflows || cqe->opcode != UNIFIED_IO_OP_RECV) {
-		ns_err("unexpected completion: opcode %u user_data %llu res %d",
+		tool_err("unexpected completion: opcode %u user_data %llu res %d",
 		       cqe->opcode, (unsigned long long)cqe->user_data, cqe->res);
 		return -EPROTO;
 	}
@@ -114,13 +114,13 @@ static int ns_native_cqe(struct ns_recv *rc, struct ns_native *nn,
 			/* CQ or copy buffers ran out: the rest next round. */
 			rep->retries++;
 		} else if (cqe->res < 0) {
-			ns_err("flow %u: RECV: %s", f->slot, strerror(-cqe->res));
+			tool_err("flow %u: RECV: %s", f->slot, strerror(-cqe->res));
 			return cqe->res;
 		}
 		return 0;
 	}
 	if (cqe->res < 0 || cqe->addr + (uint64_t)cqe->res > rc->q->data_size) {
-		ns_err("flow %u: RECV chunk at %#llx, %d bytes: outside the data area",
+		tool_err("flow %u: RECV chunk at %#llx, %d bytes: outside the data area",
 		       f->slot, (unsigned long long)cqe->addr, cqe->res);
 		return -EPROTO;
 	}
@@ -171,7 +171,7 @@ int ns_recv_native(struct ns_recv *rc)
 	nn.buf_shift = __builtin_ctz(ps);
 	nn.rf = unio_region_refill(rc->r);
 	if (!nn.rf) {
-		ns_err("the kernel returned no refill ring (no UNIFIED_IO_FEAT_NET_RECV)");
+		tool_err("the kernel returned no refill ring (no UNIFIED_IO_FEAT_NET_RECV)");
 		return -EOPNOTSUPP;
 	}
 	if (o->no_bind)
@@ -189,7 +189,7 @@ int ns_recv_native(struct ns_recv *rc)
 	ret = o->no_bind ? 0 : unio_net_bind(rc->r, ifindex, o->rxq, nic_bufs, msg,
 					     sizeof(msg));
 	if (ret) {
-		ns_err("NET_BIND %s (ifindex %d) queue %u, %u buffers: %s%s%s",
+		tool_err("NET_BIND %s (ifindex %d) queue %u, %u buffers: %s%s%s",
 		       rep->ifname, ifindex, o->rxq, nic_bufs, strerror(-ret),
 		       msg[0] ? ": " : "", msg);
 		snprintf(rep->verify_msg, sizeof(rep->verify_msg), "NET_BIND: %s%s%s",
@@ -197,9 +197,9 @@ int ns_recv_native(struct ns_recv *rc)
 		goto out;
 	}
 	if (o->no_bind)
-		ns_info(o->quiet, "recv: region not bound (--no-bind): RECV copies every byte");
+		tool_info(o->quiet, "recv: region not bound (--no-bind): RECV copies every byte");
 	else
-		ns_info(o->quiet, "recv: region bound to %s queue %u: %u of %u buffers lent to the NIC",
+		tool_info(o->quiet, "recv: region bound to %s queue %u: %u of %u buffers lent to the NIC",
 			rep->ifname, o->rxq, nic_bufs, nbufs);
 	if (o->store) {
 		ret = ns_store_open(rc, ps);
@@ -236,7 +236,7 @@ int ns_recv_native(struct ns_recv *rc)
 		rep->sc[NS_SC_IOCTL]++;
 		ret = unio_submit(rc->q);
 		if (ret < 0) {
-			ns_err("SUBMIT: %s", strerror(-ret));
+			tool_err("SUBMIT: %s", strerror(-ret));
 			goto out;
 		}
 		ret = 0;
@@ -271,7 +271,7 @@ int ns_recv_native(struct ns_recv *rc)
 		}
 	}
 	if (nn.nret)
-		ns_info(o->quiet, "recv: %u refill entries did not fit the ring", nn.nret);
+		tool_info(o->quiet, "recv: %u refill entries did not fit the ring", nn.nret);
 	if (!unio_net_get_info(rc->r, &rep->net)) {
 		rep->have_net_info = true;
 		rep->kcopy_source = "GET_INFO net.copy_bytes";
@@ -283,7 +283,7 @@ int ns_recv_native(struct ns_recv *rc)
 		while (nverify < 16 && !unio_buf_alloc(rc->q, NS_OWNER, &verify_bufs[nverify]))
 			nverify++;
 		if (!nverify) {
-			ns_err("--store: no free buffer to read back into");
+			tool_err("--store: no free buffer to read back into");
 			ret = -ENOBUFS;
 		} else {
 			ret = ns_store_verify(rc, verify_bufs, nverify);

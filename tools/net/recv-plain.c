@@ -31,7 +31,7 @@ int ns_recv_plain(struct ns_recv *rc)
 	for (i = 0; i < o->nflows; i++) {
 		ret = unio_buf_alloc(rc->q, NS_OWNER, &bufs[i]);
 		if (ret) {
-			ns_err("ALLOC: %s", strerror(-ret));
+			tool_err("ALLOC: %s", strerror(-ret));
 			goto out;
 		}
 		nalloc++;
@@ -69,7 +69,7 @@ int ns_recv_plain(struct ns_recv *rc)
 					if (errno == EAGAIN || errno == EINTR)
 						break;
 					ret = -errno;
-					ns_err("flow %u: recv: %s", f->slot, strerror(errno));
+					tool_err("flow %u: recv: %s", f->slot, strerror(errno));
 					goto out;
 				}
 				if (!got) {

@@ -3,7 +3,8 @@
  * recv --mode zcrx | zcrx-region: io_uring zero-copy receive.
  *
  *   zcrx          the area is anonymous memory of this process (the
- *                 upstream way, io_uring's iou-zcrx selftest);
+ *                 upstream way, io_uring's iou-zcrx selftest), registered
+ *                 by unio_zcrx_register_mem();
  *   zcrx-region   the area is the region's data area (unio_zcrx_register()),
  *                 so the bytes land in region buffers: the stock kernel's
  *                 route into the region. Every buffer is ALLOC'd by this
@@ -28,45 +29,19 @@
 #include "netstream.h"
 
 #define NS_ZCRX_READBACK_BUFS	16
-#define NS_ZCRX_REG_NODEV	(1U << 1)
-
-/* The kernel's (Linux 7.2) registration layout, as in libunifiedio's zcrx.c. */
-struct ns_zcrx_event_desc {
-	uint64_t user_data;
-	uint32_t type_mask;
-	uint32_t flags;
-	uint64_t stats_offset;
-	uint64_t resv2[9];
-};
-
-struct ns_zcrx_ifq_reg {
-	uint32_t if_idx;
-	uint32_t if_rxq;
-	uint32_t rq_entries;
-	uint32_t flags;
-	uint64_t area_ptr;
-	uint64_t region_ptr;
-	struct io_uring_zcrx_offsets offsets;
-	uint32_t zcrx_id;
-	uint32_t rx_buf_len;
-	uint64_t event_desc;
-	uint64_t resv[2];
-};
 
 struct ns_zcrx {
 	struct io_uring ring;
 	bool ring_ok;
-	/* zcrx-region */
+	bool region;			/* zcrx-region */
 	struct unio_zcrx *uz;
+	/* zcrx-region */
 	uint64_t *held;			/* every buffer, ALLOC'd */
 	unsigned int nheld;
 	/* zcrx (anonymous area) */
 	void *anon;
-	void *rq_map;
-	size_t rq_map_len;
-	struct io_uring_zcrx_rq anon_rq;
-	const uint64_t *anon_stats;	/* copy_count, copy_bytes */
-	/* both */
+	uint64_t anon_len;
+	/* both, from unio_zcrx_get_info() */
 	struct io_uring_zcrx_rq *rq;
 	char *area;
 	uint64_t area_len;
@@ -80,80 +55,18 @@ struct ns_zcrx {
 	unsigned int nrqes;
 };
 
-/* zcrx with an anonymous area, registered here rather than by the library. */
+/* zcrx over anonymous memory of this process: the upstream way. */
 static int ns_zcrx_register_anon(struct ns_recv *rc, struct ns_zcrx *z,
-				 int ifindex)
+				 const struct unio_zcrx_opts *zo)
 {
-	const struct ns_recv_opts *o = rc->o;
-	size_t ps = sysconf(_SC_PAGESIZE);
-	struct io_uring_zcrx_area_reg area = { 0 };
-	struct io_uring_region_desc rd;
-	struct ns_zcrx_ifq_reg reg;
-	struct ns_zcrx_event_desc ev;
-	uint32_t rq_entries;
-	uint64_t stats_off;
-	bool stats = true;
-	int ret;
-
-	z->area_len = o->data_size;
-	z->anon = mmap(NULL, z->area_len, PROT_READ | PROT_WRITE,
+	z->anon_len = rc->o->data_size;
+	z->anon = mmap(NULL, z->anon_len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (z->anon == MAP_FAILED) {
 		z->anon = NULL;
 		return -errno;
 	}
-	rq_entries = z->area_len / ps > 32768 ? 32768 : z->area_len / ps;
-	while (rq_entries & (rq_entries - 1))
-		rq_entries += rq_entries & -rq_entries;
-	stats_off = ps + (uint64_t)rq_entries * sizeof(struct io_uring_zcrx_rqe);
-	z->rq_map_len = (stats_off + 16 + ps - 1) & ~(ps - 1);
-again:
-	memset(&reg, 0, sizeof(reg));
-	memset(&rd, 0, sizeof(rd));
-	memset(&area, 0, sizeof(area));
-	memset(&ev, 0, sizeof(ev));
-	area.addr = (uint64_t)(uintptr_t)z->anon;
-	area.len = z->area_len;
-	rd.size = z->rq_map_len;
-	reg.rq_entries = rq_entries;
-	reg.area_ptr = (uint64_t)(uintptr_t)&area;
-	reg.region_ptr = (uint64_t)(uintptr_t)&rd;
-	if (o->zcrx_nodev) {
-		reg.flags = NS_ZCRX_REG_NODEV;
-	} else {
-		reg.if_idx = ifindex;
-		reg.if_rxq = o->rxq;
-	}
-	if (stats) {
-		ev.flags = 1;	/* ZCRX_EVENT_DESC_FLAG_STATS */
-		ev.stats_offset = stats_off;
-		reg.event_desc = (uint64_t)(uintptr_t)&ev;
-	}
-	ret = io_uring_register_ifq(&z->ring, (struct io_uring_zcrx_ifq_reg *)&reg);
-	if (ret == -EINVAL && stats) {
-		stats = false;
-		goto again;
-	}
-	if (ret)
-		return ret;
-	z->rq_map = mmap(NULL, z->rq_map_len, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_POPULATE, z->ring.ring_fd, rd.mmap_offset);
-	if (z->rq_map == MAP_FAILED) {
-		z->rq_map = NULL;
-		return -errno;
-	}
-	z->anon_rq.khead = (uint32_t *)((char *)z->rq_map + reg.offsets.head);
-	z->anon_rq.ktail = (uint32_t *)((char *)z->rq_map + reg.offsets.tail);
-	z->anon_rq.rqes = (struct io_uring_zcrx_rqe *)((char *)z->rq_map + reg.offsets.rqes);
-	z->anon_rq.ring_entries = reg.rq_entries;
-	z->anon_rq.ring_ptr = z->rq_map;
-	z->anon_stats = stats ? (const uint64_t *)((char *)z->rq_map + stats_off) : NULL;
-	z->rq = &z->anon_rq;
-	z->area = z->anon;
-	z->token = area.rq_area_token;
-	z->id = reg.zcrx_id;
-	z->chunk = reg.rx_buf_len ? reg.rx_buf_len : ps;
-	return 0;
+	return unio_zcrx_register_mem(&z->ring, z->anon, z->anon_len, zo, &z->uz);
 }
 
 /* ALLOC every buffer of the region, a SQ's worth per SUBMIT. */
@@ -182,7 +95,7 @@ static int ns_zcrx_alloc_all(struct ns_recv *rc, struct ns_zcrx *z)
 				z->held[z->nheld++] = cqe->addr;
 			unio_cqe_seen(rc->q);
 			if (ret < 0) {
-				ns_err("ALLOC of buffer %u of %u: %s", z->nheld + 1, nbufs,
+				tool_err("ALLOC of buffer %u of %u: %s", z->nheld + 1, nbufs,
 				       strerror(-ret));
 				return ret;
 			}
@@ -233,7 +146,7 @@ static int ns_zcrx_flush_rq(struct ns_recv *rc, struct ns_zcrx *z)
 	ret = io_uring_register_zcrx_ctrl(&z->ring, &ctrl);
 	z->rq_pending = 0;
 	if (ret)
-		ns_err("ZCRX_CTRL_FLUSH_RQ: %s", strerror(-ret));
+		tool_err("ZCRX_CTRL_FLUSH_RQ: %s", strerror(-ret));
 	return ret;
 }
 
@@ -245,7 +158,7 @@ static int ns_zcrx_refill(struct ns_recv *rc, struct ns_zcrx *z)
 
 	for (i = 0; i < z->nrqes; i++) {
 		if (rq->rq_tail - io_uring_smp_load_acquire(rq->khead) >= rq->ring_entries) {
-			ns_err("zcrx refill ring full (%u entries)", rq->ring_entries);
+			tool_err("zcrx refill ring full (%u entries)", rq->ring_entries);
 			return -ENOSPC;
 		}
 		rq->rqes[rq->rq_tail++ & mask] = z->rqes[i];
@@ -269,7 +182,7 @@ static int ns_zcrx_cqe(struct ns_recv *rc, struct ns_zcrx *z,
 	int ret;
 
 	if (cqe->user_data >= rc->nflows) {
-		ns_err("unexpected completion: user_data %llu res %d",
+		tool_err("unexpected completion: user_data %llu res %d",
 		       (unsigned long long)cqe->user_data, cqe->res);
 		return -EPROTO;
 	}
@@ -277,7 +190,7 @@ static int ns_zcrx_cqe(struct ns_recv *rc, struct ns_zcrx *z,
 	if (cqe->res > 0) {
 		off = rcqe->off & ~IORING_ZCRX_AREA_MASK;
 		if (off + cqe->res > z->area_len) {
-			ns_err("flow %u: chunk at %#llx, %d bytes: outside the area",
+			tool_err("flow %u: chunk at %#llx, %d bytes: outside the area",
 			       f->slot, (unsigned long long)off, cqe->res);
 			return -EPROTO;
 		}
@@ -286,7 +199,7 @@ static int ns_zcrx_cqe(struct ns_recv *rc, struct ns_zcrx *z,
 		rep->chunks++;
 		z->rqes[z->nrqes++] = (struct io_uring_zcrx_rqe){
 			.off = off | z->token, .len = cqe->res };
-		if (z->uz) {
+		if (z->region) {
 			uint64_t doff = z->area_data_off + off;
 			uint64_t buf = doff & ~(uint64_t)(rc->q->buf_size - 1);
 
@@ -324,7 +237,7 @@ static int ns_zcrx_cqe(struct ns_recv *rc, struct ns_zcrx *z,
 		}
 		return ns_zcrx_arm(rc, z, f);
 	}
-	ns_err("flow %u: RECV_ZC: %s", f->slot, strerror(-cqe->res));
+	tool_err("flow %u: RECV_ZC: %s", f->slot, strerror(-cqe->res));
 	return cqe->res;
 }
 
@@ -334,7 +247,8 @@ int ns_recv_zcrx(struct ns_recv *rc)
 	struct ns_report *rep = rc->rep;
 	bool region = o->mode == NS_ZCRX_REGION;
 	struct io_uring_params p = { 0 };
-	struct ns_zcrx z = { 0 };
+	struct ns_zcrx z = { .region = region };
+	struct unio_zcrx_info zi;
 	uint32_t ps = sysconf(_SC_PAGESIZE);
 	int ifindex = 0, ret;
 	unsigned int i;
@@ -346,7 +260,7 @@ int ns_recv_zcrx(struct ns_recv *rc)
 			return ifindex;
 	}
 	if (!region && (o->store || o->bpf_stats)) {
-		ns_err("--store and --bpf-stats need the region: use --mode zcrx-region");
+		tool_err("--store and --bpf-stats need the region: use --mode zcrx-region");
 		return -EINVAL;
 	}
 	p.flags = IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER |
@@ -354,7 +268,7 @@ int ns_recv_zcrx(struct ns_recv *rc)
 	p.cq_entries = o->cq_entries;
 	ret = io_uring_queue_init_params(64, &z.ring, &p);
 	if (ret) {
-		ns_err("io_uring_queue_init (DEFER_TASKRUN, CQE32): %s", strerror(-ret));
+		tool_err("io_uring_queue_init (DEFER_TASKRUN, CQE32): %s", strerror(-ret));
 		return ret;
 	}
 	z.ring_ok = true;
@@ -371,27 +285,25 @@ int ns_recv_zcrx(struct ns_recv *rc)
 			       .flags = o->zcrx_nodev ? UNIO_ZCRX_F_NODEV : 0,
 			       .data_off = 0, .len = o->data_size);
 		ret = unio_zcrx_register(rc->r, &z.ring, &zo, &z.uz);
-		if (!ret) {
-			struct unio_zcrx_info zi;
-
-			unio_zcrx_get_info(z.uz, &zi);
-			z.rq = zi.rq;
-			z.area = zi.area;
-			z.area_len = zi.len;
-			z.area_data_off = zi.data_off;
-			z.token = zi.area_token;
-			z.id = zi.id;
-			z.chunk = zi.rx_buf_len;
-		}
 	} else {
-		ret = ns_zcrx_register_anon(rc, &z, ifindex);
+		UNIO_ZCRX_OPTS(zo, .ifindex = ifindex, .rxq = o->rxq,
+			       .flags = o->zcrx_nodev ? UNIO_ZCRX_F_NODEV : 0);
+		ret = ns_zcrx_register_anon(rc, &z, &zo);
 	}
 	if (ret) {
-		ns_err("zcrx registration (%s%s%s queue %u): %s", o->zcrx_nodev ? "no device" : "",
+		tool_err("zcrx registration (%s%s%s queue %u): %s", o->zcrx_nodev ? "no device" : "",
 		       o->zcrx_nodev ? "" : "interface ", rep->ifname, o->rxq, strerror(-ret));
 		goto out;
 	}
-	ns_info(o->quiet, "recv: zcrx queue %u over %s (%llu MiB area, %u-byte chunks)%s",
+	unio_zcrx_get_info(z.uz, &zi);
+	z.rq = zi.rq;
+	z.area = zi.area;
+	z.area_len = zi.len;
+	z.area_data_off = zi.data_off;
+	z.token = zi.area_token;
+	z.id = zi.id;
+	z.chunk = zi.rx_buf_len;
+	tool_info(o->quiet, "recv: zcrx queue %u over %s (%llu MiB area, %u-byte chunks)%s",
 		z.id, region ? "the region's data area" : "anonymous memory",
 		(unsigned long long)(z.area_len >> 20), z.chunk,
 		o->zcrx_nodev ? ", no NIC queue: every byte copied" : "");
@@ -427,11 +339,11 @@ int ns_recv_zcrx(struct ns_recv *rc)
 		rep->sc[NS_SC_IO_URING_ENTER]++;
 		ret = io_uring_submit_and_wait_timeout(&z.ring, &cqe, 1, &ts, NULL);
 		if (ret == -ETIME) {
-			ns_err("no data for %u s", o->timeout_s);
+			tool_err("no data for %u s", o->timeout_s);
 			break;
 		}
 		if (ret < 0 && ret != -EINTR) {
-			ns_err("io_uring_submit_and_wait: %s", strerror(-ret));
+			tool_err("io_uring_submit_and_wait: %s", strerror(-ret));
 			break;
 		}
 		ret = 0;
@@ -456,19 +368,11 @@ int ns_recv_zcrx(struct ns_recv *rc)
 		ns_recv_progress(rc, false);
 	}
 	ns_recv_stop_clock(rc);
-	if (z.uz) {
-		struct unio_zcrx_info zi;
-
-		unio_zcrx_get_info(z.uz, &zi);
-		if (zi.flags & UNIO_ZCRX_INFO_F_STATS) {
-			rep->kcopy_source = "zcrx_stats (io_uring copy fallback)";
-			rep->kcopy_chunks = zi.copy_count;
-			rep->kcopy_bytes = zi.copy_bytes;
-		}
-	} else if (z.anon_stats) {
+	unio_zcrx_get_info(z.uz, &zi);
+	if (zi.flags & UNIO_ZCRX_INFO_F_STATS) {
 		rep->kcopy_source = "zcrx_stats (io_uring copy fallback)";
-		rep->kcopy_chunks = __atomic_load_n(&z.anon_stats[0], __ATOMIC_RELAXED);
-		rep->kcopy_bytes = __atomic_load_n(&z.anon_stats[1], __ATOMIC_RELAXED);
+		rep->kcopy_chunks = zi.copy_count;
+		rep->kcopy_bytes = zi.copy_bytes;
 	}
 	rep->copied_chunks = rep->kcopy_chunks;
 	rep->copied_bytes = rep->kcopy_bytes;
@@ -490,9 +394,8 @@ out:
 		ns_zcrx_free_all(rc, &z);
 	free(z.held);
 	free(z.rqes);
-	if (z.rq_map)
-		munmap(z.rq_map, z.rq_map_len);
+	/* After the ring: io_uring unpinned the area with it. */
 	if (z.anon)
-		munmap(z.anon, z.area_len);
+		munmap(z.anon, z.anon_len);
 	return ret;
 }

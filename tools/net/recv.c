@@ -65,7 +65,7 @@ static void ns_recv_limit_rcvbuf(struct ns_recv *rc, int fd)
 	v = rc->rcvbuf_max / 2 > INT32_MAX ? INT32_MAX : (int)(rc->rcvbuf_max / 2);
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)))
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
-	ns_info(rc->o->quiet, "recv: receive buffer of each socket capped at %llu KiB",
+	tool_info(rc->o->quiet, "recv: receive buffer of each socket capped at %llu KiB",
 		(unsigned long long)rc->rcvbuf_max >> 10);
 }
 
@@ -76,7 +76,7 @@ int ns_recv_listen(struct ns_recv *rc)
 	int one = 1, fd;
 
 	if (inet_pton(AF_INET, o->addr, &sin.sin_addr) != 1) {
-		ns_err("--addr %s: not an IPv4 address", o->addr);
+		tool_err("--addr %s: not an IPv4 address", o->addr);
 		return -EINVAL;
 	}
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -87,7 +87,7 @@ int ns_recv_listen(struct ns_recv *rc)
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, NS_MAX_FLOWS)) {
 		int err = errno;
 
-		ns_err("listen on %s:%u: %s", o->addr, o->port, strerror(err));
+		tool_err("listen on %s:%u: %s", o->addr, o->port, strerror(err));
 		close(fd);
 		return -err;
 	}
@@ -96,12 +96,12 @@ int ns_recv_listen(struct ns_recv *rc)
 		int rfd = open(o->ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
 		if (rfd < 0) {
-			ns_err("--ready %s: %s", o->ready, strerror(errno));
+			tool_err("--ready %s: %s", o->ready, strerror(errno));
 			return -errno;
 		}
 		close(rfd);
 	}
-	ns_info(o->quiet, "recv: %s: listening on %s:%u for %u flow%s", ns_mode_names[o->mode],
+	tool_info(o->quiet, "recv: %s: listening on %s:%u for %u flow%s", ns_mode_names[o->mode],
 		o->addr, o->port, o->nflows, o->nflows == 1 ? "" : "s");
 	return 0;
 }
@@ -123,7 +123,7 @@ int ns_recv_accept_all(struct ns_recv *rc)
 		if (ret < 0 && errno == EINTR)
 			continue;
 		if (ret <= 0) {
-			ns_err("accept: %s after %u of %u flows",
+			tool_err("accept: %s after %u of %u flows",
 			       ret ? strerror(errno) : "timed out", rc->nflows, o->nflows);
 			return ret ? -errno : -ETIMEDOUT;
 		}
@@ -145,8 +145,8 @@ int ns_recv_accept_all(struct ns_recv *rc)
 
 void ns_recv_start_clock(struct ns_recv *rc)
 {
-	ns_cpu_ns(&rc->usr0, &rc->sys0);
-	rc->t0 = ns_now_ns();
+	tool_cpu_ns(&rc->usr0, &rc->sys0);
+	rc->t0 = tool_now_ns();
 	rc->last_progress = rc->t0;
 }
 
@@ -154,15 +154,15 @@ void ns_recv_stop_clock(struct ns_recv *rc)
 {
 	uint64_t usr, sys;
 
-	rc->rep->ns = ns_now_ns() - rc->t0;
-	ns_cpu_ns(&usr, &sys);
+	rc->rep->ns = tool_now_ns() - rc->t0;
+	tool_cpu_ns(&usr, &sys);
 	rc->rep->usr_ns = usr - rc->usr0;
 	rc->rep->sys_ns = sys - rc->sys0;
 }
 
 void ns_recv_progress(struct ns_recv *rc, bool force)
 {
-	uint64_t now = ns_now_ns(), bytes = 0, want = 0;
+	uint64_t now = tool_now_ns(), bytes = 0, want = 0;
 	unsigned int i;
 
 	if (rc->o->quiet || (!force && now - rc->last_progress < 2000000000ULL))
@@ -194,7 +194,7 @@ int ns_ifindex(const struct ns_recv_opts *o, struct ns_report *rep)
 	if (o->ifname) {
 		ifindex = if_nametoindex(o->ifname);
 		if (!ifindex) {
-			ns_err("interface %s: %s", o->ifname, strerror(errno));
+			tool_err("interface %s: %s", o->ifname, strerror(errno));
 			return -ENODEV;
 		}
 		snprintf(rep->ifname, sizeof(rep->ifname), "%s", o->ifname);
@@ -205,7 +205,7 @@ int ns_ifindex(const struct ns_recv_opts *o, struct ns_report *rep)
 			snprintf(rep->ifname, sizeof(rep->ifname), "%s", name);
 	}
 	if (!ifindex) {
-		ns_err("%s needs --ifname or --ifindex (and --rxq)",
+		tool_err("%s needs --ifname or --ifindex (and --rxq)",
 		       ns_mode_names[o->mode]);
 		return -EINVAL;
 	}
@@ -224,7 +224,7 @@ int ns_region_create(struct ns_recv *rc, uint32_t buf_size, uint64_t data_size,
 		  .buf_size = buf_size, .data_size = data_size);
 	ret = unio_region_create(&opts, &rc->r);
 	if (ret) {
-		ns_err("region (%u-byte buffers, %llu MiB, CQ %u): %s", buf_size,
+		tool_err("region (%u-byte buffers, %llu MiB, CQ %u): %s", buf_size,
 		       (unsigned long long)(data_size >> 20), cq_entries, strerror(-ret));
 		return ret;
 	}
@@ -256,7 +256,7 @@ int ns_poll_flows(struct ns_recv *rc, struct pollfd *pfds, unsigned int *map)
 			return n;
 		if (ret < 0 && errno == EINTR)
 			continue;
-		ns_err("poll: %s", ret ? strerror(errno) : "no data before the timeout");
+		tool_err("poll: %s", ret ? strerror(errno) : "no data before the timeout");
 		return ret ? -errno : -ETIMEDOUT;
 	}
 }

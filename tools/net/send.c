@@ -40,7 +40,7 @@ struct ns_send_flow {
 
 static int ns_connect(struct ns_sender *s, char *msg, size_t msg_size)
 {
-	uint64_t deadline = ns_now_ns() + (uint64_t)s->o->timeout_s * 1000000000ULL;
+	uint64_t deadline = tool_now_ns() + (uint64_t)s->o->timeout_s * 1000000000ULL;
 	int fd, err;
 
 	for (;;) {
@@ -59,7 +59,7 @@ static int ns_connect(struct ns_sender *s, char *msg, size_t msg_size)
 		err = errno;
 		close(fd);
 		if ((err != ECONNREFUSED && err != ENETUNREACH && err != EHOSTUNREACH) ||
-		    ns_now_ns() > deadline) {
+		    tool_now_ns() > deadline) {
 			snprintf(msg, msg_size, "connect: %s", strerror(err));
 			return -err;
 		}
@@ -158,22 +158,22 @@ int ns_send(const struct ns_send_opts *o, struct ns_report *rep)
 	snprintf(port, sizeof(port), "%u", o->port);
 	ret = getaddrinfo(o->host, port, &hints, &s.ai);
 	if (ret) {
-		ns_err("%s:%s: %s", o->host, port, gai_strerror(ret));
+		tool_err("%s:%s: %s", o->host, port, gai_strerror(ret));
 		return -EINVAL;
 	}
-	ns_cpu_ns(&usr0, &sys0);
-	rep->ns = ns_now_ns();
+	tool_cpu_ns(&usr0, &sys0);
+	rep->ns = tool_now_ns();
 	for (i = 0; i < o->nflows; i++) {
 		flows[i] = (struct ns_send_flow){ .s = &s, .flow = i };
 		ret = pthread_create(&flows[i].thread, NULL, ns_send_thread, &flows[i]);
 		if (ret) {
-			ns_err("pthread_create: %s", strerror(ret));
+			tool_err("pthread_create: %s", strerror(ret));
 			atomic_store(&s.err, -ret);
 			break;
 		}
 	}
 	while (atomic_load(&s.done) < i) {
-		uint64_t now = ns_now_ns();
+		uint64_t now = tool_now_ns();
 
 		if (!o->quiet && now - last >= 2000000000ULL) {
 			if (last)
@@ -186,8 +186,8 @@ int ns_send(const struct ns_send_opts *o, struct ns_report *rep)
 	}
 	for (unsigned int j = 0; j < i; j++)
 		pthread_join(flows[j].thread, NULL);
-	rep->ns = ns_now_ns() - rep->ns;
-	ns_cpu_ns(&usr, &sys);
+	rep->ns = tool_now_ns() - rep->ns;
+	tool_cpu_ns(&usr, &sys);
 	rep->usr_ns = usr - usr0;
 	rep->sys_ns = sys - sys0;
 	freeaddrinfo(s.ai);
@@ -201,7 +201,7 @@ int ns_send(const struct ns_send_opts *o, struct ns_report *rep)
 	for (unsigned int j = 0; j < i; j++) {
 		if (!flows[j].err)
 			continue;
-		ns_err("flow %u: %s", j, flows[j].msg);
+		tool_err("flow %u: %s", j, flows[j].msg);
 		if (!rep->verify_msg[0])
 			snprintf(rep->verify_msg, sizeof(rep->verify_msg), "flow %u: %s",
 				 j, flows[j].msg);

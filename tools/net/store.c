@@ -59,13 +59,13 @@ int ns_store_open(struct ns_recv *rc, uint32_t slot_size)
 		return -ENOMEM;
 	ret = unio_nvme_open(rc->r, rc->o->store, NULL, &st->ns);
 	if (ret) {
-		ns_err("--store %s: %s", rc->o->store, strerror(-ret));
+		tool_err("--store %s: %s", rc->o->store, strerror(-ret));
 		free(st);
 		return ret;
 	}
 	unio_nvme_get_info(st->ns, &st->info);
 	if (slot_size % st->info.lba_size) {
-		ns_err("--store: %u-byte buffers are not whole %u-byte blocks",
+		tool_err("--store: %u-byte buffers are not whole %u-byte blocks",
 		       slot_size, st->info.lba_size);
 		unio_nvme_close(st->ns);
 		free(st);
@@ -84,7 +84,7 @@ int ns_store_open(struct ns_recv *rc, uint32_t slot_size)
 	if (!st->pend_buf || !st->pend_slot || !st->descs || !st->cqes)
 		return -ENOMEM;
 	rep->store_dev = rc->o->store;
-	ns_info(rc->o->quiet, "recv: --store %s: nsid %u, %u-byte blocks, %" PRIu64
+	tool_info(rc->o->quiet, "recv: --store %s: nsid %u, %u-byte blocks, %" PRIu64
 		" slots of %u bytes", st->info.char_dev, st->info.nsid,
 		st->info.lba_size, st->nslots, slot_size);
 	return 0;
@@ -102,7 +102,7 @@ int ns_store_add(struct ns_recv *rc, struct ns_flow *f, uint64_t buf_off,
 		slot = st->pend_slot[st->npend - 1];
 	} else {
 		if (st->next_slot >= st->nslots) {
-			ns_err("--store: the namespace is full (%" PRIu64 " slots)", st->nslots);
+			tool_err("--store: the namespace is full (%" PRIu64 " slots)", st->nslots);
 			return -ENOSPC;
 		}
 		if (st->npend == st->cap_pend) {
@@ -145,24 +145,24 @@ static int ns_store_run(struct ns_recv *rc, unsigned int n, const char *what)
 
 	ret = unio_submit_descs(rc->r, st->descs, n);
 	if (ret < 0) {
-		ns_err("--store: %s: submit: %s", what, strerror(-ret));
+		tool_err("--store: %s: submit: %s", what, strerror(-ret));
 		return ret;
 	}
 	while (got < (int)n) {
 		ret = unio_reap(rc->r, st->cqes, n - got, n - got, 30ULL * 1000000000);
 		if (ret < 0) {
-			ns_err("--store: %s: reap: %s", what, strerror(-ret));
+			tool_err("--store: %s: reap: %s", what, strerror(-ret));
 			return ret;
 		}
 		for (int i = 0; i < ret; i++) {
 			const struct unified_io_cqe *c = &st->cqes[i];
 
 			if (c->opcode != UNIFIED_IO_OP_NVME) {
-				ns_err("--store: unexpected completion of opcode %u", c->opcode);
+				tool_err("--store: unexpected completion of opcode %u", c->opcode);
 				return -EPROTO;
 			}
 			if (c->res != (int)st->slot_size) {
-				ns_err("--store: %s of slot %" PRIu64 ": %s%s%s", what,
+				tool_err("--store: %s of slot %" PRIu64 ": %s%s%s", what,
 				       (uint64_t)c->user_data,
 				       c->res < 0 ? strerror(-c->res) : "short",
 				       c->res == -EIO ? ": " : "",

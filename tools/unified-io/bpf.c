@@ -120,15 +120,6 @@ static uint8_t pattern(uint64_t seed, uint64_t i)
 	return (uint8_t)(x >> 56) ^ (uint8_t)i;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	return errno || end == s || *end || s[0] == '-' ? -EINVAL : 0;
-}
-
 /* "key=value" into key and value; a bare word has value NULL. */
 static const char *kv(char *arg, char **value)
 {
@@ -190,13 +181,13 @@ static int load_filter(struct bpf_slot *s, int argc, char **argv)
 			continue;
 		}
 		if (v && !strcmp(k, "off"))
-			ret = parse_u64(v, &off);
+			ret = tool_parse_uint(v, UINT64_MAX, &off);
 		else if (v && !strcmp(k, "len"))
-			ret = parse_u64(v, &len);
+			ret = tool_parse_uint(v, UINT64_MAX, &len);
 		else if (v && !strcmp(k, "value"))
-			ret = parse_u64(v, &value);
+			ret = tool_parse_uint(v, UINT64_MAX, &value);
 		else if (v && !strcmp(k, "mask"))
-			ret = parse_u64(v, &mask);
+			ret = tool_parse_uint(v, UINT64_MAX, &mask);
 		if (ret || off > UINT32_MAX || len < 1 || len > UNIO_FILTER_MAX_LEN)
 			return BAD_ARG("filter", argv[i]);
 	}
@@ -224,11 +215,11 @@ static int load_redact(struct bpf_slot *s, int argc, char **argv)
 		int ret = -EINVAL;
 
 		if (v && !strcmp(k, "off"))
-			ret = parse_u64(v, &off);
+			ret = tool_parse_uint(v, UINT64_MAX, &off);
 		else if (v && !strcmp(k, "len"))
-			ret = parse_u64(v, &len);
+			ret = tool_parse_uint(v, UINT64_MAX, &len);
 		else if (v && !strcmp(k, "fill"))
-			ret = parse_u64(v, &fill);
+			ret = tool_parse_uint(v, UINT64_MAX, &fill);
 		if (ret || off > UINT32_MAX || len > UINT32_MAX || fill > 255)
 			return BAD_ARG("redact", argv[i]);
 	}
@@ -531,15 +522,15 @@ static int step_run(struct bpf_ctx *c, int argc, char **argv)
 		int err = -EINVAL;
 
 		if (!v && a == 0)
-			err = parse_u64(k, &n);
+			err = tool_parse_uint(k, UINT64_MAX, &n);
 		else if (v && !strcmp(k, "len"))
-			err = parse_u64(v, &len);
+			err = tool_parse_uint(v, UINT64_MAX, &len);
 		else if (v && !strcmp(k, "seed"))
-			err = parse_u64(v, &seed);
+			err = tool_parse_uint(v, UINT64_MAX, &seed);
 		else if (v && !strcmp(k, "flip"))
-			err = parse_u64(v, &flip);
+			err = tool_parse_uint(v, UINT64_MAX, &flip);
 		else if (v && !strcmp(k, "header")) {
-			err = parse_u64(v, &header);
+			err = tool_parse_uint(v, UINT64_MAX, &header);
 			has_header = true;
 		}
 		if (err)
@@ -726,7 +717,7 @@ static int parse_region_opts(int argc, char **argv, uint64_t *buf_size,
 			return -EINVAL;
 		}
 		if (!strcmp(o, "--buf-size")) {
-			if (parse_size(argv[used + 1], buf_size))
+			if (tool_parse_size(argv[used + 1], buf_size))
 				goto bad;
 		} else if (!strcmp(o, "--bufs")) {
 			if (parse_u32(argv[used + 1], nr_bufs) || !*nr_bufs ||

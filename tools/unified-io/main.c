@@ -153,44 +153,12 @@ int cmd_select(const struct cmd *cmds, int argc, char **argv,
 
 int parse_u32(const char *str, uint32_t *out)
 {
-	unsigned long long v;
-	char *end;
+	uint64_t v;
+	int ret = tool_parse_uint(str, UINT32_MAX, &v);
 
-	errno = 0;
-	v = strtoull(str, &end, 0);
-	if (errno || end == str || *end || str[0] == '-' || v > UINT32_MAX)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-/* "4096", "0x1000", "64K", "16M", "1G"; "KiB"/"KB" spellings too. */
-int parse_size(const char *str, uint64_t *out)
-{
-	unsigned long long v;
-	unsigned int shift = 0;
-	char *end;
-
-	errno = 0;
-	v = strtoull(str, &end, 0);
-	if (errno || end == str || str[0] == '-')
-		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	}
-	if (shift && *end == 'i')
-		end++;
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end)
-		return -EINVAL;
-	if (shift && v > UINT64_MAX >> shift)
-		return -ERANGE;
-	*out = (uint64_t)v << shift;
-	return 0;
+	if (!ret)
+		*out = v;
+	return ret;
 }
 
 const char *fmt_size(uint64_t bytes, char *buf, size_t len)

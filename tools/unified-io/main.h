@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "json_writer.h"
+#include "tool.h"
 
 #define UNIO_TOOL_VERSION "1.0.0"
 
@@ -45,7 +46,6 @@ int cmd_select(const struct cmd *cmds, int argc, char **argv,
 	       int (*help)(int argc, char **argv));
 bool parse_global_opt(int opt);
 
-int parse_size(const char *str, uint64_t *out);
 int parse_u32(const char *str, uint32_t *out);
 const char *fmt_size(uint64_t bytes, char *buf, size_t len);
 

@@ -127,14 +127,6 @@ static int do_nvme_help(int argc, char **argv)
 	return 0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* An NVMe completion's error: errno, and the decoded status for EIO. */
 static void p_err_nvme(const char *what, uint64_t lba, uint32_t nlb,
 		       const struct unified_io_cqe *cqe)
@@ -155,7 +147,7 @@ static void p_err_nvme(const char *what, uint64_t lba, uint32_t nlb,
 
 static void progress(struct xfer *x, bool final)
 {
-	uint64_t now = now_ns(), el;
+	uint64_t now = tool_now_ns(), el;
 	double mbs, pct;
 	char line[160];
 	int n;
@@ -706,7 +698,7 @@ static int xfer_run(struct xfer *x)
 {
 	int ret;
 
-	x->t0 = now_ns();
+	x->t0 = tool_now_ns();
 	x->last_progress = x->t0;
 	for (;;) {
 		int got = 0;
@@ -832,8 +824,8 @@ static int nvme_xfer_parse(int argc, char **argv, struct nvme_opts *o, bool writ
 		if (parse_global_opt(opt))
 			continue;
 		switch (opt) {
-		case 'l': ret = parse_size(optarg, &o->lba); o->have_lba = true; break;
-		case 'n': ret = parse_size(optarg, &o->length); o->have_length = true; break;
+		case 'l': ret = tool_parse_size(optarg, &o->lba); o->have_lba = true; break;
+		case 'n': ret = tool_parse_size(optarg, &o->length); o->have_length = true; break;
 		case 'i':
 		case 'o':
 			if ((opt == 'i') != writing) {
@@ -843,8 +835,8 @@ static int nvme_xfer_parse(int argc, char **argv, struct nvme_opts *o, bool writ
 			}
 			o->path = strcmp(optarg, "-") ? optarg : NULL;
 			break;
-		case 'R': ret = parse_size(optarg, &o->region_size); break;
-		case 'C': ret = parse_size(optarg, &o->chunk); break;
+		case 'R': ret = tool_parse_size(optarg, &o->region_size); break;
+		case 'C': ret = tool_parse_size(optarg, &o->chunk); break;
 		case 'P': o->progress = true; break;
 		case 'D': o->no_direct = true; break;
 		default:
@@ -904,7 +896,7 @@ static int nvme_xfer(int argc, char **argv, bool writing)
 	if (!ret)
 		ret = xfer_run(&x);
 	if (!ret)
-		xfer_report(&x, now_ns() - x.t0);
+		xfer_report(&x, tool_now_ns() - x.t0);
 	xfer_teardown(&x);
 	return ret ? -1 : 0;
 }

@@ -583,8 +583,8 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 		if (parse_global_opt(opt))
 			continue;
 		switch (opt) {
-		case 'd': ret = parse_size(optarg, &o->data_size); break;
-		case 'b': ret = parse_size(optarg, &o->buf_size); break;
+		case 'd': ret = tool_parse_size(optarg, &o->data_size); break;
+		case 'b': ret = tool_parse_size(optarg, &o->buf_size); break;
 		case 's': ret = parse_u32(optarg, &o->sq_entries); break;
 		case 'c': ret = parse_u32(optarg, &o->cq_entries); break;
 		case 'n': ret = parse_u32(optarg, &o->ops); break;
