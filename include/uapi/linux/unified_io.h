@@ -755,8 +755,9 @@ struct unified_io_bpf {
  * refilled (BIND takes the refill ring's entries itself), and the stack's and
  * the page pools' returned; until then BIND fails with EBUSY. A page pool
  * hands back the buffers the stack returned after the binding ended from its
- * release work, about once a second: retry EBUSY for a few seconds. Buffers the application holds stay valid until freed;
- * buffers in flight return to the region when the stack drops them. Needs
+ * release work, about once a second: retry EBUSY for a few seconds. Buffers
+ * the application holds stay valid until freed; buffers in flight return to
+ * the region when the stack drops them. Needs
  * CAP_NET_ADMIN in the initial user namespace, as io_uring zcrx does (a
  * bound queue receives every flow the NIC steers to it, whoever owns them),
  * and buf_size == PAGE_SIZE (one net_iov per buffer). Buffers that
