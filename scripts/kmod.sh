@@ -11,7 +11,7 @@
 # separate output directory for a source tree that holds an in-tree build
 # (make module-kdir, DKMS), and the entries must not share objects.  First
 # scripts/kapi.sh probes the entry's kernel and writes
-# build/kmod/NAME/include/kapi/kapi.h; a patched or debug entry's kernel is
+# build/kmod/NAME/include/kapi/kapi.h (and kapi.mk); a patched or debug entry's kernel is
 # built first if it is not cached (scripts/kernel.sh).  The modules end up
 # in build/kmod/NAME/drivers/*/, where tools/vm/run --kernel NAME loads them.
 # For a patched kernel, its netdev netlink spec and ynl (from the patched

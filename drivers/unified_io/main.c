@@ -240,7 +240,7 @@ static long uior_ioctl_bpf(struct uior_ctx *ctx, void __user *uarg,
  * NET_BIND takes no flag yet and UNBIND no argument at all, with or
  * without a memory provider: -EINVAL, and @msg says why.
  */
-static int uior_net_check_arg(struct unified_io_net_bind *p, bool bind)
+static int uior_check_net_arg(struct unified_io_net_bind *p, bool bind)
 {
 	bool resv = p->flags || p->resv ||
 		    !mem_is_zero(p->resv2, sizeof(p->resv2));
@@ -268,7 +268,7 @@ static long uior_ioctl_net(struct uior_ctx *ctx, void __user *uarg, bool bind)
 				  offsetofend(typeof(p), resv2), uarg, &usize);
 	if (ret)
 		return ret;
-	ret = uior_net_check_arg(&p, bind);
+	ret = uior_check_net_arg(&p, bind);
 	if (!ret)
 		ret = bind ? uior_net_bind(ctx, &p) : uior_net_unbind(ctx, &p);
 	if (ret == -EINTR)

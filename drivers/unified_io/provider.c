@@ -24,10 +24,12 @@
  * stubs stand in: RECV copies, and NET_BIND fails with EOPNOTSUPP.
  *
  * Locking, outermost first:
- *   ctx->lock		SUBMIT (RECV, FREE, BPF), BIND, UNBIND, GET_INFO;
- *			alone, it covers lending and retiring a binding's
- *			buffers, when no page pool and no refill can reach
- *			them
+ *   ctx->lock		SUBMIT (RECV, FREE, BPF), BIND, UNBIND, GET_INFO,
+ *			fdinfo (trylock); alone, it covers lending and
+ *			retiring a binding's buffers, when no page pool and
+ *			no refill can reach them.  The teardown at release
+ *			(uior_net_destroy()) runs without it: nothing else
+ *			can reach the region then
  *   netdev instance lock	BIND (netdev_get_by_index_lock), UNBIND, and
  *			the core around ->uninstall
  *   lock_sock()	RECV's walk of the socket (recv.c)
@@ -43,18 +45,18 @@
  * module loaded for as long as a queue or a page pool can call the ops
  * (uior_mp_ops.owner), and it holds its own references on the data pages.
  *
- * Calls: main.c (BIND, UNBIND, GET_INFO), region.c (teardown), ring.c
- * (refill ring, counters), buf.c (FREE and BPF of lent buffers) and recv.c
- * (buffers for RECV) call in; this file calls only the inline helpers of
- * uior.h.
+ * Calls: main.c (BIND, UNBIND, GET_INFO, fdinfo), region.c (teardown),
+ * ring.c (refill ring, counters), buf.c (FREE and BPF of lent buffers) and
+ * recv.c (buffers for RECV) call in; this file calls only the inline
+ * helpers of uior.h.
  */
 #include <linux/bitmap.h>
 #include <linux/capability.h>
 #include <linux/dma-mapping.h>
-#include <linux/highmem.h>
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/netdevice.h>
+#include <linux/nsproxy.h>
 #include <linux/nospec.h>
 #include <linux/refcount.h>
 #include <linux/skbuff.h>
@@ -67,8 +69,6 @@
 #include <net/page_pool/helpers.h>
 #include <net/page_pool/memory_provider.h>
 #include <uapi/linux/netdev.h>
-#include <net/sock.h>
-#include <net/tcp.h>
 
 #include "uior.h"
 

@@ -21,7 +21,8 @@
  *
  * Locking: SETUP builds the region without ctx->lock held (ctx->building
  * keeps a second SETUP out); nothing reads the fields set here before
- * ctx->ready.  The teardown runs at ->release, when nothing else can.
+ * ctx->ready.  The teardown runs without it too: for a failed SETUP, before
+ * ctx->ready, and at ->release, when nothing else is left.
  *
  * Calls: main.c calls in; this file calls provider.c and bpf.c to tear
  * down what they built on the region.

@@ -29,6 +29,7 @@
 #ifndef _UIOR_H
 #define _UIOR_H
 
+#include <linux/bug.h>
 #include <linux/cache.h>
 #include <linux/mm_types.h>
 #include <linux/atomic.h>
@@ -49,6 +50,11 @@
  */
 #ifndef UIOR_NET_PROVIDER
 #error "UIOR_NET_PROVIDER is set by drivers/unified_io/Kbuild"
+#endif
+/* Kbuild read include/kapi/kapi.mk; kapi.h must say the same. */
+#if UIOR_NET_PROVIDER != \
+	(KAPI_NET_PROVIDER_EXPORTS && KAPI_MEMORY_PROVIDER_OWNER)
+#error "include/kapi/kapi.mk and kapi.h disagree: run scripts/kapi.sh again"
 #endif
 
 /* The features of this build: all but a provider the kernel cannot take. */
@@ -84,9 +90,12 @@ struct uior_buf {
 struct uior_ctx {
 	/*
 	 * @lock serialises SETUP's state changes, SUBMIT, BIND, UNBIND,
-	 * GET_INFO, fdinfo and the teardown of a failed SETUP: it protects
-	 * the SQ head, the CQ tail, the free list, the statistics and the
-	 * buffers but those lent to a memory provider (below).
+	 * GET_INFO and fdinfo (which only tries it): it protects the SQ
+	 * head, the CQ tail, the free list, the statistics and the buffers
+	 * but those lent to a memory provider (below).  SETUP builds the
+	 * region, and tears a failed one down, without it: nothing looks at
+	 * the region before @ready, and @building keeps a second SETUP out.
+	 * ->release tears down without it: nothing else is left.
 	 */
 	struct mutex lock;
 	bool building;			/* SETUP in progress; under @lock */
@@ -137,9 +146,9 @@ struct uior_ctx {
 	atomic64_t waits;		/* COMPLETE calls that slept */
 
 	/*
-	 * Network side (provider.c): set by BIND under @lock; replaced by the next
-	 * BIND once the binding has ended and every buffer is back, and
-	 * cleared at release.  @rfq_head is the refill ring's head while no
+	 * Network side (provider.c): set by BIND under @lock; replaced by
+	 * the next BIND once the binding has ended and every buffer is back,
+	 * and cleared at release.  @rfq_head is the refill ring's head while no
 	 * binding has it (the kernel's copy: user space can write the one in
 	 * the control area).
 	 */
@@ -278,10 +287,11 @@ int uior_net_take_frag(struct uior_net *net, struct net_iov *niov, u16 owner);
 bool uior_net_is_ours(struct uior_net *net, struct page_pool *pp);
 void uior_net_stats(struct uior_ctx *ctx, struct unified_io_stats *s);
 void uior_net_info(struct uior_ctx *ctx, struct unified_io_net_info *ni);
-#else
+#else /* !UIOR_NET_PROVIDER */
 /*
  * No provider: ctx->net stays NULL, so no buffer is ever lent and RECV
- * copies everything into the region's own buffers.
+ * copies everything into the region's own buffers.  The stubs of calls
+ * that need a lent buffer or a binding are never reached.
  */
 static inline int uior_net_bind(struct uior_ctx *ctx,
 				struct unified_io_net_bind *p)
@@ -291,11 +301,14 @@ static inline int uior_net_bind(struct uior_ctx *ctx,
 	return -EOPNOTSUPP;
 }
 
+/* Under @lock as with a provider: a signal interrupts the wait (EINTR). */
 static inline int uior_net_unbind(struct uior_ctx *ctx,
 				  struct unified_io_net_bind *p)
 {
-	strscpy(p->msg, "region is not bound", sizeof(p->msg));
-	return -ENOENT;
+	scoped_cond_guard(mutex_intr, return -EINTR, &ctx->lock) {
+		strscpy(p->msg, "region is not bound", sizeof(p->msg));
+		return -ENOENT;
+	}
 }
 
 static inline void uior_net_destroy(struct uior_ctx *ctx) { }
@@ -308,28 +321,36 @@ static inline bool uior_net_buf_lent(struct uior_ctx *ctx, u32 idx)
 
 static inline int uior_net_free_buf(struct uior_ctx *ctx, u32 idx, u16 owner)
 {
+	WARN_ON_ONCE(1);
 	return -EPERM;
 }
 
 static inline int uior_net_hold_buf(struct uior_ctx *ctx, u32 idx, u16 owner)
 {
+	WARN_ON_ONCE(1);
 	return -EPERM;
 }
 
-static inline void uior_net_unhold_buf(struct uior_ctx *ctx, u32 idx) { }
+static inline void uior_net_unhold_buf(struct uior_ctx *ctx, u32 idx)
+{
+	WARN_ON_ONCE(1);
+}
 
 static inline int uior_net_copy_buf(struct uior_net *net, u16 owner, u32 *idx)
 {
+	WARN_ON_ONCE(1);
 	return -ENOBUFS;
 }
 
 static inline void uior_net_put_buf(struct uior_net *net, u32 idx, u16 owner)
 {
+	WARN_ON_ONCE(1);
 }
 
 static inline int uior_net_take_frag(struct uior_net *net,
 				     struct net_iov *niov, u16 owner)
 {
+	WARN_ON_ONCE(1);
 	return -EFAULT;
 }
 
