@@ -13,10 +13,14 @@
  *
  * Discovery never asks the user for what the kernel knows: the char device
  * and block device are matched through sysfs and device numbers, the nsid
- * comes from NVME_IOCTL_ID, the LBA size and capacity from Identify
- * Namespace, the largest transfer from the block queue's max_hw_sectors_kb
- * and Identify Controller's MDTS.
+ * (nvme_get_nsid()), the LBA size and capacity (nvme_identify_ns()) and
+ * MDTS (nvme_identify_ctrl()) come through libnvme, the largest transfer
+ * from the block queue's max_hw_sectors_kb and MDTS.  The sysfs matching
+ * stays here: libnvme's own discovery (nvme_scan()) reads the host's NVMe
+ * configuration and every controller and namespace of the machine, and
+ * logs to standard error, to answer what two sysfs lookups answer.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -28,14 +32,10 @@
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <linux/nvme_ioctl.h>
+#include <libnvme.h>
 
 #include "internal.h"
 
-#define NVME_ADMIN_IDENTIFY	0x06
-#define NVME_ID_CNS_NS		0x00
-#define NVME_ID_CNS_CTRL	0x01
-#define NVME_ID_SIZE		4096
 /* NLB is a 16-bit 0-based field: at most 65536 blocks per command. */
 #define NVME_MAX_NLB		65536U
 /* Without sysfs or MDTS, a transfer every NVMe driver accepts. */
@@ -245,84 +245,68 @@ static int unio_nvme_resolve(const char *path, struct unio_nvme_paths *p)
 	return 0;
 }
 
-static int unio_nvme_identify(int fd, uint32_t nsid, uint32_t cns, void *buf)
+/* libnvme's result: 0, -1 with errno, or a positive NVMe status. */
+static int unio_nvme_err(int ret)
 {
-	struct nvme_admin_cmd cmd;
-	int ret;
-
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.opcode = NVME_ADMIN_IDENTIFY;
-	cmd.nsid = nsid;
-	cmd.addr = (uintptr_t)buf;
-	cmd.data_len = NVME_ID_SIZE;
-	cmd.cdw10 = cns;
-	ret = ioctl(fd, NVME_IOCTL_ADMIN_CMD, &cmd);
 	if (ret < 0)
-		return -errno;
-	return ret ? -EIO : 0;	/* a positive NVMe status */
-}
-
-static uint16_t unio_le16(const uint8_t *p)
-{
-	return p[0] | p[1] << 8;
-}
-
-static uint64_t unio_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
+		return errno ? -errno : -EIO;
+	return ret ? -EIO : 0;
 }
 
 /* nsid, LBA format, capacity, transfer limits. */
 static int unio_nvme_discover(struct unio_nvme *ns, const struct unio_nvme_paths *p)
 {
-	uint8_t *id;
+	struct nvme_id_ctrl *ctrl;
+	struct nvme_id_ns *id;
 	uint64_t kb, wz;
-	uint32_t lbaf, ds, ms, mdts_bytes = 0, sysfs_bytes = 0;
+	uint32_t ds, ms, mdts_bytes = 0, sysfs_bytes = 0;
+	uint8_t lbaf;
 	char sys[PATH_MAX];
+	__u32 nsid;
 	int ret;
 
-	ret = ioctl(ns->fd, NVME_IOCTL_ID);
-	if (ret <= 0)
+	if (nvme_get_nsid(ns->fd, &nsid) || !nsid)
 		return -ENODEV;
-	ns->nsid = ret;
+	ns->nsid = nsid;
 
-	id = aligned_alloc(4096, NVME_ID_SIZE);
+	/* Identify data is DMA'd: page-aligned buffers, as nvme-cli uses. */
+	id = aligned_alloc(4096, sizeof(*id));
 	if (!id)
 		return -ENOMEM;
-	memset(id, 0, NVME_ID_SIZE);
-	ret = unio_nvme_identify(ns->fd, ns->nsid, NVME_ID_CNS_NS, id);
+	memset(id, 0, sizeof(*id));
+	ret = unio_nvme_err(nvme_identify_ns(ns->fd, ns->nsid, id));
 	if (ret) {
 		free(id);
 		return ret;
 	}
-	ns->nr_lbas = unio_le64(id + 0);		/* NSZE */
-	/* FLBAS bits 3:0, and bits 6:5 as the upper bits with > 16 formats. */
-	lbaf = id[26] & 0xf;
-	if (id[25] >= 16)
-		lbaf |= ((id[26] >> 5) & 0x3) << 4;
-	ms = unio_le16(id + 128 + 4 * lbaf);
-	ds = id[128 + 4 * lbaf + 2];
-	if (!ns->nr_lbas) {
+	ns->nr_lbas = le64toh(id->nsze);
+	/* FLBAS bits 3:0, and bits 6:5 above them with more than 16 formats. */
+	nvme_id_ns_flbas_to_lbaf_inuse(id->flbas, &lbaf);
+	if (id->nlbaf < 16)
+		lbaf &= 0xf;
+	if (lbaf >= sizeof(id->lbaf) / sizeof(id->lbaf[0])) {
 		free(id);
+		return -EOPNOTSUPP;
+	}
+	ms = le16toh(id->lbaf[lbaf].ms);
+	ds = id->lbaf[lbaf].ds;
+	free(id);
+	if (!ns->nr_lbas)
 		return -ENODEV;		/* inactive namespace */
-	}
-	if (ms || ds < 9 || ds > 16) {
-		free(id);
+	if (ms || ds < 9 || ds > 16)
 		return -EOPNOTSUPP;	/* metadata, or an LBA size we refuse */
-	}
 	ns->lba_shift = ds;
 	ns->lba_size = 1U << ds;
 
 	/* MDTS in units of the minimum page size, taken as 4 KiB. */
-	memset(id, 0, NVME_ID_SIZE);
-	if (!unio_nvme_identify(ns->fd, 0, NVME_ID_CNS_CTRL, id) && id[77] &&
-	    id[77] < 20)
-		mdts_bytes = 4096U << id[77];
-	free(id);
+	ctrl = aligned_alloc(4096, sizeof(*ctrl));
+	if (!ctrl)
+		return -ENOMEM;
+	memset(ctrl, 0, sizeof(*ctrl));
+	if (!unio_nvme_err(nvme_identify_ctrl(ns->fd, ctrl)) && ctrl->mdts &&
+	    ctrl->mdts < 20)
+		mdts_bytes = 4096U << ctrl->mdts;
+	free(ctrl);
 
 	if (p->bname[0]) {
 		snprintf(sys, sizeof(sys), "/sys/class/block/%s/queue/max_hw_sectors_kb",
