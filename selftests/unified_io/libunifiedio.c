@@ -223,7 +223,8 @@ TEST(names)
  * unio_zcrx_register_mem(): every argument it refuses before the kernel
  * sees it, then a queue over anonymous memory without a NIC queue
  * (ZCRX_REG_NODEV, which every matrix kernel has), as unio-netstream
- * --mode zcrx registers it: the area and the refill ring it reports.
+ * --mode zcrx registers it: the refill ring sized for the area's 48 pages,
+ * rounded up to a power of two as the kernel does, and empty.
  */
 TEST(zcrx_register_mem)
 {
@@ -231,7 +232,7 @@ TEST(zcrx_register_mem)
 		.flags = IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER |
 			 IORING_SETUP_CQE32,
 	};
-	size_t ps = sysconf(_SC_PAGESIZE), len = 64 * ps;
+	size_t ps = sysconf(_SC_PAGESIZE), len = 48 * ps;
 	UNIO_ZCRX_OPTS(zo, .flags = UNIO_ZCRX_F_NODEV);
 	UNIO_ZCRX_OPTS(off, .flags = UNIO_ZCRX_F_NODEV, .data_off = ps);
 	UNIO_ZCRX_OPTS(sized, .flags = UNIO_ZCRX_F_NODEV, .len = len);
@@ -261,16 +262,21 @@ TEST(zcrx_register_mem)
 	EXPECT_EQ(-EINVAL, unio_zcrx_register_mem(&ring, area, len, &noif, &z));
 	EXPECT_EQ(NULL, z);
 
+	/* io_uring asks for CAP_NET_ADMIN to register a zcrx queue. */
+	if (!ut_has_cap(CAP_NET_ADMIN)) {
+		io_uring_queue_exit(&ring);
+		munmap(area, len + ps);
+		SKIP(return, "no CAP_NET_ADMIN");
+	}
 	ASSERT_EQ(0, unio_zcrx_register_mem(&ring, area, len, &zo, &z));
 	ASSERT_EQ(0, unio_zcrx_get_info(z, &zi));
 	EXPECT_EQ((void *)area, zi.area);
 	EXPECT_EQ(0U, zi.data_off);
 	EXPECT_EQ(len, zi.len);
 	ASSERT_NE(NULL, zi.rq);
-	/* One refill entry per page of the area, a power of two. */
+	/* One refill entry per page of the area, rounded up: 48 -> 64. */
 	EXPECT_EQ(64U, zi.rq->ring_entries);
 	EXPECT_EQ(0U, zi.rx_buf_len % ps);
-	EXPECT_NE(0U, zi.rx_buf_len);
 	/* Nothing received yet: the kernel's refill ring is empty. */
 	EXPECT_EQ(*zi.rq->khead, *zi.rq->ktail);
 

@@ -580,8 +580,11 @@ int main(int argc, char **argv)
 		case 't': b.runtime = atof(optarg); break;
 		case 'r': b.reps = atoi(optarg); break;
 		case 's':
-			if (!tool_parse_size(optarg, &v))
-				b.seed = v;
+			if (tool_parse_size(optarg, &v)) {
+				fprintf(stderr, "%s: bad --seed '%s'\n", bench_name, optarg);
+				return 2;
+			}
+			b.seed = v;
 			break;
 		case 'f': b.file = optarg; break;
 		case 'j': b.json = optarg; break;

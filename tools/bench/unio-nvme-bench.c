@@ -422,8 +422,12 @@ int main(int argc, char **argv)
 		case 'r': b.reps = atoi(optarg); break;
 		case 'j': b.json = optarg; break;
 		case 's':
-			if (!tool_parse_size(optarg, &v) && v)
-				b.rng = v;
+			if (tool_parse_size(optarg, &v) || !v) {
+				fprintf(stderr, "%s: bad --seed '%s' (not 0)\n", bench_name,
+					optarg);
+				return 2;
+			}
+			b.rng = v;
 			break;
 		case 'S': b.setup_only = true; break;
 		default:

@@ -394,7 +394,11 @@ out:
 		ns_zcrx_free_all(rc, &z);
 	free(z.held);
 	free(z.rqes);
-	/* After the ring: io_uring unpinned the area with it. */
+	/*
+	 * The kernel keeps the area pinned until the ring is closed and
+	 * the refill mapping (unio_zcrx_destroy()) is gone; unmapping our
+	 * view of it before that is harmless.
+	 */
 	if (z.anon)
 		munmap(z.anon, z.anon_len);
 	return ret;

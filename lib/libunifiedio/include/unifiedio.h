@@ -47,7 +47,7 @@ extern "C" {
 #endif
 
 #define UNIO_VERSION_MAJOR	1
-#define UNIO_VERSION_MINOR	3
+#define UNIO_VERSION_MINOR	4
 
 struct unio_region;
 struct unio_nvme;

@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
@@ -281,13 +280,9 @@ static int unio_nvme_discover(struct unio_nvme *ns, const struct unio_nvme_paths
 	}
 	ns->nr_lbas = le64toh(id->nsze);
 	/* FLBAS bits 3:0, and bits 6:5 above them with more than 16 formats. */
-	nvme_id_ns_flbas_to_lbaf_inuse(id->flbas, &lbaf);
+	nvme_id_ns_flbas_to_lbaf_inuse(id->flbas, &lbaf);	/* 6 bits: < 64 */
 	if (id->nlbaf < 16)
 		lbaf &= 0xf;
-	if (lbaf >= sizeof(id->lbaf) / sizeof(id->lbaf[0])) {
-		free(id);
-		return -EOPNOTSUPP;
-	}
 	ms = le16toh(id->lbaf[lbaf].ms);
 	ds = id->lbaf[lbaf].ds;
 	free(id);
