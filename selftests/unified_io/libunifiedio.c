@@ -2,8 +2,8 @@
 /*
  * libunifiedio's public API against the real device: the options struct's
  * size handling, open-then-setup, the rings through the library (submit,
- * wait, wrap-around), the synchronous buffer helpers and their errors, the
- * name tables, and zcrx over the caller's memory.
+ * wait, wrap-around), the synchronous buffer helpers and their errors,
+ * unio_submit_and_wait(), the name tables, and zcrx over the caller's memory.
  *
  * Unlike the other selftests this one is linked against the shared library
  * (libunifiedio.so, found through its rpath), so it exercises the exported
@@ -210,6 +210,54 @@ TEST_F(lib_rings, rings)
 }
 
 /* Pure look-ups: no device needed. */
+/*
+ * unio_submit_and_wait() with module operations: the completion of the one
+ * descriptor, a failed operation reported in cqe->res, and EBUSY while
+ * anything else on the path is unreaped.
+ */
+TEST_F(lib_rings, submit_and_wait)
+{
+	struct unified_io_desc d = {}, *sqe;
+	struct unified_io_cqe cqe;
+	uint64_t off;
+
+	unio_prep_alloc(&d, 7, 0x11);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &cqe, 0));
+	EXPECT_EQ(0x11ULL, cqe.user_data);
+	EXPECT_EQ(UNIFIED_IO_OP_ALLOC, cqe.opcode);
+	ASSERT_EQ(0, cqe.res);
+	off = cqe.addr;
+	EXPECT_EQ(0ULL, off % 4096);
+	EXPECT_GT(4ULL * 4096, off);
+
+	/* The operation fails, the call does not. */
+	memset(&d, 0, sizeof(d));
+	unio_prep_free(&d, 8, off, 0x12);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &cqe, 0));
+	EXPECT_EQ(-EPERM, cqe.res);
+	memset(&d, 0, sizeof(d));
+	unio_prep_free(&d, 7, off, 0x13);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &cqe, 0));
+	EXPECT_EQ(0, cqe.res);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &cqe, 1000000000ULL));
+	EXPECT_EQ(-EALREADY, cqe.res);
+
+	/* A descriptor queued in the SQ, then its completion unreaped. */
+	sqe = unio_get_sqe(self->q);
+	ASSERT_NE(NULL, sqe);
+	unio_prep_nop(sqe, 0x21);
+	memset(&d, 0, sizeof(d));
+	unio_prep_nop(&d, 0x22);
+	EXPECT_EQ(-EBUSY, unio_submit_and_wait(self->r, &d, &cqe, 0));
+	ASSERT_EQ(1, unio_submit(self->q));
+	EXPECT_EQ(-EBUSY, unio_submit_and_wait(self->r, &d, &cqe, 0));
+	ASSERT_EQ(1, unio_reap(self->r, &cqe, 1, 1, 0));
+	EXPECT_EQ(0x21ULL, cqe.user_data);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &cqe, 0));
+	EXPECT_EQ(0x22ULL, cqe.user_data);
+	EXPECT_EQ(0U, unio_cq_ready(self->q));
+}
+
 TEST(names)
 {
 	EXPECT_STREQ("nop", unio_op_name(UNIFIED_IO_OP_NOP));

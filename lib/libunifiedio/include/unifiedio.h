@@ -47,7 +47,7 @@ extern "C" {
 #endif
 
 #define UNIO_VERSION_MAJOR	1
-#define UNIO_VERSION_MINOR	4
+#define UNIO_VERSION_MINOR	5
 
 struct unio_region;
 struct unio_nvme;
@@ -260,6 +260,19 @@ UNIO_API int unio_submit_descs(struct unio_region *r,
 			       unsigned int nr);
 UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
 		       unsigned int max, unsigned int min, uint64_t timeout_ns);
+/*
+ * One operation, start to finish (since 1.5): submit @desc on the unified
+ * path and wait, at most @timeout_ns (0: no limit), for its completion,
+ * copied to @cqe.  Returns 0 with the completion in @cqe (its @res says how
+ * the operation went) or a negative errno when it could not run; -EBUSY
+ * while anything else on the region's unified path is queued, in flight or
+ * unreaped.  For programs that do one thing at a time; pipelines batch with
+ * unio_submit_descs() and unio_reap().
+ */
+UNIO_API int unio_submit_and_wait(struct unio_region *r,
+				  const struct unified_io_desc *desc,
+				  struct unified_io_cqe *cqe,
+				  uint64_t timeout_ns);
 
 /*
  * BPF chains (since 1.2). @prog_fd is a loaded BPF_PROG_TYPE_XDP program

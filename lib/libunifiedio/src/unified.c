@@ -466,3 +466,33 @@ UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
 		}
 	}
 }
+
+/*
+ * Anything on the unified path the caller has not reaped: descriptors left in
+ * the SQ, completions in the CQ, NVMe commands queued, running or finished.
+ * (Module descriptors complete inside SUBMIT: none is in flight past it.)
+ */
+static bool unio_unified_busy(struct unio_region *r)
+{
+	return unio_sq_ready(&r->q) || unio_cq_ready(&r->q) ||
+	       (r->nvme && r->nvme->unreaped);
+}
+
+UNIO_API int unio_submit_and_wait(struct unio_region *r,
+				  const struct unified_io_desc *desc,
+				  struct unified_io_cqe *cqe,
+				  uint64_t timeout_ns)
+{
+	int ret;
+
+	if (!r || !r->map || !desc || !cqe)
+		return -EINVAL;
+	if (unio_unified_busy(r))
+		return -EBUSY;
+	ret = unio_submit_descs(r, desc, 1);
+	if (ret < 0)
+		return ret;
+	/* Nothing else was outstanding: the one completion is this one's. */
+	ret = unio_reap(r, cqe, 1, 1, timeout_ns);
+	return ret < 0 ? ret : 0;
+}
