@@ -287,12 +287,13 @@ enum unified_io_nvme_opcode {
  * struct unified_io_desc - unified descriptor, one SQ entry (64 bytes)
  * @opcode: enum unified_io_op
  * @flags: Must be 0 (no descriptor flag is defined yet)
- * @owner: owner tag of the buffer for ALLOC and FREE (non-zero); Must be 0
- *	for NOP
+ * @owner: owner tag of the buffer for ALLOC, FREE, BPF and RECV (non-zero);
+ *	Must be 0 for NOP
  * @len: length in bytes; for ALLOC at most the buffer size (0 means the
- *	whole buffer); Must be 0 for NOP and FREE
- * @addr: data-area offset; the buffer to free for FREE; Must be 0 for NOP
- *	and ALLOC
+ *	whole buffer); for BPF from 1 to the buffer size; for RECV the most
+ *	bytes to take (0: no limit); Must be 0 for NOP and FREE
+ * @addr: data-area offset; the buffer to free for FREE, the buffer to run
+ *	the chain over for BPF; Must be 0 for NOP, ALLOC and RECV
  * @user_data: copied unchanged into the completion
  * @nvme: the NVMe command of an UNIFIED_IO_OP_NVME descriptor: @nsid (0 for
  *	the only namespace attached), @opcode (enum unified_io_nvme_opcode),
@@ -304,15 +305,18 @@ enum unified_io_nvme_opcode {
  * @pad: the type-specific area as raw words; Must be 0 for NOP/ALLOC/FREE
  *
  * Every descriptor consumed, from the SQ or inline, produces exactly one
- * completion, whose result is negative for a refused descriptor (the SUBMIT
- * call itself still counts it as consumed). Checks are made in the order
- * listed, so FREE of an @addr outside the data area is ERANGE even when it is
- * also unaligned, and FREE of a free buffer is EALREADY whoever asks:
+ * completion (RECV: one per chunk and a final one), whose result is negative
+ * for a refused descriptor (the SUBMIT call itself still counts it as
+ * consumed). Checks are made in the order listed, so FREE of an @addr
+ * outside the data area is ERANGE even when it is also unaligned, and FREE
+ * of a free buffer is EALREADY whoever asks:
  *	EOPNOTSUPP	unknown @opcode
  *	EINVAL		non-zero @flags or field that Must be 0; @owner 0 for
- *			ALLOC or FREE; ALLOC @len above the buffer size; FREE
- *			@addr not at the start of a buffer
- *	ERANGE		FREE @addr outside the data area
+ *			ALLOC, FREE, BPF or RECV; an unknown RECV flag; ALLOC
+ *			@len above the buffer size
+ *	ERANGE		FREE or BPF @addr outside the data area
+ *	EINVAL		FREE or BPF @addr not at the start of a buffer; BPF
+ *			@len 0 or above the buffer size
  *	ENOBUFS		ALLOC with no free buffer
  *	EALREADY	FREE of a buffer that is already free
  *	EPERM		FREE by an @owner other than the one holding the buffer
