@@ -762,8 +762,9 @@ struct unified_io_bpf {
  *	Must be 0
  * @rxq: BIND: receive queue of the interface; UNBIND: Must be 0
  * @nr_bufs: BIND: buffers taken from the free list and lent to the network
- *	side until the binding has ended and they have all come back (the
- *	rest serve ALLOC and copies); UNBIND: Must be 0
+ *	side until the binding has ended and they have all come back; RECV
+ *	takes the buffers of its copies from them too, and the rest serve
+ *	ALLOC; UNBIND: Must be 0
  * @resv: Must be 0
  * @msg: output: why the call failed, a NUL-terminated string ("" on
  *	success); written back also on failure
