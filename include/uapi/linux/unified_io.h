@@ -172,8 +172,11 @@ struct unified_io_region_layout {
  *	struct unified_io_rfqe; the ring has the first power of two at or above
  *	the number of buffers, so every buffer fits in it at once.
  *
- * Creates the region of this open file. Memory is charged to the caller's
- * RLIMIT_MEMLOCK (unless CAP_IPC_LOCK) and to its memory cgroup.
+ * Creates the region of this open file. All of it (@layout.region_size: the
+ * control page, the descriptor area and the data area) is charged to the
+ * RLIMIT_MEMLOCK of the calling user (the per-user locked_vm count, which
+ * io_uring also charges its registered buffers to) unless the caller has
+ * CAP_IPC_LOCK, and to its memory cgroup, until the region is freed.
  *
  * There is no nvme_fd field: the module never touches the NVMe drive. NVMe
  * commands travel from user space to the drive through io_uring passthrough,
@@ -181,7 +184,8 @@ struct unified_io_region_layout {
  * maps the region's pages for DMA directly (see UNIFIED_IO_OP_NVME).
  *
  * Errors:
- *	EBUSY		the context already has a region
+ *	EBUSY		the context already has a region, or another SETUP of
+ *			it is running
  *	EINVAL		unknown flag; non-zero @resv; @numa_node set without
  *			UNIFIED_IO_SETUP_F_NUMA_NODE, or not an online node;
  *			entries zero or not a power of two; @cq_entries below
@@ -191,6 +195,8 @@ struct unified_io_region_layout {
  *	E2BIG		entries, @buf_size, @data_size or the buffer count above
  *			its limit
  *	ENOMEM		out of memory, or RLIMIT_MEMLOCK exceeded
+ *	EINTR		a signal arrived while SETUP waited for the context, or
+ *			a fatal one while it allocated the region
  */
 struct unified_io_setup {
 	__u32 size;
@@ -281,12 +287,13 @@ enum unified_io_nvme_opcode {
  * struct unified_io_desc - unified descriptor, one SQ entry (64 bytes)
  * @opcode: enum unified_io_op
  * @flags: Must be 0 (no descriptor flag is defined yet)
- * @owner: owner tag of the buffer for ALLOC and FREE (non-zero); Must be 0
- *	for NOP
+ * @owner: owner tag of the buffer for ALLOC, FREE, BPF and RECV (non-zero);
+ *	Must be 0 for NOP
  * @len: length in bytes; for ALLOC at most the buffer size (0 means the
- *	whole buffer); Must be 0 for NOP and FREE
- * @addr: data-area offset; the buffer to free for FREE; Must be 0 for NOP
- *	and ALLOC
+ *	whole buffer); for BPF from 1 to the buffer size; for RECV the most
+ *	bytes to take (0: no limit); Must be 0 for NOP and FREE
+ * @addr: data-area offset; the buffer to free for FREE, the buffer to run
+ *	the chain over for BPF; Must be 0 for NOP, ALLOC and RECV
  * @user_data: copied unchanged into the completion
  * @nvme: the NVMe command of an UNIFIED_IO_OP_NVME descriptor: @nsid (0 for
  *	the only namespace attached), @opcode (enum unified_io_nvme_opcode),
@@ -298,15 +305,18 @@ enum unified_io_nvme_opcode {
  * @pad: the type-specific area as raw words; Must be 0 for NOP/ALLOC/FREE
  *
  * Every descriptor consumed, from the SQ or inline, produces exactly one
- * completion, whose result is negative for a refused descriptor (the SUBMIT
- * call itself still counts it as consumed). Checks are made in the order
- * listed, so FREE of an @addr outside the data area is ERANGE even when it is
- * also unaligned, and FREE of a free buffer is EALREADY whoever asks:
+ * completion (RECV: one per chunk and a final one), whose result is negative
+ * for a refused descriptor (the SUBMIT call itself still counts it as
+ * consumed). Checks are made in the order listed, so FREE of an @addr
+ * outside the data area is ERANGE even when it is also unaligned, and FREE
+ * of a free buffer is EALREADY whoever asks:
  *	EOPNOTSUPP	unknown @opcode
  *	EINVAL		non-zero @flags or field that Must be 0; @owner 0 for
- *			ALLOC or FREE; ALLOC @len above the buffer size; FREE
- *			@addr not at the start of a buffer
- *	ERANGE		FREE @addr outside the data area
+ *			ALLOC, FREE, BPF or RECV; an unknown RECV flag; ALLOC
+ *			@len above the buffer size
+ *	ERANGE		FREE or BPF @addr outside the data area
+ *	EINVAL		FREE or BPF @addr not at the start of a buffer; BPF
+ *			@len 0 or above the buffer size
  *	ENOBUFS		ALLOC with no free buffer
  *	EALREADY	FREE of a buffer that is already free
  *	EPERM		FREE by an @owner other than the one holding the buffer
@@ -472,19 +482,35 @@ struct unified_io_buf_entry {
  * struct unified_io_stats - counters, in GET_INFO and in the control area
  * @submit_calls: UNIFIED_IO_SUBMIT calls that consumed at least one entry
  * @sqes: descriptors consumed (SQ and inline)
- * @cqes: completions posted
+ * @cqes: completions posted (a RECV posts one per chunk and a final one)
  * @errors: completions with a negative result
  * @sq_bad_tail: SUBMIT calls that found the SQ tail more than the ring size
  *	ahead of the head (the excess is not consumed)
  * @cq_full: SUBMIT calls refused with EBUSY because the CQ was full
  * @cq_bad_head: times the CQ head read from user space was outside the ring
  *	(treated as a full CQ)
- * @waits: UNIFIED_IO_COMPLETE calls that slept
- * @ops: completed descriptors per opcode, indexed by enum unified_io_op
+ * @waits: UNIFIED_IO_COMPLETE calls that found fewer than @min_complete
+ *	completions ready and waited
+ * @ops: consumed descriptors per opcode, indexed by enum unified_io_op, for
+ *	the opcodes below UNIFIED_IO_OP_LAST (a RECV counts once). A descriptor
+ *	of any other opcode is completed with EOPNOTSUPP and counted in @sqes,
+ *	@cqes and @errors only.
  * @bufs_free: buffers on the free list
- * @bufs_app: buffers owned by the application
- * @bufs_kernel: buffers in use by the kernel
+ * @bufs_app: buffers owned by the application (with buffers lent to the
+ *	network side that it holds from RECV)
+ * @bufs_kernel: buffers in use by the kernel (buffers lent to the network
+ *	side that the application does not hold)
  * @resv: always 0
+ *
+ * The counters cover what the module executes: the descriptors SUBMIT
+ * consumes and the completions it posts. NVMe commands are not in them.
+ * UNIFIED_IO_OP_NVME descriptors never reach the module: libunifiedio runs
+ * them as io_uring passthrough and returns their completions from
+ * unio_reap(), which waits for them in io_uring, not in COMPLETE. Nothing
+ * counts them, in the kernel or in the library: an application that wants
+ * NVMe figures counts the completions of opcode UNIFIED_IO_OP_NVME it reaps.
+ * The buffer counters are unchanged by NVMe commands, which move data into
+ * and out of any data-area range without taking a buffer.
  *
  * The copy in the control area is written by the kernel after each SUBMIT
  * and is informational: the kernel never reads it back.
@@ -661,7 +687,8 @@ struct unified_io_rfqe {
  * @config: configuration; before SETUP only @abi_version and @features are
  *	set, so this ioctl doubles as the feature query
  * @layout: geometry of the region (zero before SETUP)
- * @stats: counters (zero before SETUP)
+ * @stats: counters of the module's operations, NVMe commands not included
+ *	(zero before SETUP)
  * @nr_bpf_progs: programs in the BPF chain
  * @resv: always 0
  * @bpf_progs: the chain, in order, with per-program counters
@@ -735,8 +762,9 @@ struct unified_io_bpf {
  *	Must be 0
  * @rxq: BIND: receive queue of the interface; UNBIND: Must be 0
  * @nr_bufs: BIND: buffers taken from the free list and lent to the network
- *	side until the binding has ended and they have all come back (the
- *	rest serve ALLOC and copies); UNBIND: Must be 0
+ *	side until the binding has ended and they have all come back; RECV
+ *	takes the buffers of its copies from them too, and the rest serve
+ *	ALLOC; UNBIND: Must be 0
  * @resv: Must be 0
  * @msg: output: why the call failed, a NUL-terminated string ("" on
  *	success); written back also on failure
