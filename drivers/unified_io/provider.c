@@ -971,7 +971,7 @@ void uior_net_destroy(struct uior_ctx *ctx)
 	 * references: the refill path needs the region, and FREE, RECV and
 	 * BPF run under its lock, which no one can take any more.  So the
 	 * references are dropped without rq_lock and with bottom halves on:
-	 * a region can lend 2^18 buffers.
+	 * a region can lend UNIFIED_IO_MAX_BUFS (65536) buffers.
 	 */
 	scoped_guard(spinlock_bh, &net->rq_lock)
 		net->ctx = NULL;
