@@ -14,7 +14,8 @@
 #   make kernel       build the matrix's patched kernels unless they are cached
 #   make module       the modules for every matrix kernel, in build/kmod/NAME/
 #   make check        build, then run the selftests in one QEMU guest per
-#                     matrix kernel, and the DKMS build test
+#                     matrix kernel, the DKMS build test and the install
+#                     test (scripts/install-test.sh)
 #   make demo         build, then run the demo (README's main job) in a guest
 #                     per matrix kernel
 #   make bench        build, then run the benchmarks in a guest per matrix kernel

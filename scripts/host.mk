@@ -76,12 +76,22 @@ install_build = $(TOP)/scripts/sysroot.sh run $(MAKE) --no-print-directory -C $(
 	$(INSTALL_GOALS) $(MAKEOVERRIDES)
 endif
 
+# An install for this machine (no DESTDIR) that it cannot run says so:
+# the tools need the sysroot's glibc and liburing.
 install:
 	@$(TOP)/scripts/install-guard.sh $(DESTDIR)$(PREFIX)
 	@$(install_build)
 	@for d in $(INSTALL_SUBDIRS); do \
 		$(MAKE) --no-print-directory -C $(TOP)/$$d TOP=$(TOP) install-built || exit; \
 	done
+	@t=$(or $(SBINDIR),$(PREFIX)/sbin)/unified-io; \
+	if [ -z "$(DESTDIR)" ] && missing=$$(ldd $$t 2>&1 | grep 'not found'); then \
+		echo "install: $$t (and the library) cannot run on this machine:"; \
+		echo "$$missing"; \
+		echo "install: they need Debian trixie's glibc, liburing2 2.10 or later, libnvme1t64" \
+			"and libbpf1; they run in the sysroot and in tools/vm/run guests (README.md," \
+			"\"Installing\")"; \
+	fi
 
 uninstall:
 	@for d in $(INSTALL_SUBDIRS); do \
