@@ -9,9 +9,9 @@
 #     its soname links, the headers, both .pc files, the BPF objects,
 #     skeletons and header, the four tools, and every man page of the
 #     tree; nothing else (no test or benchmark binary);
-#   - the library's SONAME is its link's name; each BPF object is a BPF
-#     ELF file holding its documented program; each tool finds every
-#     library it needs here;
+#   - the library's SONAME is its link's name; libbpf opens each BPF
+#     object and finds its documented XDP program and settings, and the
+#     skeleton declares it; each tool finds every library it needs here;
 #   - pkg-config, pointed at the install (PKG_CONFIG_LIBDIR,
 #     PKG_CONFIG_SYSROOT_DIR), gives its flags for libunifiedio and
 #     unified_io_progs;
@@ -117,16 +117,53 @@ else
 		"libunifiedio.so -> '$(readlink "$l/libunifiedio.so")'"
 fi
 
+# The objects as a loader sees them: libbpf opens each (no privilege
+# needed before the load) and finds its documented program, of type XDP in
+# SEC("xdp"), and, where it has settings, the .rodata map they go in.
+cat >"$T/objcheck.c" <<'EOF'
+#include <stdio.h>
+#include <bpf/libbpf.h>
+
+/* objcheck OBJ PROG: "SECTION TYPE RODATA-BYTES" of PROG in OBJ. */
+int main(int argc, char **argv)
+{
+	struct bpf_object *obj;
+	struct bpf_program *p;
+	struct bpf_map *m;
+	size_t sz = 0;
+
+	if (argc != 3)
+		return 2;
+	obj = bpf_object__open_file(argv[1], NULL);
+	if (!obj)
+		return 1;
+	p = bpf_object__find_program_by_name(obj, argv[2]);
+	m = bpf_object__find_map_by_name(obj, ".rodata");
+	if (m)
+		bpf_map__initial_value(m, &sz);
+	if (p)
+		printf("%s %s %zu\n", bpf_program__section_name(p),
+		       bpf_program__type(p) == BPF_PROG_TYPE_XDP ? "xdp" : "other", sz);
+	bpf_object__close(obj);
+	return !p;
+}
+EOF
+# shellcheck disable=SC2046 # pkg-config's flags are words
+cc -O2 -Wall -Werror -o "$T/objcheck" "$T/objcheck.c" $(pkg-config --cflags --libs libbpf) \
+	>"$T/objcheck.log" 2>&1
 for p in "${PROGS[@]}"; do
 	o=$D$BPFDIR/$p.bpf.o
-	# The program: a global function in section xdp.
+	got=$("$T/objcheck" "$o" "unio_$p" 2>>"$T/objcheck.log")
+	read -r sec type rodata <<<"$got"
 	if readelf -hW "$o" 2>/dev/null | grep 'Machine:.*Linux BPF' >/dev/null &&
-	   readelf -SW "$o" | grep ' xdp ' >/dev/null &&
-	   readelf -sW "$o" 2>/dev/null | awk -v f="unio_$p" '$4 == "FUNC" && $5 == "GLOBAL" && $8 == f { found = 1 } END { exit !found }' &&
-	   grep -q "struct bpf_program \*unio_$p;" "$D$INCLUDEDIR/unified_io/$p.skel.h"; then
-		ok "$p.bpf.o: BPF ELF with program unio_$p in SEC(\"xdp\"), and its skeleton"
+	   [ "$sec" = xdp ] && [ "$type" = xdp ] &&
+	   { [ "$p" = stats ] || [ "${rodata:-0}" -gt 0 ]; } &&
+	   grep "struct bpf_program \*unio_$p;" "$D$INCLUDEDIR/unified_io/$p.skel.h" >/dev/null; then
+		ok "$p.bpf.o: program unio_$p, XDP, SEC(\"$sec\"), .rodata $rodata bytes; $p.skel.h"
 	else
-		not_ok "$p.bpf.o: BPF ELF with program unio_$p in SEC(\"xdp\"), and its skeleton"
+		diag "$T/objcheck.log"
+		not_ok "$p.bpf.o: program unio_$p, XDP, SEC(\"xdp\"), settings; $p.skel.h" \
+			"libbpf: '${got:-cannot open it}'"
 	fi
 done
 
