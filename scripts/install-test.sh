@@ -93,7 +93,8 @@ fi
 	for t in "${TOOLS[@]}"; do
 		echo "$SBINDIR/$t"
 	done
-	(cd "$REPO" && find lib tools bpf -name '*.[1-8]' -type f) | while read -r m; do
+	(cd "$REPO" && find . \( -path ./build -o -path ./.git \) -prune -o \
+		-name '*.[1-8]' -type f -print) | while read -r m; do
 		echo "$MANDIR/man${m##*.}/${m##*/}"
 	done
 } | sort >"$T/expected"
