@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# install-guard.sh DIR... - refuse an install into the build sysroot.
+# install-guard.sh DIR... - refuse an install into the build sysroot, or
+# to a relative path.
+#
+# A relative DESTDIR or PREFIX would land in each directory the install
+# runs make in (lib/libunifiedio, bpf, tools, ...): every DIR must be
+# absolute.
 #
 # Every install rule (make install, and make -C DIR install in lib/,
 # bpf/, tools/) runs this on the directories it is about to write.  Inside
@@ -18,6 +23,15 @@
 # Exit status: 0 when the install may go ahead, 1 (with the reason on
 # standard error) when it may not.
 set -euo pipefail
+
+for dir in "$@"; do
+	case $dir in
+	/*) ;;
+	*)
+		echo "install: $dir is not an absolute path (DESTDIR, PREFIX and the *DIR variables must be)" >&2
+		exit 1 ;;
+	esac
+done
 
 [ -e /.unified_io_stamp ] || exit 0
 

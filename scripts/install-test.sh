@@ -25,7 +25,8 @@
 #     bpf/{crc32c,filter,redact,stats}.bpf.c;
 #   - make uninstall leaves no file behind;
 #   - inside the sysroot, an install without DESTDIR is refused
-#     (scripts/install-guard.sh) and writes nothing.
+#     (scripts/install-guard.sh) and writes nothing; so is a relative
+#     DESTDIR, anywhere.
 #
 # (ktap.sh's counters are pass, fail and n: no other use of those names.)
 # Needs the user-space build (make lib tools bpf syscount copycount; make
@@ -312,6 +313,17 @@ if [ -e /.unified_io_stamp ]; then
 		diag "$T/guard.log"
 		not_ok "install into the sysroot's tree refused"
 	fi
+fi
+
+# A relative DESTDIR would land in each directory make runs in.
+if ! make -s -C "$REPO/lib/libunifiedio" install-built DESTDIR=install-test-rel \
+		>"$T/rel.log" 2>&1 && grep 'not an absolute path' "$T/rel.log" >/dev/null &&
+   [ ! -e "$REPO/lib/libunifiedio/install-test-rel" ]; then
+	ok "relative DESTDIR refused: $(head -n 1 "$T/rel.log")"
+else
+	rm -rf "$REPO/lib/libunifiedio/install-test-rel"
+	diag "$T/rel.log"
+	not_ok "relative DESTDIR refused"
 fi
 
 summary
