@@ -170,8 +170,9 @@ help:
 	'  demo            the demo in a guest per matrix kernel' \
 	'  bench           the benchmarks in a guest per matrix kernel, build/bench/' \
 	'  checkpatch      the kernel'"'"'s checkpatch.pl on the drivers' \
-	'  matrix          the matrix kernels, their packages, untested series' \
-	'  versions        the same with the toolchain and library versions' \
+	'  matrix          the matrix kernels and their packages, the toolchain' \
+	'                  versions, series the archive has beyond the matrix' \
+	'  versions        the same as matrix' \
 	'  clean           remove build/ (never the kernel cache)' \
 	'Host targets (run where make runs):' \
 	'  help            this list' \
