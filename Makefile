@@ -14,7 +14,8 @@
 #   make kernel       build the matrix's patched kernels unless they are cached
 #   make module       the modules for every matrix kernel, in build/kmod/NAME/
 #   make check        build, then run the selftests in one QEMU guest per
-#                     matrix kernel, and the DKMS build test
+#                     matrix kernel, the DKMS build test and the install
+#                     test (scripts/install-test.sh)
 #   make demo         build, then run the demo (README's main job) in a guest
 #                     per matrix kernel
 #   make bench        build, then run the benchmarks in a guest per matrix kernel
@@ -24,16 +25,22 @@
 #
 # Host targets (run where make runs, for a real machine):
 #
+#   make help                   the targets and variables, one line each
 #   make module-kdir KDIR=DIR   the modules in the tree for the kernel build
 #                               directory DIR (default: the running kernel's)
 #   make dkms-install           register the modules with DKMS for every
 #                               installed kernel (as root); dkms-uninstall
+#   make install                build the user-space parts in the sysroot,
+#                               then install them into $(DESTDIR)$(PREFIX)
+#                               here (scripts/host.mk); uninstall
 #
 # Variables: KERNELS (matrix entries for kernel, module, check, demo and
-# bench; default all, but demo and bench skip debug entries), V=1.
+# bench; default all, but demo and bench skip debug entries), V=1, and
+# DESTDIR, PREFIX (default /usr/local), LIBDIR, INCLUDEDIR, MANDIR, SBINDIR,
+# PKGCONFIGDIR, BPFDIR for install.
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-HOST_GOALS := module-kdir dkms-install dkms-uninstall dkms-tree
+HOST_GOALS := help module-kdir dkms-install dkms-uninstall dkms-tree install uninstall
 
 ifneq ($(UNIFIED_IO_IN_SYSROOT),1)
 
@@ -141,3 +148,46 @@ clean:
 		$(TOP)/.*.cmd $(TOP)/.module-common.o
 
 endif
+
+# One line per public target and variable.  A host goal: it needs no
+# sysroot, and answers at once on a machine that has none yet.
+help:
+	@printf '%s\n' \
+	'Targets (all but the host ones run inside the Debian trixie sysroot,' \
+	'which the first of them creates; README.md says what each does):' \
+	'  all             (default) kernel, module and userspace' \
+	'  kernel          the patched kernels of the matrix, unless cached' \
+	'  module          the modules for every matrix kernel, in build/kmod/NAME/' \
+	'  userspace       lib, tools, bpf, syscount, copycount, selftests, examples' \
+	'  lib             libunifiedio (shared, static, pkg-config file), build/lib/' \
+	'  tools           unified-io, unio-netstream, the benchmarks, build/tools/' \
+	'  bpf             the BPF programs and their skeletons, build/bpf/' \
+	'  syscount        the BPF system call counter, build/tools/' \
+	'  copycount       the BPF copied-bytes counter, build/tools/' \
+	'  examples        the example programs, build/examples/' \
+	'  selftests       the kselftest-harness tests, build/selftests/' \
+	'  check           all tests: a QEMU guest per matrix kernel, DKMS, install' \
+	'  demo            the demo in a guest per matrix kernel' \
+	'  bench           the benchmarks in a guest per matrix kernel, build/bench/' \
+	'  checkpatch      the kernel'"'"'s checkpatch.pl on the drivers' \
+	'  matrix          the matrix kernels and their packages, the toolchain' \
+	'                  versions, series the archive has beyond the matrix' \
+	'  versions        the same as matrix' \
+	'  clean           remove build/ (never the kernel cache)' \
+	'Host targets (run where make runs):' \
+	'  help            this list' \
+	'  install         lib, tools, bpf built in the sysroot, installed here' \
+	'                  into DESTDIR/PREFIX (README.md, "Installing")' \
+	'  uninstall       remove what install wrote' \
+	'  module-kdir     the modules in the tree for KDIR (default: running kernel)' \
+	'  dkms-install    the modules through DKMS, every installed kernel (root)' \
+	'  dkms-uninstall  dkms remove, and the source tree in /usr/src' \
+	'Variables:' \
+	'  KERNELS=NAME... matrix entries for kernel, module, check, demo, bench' \
+	'                  (default all; demo and bench skip the debug kernel)' \
+	'  UNIFIED_IO_CACHE=DIR  sysroot and kernels (default /var/cache/unified_io)' \
+	'  PREFIX=DIR      install prefix (default /usr/local); LIBDIR, INCLUDEDIR,' \
+	'                  MANDIR, SBINDIR, PKGCONFIGDIR, BPFDIR below it by default' \
+	'  DESTDIR=DIR     staging root for install and uninstall' \
+	'  KDIR=DIR        kernel build directory for module-kdir' \
+	'  V=1             show the commands'

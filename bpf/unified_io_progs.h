@@ -14,7 +14,9 @@
  * rest (buffers may be up to 2 MiB) with bpf_xdp_load_bytes() and
  * bpf_xdp_store_bytes().
  *
- * Include vmlinux.h (BPF) or <linux/types.h> (user space) first.
+ * Include vmlinux.h (BPF) or <linux/types.h> (user space) first.  A
+ * loader includes it before the skeletons: crc32c.skel.h declares its .bss
+ * with struct unio_crc_last.
  */
 #ifndef UNIFIED_IO_BPF_PROGS_H
 #define UNIFIED_IO_BPF_PROGS_H
@@ -30,7 +32,11 @@
 #define _LINUX_TYPES_H
 #define _LINUX_IOCTL_H
 #endif
-#include "../include/uapi/linux/unified_io.h"
+/*
+ * include/uapi in the tree (every build here passes -I for it), installed
+ * beside this header's directory by make install (unified_io_progs(7)).
+ */
+#include <linux/unified_io.h>
 
 /* Bytes of a buffer the programs access directly (see above). */
 #define UNIO_PROG_DIRECT_MAX	0xffffU

@@ -58,7 +58,8 @@
 # selftests, the kernel's checkpatch) once the kernel builder has started
 # and before the first guest: a minute of mostly one core, which the kernel
 # build then shares.  If that fails, the builder is stopped and nothing
-# runs.  Environment: BUILD, KERNELS (the
+# runs.  Then scripts/install-test.sh (make install into a staging tree,
+# and builds against it; seconds), whose counts join the summary.  Environment: BUILD, KERNELS (the
 # matrix entries to run, default all), UNIFIED_IO_CHECK_TIMEOUT (seconds per
 # guest, default 3600), UNIFIED_IO_CHECK_JOBS (guests, and the DKMS test,
 # at once; default the number of cores; each guest has 2 GiB),
@@ -289,6 +290,10 @@ building() {
 if [ "$USERSPACE" = 1 ]; then
 	make --no-print-directory -C "$TOP" userspace checkpatch ||
 		{ echo "run_vm: the user-space build failed"; exit 1; }
+	# make install into a staging tree, and a build against it: a few
+	# seconds, on what was just built; reported with the DKMS test.
+	install_log=$BUILD/selftests/check-install.log
+	"$TOP/scripts/install-test.sh" >"$install_log" 2>&1
 fi
 # next_ready: the index in pending of the guest to start now, or nothing.
 next_ready() {
@@ -398,6 +403,20 @@ else
 fi
 total_passed=$((total_passed + p)) total_failed=$((total_failed + f))
 lines+=("dkms: $p passed, $f failed")
+
+# The install test (scripts/install-test.sh), run after the user-space build.
+if [ "$USERSPACE" = 1 ]; then
+	echo "=== make install (log: $install_log)"
+	cat "$install_log"
+	summary=$(grep -E '^install: [0-9]+ passed, [0-9]+ failed$' "$install_log" | tail -n 1)
+	if [ -n "$summary" ]; then
+		read -r _ p _ f _ <<<"$summary"
+	else
+		p=0 f=1
+	fi
+	total_passed=$((total_passed + p)) total_failed=$((total_failed + f))
+	lines+=("install: $p passed, $f failed")
+fi
 
 echo "=== summary"
 printf '%s\n' "${lines[@]}"
