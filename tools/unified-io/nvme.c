@@ -804,12 +804,12 @@ static int nvme_xfer_parse(int argc, char **argv, struct nvme_opts *o, bool writ
 	};
 	const char *cmd = writing ? "nvme write" : "nvme read";
 	uint64_t page = sysconf(_SC_PAGESIZE);
-	int opt, ret;
+	int opt, ret, idx = 0;
 	char msg[256];
 
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", options, NULL)) >= 0) {
+	while ((opt = getopt_long(argc, argv, ":", options, &idx)) >= 0) {
 		ret = 0;
 		switch (opt) {
 		case 'l': ret = tool_parse_size(optarg, &o->lba); o->have_lba = true; break;
@@ -830,8 +830,8 @@ static int nvme_xfer_parse(int argc, char **argv, struct nvme_opts *o, bool writ
 			return p_getopt_error(cmd, opt, argv);
 		}
 		if (ret)
-			return p_usage("%s: %s '%s': not a number (NUMBER[K|M|G])", cmd,
-				       argv[optind - 1], optarg);
+			return p_usage("%s: --%s '%s': not a number (NUMBER[K|M|G])",
+				       cmd, options[idx].name, optarg);
 	}
 	if (optind >= argc)
 		return p_usage("%s needs DEV (/dev/ngXnY or /dev/nvmeXnY)", cmd);

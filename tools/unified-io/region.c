@@ -574,12 +574,12 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 		{ 0 }
 	};
 	char msg[256];
-	int opt, ret;
+	int opt, ret, idx = 0;
 
 	/* argv[0] is "demo", like a program name for getopt. */
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", options, NULL)) >= 0) {
+	while ((opt = getopt_long(argc, argv, ":", options, &idx)) >= 0) {
 		const char *what = "a number";
 
 		ret = 0;
@@ -603,8 +603,8 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 			return p_getopt_error("region demo", opt, argv);
 		}
 		if (ret)
-			return p_usage("region demo: %s '%s': not %s", argv[optind - 1],
-				       optarg, what);
+			return p_usage("region demo: --%s '%s': not %s",
+				       options[idx].name, optarg, what);
 	}
 	if (optind != argc)
 		return p_usage("region demo: unexpected argument '%s'", argv[optind]);
