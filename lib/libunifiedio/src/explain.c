@@ -337,9 +337,15 @@ static void unio_explain_setup(struct unio_msg *m, int err,
 			     UNIFIED_IO_MAX_BUFS);
 		break;
 	case EOVERFLOW:
-		unio_msg_add(m, "the region's size overflows: data_size %llu is "
-			     "far above the 1 GiB cap (UNIFIED_IO_MAX_DATA_SIZE)",
-			     (unsigned long long)s.data_size);
+		if (s.data_size > UNIFIED_IO_MAX_DATA_SIZE)
+			unio_msg_add(m, "the region's size overflows: data_size "
+				     "%llu is far above the 1 GiB cap "
+				     "(UNIFIED_IO_MAX_DATA_SIZE)",
+				     (unsigned long long)s.data_size);
+		else
+			unio_msg_add(m, "the region's size overflows: data_size "
+				     "is far above the 1 GiB cap "
+				     "(UNIFIED_IO_MAX_DATA_SIZE)");
 		break;
 	case ENOMEM:
 		/* Sized only if no check would have refused the options first. */
