@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "json_writer.h"
 
@@ -19,6 +20,7 @@ struct json_writer {
 	unsigned int depth;
 	bool pretty;
 	bool after_name;		/* a key was written, value pending */
+	bool error_member;		/* the top-level object has "error" */
 	bool has_elem[JSONW_MAX_DEPTH];	/* per level: an element was written */
 };
 
@@ -41,6 +43,11 @@ void jsonw_destroy(json_writer_t **self_p)
 	fflush(self->out);
 	free(self);
 	*self_p = NULL;
+}
+
+bool jsonw_has_error(const json_writer_t *self)
+{
+	return self->error_member;
 }
 
 void jsonw_pretty(json_writer_t *self, bool on)
@@ -98,6 +105,8 @@ static void jsonw_puts(json_writer_t *self, const char *s)
 
 void jsonw_name(json_writer_t *self, const char *name)
 {
+	if (self->depth == 1 && !strcmp(name, "error"))
+		self->error_member = true;
 	jsonw_eor(self);
 	jsonw_puts(self, name);
 	fputs(self->pretty ? ": " : ":", self->out);

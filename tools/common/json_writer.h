@@ -16,6 +16,8 @@ typedef struct json_writer json_writer_t;
 json_writer_t *jsonw_new(FILE *f);
 void jsonw_destroy(json_writer_t **self_p);
 void jsonw_pretty(json_writer_t *self, bool on);
+/* Whether an "error" member was written into the top-level object. */
+bool jsonw_has_error(const json_writer_t *self);
 
 void jsonw_name(json_writer_t *self, const char *name);
 void jsonw_start_object(json_writer_t *self);

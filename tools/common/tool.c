@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <unifiedio.h>
+
 #include "tool.h"
 
 const char *tool_name = "unified-io";
@@ -94,6 +96,81 @@ int tool_parse_uint(const char *s, uint64_t max, uint64_t *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+const char *tool_size_str(uint64_t v, char *buf, size_t len)
+{
+	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB",
+					     "PiB", "EiB" };
+	unsigned int u = 0;
+
+	while (u < 6 && v && !(v & 1023)) {
+		v >>= 10;
+		u++;
+	}
+	snprintf(buf, len, "%llu %s", (unsigned long long)v, units[u]);
+	return buf;
+}
+
+int tool_check_pow2(char *msg, size_t len, const char *opt, uint64_t v,
+		    uint64_t min, uint64_t max)
+{
+	char b0[32], b1[32], b2[32];
+
+	if (v >= min && v <= max && !(v & (v - 1)))
+		return 0;
+	snprintf(msg, len, "%s %s: must be a power of two from %s to %s", opt,
+		 tool_size_str(v, b0, sizeof(b0)), tool_size_str(min, b1, sizeof(b1)),
+		 tool_size_str(max, b2, sizeof(b2)));
+	return -EINVAL;
+}
+
+int tool_check_region(char *msg, size_t len, const char *data_opt,
+		      uint64_t data_size, const char *buf_opt, uint64_t buf_size)
+{
+	uint64_t page = sysconf(_SC_PAGESIZE), min = UNIFIED_IO_MIN_BUF_SIZE;
+	char b0[32], b1[32];
+	int ret;
+
+	if (min < page)
+		min = page;
+	ret = tool_check_pow2(msg, len, buf_opt, buf_size, min,
+			      UNIFIED_IO_MAX_BUF_SIZE);
+	if (ret)
+		return ret;
+	if (!data_size || data_size % buf_size) {
+		snprintf(msg, len, "%s %s: must be a non-zero multiple of %s (%s)",
+			 data_opt, tool_size_str(data_size, b0, sizeof(b0)), buf_opt,
+			 tool_size_str(buf_size, b1, sizeof(b1)));
+		return -EINVAL;
+	}
+	if (data_size > UNIFIED_IO_MAX_DATA_SIZE) {
+		snprintf(msg, len, "%s %s: above the 1 GiB cap of a region's data "
+			 "area (UNIFIED_IO_MAX_DATA_SIZE: one io_uring fixed buffer "
+			 "covers at most 1 GiB)", data_opt,
+			 tool_size_str(data_size, b0, sizeof(b0)));
+		return -EINVAL;
+	}
+	if (data_size / buf_size > UNIFIED_IO_MAX_BUFS) {
+		snprintf(msg, len, "%s %s in %s buffers: %llu buffers, above the "
+			 "limit of %u (UNIFIED_IO_MAX_BUFS); use a larger %s",
+			 data_opt, tool_size_str(data_size, b0, sizeof(b0)),
+			 tool_size_str(buf_size, b1, sizeof(b1)),
+			 (unsigned long long)(data_size / buf_size),
+			 UNIFIED_IO_MAX_BUFS, buf_opt);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+const char *tool_explain(unsigned int call, int err,
+			 const struct unio_region_opts *opts)
+{
+	static char buf[512];
+
+	if (unio_explain(call, err, opts, buf, sizeof(buf)) < 0)
+		snprintf(buf, sizeof(buf), "%s", strerror(err < 0 ? -err : err));
+	return buf;
 }
 
 int tool_store_file(const char *path, const void *buf, size_t len)

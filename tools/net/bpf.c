@@ -46,7 +46,8 @@ int ns_bpf_open(struct ns_recv *rc)
 	ret = unio_bpf_attach(rc->r, bpf_program__fd(b->skel->progs.unio_stats),
 			      &b->prog_id);
 	if (ret) {
-		tool_err("--bpf-stats: attach: %s", strerror(-ret));
+		tool_err("--bpf-stats: attach: %s",
+			 tool_explain(UNIO_CALL_BPF_ATTACH, ret, NULL));
 		stats_bpf__destroy(b->skel);
 		free(b);
 		return ret;

@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +280,35 @@ static int emit(const struct ns_report *rep, bool json, const char *output)
 }
 
 /* Collect what the flows say into the report. */
+/*
+ * The value of the option getopt_long() just returned is not what it
+ * takes (@fmt): say which option, the value and what it takes; exit 2.
+ */
+static int __attribute__((format(printf, 2, 3)))
+ns_bad_value(char **argv, const char *fmt, ...)
+{
+	const char *opt = argv[optind - 1];
+	char allowed[128];
+	va_list ap;
+	size_t n;
+
+	/* "--opt value": two words; "--opt=value" and "-ovalue": one. */
+	if (opt == optarg)
+		opt = argv[optind - 2];
+	n = strlen(opt);
+	if ((uintptr_t)optarg > (uintptr_t)opt && (uintptr_t)optarg <= (uintptr_t)opt + n) {
+		n = optarg - opt;
+		if (opt[n - 1] == '=')
+			n--;
+	}
+	va_start(ap, fmt);
+	vsnprintf(allowed, sizeof(allowed), fmt, ap);
+	va_end(ap);
+	tool_err("bad value '%s' for %.*s: %s", optarg, (int)n, opt, allowed);
+	fprintf(stderr, "Try '%s --help'.\n", tool_name);
+	exit(2);
+}
+
 static void recv_finish(struct ns_recv *rc, int ret)
 {
 	struct ns_report *rep = rc->rep;
@@ -364,50 +395,50 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 				if (!strcmp(optarg, ns_mode_names[o.mode]))
 					break;
 			if (o.mode == NR_NS_MODES)
-				goto bad;
+				return ns_bad_value(argv, "native, zcrx, zcrx-region or recv");
 			break;
 		case 'p':
 			if (tool_parse_uint(optarg, 65535, &v) || !v)
-				goto bad;
+				return ns_bad_value(argv, "a port from 1 to 65535");
 			o.port = v;
 			break;
 		case 'A': o.addr = optarg; break;
 		case 'n':
 			if (tool_parse_uint(optarg, NS_MAX_FLOWS, &v) || !v)
-				goto bad;
+				return ns_bad_value(argv, "from 1 to %u", NS_MAX_FLOWS);
 			o.nflows = v;
 			break;
 		case 'i': o.ifname = optarg; break;
 		case 'I':
 			if (tool_parse_uint(optarg, UINT32_MAX, &v))
-				goto bad;
+				return ns_bad_value(argv, "an interface index");
 			o.ifindex = v;
 			break;
 		case 'q':
 			if (tool_parse_uint(optarg, UINT32_MAX, &v))
-				goto bad;
+				return ns_bad_value(argv, "a queue number");
 			o.rxq = v;
 			break;
 		case 'N': o.zcrx_nodev = true; break;
 		case 'O': o.no_bind = true; break;
 		case 'D':
 			if (tool_parse_size(optarg, &v) || !v || v % 4096)
-				goto bad;
+				return ns_bad_value(argv, "a non-zero multiple of 4K (K, M, G)");
 			o.data_size = v;
 			break;
 		case 'B':
 			if (tool_parse_size(optarg, &v) || v < 4096 || v > (2U << 20) || (v & (v - 1)))
-				goto bad;
+				return ns_bad_value(argv, "a power of two from 4K to 2M");
 			o.buf_size = v;
 			break;
 		case 'U':
 			if (tool_parse_uint(optarg, UINT32_MAX, &v))
-				goto bad;
+				return ns_bad_value(argv, "a number of buffers");
 			o.nic_bufs = v;
 			break;
 		case 'C':
 			if (tool_parse_uint(optarg, 32768, &v) || v < 64 || (v & (v - 1)))
-				goto bad;
+				return ns_bad_value(argv, "a power of two from 64 to 32768");
 			o.cq_entries = v;
 			break;
 		case 'S': o.bpf_stats = true; break;
@@ -418,7 +449,7 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 		case 'o': *output = optarg; break;
 		case 't':
 			if (tool_parse_uint(optarg, 86400, &v) || !v)
-				goto bad;
+				return ns_bad_value(argv, "from 1 to 86400 seconds");
 			o.timeout_s = v;
 			break;
 		case 'Q': o.quiet = true; break;
@@ -437,6 +468,28 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 	if (o.no_bind && o.mode != NS_NATIVE) {
 		tool_err("--no-bind is for --mode native");
 		goto usage;
+	}
+	if (o.mode == NS_NATIVE || o.mode == NS_ZCRX_REGION) {
+		/* The region's data area: page-size buffers (and the read-back ones). */
+		uint64_t ps = sysconf(_SC_PAGESIZE), extra = 0, max;
+
+		if (o.mode == NS_ZCRX_REGION)
+			extra = (uint64_t)NS_ZCRX_READBACK_BUFS * ps;
+		max = (uint64_t)UNIFIED_IO_MAX_BUFS * ps;
+		if (max > UNIFIED_IO_MAX_DATA_SIZE)
+			max = UNIFIED_IO_MAX_DATA_SIZE;
+		max -= extra;
+		if (o.data_size > max) {
+			char b0[32], b1[32];
+
+			tool_err("--data-size %s: at most %s with --mode %s (a region of "
+				 "page-size buffers: at most %u buffers, UNIFIED_IO_MAX_BUFS, "
+				 "and 1 GiB, UNIFIED_IO_MAX_DATA_SIZE%s)",
+				 tool_size_str(o.data_size, b0, sizeof(b0)),
+				 tool_size_str(max, b1, sizeof(b1)), ns_mode_names[o.mode],
+				 UNIFIED_IO_MAX_BUFS, extra ? ", with the read-back buffers" : "");
+			goto usage;
+		}
 	}
 	rep->cmd = "recv";
 	rep->mode = ns_mode_names[o.mode];
@@ -476,9 +529,6 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 	ns_bpf_close(&rc);
 	unio_region_destroy(rc.r);
 	return ret ? ret : (rep->verify_ok ? 0 : -EIO);
-bad:
-	tool_err("bad value for --%s: '%s'", argv[optind - 1][1] == '-' ?
-	       argv[optind - 1] + 2 : argv[optind - 1] + 1, optarg);
 usage:
 	fprintf(stderr, "Try '%s --help'.\n", tool_name);
 	exit(2);
@@ -512,34 +562,34 @@ static int do_send(int argc, char **argv, struct ns_report *rep, bool *json,
 		switch (opt) {
 		case 'n':
 			if (tool_parse_uint(optarg, NS_MAX_FLOWS, &v) || !v)
-				goto bad;
+				return ns_bad_value(argv, "from 1 to %u", NS_MAX_FLOWS);
 			o.nflows = v;
 			break;
 		case 'b':
 			if (tool_parse_size(optarg, &v))
-				goto bad;
+				return ns_bad_value(argv, "a size (K, M, G)");
 			o.bytes = v;
 			break;
 		case 's':
 			if (tool_parse_uint(optarg, UINT64_MAX, &v))
-				goto bad;
+				return ns_bad_value(argv, "a number");
 			o.seed = v;
 			break;
 		case 'c':
 			if (tool_parse_size(optarg, &v) || !v || v > (64U << 20))
-				goto bad;
+				return ns_bad_value(argv, "from 1 to 64M");
 			o.chunk = v;
 			break;
 		case 'X':
 			if (tool_parse_size(optarg, &v) || v > INT64_MAX)
-				goto bad;
+				return ns_bad_value(argv, "a byte offset");
 			o.corrupt = v;
 			break;
 		case 'j': *json = true; break;
 		case 'o': *output = optarg; break;
 		case 't':
 			if (tool_parse_uint(optarg, 86400, &v) || !v)
-				goto bad;
+				return ns_bad_value(argv, "from 1 to 86400 seconds");
 			o.timeout_s = v;
 			break;
 		case 'Q': o.quiet = true; break;
@@ -566,9 +616,6 @@ static int do_send(int argc, char **argv, struct ns_report *rep, bool *json,
 			 "%u flows sent and closed by the receiver", o.nflows);
 	ret = emit(rep, *json, *output) ?: ret;
 	return ret;
-bad:
-	tool_err("bad value for --%s: '%s'", argv[optind - 1][1] == '-' ?
-	       argv[optind - 1] + 2 : argv[optind - 1] + 1, optarg);
 usage:
 	fprintf(stderr, "Try '%s --help'.\n", tool_name);
 	exit(2);

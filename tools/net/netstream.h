@@ -28,6 +28,11 @@
 #define NS_DEFAULT_SEED		0x756e69666965642dULL	/* "-deifinu" */
 /* Owner tag of every buffer the receiver holds. */
 #define NS_OWNER		0x4e53	/* "NS" */
+/*
+ * --mode zcrx-region: page-size buffers past the zcrx area, for reading the
+ * stored data back (--store); the region holds them too.
+ */
+#define NS_ZCRX_READBACK_BUFS	16
 
 struct ns_hdr {
 	char magic[8];

@@ -189,9 +189,10 @@ int ns_recv_native(struct ns_recv *rc)
 	ret = o->no_bind ? 0 : unio_net_bind(rc->r, ifindex, o->rxq, nic_bufs, msg,
 					     sizeof(msg));
 	if (ret) {
-		tool_err("NET_BIND %s (ifindex %d) queue %u, %u buffers: %s%s%s",
+		tool_err("NET_BIND %s (ifindex %d) queue %u, %u buffers: %s%s%s; %s",
 		       rep->ifname, ifindex, o->rxq, nic_bufs, strerror(-ret),
-		       msg[0] ? ": " : "", msg);
+		       msg[0] ? ": " : "", msg,
+		       tool_explain(UNIO_CALL_NET_BIND, ret, NULL));
 		snprintf(rep->verify_msg, sizeof(rep->verify_msg), "NET_BIND: %s%s%s",
 			 strerror(-ret), msg[0] ? ": " : "", msg);
 		goto out;

@@ -28,8 +28,6 @@
 
 #include "netstream.h"
 
-#define NS_ZCRX_READBACK_BUFS	16
-
 struct ns_zcrx {
 	struct io_uring ring;
 	bool ring_ok;

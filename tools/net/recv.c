@@ -224,8 +224,12 @@ int ns_region_create(struct ns_recv *rc, uint32_t buf_size, uint64_t data_size,
 		  .buf_size = buf_size, .data_size = data_size);
 	ret = unio_region_create(&opts, &rc->r);
 	if (ret) {
+		const char *why = tool_explain(UNIO_CALL_SETUP, ret, &opts);
+
 		tool_err("region (%u-byte buffers, %llu MiB, CQ %u): %s", buf_size,
-		       (unsigned long long)(data_size >> 20), cq_entries, strerror(-ret));
+		       (unsigned long long)(data_size >> 20), cq_entries, why);
+		snprintf(rc->rep->verify_msg, sizeof(rc->rep->verify_msg),
+			 "region: %s", why);
 		return ret;
 	}
 	rc->q = unio_region_queue(rc->r);

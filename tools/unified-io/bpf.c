@@ -48,6 +48,7 @@ struct bpf_slot {
 	struct filter_bpf *filter;
 	struct redact_bpf *redact;
 	struct stats_bpf *stats;
+	bool dry;		/* check the settings only, load nothing */
 };
 
 struct bpf_ctx {
@@ -60,6 +61,8 @@ struct bpf_ctx {
 	unsigned int nr_slots;
 	uint64_t user_data;
 	bool demo;
+	/* Check the steps' arguments only (check_steps()): no region yet. */
+	bool dry;
 };
 
 static int do_bpf_help(int argc, char **argv)
@@ -101,6 +104,27 @@ static const char *verdict_name(const struct unified_io_cqe *c, char *buf,
 	return buf;
 }
 
+/* What a negative result of an UNIFIED_IO_OP_BPF completion means. */
+static const char *bpf_res_str(int res)
+{
+	switch (-res) {
+	case ENOENT:
+		return "no program is attached to the region (attach one first)";
+	case ECANCELED:
+		return "a program returned XDP_ABORTED";
+	case EOPNOTSUPP:
+		return "a program returned XDP_TX, XDP_REDIRECT or an unknown "
+		       "verdict (a region has no packet path)";
+	case EPROTO:
+		return "a program moved the start of the data "
+		       "(bpf_xdp_adjust_head)";
+	case EPERM:
+		return "the buffer is not held by the descriptor's owner";
+	default:
+		return strerror(-res);
+	}
+}
+
 static uint32_t crc32c_sw(const uint8_t *p, size_t n)
 {
 	uint32_t c = ~0U;
@@ -120,40 +144,56 @@ static uint8_t pattern(uint64_t seed, uint64_t i)
 	return (uint8_t)(x >> 56) ^ (uint8_t)i;
 }
 
-/* "key=value" into key and value; a bare word has value NULL. */
-static const char *kv(char *arg, char **value)
+/*
+ * "key=value": the key, copied to @key (@len bytes, truncated), and the
+ * value in *@value; a bare word has value NULL. @arg is left as it is, so
+ * that the steps can be checked before they run.
+ */
+static const char *kv(const char *arg, char *key, size_t len, const char **value)
 {
-	char *eq = strchr(arg, '=');
+	const char *eq = strchr(arg, '=');
+	size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
 
-	*value = NULL;
-	if (eq) {
-		*eq = '\0';
-		*value = eq + 1;
-	}
-	return arg;
+	*value = eq ? eq + 1 : NULL;
+	snprintf(key, len, "%.*s", (int)n, arg);
+	return key;
 }
 
-#define BAD_ARG(prog, a) ({ p_err("%s: bad argument '%s'", prog, a); -EINVAL; })
+/* A program's settings: what each takes, for the usage errors. */
+#define CRC_ARGS	"mode=stamp|verify, append or strip"
+#define FILTER_ARGS	"off=N, len=1-8, value=V, mask=M or invert"
+#define REDACT_ARGS	"off=N, len=N or fill=0-255"
+#define RUN_ARGS	"N, len=L, seed=S, header=HEX or flip=OFF"
+
+/* KEY[=VALUE] of step or program @what is not one of @expected. */
+#define BAD_ARG(what, key, value, expected)				\
+	p_usage("bpf %s: bad argument '%s%s%s' (expected %s)", what, key,	\
+		(value) ? "=" : "", (value) ? (value) : "", expected)
 
 static int load_crc(struct bpf_slot *s, int argc, char **argv)
 {
 	uint32_t mode = UNIO_CRC_STAMP, flags = 0;
 
 	for (int i = 0; i < argc; i++) {
-		char *v;
-		const char *k = kv(argv[i], &v);
+		char key[32];
+		const char *v, *k = kv(argv[i], key, sizeof(key), &v);
 
 		if (!strcmp(k, "mode") && v && !strcmp(v, "stamp"))
 			mode = UNIO_CRC_STAMP;
 		else if (!strcmp(k, "mode") && v && !strcmp(v, "verify"))
 			mode = UNIO_CRC_VERIFY;
+		else if (!strcmp(k, "mode"))
+			return p_usage("bpf crc32c: bad value '%s' for mode (expected "
+				       "stamp or verify)", v ? v : "");
 		else if (!strcmp(k, "append") && !v)
 			flags |= UNIO_CRC_F_APPEND;
 		else if (!strcmp(k, "strip") && !v)
 			flags |= UNIO_CRC_F_STRIP;
 		else
-			return BAD_ARG("crc32c", argv[i]);
+			return BAD_ARG("crc32c", k, v, CRC_ARGS);
 	}
+	if (s->dry)
+		return 0;
 	s->crc = crc32c_bpf__open();
 	if (!s->crc)
 		return -errno;
@@ -172,8 +212,8 @@ static int load_filter(struct bpf_slot *s, int argc, char **argv)
 	bool invert = false;
 
 	for (int i = 0; i < argc; i++) {
-		char *v;
-		const char *k = kv(argv[i], &v);
+		char key[32];
+		const char *v, *k = kv(argv[i], key, sizeof(key), &v);
 		int ret = -EINVAL;
 
 		if (!strcmp(k, "invert") && !v) {
@@ -189,8 +229,10 @@ static int load_filter(struct bpf_slot *s, int argc, char **argv)
 		else if (v && !strcmp(k, "mask"))
 			ret = tool_parse_uint(v, UINT64_MAX, &mask);
 		if (ret || off > UINT32_MAX || len < 1 || len > UNIO_FILTER_MAX_LEN)
-			return BAD_ARG("filter", argv[i]);
+			return BAD_ARG("filter", k, v, FILTER_ARGS);
 	}
+	if (s->dry)
+		return 0;
 	s->filter = filter_bpf__open();
 	if (!s->filter)
 		return -errno;
@@ -210,8 +252,8 @@ static int load_redact(struct bpf_slot *s, int argc, char **argv)
 	uint64_t off = 0, len = 0, fill = 0;
 
 	for (int i = 0; i < argc; i++) {
-		char *v;
-		const char *k = kv(argv[i], &v);
+		char key[32];
+		const char *v, *k = kv(argv[i], key, sizeof(key), &v);
 		int ret = -EINVAL;
 
 		if (v && !strcmp(k, "off"))
@@ -221,8 +263,10 @@ static int load_redact(struct bpf_slot *s, int argc, char **argv)
 		else if (v && !strcmp(k, "fill"))
 			ret = tool_parse_uint(v, UINT64_MAX, &fill);
 		if (ret || off > UINT32_MAX || len > UINT32_MAX || fill > 255)
-			return BAD_ARG("redact", argv[i]);
+			return BAD_ARG("redact", k, v, REDACT_ARGS);
 	}
+	if (s->dry)
+		return 0;
 	s->redact = redact_bpf__open();
 	if (!s->redact)
 		return -errno;
@@ -237,7 +281,9 @@ static int load_redact(struct bpf_slot *s, int argc, char **argv)
 static int load_stats(struct bpf_slot *s, int argc, char **argv)
 {
 	if (argc)
-		return BAD_ARG("stats", argv[0]);
+		return p_usage("bpf stats: takes no setting: '%s'", argv[0]);
+	if (s->dry)
+		return 0;
 	s->stats = stats_bpf__open_and_load();
 	return s->stats ? 0 : -errno;
 }
@@ -273,40 +319,39 @@ static int step_attach(struct bpf_ctx *c, int argc, char **argv)
 		{ "redact", load_redact },
 		{ "stats", load_stats },
 	};
-	struct bpf_slot *s;
-	int ret = -ENOENT;
+	struct bpf_slot *s, dry = { .dry = true };
+	unsigned int i;
+	int ret;
 
-	if (argc < 1) {
-		p_err("attach: which program? crc32c, filter, redact or stats");
-		return -EINVAL;
-	}
+	if (argc < 1)
+		return p_usage("bpf attach: which program? (expected crc32c, filter, "
+			       "redact or stats)");
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		if (!strcmp(argv[0], progs[i].name))
+			break;
+	if (i == sizeof(progs) / sizeof(progs[0]))
+		return p_usage("bpf attach: unknown program '%s' (expected crc32c, "
+			       "filter, redact or stats)", argv[0]);
+	if (c->dry)
+		return progs[i].load(&dry, argc - 1, argv + 1);
 	if (c->nr_slots == UNIFIED_IO_BPF_MAX_PROGS) {
 		p_err("attach: the chain is full (%d programs)",
 		      UNIFIED_IO_BPF_MAX_PROGS);
 		return -ENOSPC;
 	}
 	s = &c->slot[c->nr_slots];
-	for (unsigned int i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		if (strcmp(argv[0], progs[i].name))
-			continue;
-		s->kind = progs[i].name;
-		ret = progs[i].load(s, argc - 1, argv + 1);
-		if (ret == -EINVAL)
-			goto err;
-		if (ret) {
+	s->kind = progs[i].name;
+	ret = progs[i].load(s, argc - 1, argv + 1);
+	if (ret) {
+		if (!usage_error)
 			p_err("load %s: %s (run as root; see the libbpf log above)",
 			      argv[0], strerror(-ret));
-			goto err;
-		}
-		break;
-	}
-	if (ret == -ENOENT) {
-		p_err("attach: unknown program '%s'", argv[0]);
-		return ret;
+		goto err;
 	}
 	ret = unio_bpf_attach(c->r, slot_fd(s), &s->id);
 	if (ret) {
-		p_err("attach %s: %s", argv[0], strerror(-ret));
+		p_err("attach %s: %s", argv[0],
+		      tool_explain(UNIO_CALL_BPF_ATTACH, ret, NULL));
 		goto err;
 	}
 	c->nr_slots++;
@@ -342,7 +387,7 @@ static int step_detach(struct bpf_ctx *c, int argc, char **argv)
 	uint32_t v;
 
 	if (argc == 1 && !strcmp(argv[0], "all")) {
-		while (c->nr_slots) {
+		while (!c->dry && c->nr_slots) {
 			int ret = detach_slot(c, c->nr_slots - 1);
 
 			if (ret)
@@ -351,6 +396,8 @@ static int step_detach(struct bpf_ctx *c, int argc, char **argv)
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[0], "id") && !parse_u32(argv[1], &v)) {
+		if (c->dry)
+			return 0;
 		for (unsigned int i = 0; i < c->nr_slots; i++)
 			if (c->slot[i].id == v)
 				return detach_slot(c, i);
@@ -358,6 +405,8 @@ static int step_detach(struct bpf_ctx *c, int argc, char **argv)
 		return -ENOENT;
 	}
 	if (argc == 1 && !parse_u32(argv[0], &v)) {
+		if (c->dry)
+			return 0;
 		if (v >= c->nr_slots) {
 			p_err("detach: no program #%u (the chain has %u)", v,
 			      c->nr_slots);
@@ -365,8 +414,11 @@ static int step_detach(struct bpf_ctx *c, int argc, char **argv)
 		}
 		return detach_slot(c, v);
 	}
-	p_err("detach { INDEX | id ID | all }");
-	return -EINVAL;
+	if (!argc)
+		return p_usage("bpf detach: which program? (expected INDEX, id ID or all)");
+	return p_usage("bpf detach: bad argument '%s'%s (expected INDEX, id ID or all)",
+		       argv[argc > 1 && !strcmp(argv[0], "id") ? 1 : 0],
+		       argc > 2 ? " or too many" : "");
 }
 
 static const struct bpf_slot *slot_by_id(const struct bpf_ctx *c, uint32_t id)
@@ -382,11 +434,10 @@ static int step_list(struct bpf_ctx *c, int argc, char **argv)
 	struct unified_io_info info;
 	int ret;
 
-	(void)argv;
-	if (argc) {
-		p_err("list takes no argument");
-		return -EINVAL;
-	}
+	if (argc)
+		return p_usage("bpf list: takes no argument: '%s'", argv[0]);
+	if (c->dry)
+		return 0;
 	ret = unio_region_get_info(c->r, &info);
 	if (ret) {
 		p_err("GET_INFO: %s", strerror(-ret));
@@ -512,13 +563,13 @@ static void show_effect(struct bpf_ctx *c, unsigned int i, uint32_t len,
 static int step_run(struct bpf_ctx *c, int argc, char **argv)
 {
 	uint64_t n = 1, len = 0, seed = 1, header = 0, flip = UINT64_MAX;
-	bool has_header = false;
+	bool has_header = false, failed = false;
 	uint8_t *before;
 	int ret = 0;
 
 	for (int a = 0; a < argc; a++) {
-		char *v;
-		const char *k = kv(argv[a], &v);
+		char key[32];
+		const char *v, *k = kv(argv[a], key, sizeof(key), &v);
 		int err = -EINVAL;
 
 		if (!v && a == 0)
@@ -534,15 +585,16 @@ static int step_run(struct bpf_ctx *c, int argc, char **argv)
 			has_header = true;
 		}
 		if (err)
-			return BAD_ARG("run", argv[a]);
+			return BAD_ARG("run", k, v, RUN_ARGS);
 	}
 	if (!len)
 		len = c->buf_size;
-	if (!n || n > c->nr_bufs || len > c->buf_size) {
-		p_err("run: at most %u buffers of at most %u bytes", c->nr_bufs,
-		      c->buf_size);
-		return -EINVAL;
-	}
+	if (!n || n > c->nr_bufs || len > c->buf_size)
+		return p_usage("bpf run: %" PRIu64 " buffers of %" PRIu64 " bytes: "
+			       "from 1 to %u buffers (--bufs) of at most %u bytes "
+			       "(--buf-size)", n, len, c->nr_bufs, c->buf_size);
+	if (c->dry)
+		return 0;
 	before = malloc(c->buf_size);
 	if (!before)
 		return -ENOMEM;
@@ -571,7 +623,14 @@ static int step_run(struct bpf_ctx *c, int argc, char **argv)
 			break;
 		}
 		show_effect(c, i, len, before, &cqe);
+		/* The chain refused the buffer: the operation failed. */
+		if (cqe.res < 0) {
+			p_err("run: buffer %u: %s", i, bpf_res_str(cqe.res));
+			failed = true;
+		}
 	}
+	if (!ret && failed)
+		ret = -EIO;
 	if (json_output) {
 		jsonw_end_array(json_wtr);
 		jsonw_end_object(json_wtr);
@@ -640,11 +699,12 @@ static int step_stats(struct bpf_ctx *c, int argc, char **argv)
 {
 	bool any = false;
 
-	(void)argv;
-	if (argc) {
-		p_err("stats takes no argument");
-		return -EINVAL;
-	}
+	int ret = 0;
+
+	if (argc)
+		return p_usage("bpf stats: takes no argument: '%s'", argv[0]);
+	if (c->dry)
+		return 0;
 	if (json_output) {
 		jsonw_start_object(json_wtr);
 		jsonw_name(json_wtr, "stats");
@@ -654,8 +714,10 @@ static int step_stats(struct bpf_ctx *c, int argc, char **argv)
 		if (!c->slot[i].stats)
 			continue;
 		any = true;
-		if (print_stats(&c->slot[i]))
+		if (print_stats(&c->slot[i])) {
 			p_err("stats: cannot read the maps of id %u", c->slot[i].id);
+			ret = -EIO;
+		}
 	}
 	if (json_output) {
 		jsonw_end_array(json_wtr);
@@ -663,7 +725,7 @@ static int step_stats(struct bpf_ctx *c, int argc, char **argv)
 	} else if (!any) {
 		printf("no stats program in the chain\n");
 	}
-	return 0;
+	return ret;
 }
 
 static int bpf_ctx_init(struct bpf_ctx *c, uint64_t buf_size, uint32_t nr_bufs)
@@ -674,7 +736,8 @@ static int bpf_ctx_init(struct bpf_ctx *c, uint64_t buf_size, uint32_t nr_bufs)
 
 	ret = unio_region_create(&opts, &c->r);
 	if (ret) {
-		p_err("region: %s", strerror(-ret));
+		p_err("creating a region: %s",
+		      tool_explain(UNIO_CALL_SETUP, ret, &opts));
 		return ret;
 	}
 	c->q = unio_region_queue(c->r);
@@ -702,37 +765,34 @@ static void bpf_ctx_fini(struct bpf_ctx *c)
 static int parse_region_opts(int argc, char **argv, uint64_t *buf_size,
 			     uint32_t *nr_bufs)
 {
+	uint64_t page = sysconf(_SC_PAGESIZE);
+	char msg[256];
 	int used = 0;
 
 	while (argc - used >= 1 && !strncmp(argv[used], "--", 2) && argv[used][2]) {
-		const char *o = argv[used];
+		const char *o = argv[used], *v = argv[used + 1];
 
-		if (!strcmp(o, "--json") || !strcmp(o, "-j")) {
-			parse_global_opt('j');
-			used++;
-			continue;
-		}
-		if (argc - used < 2) {
-			p_err("%s needs a value", o);
-			return -EINVAL;
-		}
+		if (strcmp(o, "--buf-size") && strcmp(o, "--bufs"))
+			return p_usage("bpf: unknown option '%s' (expected --buf-size "
+				       "or --bufs)", o);
+		if (argc - used < 2)
+			return p_usage("bpf: option '%s' needs a value", o);
 		if (!strcmp(o, "--buf-size")) {
-			if (tool_parse_size(argv[used + 1], buf_size))
-				goto bad;
-		} else if (!strcmp(o, "--bufs")) {
-			if (parse_u32(argv[used + 1], nr_bufs) || !*nr_bufs ||
-			    *nr_bufs > BPF_MAX_BUFS)
-				goto bad;
-		} else {
-			p_err("unknown option %s", o);
-			return -EINVAL;
+			if (tool_parse_size(v, buf_size))
+				return p_usage("bpf: --buf-size '%s': not a size "
+					       "(NUMBER[K|M|G])", v);
+			if (tool_check_pow2(msg, sizeof(msg), "--buf-size", *buf_size,
+					    page > 4096 ? page : 4096,
+					    UNIFIED_IO_MAX_BUF_SIZE))
+				return p_usage("bpf: %s", msg);
+		} else if (parse_u32(v, nr_bufs) || !*nr_bufs ||
+			   *nr_bufs > BPF_MAX_BUFS) {
+			return p_usage("bpf: --bufs '%s': a number from 1 to %u", v,
+				       BPF_MAX_BUFS);
 		}
 		used += 2;
 	}
 	return used;
-bad:
-	p_err("bad value for %s: %s", argv[used], argv[used + 1]);
-	return -EINVAL;
 }
 
 static const struct {
@@ -746,6 +806,46 @@ static const struct {
 	{ "stats", step_stats },
 };
 
+/* The step @argv[0] names (a unique prefix), or NULL. */
+static int step_index(const char *word)
+{
+	for (unsigned int s = 0; s < sizeof(steps) / sizeof(steps[0]); s++)
+		if (is_prefix(word, steps[s].name))
+			return s;
+	return -1;
+}
+
+/*
+ * Every step and its arguments are checked before the region is made, so a
+ * usage error is reported before anything runs: each step runs dry.
+ */
+static int check_steps(struct bpf_ctx *c, int argc, char **argv)
+{
+	int ret = 0;
+
+	c->dry = true;
+	while (argc > 0 && !ret) {
+		int n = 0, s;
+
+		while (n < argc && strcmp(argv[n], "--"))
+			n++;
+		if (!n)
+			ret = p_usage("bpf: empty step before '--'");
+		else if ((s = step_index(argv[0])) < 0)
+			ret = p_usage("bpf: unknown step '%s' (expected attach, "
+				      "detach, list, run or stats)", argv[0]);
+		else
+			ret = steps[s].fn(c, n - 1, argv + 1);
+		if (!ret && n == argc - 1)
+			ret = p_usage("bpf: no step after the last '--'");
+		n = n < argc ? n + 1 : n;
+		argc -= n;
+		argv += n;
+	}
+	c->dry = false;
+	return ret;
+}
+
 static int run_steps(struct bpf_ctx *c, int argc, char **argv)
 {
 	int ret = 0;
@@ -758,14 +858,8 @@ static int run_steps(struct bpf_ctx *c, int argc, char **argv)
 
 		while (n < argc && strcmp(argv[n], "--"))
 			n++;
-		for (s = 0; s < sizeof(steps) / sizeof(steps[0]); s++)
-			if (n && is_prefix(argv[0], steps[s].name))
-				break;
-		if (s == sizeof(steps) / sizeof(steps[0])) {
-			p_err("unknown step '%s'", n ? argv[0] : "--");
-			ret = -EINVAL;
-			break;
-		}
+		/* check_steps() made sure of it. */
+		s = step_index(argv[0]);
 		ret = steps[s].fn(c, n - 1, argv + 1);
 		/* The step and its "--". */
 		s = n < argc ? n + 1 : n;
@@ -787,10 +881,14 @@ static int do_bpf_steps(int argc, char **argv)
 	used = parse_region_opts(argc, argv, &buf_size, &nr_bufs);
 	if (used < 0)
 		return used;
-	if (argc == used) {
-		do_bpf_help(0, NULL);
-		return -EINVAL;
-	}
+	if (argc == used)
+		return p_usage("bpf: no step given (expected attach, detach, list, "
+			       "run, stats, demo or help)");
+	c.buf_size = buf_size;
+	c.nr_bufs = nr_bufs;
+	ret = check_steps(&c, argc - used, argv + used);
+	if (ret)
+		return ret;
 	ret = bpf_ctx_init(&c, buf_size, nr_bufs);
 	if (!ret)
 		ret = run_steps(&c, argc - used, argv + used);
@@ -838,10 +936,12 @@ static int do_bpf_demo(int argc, char **argv)
 	used = parse_region_opts(argc, argv, &buf_size, &nr_bufs);
 	if (used < 0)
 		return used;
-	if (used != argc || nr_bufs < 3) {
-		p_err("demo takes only --buf-size and --bufs (at least 3)");
-		return -EINVAL;
-	}
+	if (used != argc)
+		return p_usage("bpf demo: unexpected argument '%s' (expected "
+			       "--buf-size SIZE or --bufs N)", argv[used]);
+	if (nr_bufs < 3)
+		return p_usage("bpf demo: --bufs %u: the demo needs at least 3",
+			       nr_bufs);
 	ret = bpf_ctx_init(&c, buf_size, nr_bufs);
 	if (ret)
 		goto out;
@@ -939,7 +1039,10 @@ out:
 
 int do_bpf(int argc, char **argv)
 {
-	if (argc < 1 || !strcmp(argv[0], "help"))
+	if (argc < 1)
+		return p_usage("bpf: no step given (expected attach, detach, list, "
+			       "run, stats, demo or help)");
+	if (!strcmp(argv[0], "help"))
 		return do_bpf_help(argc, argv);
 	if (is_prefix(argv[0], "demo"))
 		return do_bpf_demo(argc - 1, argv + 1);

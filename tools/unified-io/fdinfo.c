@@ -226,11 +226,14 @@ int do_region_show(int argc, char **argv)
 	uint32_t pid, fd;
 	int ret;
 
-	if (argc != 2 || parse_u32(argv[0], &pid) || parse_u32(argv[1], &fd) ||
-	    pid > INT32_MAX || fd > INT32_MAX) {
-		p_err("usage: %s region show PID FD", bin_name);
-		return -1;
-	}
+	if (argc != 2)
+		return p_usage("region show needs PID FD, %d argument%s given", argc,
+			       argc == 1 ? "" : "s");
+	if (parse_u32(argv[0], &pid) || pid > INT32_MAX)
+		return p_usage("region show: PID '%s' is not a process id", argv[0]);
+	if (parse_u32(argv[1], &fd) || fd > INT32_MAX)
+		return p_usage("region show: FD '%s' is not a file descriptor number",
+			       argv[1]);
 	ret = fd_is_region(pid, fd, stat(UNIFIED_IO_DEVICE, &dev_st) ? NULL : &dev_st);
 	if (ret < 0) {
 		p_err("can't read fd %u of pid %u: %s", fd, pid, strerror(-ret));
@@ -290,11 +293,8 @@ int do_region_list(int argc, char **argv)
 	struct dirent *pe;
 	DIR *proc;
 
-	(void)argv;
-	if (argc) {
-		p_err("usage: %s region list", bin_name);
-		return -1;
-	}
+	if (argc)
+		return p_usage("region list takes no argument: '%s'", argv[0]);
 	if (!stat(UNIFIED_IO_DEVICE, &dev_st))
 		dev = &dev_st;
 

@@ -40,14 +40,16 @@ static int do_feature_show(int argc, char **argv)
 				return -1;
 			dev = GET_ARG();
 		} else {
-			p_err("unknown argument '%s'", *argv);
-			return -1;
+			return p_usage("feature: unknown argument '%s' (expected dev PATH)",
+				       *argv);
 		}
 	}
 
 	ret = unio_region_open(dev, &r);
 	if (ret) {
-		p_err("can't open %s: %s", dev, strerror(-ret));
+		UNIO_OPTS(opts, .dev_path = dev);
+
+		p_err("%s", tool_explain(UNIO_CALL_OPEN, ret, &opts));
 		return -1;
 	}
 	ret = unio_region_get_info(r, &info);
@@ -95,5 +97,6 @@ int do_feature(int argc, char **argv)
 	/* "unified-io feature" and "unified-io feature dev PATH" show. */
 	if (argc < 1 || is_prefix(*argv, "dev"))
 		return do_feature_show(argc, argv);
-	return cmd_select(feature_cmds, argc, argv, do_feature_help);
+	return cmd_select(feature_cmds, argc, argv, do_feature_help,
+			  "feature command");
 }

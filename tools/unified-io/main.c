@@ -6,6 +6,16 @@
  *
  * Objects are dispatched through a command table as in bpftool: every
  * object and command may be abbreviated to a unique prefix.
+ *
+ * Exit status: 0 on success, 1 when an operation failed, 2 on a usage
+ * error (p_usage()), which names the word at fault. -j/--json and
+ * -p/--pretty are taken out of the arguments wherever they are, before the
+ * object or after the command. With them, standard output is one JSON
+ * document: the command's output when it succeeded, otherwise
+ * {"error": "..."} with the first message p_err() or p_usage() was given
+ * (or the command's own object when it has an "error" member, as
+ * "net check" writes); the document is collected in memory and written at
+ * exit, or earlier by json_commit().
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,7 +32,16 @@
 const char *bin_name;
 bool json_output;
 bool pretty_output;
+bool usage_error;
 json_writer_t *json_wtr;
+
+/* The JSON document, collected until exit (or json_commit()). */
+static FILE *json_stream;
+static char *json_buf;
+static size_t json_len;
+static bool json_committed;
+/* The first error reported, for {"error": ...}. */
+static char err_msg[1024];
 
 const struct feature_desc feature_descs[] = {
 	{ UNIFIED_IO_FEAT_SQ_RING,	 "sq_ring",	  "batched SUBMIT from the SQ" },
@@ -75,24 +94,36 @@ void print_feature_names_plain(uint32_t features)
 	}
 }
 
+static void p_verr(const char *fmt, va_list ap)
+{
+	char msg[sizeof(err_msg)];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* JSON carries the first error; any further one goes to stderr. */
+	if (!json_output || err_msg[0])
+		fprintf(stderr, "Error: %s\n", msg);
+	if (!err_msg[0])
+		snprintf(err_msg, sizeof(err_msg), "%s", msg[0] ? msg : "failed");
+}
+
 void p_err(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (json_output && json_wtr) {
-		char msg[512];
-
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		jsonw_start_object(json_wtr);
-		jsonw_string_field(json_wtr, "error", msg);
-		jsonw_end_object(json_wtr);
-	} else {
-		fprintf(stderr, "Error: ");
-		vfprintf(stderr, fmt, ap);
-		fprintf(stderr, "\n");
-	}
+	p_verr(fmt, ap);
 	va_end(ap);
+}
+
+int p_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	usage_error = true;
+	va_start(ap, fmt);
+	p_verr(fmt, ap);
+	va_end(ap);
+	return -EINVAL;
 }
 
 void p_info(const char *fmt, ...)
@@ -123,10 +154,32 @@ bool is_prefix(const char *pfx, const char *str)
 	return len && len <= strlen(str) && !memcmp(str, pfx, len);
 }
 
+int p_getopt_error(const char *cmd, int opt, char **argv)
+{
+	if (opt == ':')
+		return p_usage("%s: option '%s' needs a value", cmd, argv[optind - 1]);
+	if (optopt)
+		return p_usage("%s: unknown option '-%c'", cmd, optopt);
+	return p_usage("%s: unknown option '%s'", cmd, argv[optind - 1]);
+}
+
+/* "a, b or c": the names of @cmds, for a message. */
+static void cmd_names(const struct cmd *cmds, char *buf, size_t len)
+{
+	size_t n = 0;
+	unsigned int i;
+
+	buf[0] = '\0';
+	for (i = 0; cmds[i].cmd && n < len; i++)
+		n += snprintf(buf + n, len - n, "%s%s", !i ? "" :
+			      cmds[i + 1].cmd ? ", " : " or ", cmds[i].cmd);
+}
+
 int cmd_select(const struct cmd *cmds, int argc, char **argv,
-	       int (*help)(int argc, char **argv))
+	       int (*help)(int argc, char **argv), const char *what)
 {
 	const struct cmd *match = NULL;
+	char names[256];
 	unsigned int i;
 
 	if (argc < 1 && cmds[0].func)
@@ -137,18 +190,19 @@ int cmd_select(const struct cmd *cmds, int argc, char **argv,
 			return cmds[i].func(argc - 1, argv + 1);
 		if (!is_prefix(*argv, cmds[i].cmd))
 			continue;
-		if (match) {
-			p_err("'%s' is ambiguous: %s or %s", *argv,
-			      match->cmd, cmds[i].cmd);
-			return -1;
-		}
+		if (match)
+			return p_usage("%s '%s' is ambiguous: %s or %s", what,
+				       *argv, match->cmd, cmds[i].cmd);
 		match = &cmds[i];
 	}
 	if (match)
 		return match->func(argc - 1, argv + 1);
 
-	help(argc - 1, argv + 1);
-	return -1;
+	cmd_names(cmds, names, sizeof(names));
+	p_usage("unknown %s '%s' (expected %s)", what, *argv, names);
+	if (!json_output)
+		help(0, NULL);
+	return -EINVAL;
 }
 
 int parse_u32(const char *str, uint32_t *out)
@@ -187,7 +241,9 @@ static int do_help(int argc, char **argv)
 		"       OBJECT := { feature | region | nvme | bpf | net }\n"
 		"       OPTIONS := { -j|--json [-p|--pretty] | -h|--help | -V|--version }\n"
 		"\n"
-		"See '%s OBJECT help' and unified-io(8).\n",
+		"-j and -p are accepted anywhere. Exit status: 0 on success, 1 when\n"
+		"an operation failed, 2 on a usage error. See '%s OBJECT help' and\n"
+		"unified-io(8).\n",
 		bin_name, bin_name, bin_name);
 	return 0;
 }
@@ -225,58 +281,118 @@ static const struct cmd main_cmds[] = {
 	{ 0 }
 };
 
-/* -j and -p are accepted after the command too: "region demo --huge -j". */
-bool parse_global_opt(int opt)
+/*
+ * Take -j/--json, -p/--pretty (alone or bundled: -jp) and -h/--help out of
+ * the arguments wherever they are, before the object or after the command:
+ * "region list -j" and "nvme info DEV --json" as bpftool takes them.
+ * Returns the new argc; argv keeps its order.
+ */
+static int take_global_opts(int argc, char **argv, bool *help)
 {
-	switch (opt) {
-	case 'j':
-		json_output = true;
-		return true;
-	case 'p':
-		json_output = true;
-		pretty_output = true;
-		jsonw_pretty(json_wtr, true);
-		return true;
+	int i, n = 1;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--json")) {
+			json_output = true;
+		} else if (!strcmp(a, "--pretty")) {
+			json_output = pretty_output = true;
+		} else if (!strcmp(a, "--help")) {
+			*help = true;
+		} else if (a[0] == '-' && a[1] && strspn(a + 1, "jph") == strlen(a + 1)) {
+			json_output |= !!strpbrk(a + 1, "jp");
+			pretty_output |= !!strchr(a + 1, 'p');
+			*help |= !!strchr(a + 1, 'h');
+		} else {
+			argv[n++] = argv[i];
+			continue;
+		}
 	}
-	return false;
+	argv[n] = NULL;
+	return n;
+}
+
+/* Write the collected JSON document now: it is complete and good. */
+void json_commit(void)
+{
+	if (!json_output || json_committed || !json_wtr)
+		return;
+	jsonw_destroy(&json_wtr);
+	fclose(json_stream);
+	json_stream = NULL;
+	fwrite(json_buf, 1, json_len, stdout);
+	fflush(stdout);
+	json_committed = true;
+}
+
+/*
+ * At exit with --json: the document if the command succeeded (or wrote its
+ * own error object), otherwise {"error": "..."} in its place.
+ */
+static void json_finish(bool failed)
+{
+	json_writer_t *w;
+	bool own_error;
+
+	if (json_committed)
+		return;
+	own_error = jsonw_has_error(json_wtr);
+	jsonw_destroy(&json_wtr);
+	fclose(json_stream);
+	json_stream = NULL;
+	if (!failed || own_error) {
+		fwrite(json_buf, 1, json_len, stdout);
+		return;
+	}
+	w = jsonw_new(stdout);
+	if (!w) {
+		printf("{\"error\": \"out of memory\"}\n");
+		return;
+	}
+	jsonw_pretty(w, pretty_output);
+	jsonw_start_object(w);
+	jsonw_string_field(w, "error", err_msg[0] ? err_msg : "failed");
+	jsonw_end_object(w);
+	jsonw_destroy(&w);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "json",	no_argument,	NULL,	'j' },
-		{ "pretty",	no_argument,	NULL,	'p' },
-		{ "help",	no_argument,	NULL,	'h' },
 		{ "version",	no_argument,	NULL,	'V' },
 		{ 0 }
 	};
 	bool version_requested = false, help_requested = false;
-	int opt, ret;
+	int opt, ret, status;
 
 	bin_name = "unified-io";
-	/* The writer exists before any option so p_err() and -p can use it. */
-	json_wtr = jsonw_new(stdout);
+	argc = take_global_opts(argc, argv, &help_requested);
+	/* Collected, so a failure can replace it with {"error": ...}. */
+	json_stream = open_memstream(&json_buf, &json_len);
+	json_wtr = json_stream ? jsonw_new(json_stream) : NULL;
 	if (!json_wtr) {
 		fprintf(stderr, "Error: out of memory\n");
 		return 1;
 	}
+	jsonw_pretty(json_wtr, pretty_output);
 
 	/* "+": stop at OBJECT, commands parse their own options. */
-	while ((opt = getopt_long(argc, argv, "+jphV", options, NULL)) >= 0) {
-		if (parse_global_opt(opt))
-			continue;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+V", options, NULL)) >= 0) {
 		switch (opt) {
-		case 'h':
-			help_requested = true;
-			break;
 		case 'V':
 			version_requested = true;
 			break;
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n",
-				bin_name);
-			free(json_wtr);
-			return 2;
+			if (optopt)
+				p_usage("unknown option '-%c'", optopt);
+			else
+				p_usage("unknown option '%s'", argv[optind - 1]);
+			if (!json_output)
+				fprintf(stderr, "Try '%s --help' for more information.\n",
+					bin_name);
+			goto out;
 		}
 	}
 	argc -= optind;
@@ -284,17 +400,31 @@ int main(int argc, char **argv)
 
 	if (version_requested) {
 		ret = do_version(argc, argv);
-	} else if (help_requested || argc < 1) {
-		ret = do_help(argc, argv);
-		if (!help_requested)
-			ret = 2;
-	} else {
-		ret = cmd_select(main_cmds, argc, argv, do_help);
-	}
+	} else if (help_requested && argc >= 1 && strcmp(argv[0], "help")) {
+		/* "region demo --help": the object's help. */
+		char *object_help[] = { argv[0], (char *)"help", NULL };
 
-	if (json_output)
+		ret = cmd_select(main_cmds, 2, object_help, do_help, "object");
+	} else if (help_requested) {
+		ret = do_help(argc, argv);
+	} else if (argc < 1) {
+		ret = p_usage("no object given (expected feature, region, nvme, bpf, "
+			      "net, help or version)");
+		if (!json_output)
+			do_help(argc, argv);
+	} else {
+		ret = cmd_select(main_cmds, argc, argv, do_help, "object");
+	}
+	if (ret && !err_msg[0])
+		p_err("%s failed", argc >= 1 ? argv[0] : bin_name);
+out:
+	status = usage_error ? 2 : err_msg[0] ? 1 : 0;
+	if (json_output) {
+		json_finish(status);
+	} else {
 		jsonw_destroy(&json_wtr);
-	else
-		free(json_wtr);
-	return ret ? 1 : 0;
+		fclose(json_stream);
+	}
+	free(json_buf);
+	return status;
 }

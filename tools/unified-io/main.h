@@ -19,8 +19,8 @@
 		bool _res;						\
 									\
 		if (argc < _cnt) {					\
-			p_err("'%s' needs at least %d arguments, %d found", \
-			      argv[-1], _cnt, argc);			\
+			p_usage("'%s' needs at least %d argument%s, %d found", \
+				argv[-1], _cnt, _cnt == 1 ? "" : "s", argc); \
 			_res = false;					\
 		} else {						\
 			_res = true;					\
@@ -31,6 +31,8 @@
 extern const char *bin_name;
 extern bool json_output;
 extern bool pretty_output;
+/* A usage error was reported: the exit status is 2. */
+extern bool usage_error;
 extern json_writer_t *json_wtr;
 
 struct cmd {
@@ -38,13 +40,28 @@ struct cmd {
 	int (*func)(int argc, char **argv);
 };
 
+/*
+ * A failed operation (exit status 1) and a usage error (exit status 2,
+ * returns -EINVAL): "Error: ..." on stderr, or with --json the first one
+ * as {"error": "..."} on stdout. A usage error names the word at fault and,
+ * for a choice, lists the allowed values.
+ */
 void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int p_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void p_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The usage error for what getopt_long() returned as @opt ('?' or ':'),
+ * called with opterr 0 and an optstring starting with ':'; @cmd is the
+ * command ("region demo").
+ */
+int p_getopt_error(const char *cmd, int opt, char **argv);
 bool help_json_null(void);
 bool is_prefix(const char *pfx, const char *str);
+/* Run the command @argv[0] of @cmds; @what names it in errors ("object"). */
 int cmd_select(const struct cmd *cmds, int argc, char **argv,
-	       int (*help)(int argc, char **argv));
-bool parse_global_opt(int opt);
+	       int (*help)(int argc, char **argv), const char *what);
+/* With --json: write the (complete) document now, e.g. before a long wait. */
+void json_commit(void);
 
 int parse_u32(const char *str, uint32_t *out);
 const char *fmt_size(uint64_t bytes, char *buf, size_t len);

@@ -75,33 +75,31 @@ static int do_net_check(int argc, char **argv)
 		if (is_prefix(*argv, "dev")) {
 			NEXT_ARG();
 			if (!REQ_ARGS(1))
-				return -1;
+				return -EINVAL;
 			ifname = GET_ARG();
 		} else if (is_prefix(*argv, "rxq")) {
 			NEXT_ARG();
 			if (!REQ_ARGS(1))
-				return -1;
-			if (parse_u32(GET_ARG(), &rxq)) {
-				p_err("rxq: not a number");
-				return -1;
-			}
+				return -EINVAL;
+			if (parse_u32(*argv, &rxq))
+				return p_usage("net check: rxq '%s': not a number", *argv);
+			NEXT_ARG();
 		} else if (is_prefix(*argv, "bufs")) {
 			NEXT_ARG();
 			if (!REQ_ARGS(1))
-				return -1;
-			if (parse_u32(GET_ARG(), &bufs) || bufs < 2) {
-				p_err("bufs: a number of at least 2");
-				return -1;
-			}
+				return -EINVAL;
+			if (parse_u32(*argv, &bufs) || bufs < 2 ||
+			    bufs > UNIFIED_IO_MAX_BUFS)
+				return p_usage("net check: bufs '%s': a number from 2 to %u",
+					       *argv, UNIFIED_IO_MAX_BUFS);
+			NEXT_ARG();
 		} else {
-			p_err("unknown argument '%s'", *argv);
-			return -1;
+			return p_usage("net check: unknown argument '%s' (expected dev, "
+				       "rxq or bufs)", *argv);
 		}
 	}
-	if (!ifname) {
-		p_err("net check needs dev IFNAME");
-		return -1;
-	}
+	if (!ifname)
+		return p_usage("net check needs dev IFNAME");
 	ifindex = if_nametoindex(ifname);
 	if (!ifindex) {
 		p_err("interface %s: %s", ifname, strerror(errno));
@@ -109,14 +107,15 @@ static int do_net_check(int argc, char **argv)
 	}
 	ret = unio_get_features(NULL, &features);
 	if (ret) {
-		p_err("GET_INFO: %s", strerror(-ret));
+		p_err("%s", tool_explain(UNIO_CALL_OPEN, ret, NULL));
 		return -1;
 	}
 
 	UNIO_OPTS(opts, .sq_entries = 8, .buf_size = ps, .data_size = (uint64_t)bufs * ps);
 	ret = unio_region_create(&opts, &r);
 	if (ret) {
-		p_err("region of %u buffers: %s", bufs, strerror(-ret));
+		p_err("creating a region of %u buffers: %s", bufs,
+		      tool_explain(UNIO_CALL_SETUP, ret, &opts));
 		return -1;
 	}
 	ret = unio_net_bind(r, ifindex, rxq, bufs / 2, msg, sizeof(msg));
@@ -131,13 +130,17 @@ static int do_net_check(int argc, char **argv)
 		if (ret) {
 			jsonw_string_field(json_wtr, "error", strerror(-ret));
 			jsonw_string_field(json_wtr, "reason", msg);
+			jsonw_string_field(json_wtr, "explanation",
+					   tool_explain(UNIO_CALL_NET_BIND, ret, NULL));
 		}
 	} else if (ret) {
-		printf("%s queue %u: NET_BIND refused: %s%s%s\n", ifname, rxq, strerror(-ret),
-		       msg[0] ? ": " : "", msg);
+		p_err("%s queue %u: NET_BIND refused: %s%s%s; %s", ifname, rxq,
+		      strerror(-ret), msg[0] ? ": " : "", msg,
+		      tool_explain(UNIO_CALL_NET_BIND, ret, NULL));
 		if (!(features & UNIFIED_IO_FEAT_NET_PROVIDER))
-			printf("  (this kernel has no UNIFIED_IO_FEAT_NET_PROVIDER; io_uring zcrx can\n"
-			       "  still deliver into a region: unio-netstream recv --mode zcrx-region)\n");
+			fprintf(stderr, "  (this kernel has no UNIFIED_IO_FEAT_NET_PROVIDER; "
+				"io_uring zcrx can\n  still deliver into a region: "
+				"unio-netstream recv --mode zcrx-region)\n");
 	} else {
 		printf("%s queue %u: NET_BIND ok, %u of %u buffers lent\n", ifname, rxq,
 		       bufs / 2, bufs);
@@ -165,5 +168,5 @@ static const struct cmd net_cmds[] = {
 
 int do_net(int argc, char **argv)
 {
-	return cmd_select(net_cmds, argc, argv, do_net_help);
+	return cmd_select(net_cmds, argc, argv, do_net_help, "net command");
 }

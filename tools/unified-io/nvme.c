@@ -181,8 +181,8 @@ static int nvme_open_region(struct xfer *x, uint64_t region_size, uint32_t buf_s
 	UNIO_OPTS(opts, .data_size = region_size, .buf_size = buf_size);
 	ret = unio_region_create(&opts, &x->r);
 	if (ret) {
-		p_err("creating a region (%" PRIu64 " bytes in %u-byte buffers) on %s: %s",
-		      region_size, buf_size, UNIFIED_IO_DEVICE, strerror(-ret));
+		p_err("creating a region (%" PRIu64 " bytes in %u-byte buffers): %s",
+		      region_size, buf_size, tool_explain(UNIO_CALL_SETUP, ret, &opts));
 		return ret;
 	}
 	x->q = unio_region_queue(x->r);
@@ -202,15 +202,10 @@ static int do_nvme_info(int argc, char **argv)
 	struct xfer x = { .o = &o };
 	int ret;
 
-	while (argc && (!strcmp(*argv, "-j") || !strcmp(*argv, "--json") ||
-			!strcmp(*argv, "-p") || !strcmp(*argv, "--pretty"))) {
-		parse_global_opt(argv[0][1] == '-' ? argv[0][2] : argv[0][1]);
-		NEXT_ARG();
-	}
-	if (argc != 1) {
-		p_err("usage: %s nvme info DEV", bin_name);
-		return -1;
-	}
+	if (argc < 1)
+		return p_usage("nvme info needs DEV (/dev/ngXnY or /dev/nvmeXnY)");
+	if (argc > 1)
+		return p_usage("nvme info: unexpected argument '%s'", argv[1]);
 	o.dev = *argv;
 	/* The smallest region: info needs only the namespace. */
 	ret = nvme_open_region(&x, 64 << 10, 64 << 10);
@@ -290,19 +285,11 @@ static int xfer_setup(struct xfer *x)
 	int ret, flags;
 
 	x->fd = -1;
-	if (o->chunk < 4096 || o->chunk > (1U << 30) || (o->chunk & (o->chunk - 1))) {
-		p_err("--chunk must be a power of two from 4K to 1G");
-		return -EINVAL;
-	}
 	x->chunk = o->chunk;
 	data_size = o->region_size / x->chunk * x->chunk;
 	x->nr_slots = data_size / x->chunk;
 	if (x->nr_slots > XFER_MAX_SLOTS)
 		x->nr_slots = XFER_MAX_SLOTS;
-	if (!x->nr_slots) {
-		p_err("--region-size must hold at least one --chunk");
-		return -EINVAL;
-	}
 	data_size = (uint64_t)x->nr_slots * x->chunk;
 	ret = nvme_open_region(x, data_size, x->chunk);
 	if (ret)
@@ -813,26 +800,26 @@ static int nvme_xfer_parse(int argc, char **argv, struct nvme_opts *o, bool writ
 		{ "chunk",	 required_argument, NULL, 'C' },
 		{ "progress",	 no_argument,	    NULL, 'P' },
 		{ "no-direct",	 no_argument,	    NULL, 'D' },
-		{ "json",	 no_argument,	    NULL, 'j' },
-		{ "pretty",	 no_argument,	    NULL, 'p' },
 		{ 0 }
 	};
-	int opt, ret = 0;
+	const char *cmd = writing ? "nvme write" : "nvme read";
+	uint64_t page = sysconf(_SC_PAGESIZE);
+	int opt, ret, idx = 0;
+	char msg[256];
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "jp", options, NULL)) >= 0) {
-		if (parse_global_opt(opt))
-			continue;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", options, &idx)) >= 0) {
+		ret = 0;
 		switch (opt) {
 		case 'l': ret = tool_parse_size(optarg, &o->lba); o->have_lba = true; break;
 		case 'n': ret = tool_parse_size(optarg, &o->length); o->have_length = true; break;
 		case 'i':
 		case 'o':
-			if ((opt == 'i') != writing) {
-				p_err("--%s is for nvme %s", opt == 'i' ? "input" : "output",
-				      opt == 'i' ? "write" : "read");
-				return -EINVAL;
-			}
+			if ((opt == 'i') != writing)
+				return p_usage("%s: --%s is for nvme %s", cmd,
+					       opt == 'i' ? "input" : "output",
+					       opt == 'i' ? "write" : "read");
 			o->path = strcmp(optarg, "-") ? optarg : NULL;
 			break;
 		case 'R': ret = tool_parse_size(optarg, &o->region_size); break;
@@ -840,32 +827,32 @@ static int nvme_xfer_parse(int argc, char **argv, struct nvme_opts *o, bool writ
 		case 'P': o->progress = true; break;
 		case 'D': o->no_direct = true; break;
 		default:
-			do_nvme_help(0, NULL);
-			return -EINVAL;
+			return p_getopt_error(cmd, opt, argv);
 		}
-		if (ret) {
-			p_err("invalid value '%s'", optarg);
-			return ret;
-		}
+		if (ret)
+			return p_usage("%s: --%s '%s': not a number (NUMBER[K|M|G])",
+				       cmd, options[idx].name, optarg);
 	}
-	if (optind + 1 != argc) {
-		p_err(optind >= argc ? "missing DEV" : "unexpected argument '%s'",
-		      argv[optind + 1]);
-		return -EINVAL;
-	}
+	if (optind >= argc)
+		return p_usage("%s needs DEV (/dev/ngXnY or /dev/nvmeXnY)", cmd);
+	if (optind + 1 != argc)
+		return p_usage("%s: unexpected argument '%s'", cmd, argv[optind + 1]);
 	o->dev = argv[optind];
-	if (!o->have_lba) {
-		p_err("--lba is required");
-		return -EINVAL;
-	}
-	if (writing && o->have_length) {
-		p_err("--length is for nvme read (write takes the input's length)");
-		return -EINVAL;
-	}
-	if (!writing && (!o->have_length || !o->length)) {
-		p_err("--length N (bytes, > 0) is required");
-		return -EINVAL;
-	}
+	if (!o->have_lba)
+		return p_usage("%s needs --lba", cmd);
+	if (writing && o->have_length)
+		return p_usage("%s: --length is for nvme read (write takes the "
+			       "input's length)", cmd);
+	if (!writing && (!o->have_length || !o->length))
+		return p_usage("%s needs --length N (bytes, > 0)", cmd);
+	/* A chunk is a region buffer: the limits of UNIFIED_IO_SETUP. */
+	if (tool_check_pow2(msg, sizeof(msg), "--chunk", o->chunk,
+			    page > 4096 ? page : 4096, UNIFIED_IO_MAX_BUF_SIZE))
+		return p_usage("%s: %s", cmd, msg);
+	if (o->region_size < o->chunk)
+		return p_usage("%s: --region-size %" PRIu64 ": must hold at least one "
+			       "--chunk (%" PRIu64 " bytes)", cmd, o->region_size,
+			       o->chunk);
 	return 0;
 }
 
@@ -879,16 +866,15 @@ static int nvme_xfer(int argc, char **argv, bool writing)
 	int ret;
 
 	/* argv[-1] is the command name, a program name for getopt. */
-	if (nvme_xfer_parse(argc + 1, argv - 1, &o, writing))
-		return -1;
-	if (!writing && !o.path && isatty(STDOUT_FILENO) && !json_output) {
-		p_err("refusing to write binary data to a terminal: give --output FILE");
-		return -1;
-	}
-	if (!writing && !o.path && json_output) {
-		p_err("--json needs --output FILE (standard output carries the JSON)");
-		return -1;
-	}
+	ret = nvme_xfer_parse(argc + 1, argv - 1, &o, writing);
+	if (ret)
+		return ret;
+	if (!writing && !o.path && isatty(STDOUT_FILENO) && !json_output)
+		return p_usage("nvme read: refusing to write binary data to a "
+			       "terminal: give --output FILE");
+	if (!writing && !o.path && json_output)
+		return p_usage("nvme read: --json needs --output FILE (standard "
+			       "output carries the JSON)");
 	x.show_progress = o.progress || (!json_output && isatty(STDERR_FILENO));
 	x.progress_tty = isatty(STDERR_FILENO);
 
@@ -921,5 +907,5 @@ static const struct cmd nvme_cmds[] = {
 
 int do_nvme(int argc, char **argv)
 {
-	return cmd_select(nvme_cmds, argc, argv, do_nvme_help);
+	return cmd_select(nvme_cmds, argc, argv, do_nvme_help, "nvme command");
 }

@@ -571,20 +571,27 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 		{ "dev",	 required_argument, NULL, 'D' },
 		{ "huge",	 no_argument,	    NULL, 'g' },
 		{ "no-io-uring", no_argument,	    NULL, 'U' },
-		{ "json",	 no_argument,	    NULL, 'j' },
-		{ "pretty",	 no_argument,	    NULL, 'p' },
 		{ 0 }
 	};
-	int opt, ret = 0;
+	char msg[256];
+	int opt, ret, idx = 0;
 
 	/* argv[0] is "demo", like a program name for getopt. */
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "jp", options, NULL)) >= 0) {
-		if (parse_global_opt(opt))
-			continue;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", options, &idx)) >= 0) {
+		const char *what = "a number";
+
+		ret = 0;
 		switch (opt) {
-		case 'd': ret = tool_parse_size(optarg, &o->data_size); break;
-		case 'b': ret = tool_parse_size(optarg, &o->buf_size); break;
+		case 'd':
+			ret = tool_parse_size(optarg, &o->data_size);
+			what = "a size (NUMBER[K|M|G])";
+			break;
+		case 'b':
+			ret = tool_parse_size(optarg, &o->buf_size);
+			what = "a size (NUMBER[K|M|G])";
+			break;
 		case 's': ret = parse_u32(optarg, &o->sq_entries); break;
 		case 'c': ret = parse_u32(optarg, &o->cq_entries); break;
 		case 'n': ret = parse_u32(optarg, &o->ops); break;
@@ -593,26 +600,29 @@ static int demo_parse(int argc, char **argv, struct demo_opts *o)
 		case 'g': o->huge = true; break;
 		case 'U': o->io_uring = false; break;
 		default:
-			do_region_help(0, NULL);
-			return -EINVAL;
+			return p_getopt_error("region demo", opt, argv);
 		}
-		if (ret) {
-			const struct option *opt_desc = options;
+		if (ret)
+			return p_usage("region demo: --%s '%s': not %s",
+				       options[idx].name, optarg, what);
+	}
+	if (optind != argc)
+		return p_usage("region demo: unexpected argument '%s'", argv[optind]);
 
-			while (opt_desc->val != opt)
-				opt_desc++;
-			p_err("invalid value '%s' for --%s", optarg, opt_desc->name);
-			return ret;
-		}
-	}
-	if (optind != argc) {
-		p_err("unexpected argument '%s'", argv[optind]);
-		return -EINVAL;
-	}
-	if (o->buf_size > UINT32_MAX) {
-		p_err("--buf-size too large");
-		return -EINVAL;
-	}
+	/* What the kernel would refuse, said before it is asked. */
+	if (!o->sq_entries || o->sq_entries > UNIFIED_IO_MAX_ENTRIES ||
+	    (o->sq_entries & (o->sq_entries - 1)))
+		return p_usage("region demo: --sq %u: must be a power of two from 1 to %u",
+			       o->sq_entries, UNIFIED_IO_MAX_ENTRIES);
+	if (o->cq_entries && (o->cq_entries < o->sq_entries ||
+			      o->cq_entries > UNIFIED_IO_MAX_ENTRIES ||
+			      (o->cq_entries & (o->cq_entries - 1))))
+		return p_usage("region demo: --cq %u: must be a power of two from the SQ "
+			       "size (%u) to %u", o->cq_entries, o->sq_entries,
+			       UNIFIED_IO_MAX_ENTRIES);
+	if (tool_check_region(msg, sizeof(msg), "--data-size", o->data_size,
+			      "--buf-size", o->buf_size))
+		return p_usage("region demo: %s", msg);
 	return 0;
 }
 
@@ -634,7 +644,7 @@ int do_region_demo(int argc, char **argv)
 	/* Called with argv[-1] == "demo" so getopt sees a program name. */
 	ret = demo_parse(argc + 1, argv - 1, &o);
 	if (ret)
-		return -1;
+		return ret;
 
 	UNIO_OPTS(opts,
 		.dev_path = o.dev,
@@ -646,7 +656,8 @@ int do_region_demo(int argc, char **argv)
 	);
 	ret = unio_region_create(&opts, &d.r);
 	if (ret) {
-		p_err("creating a region on %s: %s", o.dev, strerror(-ret));
+		p_err("creating a region: %s",
+		      tool_explain(UNIO_CALL_SETUP, ret, &opts));
 		return -1;
 	}
 	d.q = unio_region_queue(d.r);
@@ -691,6 +702,7 @@ int do_region_demo(int argc, char **argv)
 
 	if (o.hold) {
 		fflush(stdout);
+		json_commit();
 		sleep(o.hold);
 	}
 out:
@@ -710,5 +722,6 @@ static const struct cmd region_cmds[] = {
 
 int do_region(int argc, char **argv)
 {
-	return cmd_select(region_cmds, argc, argv, do_region_help);
+	return cmd_select(region_cmds, argc, argv, do_region_help,
+			  "region command");
 }

@@ -415,6 +415,30 @@ UNIO_API const char *unio_op_name(unsigned int opcode);
 UNIO_API const char *unio_buf_state_name(unsigned int state);
 
 /*
+ * Errors explained (since 1.5): the calls whose errno unio_explain() turns
+ * into a sentence naming the limit, the option or the privilege at fault.
+ */
+enum unio_call {
+	UNIO_CALL_OPEN		= 1,	/* unio_region_open(), unio_get_features() */
+	UNIO_CALL_SETUP		= 2,	/* unio_region_setup(), unio_region_create() */
+	UNIO_CALL_NET_BIND	= 3,	/* unio_net_bind() */
+	UNIO_CALL_BPF_ATTACH	= 4,	/* unio_bpf_attach() */
+};
+
+/*
+ * Write what @err (a negative or positive errno) returned by @call means
+ * to @buf (NUL-terminated, at most @size bytes). @opts are the options the
+ * failed call was given (NULL: the defaults, as for the call), used by
+ * UNIO_CALL_SETUP to name the option at fault and by UNIO_CALL_OPEN and
+ * UNIO_CALL_SETUP for the device path; the other calls ignore them.
+ * Returns the length of the whole explanation, as snprintf() does, or
+ * -EINVAL for an unknown @call.
+ */
+UNIO_API int unio_explain(unsigned int call, int err,
+			  const struct unio_region_opts *opts, char *buf,
+			  size_t size);
+
+/*
  * Inline hot path. Ordering: the kernel reads the SQ tail with a load-acquire
  * and publishes the SQ head and CQ tail with a store-release; these helpers
  * do the matching release/acquire on the user side.

@@ -144,6 +144,18 @@ struct unio_nvme_ring {
 	uint32_t unreaped;
 };
 
+/* Defaults of struct unio_region_opts. */
+#define UNIO_DEF_SQ_ENTRIES	128
+#define UNIO_DEF_BUF_SIZE	(64U << 10)
+#define UNIO_DEF_DATA_SIZE	(16ULL << 20)
+
+/*
+ * region.c: the SETUP argument @opts stands for, defaults filled in, as
+ * unio_region_setup() passes it (and explain.c judges it).
+ */
+void unio_setup_fill(const struct unio_region_opts *opts,
+		     struct unified_io_setup *setup);
+
 /* nvme.c: close every namespace and the ring (unio_region_destroy). */
 void unio_nvme_region_fini(struct unio_region *r);
 /* unified.c: issue what fits, submit, and move io_uring completions along. */

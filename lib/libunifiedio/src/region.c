@@ -18,10 +18,6 @@
 
 #include "internal.h"
 
-#define UNIO_DEF_SQ_ENTRIES	128
-#define UNIO_DEF_BUF_SIZE	(64U << 10)
-#define UNIO_DEF_DATA_SIZE	(16ULL << 20)
-
 int unio_opts_check(const void *opts, size_t known_sz)
 {
 	const unsigned char *p = opts;
@@ -169,6 +165,20 @@ static void unio_queue_init(struct unio_region *r)
 	q->data_size = l->data_size;
 }
 
+void unio_setup_fill(const struct unio_region_opts *opts,
+		     struct unified_io_setup *setup)
+{
+	memset(setup, 0, sizeof(*setup));
+	setup->size = sizeof(*setup);
+	setup->flags = UNIO_OPTS_GET(opts, flags, 0);
+	setup->sq_entries = UNIO_OPTS_GET(opts, sq_entries, 0) ?: UNIO_DEF_SQ_ENTRIES;
+	setup->cq_entries = UNIO_OPTS_GET(opts, cq_entries, 0);
+	setup->buf_size = UNIO_OPTS_GET(opts, buf_size, 0) ?: UNIO_DEF_BUF_SIZE;
+	setup->data_size = UNIO_OPTS_GET(opts, data_size, 0) ?: UNIO_DEF_DATA_SIZE;
+	if (setup->flags & UNIFIED_IO_SETUP_F_NUMA_NODE)
+		setup->numa_node = UNIO_OPTS_GET(opts, numa_node, 0);
+}
+
 UNIO_API int unio_region_setup(struct unio_region *r,
 			       const struct unio_region_opts *opts)
 {
@@ -184,16 +194,7 @@ UNIO_API int unio_region_setup(struct unio_region *r,
 	if (r->map)
 		return -EBUSY;
 
-	memset(&setup, 0, sizeof(setup));
-	setup.size = sizeof(setup);
-	setup.flags = UNIO_OPTS_GET(opts, flags, 0);
-	setup.sq_entries = UNIO_OPTS_GET(opts, sq_entries, 0) ?: UNIO_DEF_SQ_ENTRIES;
-	setup.cq_entries = UNIO_OPTS_GET(opts, cq_entries, 0);
-	setup.buf_size = UNIO_OPTS_GET(opts, buf_size, 0) ?: UNIO_DEF_BUF_SIZE;
-	setup.data_size = UNIO_OPTS_GET(opts, data_size, 0) ?: UNIO_DEF_DATA_SIZE;
-	if (setup.flags & UNIFIED_IO_SETUP_F_NUMA_NODE)
-		setup.numa_node = UNIO_OPTS_GET(opts, numa_node, 0);
-
+	unio_setup_fill(opts, &setup);
 	if (ioctl(r->fd, UNIFIED_IO_SETUP, &setup) < 0)
 		return -errno;
 	ret = unio_layout_check(&setup.layout);
