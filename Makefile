@@ -103,13 +103,10 @@ copycount: bpf tools
 selftests: lib
 	$(MAKE) -C $(TOP)/selftests
 
-# The documentation's example is compiled so it cannot drift from the ABI.
-examples: $(BUILD)/examples/region_basic
-
-$(BUILD)/examples/region_basic: $(TOP)/Documentation/examples/region_basic.c \
-		$(TOP)/include/uapi/linux/unified_io.h
-	@mkdir -p $(dir $@)
-	$(CC) -O2 -g -Wall -Wextra -Werror -I$(TOP)/include/uapi -o $@ $<
+# The programs of examples/ (region_basic is also the documentation's),
+# into build/examples; make check runs them (examples/test.sh).
+examples: lib bpf
+	$(MAKE) -C $(TOP)/examples
 
 # The passes build the kernels and modules they need (selftests/run_vm.sh:
 # the patched kernels in the background while the stock passes run); the

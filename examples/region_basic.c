@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The example of Documentation/unified_io_region.rst, built with the project
- * so the documentation cannot drift from the ABI: set up a region, map it,
- * allocate a buffer through the SQ, write into it, free it.
+ * region_basic.c - the raw ioctls, with no library: set up a region, map
+ * it, allocate a buffer through the SQ, write into it, free it.
+ *
+ * Documentation/unified_io_region.rst shows it piece by piece (between the
+ * "-begin" and "-end" comments); it is built and run with the project, so
+ * the documentation cannot drift from the ABI. region.c does the same and
+ * more through libunifiedio.
  */
 #include <errno.h>
 #include <fcntl.h>
