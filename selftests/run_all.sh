@@ -13,8 +13,9 @@
 # Each binary is a kselftest-harness program; its "# Totals:" line gives its
 # counts. A binary that crashed, timed out or printed no totals is counted
 # from its TAP "ok"/"not ok" lines plus one failure for the binary itself.
-# Then every executable tools/*/test.sh runs; each ends with a line
-# "NAME: N passed, N failed". After each binary or script a line
+# Then every executable tools/*/test.sh runs, and examples/test.sh; each
+# ends with a line "NAME: N passed, N failed" (and ", N skipped" where a
+# script counts its skips). After each binary or script a line
 # "RESULT <name> <passed> <failed> <skipped>" is printed; the very last line is
 #
 #	N passed, N failed, N skipped
@@ -185,25 +186,27 @@ claim() {
 }
 [ -z "$CLAIM_DIR" ] || echo "run_all: sharing the pass through $CLAIM_DIR"
 
-# run_script NAME: a tools/ test script ending with "NAME: N passed, N
-# failed"; sets $status.
+# run_script NAME: a test script ending with "NAME: N passed, N failed"
+# or "NAME: N passed, N failed, N skipped"; sets $status.
 run_script() {
-	local name=$1 line p f t0 c0 cpu took
+	local name=$1 line p f s t0 c0 cpu took
 	echo "=== $name"
 	took_start
 	timeout -k 10 "$timeout_s" "$TOP/$name" 2>&1 | timed | tee "$log"
 	status=${PIPESTATUS[0]}
 	took_since
-	line=$(sed -n 's/^[A-Za-z0-9_-]*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$log" | tail -n 1)
+	line=$(sed -n 's/^[A-Za-z0-9_-]*: \([0-9]*\) passed, \([0-9]*\) failed\(, \([0-9]*\) skipped\)\{0,1\}.*/\1 \2 \4/p' \
+		"$log" | tail -n 1)
 	if [ -n "$line" ]; then
-		read -r p f <<<"$line"
+		read -r p f s <<<"$line"
+		s=${s:-0}
 		[ "$status" -ne 0 ] && [ "$f" -eq 0 ] && f=1
 	else
-		p=0 f=1
+		p=0 f=1 s=0
 	fi
-	passed=$((passed + p)) failed=$((failed + f))
-	echo "=== $name: $p passed, $f failed in $took (exit status $status)"
-	echo "RESULT $name $p $f 0"
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	echo "=== $name: $p passed, $f failed, $s skipped in $took (exit status $status)"
+	echo "RESULT $name $p $f $s"
 }
 
 if in_suite tools/nic/pairs.sh && claim tools/nic/pairs.sh; then
@@ -248,8 +251,8 @@ for bin in "${ordered[@]}"; do
 	echo "RESULT $name $p $f $s"
 done
 
-# Test scripts of the tools: each ends with "NAME: N passed, N failed".
-for script in "$TOP"/tools/*/test.sh; do
+# Test scripts of the tools and the examples' (see run_script).
+for script in "$TOP"/tools/*/test.sh "$TOP"/examples/test.sh; do
 	[ -x "$script" ] || continue
 	name=${script#"$TOP"/}
 	in_suite "$name" && claim "$name" || continue
