@@ -183,9 +183,9 @@ int main(int argc, char **argv)
 	}
 
 	/*
-	 * Lend three quarters of the buffers to the queue; the rest serve
-	 * ALLOC and the copies RECV makes. On failure the kernel says which
-	 * requirement the NIC does not meet.
+	 * Lend three quarters of the buffers to the queue (RECV's copies, if
+	 * any, take lent buffers too); the rest serve ALLOC. On failure the
+	 * kernel says which requirement the NIC does not meet.
 	 */
 	nic_bufs = nr_bufs / 4 * 3;
 	ret = unio_net_bind(r, ifindex, rxq, nic_bufs, msg, sizeof(msg));
