@@ -141,13 +141,18 @@ TEST(open_device)
 	UNIO_OPTS(path, .dev_path = "/nonexistent/unified_io");
 	bool loaded = !access("/sys/module/unified_io", F_OK);
 
+	/* A path of the caller's: the path is what to check. */
+	EXPECT_EXPLAINS(UNIO_CALL_OPEN, -ENOENT, &path,
+			"/nonexistent/unified_io", "does not exist",
+			"check the path");
+	/* The module's own node: whether the module is loaded. */
 	if (loaded)
-		EXPECT_EXPLAINS(UNIO_CALL_OPEN, -ENOENT, &path,
-				"/nonexistent/unified_io", "does not exist",
+		EXPECT_EXPLAINS(UNIO_CALL_OPEN, -ENOENT, NULL,
+				UNIFIED_IO_DEVICE, "does not exist",
 				"module is loaded");
 	else
-		EXPECT_EXPLAINS(UNIO_CALL_OPEN, -ENOENT, &path,
-				"/nonexistent/unified_io", "not loaded",
+		EXPECT_EXPLAINS(UNIO_CALL_OPEN, -ENOENT, NULL,
+				UNIFIED_IO_DEVICE, "not loaded",
 				"unified_io.ko", "tools/vm/run");
 	EXPECT_EXPLAINS(UNIO_CALL_OPEN, -ENODEV, NULL, UNIFIED_IO_DEVICE,
 			"unified_io.ko", "tools/vm/run");

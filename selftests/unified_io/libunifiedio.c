@@ -209,7 +209,6 @@ TEST_F(lib_rings, rings)
 	}
 }
 
-/* Pure look-ups: no device needed. */
 /*
  * unio_submit_and_wait() with module operations: the completion of the one
  * descriptor, a failed operation reported in cqe->res, and EBUSY while
@@ -258,6 +257,7 @@ TEST_F(lib_rings, submit_and_wait)
 	EXPECT_EQ(0U, unio_cq_ready(self->q));
 }
 
+/* Pure look-ups: no device needed. */
 TEST(names)
 {
 	EXPECT_STREQ("nop", unio_op_name(UNIFIED_IO_OP_NOP));

@@ -189,7 +189,7 @@ if [ ! -c /dev/unified_io_region ]; then
 fi
 
 succeeds "-j after the command: feature" "d['abi_version'] >= 1 and 'sq_ring' in d['feature_names']" feature --json
-fails "feature: a missing device node" 1 "/nonexistent/unified_io does not exist" feature dev /nonexistent/unified_io
+fails "feature: a missing device node" 1 "/nonexistent/unified_io does not exist: check the path" feature dev /nonexistent/unified_io
 succeeds "region demo -j" "d['config']['nr_bufs'] == 16 and d['steps']['nops'] == 10" region demo --data-size 1M --buf-size 64K --sq 8 --ops 10 --no-io-uring -j
 
 if [ "$(id -u)" != 0 ]; then

@@ -96,7 +96,11 @@ static void unio_explain_open(struct unio_msg *m, int err,
 
 	switch (err) {
 	case ENOENT:
-		if (access("/sys/module/unified_io", F_OK))
+		if (strcmp(dev, UNIFIED_IO_DEVICE))
+			unio_msg_add(m, "%s does not exist: check the path (the "
+				     "module's device is " UNIFIED_IO_DEVICE ")",
+				     dev);
+		else if (access("/sys/module/unified_io", F_OK))
 			unio_msg_add(m, "%s does not exist: the unified_io module "
 				     "is not loaded; " UNIO_VM_HINT, dev);
 		else
@@ -343,9 +347,9 @@ static void unio_explain_setup(struct unio_msg *m, int err,
 				     "(UNIFIED_IO_MAX_DATA_SIZE)",
 				     (unsigned long long)s.data_size);
 		else
-			unio_msg_add(m, "the region's size overflows: data_size "
-				     "is far above the 1 GiB cap "
-				     "(UNIFIED_IO_MAX_DATA_SIZE)");
+			unio_msg_add(m, "the region's size overflows: a size "
+				     "option of the failed call is far above its "
+				     "limit (these options are within theirs)");
 		break;
 	case ENOMEM:
 		/* Sized only if no check would have refused the options first. */

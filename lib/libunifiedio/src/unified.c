@@ -456,6 +456,14 @@ UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
 		n += unio_collect(r, cqes + n, max - n);
 		if (n >= min || n == max)
 			return n;
+		/*
+		 * unio_collect() submits what the SQ still holds after it drained
+		 * the CQ (a SUBMIT that failed earlier, EINTR say), and SUBMIT
+		 * completes synchronously: take those before sleeping, or the
+		 * sleep waits for one completion more than will ever come.
+		 */
+		if (unio_cq_ready(&r->q))
+			continue;
 		now = deadline ? unio_now_ns() : 0;
 		if (deadline && now >= deadline)
 			return n ? (int)n : -ETIME;
