@@ -379,10 +379,21 @@ int main(int argc, char **argv)
 
 	/* "+": stop at OBJECT, commands parse their own options. */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+V", options, NULL)) >= 0) {
+	/* j, p and h again for bundles with V ("-jV"), which the loop above leaves. */
+	while ((opt = getopt_long(argc, argv, "+jphV", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'V':
 			version_requested = true;
+			break;
+		case 'p':
+			pretty_output = true;
+			jsonw_pretty(json_wtr, true);
+			/* fall through */
+		case 'j':
+			json_output = true;
+			break;
+		case 'h':
+			help_requested = true;
 			break;
 		default:
 			if (optopt)

@@ -126,6 +126,7 @@ echo "KTAP version 1"
 fails "no object" 2 "no object given"
 fails "unknown object" 2 "unknown object 'frob' (expected help, feature" frob
 fails "unknown option" 2 "unknown option '--frob'" --frob
+succeeds "-jV: j bundled with V" "d['libunifiedio']['major'] == 1 and d['libunifiedio']['minor'] >= 5" -jV
 fails "ambiguous command" 2 "'n' is ambiguous: nvme or net" n
 fails "unknown region command" 2 "unknown region command 'frob' (expected list, show, demo or help)" region frob
 fails "region demo: unknown option" 2 "unknown option '--frob'" region demo --frob
