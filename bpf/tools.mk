@@ -42,17 +42,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-# A path with white space splits into several words in the install recipes,
-# and a word that happens to be absolute passes install-guard.sh: refuse it.
-$(foreach v,DESTDIR PREFIX LIBDIR INCLUDEDIR MANDIR SBINDIR PKGCONFIGDIR BPFDIR,\
-	$(if $(word 2,$($(v))),$(error $(v) contains white space: "$($(v))")))
-PREFIX ?= /usr/local
-LIBDIR ?= $(PREFIX)/lib
-INCLUDEDIR ?= $(PREFIX)/include
-MANDIR ?= $(PREFIX)/share/man
-SBINDIR ?= $(PREFIX)/sbin
-PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
-INSTALL ?= install
+include $(TOP)/scripts/install-dirs.mk
 
 ifdef LOADER
 

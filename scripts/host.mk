@@ -67,11 +67,7 @@ dkms-uninstall:
 # kernel module (make dkms-install) nor a test or benchmark binary.
 INSTALL_GOALS := lib tools bpf syscount copycount
 INSTALL_SUBDIRS := lib/libunifiedio bpf tools tools/syscount tools/copycount
-# A path with white space splits into several words in the install recipes,
-# and a word that happens to be absolute passes install-guard.sh: refuse it.
-$(foreach v,DESTDIR PREFIX LIBDIR INCLUDEDIR MANDIR SBINDIR PKGCONFIGDIR BPFDIR,\
-	$(if $(word 2,$($(v))),$(error $(v) contains white space: "$($(v))")))
-PREFIX ?= /usr/local
+include $(TOP)/scripts/install-dirs.mk
 
 ifeq ($(UNIFIED_IO_IN_SYSROOT),1)
 install_build = $(MAKE) --no-print-directory -C $(TOP) $(INSTALL_GOALS)
