@@ -70,7 +70,7 @@ in_suite() {
 		net_*|zcrx|tools/nic/test.sh|tools/nic/pairs.sh|tools/net/test.sh) return 0 ;;
 		esac ;;
 	debug)	case $1 in
-		abi|mmap|ring|buffers|hostile|lifetime|net_*|fail_nth|tools/nic/pairs.sh) return 0 ;;
+		abi|mmap|ring|buffers|hostile|lifetime|net_*|fail_nth|tools/nic/pairs.sh|examples/test.sh) return 0 ;;
 		esac ;;
 	esac
 	return 1
