@@ -114,6 +114,14 @@ static struct unionic_pair *unionic_pair_create(struct netlink_ext_ack *extack)
 	}
 
 	dma_dev = &pair->pdev->dev;
+	/*
+	 * The NIC moves data with the CPU through the direct map: no limit on
+	 * a segment's length.  Say so, as NICs that take zcrx do (mlx5: 2 GiB):
+	 * with the platform default of 64 KiB, DMA-API debugging flags the sg
+	 * table io_uring maps a zcrx area with, whose runs of contiguous pages
+	 * are longer.
+	 */
+	dma_set_max_seg_size(dma_dev, UINT_MAX);
 	err = unionic_check_dma(dma_dev);
 	if (err) {
 		NL_SET_ERR_MSG(extack,

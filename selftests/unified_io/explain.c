@@ -129,6 +129,13 @@ TEST(setup_options)
 	EXPECT_EXPLAINS(UNIO_CALL_SETUP, -E2BIG, &tail.base, "newer libunifiedio");
 
 	EXPECT_EXPLAINS(UNIO_CALL_SETUP, -EOVERFLOW, NULL, "1 GiB cap");
+	{
+		UNIO_OPTS(small, .data_size = 1 << 20);
+
+		/* Only a data_size near 2^64 overflows: not these options. */
+		EXPECT_EXPLAINS(UNIO_CALL_SETUP, -EOVERFLOW, &small, "1 GiB cap",
+				"the failed call had other options");
+	}
 	EXPECT_EXPLAINS(UNIO_CALL_SETUP, -EBUSY, NULL, "one SETUP per open");
 	EXPECT_EXPLAINS(UNIO_CALL_SETUP, -EPROTO, NULL, "layout");
 	EXPECT_EXPLAINS(UNIO_CALL_SETUP, -ENOTTY, NULL, UNIFIED_IO_DEVICE,

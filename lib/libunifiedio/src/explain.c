@@ -346,10 +346,15 @@ static void unio_explain_setup(struct unio_msg *m, int err,
 				     "%llu is far above the 1 GiB cap "
 				     "(UNIFIED_IO_MAX_DATA_SIZE)",
 				     (unsigned long long)s.data_size);
+		else if (!opts)
+			unio_msg_add(m, "the region's size overflows: data_size "
+				     "is far above the 1 GiB cap "
+				     "(UNIFIED_IO_MAX_DATA_SIZE)");
 		else
-			unio_msg_add(m, "the region's size overflows: a size "
-				     "option of the failed call is far above its "
-				     "limit (these options are within theirs)");
+			unio_msg_add(m, "the region's size overflows, which only "
+				     "a data_size near 2^64 does, but these "
+				     "options' data_size is within the 1 GiB cap: "
+				     "the failed call had other options");
 		break;
 	case ENOMEM:
 		/* Sized only if no check would have refused the options first. */
