@@ -10,6 +10,8 @@
  * errno it returned. Like libunifiedio.c, linked against the shared library:
  * the symbol is LIBUNIFIEDIO_1.5's.
  */
+#include <sched.h>
+
 #include "ut.h"
 
 #define EXPLAIN_LEN	1024
@@ -301,6 +303,38 @@ TEST(setup_memlock)
 	explain(UNIO_CALL_SETUP, -ENOMEM, &opts, buf);
 	EXPECT_NE(NULL, strstr(buf, "could not allocate")) TH_LOG("\"%s\"", buf);
 	EXPECT_NE(NULL, strstr(buf, "CAP_IPC_LOCK")) TH_LOG("\"%s\"", buf);
+}
+
+/*
+ * In a user namespace of its own the child has every capability there, but
+ * the kernel's capable(CAP_IPC_LOCK) looks at the initial one: the
+ * explanation must name the limit, not say that it does not apply.  Exit
+ * codes: 0 ok, 2 explanation wrong, 3 set-up, 4 no user namespaces here.
+ */
+static int memlock_user_ns_child(void *arg)
+{
+	const struct rlimit rl = { .rlim_cur = 256 << 10, .rlim_max = 256 << 10 };
+	UNIO_OPTS(opts, .buf_size = 64 << 10, .data_size = 16 << 20);
+	char buf[EXPLAIN_LEN];
+
+	(void)arg;
+	if (setrlimit(RLIMIT_MEMLOCK, &rl))
+		return 3;
+	if (unshare(CLONE_NEWUSER))
+		return 4;
+	explain(UNIO_CALL_SETUP, -ENOMEM, &opts, buf);
+	fprintf(stderr, "# memlock in a user namespace: %s\n", buf);
+	return strstr(buf, "more than RLIMIT_MEMLOCK") &&
+	       !strstr(buf, "does not apply") ? 0 : 2;
+}
+
+TEST(setup_memlock_user_ns)
+{
+	int ret = ut_in_child(memlock_user_ns_child, NULL);
+
+	if (ret == 4)
+		SKIP(return, "no user namespace for this process (chroot, or disabled)");
+	EXPECT_EQ(0, ret);
 }
 
 /* NET_BIND of a region whose buffers are not the page size. */

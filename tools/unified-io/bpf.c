@@ -1044,6 +1044,8 @@ int do_bpf(int argc, char **argv)
 			       "run, stats, demo or help)");
 	if (!strcmp(argv[0], "help"))
 		return do_bpf_help(argc, argv);
+	if (is_prefix(argv[0], "demo") && is_prefix(argv[0], "detach"))
+		return p_usage("bpf: '%s' is ambiguous: demo or detach", argv[0]);
 	if (is_prefix(argv[0], "demo"))
 		return do_bpf_demo(argc - 1, argv + 1);
 	return do_bpf_steps(argc, argv);

@@ -158,6 +158,14 @@ int p_getopt_error(const char *cmd, int opt, char **argv)
 {
 	if (opt == ':')
 		return p_usage("%s: option '%s' needs a value", cmd, argv[optind - 1]);
+	/*
+	 * A long option: getopt_long() sets optopt to its value when it was
+	 * given an argument it does not take ("--huge=1"), and to 0 when the
+	 * name is unknown or an ambiguous prefix.  Name the word as written.
+	 */
+	if (!strncmp(argv[optind - 1], "--", 2))
+		return p_usage("%s: unknown, ambiguous or misused option '%s'",
+			       cmd, argv[optind - 1]);
 	if (optopt)
 		return p_usage("%s: unknown option '-%c'", cmd, optopt);
 	return p_usage("%s: unknown option '%s'", cmd, argv[optind - 1]);

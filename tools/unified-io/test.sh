@@ -129,7 +129,9 @@ fails "unknown option" 2 "unknown option '--frob'" --frob
 succeeds "-jV: j bundled with V" "d['libunifiedio']['major'] == 1 and d['libunifiedio']['minor'] >= 5" -jV
 fails "ambiguous command" 2 "'n' is ambiguous: nvme or net" n
 fails "unknown region command" 2 "unknown region command 'frob' (expected list, show, demo or help)" region frob
-fails "region demo: unknown option" 2 "unknown option '--frob'" region demo --frob
+fails "region demo: unknown option" 2 "unknown, ambiguous or misused option '--frob'" region demo --frob
+fails "region demo: a value to a flag" 2 "misused option '--huge=1'" region demo --huge=1
+fails "bpf: ambiguous step" 2 "'d' is ambiguous: demo or detach" bpf d
 fails "region demo: option without its value" 2 "option '--sq' needs a value" region demo --sq
 fails "region demo: not a number" 2 "--sq 'x': not a number" region demo --sq x
 fails "region demo: --sq 3" 2 "--sq 3: must be a power of two from 1 to 32768" region demo --sq 3

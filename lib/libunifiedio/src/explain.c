@@ -69,6 +69,29 @@ static bool unio_is_pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
+/*
+ * Whether this process is in the initial user namespace: the kernel's
+ * capable(), which exempts CAP_IPC_LOCK from RLIMIT_MEMLOCK, looks there,
+ * while capget() reports the capabilities of the caller's own namespace (a
+ * rootless container's "root" has them all).
+ */
+static bool unio_init_user_ns(void)
+{
+	unsigned long inside, outside, count;
+	bool init;
+	FILE *f;
+
+	f = fopen("/proc/self/uid_map", "re");
+	if (!f)
+		return true;	/* no /proc: nothing better to go by */
+	/* The initial namespace maps all of it; a new one nothing, or less. */
+	init = fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3 &&
+	       !inside && !outside && count == 4294967295UL;
+	fclose(f);
+	return init;
+}
+
+/* @cap as the kernel's capable() sees it. */
 static bool unio_has_cap(int cap)
 {
 	struct __user_cap_header_struct hdr = {
@@ -76,6 +99,8 @@ static bool unio_has_cap(int cap)
 	};
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
+	if (!unio_init_user_ns())
+		return false;
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capget, &hdr, data))
 		return false;
