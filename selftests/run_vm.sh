@@ -385,6 +385,20 @@ for n in "${names[@]}"; do
 	lines+=("$line")
 done
 
+# A host-side test's summary line ("NAME: N passed, N failed") into the
+# totals and the summary; a log without one counts as one failure.
+tally() {
+	local summary p f
+	summary=$(grep -E "^$1: [0-9]+ passed, [0-9]+ failed\$" "$2" | tail -n 1)
+	if [ -n "$summary" ]; then
+		read -r _ p _ f _ <<<"$summary"
+	else
+		p=0 f=1
+	fi
+	total_passed=$((total_passed + p)) total_failed=$((total_failed + f))
+	lines+=("$1: $p passed, $f failed")
+}
+
 # DKMS: the source tree DKMS installs builds for every stock kernel (started
 # in the loop above when a slot was free, or now).
 echo "=== DKMS build (log: $dkms_log)"
@@ -395,27 +409,13 @@ elif [ "$dkms_running" = 1 ]; then
 	dkms_running=0
 fi
 cat "$dkms_log"
-summary=$(grep -E '^dkms: [0-9]+ passed, [0-9]+ failed$' "$dkms_log" | tail -n 1)
-if [ -n "$summary" ]; then
-	read -r _ p _ f _ <<<"$summary"
-else
-	p=0 f=1
-fi
-total_passed=$((total_passed + p)) total_failed=$((total_failed + f))
-lines+=("dkms: $p passed, $f failed")
+tally dkms "$dkms_log"
 
 # The install test (scripts/install-test.sh), run after the user-space build.
 if [ "$USERSPACE" = 1 ]; then
 	echo "=== make install (log: $install_log)"
 	cat "$install_log"
-	summary=$(grep -E '^install: [0-9]+ passed, [0-9]+ failed$' "$install_log" | tail -n 1)
-	if [ -n "$summary" ]; then
-		read -r _ p _ f _ <<<"$summary"
-	else
-		p=0 f=1
-	fi
-	total_passed=$((total_passed + p)) total_failed=$((total_failed + f))
-	lines+=("install: $p passed, $f failed")
+	tally install "$install_log"
 fi
 
 echo "=== summary"
