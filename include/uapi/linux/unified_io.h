@@ -70,7 +70,8 @@
  * it, and NET_BIND then fails with EOPNOTSUPP.
  */
 #define UNIFIED_IO_FEAT_NET_PROVIDER	(1U << 8)
-#define UNIFIED_IO_FEATURES		0x1ffU
+#define UNIFIED_IO_FEAT_NET_SEND	(1U << 9)  /* zero-copy SEND to TCP */
+#define UNIFIED_IO_FEATURES		0x3ffU
 
 /* Most programs in a region's BPF chain. */
 #define UNIFIED_IO_BPF_MAX_PROGS	8
@@ -245,6 +246,31 @@ struct unified_io_setup {
  *	completion (no F_MORE) has @res the number of bytes taken from the
  *	socket, or an error when there were none. Chunk completions use at
  *	most the free CQ slots minus one, which the final completion takes.
+ * @UNIFIED_IO_OP_SEND: send @len bytes at data-area offset @addr on the
+ *	connected TCP socket @net.fd without copying them: the stack's skbs
+ *	point at the region's pages (as MSG_ZEROCOPY does with user memory),
+ *	and the NIC reads the payload from there. [@addr, @addr + @len) lies in
+ *	one buffer held by @owner. The send does not block: the completion's
+ *	@res is the number of bytes queued, which is less than @len when the
+ *	socket's send buffer filled (send the rest with another SEND once
+ *	poll() reports POLLOUT), with UNIFIED_IO_CQE_F_MORE: a notification
+ *	follows. The notification (UNIFIED_IO_CQE_F_NOTIF, same @user_data,
+ *	@addr and @res) is posted once the stack has dropped every reference
+ *	to those bytes; until then the buffer is in state
+ *	UNIFIED_IO_BUF_SENDING and no FREE, BPF, SEND with
+ *	UNIFIED_IO_SEND_F_BPF, ALLOC or RECV can take it; more SENDs of it
+ *	may (the rest of a partial send, or the same bytes to several sockets).
+ *	A notification with UNIFIED_IO_CQE_F_COPIED says the stack copied the
+ *	bytes at least in part (delivery to a local socket over loopback or
+ *	veth, a route without scatter-gather); its bytes are counted in
+ *	struct unified_io_send_info @copied_bytes. With UNIFIED_IO_SEND_F_BPF
+ *	the BPF chain runs over the buffer first, in place, as for
+ *	UNIFIED_IO_OP_BPF (@addr the start of the buffer): XDP_DROP sends
+ *	nothing (@res 0 with UNIFIED_IO_CQE_F_BPF_DROP), and a program that
+ *	shortens the data shortens the send. A SEND that queued nothing has no
+ *	notification. A SEND is consumed only when the CQ has two free slots:
+ *	one stays reserved for the notification, so notifications are never
+ *	dropped and sends in flight never exceed the CQ size.
  * @UNIFIED_IO_OP_LAST: one past the last opcode the module executes
  * @UNIFIED_IO_OP_USER: first opcode executed in user space: descriptors with
  *	an opcode at or above it are run by libunifiedio and never by the
@@ -263,6 +289,7 @@ enum unified_io_op {
 	UNIFIED_IO_OP_FREE	= 2,
 	UNIFIED_IO_OP_BPF	= 3,
 	UNIFIED_IO_OP_RECV	= 4,
+	UNIFIED_IO_OP_SEND	= 5,
 	UNIFIED_IO_OP_LAST,
 
 	UNIFIED_IO_OP_USER	= 0x80,
@@ -287,52 +314,69 @@ enum unified_io_nvme_opcode {
  * struct unified_io_desc - unified descriptor, one SQ entry (64 bytes)
  * @opcode: enum unified_io_op
  * @flags: Must be 0 (no descriptor flag is defined yet)
- * @owner: owner tag of the buffer for ALLOC, FREE, BPF and RECV (non-zero);
- *	Must be 0 for NOP
+ * @owner: owner tag of the buffer for ALLOC, FREE, BPF, RECV and SEND
+ *	(non-zero); Must be 0 for NOP
  * @len: length in bytes; for ALLOC at most the buffer size (0 means the
  *	whole buffer); for BPF from 1 to the buffer size; for RECV the most
- *	bytes to take (0: no limit); Must be 0 for NOP and FREE
+ *	bytes to take (0: no limit); for SEND the bytes to send, at least 1
+ *	and within the buffer; Must be 0 for NOP and FREE
  * @addr: data-area offset; the buffer to free for FREE, the buffer to run
- *	the chain over for BPF; Must be 0 for NOP, ALLOC and RECV
+ *	the chain over for BPF, the first byte to send for SEND; Must be 0 for
+ *	NOP, ALLOC and RECV
  * @user_data: copied unchanged into the completion
  * @nvme: the NVMe command of an UNIFIED_IO_OP_NVME descriptor: @nsid (0 for
  *	the only namespace attached), @opcode (enum unified_io_nvme_opcode),
  *	@slba, @nlb (number of blocks, not 0-based), @cdw12_flags (FUA and
  *	other bits 16-31 of command dword 12); Must be 0 for other opcodes
- * @net: RECV: @fd, a connected TCP socket of the caller, and @flags (enum
- *	unified_io_recv_flags); Must be 0 for other opcodes
+ * @net: RECV and SEND: @fd, a connected TCP socket of the caller, and
+ *	@flags (enum unified_io_recv_flags, enum unified_io_send_flags); Must
+ *	be 0 for other opcodes
  * @bpf: Must be 0 (the whole chain runs)
  * @pad: the type-specific area as raw words; Must be 0 for NOP/ALLOC/FREE
  *
  * Every descriptor consumed, from the SQ or inline, produces exactly one
- * completion (RECV: one per chunk and a final one), whose result is negative
+ * completion (RECV: one per chunk and a final one; SEND: one, and a
+ * notification later if it queued bytes), whose result is negative
  * for a refused descriptor (the SUBMIT call itself still counts it as
  * consumed). Checks are made in the order listed, so FREE of an @addr
  * outside the data area is ERANGE even when it is also unaligned, and FREE
  * of a free buffer is EALREADY whoever asks:
  *	EOPNOTSUPP	unknown @opcode
  *	EINVAL		non-zero @flags or field that Must be 0; @owner 0 for
- *			ALLOC, FREE, BPF or RECV; an unknown RECV flag; ALLOC
- *			@len above the buffer size
- *	ERANGE		FREE or BPF @addr outside the data area
+ *			ALLOC, FREE, BPF, RECV or SEND; an unknown RECV or
+ *			SEND flag; ALLOC @len above the buffer size
+ *	ERANGE		FREE, BPF or SEND @addr outside the data area
  *	EINVAL		FREE or BPF @addr not at the start of a buffer; BPF
- *			@len 0 or above the buffer size
+ *			@len 0 or above the buffer size; SEND @len 0, or
+ *			[@addr, @addr + @len) not inside one buffer, or
+ *			UNIFIED_IO_SEND_F_BPF with @addr not at the start of
+ *			a buffer
  *	ENOBUFS		ALLOC with no free buffer
  *	EALREADY	FREE of a buffer that is already free
+ *	EXDEV		SEND of a buffer lent to the network side (one RECV
+ *			handed over from a bound NIC queue): only the region's
+ *			own buffers (ALLOC) are sent
  *	EPERM		FREE by an @owner other than the one holding the buffer
  *			(or of a buffer lent to the network side that the
  *			application does not hold);
- *			BPF on a buffer @owner does not hold
- *	ENOENT		BPF with no program attached
+ *			BPF or SEND on a buffer @owner does not hold
+ *	EBUSY		FREE or BPF of a buffer with sends in flight
+ *			(UNIFIED_IO_BUF_SENDING), or SEND with
+ *			UNIFIED_IO_SEND_F_BPF of one: wait for the
+ *			notifications
+ *	ETOOMANYREFS	SEND of a buffer with 254 sends in flight
+ *	ENOENT		BPF, or SEND with UNIFIED_IO_SEND_F_BPF, with no
+ *			program attached
  *	ECANCELED	BPF: a program returned XDP_ABORTED
  *	EOPNOTSUPP	BPF: a program returned XDP_TX, XDP_REDIRECT or an
  *			unknown verdict (no packet path here)
  *	EPROTO		BPF: a program moved the start of the data
  *			(bpf_xdp_adjust_head), which cannot be expressed as a
  *			region range
- *	EBADF		RECV: @net.fd is not an open file
- *	ENOTSOCK	RECV: @net.fd is not a socket
- *	EPROTONOSUPPORT	RECV: not a TCP socket
+ *	EBADF		RECV, SEND: @net.fd is not an open file
+ *	ENOTSOCK	RECV, SEND: @net.fd is not a socket
+ *	EPROTONOSUPPORT	RECV, SEND: not a plain TCP socket (kTLS, sockmap
+ *			and MPTCP sockets are refused)
  *	EAGAIN		RECV: nothing queued on the socket (poll it for POLLIN)
  *	ENOBUFS		RECV: data queued that needed a copy, and no free buffer
  *	ENOSPC		RECV: the CQ had no slot for a chunk besides the final one
@@ -344,7 +388,11 @@ enum unified_io_nvme_opcode {
  *			time: a RECV under a second owner stops where the
  *			first owner's buffer goes on; RECV under that owner,
  *			or once it has given the buffer back)
- *	ENOTCONN, ECONNRESET, ...: RECV: the socket's error or state
+ *	EAGAIN		SEND: the socket's send buffer is full and nothing
+ *			was queued (poll it for POLLOUT)
+ *	ENOMEM		SEND: no memory for the notification
+ *	ENOTCONN, EPIPE, ECONNRESET, ...: RECV, SEND: the socket's error or
+ *			state
  * A RECV that took bytes completes with their number even if it then met
  * one of these; 0 means the peer closed the connection and nothing is left.
  * A refused descriptor is never acted on. For BPF, the programs up to and
@@ -409,13 +457,19 @@ struct unified_io_cqe {
  *	the index of that program in the chain is in bits 8-15 of @flags
  * @UNIFIED_IO_CQE_F_MORE: RECV: a chunk; more completions of the same
  *	descriptor follow
+ *	SEND: bytes were queued and a notification follows
  * @UNIFIED_IO_CQE_F_COPIED: RECV: the CPU copied this chunk into the buffer
- *	(counted in struct unified_io_net_info @copy_bytes)
+ *	(counted in struct unified_io_net_info @copy_bytes); SEND notification:
+ *	the stack copied the bytes at least in part (counted in struct
+ *	unified_io_send_info @copied_bytes)
+ * @UNIFIED_IO_CQE_F_NOTIF: SEND: the notification; the stack holds no
+ *	reference to the bytes of the send any more
  */
 enum unified_io_cqe_flags {
 	UNIFIED_IO_CQE_F_BPF_DROP	= 1 << 0,
 	UNIFIED_IO_CQE_F_MORE		= 1 << 1,
 	UNIFIED_IO_CQE_F_COPIED		= 1 << 2,
+	UNIFIED_IO_CQE_F_NOTIF		= 1 << 3,
 };
 
 /**
@@ -424,6 +478,17 @@ enum unified_io_cqe_flags {
  */
 enum unified_io_recv_flags {
 	UNIFIED_IO_RECV_F_BPF		= 1 << 0,
+};
+
+/**
+ * enum unified_io_send_flags - @net.flags of an UNIFIED_IO_OP_SEND descriptor
+ * @UNIFIED_IO_SEND_F_BPF: run the BPF chain over the buffer before sending
+ * @UNIFIED_IO_SEND_F_MORE: more data follows (MSG_MORE): the stack may hold
+ *	the bytes back to fill a segment
+ */
+enum unified_io_send_flags {
+	UNIFIED_IO_SEND_F_BPF		= 1 << 0,
+	UNIFIED_IO_SEND_F_MORE		= 1 << 1,
 };
 
 #define UNIFIED_IO_CQE_BPF_PROG_SHIFT	8
@@ -455,11 +520,15 @@ struct unified_io_bpf_meta {
  * @UNIFIED_IO_BUF_FREE: on the kernel's free list
  * @UNIFIED_IO_BUF_APP: owned by the application (owner tag in the entry)
  * @UNIFIED_IO_BUF_KERNEL: in use by a kernel consumer (NIC, BPF)
+ * @UNIFIED_IO_BUF_SENDING: held by @owner with @refs - 1 sends in flight
+ *	(UNIFIED_IO_OP_SEND whose notification has not been posted); back to
+ *	UNIFIED_IO_BUF_APP with the last notification
  */
 enum unified_io_buf_state {
 	UNIFIED_IO_BUF_FREE	= 0,
 	UNIFIED_IO_BUF_APP	= 1,
 	UNIFIED_IO_BUF_KERNEL	= 2,
+	UNIFIED_IO_BUF_SENDING	= 3,
 };
 
 /**
@@ -497,7 +566,7 @@ struct unified_io_buf_entry {
  *	@cqes and @errors only.
  * @bufs_free: buffers on the free list
  * @bufs_app: buffers owned by the application (with buffers lent to the
- *	network side that it holds from RECV)
+ *	network side that it holds from RECV, and buffers with sends in flight)
  * @bufs_kernel: buffers in use by the kernel (buffers lent to the network
  *	side that the application does not hold)
  * @resv: always 0
@@ -681,6 +750,32 @@ struct unified_io_rfqe {
 };
 
 /**
+ * struct unified_io_send_info - the send side of a region, in GET_INFO
+ * @sends: SENDs that queued bytes (each has a notification)
+ * @send_bytes: bytes those SENDs queued
+ * @notifs: notifications posted
+ * @zc_bytes: bytes of notifications without UNIFIED_IO_CQE_F_COPIED: the
+ *	NIC read them from the region, no CPU copied them
+ * @copied_bytes: bytes of notifications with UNIFIED_IO_CQE_F_COPIED (the
+ *	whole send counts, even when the stack copied only part of it)
+ * @bpf_drops: SENDs not made because a program returned XDP_DROP
+ * @inflight: SENDs whose notification is not posted yet
+ * @bufs_sending: buffers in state UNIFIED_IO_BUF_SENDING
+ * @resv: always 0
+ */
+struct unified_io_send_info {
+	__aligned_u64 sends;
+	__aligned_u64 send_bytes;
+	__aligned_u64 notifs;
+	__aligned_u64 zc_bytes;
+	__aligned_u64 copied_bytes;
+	__aligned_u64 bpf_drops;
+	__u32	inflight;
+	__u32	bufs_sending;
+	__aligned_u64 resv[5];
+};
+
+/**
  * struct unified_io_info - ioctl(UNIFIED_IO_GET_INFO)
  * @size: sizeof(struct unified_io_info)
  * @flags: Must be 0
@@ -694,6 +789,8 @@ struct unified_io_rfqe {
  * @bpf_progs: the chain, in order, with per-program counters
  * @refill: where the refill ring lives (as in struct unified_io_setup)
  * @net: the network side
+ * @send: the send side (since UNIFIED_IO_FEAT_NET_SEND; not written for a
+ *	smaller @size)
  */
 struct unified_io_info {
 	__u32	size;
@@ -708,6 +805,8 @@ struct unified_io_info {
 	/* Since UNIFIED_IO_FEAT_NET_RECV. */
 	struct unified_io_ring_offsets refill;
 	struct unified_io_net_info net;
+	/* Since UNIFIED_IO_FEAT_NET_SEND. */
+	struct unified_io_send_info send;
 };
 
 /**
@@ -846,14 +945,16 @@ enum unified_io_submit_flags {
  * @desc: the descriptor, with UNIFIED_IO_SUBMIT_F_INLINE; otherwise Must be 0
  *
  * Consumes descriptors and posts one completion for each. A descriptor is
- * consumed only when the CQ has room for its completion, so completions are
- * never dropped. One call consumes at most the SQ size, even when the SQ
+ * consumed only when the CQ has room for its completion (a SEND: for its
+ * completion and its notification), so completions are never dropped. One call consumes at most the SQ size, even when the SQ
  * tail user space wrote is further ahead (counted in sq_bad_tail). Returns
  * the number of descriptors consumed: 1 for an inline descriptor, refused
  * or not.
  *
  * Errors:
- *	EBUSY	the CQ is full and nothing could be consumed; reap completions
+ *	EBUSY	the CQ is full (for a SEND: has fewer than two free slots, the
+ *		slots reserved for pending notifications not counted) and
+ *		nothing could be consumed; reap completions
  *	EINTR	a signal arrived before anything was consumed
  */
 struct unified_io_submit {
