@@ -5,8 +5,8 @@
  * gives back and processes a buffer of the data area.
  *
  * Object model: a buffer is free, held by the application under an owner
- * (a non-zero u16 the application picks, one per pipeline stage), or lent
- * to the kernel. The region's buffers are on its free list or held; those
+ * (a non-zero u16 the application picks, one per pipeline stage), held with
+ * sends in flight (send.c), or lent to the kernel. The region's buffers are on its free list or held; those
  * lent to a NIC queue's memory provider (provider.c) follow the provider
  * (uior_net_buf_lent()), and FREE and BPF of one go there. A buffer's state
  * is the kernel's (ctx->bufs), mirrored to the buffer table for user space
@@ -82,6 +82,8 @@ int uior_op_free(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		return -EALREADY;
 	if (b->owner != d->owner)
 		return -EPERM;
+	if (b->state == UNIFIED_IO_BUF_SENDING)
+		return -EBUSY;
 	uior_buf_put(ctx, idx);
 	*addr = d->addr;
 	return 0;
@@ -119,8 +121,11 @@ int uior_op_bpf(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		return ret;
 	}
 	b = &ctx->bufs[idx];
-	if (b->state != UNIFIED_IO_BUF_APP || b->owner != d->owner)
+	if (b->state == UNIFIED_IO_BUF_FREE || b->owner != d->owner)
 		return -EPERM;
+	/* The stack may still send (and resend) these bytes. */
+	if (b->state == UNIFIED_IO_BUF_SENDING)
+		return -EBUSY;
 	*addr = d->addr;
 	return uior_bpf_run(ctx, d, idx, cflags);
 }

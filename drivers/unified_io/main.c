@@ -44,7 +44,7 @@ static_assert(sizeof(struct unified_io_config) == 64);
 static_assert(sizeof(struct unified_io_setup) == 248);
 static_assert(sizeof(struct unified_io_submit) == 80);
 static_assert(sizeof(struct unified_io_complete) == 32);
-static_assert(sizeof(struct unified_io_info) == 1208);
+static_assert(sizeof(struct unified_io_info) == 1240);
 static_assert(sizeof(struct unified_io_send_info) == 96);
 static_assert(sizeof(struct unified_io_net_info) == 160);
 static_assert(sizeof(struct unified_io_net_bind) == 104);
@@ -211,6 +211,7 @@ static long uior_ioctl_get_info(struct uior_ctx *ctx, void __user *uarg)
 			info.refill = ctx->layout_refill;
 			uior_recv_info(ctx, &info.net);
 			uior_net_info(ctx, &info.net);
+			uior_send_info(ctx, &info.send);
 		}
 	}
 	info.config.abi_version = UNIFIED_IO_ABI_VERSION;
@@ -398,6 +399,14 @@ static void uior_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "recv_bytes:\t%llu\n", ctx->recv.recv_bytes);
 	seq_printf(m, "recv_zc_bytes:\t%llu\n", ctx->recv.zc_bytes);
 	seq_printf(m, "recv_copy_bytes:\t%llu\n", ctx->recv.copy_bytes);
+	seq_printf(m, "op_bpf:\t%llu\n", s->ops[UNIFIED_IO_OP_BPF]);
+	seq_printf(m, "op_send:\t%llu\n", s->ops[UNIFIED_IO_OP_SEND]);
+	seq_printf(m, "send_bytes:\t%llu\n", ctx->send.send_bytes);
+	seq_printf(m, "send_notifs:\t%llu\n", ctx->send.notifs);
+	seq_printf(m, "send_zc_bytes:\t%llu\n", ctx->send.zc_bytes);
+	seq_printf(m, "send_copied_bytes:\t%llu\n", ctx->send.copied_bytes);
+	seq_printf(m, "send_inflight:\t%u\n", ctx->send.inflight);
+	seq_printf(m, "bufs_sending:\t%u\n", ctx->send.bufs_sending);
 	if (ctx->net) {
 		struct unified_io_net_info ni = {};
 
@@ -432,7 +441,26 @@ static struct miscdevice uior_misc = {
 	.mode	= 0600,
 };
 
-module_misc_device(uior_misc);
+static int __init uior_init(void)
+{
+	int ret;
+
+	ret = uior_send_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&uior_misc);
+	if (ret)
+		uior_send_exit();
+	return ret;
+}
+module_init(uior_init);
+
+static void __exit uior_exit(void)
+{
+	misc_deregister(&uior_misc);
+	uior_send_exit();
+}
+module_exit(uior_exit);
 
 MODULE_DESCRIPTION("unified_io: one memory region for NIC, NVMe, BPF and user space");
 MODULE_LICENSE("GPL");

@@ -261,6 +261,8 @@ static void uior_unaccount(struct uior_ctx *ctx)
  */
 void uior_region_destroy(struct uior_ctx *ctx)
 {
+	/* Late notifications of sends in flight find no context. */
+	uior_send_destroy(ctx);
 	/* Scrubs the application's references; unbinds the NIC queue. */
 	uior_net_destroy(ctx);
 	/* Unmaps its view of the data pages before they are put. */

@@ -42,12 +42,13 @@ static int uior_op_nop(struct uior_ctx *ctx, const struct unified_io_desc *d,
 
 /*
  * @d is a kernel copy: every field is read from it, never from the SQ.
- * @space: free CQ slots, at least one. Returns the completions posted.
+ * @space: free CQ slots, at least one (two for a SEND). Returns the slots
+ * used: completions posted, and a slot reserved for a SEND's notification.
  */
 static u32 uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		      u32 space)
 {
-	u32 cflags = 0, tail = ctx->cq_tail;
+	u32 cflags = 0, tail = ctx->cq_tail, reserved = ctx->cq_reserved;
 	u64 addr = 0;
 	int res;
 
@@ -68,6 +69,10 @@ static u32 uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		/* Chunks first, in the slots the final completion leaves. */
 		res = uior_op_recv(ctx, d, space - 1);
 		break;
+	case UNIFIED_IO_OP_SEND:
+		/* The caller left two slots: the second waits for the notif. */
+		res = uior_op_send(ctx, d, &addr, &cflags);
+		break;
 	default:
 		res = -EOPNOTSUPP;
 		break;
@@ -76,7 +81,13 @@ static u32 uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		ctx->stats.ops[array_index_nospec(d->opcode,
 						  UNIFIED_IO_OP_LAST)]++;
 	uior_post_cqe(ctx, d, res, addr, cflags);
-	return ctx->cq_tail - tail;
+	return ctx->cq_tail - tail + ctx->cq_reserved - reserved;
+}
+
+/* Free CQ slots a descriptor of opcode @op needs to be consumed. */
+static u32 uior_slots_needed(u8 op)
+{
+	return op == UNIFIED_IO_OP_SEND ? 2 : 1;
 }
 
 /*
@@ -101,7 +112,10 @@ static u32 uior_cq_ready(struct uior_ctx *ctx)
 	return used;
 }
 
-/* Free CQ slots; a hostile head counts as a full CQ. */
+/*
+ * Free CQ slots, less those reserved for SEND notifications; a hostile head
+ * counts as a full CQ.
+ */
 static u32 uior_cq_space(struct uior_ctx *ctx)
 {
 	u32 used;
@@ -112,11 +126,12 @@ static u32 uior_cq_space(struct uior_ctx *ctx)
 		ctx->stats.cq_bad_head++;
 		return 0;
 	}
-	return ctx->config.cq_entries - used;
+	used += ctx->cq_reserved;
+	return used < ctx->config.cq_entries ? ctx->config.cq_entries - used : 0;
 }
 
 /* Publish counters and posted completions; wake waiters if there are new. */
-static void uior_commit(struct uior_ctx *ctx)
+void uior_commit(struct uior_ctx *ctx)
 {
 	lockdep_assert_held(&ctx->lock);
 
@@ -148,19 +163,24 @@ static int uior_submit_sq(struct uior_ctx *ctx, u32 to_submit)
 	if (!nr)
 		return 0;
 	space = uior_cq_space(ctx);
-	if (!space) {
-		ctx->stats.cq_full++;
-		return -EBUSY;
-	}
 
-	/* RECV may post several completions: stop when the CQ is full. */
-	for (i = 0; i < nr && space; i++, head++) {
+	/*
+	 * RECV may post several completions and SEND reserves a slot: stop
+	 * when the next descriptor's completions have no room.
+	 */
+	for (i = 0; i < nr; i++, head++) {
 		struct unified_io_desc d;
 
 		memcpy(&d, &ctx->sqes[head & ctx->sq_mask], sizeof(d));
 		/* Snapshot taken: no field may be re-read from the SQ. */
 		barrier();
+		if (space < uior_slots_needed(d.opcode))
+			break;
 		space -= uior_issue(ctx, &d, space);
+	}
+	if (!i) {
+		ctx->stats.cq_full++;
+		return -EBUSY;
 	}
 	nr = i;
 	ctx->sq_head = head;
@@ -176,7 +196,7 @@ static int uior_submit_inline(struct uior_ctx *ctx,
 
 	u32 space = uior_cq_space(ctx);
 
-	if (!space) {
+	if (space < uior_slots_needed(d->opcode)) {
 		ctx->stats.cq_full++;
 		return -EBUSY;
 	}

@@ -20,6 +20,7 @@
  *   ring.c	SQ and CQ, SUBMIT's dispatch, COMPLETE, poll
  *   buf.c	ALLOC, FREE, BPF: the application's buffers
  *   recv.c	RECV: TCP payload into region buffers
+ *   send.c	SEND: region buffers onto TCP sockets, and their notifications
  *   provider.c	the NIC queue's memory provider and its binding
  *		(only with kernel/patches/; stubs below otherwise)
  *   bpf.c	the BPF chain: attach, detach, run
@@ -130,6 +131,7 @@ struct uior_ctx {
 	/* Under @lock. */
 	u32 sq_head;
 	u32 cq_tail;			/* posted, not yet committed */
+	u32 cq_reserved;		/* CQ slots held for SEND notifications */
 	u32 cq_committed;		/* published; READ_ONCE by waiters */
 	/*
 	 * The region's free list holds no lent buffer: under @lock.  An entry
@@ -162,6 +164,23 @@ struct uior_ctx {
 		u64 copy_bytes;
 		u64 bpf_drops;
 	} recv;
+
+	/*
+	 * Send side (send.c), under @lock: made at the first SEND, detached
+	 * at release (late notifications then find no context).
+	 */
+	struct uior_tx *tx;
+	struct bio_vec *send_bvec;	/* one SEND's pages */
+	struct {
+		u64 sends;
+		u64 send_bytes;
+		u64 notifs;
+		u64 zc_bytes;
+		u64 copied_bytes;
+		u64 bpf_drops;
+		u32 inflight;
+		u32 bufs_sending;
+	} send;
 
 	/* The network namespace of the opener, where BPF programs run. */
 	struct net *net_ns;
@@ -253,6 +272,7 @@ int uior_mmap_prepare(struct vm_area_desc *desc);
 int uior_submit(struct uior_ctx *ctx, struct unified_io_submit *p);
 int uior_complete(struct uior_ctx *ctx, struct unified_io_complete *p);
 __poll_t uior_poll_mask(struct uior_ctx *ctx);
+void uior_commit(struct uior_ctx *ctx);
 void uior_stats_snapshot(struct uior_ctx *ctx, struct unified_io_stats *out);
 
 /* buf.c */
@@ -267,6 +287,15 @@ int uior_op_bpf(struct uior_ctx *ctx, const struct unified_io_desc *d,
 int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		 u32 slots);
 void uior_recv_info(struct uior_ctx *ctx, struct unified_io_net_info *ni);
+
+/* send.c */
+struct uior_tx;
+int uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		 u64 *addr, u32 *cflags);
+void uior_send_destroy(struct uior_ctx *ctx);
+void uior_send_info(struct uior_ctx *ctx, struct unified_io_send_info *si);
+int uior_send_init(void);
+void uior_send_exit(void);
 
 /* provider.c */
 struct uior_net;
