@@ -196,7 +196,7 @@ static int uior_tx_get(struct uior_ctx *ctx)
 					GFP_KERNEL_ACCOUNT);
 	if (!ctx->send_bvec)
 		return -ENOMEM;
-	tx = kzalloc(sizeof(*tx), GFP_KERNEL_ACCOUNT);
+	tx = kzalloc_obj(*tx, GFP_KERNEL_ACCOUNT);
 	if (!tx) {
 		kvfree(ctx->send_bvec);
 		ctx->send_bvec = NULL;
@@ -376,7 +376,7 @@ int uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	if (ret)
 		goto out_put;
 
-	n = kzalloc(sizeof(*n), GFP_KERNEL_ACCOUNT);
+	n = kzalloc_obj(*n, GFP_KERNEL_ACCOUNT);
 	if (!n) {
 		ret = -ENOMEM;
 		goto out_put;

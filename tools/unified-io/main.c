@@ -53,6 +53,7 @@ const struct feature_desc feature_descs[] = {
 	{ UNIFIED_IO_FEAT_BPF,		 "bpf",		  "BPF chains run over buffers in place" },
 	{ UNIFIED_IO_FEAT_NET_RECV,	 "net_recv",	  "RECV from TCP sockets into buffers" },
 	{ UNIFIED_IO_FEAT_NET_PROVIDER,	 "net_provider",  "NIC queue memory provider (NET_BIND)" },
+	{ UNIFIED_IO_FEAT_NET_SEND,	 "net_send",	  "zero-copy SEND of buffers to TCP sockets" },
 };
 const unsigned int nr_feature_descs = sizeof(feature_descs) / sizeof(feature_descs[0]);
 
