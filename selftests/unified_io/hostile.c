@@ -320,6 +320,14 @@ static bool res_allowed(__u8 op, int res)
 		return res == -EINVAL || res == -EBADF || res == -ENOTSOCK ||
 		       res == -EPROTONOSUPPORT || res == -ENOENT ||
 		       res == -ENOSPC;
+	case UNIFIED_IO_OP_SEND:
+		/*
+		 * No TCP socket is open here and no program attached: every
+		 * SEND is refused before it reaches a socket.
+		 */
+		return res == -EINVAL || res == -ERANGE || res == -EPERM ||
+		       res == -ENOENT || res == -EBADF || res == -ENOTSOCK ||
+		       res == -EPROTONOSUPPORT;
 	default:
 		return res == -EOPNOTSUPP;
 	}
