@@ -411,16 +411,24 @@ int uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		*cflags |= UNIFIED_IO_CQE_F_MORE;
 	}
 	/*
-	 * Our reference: the last one when no skb took the frags (nothing
-	 * queued, or a route without scatter-gather made the stack copy).
-	 * The notification then follows the completion at once.
+	 * Our reference.  The last one when nothing was queued: the SEND is
+	 * over, and holds nothing from here.  Bytes queued can be released
+	 * already (no skb took the frags on a route without scatter-gather,
+	 * or loopback's ACK freed them before the socket lock was released):
+	 * the work posts that notification, after the completion the caller
+	 * posts under ctx->lock.
 	 */
-	if (refcount_dec_and_test(&n->uarg.refcnt)) {
-		uior_notif_finish(ctx, n);
-		uior_notif_free(n);
+	if (!n->len) {
+		if (refcount_dec_and_test(&n->uarg.refcnt)) {
+			uior_notif_finish(ctx, n);
+			uior_notif_free(n);
+			goto out_put;
+		}
+		/* An skb has the ubuf_info but no byte of ours: it posts none. */
 	} else {
-		uior_buf_mirror(ctx, idx);
+		uior_notif_complete(NULL, &n->uarg, true);
 	}
+	uior_buf_mirror(ctx, idx);
 out_put:
 	sockfd_put(sock);
 	return ret;

@@ -20,6 +20,9 @@
  *		a page pool of the region's memory); needs
  *		UNIFIED_IO_FEAT_NET_PROVIDER
  *  recv	UNIFIED_IO_OP_RECV of queued TCP data, copied into buffers
+ *  send	UNIFIED_IO_OP_SEND of a buffer on a loopback TCP socket (the
+ *		send side's first allocations, the notification, the stack's
+ *		skbs): a failed SEND queued nothing and holds nothing
  *
  * The DMA-API debugging code's own allocations are not swept (it would
  * switch itself off for the rest of the boot): the stack filter rejects
@@ -598,6 +601,119 @@ TEST_F_TIMEOUT(fail, recv, 600)
 		return;
 	nt_lo_pair(7990, &c.cli, &c.srv);
 	SWEEP(recv_call, recv_check, &c);
+	close(c.cli);
+	close(c.srv);
+	nl_region_destroy(&c.r);
+}
+
+/* --- SEND ----------------------------------------------------------------- */
+
+#define SEND_LEN	3000
+
+struct send_ctx {
+	struct nl_region r;
+	int cli, srv;
+	uint64_t off;			/* the buffer sent */
+	uint64_t sent;			/* stream offset of the next byte */
+	int32_t res;
+};
+
+static int send_call(struct send_ctx *c, int n)
+{
+	struct unified_io_desc d = {
+		.opcode		= UNIFIED_IO_OP_SEND,
+		.owner		= OWNER,
+		.len		= SEND_LEN,
+		.addr		= c->off,
+		.user_data	= 0x5e2d,
+	};
+	int ret;
+
+	/* The buffer holds the pattern's next bytes. */
+	nl_pattern_fill(0, c->sent, c->r.map + c->r.l.data_off + c->off,
+			SEND_LEN);
+	d.net.fd = c->cli;
+	fi_arm(n);
+	ret = nl_submit_inline(&c->r, &d);
+	return ret == 1 ? 0 : ret;
+}
+
+static void send_check(struct __test_metadata *_metadata, struct send_ctx *c,
+		       int ret, bool injected)
+{
+	const struct unified_io_buf_entry *e;
+	struct unified_io_info info;
+	struct unified_io_cqe *cqe;
+	char got[SEND_LEN];
+	size_t have = 0;
+
+	ASSERT_EQ(0, ret) TH_LOG("SUBMIT of SEND: %s", strerror(-ret));
+	cqe = unio_peek_cqe(&c->r.q);
+	ASSERT_NE(NULL, cqe);
+	c->res = cqe->res;
+	EXPECT_EQ(UNIFIED_IO_OP_SEND, cqe->opcode);
+	EXPECT_EQ(c->res > 0, !!(cqe->flags & UNIFIED_IO_CQE_F_MORE));
+	unio_cqe_seen(&c->r.q);
+	if (c->res <= 0) {
+		EXPECT_TRUE(injected);
+		/* Ours (ENOMEM), or TCP's: no skb, and no waiting (EAGAIN). */
+		EXPECT_TRUE(c->res == -ENOMEM || c->res == -EAGAIN)
+			TH_LOG("SEND: %d (%s)", c->res, strerror(-c->res));
+	} else {
+		/* All of it, or (a later skb failed) a part of it. */
+		EXPECT_GE(SEND_LEN, c->res);
+		EXPECT_TRUE(c->res == SEND_LEN || injected);
+		/* A dropped segment comes back by retransmission. */
+		ASSERT_EQ(c->res, nt_wait_inq(c->srv, c->res, 10000));
+		while (have < (size_t)c->res) {
+			ssize_t n = recv(c->srv, got + have, c->res - have, 0);
+
+			ASSERT_LT(0, n) TH_LOG("recv: %s", strerror(errno));
+			have += n;
+		}
+		EXPECT_EQ(-1, nl_pattern_check(0, c->sent, got, have, 0));
+		c->sent += have;
+		/* The notification, once the stack let go of the pages. */
+		ASSERT_LE(1, nl_complete(&c->r, 1, 10000000000ULL));
+		cqe = unio_peek_cqe(&c->r.q);
+		ASSERT_NE(NULL, cqe);
+		EXPECT_EQ((__u32)UNIFIED_IO_CQE_F_NOTIF,
+			  cqe->flags & ~UNIFIED_IO_CQE_F_COPIED);
+		EXPECT_EQ(c->res, cqe->res);
+		EXPECT_EQ(0x5e2dULL, cqe->user_data);
+		unio_cqe_seen(&c->r.q);
+	}
+	/* Nothing queued or in flight: the buffer is the owner's again. */
+	EXPECT_EQ(0, nt_inq(c->srv));
+	EXPECT_EQ(NULL, unio_peek_cqe(&c->r.q));
+	e = &c->r.bt[c->off / BUF];
+	EXPECT_EQ(UNIFIED_IO_BUF_APP, e->state);
+	EXPECT_EQ(1, e->refs);
+	nt_info(&c->r, &info);
+	EXPECT_EQ(0U, info.send.inflight);
+	EXPECT_EQ(0U, info.send.bufs_sending);
+}
+
+TEST_F_TIMEOUT(fail, send, 600)
+{
+	struct send_ctx c = { .r.fd = -1 };
+	struct unified_io_desc d = { .opcode = UNIFIED_IO_OP_ALLOC,
+				     .owner = OWNER };
+	struct unified_io_cqe *cqe;
+
+	if (!(nt_features() & UNIFIED_IO_FEAT_NET_SEND))
+		SKIP(return, "no UNIFIED_IO_FEAT_NET_SEND");
+	if (!nt_region_create(&c.r, SQ, CQ, BUF, NBUFS))
+		return;
+	ASSERT_EQ(1, nl_submit_inline(&c.r, &d));
+	cqe = unio_peek_cqe(&c.r.q);
+	ASSERT_NE(NULL, cqe);
+	ASSERT_EQ(BUF, cqe->res);
+	c.off = cqe->addr;
+	unio_cqe_seen(&c.r.q);
+	nt_lo_pair(7991, &c.cli, &c.srv);
+	SWEEP(send_call, send_check, &c);
+	EXPECT_EQ(0, nl_free_bufs(&c.r, OWNER, &c.off, 1));
 	close(c.cli);
 	close(c.srv);
 	nl_region_destroy(&c.r);
