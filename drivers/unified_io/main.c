@@ -15,7 +15,8 @@
  * SETUP, GET_INFO and fdinfo take ctx->lock, the other ioctls leave it to
  * the files they call.
  *
- * Calls: this file calls region.c, ring.c, recv.c, provider.c and bpf.c.
+ * Calls: this file calls region.c, ring.c, recv.c, send.c, provider.c and
+ * bpf.c.
  */
 #include <linux/fs.h>
 #include <linux/xarray.h>

@@ -24,8 +24,9 @@
  * ctx->ready.  The teardown runs without it too: for a failed SETUP, before
  * ctx->ready, and at ->release, when nothing else is left.
  *
- * Calls: main.c calls in; this file calls provider.c and bpf.c to tear
- * down what they built on the region.
+ * Calls: main.c calls in, and send.c's work (uior_unaccount_user()); this
+ * file calls send.c, provider.c and bpf.c to tear down what they built on
+ * the region.
  */
 #include <linux/align.h>
 #include <linux/cred.h>
@@ -245,12 +246,18 @@ static int uior_account(struct uior_ctx *ctx, unsigned long nr)
 	return 0;
 }
 
+void uior_unaccount_user(struct user_struct *user, unsigned long pages)
+{
+	atomic_long_sub(pages, &user->locked_vm);
+	free_uid(user);
+}
+
 static void uior_unaccount(struct uior_ctx *ctx)
 {
+	/* send.c took it over if sends were in flight. */
 	if (!ctx->acct_user)
 		return;
-	atomic_long_sub(ctx->acct_pages, &ctx->acct_user->locked_vm);
-	free_uid(ctx->acct_user);
+	uior_unaccount_user(ctx->acct_user, ctx->acct_pages);
 	ctx->acct_user = NULL;
 	ctx->acct_pages = 0;
 }
@@ -288,6 +295,8 @@ void uior_region_destroy(struct uior_ctx *ctx)
 	memset(&ctx->layout_refill, 0, sizeof(ctx->layout_refill));
 	memset(&ctx->recv, 0, sizeof(ctx->recv));
 	memset(&ctx->stats, 0, sizeof(ctx->stats));
+	memset(&ctx->send, 0, sizeof(ctx->send));
+	ctx->cq_reserved = 0;
 }
 
 /* Every buffer free, in stack order: the first ALLOC gets buffer 0. */

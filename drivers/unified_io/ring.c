@@ -19,7 +19,8 @@
  * Locking: ctx->lock guards the SQ head, the CQ tail and the statistics;
  * ctx->cq_committed is written under it and read without it.
  *
- * Calls: main.c calls in; this file calls the operations (buf.c, recv.c),
+ * Calls: main.c calls in, and send.c's work (uior_commit()); this file calls
+ * the operations (buf.c, recv.c, send.c),
  * provider.c (the refill ring, lent buffers' counters) and the inline
  * helpers of uior.h.
  */
@@ -84,10 +85,14 @@ static u32 uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	return ctx->cq_tail - tail + ctx->cq_reserved - reserved;
 }
 
-/* Free CQ slots a descriptor of opcode @op needs to be consumed. */
-static u32 uior_slots_needed(u8 op)
+/*
+ * Free CQ slots a descriptor of opcode @op needs to be consumed: a SEND's
+ * completion and its notification's, but on a CQ of one entry, where SEND
+ * fails with EINVAL (it would never be consumed, and block the SQ).
+ */
+static u32 uior_slots_needed(struct uior_ctx *ctx, u8 op)
 {
-	return op == UNIFIED_IO_OP_SEND ? 2 : 1;
+	return op == UNIFIED_IO_OP_SEND && ctx->config.cq_entries > 1 ? 2 : 1;
 }
 
 /*
@@ -174,7 +179,7 @@ static int uior_submit_sq(struct uior_ctx *ctx, u32 to_submit)
 		memcpy(&d, &ctx->sqes[head & ctx->sq_mask], sizeof(d));
 		/* Snapshot taken: no field may be re-read from the SQ. */
 		barrier();
-		if (space < uior_slots_needed(d.opcode))
+		if (space < uior_slots_needed(ctx, d.opcode))
 			break;
 		space -= uior_issue(ctx, &d, space);
 	}
@@ -196,7 +201,7 @@ static int uior_submit_inline(struct uior_ctx *ctx,
 
 	u32 space = uior_cq_space(ctx);
 
-	if (space < uior_slots_needed(d->opcode)) {
+	if (space < uior_slots_needed(ctx, d->opcode)) {
 		ctx->stats.cq_full++;
 		return -EBUSY;
 	}

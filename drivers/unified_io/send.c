@@ -3,10 +3,13 @@
  * unified_io SEND: region buffers onto TCP sockets without a copy.
  *
  * UNIFIED_IO_OP_SEND hands the stack the region's pages themselves: the
- * descriptor's range becomes a bvec iterator, and tcp_sendmsg_locked() with
+ * descriptor's range becomes a bvec iterator, and sock_sendmsg() with
  * MSG_ZEROCOPY and msg_ubuf (the interface io_uring's SEND_ZC and vhost-net
- * use) turns it into skb frags that take page references, with our own
- * struct ubuf_info, one per SEND (struct uior_notif), attached to every skb.
+ * use; through the LSM's send hook like any send) turns it into skb frags
+ * that take page references, with our own struct ubuf_info, one per SEND
+ * (struct uior_notif), attached to every skb.  Each SEND has its own: two
+ * SENDs never share an skb (no ->link_skb), so UNIFIED_IO_SEND_F_MORE only
+ * delays the push of a partial segment.
  * The stack calls uior_notif_complete() for each skb that drops it; when the
  * last reference goes, the notification is posted.  Until then the buffer
  * is UNIFIED_IO_BUF_SENDING and keeps one reference per SEND in flight; the
@@ -24,21 +27,27 @@
  * skbs do (a peer that does not read, a socket closed with data unsent): the
  * region's release detaches it (tx->ctx = NULL) without waiting, the pages
  * stay alive through the stack's page references, and late notifs are only
- * freed.  Each notif also holds a reference on this module, dropped by the
- * work after the notif is freed, so the module cannot go while the stack
- * still has a ubuf_info pointing at its code; module exit destroys the
- * workqueue (the last work has returned) and waits for an RCU grace period
- * (the last uior_notif_complete() has returned; vhost-net waits the same).
+ * freed.  The region's RLIMIT_MEMLOCK charge moves to the tx then and ends
+ * with it, at the last notification, as io_uring's fixed buffers stay
+ * charged until their last notification: closing a region does not free a
+ * charge while its pages are still pinned.  Each notif also holds a
+ * reference on this module, dropped by the work after the notif is freed,
+ * so the module cannot go while the stack still has a ubuf_info pointing at
+ * its code; module exit destroys the workqueue (the last work has returned)
+ * and waits for every task to pass a voluntary context switch (RCU Tasks:
+ * the last uior_notif_complete(), which queued it, has returned, even if it
+ * was preempted before it did).
  *
- * Locking: SEND runs inside SUBMIT, under ctx->lock, and sends under
- * lock_sock(), as RECV does.  The work takes tx->lock, then ctx->lock;
+ * Locking: SEND runs inside SUBMIT, under ctx->lock; the BPF chain of
+ * UNIFIED_IO_SEND_F_BPF runs under lock_sock(), as RECV's does.  The work takes tx->lock, then ctx->lock;
  * the region's release takes tx->lock alone, so a running work is done with
  * the context before the context goes.  Nothing takes tx->lock under
  * ctx->lock.
  *
  * Calls: ring.c calls in (uior_op_send()), main.c for the counters and the
- * module's init and exit, region.c at teardown; this file calls bpf.c, ring.c
- * (uior_commit()) and the inline helpers of uior.h.
+ * module's init and exit, region.c at teardown; this file calls bpf.c, and
+ * from its work ring.c (uior_commit()) and region.c (uior_unaccount_user()),
+ * and the inline helpers of uior.h.
  */
 #include <linux/bvec.h>
 #include <linux/llist.h>
@@ -62,6 +71,8 @@ struct uior_tx {
 	struct kref ref;
 	struct mutex lock;		/* orders @ctx against the work */
 	struct uior_ctx *ctx;		/* NULL once the region is gone */
+	struct user_struct *acct_user;	/* the region's charge, once it is */
+	unsigned long acct_pages;
 	struct llist_head done;		/* notifs with no reference left */
 	struct work_struct work;
 };
@@ -84,6 +95,8 @@ static void uior_tx_free(struct kref *ref)
 {
 	struct uior_tx *tx = container_of(ref, struct uior_tx, ref);
 
+	if (tx->acct_user)
+		uior_unaccount_user(tx->acct_user, tx->acct_pages);
 	mutex_destroy(&tx->lock);
 	kfree(tx);
 }
@@ -237,13 +250,19 @@ static unsigned int uior_send_bvec(struct uior_ctx *ctx, u64 addr, u32 len)
  */
 static int uior_send_ready(struct sock *sk)
 {
+	/* Installing kTLS or a sockmap takes the socket lock. */
+	if (READ_ONCE(sk->sk_prot)->sendmsg != tcp_prot.sendmsg)
+		return -EPROTONOSUPPORT;
 	if (sk->sk_err)
 		return sock_error(sk);
 	if (sk->sk_shutdown & SEND_SHUTDOWN)
 		return -EPIPE;
-	if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV))
+	/* Fast Open: the first send carries the SYN, or goes with it. */
+	if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV) &&
+	    !inet_test_bit(DEFER_CONNECT, sk) && !tcp_passive_fastopen(sk))
 		return -EAGAIN;
-	if ((1 << sk->sk_state) & ~(TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
+	if ((1 << sk->sk_state) &
+	    ~(TCPF_ESTABLISHED | TCPF_CLOSE_WAIT | TCPF_SYN_SENT | TCPF_SYN_RECV))
 		return -EPIPE;
 	if (!sk_stream_memory_free(sk))
 		return -EAGAIN;
@@ -263,7 +282,6 @@ static int uior_send_sock(struct uior_ctx *ctx,
 		.msg_flags	= MSG_DONTWAIT | MSG_NOSIGNAL | MSG_ZEROCOPY,
 		.msg_ubuf	= &n->uarg,
 	};
-	struct sock *sk = sock->sk;
 	u32 len = d->len;
 	unsigned int nr;
 	int ret;
@@ -271,40 +289,35 @@ static int uior_send_sock(struct uior_ctx *ctx,
 	if (d->net.flags & UNIFIED_IO_SEND_F_MORE)
 		msg.msg_flags |= MSG_MORE;
 
-	lock_sock(sk);
-	/*
-	 * Plain TCP only, as for RECV: kTLS, sockmap and MPTCP replace
-	 * sk_prot, and their sendmsg would copy or take the data elsewhere.
-	 * Checked under the socket lock, which installing them takes.
-	 */
-	if (READ_ONCE(sk->sk_prot)->sendmsg != tcp_prot.sendmsg) {
-		ret = -EPROTONOSUPPORT;
-		goto out;
-	}
 	if (d->net.flags & UNIFIED_IO_SEND_F_BPF) {
-		/* Programs change the bytes only for a send that happens. */
+		struct sock *sk = sock->sk;
+
+		/*
+		 * Programs change the bytes only for a send that can happen:
+		 * under the socket lock the state holds and the send buffer
+		 * only grows (ACKs wait in the backlog).  The send itself
+		 * goes through sock_sendmsg() below, LSM hook included, which
+		 * takes the lock again.
+		 */
+		lock_sock(sk);
 		ret = uior_send_ready(sk);
-		if (ret)
-			goto out;
-		ret = uior_bpf_run(ctx, d, n->idx, cflags);
+		if (!ret)
+			ret = uior_bpf_run(ctx, d, n->idx, cflags);
+		release_sock(sk);
 		if (ret < 0)
-			goto out;
+			return ret;
 		if (*cflags & UNIFIED_IO_CQE_F_BPF_DROP) {
 			ctx->send.bpf_drops++;
-			ret = 0;
-			goto out;
+			return 0;
 		}
 		/* XDP_PASS with nothing left: nothing to send. */
 		if (!ret)
-			goto out;
+			return 0;
 		len = ret;
 	}
 	nr = uior_send_bvec(ctx, d->addr, len);
 	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, ctx->send_bvec, nr, len);
-	ret = tcp_sendmsg_locked(sk, &msg, len);
-out:
-	release_sock(sk);
-	return ret;
+	return sock_sendmsg(sock, &msg);
 }
 
 /* The buffer of a SEND: checks in the order of the uapi header. */
@@ -316,6 +329,9 @@ static int uior_send_check(struct uior_ctx *ctx,
 
 	if (d->flags || !d->owner || d->net.flags & ~UIOR_SEND_FLAGS ||
 	    !mem_is_zero(d->net.resv, sizeof(d->net.resv)))
+		return -EINVAL;
+	/* No slot for the notification besides the completion's. */
+	if (ctx->config.cq_entries < 2)
 		return -EINVAL;
 	if (d->addr >= ctx->layout.data_size)
 		return -ERANGE;
@@ -367,8 +383,17 @@ int uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	sock = sockfd_lookup(d->net.fd, &ret);
 	if (!sock)
 		return ret;
+	/*
+	 * Plain TCP only, as for RECV: not MPTCP, and not kTLS or a sockmap,
+	 * which replace sk_prot (and, a ULP, clear SOCK_SUPPORT_ZC, which
+	 * io_uring's SEND_ZC checks too) and would copy or redirect the
+	 * bytes.  Unlocked here, to refuse before allocating; F_BPF checks
+	 * again under the socket lock.
+	 */
 	if (!sock->sk || sock->sk->sk_type != SOCK_STREAM ||
-	    sock->sk->sk_protocol != IPPROTO_TCP) {
+	    sock->sk->sk_protocol != IPPROTO_TCP ||
+	    READ_ONCE(sock->sk->sk_prot)->sendmsg != tcp_prot.sendmsg ||
+	    !test_bit(SOCK_SUPPORT_ZC, &sock->flags)) {
 		ret = -EPROTONOSUPPORT;
 		goto out_put;
 	}
@@ -447,6 +472,11 @@ void uior_send_destroy(struct uior_ctx *ctx)
 	mutex_lock(&tx->lock);
 	tx->ctx = NULL;
 	mutex_unlock(&tx->lock);
+	/* Pages of sends in flight stay pinned: so does the charge. */
+	tx->acct_user = ctx->acct_user;
+	tx->acct_pages = ctx->acct_pages;
+	ctx->acct_user = NULL;
+	ctx->acct_pages = 0;
 	ctx->tx = NULL;
 	kref_put(&tx->ref, uior_tx_free);
 	kvfree(ctx->send_bvec);
@@ -469,7 +499,10 @@ void uior_send_info(struct uior_ctx *ctx, struct unified_io_send_info *si)
 
 int __init uior_send_init(void)
 {
-	/* Posting takes ctx->lock: ordered, not on the per-CPU pools. */
+	/*
+	 * Posting sleeps on ctx->lock: unbound.  One region's notifications
+	 * stay in order because its one work item never runs twice at once.
+	 */
 	uior_send_wq = alloc_workqueue("unified_io_send", WQ_UNBOUND, 0);
 	return uior_send_wq ? 0 : -ENOMEM;
 }
@@ -478,6 +511,10 @@ void uior_send_exit(void)
 {
 	/* No notif is left (each pinned the module): the last work is done. */
 	destroy_workqueue(uior_send_wq);
-	/* And the last uior_notif_complete(), which queued it, has returned. */
+	/*
+	 * And the last uior_notif_complete(), which queued it, has returned:
+	 * it may have been preempted after its RCU section, so RCU Tasks.
+	 */
 	synchronize_rcu();
+	synchronize_rcu_tasks();
 }

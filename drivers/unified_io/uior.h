@@ -13,7 +13,9 @@
  * memory and validated; the kernel's own ring indices, buffer states and
  * counters live here, in kernel memory, and are only mirrored to user space.
  *
- * The files, each with one concern; calls go down this list, never up:
+ * The files, each with one concern; calls go down this list, never up, but
+ * for send.c's work, which posts notifications through ring.c and ends a
+ * released region's charge through region.c:
  *
  *   main.c	the misc device, its ioctls and fdinfo
  *   region.c	the region's memory: geometry, pages, accounting, mmap
@@ -265,6 +267,7 @@ static inline void uior_post_cqe(struct uior_ctx *ctx,
 
 /* region.c */
 int uior_region_create(struct uior_ctx *ctx, struct unified_io_setup *p);
+void uior_unaccount_user(struct user_struct *user, unsigned long pages);
 void uior_region_destroy(struct uior_ctx *ctx);
 int uior_mmap_prepare(struct vm_area_desc *desc);
 

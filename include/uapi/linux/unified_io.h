@@ -350,7 +350,8 @@ enum unified_io_nvme_opcode {
  *			@len 0 or above the buffer size; SEND @len 0, or
  *			[@addr, @addr + @len) not inside one buffer, or
  *			UNIFIED_IO_SEND_F_BPF with @addr not at the start of
- *			a buffer
+ *			a buffer; SEND on a region whose CQ has one entry (no
+ *			slot for its notification)
  *	ENOBUFS		ALLOC with no free buffer
  *	EALREADY	FREE of a buffer that is already free
  *	EXDEV		SEND of a buffer lent to the network side (one RECV
@@ -376,7 +377,8 @@ enum unified_io_nvme_opcode {
  *	EBADF		RECV, SEND: @net.fd is not an open file
  *	ENOTSOCK	RECV, SEND: @net.fd is not a socket
  *	EPROTONOSUPPORT	RECV, SEND: not a plain TCP socket (kTLS, sockmap
- *			and MPTCP sockets are refused)
+ *			and MPTCP sockets are refused; a SEND racing with the
+ *			installation of kTLS can also get kTLS's EOPNOTSUPP)
  *	EAGAIN		RECV: nothing queued on the socket (poll it for POLLIN)
  *	ENOBUFS		RECV: data queued that needed a copy, and no free buffer
  *	ENOSPC		RECV: the CQ had no slot for a chunk besides the final one
@@ -395,6 +397,9 @@ enum unified_io_nvme_opcode {
  *			state
  * A RECV that took bytes completes with their number even if it then met
  * one of these; 0 means the peer closed the connection and nothing is left.
+ * A SEND with UNIFIED_IO_SEND_F_BPF checks the socket (EAGAIN, EPIPE, its
+ * error) before the programs run, so those come before ECANCELED,
+ * EOPNOTSUPP and EPROTO.
  * A refused descriptor is never acted on. For BPF, the programs up to and
  * including the one that failed may have changed the data (a program that
  * moves the start of the data also moves the metadata over its first bytes).
@@ -484,7 +489,9 @@ enum unified_io_recv_flags {
  * enum unified_io_send_flags - @net.flags of an UNIFIED_IO_OP_SEND descriptor
  * @UNIFIED_IO_SEND_F_BPF: run the BPF chain over the buffer before sending
  * @UNIFIED_IO_SEND_F_MORE: more data follows (MSG_MORE): the stack may hold
- *	the bytes back to fill a segment
+ *	back a partial segment until the next send. Each SEND has its own
+ *	notification, so two SENDs never share a segment: the flag only delays
+ *	the push (and the notification with it)
  */
 enum unified_io_send_flags {
 	UNIFIED_IO_SEND_F_BPF		= 1 << 0,
