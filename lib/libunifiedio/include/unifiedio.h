@@ -26,6 +26,15 @@
  * be a provider, unio_zcrx_register() lends the data area to io_uring
  * zero-copy receive instead.
  *
+ * Network send (since 1.6): UNIFIED_IO_OP_SEND descriptors (unio_prep_send())
+ * hand a range of a buffer the application holds to a connected TCP socket
+ * without a copy, optionally after the BPF chain ran over it. The first
+ * completion has the bytes queued; a notification (unio_cqe_is_notif())
+ * follows once the stack holds no reference to them, and until then the
+ * buffer is in state UNIFIED_IO_BUF_SENDING: the module refuses FREE and BPF
+ * of it, and the library completes an NVMe READ into it with -EBUSY without
+ * issuing it. unio_send_get_info() has the send counters.
+ *
  * Every function that can fail returns 0 (or a count) on success and a
  * negative errno on failure; errno is not used.
  */
@@ -47,7 +56,7 @@ extern "C" {
 #endif
 
 #define UNIO_VERSION_MAJOR	1
-#define UNIO_VERSION_MINOR	5
+#define UNIO_VERSION_MINOR	6
 
 struct unio_region;
 struct unio_nvme;
@@ -296,6 +305,12 @@ UNIO_API int unio_net_unbind(struct unio_region *r, char *msg, size_t msg_size);
 /* The network side of GET_INFO; -EOPNOTSUPP without UNIFIED_IO_FEAT_NET_RECV. */
 UNIO_API int unio_net_get_info(const struct unio_region *r,
 			       struct unified_io_net_info *net);
+/*
+ * The send side of GET_INFO (since 1.6); -EOPNOTSUPP without
+ * UNIFIED_IO_FEAT_NET_SEND.
+ */
+UNIO_API int unio_send_get_info(struct unio_region *r,
+				struct unified_io_send_info *si);
 /* The refill ring, or NULL when the kernel has none (no NET_RECV). */
 UNIO_API struct unio_refill *unio_region_refill(struct unio_region *r);
 UNIO_API const char *unio_net_state_name(unsigned int state);
@@ -587,6 +602,43 @@ static inline void unio_prep_recv(struct unified_io_desc *d, int fd,
 	d->net.flags = flags;
 }
 
+/*
+ * Send @len bytes at data-area offset @data_off, inside one buffer that
+ * @owner holds, on the connected TCP socket @fd, without copying them and
+ * without blocking. The completion's @res is the number of bytes queued
+ * (fewer than @len when the socket's send buffer filled: send the rest once
+ * poll() reports POLLOUT) or a negative errno; with UNIFIED_IO_CQE_F_MORE a
+ * notification follows (unio_cqe_is_notif()), posted once the stack holds
+ * no reference to the bytes. Until then the buffer is in state
+ * UNIFIED_IO_BUF_SENDING: do not write into it. @flags: enum
+ * unified_io_send_flags (UNIFIED_IO_SEND_F_BPF: run the BPF chain over the
+ * buffer first, @data_off then the start of the buffer).
+ */
+static inline void unio_prep_send(struct unified_io_desc *d, int fd,
+				  uint16_t owner, uint64_t data_off,
+				  uint32_t len, uint32_t flags,
+				  uint64_t user_data)
+{
+	d->opcode = UNIFIED_IO_OP_SEND;
+	d->owner = owner;
+	d->addr = data_off;
+	d->len = len;
+	d->user_data = user_data;
+	d->net.fd = fd;
+	d->net.flags = flags;
+}
+
+/*
+ * True for the notification of an UNIFIED_IO_OP_SEND: the stack holds no
+ * reference to the bytes of that send any more (UNIFIED_IO_CQE_F_COPIED in
+ * its flags: it copied them, at least in part).
+ */
+static inline bool unio_cqe_is_notif(const struct unified_io_cqe *cqe)
+{
+	return cqe->opcode == UNIFIED_IO_OP_SEND &&
+	       (cqe->flags & UNIFIED_IO_CQE_F_NOTIF);
+}
+
 /* Entries free in the refill ring for unio_refill_push(). */
 static inline unsigned int unio_refill_space_left(const struct unio_refill *rf)
 {
@@ -640,6 +692,12 @@ static inline unsigned int unio_nvme_sc(uint16_t status)
  * nlb * the namespace's LBA size (a non-zero @len must equal that), and
  * @nvme.nsid 0, meaning the only namespace attached to the region; set
  * d->nvme.nsid when several are.
+ *
+ * A READ whose data-area range overlaps a buffer in state
+ * UNIFIED_IO_BUF_SENDING (sends in flight, since 1.6) completes with -EBUSY:
+ * the drive would overwrite bytes the stack may still retransmit. The
+ * library reads the buffer table before it issues each passthrough piece;
+ * a READ refused before its first piece moved nothing.
  */
 static inline void __unio_prep_nvme(struct unified_io_desc *d, uint8_t op,
 				    uint64_t data_off, uint64_t slba,

@@ -10,13 +10,19 @@ static const char *const unio_op_names[] = {
 	[UNIFIED_IO_OP_FREE]	= "free",
 	[UNIFIED_IO_OP_BPF]	= "bpf",
 	[UNIFIED_IO_OP_RECV]	= "recv",
+	[UNIFIED_IO_OP_SEND]	= "send",
 };
 
 static const char *const unio_buf_state_names[] = {
 	[UNIFIED_IO_BUF_FREE]	= "free",
 	[UNIFIED_IO_BUF_APP]	= "app",
 	[UNIFIED_IO_BUF_KERNEL]	= "kernel",
+	[UNIFIED_IO_BUF_SENDING] = "sending",
 };
+
+/* A new opcode in the uapi header needs its name here. */
+_Static_assert(sizeof(unio_op_names) / sizeof(unio_op_names[0]) ==
+	       UNIFIED_IO_OP_LAST, "unio_op_names: an opcode has no name");
 
 UNIO_API const char *unio_op_name(unsigned int opcode)
 {

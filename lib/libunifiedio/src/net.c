@@ -3,6 +3,9 @@
  * Network receive (since 1.3): bind a region to a NIC receive queue as its
  * memory provider (UNIFIED_IO_NET_BIND/UNBIND), the network side of
  * GET_INFO, and the refill ring set up by unio_region_setup() (region.c).
+ * Network send (since 1.6): the send side of GET_INFO; SEND descriptors
+ * (unio_prep_send()) are inline, and the NVMe READs they forbid are
+ * refused in unified.c.
  *
  * RECV descriptors (unio_prep_recv()) and the refill producer
  * (unio_refill_push(), unio_refill_flush()) are inline in unifiedio.h: the
@@ -89,6 +92,24 @@ UNIO_API int unio_net_get_info(const struct unio_region *r,
 	if (!(info.config.features & UNIFIED_IO_FEAT_NET_RECV))
 		return -EOPNOTSUPP;
 	*net = info.net;
+	return 0;
+}
+
+UNIO_API int unio_send_get_info(struct unio_region *r,
+				struct unified_io_send_info *si)
+{
+	struct unified_io_info info;
+	int ret;
+
+	if (!r || !si)
+		return -EINVAL;
+	ret = unio_region_get_info(r, &info);
+	if (ret)
+		return ret;
+	/* An older kernel leaves the tail it does not know zero. */
+	if (!(info.config.features & UNIFIED_IO_FEAT_NET_SEND))
+		return -EOPNOTSUPP;
+	*si = info.send;
 	return 0;
 }
 

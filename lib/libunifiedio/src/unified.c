@@ -11,7 +11,9 @@
  * allow, and finished when its last piece completes; finished commands wait
  * in a FIFO until unio_reap() turns them into unified completions and frees
  * their slots. Both calls move the backlog along, so a batch larger than the
- * queue depth needs nothing more than reaping.
+ * queue depth needs nothing more than reaping. An NVMe READ into a buffer
+ * with sends in flight (UNIFIED_IO_BUF_SENDING in the buffer table) is not
+ * issued: it goes to the done FIFO with -EBUSY.
  *
  * Not locked: one thread uses a region's unified path at a time.
  */
@@ -161,6 +163,67 @@ static void unio_nvme_prep_piece(struct unio_nvme_cmd *c, uint32_t idx,
 	}
 }
 
+/*
+ * True when [@off, @off + @len) of the data area overlaps a buffer with
+ * sends in flight, as the kernel's buffer table says. The kernel writes the
+ * table before SUBMIT returns and before it posts a notification, so a SEND
+ * this process submitted shows here, and a buffer shows SENDING until its
+ * last notification is in the CQ.
+ */
+static bool unio_range_sending(const struct unio_region *r, uint64_t off,
+			       uint64_t len)
+{
+	const struct unified_io_region_layout *l = &r->layout;
+	const struct unified_io_buf_entry *bt;
+	uint64_t i, last;
+
+	if (!len)
+		return false;
+	bt = (const struct unified_io_buf_entry *)((const char *)r->map +
+						    l->desc_off + l->buf_table);
+	last = (off + len - 1) / l->buf_size;
+	for (i = off / l->buf_size; i <= last && i < l->nr_bufs; i++)
+		if (__atomic_load_n(&bt[i].state, __ATOMIC_RELAXED) ==
+		    UNIFIED_IO_BUF_SENDING)
+			return true;
+	return false;
+}
+
+/*
+ * A READ must not write into a buffer the stack may still read (and
+ * retransmit) from: true when the next piece of @c would.
+ */
+static bool unio_nvme_piece_sending(const struct unio_nvme_cmd *c)
+{
+	const struct unio_nvme *ns = c->ns;
+	uint64_t first = (uint64_t)c->issued * c->piece_lbas;
+	uint64_t nlb = c->nlb - first < c->piece_lbas ? c->nlb - first : c->piece_lbas;
+
+	if (c->opcode != UNIFIED_IO_NVME_READ)
+		return false;
+	return unio_range_sending(ns->r, c->addr + (first << ns->lba_shift),
+				  nlb << ns->lba_shift);
+}
+
+/*
+ * Stop issuing @c, the head of its namespace's backlog, with -EBUSY: it
+ * completes once the pieces already issued (none, for a READ refused before
+ * its first) have, with the error of the lowest failing piece.
+ */
+static void unio_nvme_refuse(struct unio_nvme_ring *nr, struct unio_nvme *ns,
+			     struct unio_nvme_cmd *c, uint32_t idx)
+{
+	unio_fifo_pop(nr->cmds, &ns->bl_head, &ns->bl_tail);
+	if (!c->err || c->issued < c->err_piece) {
+		c->err = -EBUSY;
+		c->err_piece = c->issued;
+		c->status = 0;
+	}
+	c->nr_pieces = c->issued;
+	if (c->done == c->nr_pieces)
+		unio_fifo_push(nr->cmds, &nr->done_head, &nr->done_tail, idx);
+}
+
 /* Issue backlogged pieces while queue depths and SQEs allow, then submit. */
 void unio_nvme_pump(struct unio_nvme_ring *nr)
 {
@@ -181,6 +244,13 @@ void unio_nvme_pump(struct unio_nvme_ring *nr)
 			    ns->inflight >= ns->queue_depth ||
 			    nr->inflight >= UNIO_NVME_MAX_QD)
 				continue;
+			idx = ns->bl_head;
+			c = &nr->cmds[idx];
+			if (unio_nvme_piece_sending(c)) {
+				unio_nvme_refuse(nr, ns, c, idx);
+				more = true;
+				continue;
+			}
 			sqe = io_uring_get_sqe(&nr->ring);
 			if (!sqe) {
 				io_uring_submit(&nr->ring);
@@ -188,8 +258,6 @@ void unio_nvme_pump(struct unio_nvme_ring *nr)
 				if (!sqe)
 					return;
 			}
-			idx = ns->bl_head;
-			c = &nr->cmds[idx];
 			unio_nvme_prep_piece(c, idx, sqe);
 			c->issued++;
 			ns->inflight++;
@@ -391,8 +459,18 @@ static unsigned int unio_collect(struct unio_region *r,
 		}
 	}
 	while (n < max && (cqe = unio_peek_cqe(q))) {
-		out[n++] = *cqe;
+		out[n] = *cqe;
 		unio_cqe_seen(q);
+		/* A SEND that queued bytes owes a notification. */
+		if (out[n].opcode == UNIFIED_IO_OP_SEND) {
+			if (out[n].flags & UNIFIED_IO_CQE_F_NOTIF) {
+				if (r->notifs_due)
+					r->notifs_due--;
+			} else if (out[n].flags & UNIFIED_IO_CQE_F_MORE) {
+				r->notifs_due++;
+			}
+		}
+		n++;
 	}
 	/* Room was made: queued module descriptors and NVMe pieces move on. */
 	if (unio_sq_ready(q))
@@ -459,10 +537,13 @@ UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
 		/*
 		 * unio_collect() submits what the SQ still holds after it drained
 		 * the CQ (a SUBMIT that failed earlier, EINTR say), and SUBMIT
-		 * completes synchronously: take those before sleeping, or the
-		 * sleep waits for one completion more than will ever come.
+		 * completes synchronously, and its pump may refuse an NVMe READ
+		 * (unio_nvme_refuse()), which completes at once: take those
+		 * before sleeping, or the sleep waits for one completion more
+		 * than will ever come.
 		 */
-		if (unio_cq_ready(&r->q))
+		if (unio_cq_ready(&r->q) ||
+		    (r->nvme && r->nvme->done_head != UNIO_NVME_NIL))
 			continue;
 		now = deadline ? unio_now_ns() : 0;
 		if (deadline && now >= deadline)
@@ -477,13 +558,15 @@ UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
 
 /*
  * Anything on the unified path the caller has not reaped: descriptors left in
- * the SQ, completions in the CQ, NVMe commands queued, running or finished.
- * (Module descriptors complete inside SUBMIT: none is in flight past it.)
+ * the SQ, completions in the CQ, NVMe commands queued, running or finished,
+ * SEND notifications still to come. (Module descriptors complete inside
+ * SUBMIT: past it, only a SEND's notification is in flight, and the library
+ * knows of those whose first completion unio_reap() returned.)
  */
 static bool unio_unified_busy(struct unio_region *r)
 {
 	return unio_sq_ready(&r->q) || unio_cq_ready(&r->q) ||
-	       (r->nvme && r->nvme->unreaped);
+	       (r->nvme && r->nvme->unreaped) || r->notifs_due;
 }
 
 UNIO_API int unio_submit_and_wait(struct unio_region *r,
