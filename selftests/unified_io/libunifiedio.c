@@ -3,13 +3,19 @@
  * libunifiedio's public API against the real device: the options struct's
  * size handling, open-then-setup, the rings through the library (submit,
  * wait, wrap-around), the synchronous buffer helpers and their errors,
- * unio_submit_and_wait(), the name tables, and zcrx over the caller's memory.
+ * unio_submit_and_wait(), the name tables, zcrx over the caller's memory,
+ * and SEND (1.6): unio_prep_send(), unio_cqe_is_notif(),
+ * unio_send_get_info(), a buffer sent over loopback TCP and checked at the
+ * receiver, and the NVMe READs the library refuses while it is in flight.
  *
  * Unlike the other selftests this one is linked against the shared library
  * (libunifiedio.so, found through its rpath), so it exercises the exported
  * symbols and the version script rather than the static archive.
  */
 #include <liburing.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "ut.h"
 
@@ -260,11 +266,487 @@ TEST_F(lib_rings, submit_and_wait)
 /* Pure look-ups: no device needed. */
 TEST(names)
 {
+	unsigned int op;
+
 	EXPECT_STREQ("nop", unio_op_name(UNIFIED_IO_OP_NOP));
 	EXPECT_STREQ("free", unio_op_name(UNIFIED_IO_OP_FREE));
+	EXPECT_STREQ("recv", unio_op_name(UNIFIED_IO_OP_RECV));
+	EXPECT_STREQ("send", unio_op_name(UNIFIED_IO_OP_SEND));
+	EXPECT_STREQ("nvme", unio_op_name(UNIFIED_IO_OP_NVME));
+	/* Every opcode the module runs has a name. */
+	for (op = 0; op < UNIFIED_IO_OP_LAST; op++) {
+		EXPECT_STRNE("unknown", unio_op_name(op)) TH_LOG("opcode %u", op);
+	}
+	EXPECT_STREQ("unknown", unio_op_name(UNIFIED_IO_OP_LAST));
 	EXPECT_STREQ("unknown", unio_op_name(200));
+	EXPECT_STREQ("free", unio_buf_state_name(UNIFIED_IO_BUF_FREE));
+	EXPECT_STREQ("app", unio_buf_state_name(UNIFIED_IO_BUF_APP));
 	EXPECT_STREQ("kernel", unio_buf_state_name(UNIFIED_IO_BUF_KERNEL));
-	EXPECT_STREQ("unknown", unio_buf_state_name(3));
+	EXPECT_STREQ("sending", unio_buf_state_name(UNIFIED_IO_BUF_SENDING));
+	EXPECT_STREQ("unknown", unio_buf_state_name(UNIFIED_IO_BUF_SENDING + 1));
+	EXPECT_STREQ("unknown", unio_buf_state_name(~0U));
+}
+
+/*
+ * unio_prep_send() sets exactly the SEND fields, and leaves every other
+ * byte as it found it; unio_cqe_is_notif() needs the opcode and the flag.
+ */
+TEST(prep_send)
+{
+	struct unified_io_desc d, want;
+	struct unified_io_cqe c;
+	unsigned char *p = (unsigned char *)&d;
+	size_t i;
+
+	memset(&d, 0, sizeof(d));
+	unio_prep_send(&d, 7, 0x1234, 0x10040, 3000,
+		       UNIFIED_IO_SEND_F_BPF | UNIFIED_IO_SEND_F_MORE,
+		       0x1122334455667788ULL);
+	memset(&want, 0, sizeof(want));
+	want.opcode = UNIFIED_IO_OP_SEND;
+	want.owner = 0x1234;
+	want.addr = 0x10040;
+	want.len = 3000;
+	want.user_data = 0x1122334455667788ULL;
+	want.net.fd = 7;
+	want.net.flags = UNIFIED_IO_SEND_F_BPF | UNIFIED_IO_SEND_F_MORE;
+	EXPECT_EQ(0, memcmp(&want, &d, sizeof(d)));
+
+	/* Over a poisoned descriptor: the rest stays poisoned. */
+	memset(&d, 0xcc, sizeof(d));
+	unio_prep_send(&d, 7, 0x1234, 0x10040, 3000,
+		       UNIFIED_IO_SEND_F_BPF | UNIFIED_IO_SEND_F_MORE,
+		       0x1122334455667788ULL);
+	EXPECT_EQ(UNIFIED_IO_OP_SEND, d.opcode);
+	EXPECT_EQ(0x1234, d.owner);
+	EXPECT_EQ(0x10040ULL, d.addr);
+	EXPECT_EQ(3000U, d.len);
+	EXPECT_EQ(0x1122334455667788ULL, d.user_data);
+	EXPECT_EQ(7, (int)d.net.fd);
+	EXPECT_EQ((__u32)(UNIFIED_IO_SEND_F_BPF | UNIFIED_IO_SEND_F_MORE), d.net.flags);
+	EXPECT_EQ(0xcc, d.flags);
+	for (i = offsetof(struct unified_io_desc, net) + sizeof(d.net);
+	     i < sizeof(d); i++) {
+		EXPECT_EQ(0xcc, p[i]) TH_LOG("byte %zu", i);
+	}
+
+	memset(&c, 0, sizeof(c));
+	c.opcode = UNIFIED_IO_OP_SEND;
+	c.flags = UNIFIED_IO_CQE_F_NOTIF;
+	EXPECT_TRUE(unio_cqe_is_notif(&c));
+	c.flags = UNIFIED_IO_CQE_F_NOTIF | UNIFIED_IO_CQE_F_COPIED;
+	EXPECT_TRUE(unio_cqe_is_notif(&c));
+	c.flags = UNIFIED_IO_CQE_F_MORE;		/* the first completion */
+	EXPECT_FALSE(unio_cqe_is_notif(&c));
+	c.flags = 0;					/* a failed SEND */
+	EXPECT_FALSE(unio_cqe_is_notif(&c));
+	/* Bit 3 means something else in another opcode's flags. */
+	c.flags = UNIFIED_IO_CQE_F_NOTIF;
+	c.opcode = UNIFIED_IO_OP_RECV;
+	EXPECT_FALSE(unio_cqe_is_notif(&c));
+	c.opcode = UNIFIED_IO_OP_NVME;			/* an NVMe status field */
+	EXPECT_FALSE(unio_cqe_is_notif(&c));
+}
+
+/*
+ * SEND over a loopback TCP connection: a region of 16 buffers of 64 KiB, a
+ * connected pair (@tx the region's side, @rx the receiver), and the NVMe
+ * namespace when the machine has one (the guest's /dev/ng0n1).
+ */
+#define SEND_BUF	(64U << 10)
+#define SEND_NR_BUFS	16
+#define SEND_OWNER	0x5e
+#define SEND_WAIT_NS	(30ULL * 1000000000ULL)
+/* Blocks of the namespace this file writes (the nvme tests use 16..127 MiB). */
+#define SEND_NVME_AREA	(40ULL << 24)
+
+FIXTURE(lib_send) {
+	struct unio_region *r;
+	struct unio_queue *q;
+	const struct unified_io_buf_entry *bt;
+	int tx, rx;
+};
+
+/* A connected loopback pair; the receiver's SO_RCVBUF @rcvbuf if not 0. */
+static void __tcp_pair(struct __test_metadata *_metadata, int rcvbuf,
+		       int *tx, int *rx)
+{
+	struct sockaddr_in a = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	socklen_t alen = sizeof(a);
+	int l, one = 1;
+
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, l);
+	/* Set before the connection exists: the window is sized from it. */
+	if (rcvbuf)
+		ASSERT_EQ(0, setsockopt(l, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+					sizeof(rcvbuf)));
+	ASSERT_EQ(0, bind(l, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_EQ(0, listen(l, 1));
+	ASSERT_EQ(0, getsockname(l, (struct sockaddr *)&a, &alen));
+	*tx = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, *tx);
+	ASSERT_EQ(0, connect(*tx, (struct sockaddr *)&a, sizeof(a)));
+	*rx = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	ASSERT_LE(0, *rx);
+	close(l);
+	ASSERT_EQ(0, setsockopt(*tx, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
+}
+
+#define tcp_pair(rcvbuf, tx, rx)	__tcp_pair(_metadata, rcvbuf, tx, rx)
+
+FIXTURE_SETUP(lib_send)
+{
+	const struct unified_io_region_layout *l;
+	uint32_t feat = 0;
+
+	self->r = NULL;
+	self->tx = self->rx = -1;
+	UT_REQUIRE_DEVICE();
+	ASSERT_EQ(0, unio_get_features(NULL, &feat));
+	if (!(feat & UNIFIED_IO_FEAT_NET_SEND))
+		SKIP(return, "no UNIFIED_IO_FEAT_NET_SEND");
+
+	UNIO_OPTS(opts, .sq_entries = 16, .cq_entries = 32,
+		  .buf_size = SEND_BUF, .data_size = SEND_NR_BUFS * SEND_BUF);
+	ASSERT_EQ(0, unio_region_create(&opts, &self->r));
+	self->q = unio_region_queue(self->r);
+	ASSERT_NE(NULL, self->q);
+	/* The buffer table: the mapping's start is data minus data_off. */
+	l = unio_region_layout(self->r);
+	self->bt = (const struct unified_io_buf_entry *)
+		((const char *)unio_region_data(self->r) - l->data_off +
+		 l->desc_off + l->buf_table);
+}
+
+FIXTURE_TEARDOWN(lib_send)
+{
+	if (self->tx >= 0)
+		close(self->tx);
+	if (self->rx >= 0)
+		close(self->rx);
+	if (self->r)
+		unio_region_destroy(self->r);
+}
+
+/*
+ * One stream of @len bytes at data-area @off over (@tx, @rx): SENDs of what
+ * is left until every byte is queued (waiting for POLLOUT after a partial
+ * one), the receiver reading as it goes, until every notification is in.
+ * @queued and @sends may start above 0 (a SEND the caller made).
+ */
+struct xfer {
+	uint64_t off;
+	uint32_t len;
+	uint32_t queued;	/* bytes SENDs queued */
+	uint32_t sends;		/* SENDs that queued bytes */
+	uint32_t notifs;
+	uint32_t notifs_copied;	/* with UNIFIED_IO_CQE_F_COPIED */
+	uint64_t notif_bytes;
+	uint32_t received;
+	uint8_t *got;		/* @len bytes: what the receiver read */
+};
+
+static void __xfer_run(struct __test_metadata *_metadata,
+		       struct unio_region *r, int tx, int rx, struct xfer *x)
+{
+	uint64_t deadline = ut_now_ns() + SEND_WAIT_NS;
+	bool want_pollout = false, send_pending = false;
+
+	while (x->queued < x->len || x->received < x->len ||
+	       x->notifs < x->sends) {
+		struct pollfd pfd[3] = {
+			{ .fd = rx, .events = POLLIN },
+			{ .fd = unio_region_fd(r), .events = POLLIN },
+			{ .fd = tx, .events = POLLOUT },
+		};
+		struct unified_io_cqe cqe[8];
+		bool progress = false;
+		ssize_t n;
+		int i, got;
+
+		if (x->queued < x->len && !want_pollout && !send_pending) {
+			struct unified_io_desc d = {};
+
+			unio_prep_send(&d, tx, SEND_OWNER, x->off + x->queued,
+				       x->len - x->queued, 0, x->queued);
+			ASSERT_EQ(1, unio_submit_descs(r, &d, 1));
+			send_pending = true;
+		}
+		got = unio_reap(r, cqe, 8, 0, 0);
+		ASSERT_LE(0, got) TH_LOG("unio_reap: %s", strerror(-got));
+		for (i = 0; i < got; i++) {
+			ASSERT_EQ(UNIFIED_IO_OP_SEND, cqe[i].opcode);
+			if (unio_cqe_is_notif(&cqe[i])) {
+				EXPECT_LT(0, cqe[i].res);
+				EXPECT_EQ(x->off + cqe[i].user_data, cqe[i].addr);
+				EXPECT_EQ(0U, cqe[i].flags & UNIFIED_IO_CQE_F_MORE);
+				x->notifs++;
+				x->notif_bytes += cqe[i].res;
+				if (cqe[i].flags & UNIFIED_IO_CQE_F_COPIED)
+					x->notifs_copied++;
+				progress = true;
+				continue;
+			}
+			ASSERT_TRUE(send_pending);
+			send_pending = false;
+			ASSERT_EQ(x->queued, cqe[i].user_data);
+			EXPECT_EQ(x->off + x->queued, cqe[i].addr);
+			if (cqe[i].res == -EAGAIN) {
+				EXPECT_EQ(0U, cqe[i].flags);
+				want_pollout = true;
+				continue;
+			}
+			ASSERT_LT(0, cqe[i].res) TH_LOG("SEND: %s", strerror(-cqe[i].res));
+			ASSERT_GE(x->len - x->queued, (uint32_t)cqe[i].res);
+			EXPECT_NE(0U, cqe[i].flags & UNIFIED_IO_CQE_F_MORE);
+			EXPECT_EQ(0U, cqe[i].flags & UNIFIED_IO_CQE_F_NOTIF);
+			x->queued += cqe[i].res;
+			x->sends++;
+			progress = true;
+		}
+		n = recv(rx, x->got + x->received, x->len - x->received,
+			 MSG_DONTWAIT);
+		if (n > 0) {
+			x->received += n;
+			progress = true;
+		} else {
+			ASSERT_TRUE(n < 0 && errno == EAGAIN)
+				TH_LOG("recv: %zd (%s) after %u of %u bytes", n,
+				       n ? strerror(errno) : "end of stream",
+				       x->received, x->len);
+		}
+		if (progress || send_pending)
+			continue;
+		ASSERT_GT(deadline, ut_now_ns())
+			TH_LOG("stuck: %u of %u bytes queued, %u received, %u of %u notifications",
+			       x->queued, x->len, x->received, x->notifs, x->sends);
+		ASSERT_LE(0, poll(pfd, want_pollout ? 3 : 2, 100));
+		if (pfd[2].revents & POLLOUT)
+			want_pollout = false;
+	}
+}
+
+#define xfer_run(x)	__xfer_run(_metadata, self->r, self->tx, self->rx, x)
+
+static void fill(uint8_t *p, size_t len, uint64_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = ut_pattern(seed, i);
+}
+
+/* Index of the first byte of @p that is not pattern @seed, or @len. */
+static size_t first_diff(const uint8_t *p, size_t len, uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != ut_pattern(seed, i))
+			break;
+	return i;
+}
+
+/*
+ * The whole life of a buffer sent over loopback: ALLOC, fill, SEND, every
+ * byte checked at the receiver, the notification (F_COPIED: delivery to a
+ * local socket copies), the counters before and after, the buffer back to
+ * APP and freed. Arguments unio_send_get_info() refuses, first.
+ */
+TEST_F(lib_send, loopback)
+{
+	struct unified_io_send_info si;
+	struct xfer x = { .len = 3 * SEND_BUF / 4 };
+	uint8_t *data = unio_region_data(self->r);
+	uint64_t off;
+	unsigned int idx;
+
+	EXPECT_EQ(-EINVAL, unio_send_get_info(NULL, &si));
+	EXPECT_EQ(-EINVAL, unio_send_get_info(self->r, NULL));
+	memset(&si, 0xcc, sizeof(si));
+	ASSERT_EQ(0, unio_send_get_info(self->r, &si));
+	EXPECT_EQ(0ULL, si.sends);
+	EXPECT_EQ(0ULL, si.send_bytes);
+	EXPECT_EQ(0ULL, si.notifs);
+	EXPECT_EQ(0ULL, si.zc_bytes);
+	EXPECT_EQ(0ULL, si.copied_bytes);
+	EXPECT_EQ(0ULL, si.bpf_drops);
+	EXPECT_EQ(0U, si.inflight);
+	EXPECT_EQ(0U, si.bufs_sending);
+	for (unsigned int i = 0; i < UT_ARRAY_SIZE(si.resv); i++)
+		EXPECT_EQ(0ULL, si.resv[i]);
+
+	tcp_pair(0, &self->tx, &self->rx);
+	ASSERT_EQ(0, unio_buf_alloc(self->q, SEND_OWNER, &off));
+	idx = off / SEND_BUF;
+	/* Not from the start of the buffer: any range inside it goes. */
+	x.off = off + 100;
+	fill(data + x.off, x.len, 0x5e4d);
+	x.got = malloc(x.len);
+	ASSERT_NE(NULL, x.got);
+
+	xfer_run(&x);
+	EXPECT_EQ(x.len, first_diff(x.got, x.len, 0x5e4d));
+	EXPECT_EQ(x.sends, x.notifs);
+	EXPECT_EQ(x.len, x.notif_bytes);
+	EXPECT_EQ(x.notifs, x.notifs_copied);	/* loopback copies */
+	/* The last notification gave the buffer back. */
+	EXPECT_EQ(UNIFIED_IO_BUF_APP, self->bt[idx].state);
+	EXPECT_EQ(SEND_OWNER, self->bt[idx].owner);
+	EXPECT_EQ(1, self->bt[idx].refs);
+
+	ASSERT_EQ(0, unio_send_get_info(self->r, &si));
+	EXPECT_EQ((__u64)x.sends, si.sends);
+	EXPECT_EQ((__u64)x.len, si.send_bytes);
+	EXPECT_EQ((__u64)x.sends, si.notifs);
+	EXPECT_EQ(0ULL, si.zc_bytes);
+	EXPECT_EQ((__u64)x.len, si.copied_bytes);
+	EXPECT_EQ(0ULL, si.bpf_drops);
+	EXPECT_EQ(0U, si.inflight);
+	EXPECT_EQ(0U, si.bufs_sending);
+	EXPECT_EQ(0, unio_buf_free(self->q, SEND_OWNER, off));
+	free(x.got);
+}
+
+/*
+ * A send kept in flight (the receiver's buffer small and unread, so the
+ * stack holds most of the bytes): the buffer is SENDING, FREE and BPF are
+ * refused, an NVMe READ into any part of it completes with EBUSY without
+ * reaching the drive while one into the next buffer and a WRITE from it
+ * run, and unio_submit_and_wait() waits for the notification. Then the
+ * receiver reads: every byte is the one sent (the refused READ wrote
+ * nothing), the notification comes, and the READ goes through.
+ */
+TEST_F(lib_send, inflight)
+{
+	struct unified_io_desc d = {};
+	struct unified_io_cqe c;
+	struct unified_io_send_info si;
+	struct unio_nvme_info ni;
+	struct unio_nvme *ns = NULL;
+	struct xfer x = { .len = SEND_BUF };
+	struct { uint64_t off; uint32_t nlb; } reads[3];
+	uint8_t *data = unio_region_data(self->r);
+	uint64_t off, off2, slba;
+	uint32_t nlb;
+	unsigned int idx, i;
+	int ret;
+
+	ret = unio_nvme_open(self->r, "/dev/ng0n1", NULL, &ns);
+	if (ret == -ENOENT)
+		SKIP(return, "no /dev/ng0n1");
+	ASSERT_EQ(0, ret) TH_LOG("unio_nvme_open /dev/ng0n1: %s", strerror(-ret));
+	ASSERT_EQ(0, unio_nvme_get_info(ns, &ni));
+	nlb = SEND_BUF / ni.lba_size;
+	slba = SEND_NVME_AREA / ni.lba_size;
+	ASSERT_GE(ni.nr_lbas, slba + 2 * nlb);
+
+	ASSERT_EQ(0, unio_buf_alloc(self->q, SEND_OWNER, &off));
+	ASSERT_EQ(0, unio_buf_alloc(self->q, SEND_OWNER, &off2));
+	ASSERT_NE(off, off2);
+	idx = off / SEND_BUF;
+	/* On the drive, another pattern than the one sent. */
+	fill(data + off2, SEND_BUF, 0xd15c);
+	unio_prep_nvme_write(&d, off2, slba, nlb, 1);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &c, SEND_WAIT_NS));
+	ASSERT_EQ((int)SEND_BUF, c.res);
+
+	/* The smallest receive buffer, and nobody reading it. */
+	tcp_pair(1, &self->tx, &self->rx);
+	fill(data + off, SEND_BUF, 0x5e4d);
+	x.off = off;
+	x.got = malloc(x.len);
+	ASSERT_NE(NULL, x.got);
+
+	/* unio_submit_and_wait() returns the completion. */
+	memset(&d, 0, sizeof(d));
+	unio_prep_send(&d, self->tx, SEND_OWNER, off, SEND_BUF, 0, 0);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &c, SEND_WAIT_NS));
+	EXPECT_EQ(UNIFIED_IO_OP_SEND, c.opcode);
+	EXPECT_EQ(off, c.addr);
+	EXPECT_EQ(0ULL, c.user_data);
+	ASSERT_LT(0, c.res) TH_LOG("SEND: %s", strerror(-c.res));
+	EXPECT_EQ((__u32)UNIFIED_IO_CQE_F_MORE, c.flags);
+	x.queued = c.res;
+	x.sends = 1;
+	/* ... and refuses to run anything before the notification. */
+	memset(&d, 0, sizeof(d));
+	unio_prep_nop(&d, 2);
+	EXPECT_EQ(-EBUSY, unio_submit_and_wait(self->r, &d, &c, SEND_WAIT_NS));
+
+	/* Still in flight: the window is far smaller than a buffer. */
+	EXPECT_EQ(UNIFIED_IO_BUF_SENDING, self->bt[idx].state);
+	EXPECT_EQ(SEND_OWNER, self->bt[idx].owner);
+	EXPECT_EQ(2, self->bt[idx].refs);
+	ASSERT_EQ(0, unio_send_get_info(self->r, &si));
+	EXPECT_EQ(1U, si.inflight);
+	EXPECT_EQ(1U, si.bufs_sending);
+	EXPECT_EQ(0ULL, si.notifs);
+
+	EXPECT_EQ(-EBUSY, unio_buf_free(self->q, SEND_OWNER, off));
+	memset(&d, 0, sizeof(d));
+	unio_prep_bpf(&d, SEND_OWNER, off, SEND_BUF, 3);
+	ASSERT_EQ(1, unio_submit_descs(self->r, &d, 1));
+	ASSERT_EQ(1, unio_reap(self->r, &c, 1, 1, SEND_WAIT_NS));
+	EXPECT_EQ(-EBUSY, c.res);
+
+	/* NVMe READs over the buffer: whole, its last block, across its edge. */
+	reads[0].off = off;
+	reads[0].nlb = nlb;
+	reads[1].off = off + SEND_BUF - ni.lba_size;
+	reads[1].nlb = 1;
+	/* Two blocks across a buffer boundary, the second or the first in it. */
+	reads[2].off = off ? off - ni.lba_size : off + SEND_BUF - ni.lba_size;
+	reads[2].nlb = 2;
+	for (i = 0; i < UT_ARRAY_SIZE(reads); i++) {
+		memset(&d, 0, sizeof(d));
+		unio_prep_nvme_read(&d, reads[i].off, slba, reads[i].nlb, 10 + i);
+		ASSERT_EQ(1, unio_submit_descs(self->r, &d, 1));
+		ASSERT_EQ(1, unio_reap(self->r, &c, 1, 1, SEND_WAIT_NS));
+		EXPECT_EQ(UNIFIED_IO_OP_NVME, c.opcode);
+		EXPECT_EQ(10ULL + i, c.user_data);
+		EXPECT_EQ(reads[i].off, c.addr);
+		EXPECT_EQ(-EBUSY, c.res) TH_LOG("read %u", i);
+		EXPECT_EQ(0U, c.flags);
+	}
+	/* A WRITE from it only reads it; a READ elsewhere is not refused. */
+	memset(&d, 0, sizeof(d));
+	unio_prep_nvme_write(&d, off, slba + nlb, nlb, 20);
+	ASSERT_EQ(1, unio_submit_descs(self->r, &d, 1));
+	ASSERT_EQ(1, unio_reap(self->r, &c, 1, 1, SEND_WAIT_NS));
+	EXPECT_EQ((int)SEND_BUF, c.res);
+	memset(data + off2, 0, SEND_BUF);
+	memset(&d, 0, sizeof(d));
+	unio_prep_nvme_read(&d, off2, slba + nlb, nlb, 21);
+	ASSERT_EQ(1, unio_submit_descs(self->r, &d, 1));
+	ASSERT_EQ(1, unio_reap(self->r, &c, 1, 1, SEND_WAIT_NS));
+	EXPECT_EQ((int)SEND_BUF, c.res);
+	EXPECT_EQ((size_t)SEND_BUF, first_diff(data + off2, SEND_BUF, 0x5e4d));
+	EXPECT_EQ(UNIFIED_IO_BUF_SENDING, self->bt[idx].state);
+
+	/* The receiver reads: the rest is sent, the notification comes. */
+	xfer_run(&x);
+	EXPECT_EQ(x.len, first_diff(x.got, x.len, 0x5e4d));
+	EXPECT_EQ(x.sends, x.notifs);
+	EXPECT_EQ(x.notifs, x.notifs_copied);
+	EXPECT_EQ(UNIFIED_IO_BUF_APP, self->bt[idx].state);
+	EXPECT_EQ(1, self->bt[idx].refs);
+	ASSERT_EQ(0, unio_send_get_info(self->r, &si));
+	EXPECT_EQ(0U, si.inflight);
+	EXPECT_EQ(0U, si.bufs_sending);
+
+	/* Nothing due: one operation at a time again, and the READ runs. */
+	memset(&d, 0, sizeof(d));
+	unio_prep_nvme_read(&d, off, slba, nlb, 30);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &c, SEND_WAIT_NS));
+	EXPECT_EQ((int)SEND_BUF, c.res);
+	EXPECT_EQ((size_t)SEND_BUF, first_diff(data + off, SEND_BUF, 0xd15c));
+	EXPECT_EQ(0, unio_buf_free(self->q, SEND_OWNER, off));
+	EXPECT_EQ(0, unio_buf_free(self->q, SEND_OWNER, off2));
+	unio_nvme_close(ns);
+	free(x.got);
 }
 
 /*
