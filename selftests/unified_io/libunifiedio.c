@@ -12,6 +12,7 @@
  * (libunifiedio.so, found through its rpath), so it exercises the exported
  * symbols and the version script rather than the static archive.
  */
+#include <inttypes.h>
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -549,6 +550,11 @@ static size_t first_diff(const uint8_t *p, size_t len, uint64_t seed)
 	return i;
 }
 
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	return !p[0] && !memcmp(p, p + 1, len - 1);
+}
+
 /*
  * The whole life of a buffer sent over loopback: ALLOC, fill, SEND, every
  * byte checked at the receiver, the notification (F_COPIED: delivery to a
@@ -653,8 +659,14 @@ TEST_F(lib_send, inflight)
 	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &c, SEND_WAIT_NS));
 	ASSERT_EQ((int)SEND_BUF, c.res);
 
-	/* The smallest receive buffer, and nobody reading it. */
-	tcp_pair(1, &self->tx, &self->rx);
+	/*
+	 * A receive window of a few KiB, and nobody reading it: most of the
+	 * buffer stays in the sender's queue. (Not the smallest SO_RCVBUF: a
+	 * window below the segments the receiver has seen is advertised as
+	 * zero, and the zero-window probes that move the rest back off to
+	 * minutes.)
+	 */
+	tcp_pair(4096, &self->tx, &self->rx);
 	fill(data + off, SEND_BUF, 0x5e4d);
 	x.off = off;
 	x.got = malloc(x.len);
@@ -813,6 +825,112 @@ TEST(zcrx_register_mem)
 	unio_zcrx_destroy(z);
 	io_uring_queue_exit(&ring);
 	munmap(area, len + ps);
+}
+
+/*
+ * A READ the library splits (longer than the namespace's largest transfer,
+ * one command in flight at a time) is checked again before each piece: the
+ * first goes to the drive, then a SEND of a buffer in the second piece's
+ * range starts, and the second is never issued. The completion is -EBUSY,
+ * the first piece's bytes are in place, the second's are not, and the
+ * bytes sent are the ones the receiver gets.
+ */
+TEST_F(lib_send, nvme_read_split)
+{
+	UNIO_NVME_OPTS(nopts, .queue_depth = 1);
+	const uint64_t data_size = SEND_NR_BUFS * SEND_BUF;
+	struct unified_io_desc d[2] = {};
+	struct unified_io_cqe c[2];
+	struct unio_nvme_info ni;
+	struct unio_nvme *ns = NULL;
+	struct xfer x = { .len = SEND_BUF };
+	uint8_t *data = unio_region_data(self->r);
+	uint64_t off, mt, sending = ~0ULL, slba;
+	unsigned int i, got = 0, nvme = 0, send = 0;
+	int ret;
+
+	ret = unio_nvme_open(self->r, "/dev/ng0n1", &nopts, &ns);
+	if (ret == -ENOENT)
+		SKIP(return, "no /dev/ng0n1");
+	ASSERT_EQ(0, ret) TH_LOG("unio_nvme_open /dev/ng0n1: %s", strerror(-ret));
+	ASSERT_EQ(0, unio_nvme_get_info(ns, &ni));
+	mt = ni.max_transfer;
+	if (2 * mt > data_size || mt % SEND_BUF) {
+		unio_nvme_close(ns);
+		SKIP(return, "largest transfer %" PRIu64 ": not two in %" PRIu64 " bytes",
+		     mt, data_size);
+	}
+	slba = (SEND_NVME_AREA + (1ULL << 20)) / ni.lba_size;
+	ASSERT_GE(ni.nr_lbas, slba + 2 * mt / ni.lba_size);
+
+	/* Every buffer held; the one to send is in the second piece's range. */
+	for (i = 0; i < SEND_NR_BUFS; i++) {
+		ASSERT_EQ(0, unio_buf_alloc(self->q, SEND_OWNER, &off));
+		if (off >= mt && off < 2 * mt && sending == ~0ULL)
+			sending = off;
+	}
+	ASSERT_NE(~0ULL, sending);
+	/* The drive holds one pattern, the region zeroes and what is sent. */
+	fill(data, 2 * mt, 0xd15c);
+	unio_prep_nvme_write(&d[0], 0, slba, 2 * mt / ni.lba_size, 1);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d[0], &c[0], SEND_WAIT_NS));
+	ASSERT_EQ((int)(2 * mt), c[0].res);
+	memset(data, 0, 2 * mt);
+	fill(data + sending, SEND_BUF, 0x5e4d);
+
+	tcp_pair(4096, &self->tx, &self->rx);
+	memset(d, 0, sizeof(d));
+	unio_prep_nvme_read(&d[0], 0, slba, 2 * mt / ni.lba_size, 2);
+	ASSERT_EQ(1, unio_submit_descs(self->r, &d[0], 1));
+	/* The first piece is with the drive; the second waits for it. */
+	unio_prep_send(&d[1], self->tx, SEND_OWNER, sending, SEND_BUF, 0, 0);
+	ASSERT_EQ(1, unio_submit_descs(self->r, &d[1], 1));
+	/*
+	 * Both in one call: the pump of the unio_reap() that takes the SEND's
+	 * completion refuses the READ, whose completion it then returns.
+	 */
+	while (got < 2) {
+		ret = unio_reap(self->r, c, 2 - got, 2 - got, SEND_WAIT_NS);
+		ASSERT_LT(0, ret) TH_LOG("unio_reap: %s", strerror(-ret));
+		for (i = 0; i < (unsigned int)ret; i++) {
+			if (c[i].opcode == UNIFIED_IO_OP_NVME) {
+				nvme++;
+				EXPECT_EQ(2ULL, c[i].user_data);
+				EXPECT_EQ(-EBUSY, c[i].res);
+				EXPECT_EQ(0U, c[i].flags);
+			} else {
+				send++;
+				ASSERT_EQ(UNIFIED_IO_OP_SEND, c[i].opcode);
+				ASSERT_FALSE(unio_cqe_is_notif(&c[i]));
+				ASSERT_LT(0, c[i].res) TH_LOG("SEND: %s", strerror(-c[i].res));
+				x.queued = c[i].res;
+				x.sends = 1;
+			}
+		}
+		got += ret;
+	}
+	EXPECT_EQ(1U, nvme);
+	EXPECT_EQ(1U, send);
+	/* The first piece's bytes, nothing of the second. */
+	EXPECT_EQ(mt, first_diff(data, mt, 0xd15c));
+	for (off = mt; off < 2 * mt; off += SEND_BUF) {
+		if (off == sending) {
+			EXPECT_EQ((size_t)SEND_BUF,
+				  first_diff(data + off, SEND_BUF, 0x5e4d));
+		} else {
+			EXPECT_TRUE(all_zero(data + off, SEND_BUF))
+				TH_LOG("buffer at %" PRIu64 " written", off);
+		}
+	}
+
+	x.off = sending;
+	x.got = malloc(x.len);
+	ASSERT_NE(NULL, x.got);
+	xfer_run(&x);
+	EXPECT_EQ(x.len, first_diff(x.got, x.len, 0x5e4d));
+	EXPECT_EQ(x.sends, x.notifs);
+	unio_nvme_close(ns);
+	free(x.got);
 }
 
 TEST_HARNESS_MAIN
