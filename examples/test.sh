@@ -4,7 +4,8 @@
 # examples/test.sh - runs every program of examples/ and checks what it
 # prints, not only its exit status: the region's counts, the bytes the NVMe
 # round trip verified, the CRC32C the BPF program stamped, the bytes the
-# receivers took against the file sent. make check runs it in each guest
+# receivers took against the file sent, the bytes a SEND delivered and its
+# notifications. make check runs it in each guest
 # (selftests/run_all.sh, after the tools' test scripts); by hand, after make:
 #
 #   tools/vm/run -- examples/test.sh                      (stock: recv-zcrx)
@@ -15,7 +16,7 @@
 # kernel's BTF, the receivers a unionic pair (drivers/unio_nic) between two
 # network namespaces (made here; python3 sends a random file over it),
 # recv-zcrx io_uring zcrx, recv-native UNIFIED_IO_FEAT_NET_PROVIDER (the
-# patched kernel). The whole script is skipped (exit 4) without the module.
+# patched kernel), send UNIFIED_IO_FEAT_NET_SEND. The whole script is skipped (exit 4) without the module.
 #
 # Prints "ok N name", "not ok N name" with "#" diagnostics and what the
 # program printed, "ok N name # SKIP reason"; the last line is "examples:
@@ -31,6 +32,7 @@ UIO=$BUILD/tools/unified-io
 BYTES=${EXAMPLES_RECV_BYTES:-$((4 << 20))}
 NVME=/dev/ng0n1
 FEAT_NET_PROVIDER=$((1 << 8))
+FEAT_NET_SEND=$((1 << 9))
 
 tmp=$(mktemp -d) || exit 1
 RNS=unio-ex-r$$ SNS=unio-ex-s$$ NIC=uniex$$
@@ -87,7 +89,7 @@ field() { sed -En "s/$1/\\1/p" "$tmp/out" | head -n 1; }
 
 # --- Preconditions ---------------------------------------------------------
 
-for b in region_basic region nvme bpf recv-native recv-zcrx; do
+for b in region_basic region nvme bpf recv-native recv-zcrx send; do
 	if [ ! -x "$EX/$b" ]; then
 		echo "# $EX/$b missing: run make"
 		fail=1
@@ -112,6 +114,22 @@ expect "region: a batch of 8 ALLOCs and of 8 FREEs, GET_INFO's counts" \
 	'freed 8 buffers' \
 	'stats: 2 SUBMIT calls, 16 descriptors, 16 completions, 0 errors' \
 	'stats: ALLOC 8, FREE 8; buffers free 16, held 0'
+
+# --- TCP send from the region ----------------------------------------------
+
+features=$("$UIO" -j feature 2>/dev/null |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["features"])') || features=0
+SEND_NAME="send: a 64 KiB region buffer over loopback TCP by SEND, every byte verified, notified F_COPIED"
+if [ $((features & FEAT_NET_SEND)) = 0 ]; then
+	skip "$SEND_NAME" "no UNIFIED_IO_FEAT_NET_SEND"
+else
+	run send
+	expect "$SEND_NAME" \
+		'sent 65536 bytes of the buffer at data offset [0-9]+ in [1-9][0-9]* SENDs?' \
+		'notifications: ([1-9][0-9]*), \1 with UNIFIED_IO_CQE_F_COPIED \(a local peer: the stack copies\)' \
+		'received 65536 bytes: every byte verified' \
+		'send info: ([1-9][0-9]*) sends, 65536 bytes, \1 notifications, 0 zero-copy bytes, 65536 copied bytes, 0 in flight'
+fi
 
 # --- NVMe ------------------------------------------------------------------
 
@@ -240,8 +258,6 @@ elif expect "$ZCRX_NAME: what it prints" \
 	check_received "$ZCRX_NAME" "${copied:-0}"
 fi
 
-features=$("$UIO" -j feature 2>/dev/null |
-	python3 -c 'import json, sys; print(json.load(sys.stdin)["features"])') || features=0
 if [ $((features & FEAT_NET_PROVIDER)) = 0 ]; then
 	skip "$NATIVE_NAME" "no UNIFIED_IO_FEAT_NET_PROVIDER (boot the patched kernel)"
 else
