@@ -275,8 +275,11 @@ UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
  * copied to @cqe.  Returns 0 with the completion in @cqe (its @res says how
  * the operation went) or a negative errno when it could not run; -EBUSY
  * while anything else on the region's unified path is queued, in flight or
- * unreaped.  For programs that do one thing at a time; pipelines batch with
- * unio_submit_descs() and unio_reap().
+ * unreaped.  For a SEND (since 1.6) @cqe is the first completion; its
+ * notification, when one follows (UNIFIED_IO_CQE_F_MORE), is reaped with
+ * unio_reap(), and until then this call returns -EBUSY.  For programs that
+ * do one thing at a time; pipelines batch with unio_submit_descs() and
+ * unio_reap().
  */
 UNIO_API int unio_submit_and_wait(struct unio_region *r,
 				  const struct unified_io_desc *desc,
