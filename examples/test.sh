@@ -16,7 +16,8 @@
 # kernel's BTF, the receivers a unionic pair (drivers/unio_nic) between two
 # network namespaces (made here; python3 sends a random file over it),
 # recv-zcrx io_uring zcrx, recv-native UNIFIED_IO_FEAT_NET_PROVIDER (the
-# patched kernel), send UNIFIED_IO_FEAT_NET_SEND. The whole script is skipped (exit 4) without the module.
+# patched kernel), send UNIFIED_IO_FEAT_NET_SEND. The whole script is
+# skipped (exit 4) without the module.
 #
 # Prints "ok N name", "not ok N name" with "#" diagnostics and what the
 # program printed, "ok N name # SKIP reason"; the last line is "examples:
