@@ -6,6 +6,10 @@
  * layout consistency, RLIMIT_MEMLOCK charging, and the SUBMIT/COMPLETE
  * argument checks. Raw ioctls only.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "ut.h"
 
 #define SQ	8
@@ -1062,6 +1066,111 @@ TEST(rlimit_memlock_cap_ipc_lock)
 	if (!ut_has_cap(CAP_IPC_LOCK))
 		SKIP(return, "no CAP_IPC_LOCK");
 	ASSERT_EQ(0, ut_in_child(memlock_cap_child, NULL));
+}
+
+/*
+ * The charge of a region whose pages the stack still holds for a SEND
+ * outlives the region: closed with a send in flight to a peer that does not
+ * read, its memory stays charged (a second region does not fit) until the
+ * peer reads and the notification comes; then it fits.
+ */
+#define SEND_DATA	(1ULL << 20)
+
+static int memlock_send_child(void *arg)
+{
+	struct rlimit lim = { SEND_DATA + (1ULL << 20), SEND_DATA + (1ULL << 20) };
+	struct unified_io_desc d = { .opcode = UNIFIED_IO_OP_ALLOC, .owner = 1 };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	int rcvbuf = 4096, fd, ls, cs, rs, ret = -1;
+	struct unified_io_setup s;
+	struct unified_io_cqe *cq;
+	__u32 *cq_tail;
+	char drain[4096];
+	size_t got = 0, sent;
+	uint8_t *map;
+
+	if (ut_drop_cap(CAP_IPC_LOCK) && ut_has_cap(CAP_IPC_LOCK))
+		return 10;
+	if (setrlimit(RLIMIT_MEMLOCK, &lim))
+		return 11;
+	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cs = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ls < 0 || cs < 0 ||
+	    setsockopt(ls, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) ||
+	    bind(ls, (struct sockaddr *)&a, sizeof(a)) || listen(ls, 1) ||
+	    getsockname(ls, (struct sockaddr *)&a, &alen) ||
+	    connect(cs, (struct sockaddr *)&a, sizeof(a)))
+		return 12;
+	rs = accept(ls, NULL, NULL);
+	if (rs < 0)
+		return 12;
+
+	fd = open(UNIFIED_IO_DEVICE, O_RDWR);
+	if (fd < 0)
+		return 13;
+	ut_setup_init(&s, SQ, 0, 64 << 10, SEND_DATA, 0);
+	if (ut_ioctl(fd, UNIFIED_IO_SETUP, &s))
+		return 14;
+	map = mmap(NULL, s.layout.region_size, PROT_READ | PROT_WRITE,
+		   MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return 15;
+	cq = (void *)(map + s.layout.desc_off + s.layout.cq.array);
+	cq_tail = (__u32 *)(map + s.layout.cq.tail);
+	if (ut_submit_inline(fd, &d) != 1 || *cq_tail != 1 || cq[0].res <= 0)
+		return 16;
+	/* 64 KiB to a peer with a 4 KiB receive buffer that does not read. */
+	d = (struct unified_io_desc){ .opcode = UNIFIED_IO_OP_SEND, .owner = 1,
+				      .addr = cq[0].addr, .len = 64 << 10 };
+	d.net.fd = cs;
+	if (ut_submit_inline(fd, &d) != 1 || *cq_tail != 2 || cq[1].res <= 0)
+		return 17;
+	sent = cq[1].res;
+	munmap(map, s.layout.region_size);
+	close(fd);
+
+	/* Still pinned by the stack: still charged. */
+	ret = setup_and_close(64 << 10, SEND_DATA);
+	if (ret != -ENOMEM) {
+		fprintf(stderr, "# region while the last one's send is in flight: %d, want %d\n",
+			ret, -ENOMEM);
+		return 18;
+	}
+	/* The peer reads; the notification ends the charge. */
+	while (got < sent) {
+		ssize_t n = recv(rs, drain, sizeof(drain), 0);
+
+		if (n <= 0)
+			return 19;
+		got += n;
+	}
+	for (int i = 0; i < 100 && (ret = setup_and_close(64 << 10, SEND_DATA)); i++)
+		usleep(50000);
+	if (ret) {
+		fprintf(stderr, "# region after the send was released: %d\n", ret);
+		return 20;
+	}
+	close(rs);
+	close(cs);
+	close(ls);
+	return 0;
+}
+
+TEST(rlimit_memlock_send_in_flight)
+{
+	struct unified_io_info info;
+	int fd;
+
+	UT_REQUIRE_DEVICE();
+	fd = open(UNIFIED_IO_DEVICE, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ut_get_info(fd, &info));
+	close(fd);
+	if (!(info.config.features & UNIFIED_IO_FEAT_NET_SEND))
+		SKIP(return, "no UNIFIED_IO_FEAT_NET_SEND");
+	ASSERT_EQ(0, ut_in_child(memlock_send_child, NULL));
 }
 
 /*
