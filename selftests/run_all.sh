@@ -27,7 +27,7 @@
 #   unset, "" or "all"	every binary and script (tests that need
 #			UNIFIED_IO_FEAT_NET_PROVIDER SKIP on a kernel without it)
 #   "net"		the network tests only, and what needs the patched
-#			kernel: the net_* binaries, zcrx (io_uring's own
+#			kernel: the net_* binaries, send, zcrx (io_uring's own
 #			provider, on the kernel whose page pool core the patch
 #			changes) and tools/nic/test.sh, tools/net/test.sh
 #   "debug"		for the debug kernel (KASAN, lockdep, kmemleak, fault
@@ -67,10 +67,10 @@ in_suite() {
 	case $SUITE in
 	all)	return 0 ;;
 	net)	case $1 in
-		net_*|zcrx|tools/nic/test.sh|tools/nic/pairs.sh|tools/net/test.sh) return 0 ;;
+		net_*|send|zcrx|tools/nic/test.sh|tools/nic/pairs.sh|tools/net/test.sh) return 0 ;;
 		esac ;;
 	debug)	case $1 in
-		abi|mmap|ring|buffers|hostile|lifetime|net_*|fail_nth|tools/nic/pairs.sh|examples/test.sh) return 0 ;;
+		abi|mmap|ring|buffers|hostile|lifetime|net_*|send|fail_nth|tools/nic/pairs.sh|examples/test.sh) return 0 ;;
 		esac ;;
 	esac
 	return 1
