@@ -10,8 +10,10 @@
  *			inline, and nothing changed (buffer table, counters,
  *			send counters, no byte on the peer, no notification
  *			later); the CQ rule (two free slots, SUBMIT EBUSY
- *			inline and nothing consumed from the SQ); EPIPE and
- *			ENOTCONN for sockets that cannot send
+ *			inline and nothing consumed from the SQ); the
+ *			socket's state: EPIPE (or ENOTCONN) for a socket
+ *			never connected or listening, EPIPE after SHUT_WR,
+ *			ECONNRESET then EPIPE after the peer's reset
  *  exdev_lent_buffer	(NET_PROVIDER only) SEND of a buffer RECV handed over
  *			from a bound queue of the test NIC is EXDEV
  *  sdata.*		streams over lo, veth between two namespaces and the
@@ -32,7 +34,8 @@
  *  sbpf.*		UNIFIED_IO_SEND_F_BPF with progs/ut_send.bpf.c: the
  *			peer reads the transformed bytes, XDP_DROP sends
  *			nothing (res 0, F_BPF_DROP, no notification), a
- *			shortened buffer shortens the send
+ *			shortened buffer shortens the send; no program runs
+ *			for a SEND that cannot send (EPIPE, EAGAIN, EBUSY)
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -932,6 +935,37 @@ TEST_F(sabi, tcp_shut_down_epipe)
 	/* The peer sees the FIN and nothing else. */
 	usleep(50000);
 	EXPECT_EQ(0, recv(self->peer, &c, 1, MSG_DONTWAIT));
+}
+
+/*
+ * The peer's reset (SO_LINGER 0): the socket's error once, ECONNRESET, then
+ * EPIPE, as send() reports them; nothing else changes.
+ */
+TEST_F(sabi, peer_reset_econnreset)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct unified_io_desc d;
+	struct unified_io_cqe cqe;
+	struct snap b;
+	int res;
+
+	ASSERT_EQ(0, setsockopt(self->peer, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	ASSERT_EQ(0, close(self->peer));
+	self->peer = -1;
+	usleep(100000);
+	snap_take(&self->r, &b);
+	prep_send(&d, self->s, OWNER, self->buf, 100, 0, UD(1));
+	res = do_send(&self->r, &d, false, &cqe);
+	EXPECT_EQ(-ECONNRESET, res) TH_LOG("%d (%s)", res, strerror(-res));
+	EXPECT_EQ(0U, cqe.flags);
+	prep_send(&d, self->s, OWNER, self->buf, 100, 0, UD(2));
+	res = do_send(&self->r, &d, true, &cqe);
+	EXPECT_EQ(-EPIPE, res) TH_LOG("%d (%s)", res, strerror(-res));
+	EXPECT_EQ(0U, cqe.flags);
+	expect_quiet(&self->r, 100);
+	snap_refused(&self->r, &b, 2, 2);
+	EXPECT_EQ(-1, send(self->s, "x", 1, MSG_DONTWAIT | MSG_NOSIGNAL));
+	EXPECT_EQ(EPIPE, errno);
 }
 
 /*
@@ -2157,6 +2191,77 @@ TEST_F(sbpf, adjust_tail_shortens)
 		EXPECT_EQ(BP_BUF, res);
 		wait_notif(r, UD(2), b, BP_BUF, 1);
 	}
+}
+
+/* The buffer at @addr still holds the stream from @so (ut_pattern). */
+static long pattern_diff(struct ut_region *r, __u64 addr, __u32 len, __u64 so)
+{
+	const __u8 *p = (__u8 *)r->q.data + addr;
+
+	for (__u32 i = 0; i < len; i++)
+		if (p[i] != ut_pattern(SEED_STREAM, so + i))
+			return i;
+	return -1;
+}
+
+/*
+ * The programs change the bytes only for a send that happens: SEND|F_BPF
+ * on a socket shut down for writing (EPIPE), on a full send buffer (EAGAIN)
+ * and of a buffer with a send in flight (EBUSY) leaves the program unrun
+ * and the buffer as it was.
+ */
+TEST_F_TIMEOUT(sbpf, not_run_unless_sent, 120)
+{
+	struct ut_region *r = &self->r;
+	struct unified_io_desc d;
+	struct unified_io_cqe c;
+	__u64 a, b, off = 0;
+	int t, tp, res, ret;
+	size_t more;
+
+	ASSERT_EQ(0, attach(r->fd, self->skel->progs.ut_send_xor));
+	ASSERT_EQ(BP_BUF, ut_alloc(r, OWNER, &a));
+	ASSERT_EQ(BP_BUF, ut_alloc(r, OWNER, &b));
+	fill(r, a, BP_BUF, SEED_STREAM, 0);
+	fill(r, b, BP_BUF, SEED_STREAM, 0);
+
+	/* EPIPE. */
+	ASSERT_EQ(0, shutdown(self->s, SHUT_WR));
+	prep_send(&d, self->s, OWNER, a, BP_BUF, UNIFIED_IO_SEND_F_BPF, UD(1));
+	res = do_send(r, &d, false, &c);
+	EXPECT_EQ(-EPIPE, res) TH_LOG("%d (%s)", res, strerror(-res));
+	EXPECT_EQ(0U, self->skel->bss->xor_runs);
+	EXPECT_EQ(-1, pattern_diff(r, a, BP_BUF, 0));
+
+	/* A peer that does not read, a send in flight of @a. */
+	ret = tcp_pair(-1, -1, lo_addr(), BP_PORT + 1, IF_RCVBUF, LF_SNDBUF,
+		       &t, &tp);
+	ASSERT_EQ(0, ret) TH_LOG("%s", strerror(-ret));
+	ASSERT_EQ(0, block_peer(t, SEED_PREFIX, &off, 1 << 20));
+	prep_send(&d, t, OWNER, a, 1000, 0, UD(2));
+	ASSERT_EQ(1000, do_send(r, &d, false, &c));
+	expect_buf(r, a, OWNER, UNIFIED_IO_BUF_SENDING, 2);
+	EXPECT_EQ(0U, self->skel->bss->xor_runs);
+	/* EBUSY: a program attached, the buffer in flight. */
+	prep_send(&d, t, OWNER, a, BP_BUF, UNIFIED_IO_SEND_F_BPF, UD(3));
+	res = do_send(r, &d, true, &c);
+	EXPECT_EQ(-EBUSY, res) TH_LOG("%d (%s)", res, strerror(-res));
+	EXPECT_EQ(0U, self->skel->bss->xor_runs);
+	EXPECT_EQ(-1, pattern_diff(r, a, BP_BUF, 0));
+
+	/* EAGAIN: the send buffer full. */
+	do {
+		more = write_plain(t, SEED_PREFIX, &off, 1 << 20);
+		usleep(50000);
+	} while (more);
+	prep_send(&d, t, OWNER, b, BP_BUF, UNIFIED_IO_SEND_F_BPF, UD(4));
+	res = do_send(r, &d, false, &c);
+	EXPECT_EQ(-EAGAIN, res) TH_LOG("%d (%s)", res, strerror(-res));
+	EXPECT_EQ(0U, self->skel->bss->xor_runs);
+	EXPECT_EQ(-1, pattern_diff(r, b, BP_BUF, 0));
+	expect_buf(r, b, OWNER, UNIFIED_IO_BUF_APP, 1);
+	close(t);
+	close(tp);
 }
 
 TEST_HARNESS_MAIN
