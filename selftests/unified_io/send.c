@@ -181,6 +181,15 @@ static int __do_send(struct __test_metadata *_metadata, struct ut_region *r,
 					 ret < 0 ? strerror(-ret) : "");
 	}
 	book_pull(&r->q);
+	/* "A notification follows": never before its SEND's completion. */
+	for (unsigned int i = 0; i < bk.n; i++) {
+		if (bk.c[i].user_data != d->user_data)
+			continue;
+		EXPECT_EQ(0U, bk.c[i].flags & F_NOTIF)
+			TH_LOG("the notification of SEND %#llx is in the CQ before its completion",
+			       (unsigned long long)d->user_data);
+		break;
+	}
 	ASSERT_TRUE(book_take(d->user_data, false, cqe))
 		TH_LOG("no completion of the SEND when SUBMIT returned");
 	ASSERT_EQ(UNIFIED_IO_OP_SEND, cqe->opcode);
