@@ -14,6 +14,9 @@
  *			socket's state: EPIPE (or ENOTCONN) for a socket
  *			never connected or listening, EPIPE after SHUT_WR,
  *			ECONNRESET then EPIPE after the peer's reset
+ *  cq_of_one_entry_einval
+ *			a CQ of one entry has no slot for a notification:
+ *			SEND is EINVAL there
  *  exdev_lent_buffer	(NET_PROVIDER only) SEND of a buffer RECV handed over
  *			from a bound queue of the test NIC is EXDEV
  *  sdata.*		streams over lo, veth between two namespaces and the
@@ -1043,6 +1046,53 @@ TEST_F(sabi, cq_one_free_slot_ebusy)
 	EXPECT_EQ(cq, unio_cq_ready(&r->q));
 	EXPECT_EQ(-EBUSY, ut_submit_inline(r->fd, &nop));
 	unio_cq_advance(&r->q, cq);
+}
+
+/*
+ * A region whose CQ has one entry has no slot for a notification: SEND is
+ * EINVAL there (consumed, not left to block the SQ), in the order of the
+ * header's list: after ERANGE, before EPERM.
+ */
+TEST(cq_of_one_entry_einval)
+{
+	struct unified_io_desc d;
+	struct unified_io_cqe cqe;
+	struct ut_region r;
+	struct snap b;
+	int s, peer, ret, res;
+	__u64 buf;
+
+	REQUIRE_SEND();
+	memset(&bk, 0, sizeof(bk));
+	if (!ut_region_create(&r, 1, 1, ABI_BUF, ABI_NBUFS * ABI_BUF, 0))
+		return;
+	ASSERT_EQ(1U, r.l.cq.ring_entries);
+	ret = tcp_pair(-1, -1, lo_addr(), ABI_PORT + 3, 0, 0, &s, &peer);
+	ASSERT_EQ(0, ret) TH_LOG("TCP pair over lo: %s", strerror(-ret));
+	ASSERT_EQ(ABI_BUF, ut_alloc(&r, OWNER, &buf));
+
+	snap_take(&r, &b);
+	prep_send(&d, s, OWNER, buf, 100, 0, UD(1));
+	res = do_send(&r, &d, false, &cqe);
+	EXPECT_EQ(-EINVAL, res) TH_LOG("inline: %d (%s)", res, strerror(-res));
+	res = do_send(&r, &d, true, &cqe);
+	EXPECT_EQ(-EINVAL, res) TH_LOG("SQ: %d (%s)", res, strerror(-res));
+	/* Another owner's buffer: still EINVAL, checked before EPERM. */
+	prep_send(&d, s, OTHER, buf, 100, 0, UD(2));
+	res = do_send(&r, &d, false, &cqe);
+	EXPECT_EQ(-EINVAL, res) TH_LOG("other owner: %d (%s)", res, strerror(-res));
+	expect_quiet(&r, 100);
+	snap_refused(&r, &b, 3, 3);
+	EXPECT_EQ(0, nt_inq(peer));
+	/* Beyond the data area: ERANGE comes first in the list. */
+	snap_take(&r, &b);
+	prep_send(&d, s, OWNER, r.l.data_size, 100, 0, UD(3));
+	res = do_send(&r, &d, false, &cqe);
+	EXPECT_EQ(-ERANGE, res) TH_LOG("addr beyond: %d (%s)", res, strerror(-res));
+	snap_refused(&r, &b, 1, 1);
+	close(s);
+	close(peer);
+	ut_region_destroy(&r);
 }
 
 /* ======================================================================== */
