@@ -14,6 +14,7 @@
  *			socket's state: EPIPE (or ENOTCONN) for a socket
  *			never connected or listening, EPIPE after SHUT_WR,
  *			ECONNRESET then EPIPE after the peer's reset
+ *  sabi.info_send_tail	GET_INFO's send counters, written for the size asked
  *  cq_of_one_entry_einval
  *			a CQ of one entry has no slot for a notification:
  *			SEND is EINVAL there
@@ -411,8 +412,8 @@ static int rx_until(struct rxv *v, __u64 upto, bool eof, int timeout_ms)
 }
 
 /*
- * Write @len bytes of the stream (seed SEED_PREFIX... the caller's @v->seed)
- * from *off with plain send() calls, without blocking; returns what went.
+ * Write @len bytes of the stream of @seed from *off (advanced) with plain
+ * send() calls, without blocking; returns what went.
  */
 static size_t write_plain(int s, __u64 seed, __u64 *off, size_t len)
 {
@@ -947,6 +948,47 @@ TEST_F(sabi, tcp_shut_down_epipe)
 	/* The peer sees the FIN and nothing else. */
 	usleep(50000);
 	EXPECT_EQ(0, recv(self->peer, &c, 1, MSG_DONTWAIT));
+}
+
+/*
+ * GET_INFO's send tail: written for a caller that knows it, not beyond the
+ * size a caller built before it passes (min(size, kernel size) bytes).
+ */
+TEST_F(sabi, info_send_tail)
+{
+	const size_t tail = offsetof(struct unified_io_info, send);
+	struct unified_io_info info;
+	const __u8 *p = (const __u8 *)&info;
+	int ret;
+
+	send_works();
+	for (int i = 0; i < 3; i++) {
+		/* Before the tail, through its first counter, all of it. */
+		size_t size = i == 0 ? tail : i == 1 ? tail + 8 : sizeof(info);
+
+		memset(&info, 0xcc, sizeof(info));
+		info.size = size;
+		info.flags = 0;
+		ret = ut_ioctl(self->r.fd, UNIFIED_IO_GET_INFO, &info);
+		ASSERT_EQ(0, ret) TH_LOG("size %zu: %s", size, strerror(-ret));
+		EXPECT_EQ(1U, info.stats.ops[UNIFIED_IO_OP_SEND]) TH_LOG("size %zu", size);
+		for (size_t b = size; b < sizeof(info); b++) {
+			if (p[b] != 0xcc) {
+				EXPECT_EQ(0xcc, p[b]) TH_LOG("size %zu: byte %zu written", size, b);
+				break;
+			}
+		}
+		if (size > tail)
+			EXPECT_EQ(1U, info.send.sends) TH_LOG("size %zu", size);
+		if (size == sizeof(info)) {
+			EXPECT_EQ((__u64)ABI_BUF, info.send.send_bytes);
+			EXPECT_EQ(1U, info.send.notifs);
+			EXPECT_EQ(0U, info.send.inflight);
+			EXPECT_EQ(0U, info.send.bufs_sending);
+			for (int k = 0; k < 5; k++)
+				EXPECT_EQ(0U, info.send.resv[k]);
+		}
+	}
 }
 
 /*
