@@ -330,9 +330,6 @@ static int uior_send_check(struct uior_ctx *ctx,
 	if (d->flags || !d->owner || d->net.flags & ~UIOR_SEND_FLAGS ||
 	    !mem_is_zero(d->net.resv, sizeof(d->net.resv)))
 		return -EINVAL;
-	/* No slot for the notification besides the completion's. */
-	if (ctx->config.cq_entries < 2)
-		return -EINVAL;
 	if (d->addr >= ctx->layout.data_size)
 		return -ERANGE;
 	end = d->addr + d->len;
@@ -340,6 +337,9 @@ static int uior_send_check(struct uior_ctx *ctx,
 		return -EINVAL;
 	if ((d->net.flags & UNIFIED_IO_SEND_F_BPF) &&
 	    (d->addr & (ctx->layout.buf_size - 1)))
+		return -EINVAL;
+	/* No slot for the notification besides the completion's. */
+	if (ctx->config.cq_entries < 2)
 		return -EINVAL;
 	/* Below data_size, so below 2^32 buffers: u32 for array_index_nospec. */
 	*idx = array_index_nospec((u32)(d->addr >> ctx->buf_shift),

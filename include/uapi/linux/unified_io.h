@@ -443,7 +443,9 @@ struct unified_io_desc {
  *	UNIFIED_IO_OP_NVME, the NVMe
  *	status field (status code type in bits 8-10, status code in bits 0-7,
  *	more and do-not-retry in bits 13 and 14) when @res is -EIO
- * @addr: data-area offset the completion refers to (ALLOC: the buffer)
+ * @addr: data-area offset the completion refers to (ALLOC: the buffer;
+ *	SEND: the descriptor's @addr, but 0 for a SEND refused before its
+ *	socket was looked at, as for a refused FREE or BPF)
  * @opcode: opcode of the descriptor
  * @resv: always 0
  */
