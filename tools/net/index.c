@@ -42,7 +42,7 @@ static bool ns_pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
-static int ns_index_check(const char *path, const struct ns_index *ix, size_t size)
+static int ns_index_check(const char *path, struct ns_index *ix, size_t size)
 {
 	const struct ns_index_hdr *h = ix->hdr;
 	uint64_t next[NS_MAX_FLOWS] = { 0 }, prev_slot = 0;
@@ -73,6 +73,7 @@ static int ns_index_check(const char *path, const struct ns_index *ix, size_t si
 	       h->nentries * sizeof(*ix->entries);
 	if (want != size)
 		return ns_index_bad(path, "%zu bytes, the header says %zu", size, want);
+	ix->entries = (const struct ns_index_entry *)(ix->flows + h->nflows);
 	if (h->nslots > UINT64_MAX / h->slot_size)
 		return ns_index_bad(path, "%" PRIu64 " slots", h->nslots);
 	for (unsigned int i = 0; i < h->nflows; i++)
@@ -143,7 +144,6 @@ int ns_index_open(const char *path, struct ns_index *ix)
 		ns_index_close(ix);
 		return ret;
 	}
-	ix->entries = (const struct ns_index_entry *)(ix->flows + ix->hdr->nflows);
 	return 0;
 }
 
