@@ -56,8 +56,6 @@ struct rs_conn {
 	uint32_t sent;		/* bytes of it queued */
 	bool busy;		/* a SEND of it not completed */
 	bool blocked;		/* waiting for POLLOUT */
-	bool notif_early;	/* that SEND's notification came first */
-	size_t busy_buf;	/* the buffer of that SEND */
 };
 
 struct rs {
@@ -222,7 +220,6 @@ static void rs_queue_sends(struct rs *s)
 			s->st->bpf_sends++;
 		}
 		c->busy = true;
-		c->busy_buf = b;
 		rb->busy++;
 		s->busy++;
 		s->st->send_descs++;
@@ -338,24 +335,12 @@ static int rs_complete(struct rs *s, const struct unified_io_cqe *cqe)
 	if (cqe->opcode != UNIFIED_IO_OP_SEND)
 		return rs_fail(s, -EPROTO, "SEND's user_data on opcode %u", cqe->opcode);
 	if (cqe->flags & UNIFIED_IO_CQE_F_NOTIF) {
-		struct rs_conn *c = &s->conns[conn];
-
-		if (cqe->res <= 0)
-			return rs_fail(s, -EPROTO, "a notification of %d bytes", cqe->res);
-		if (c->busy && c->busy_buf == b && !c->notif_early) {
-			/*
-			 * The stack let go before the SEND's own completion was
-			 * posted (it copied, or nothing took the frags): the
-			 * notification of the SEND still in flight, which then
-			 * owes none.
-			 */
-			c->notif_early = true;
-		} else if (rb->inflight && s->inflight) {
-			rb->inflight--;
-			s->inflight--;
-		} else {
-			return rs_fail(s, -EPROTO, "a notification with no send in flight");
-		}
+		/* The uapi orders it after its SEND's completion, always. */
+		if (cqe->res <= 0 || !rb->inflight || !s->inflight)
+			return rs_fail(s, -EPROTO, "a notification of %d bytes with %u sends "
+				       "of buffer %zu in flight", cqe->res, rb->inflight, b);
+		rb->inflight--;
+		s->inflight--;
 		s->st->notifs++;
 		if (cqe->flags & UNIFIED_IO_CQE_F_COPIED) {
 			s->st->notifs_copied++;
@@ -394,18 +379,11 @@ static int rs_complete(struct rs *s, const struct unified_io_cqe *cqe)
 			return rs_fail(s, -EPROTO, "connection %u: SEND queued %d of %u bytes",
 				       conn, cqe->res, ch->len - c->sent);
 		if (cqe->flags & UNIFIED_IO_CQE_F_MORE) {
-			if (c->notif_early) {
-				c->notif_early = false;
-			} else {
-				rb->inflight++;
-				s->inflight++;
-				if (s->inflight > s->st->max_inflight)
-					s->st->max_inflight = s->inflight;
-			}
+			rb->inflight++;
+			s->inflight++;
+			if (s->inflight > s->st->max_inflight)
+				s->st->max_inflight = s->inflight;
 			s->st->sends++;
-		} else if (c->notif_early) {
-			return rs_fail(s, -EPROTO, "connection %u: a notification for a SEND "
-				       "that queued nothing", conn);
 		} else if (cqe->res) {
 			return rs_fail(s, -EPROTO, "connection %u: SEND queued %d bytes with "
 				       "no notification to follow", conn, cqe->res);
