@@ -56,6 +56,7 @@ struct rs_conn {
 	uint32_t sent;		/* bytes of it queued */
 	bool busy;		/* a SEND of it not completed */
 	bool blocked;		/* waiting for POLLOUT */
+	bool bpf;		/* that SEND has UNIFIED_IO_SEND_F_BPF */
 };
 
 struct rs {
@@ -215,10 +216,9 @@ static void rs_queue_sends(struct rs *s)
 		d->len = ch->len - c->sent;
 		d->user_data = RS_UD(RS_SEND, b, i);
 		d->net.fd = s->o->fds[i];
-		if (s->o->bpf && !c->sent && !rs_slot_bpf_op(s, ch->slot)) {
+		c->bpf = s->o->bpf && !c->sent && !rs_slot_bpf_op(s, ch->slot);
+		if (c->bpf)
 			d->net.flags = UNIFIED_IO_SEND_F_BPF;
-			s->st->bpf_sends++;
-		}
 		c->busy = true;
 		rb->busy++;
 		s->busy++;
@@ -379,6 +379,9 @@ static int rs_complete(struct rs *s, const struct unified_io_cqe *cqe)
 			return rs_fail(s, -EPROTO, "connection %u: SEND queued %d of %u bytes",
 				       conn, cqe->res, ch->len - c->sent);
 		if (cqe->flags & UNIFIED_IO_CQE_F_MORE) {
+			/* The chain ran only for a SEND that queued bytes. */
+			if (c->bpf)
+				s->st->bpf_sends++;
 			rb->inflight++;
 			s->inflight++;
 			if (s->inflight > s->st->max_inflight)

@@ -71,7 +71,8 @@ struct rs_opts {
 struct rs_stats {
 	uint64_t nvme_reads, nvme_bytes;	/* passthrough reads into buffers */
 	uint64_t bpf_ops;			/* UNIFIED_IO_OP_BPF descriptors */
-	uint64_t bpf_sends;			/* SENDs with UNIFIED_IO_SEND_F_BPF */
+	uint64_t bpf_sends;			/* SENDs with UNIFIED_IO_SEND_F_BPF that
+						   queued bytes (the chain ran) */
 	uint64_t send_descs;			/* SEND descriptors */
 	uint64_t sends;				/* SENDs that queued bytes */
 	uint64_t bytes;				/* bytes they queued */

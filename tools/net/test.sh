@@ -275,13 +275,15 @@ else
 fi
 
 # The way back: what a receiver stored, sent again from the drive. The
-# drive keeps this store until the unionic native --store case (patched
-# kernels only), after the unionic way-back case.
+# drive keeps the last store here (the hand-made one) until the unionic
+# native --store case (patched kernels only), after the unionic way-back
+# case.
 back_cases=("veth: --store-index writes where each chunk lies"
 	    "veth: NVMe -> region -> TCP (send --from-nvme), every byte back"
 	    "veth: NVMe -> region -> BPF (--bpf-redact) -> TCP, redacted bytes checked"
 	    "veth: a receiver expecting redaction finds the bytes unredacted"
 	    "veth: send --from-nvme refuses a malformed index"
+	    "veth: a hand-made store: chunks inside slots, two flows in one slot, OP_BPF"
 	    "unionic: NVMe -> region -> TCP over the test NIC, zero-copy")
 back_why=
 if ! has_feat $FEAT_NET_SEND; then
@@ -291,7 +293,7 @@ elif [ ! -c /dev/ng0n1 ]; then
 fi
 IX=$tmp/store.idx
 if [ -n "$back_why" ]; then
-	for c in "${back_cases[@]:0:5}"; do skip "$c" "$back_why"; done
+	for c in "${back_cases[@]:0:6}"; do skip "$c" "$back_why"; done
 else
 	expect_ok "${back_cases[0]}" \
 		"d['store']['verified'] and d['stream_bytes'] == $STREAM2" \
@@ -338,6 +340,63 @@ PY
 	else
 		not_ok "${back_cases[4]}" "sender exit status $src"
 	fi
+
+	# A store no receiver here would write: chunks at any offset of their
+	# 4 KiB slot, up to three per slot, of both flows, gaps between them;
+	# each flow's first chunk alone at the start of its slot. The slots
+	# with one chunk from their first byte take UNIFIED_IO_SEND_F_BPF, the
+	# others UNIFIED_IO_OP_BPF; a buffer serves both connections.
+	python3 - "$nbytes" "$tmp/hand.img" "$tmp/hand.idx" <<'PY'
+import random, struct, sys
+MUL, MUL2, M = 0x9e3779b97f4a7c15, 0xd6e8feb86659fd93, (1 << 64) - 1
+n, seed, SLOT = int(sys.argv[1]), 0x756e69666965642d, 4096
+def stream(f):
+    x = seed ^ (((f + 1) * MUL2) & M)
+    x ^= x >> 31
+    x = (x * MUL) & M
+    key = x ^ (x >> 29)
+    words = [(((w + 1) * MUL) & M) ^ key for w in range((n + 7) // 8)]
+    hdr = b"UIONETS1" + struct.pack("<IIIIQQ", 1, f, 2, 64, n, seed) + bytes(24)
+    return hdr + struct.pack("<%dQ" % len(words), *words)[:n]
+st = [stream(0), stream(1)]
+rnd = random.Random(13)
+pos, img, ents = [0, 0], bytearray(), []
+def chunk(f, off, ln, slot, buf):
+    buf[off:off + ln] = st[f][pos[f]:pos[f] + ln]
+    ents.append(struct.pack("<IIIIQQ", f, ln, off, 0, pos[f], slot))
+    pos[f] += ln
+for f in (0, 1):
+    buf = bytearray(b"\xee" * SLOT)
+    chunk(f, 0, 100, len(img) // SLOT, buf)
+    img += buf
+while pos[0] < len(st[0]) or pos[1] < len(st[1]):
+    buf, off = bytearray(b"\xee" * SLOT), rnd.choice([0, 0, 8, 100, 1000])
+    for _ in range(rnd.randint(1, 3)):
+        left = [f for f in (0, 1) if pos[f] < len(st[f])]
+        if not left or off >= SLOT:
+            break
+        f = rnd.choice(left)
+        ln = min(rnd.randint(1, 2500), SLOT - off, len(st[f]) - pos[f])
+        chunk(f, off, ln, len(img) // SLOT, buf)
+        off += ln + rnd.choice([0, 0, 4, 37])
+    img += buf
+open(sys.argv[2], "wb").write(img)
+hdr = b"UIONSIX1" + struct.pack("<IIIIIIQQ", 1, 80, SLOT, 512, 2, 1, len(img) // SLOT,
+                                len(ents)) + bytes(32)
+flows = b"".join(struct.pack("<IIQ", f, 0, len(st[f])) for f in (0, 1))
+open(sys.argv[3], "wb").write(hdr + flows + b"".join(ents))
+PY
+	if ! "$UIO" nvme write /dev/ng0n1 --lba 0 --input "$tmp/hand.img" >/dev/null 2>"$tmp/send.err"; then
+		not_ok "${back_cases[5]}" "unified-io nvme write of the image failed"
+	else
+		IX=$tmp/hand.idx
+		expect_ok "${back_cases[5]}" \
+			"d['stream_bytes'] == $STREAM2 and d['verify']['redacted_bytes'] > 0 and
+			 s['bpf']['op_bpf'] > 0 and s['bpf']['send_f_bpf'] > 0 and
+			 sn['bytes'] == $STREAM2 and sn['notifications'] == sn['sends']" \
+			--from-nvme /dev/ng0n1 --index "$IX" --bufs 3 --bpf-redact 100:1900:0x2a -- \
+			--mode recv --flows 2 --index "$IX" --expect-redact 100:1900:0x2a
+	fi
 fi
 
 # --- unionic: the software header-split NIC --------------------------------
@@ -348,7 +407,7 @@ unionic_cases=("unionic: zcrx-region, payload DMA'd into the region's data area"
 	      "unionic: native, the region as the queue's memory provider"
 	      "unionic: native: wire -> region -> BPF -> NVMe")
 if [ -z "$unionic" ]; then
-	for c in "${unionic_cases[@]}" "${back_cases[5]}"; do skip "$c" "$unionic_why"; done
+	for c in "${unionic_cases[@]}" "${back_cases[6]}"; do skip "$c" "$unionic_why"; done
 	summary
 	[ "$fail" = 0 ]
 	exit
@@ -381,13 +440,13 @@ done
 expect_ok "${unionic_cases[2]}" "c['copied_bytes'] == $STREAM2" \
 	--flows 2 --bytes "$BYTES" -- --mode recv --flows 2
 
-# The veth store, sent over the test NIC: its skbs leave through a NIC with
+# The hand-made store, sent over the test NIC: its skbs leave through a NIC with
 # scatter-gather whose "DMA" reads the region's pages, so the notifications
 # say zero-copy.
 if [ -n "$back_why" ]; then
-	skip "${back_cases[5]}" "$back_why"
+	skip "${back_cases[6]}" "$back_why"
 else
-	expect_ok "${back_cases[5]}" \
+	expect_ok "${back_cases[6]}" \
 		"d['stream_bytes'] == $STREAM2 and sn['bytes'] == $STREAM2 and
 		 si['zc_bytes'] > 0 and si['zc_bytes'] + si['copied_bytes'] == $STREAM2 and
 		 sn['notifications'] == sn['sends']" \
