@@ -140,6 +140,16 @@ int rs_plan_check(const struct rs_plan *p, unsigned int nconns, uint64_t nr_lbas
 	return 0;
 }
 
+uint32_t rs_cq_entries(unsigned int nbufs, unsigned int nconns)
+{
+	uint64_t want = 4 * ((uint64_t)nbufs + nconns) + 64;
+	uint32_t cq = 256;
+
+	while (cq < want && cq < 32768)
+		cq *= 2;
+	return cq;
+}
+
 static struct unified_io_desc *rs_desc(struct rs *s)
 {
 	struct unified_io_desc *d;

@@ -93,6 +93,13 @@ int rs_run(const struct rs_plan *p, const struct rs_opts *o, struct rs_stats *st
 	   char *msg, size_t msg_size);
 
 /*
+ * CQ entries for a region that runs a plan with @nbufs buffers and @nconns
+ * connections: room for the SENDs in flight, whose notifications each keep
+ * a slot, beside the reads and completions (a power of two, 256 to 32768).
+ */
+uint32_t rs_cq_entries(unsigned int nbufs, unsigned int nconns);
+
+/*
  * Check a plan against a namespace of @nr_lbas blocks and buffers of
  * @buf_size bytes: 0, or -EINVAL with the first fault in @msg.
  */

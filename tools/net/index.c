@@ -74,8 +74,6 @@ static int ns_index_check(const char *path, struct ns_index *ix, size_t size)
 	if (want != size)
 		return ns_index_bad(path, "%zu bytes, the header says %zu", size, want);
 	ix->entries = (const struct ns_index_entry *)(ix->flows + h->nflows);
-	if (h->nslots > UINT64_MAX / h->slot_size)
-		return ns_index_bad(path, "%" PRIu64 " slots", h->nslots);
 	for (unsigned int i = 0; i < h->nflows; i++)
 		if (ix->flows[i].resv || ix->flows[i].stream_bytes < NS_HDR_SIZE)
 			return ns_index_bad(path, "flow %u: %" PRIu64 " bytes (at least the "
@@ -84,12 +82,14 @@ static int ns_index_check(const char *path, struct ns_index *ix, size_t size)
 	for (uint64_t i = 0; i < h->nentries; i++) {
 		const struct ns_index_entry *e = &ix->entries[i];
 
+		/* Every slot holds a chunk: nslots is bounded by the file. */
 		if (e->flow >= h->nflows || !e->len || e->resv ||
 		    (uint64_t)e->chunk_off + e->len > h->slot_size || e->slot >= h->nslots ||
-		    e->slot < prev_slot)
+		    (i ? e->slot - prev_slot > 1 || e->slot < prev_slot : e->slot != 0))
 			return ns_index_bad(path, "entry %" PRIu64 " (flow %u, %u bytes at %u "
 					    "of slot %" PRIu64 "): not inside a slot, in slot "
-					    "order", i, e->flow, e->len, e->chunk_off, e->slot);
+					    "order, every slot used", i, e->flow, e->len,
+					    e->chunk_off, (uint64_t)e->slot);
 		if (e->stream_off != next[e->flow])
 			return ns_index_bad(path, "entry %" PRIu64 ": flow %u at stream offset %"
 					    PRIu64 " after %" PRIu64 " bytes", i, e->flow,
@@ -97,6 +97,9 @@ static int ns_index_check(const char *path, struct ns_index *ix, size_t size)
 		next[e->flow] += e->len;
 		prev_slot = e->slot;
 	}
+	if (prev_slot + 1 != h->nslots)
+		return ns_index_bad(path, "%" PRIu64 " slots, the entries use %" PRIu64,
+				    h->nslots, prev_slot + 1);
 	for (unsigned int i = 0; i < h->nflows; i++)
 		if (next[i] != ix->flows[i].stream_bytes)
 			return ns_index_bad(path, "flow %u: entries cover %" PRIu64 " of %"

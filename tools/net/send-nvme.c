@@ -131,7 +131,8 @@ int ns_send_nvme(const struct ns_send_opts *o, struct ns_report *rep)
 			goto out;
 		}
 		/* Room for a notification per SEND in flight, and the reads. */
-		UNIO_OPTS(opts, .sq_entries = 256, .cq_entries = 2048,
+		UNIO_OPTS(opts, .sq_entries = 256,
+			  .cq_entries = rs_cq_entries(o->bufs, nflows),
 			  .buf_size = ix.hdr->slot_size, .data_size = data_size);
 		ret = unio_region_create(&opts, &r);
 		if (ret) {

@@ -428,7 +428,8 @@ static int do_net_send(int argc, char **argv)
 		      "no zero-copy SEND", features);
 		return -1;
 	}
-	UNIO_OPTS(opts, .sq_entries = 256, .cq_entries = 2048, .buf_size = o.buf_size,
+	UNIO_OPTS(opts, .sq_entries = 256, .cq_entries = rs_cq_entries(o.bufs, 1),
+		  .buf_size = o.buf_size,
 		  .data_size = (uint64_t)o.bufs * o.buf_size);
 	ret = unio_region_create(&opts, &r);
 	if (ret) {
