@@ -346,10 +346,14 @@ PY
 	# each flow's first chunk alone at the start of its slot. The slots
 	# with one chunk from their first byte take UNIFIED_IO_SEND_F_BPF, the
 	# others UNIFIED_IO_OP_BPF; a buffer serves both connections.
-	python3 - "$nbytes" "$tmp/hand.img" "$tmp/hand.idx" <<'PY'
+	# The kernel names namespaces in the order it finds them: ng0n1 may be
+	# the 4 KiB one.
+	lba=$("$UIO" -j nvme info /dev/ng0n1 2>/dev/null |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["lba_size"])') || lba=512
+	python3 - "$nbytes" "$tmp/hand.img" "$tmp/hand.idx" "$lba" <<'PY'
 import random, struct, sys
 MUL, MUL2, M = 0x9e3779b97f4a7c15, 0xd6e8feb86659fd93, (1 << 64) - 1
-n, seed, SLOT = int(sys.argv[1]), 0x756e69666965642d, 4096
+n, seed, SLOT, LBA = int(sys.argv[1]), 0x756e69666965642d, 4096, int(sys.argv[4])
 def stream(f):
     x = seed ^ (((f + 1) * MUL2) & M)
     x ^= x >> 31
@@ -381,7 +385,7 @@ while pos[0] < len(st[0]) or pos[1] < len(st[1]):
         off += ln + rnd.choice([0, 0, 4, 37])
     img += buf
 open(sys.argv[2], "wb").write(img)
-hdr = b"UIONSIX1" + struct.pack("<IIIIIIQQ", 1, 80, SLOT, 512, 2, 1, len(img) // SLOT,
+hdr = b"UIONSIX1" + struct.pack("<IIIIIIQQ", 1, 80, SLOT, LBA, 2, 1, len(img) // SLOT,
                                 len(ents)) + bytes(32)
 flows = b"".join(struct.pack("<IIQ", f, 0, len(st[f])) for f in (0, 1))
 open(sys.argv[3], "wb").write(hdr + flows + b"".join(ents))
