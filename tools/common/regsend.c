@@ -219,16 +219,11 @@ static void rs_queue_sends(struct rs *s)
 		d = rs_desc(s);
 		if (!d)
 			return;
-		/* Until the library has unio_prep_send(): the fields, as it fills them. */
-		d->opcode = UNIFIED_IO_OP_SEND;
-		d->owner = s->o->owner;
-		d->addr = s->o->bufs[b] + ch->off + c->sent;
-		d->len = ch->len - c->sent;
-		d->user_data = RS_UD(RS_SEND, b, i);
-		d->net.fd = s->o->fds[i];
+		/* F_BPF only on a piece's first SEND: the rest is sent as is. */
 		c->bpf = s->o->bpf && !c->sent && !rs_slot_bpf_op(s, ch->slot);
-		if (c->bpf)
-			d->net.flags = UNIFIED_IO_SEND_F_BPF;
+		unio_prep_send(d, s->o->fds[i], s->o->owner, s->o->bufs[b] + ch->off + c->sent,
+			       ch->len - c->sent, c->bpf ? UNIFIED_IO_SEND_F_BPF : 0,
+			       RS_UD(RS_SEND, b, i));
 		c->busy = true;
 		rb->busy++;
 		s->busy++;
@@ -344,7 +339,7 @@ static int rs_complete(struct rs *s, const struct unified_io_cqe *cqe)
 
 	if (cqe->opcode != UNIFIED_IO_OP_SEND)
 		return rs_fail(s, -EPROTO, "SEND's user_data on opcode %u", cqe->opcode);
-	if (cqe->flags & UNIFIED_IO_CQE_F_NOTIF) {
+	if (unio_cqe_is_notif(cqe)) {
 		/* The uapi orders it after its SEND's completion, always. */
 		if (cqe->res <= 0 || !rb->inflight || !s->inflight)
 			return rs_fail(s, -EPROTO, "a notification of %d bytes with %u sends "

@@ -87,7 +87,6 @@ int ns_send_nvme(const struct ns_send_opts *o, struct ns_report *rep)
 	struct unio_nvme *ns = NULL;
 	struct unio_nvme_info ni;
 	struct redact_bpf *skel = NULL;
-	struct unified_io_info info;
 	uint64_t *bufs = NULL, usr0, sys0, usr, sys;
 	unsigned int nflows = 0, nalloc = 0, i;
 	uint32_t features = 0, prog_id;
@@ -261,10 +260,8 @@ int ns_send_nvme(const struct ns_send_opts *o, struct ns_report *rep)
 	rep->usr_ns = usr - usr0;
 	rep->sys_ns = sys - sys0;
 out_info:
-	if (!unio_region_get_info(r, &info)) {
+	if (!unio_send_get_info(r, &rep->send_info))
 		rep->have_send_info = true;
-		rep->send_info = info.send;
-	}
 out:
 	for (i = 0; i < NS_MAX_FLOWS; i++)
 		if (fds[i] >= 0)

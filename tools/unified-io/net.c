@@ -404,7 +404,6 @@ static int do_net_send(int argc, char **argv)
 	struct unio_nvme *ns;
 	struct unio_nvme_info ni;
 	struct redact_bpf *skel = NULL;
-	struct unified_io_info info;
 	struct rs_slot *slots = NULL;
 	struct rs_chunk *chunks = NULL;
 	struct rs_plan plan;
@@ -538,9 +537,10 @@ static int do_net_send(int argc, char **argv)
 	}
 	{
 		/* Every notification is in: the peer has acknowledged every byte. */
-		bool have_si = !unio_region_get_info(r, &info);
+		struct unified_io_send_info si;
+		bool have_si = !unio_send_get_info(r, &si);
 
-		net_send_report(&o, &ni, &st, &info.send, have_si);
+		net_send_report(&o, &ni, &st, &si, have_si);
 	}
 out:
 	if (fd >= 0)
