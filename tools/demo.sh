@@ -14,7 +14,11 @@
 # back and checked. On a kernel where the module can be the NIC queue's
 # memory provider (the patched kernel: UNIFIED_IO_FEAT_NET_PROVIDER) the
 # region is bound to the queue (native); on the stock kernel io_uring zcrx
-# takes the region's data area as its area (zcrx-region).
+# takes the region's data area as its area (zcrx-region). Last, the way
+# back: what the receive half stored is read from the drive into region
+# buffers, run through bpf/redact.bpf.c and sent by UNIFIED_IO_OP_SEND from
+# those buffers over the test NIC to a receiver in the other namespace that
+# checks every byte, with copycount around the sender.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -150,7 +154,8 @@ else
 	echo "  into region buffers all the same; BPF runs on them with UNIFIED_IO_OP_BPF"
 fi
 recv_args=(recv --mode "$mode" --port "$PORT" --flows 2 --ifname "$NIC" --rxq 1
-	   --data-size 32M --store "$NVME" --bpf-stats -Q --timeout 60)
+	   --data-size 32M --store "$NVME" --store-index "$MNT/store.idx" --bpf-stats -Q
+	   --timeout 60)
 net_json=$MNT/net.json
 # The fixed copies of the receiver (loader, set-up), to subtract.
 in_r "$COPYCOUNT" -j -o "$MNT/net-cc0.json" -- "$NETSTREAM" "${recv_args[@]}" --setup-only \
@@ -205,9 +210,99 @@ if bad:
 PY
 in_r ethtool -S "$NIC" | grep -E '^ +rx1_(packets|hds_packets|hds_bytes):' || true
 
-printf '\nunified_io demo: OK (module loaded, features read, huge-page region created, '
+# The way back: NVMe -> region -> BPF -> wire. The sender, in the receive
+# half's namespace, reads every slot the receive half stored (its index
+# says where each chunk lies) by passthrough into region buffers, runs
+# bpf/redact.bpf.c over each (bytes [64, 80) of every slot become 0x2a:
+# past the 64-byte stream header, which the receiver needs) and sends the
+# chunks from the same buffers with UNIFIED_IO_OP_SEND, each buffer reused
+# only once the stack's notification says it let go of it. The receiver,
+# in the other namespace, checks every byte: the redacted ones against 0x2a
+# (the index tells it which), the rest against the stream's pattern.
+RPORT=7401 REDACT=64:16:0x2a
+step "network, the way back: $NVME -> region -> BPF (bpf/redact.bpf.c) -> TCP over the test NIC"
+net_send=$(( features >> 9 & 1 ))
+if [ "$net_send" != 1 ]; then
+	echo "demo: the module reports no UNIFIED_IO_FEAT_NET_SEND: no zero-copy send" >&2
+	exit 1
+fi
+echo "  sender: namespace $RNS (10.79.0.1), reads $NVME into region buffers, UNIFIED_IO_OP_SEND"
+echo "  with UNIFIED_IO_SEND_F_BPF (bpf/redact.bpf.c: bytes [64, 80) of each slot set to 0x2a);"
+echo "  receiver: namespace $SNS (10.79.0.2), recv() into region buffers, every byte checked"
+send_args=(send "10.79.0.2:$RPORT" --from-nvme "$NVME" --index "$MNT/store.idx"
+	   --bpf-redact "$REDACT" -Q --timeout 60)
+in_s() { nsenter --net="/run/netns/$SNS" "$@"; }
+rm -f "$MNT/ready-back"
+in_s "$NETSTREAM" recv --mode recv --port "$RPORT" --flows 2 --index "$MNT/store.idx" \
+	--expect-redact "$REDACT" --ready "$MNT/ready-back" -Q --timeout 60 -j \
+	-o "$MNT/back-recv.json" 2>"$MNT/back-recv.err" &
+back_receiver=$!
+for _ in $(seq 300); do
+	[ -e "$MNT/ready-back" ] && break
+	kill -0 "$back_receiver" 2>/dev/null || break
+	sleep 0.1
+done
+# The sender's fixed copies (loader, BPF load, set-up), to subtract.
+in_r "$COPYCOUNT" -j -o "$MNT/back-cc0.json" -- "$NETSTREAM" "${send_args[@]}" --setup-only \
+	-o "$MNT/back-send0.json" 2>"$MNT/back-send.err" ||
+	{ cat "$MNT/back-send.err" >&2; kill "$back_receiver" 2>/dev/null; exit 1; }
+if ! in_r "$COPYCOUNT" -j -o "$MNT/back-cc.json" -- "$NETSTREAM" "${send_args[@]}" -j \
+	-o "$MNT/back-send.json" 2>"$MNT/back-send.err"; then
+	cat "$MNT/back-send.err" >&2
+	[ -s "$MNT/back-send.json" ] && cat "$MNT/back-send.json" >&2
+	kill "$back_receiver" 2>/dev/null
+	echo "demo: the sender failed" >&2
+	exit 1
+fi
+wait "$back_receiver" ||
+	{ cat "$MNT/back-recv.err" "$MNT/back-recv.json" >&2; echo "demo: the receiver of the way back failed" >&2; exit 1; }
+back_copied=$(python3 - "$MNT/back-send.json" "$MNT/back-recv.json" "$MNT/back-cc.json" \
+	"$MNT/back-cc0.json" "$net_json" <<'PY'
+import json, sys
+s, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+cc, cc0 = (json.load(open(p))["payload"]["bytes"] for p in sys.argv[3:5])
+first = json.load(open(sys.argv[5]))
+out = sys.stderr
+sn, si, b = s["sends"], s["send_info"] or {}, s["bpf"] or {}
+print(f"  sender: {s['flows']} flows, {s['stream_bytes'] / 1048576:.1f} MiB from {s['from_nvme']['device']} "
+      f"({s['from_nvme']['reads']} slots of {s['from_nvme']['slot_size']} bytes read by passthrough "
+      f"into {s['from_nvme']['bufs']} region buffers) in {s['seconds']:.2f} s", file=out)
+print(f"  BPF: bpf/{b.get('program')}.bpf.c over every slot in place, "
+      f"{b.get('send_f_bpf')} by UNIFIED_IO_SEND_F_BPF, {b.get('op_bpf')} by UNIFIED_IO_OP_BPF", file=out)
+print(f"  SEND: {sn['sends']} sends queued {sn['bytes']} bytes ({sn['partial']} partial, resumed "
+      f"after POLLOUT), {sn['notifications']} notifications, at most {sn['max_in_flight']} in flight", file=out)
+print(f"  GET_INFO send: {si.get('send_bytes')} bytes sent, {si.get('zc_bytes')} read by the NIC from the "
+      f"region, {si.get('copied_bytes')} copied by the stack", file=out)
+v = r["verify"]
+print(f"  receiver: {v['detail']}; {v.get('redacted_bytes')} bytes found redacted where the "
+      f"index says, every other byte the stream's pattern", file=out)
+net = max(cc - cc0, 0)
+print(f"  copycount: {net} payload bytes copied between user and kernel by the sender "
+      f"({cc} in all, {cc0} of them its set-up)", file=out)
+bad = []
+if not (s["verify"]["ok"] and v["ok"]):
+    bad.append("the way back did not verify")
+if r["stream_bytes"] != first["stream_bytes"] or s["stream_bytes"] != first["stream_bytes"]:
+    bad.append(f"{r['stream_bytes']} bytes came back, {first['stream_bytes']} were stored")
+if not v.get("redacted_bytes"):
+    bad.append("no byte was found redacted")
+if sn["notifications"] != sn["sends"] or si.get("inflight"):
+    bad.append("a notification is missing")
+if net:
+    bad.append("the sender copied payload between user and kernel")
+if bad:
+    sys.exit("demo: " + "; ".join(bad))
+print(net)
+PY
+) || exit 1
+
+printf '\nunified_io demo: OK on Linux %s%s (module loaded, features read, huge-page region created, ' \
+	"$(uname -r)" "${UNIFIED_IO_KERNEL:+, $UNIFIED_IO_KERNEL}"
 printf 'buffers allocated, written, verified and freed, region visible in /proc, '
 printf 'a BPF chain run over region buffers in place (CRC32C stamped and verified), '
 printf '16 MiB through the region to NVMe and back with 0 payload bytes copied, '
 printf 'a TCP stream received into region buffers (%s), run through BPF, written to NVMe ' "$mode"
-printf 'from the same buffers and read back, with 0 payload bytes copied)\n'
+printf 'from the same buffers and read back, with 0 payload bytes copied; '
+printf 'and back: read from NVMe into region buffers, redacted by BPF and sent from them '
+printf 'by UNIFIED_IO_OP_SEND over the test NIC, every byte checked by the receiver, '
+printf 'with %s payload bytes copied by the sender)\n' "$back_copied"

@@ -40,6 +40,15 @@ static void usage(FILE *f)
 "      --seed N        pattern seed\n"
 "      --chunk SIZE     bytes per send() (default 256K)\n"
 "      --corrupt OFF    flip payload byte OFF of flow 0 (tests the receiver)\n"
+"  From NVMe instead (storage -> network, no copy): the streams a receiver\n"
+"  stored (recv --store DEV --store-index FILE), read by passthrough into\n"
+"  region buffers and sent from them by UNIFIED_IO_OP_SEND:\n"
+"      --from-nvme DEV  the namespace they are on (/dev/ngXnY)\n"
+"      --index FILE     where each chunk lies (recv --store-index)\n"
+"      --bufs N         region buffers: slots read ahead or in flight (32)\n"
+"      --bpf-redact OFF:LEN[:FILL]  attach bpf/redact.bpf.c: bytes [OFF,\n"
+"                       OFF+LEN) of every slot become FILL (0) before sending\n"
+"      --setup-only     set everything up, then stop (copycount's baseline)\n"
 "\n"
 "recv: accept N flows and receive them; every byte is checked.\n"
 "  -m, --mode MODE      native       region bound to the NIC queue as its memory\n"
@@ -69,6 +78,12 @@ static void usage(FILE *f)
 "                       UNIFIED_IO_OP_BPF)\n"
 "      --store DEV      write every received buffer to NVMe namespace DEV by\n"
 "                       passthrough from the region, read it all back, check\n"
+"      --store-index FILE  with --store: write where each chunk lies (for\n"
+"                       send --from-nvme)\n"
+"      --expect-redact OFF:LEN[:FILL]  the sender ran --bpf-redact OFF:LEN:FILL\n"
+"                       over the slots of --index FILE: check those bytes\n"
+"                       against FILL, every other one against the pattern\n"
+"      --index FILE     the store index the sender used (--expect-redact)\n"
 "      --ready FILE     create FILE once listening\n"
 "      --setup-only     set everything up and listen, then stop (the fixed\n"
 "                       costs of a run, for copycount's baseline)\n"
@@ -192,10 +207,68 @@ static void report_json(FILE *f, const struct ns_report *rep)
 		jsonw_string_field(w, "detail", rep->store_msg);
 		jsonw_end_object(w);
 	}
+	if (rep->nvme_dev) {
+		const struct rs_stats *rs = &rep->rs;
+
+		jsonw_name(w, "from_nvme");
+		jsonw_start_object(w);
+		jsonw_string_field(w, "device", rep->nvme_dev);
+		jsonw_uint_field(w, "slot_size", rep->slot_size);
+		jsonw_uint_field(w, "bufs", rep->bufs);
+		jsonw_uint_field(w, "reads", rs->nvme_reads);
+		jsonw_uint_field(w, "bytes_read", rs->nvme_bytes);
+		jsonw_end_object(w);
+		jsonw_name(w, "bpf");
+		if (rep->bpf_prog) {
+			jsonw_start_object(w);
+			jsonw_string_field(w, "program", rep->bpf_prog);
+			jsonw_uint_field(w, "redact_off", rep->redact_off);
+			jsonw_uint_field(w, "redact_len", rep->redact_len);
+			jsonw_uint_field(w, "redact_fill", rep->redact_fill);
+			jsonw_uint_field(w, "send_f_bpf", rs->bpf_sends);
+			jsonw_uint_field(w, "op_bpf", rs->bpf_ops);
+			jsonw_end_object(w);
+		} else {
+			jsonw_null(w);
+		}
+		/* What the loop saw of its SENDs and their notifications. */
+		jsonw_name(w, "sends");
+		jsonw_start_object(w);
+		jsonw_uint_field(w, "descriptors", rs->send_descs);
+		jsonw_uint_field(w, "sends", rs->sends);
+		jsonw_uint_field(w, "bytes", rs->bytes);
+		jsonw_uint_field(w, "partial", rs->partial);
+		jsonw_uint_field(w, "eagain", rs->eagain);
+		jsonw_uint_field(w, "notifications", rs->notifs);
+		jsonw_uint_field(w, "notifications_copied", rs->notifs_copied);
+		jsonw_uint_field(w, "copied_bytes", rs->notif_copied_bytes);
+		jsonw_uint_field(w, "max_in_flight", rs->max_inflight);
+		jsonw_end_object(w);
+		/* What the module counted: GET_INFO's struct unified_io_send_info. */
+		jsonw_name(w, "send_info");
+		if (rep->have_send_info) {
+			const struct unified_io_send_info *si = &rep->send_info;
+
+			jsonw_start_object(w);
+			jsonw_uint_field(w, "sends", si->sends);
+			jsonw_uint_field(w, "send_bytes", si->send_bytes);
+			jsonw_uint_field(w, "notifs", si->notifs);
+			jsonw_uint_field(w, "zc_bytes", si->zc_bytes);
+			jsonw_uint_field(w, "copied_bytes", si->copied_bytes);
+			jsonw_uint_field(w, "bpf_drops", si->bpf_drops);
+			jsonw_uint_field(w, "inflight", si->inflight);
+			jsonw_uint_field(w, "bufs_sending", si->bufs_sending);
+			jsonw_end_object(w);
+		} else {
+			jsonw_null(w);
+		}
+	}
 	jsonw_name(w, "verify");
 	jsonw_start_object(w);
 	jsonw_bool_field(w, "ok", rep->verify_ok);
 	jsonw_uint_field(w, "mismatches", rep->mismatches);
+	if (rep->expect_redact)
+		jsonw_uint_field(w, "redacted_bytes", rep->redacted_bytes);
 	jsonw_string_field(w, "detail", rep->verify_msg);
 	jsonw_end_object(w);
 	jsonw_end_object(w);
@@ -250,6 +323,35 @@ static void report_text(FILE *f, const struct ns_report *rep)
 			" bytes), %" PRIu64 " bytes read back: %s\n", rep->store_dev,
 			rep->store_writes, rep->store_bytes, rep->store_read_bytes,
 			rep->store_msg);
+	if (rep->nvme_dev) {
+		const struct rs_stats *rs = &rep->rs;
+
+		fprintf(f, "  from %s: %" PRIu64 " slots of %u bytes read by passthrough into "
+			"%u region buffers\n", rep->nvme_dev, rs->nvme_reads, rep->slot_size,
+			rep->bufs);
+		if (rep->bpf_prog)
+			fprintf(f, "  bpf/%s.bpf.c: bytes [%u, %u) of each slot set to %#x (%"
+				PRIu64 " SEND_F_BPF, %" PRIu64 " OP_BPF)\n", rep->bpf_prog,
+				rep->redact_off, rep->redact_off + rep->redact_len,
+				rep->redact_fill, rs->bpf_sends, rs->bpf_ops);
+		fprintf(f, "  SEND: %" PRIu64 " descriptors, %" PRIu64 " queued %" PRIu64
+			" bytes (%" PRIu64 " partial, %" PRIu64 " full socket), %" PRIu64
+			" notifications (%" PRIu64 " copied, %" PRIu64 " bytes), at most %u"
+			" in flight\n", rs->send_descs, rs->sends, rs->bytes, rs->partial,
+			rs->eagain, rs->notifs, rs->notifs_copied, rs->notif_copied_bytes,
+			rs->max_inflight);
+		if (rep->have_send_info)
+			fprintf(f, "  GET_INFO send: %llu sends, %llu bytes, %llu notifications, "
+				"%llu bytes zero-copy, %llu copied by the stack\n",
+				(unsigned long long)rep->send_info.sends,
+				(unsigned long long)rep->send_info.send_bytes,
+				(unsigned long long)rep->send_info.notifs,
+				(unsigned long long)rep->send_info.zc_bytes,
+				(unsigned long long)rep->send_info.copied_bytes);
+	}
+	if (rep->expect_redact)
+		fprintf(f, "  redacted bytes found where expected: %" PRIu64 "\n",
+			rep->redacted_bytes);
 	fprintf(f, "  verify: %s%s%s\n", rep->verify_ok ? "ok" : "FAILED",
 		rep->verify_msg[0] ? ": " : "", rep->verify_msg);
 }
@@ -309,6 +411,37 @@ ns_bad_value(char **argv, const char *fmt, ...)
 	exit(2);
 }
 
+/* OFF:LEN[:FILL] of --bpf-redact and --expect-redact. */
+static int ns_parse_redact(const char *arg, uint32_t *off, uint32_t *len, uint8_t *fill)
+{
+	char buf[64], *a = buf, *b, *c;
+	uint64_t v;
+
+	if (strlen(arg) >= sizeof(buf))
+		return -1;
+	strcpy(buf, arg);
+	b = strchr(a, ':');
+	if (!b)
+		return -1;
+	*b++ = '\0';
+	c = strchr(b, ':');
+	if (c)
+		*c++ = '\0';
+	if (tool_parse_size(a, &v) || v >= UNIFIED_IO_MAX_BUF_SIZE)
+		return -1;
+	*off = v;
+	if (tool_parse_size(b, &v) || !v || v > UNIFIED_IO_MAX_BUF_SIZE)
+		return -1;
+	*len = v;
+	*fill = 0;
+	if (c) {
+		if (tool_parse_uint(c, 255, &v))
+			return -1;
+		*fill = v;
+	}
+	return 0;
+}
+
 static void recv_finish(struct ns_recv *rc, int ret)
 {
 	struct ns_report *rep = rc->rep;
@@ -322,6 +455,7 @@ static void recv_finish(struct ns_recv *rc, int ret)
 		rep->stream_bytes += f->stream_off;
 		rep->payload_bytes += f->payload_ok;
 		rep->mismatches += f->mismatches;
+		rep->redacted_bytes += f->redacted;
 		if (ns_flow_complete(f))
 			continue;
 		rep->verify_ok = false;
@@ -370,6 +504,9 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 		{ "cq", required_argument, NULL, 'C' },
 		{ "bpf-stats", no_argument, NULL, 'S' },
 		{ "store", required_argument, NULL, 'W' },
+		{ "store-index", required_argument, NULL, 'x' },
+		{ "index", required_argument, NULL, 'K' },
+		{ "expect-redact", required_argument, NULL, 'E' },
 		{ "ready", required_argument, NULL, 'R' },
 		{ "setup-only", no_argument, NULL, 'P' },
 		{ "json", no_argument, NULL, 'j' },
@@ -385,6 +522,8 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 		.timeout_s = 60,
 	};
 	struct ns_recv rc = { .o = &o, .rep = rep, .lfd = -1 };
+	struct ns_expect expect;
+	struct ns_index ix;
 	uint64_t v;
 	int opt, ret;
 
@@ -443,6 +582,14 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 			break;
 		case 'S': o.bpf_stats = true; break;
 		case 'W': o.store = optarg; break;
+		case 'x': o.store_index = optarg; break;
+		case 'K': o.index = optarg; break;
+		case 'E':
+			if (ns_parse_redact(optarg, &o.redact_off, &o.redact_len, &o.redact_fill))
+				return ns_bad_value(argv, "OFF:LEN[:FILL], OFF below 2M, LEN "
+						    "from 1 to 2M, FILL a byte");
+			o.expect_redact = true;
+			break;
 		case 'R': o.ready = optarg; break;
 		case 'P': o.setup_only = true; break;
 		case 'j': *json = true; break;
@@ -456,6 +603,14 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 		case 'h': usage(stdout); exit(0);
 		default: goto usage;
 		}
+	}
+	if (o.store_index && !o.store) {
+		tool_err("--store-index needs --store");
+		goto usage;
+	}
+	if (!o.expect_redact != !o.index) {
+		tool_err("--expect-redact and --index go together");
+		goto usage;
 	}
 	if (optind != argc || o.mode == NR_NS_MODES || !o.port) {
 		tool_err("recv needs --mode and --port%s", optind != argc ? ", and no operand" : "");
@@ -493,6 +648,18 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 	}
 	rep->cmd = "recv";
 	rep->mode = ns_mode_names[o.mode];
+	if (o.expect_redact) {
+		ret = ns_index_open(o.index, &ix);
+		if (!ret) {
+			ret = ns_expect_build(&ix, o.redact_off, o.redact_len, o.redact_fill,
+					      &expect);
+			ns_index_close(&ix);
+		}
+		if (ret)
+			return ret;
+		ns_expect = &expect;
+		rep->expect_redact = true;
+	}
 	switch (o.mode) {
 	case NS_NATIVE:
 		ret = ns_recv_native(&rc);
@@ -519,6 +686,12 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 	}
 	if (rc.store && !rep->store_ok && !rep->store_msg[0])
 		snprintf(rep->store_msg, sizeof(rep->store_msg), "not verified");
+	if (o.store_index && rep->store_ok && !o.setup_only &&
+	    ns_store_write_index(&rc, o.store_index)) {
+		rep->verify_ok = false;
+		snprintf(rep->store_msg, sizeof(rep->store_msg), "--store-index %s not written",
+			 o.store_index);
+	}
 	for (unsigned int i = 0; i < rc.nflows; i++)
 		if (rc.flows[i].fd >= 0)
 			close(rc.flows[i].fd);
@@ -528,6 +701,10 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 	ns_store_close(&rc);
 	ns_bpf_close(&rc);
 	unio_region_destroy(rc.r);
+	if (ns_expect) {
+		ns_expect = NULL;
+		ns_expect_free(&expect);
+	}
 	return ret ? ret : (rep->verify_ok ? 0 : -EIO);
 usage:
 	fprintf(stderr, "Try '%s --help'.\n", tool_name);
@@ -543,6 +720,11 @@ static int do_send(int argc, char **argv, struct ns_report *rep, bool *json,
 		{ "seed", required_argument, NULL, 's' },
 		{ "chunk", required_argument, NULL, 'c' },
 		{ "corrupt", required_argument, NULL, 'X' },
+		{ "from-nvme", required_argument, NULL, 'F' },
+		{ "index", required_argument, NULL, 'K' },
+		{ "bufs", required_argument, NULL, 'u' },
+		{ "bpf-redact", required_argument, NULL, 'r' },
+		{ "setup-only", no_argument, NULL, 'P' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -552,13 +734,16 @@ static int do_send(int argc, char **argv, struct ns_report *rep, bool *json,
 	};
 	struct ns_send_opts o = {
 		.nflows = 1, .bytes = 64ULL << 20, .seed = NS_DEFAULT_SEED,
-		.chunk = 256 << 10, .timeout_s = 60, .corrupt = -1,
+		.chunk = 256 << 10, .timeout_s = 60, .corrupt = -1, .bufs = 32,
 	};
+	bool pattern_opt = false, nvme_opt = false;
 	char *host, *colon;
 	uint64_t v;
 	int opt, ret;
 
 	while ((opt = getopt_long(argc, argv, "n:b:jo:t:Qh", opts, NULL)) >= 0) {
+		if (opt == 'n' || opt == 'b' || opt == 's' || opt == 'c' || opt == 'X')
+			pattern_opt = true;
 		switch (opt) {
 		case 'n':
 			if (tool_parse_uint(optarg, NS_MAX_FLOWS, &v) || !v)
@@ -585,6 +770,22 @@ static int do_send(int argc, char **argv, struct ns_report *rep, bool *json,
 				return ns_bad_value(argv, "a byte offset");
 			o.corrupt = v;
 			break;
+		case 'F': o.nvme = optarg; break;
+		case 'K': o.index = optarg; break;
+		case 'u':
+			if (tool_parse_uint(optarg, 4096, &v) || v < 2)
+				return ns_bad_value(argv, "from 2 to 4096 buffers");
+			o.bufs = v;
+			nvme_opt = true;
+			break;
+		case 'r':
+			if (ns_parse_redact(optarg, &o.redact_off, &o.redact_len, &o.redact_fill))
+				return ns_bad_value(argv, "OFF:LEN[:FILL], OFF below 2M, LEN "
+						    "from 1 to 2M, FILL a byte");
+			o.redact = true;
+			nvme_opt = true;
+			break;
+		case 'P': o.setup_only = true; nvme_opt = true; break;
 		case 'j': *json = true; break;
 		case 'o': *output = optarg; break;
 		case 't':
@@ -610,6 +811,29 @@ static int do_send(int argc, char **argv, struct ns_report *rep, bool *json,
 	*colon = '\0';
 	o.host = host;
 	o.port = v;
+	if (!o.nvme != !o.index) {
+		tool_err("--from-nvme and --index go together");
+		goto usage;
+	}
+	if (o.nvme && pattern_opt) {
+		tool_err("--from-nvme sends what the index names: no --flows, --bytes, "
+			 "--seed, --chunk or --corrupt");
+		goto usage;
+	}
+	if (!o.nvme && nvme_opt) {
+		tool_err("--bufs, --bpf-redact and --setup-only are for --from-nvme");
+		goto usage;
+	}
+	if (o.nvme) {
+		ret = ns_send_nvme(&o, rep);
+		if (ret == -ECANCELED && o.setup_only) {
+			rep->verify_ok = true;
+			snprintf(rep->verify_msg, sizeof(rep->verify_msg),
+				 "--setup-only: no transfer");
+			ret = 0;
+		}
+		return emit(rep, *json, *output) ?: ret;
+	}
 	ret = ns_send(&o, rep);
 	if (!rep->verify_msg[0] && !ret)
 		snprintf(rep->verify_msg, sizeof(rep->verify_msg),

@@ -19,6 +19,7 @@
 #include <unifiedio.h>
 
 #include "json_writer.h"
+#include "regsend.h"
 #include "tool.h"
 
 #define NS_MAGIC		"UIONETS1"
@@ -77,6 +78,10 @@ struct ns_flow {
 	uint64_t chunks;
 	uint64_t copied_chunks;		/* RECV: UNIFIED_IO_CQE_F_COPIED */
 	uint64_t copied_bytes;
+	/* --expect-redact: this flow's redacted payload spans, in order. */
+	const struct ns_redact_span *spans;
+	size_t nspans;
+	uint64_t redacted;		/* payload bytes found redacted */
 };
 
 /* Check @len received bytes of @f at its current stream offset. */
@@ -127,6 +132,19 @@ struct ns_report {
 	char ifname[32];
 	uint32_t ifindex, rxq;
 	bool zcrx_nodev;
+	/* send --from-nvme */
+	const char *nvme_dev;
+	struct rs_stats rs;
+	bool have_send_info;
+	struct unified_io_send_info send_info;
+	const char *bpf_prog;		/* "redact" */
+	uint32_t redact_off, redact_len;
+	uint8_t redact_fill;
+	uint32_t slot_size;
+	unsigned int bufs;
+	/* recv --expect-redact */
+	bool expect_redact;
+	uint64_t redacted_bytes;
 };
 
 /* Options of recv. */
@@ -153,6 +171,11 @@ struct ns_recv_opts {
 	const char *ready;
 	unsigned int timeout_s;
 	bool quiet;
+	const char *store_index;	/* --store-index FILE */
+	const char *index;		/* --index FILE, with --expect-redact */
+	bool expect_redact;
+	uint32_t redact_off, redact_len;
+	uint8_t redact_fill;
 };
 
 /* Options of send. */
@@ -166,9 +189,23 @@ struct ns_send_opts {
 	int64_t corrupt;		/* flow 0's payload byte to flip, or -1 */
 	unsigned int timeout_s;
 	bool quiet;
+	/* --from-nvme DEV --index FILE: the streams a store holds, zero-copy. */
+	const char *nvme;
+	const char *index;
+	unsigned int bufs;		/* region buffers (slots in flight) */
+	bool redact;			/* --bpf-redact OFF:LEN[:FILL] */
+	uint32_t redact_off, redact_len;
+	uint8_t redact_fill;
+	bool setup_only;
 };
 
 int ns_send(const struct ns_send_opts *o, struct ns_report *rep);
+/* send --from-nvme (send-nvme.c). */
+int ns_send_nvme(const struct ns_send_opts *o, struct ns_report *rep);
+/* Connect to @ai, retrying while refused until @timeout_s passes; the fd. */
+struct addrinfo;
+int ns_connect(const struct addrinfo *ai, unsigned int timeout_s, char *msg,
+	       size_t msg_size);
 
 /* recv.c: the machinery every mode shares. */
 struct ns_recv;
@@ -230,7 +267,90 @@ int ns_store_add(struct ns_recv *rc, struct ns_flow *f, uint64_t buf_off,
 int ns_store_flush(struct ns_recv *rc);
 /* Read everything back into buffers @owner holds and check it. */
 int ns_store_verify(struct ns_recv *rc, const uint64_t *bufs, unsigned int nbufs);
+/* --store-index: the index of a verified store, for send --from-nvme. */
+int ns_store_write_index(struct ns_recv *rc, const char *path);
 void ns_store_close(struct ns_recv *rc);
+
+/*
+ * The store index file (recv --store DEV --store-index FILE): where each
+ * chunk of each flow lies on the namespace, so that send --from-nvme can
+ * send the streams again from the drive. Little-endian, in this order:
+ * struct ns_index_hdr, @nflows struct ns_index_flow (the receiver's flows in
+ * the order it accepted them), @nentries struct ns_index_entry in slot
+ * order; slot s is blocks [s * slot_size / lba_size, (s + 1) * ...) of the
+ * namespace, and a flow's entries, in order, cover its stream exactly.
+ */
+#define NS_INDEX_MAGIC		"UIONSIX1"
+#define NS_INDEX_VERSION	1
+
+struct ns_index_hdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t hdr_size;		/* sizeof(struct ns_index_hdr) */
+	uint32_t slot_size;		/* bytes of a slot: a region buffer */
+	uint32_t lba_size;		/* bytes of a block of the namespace */
+	uint32_t nflows;
+	uint32_t nsid;
+	uint64_t nslots;
+	uint64_t nentries;
+	uint64_t resv[4];
+};
+
+struct ns_index_flow {
+	uint32_t hdr_flow;		/* the flow number in its stream header */
+	uint32_t resv;
+	uint64_t stream_bytes;		/* header and payload */
+};
+
+struct ns_index_entry {
+	uint32_t flow;			/* index into the flow table */
+	uint32_t len;			/* bytes */
+	uint32_t chunk_off;		/* first byte in the slot */
+	uint32_t resv;
+	uint64_t stream_off;		/* of the first byte */
+	uint64_t slot;
+};
+
+_Static_assert(sizeof(struct ns_index_hdr) == 80, "index header size");
+_Static_assert(sizeof(struct ns_index_entry) == 32, "index entry size");
+
+/* A store index, mapped and checked (index.c). */
+struct ns_index {
+	const struct ns_index_hdr *hdr;
+	const struct ns_index_flow *flows;
+	const struct ns_index_entry *entries;
+	void *map;
+	size_t map_len;
+};
+
+/* 0, or -errno with the first fault said on standard error. */
+int ns_index_open(const char *path, struct ns_index *ix);
+void ns_index_close(struct ns_index *ix);
+
+/*
+ * recv --expect-redact OFF:LEN[:FILL] --index FILE: the stream comes from
+ * send --from-nvme --bpf-redact with the same OFF:LEN:FILL, so bytes
+ * [OFF, OFF + LEN) of every slot (clamped to its used bytes) are FILL; the
+ * index says which stream bytes those are, per stream-header flow number.
+ * ns_flow_consume() and ns_flow_expect() check those bytes against FILL and
+ * every other byte against the pattern.
+ */
+struct ns_redact_span {
+	uint64_t start, end;		/* payload offsets, [start, end) */
+};
+
+struct ns_expect {
+	uint8_t fill;
+	unsigned int nflows;
+	uint32_t hdr_flow[NS_MAX_FLOWS];
+	struct ns_redact_span *spans[NS_MAX_FLOWS];
+	size_t nspans[NS_MAX_FLOWS];
+};
+
+extern const struct ns_expect *ns_expect;
+int ns_expect_build(const struct ns_index *ix, uint32_t off, uint32_t len, uint8_t fill,
+		    struct ns_expect *e);
+void ns_expect_free(struct ns_expect *e);
 
 /*
  * --bpf-stats: the stats program of bpf/ attached to the region. native

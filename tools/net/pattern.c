@@ -108,6 +108,69 @@ int ns_hdr_check(const struct ns_hdr *h)
 	return 0;
 }
 
+/*
+ * Bytes of payload [poff, poff + n) that match from the start: FILL inside
+ * the redacted spans (ascending, disjoint), the pattern outside them.
+ * @redacted counts the bytes checked against FILL.
+ */
+static size_t ns_check_spans(const struct ns_redact_span *sp, size_t nsp, uint8_t fill,
+			     uint64_t key, uint64_t poff, const uint8_t *p, size_t n,
+			     uint64_t *redacted)
+{
+	size_t lo = 0, hi = nsp, done = 0;
+
+	if (!nsp)
+		return ns_check(key, poff, p, n);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sp[mid].end <= poff)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (done < n) {
+		uint64_t o = poff + done;
+		size_t run = n - done, good;
+
+		if (lo < nsp && sp[lo].start <= o) {
+			if (sp[lo].end - o < run)
+				run = sp[lo].end - o;
+			for (size_t k = 0; k < run; k++)
+				if (p[done + k] != fill)
+					return done + k;
+			*redacted += run;
+			if (o + run == sp[lo].end)
+				lo++;
+		} else {
+			if (lo < nsp && sp[lo].start - o < run)
+				run = sp[lo].start - o;
+			good = ns_check(key, o, p + done, run);
+			if (good != run)
+				return done + good;
+		}
+		done += run;
+	}
+	return done;
+}
+
+/* --expect-redact: the spans of the flow whose header says @hdr_flow. */
+static bool ns_flow_find_spans(struct ns_flow *f)
+{
+	const struct ns_expect *e = ns_expect;
+
+	if (!e)
+		return true;
+	for (unsigned int i = 0; i < e->nflows; i++) {
+		if (e->hdr_flow[i] != f->hdr.flow)
+			continue;
+		f->spans = e->spans[i];
+		f->nspans = e->nspans[i];
+		return true;
+	}
+	return false;
+}
+
 static void ns_flow_bad(struct ns_flow *f, uint64_t off)
 {
 	if (!f->mismatches)
@@ -131,7 +194,7 @@ void ns_flow_consume(struct ns_flow *f, const void *buf, size_t len)
 		p += n;
 		len -= n;
 		if (f->hdr_len == NS_HDR_SIZE) {
-			if (ns_hdr_check(&f->hdr)) {
+			if (ns_hdr_check(&f->hdr) || !ns_flow_find_spans(f)) {
 				f->bad_hdr = true;
 				ns_flow_bad(f, 0);
 			} else {
@@ -156,7 +219,8 @@ void ns_flow_consume(struct ns_flow *f, const void *buf, size_t len)
 			f->overrun = true;
 			n = poff < f->hdr.bytes ? f->hdr.bytes - poff : 0;
 		}
-		good = ns_check(f->key, poff, p, n);
+		good = ns_check_spans(f->spans, f->nspans, ns_expect ? ns_expect->fill : 0,
+				      f->key, poff, p, n, &f->redacted);
 		if (good != n)
 			ns_flow_bad(f, f->stream_off + good);
 		f->payload_ok += good;
@@ -191,5 +255,10 @@ bool ns_flow_expect(const struct ns_flow *f, uint64_t off, const void *buf,
 	}
 	if (off - NS_HDR_SIZE + len > f->hdr.bytes)
 		return false;
-	return ns_check(f->key, off - NS_HDR_SIZE, p, len) == len;
+	{
+		uint64_t redacted = 0;
+
+		return ns_check_spans(f->spans, f->nspans, ns_expect ? ns_expect->fill : 0,
+				      f->key, off - NS_HDR_SIZE, p, len, &redacted) == len;
+	}
 }

@@ -38,19 +38,20 @@ struct ns_send_flow {
 	char msg[160];
 };
 
-static int ns_connect(struct ns_sender *s, char *msg, size_t msg_size)
+int ns_connect(const struct addrinfo *ai, unsigned int timeout_s, char *msg,
+	       size_t msg_size)
 {
-	uint64_t deadline = tool_now_ns() + (uint64_t)s->o->timeout_s * 1000000000ULL;
+	uint64_t deadline = tool_now_ns() + (uint64_t)timeout_s * 1000000000ULL;
 	int fd, err;
 
 	for (;;) {
-		fd = socket(s->ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 		if (fd < 0) {
 			snprintf(msg, msg_size, "socket: %s", strerror(errno));
 			return -errno;
 		}
-		if (!connect(fd, s->ai->ai_addr, s->ai->ai_addrlen)) {
-			struct timeval tv = { .tv_sec = s->o->timeout_s };
+		if (!connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+			struct timeval tv = { .tv_sec = timeout_s };
 
 			/* Bounds the wait for the receiver's close. */
 			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -104,7 +105,7 @@ static void *ns_send_thread(void *arg)
 		snprintf(sf->msg, sizeof(sf->msg), "out of memory");
 		goto out;
 	}
-	fd = ns_connect(s, sf->msg, sizeof(sf->msg));
+	fd = ns_connect(s->ai, o->timeout_s, sf->msg, sizeof(sf->msg));
 	if (fd < 0) {
 		sf->err = fd;
 		goto out_free;

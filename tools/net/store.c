@@ -22,14 +22,8 @@
 
 #include "netstream.h"
 
-struct ns_store_entry {
-	uint32_t flow;
-	uint32_t len;
-	uint32_t chunk_off;
-	uint32_t pad;
-	uint64_t stream_off;
-	uint64_t slot;
-};
+/* The index in memory is the index on file (netstream.h). */
+#define ns_store_entry ns_index_entry
 
 struct ns_store {
 	struct unio_nvme *ns;
@@ -264,6 +258,46 @@ int ns_store_verify(struct ns_recv *rc, const uint64_t *bufs, unsigned int nbufs
 		 "%zu chunks in %" PRIu64 " slots read back and verified", st->nidx,
 		 st->next_slot);
 	return 0;
+}
+
+int ns_store_write_index(struct ns_recv *rc, const char *path)
+{
+	struct ns_store *st = rc->store;
+	struct ns_index_hdr *h;
+	struct ns_index_flow *fl;
+	size_t len;
+	char *buf;
+	int ret;
+
+	if (!st || !rc->rep->store_ok)
+		return -EINVAL;
+	len = sizeof(*h) + rc->nflows * sizeof(*fl) + st->nidx * sizeof(*st->idx);
+	buf = calloc(1, len);
+	if (!buf)
+		return -ENOMEM;
+	h = (struct ns_index_hdr *)buf;
+	memcpy(h->magic, NS_INDEX_MAGIC, sizeof(h->magic));
+	h->version = NS_INDEX_VERSION;
+	h->hdr_size = sizeof(*h);
+	h->slot_size = st->slot_size;
+	h->lba_size = st->info.lba_size;
+	h->nflows = rc->nflows;
+	h->nsid = st->info.nsid;
+	h->nslots = st->next_slot;
+	h->nentries = st->nidx;
+	fl = (struct ns_index_flow *)(h + 1);
+	for (unsigned int i = 0; i < rc->nflows; i++) {
+		fl[i].hdr_flow = rc->flows[i].hdr.flow;
+		fl[i].stream_bytes = rc->flows[i].stream_off;
+	}
+	if (st->nidx)
+		memcpy(fl + rc->nflows, st->idx, st->nidx * sizeof(*st->idx));
+	/* Through a shared mapping: copycount sees no copy for it. */
+	ret = tool_store_file(path, buf, len);
+	free(buf);
+	if (ret)
+		tool_err("--store-index %s: %s", path, strerror(-ret));
+	return ret;
 }
 
 void ns_store_close(struct ns_recv *rc)

@@ -14,7 +14,9 @@
 # RECV needs UNIFIED_IO_FEAT_NET_RECV, NET_BIND needs
 # UNIFIED_IO_FEAT_NET_PROVIDER (GET_INFO, "unified-io feature"), the zcrx
 # modes need io_uring zcrx (ZCRX_REG_NODEV without a NIC queue), the unionic
-# cases need the kind ("ip link add NAME type unionic").
+# cases need the kind ("ip link add NAME type unionic"); the way back
+# (send --from-nvme: NVMe -> region -> TCP by UNIFIED_IO_OP_SEND) needs
+# UNIFIED_IO_FEAT_NET_SEND and /dev/ng0n1.
 #
 # Prints "ok N name", "not ok N name" (with "#" diagnostics) and
 # "# SKIP name: reason" lines; skips are not counted. The last line is
@@ -30,6 +32,7 @@ UIO=$BUILD/tools/unified-io
 BYTES=${NET_TEST_BYTES:-4M}
 FEAT_NET_RECV=$((1 << 7))
 FEAT_NET_PROVIDER=$((1 << 8))
+FEAT_NET_SEND=$((1 << 9))
 
 pass=0 fail=0 skip=0 n=0
 tmp=$(mktemp -d) || exit 1
@@ -118,14 +121,15 @@ fi
 
 # xfer SEND_ARGS -- RECV_ARGS: one transfer to $ADDR:$PORT (a new port each
 # time unless PORT is set: the unionic steering rule names one); $rc is the
-# receiver's exit status, $src the sender's, the report in $tmp/recv.json.
+# receiver's exit status, $src the sender's, the reports in $tmp/recv.json
+# and $tmp/send.json.
 next_port=7100
 xfer() {
 	local sargs=() pid port=${PORT:-}
 	while [ "$1" != -- ]; do sargs+=("$1"); shift; done
 	shift
 	[ -n "$port" ] || { next_port=$((next_port + 1)); port=$next_port; }
-	rm -f "$tmp/ready" "$tmp/recv.json" "$tmp/recv.err" "$tmp/send.err"
+	rm -f "$tmp/ready" "$tmp/recv.json" "$tmp/recv.err" "$tmp/send.err" "$tmp/send.json"
 	in_r "$NS" recv --port "$port" --ready "$tmp/ready" --timeout 30 -Q -j \
 		-o "$tmp/recv.json" "$@" 2>"$tmp/recv.err" &
 	pid=$!
@@ -135,8 +139,8 @@ xfer() {
 		sleep 0.1
 	done
 	if [ -e "$tmp/ready" ]; then
-		in_s "$NS" send "$ADDR:$port" --timeout 30 -Q "${sargs[@]}" \
-			>/dev/null 2>"$tmp/send.err"
+		in_s "$NS" send "$ADDR:$port" --timeout 30 -Q -j -o "$tmp/send.json" \
+			"${sargs[@]}" >/dev/null 2>"$tmp/send.err"
 		src=$?
 	else
 		src=-1
@@ -145,19 +149,29 @@ xfer() {
 	rc=$?
 }
 
-# check NAME PYEXPR: the receiver's report "d" satisfies PYEXPR.
+# check NAME PYEXPR: the receiver's report "d" satisfies PYEXPR; "s" is
+# the sender's report, "sn" its SENDs and "si" GET_INFO's send counters
+# (send --from-nvme).
 check() {
 	local name=$1 msg
-	if msg=$(python3 - "$tmp/recv.json" "$2" 2>&1 <<'PY'
-import json, sys
+	if msg=$(python3 - "$tmp/recv.json" "$2" "$tmp/send.json" 2>&1 <<'PY'
+import json, os, sys
 with open(sys.argv[1]) as f:
     d = json.load(f)
+s = {}
+if os.path.exists(sys.argv[3]) and os.path.getsize(sys.argv[3]):
+    with open(sys.argv[3]) as f:
+        s = json.load(f)
+sn = s.get("sends") or {}
+si = s.get("send_info") or {}
 c = d.get("copies", {})
 k = c.get("kernel") or {}
 ni = d.get("net_info", {})
 if not eval("(" + sys.argv[2] + ")"):
     print("false: " + " ".join(sys.argv[2].split()))
     print("report: " + json.dumps({x: d[x] for x in d if x not in ("tool",)}, sort_keys=True))
+    if s:
+        print("sender: " + json.dumps({x: s[x] for x in s if x not in ("tool",)}, sort_keys=True))
     sys.exit(1)
 PY
 	); then
@@ -260,6 +274,135 @@ else
 	skip "veth: wire -> region -> BPF -> NVMe" "no /dev/ng0n1"
 fi
 
+# The way back: what a receiver stored, sent again from the drive. The
+# drive keeps the last store here (the hand-made one) until the unionic
+# native --store case (patched kernels only), after the unionic way-back
+# case.
+back_cases=("veth: --store-index writes where each chunk lies"
+	    "veth: NVMe -> region -> TCP (send --from-nvme), every byte back"
+	    "veth: NVMe -> region -> BPF (--bpf-redact) -> TCP, redacted bytes checked"
+	    "veth: a receiver expecting redaction finds the bytes unredacted"
+	    "veth: send --from-nvme refuses a malformed index"
+	    "veth: a hand-made store: chunks inside slots, two flows in one slot, OP_BPF"
+	    "unionic: NVMe -> region -> TCP over the test NIC, zero-copy")
+back_why=
+if ! has_feat $FEAT_NET_SEND; then
+	back_why="no UNIFIED_IO_FEAT_NET_SEND"
+elif [ ! -c /dev/ng0n1 ]; then
+	back_why="no /dev/ng0n1"
+fi
+IX=$tmp/store.idx
+if [ -n "$back_why" ]; then
+	for c in "${back_cases[@]:0:6}"; do skip "$c" "$back_why"; done
+else
+	expect_ok "${back_cases[0]}" \
+		"d['store']['verified'] and d['stream_bytes'] == $STREAM2" \
+		--flows 2 --bytes "$BYTES" -- --mode recv --flows 2 --buf-size 16K \
+		--store /dev/ng0n1 --store-index "$IX"
+	# The sender reads the drive in one namespace as well as in the other.
+	expect_ok "${back_cases[1]}" \
+		"d['stream_bytes'] == $STREAM2 and d['flows'] == 2 and
+		 sn['bytes'] == $STREAM2 and sn['notifications'] == sn['sends'] > 0 and
+		 si['send_bytes'] == $STREAM2 and si['notifs'] == sn['notifications'] and
+		 si['zc_bytes'] + si['copied_bytes'] == $STREAM2 and si['inflight'] == 0 and
+		 si['bufs_sending'] == 0 and s['from_nvme']['reads'] > 0 and s['bpf'] is None" \
+		--from-nvme /dev/ng0n1 --index "$IX" --bufs 4 -- --mode recv --flows 2
+	expect_ok "${back_cases[2]}" \
+		"d['stream_bytes'] == $STREAM2 and d['verify']['redacted_bytes'] > 0 and
+		 s['bpf']['program'] == 'redact' and s['bpf']['send_f_bpf'] > 0 and
+		 sn['bytes'] == $STREAM2 and si['bpf_drops'] == 0" \
+		--from-nvme /dev/ng0n1 --index "$IX" --bpf-redact 100:50:0x2a -- \
+		--mode recv --flows 2 --index "$IX" --expect-redact 100:50:0x2a
+	xfer --from-nvme /dev/ng0n1 --index "$IX" -- --mode recv --flows 2 --index "$IX" \
+		--expect-redact 100:50:0x2a
+	if [ "$rc" = 1 ]; then
+		check "${back_cases[3]}" \
+			"not d['verify']['ok'] and d['verify']['mismatches'] > 0 and
+			 'first wrong byte at stream offset' in d['verify']['detail'] and
+			 d['verify']['redacted_bytes'] == 0"
+	else
+		not_ok "${back_cases[3]}" "receiver exit status $rc, not 1"
+	fi
+	# Entry 0's length grows past its slot: refused before connecting.
+	python3 - "$IX" "$tmp/bad.idx" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+hdr, flows = 80, struct.unpack_from("<I", b, 24)[0]
+e = hdr + 16 * flows
+struct.pack_into("<I", b, e + 4, 1 << 30)
+open(sys.argv[2], "wb").write(b)
+PY
+	in_s "$NS" send "10.77.1.1:1" --from-nvme /dev/ng0n1 --index "$tmp/bad.idx" -Q \
+		>/dev/null 2>"$tmp/send.err"
+	src=$?
+	if [ "$src" = 1 ] && grep -q "not inside a slot" "$tmp/send.err"; then
+		ok "${back_cases[4]}"
+	else
+		not_ok "${back_cases[4]}" "sender exit status $src"
+	fi
+
+	# A store no receiver here would write: chunks at any offset of their
+	# 4 KiB slot, up to three per slot, of both flows, gaps between them;
+	# each flow's first chunk alone at the start of its slot. The slots
+	# with one chunk from their first byte take UNIFIED_IO_SEND_F_BPF, the
+	# others UNIFIED_IO_OP_BPF; a buffer serves both connections.
+	# The kernel names namespaces in the order it finds them: ng0n1 may be
+	# the 4 KiB one.
+	lba=$("$UIO" -j nvme info /dev/ng0n1 2>/dev/null |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["lba_size"])') || lba=512
+	python3 - "$nbytes" "$tmp/hand.img" "$tmp/hand.idx" "$lba" <<'PY'
+import random, struct, sys
+MUL, MUL2, M = 0x9e3779b97f4a7c15, 0xd6e8feb86659fd93, (1 << 64) - 1
+n, seed, SLOT, LBA = int(sys.argv[1]), 0x756e69666965642d, 4096, int(sys.argv[4])
+def stream(f):
+    x = seed ^ (((f + 1) * MUL2) & M)
+    x ^= x >> 31
+    x = (x * MUL) & M
+    key = x ^ (x >> 29)
+    words = [(((w + 1) * MUL) & M) ^ key for w in range((n + 7) // 8)]
+    hdr = b"UIONETS1" + struct.pack("<IIIIQQ", 1, f, 2, 64, n, seed) + bytes(24)
+    return hdr + struct.pack("<%dQ" % len(words), *words)[:n]
+st = [stream(0), stream(1)]
+rnd = random.Random(13)
+pos, img, ents = [0, 0], bytearray(), []
+def chunk(f, off, ln, slot, buf):
+    buf[off:off + ln] = st[f][pos[f]:pos[f] + ln]
+    ents.append(struct.pack("<IIIIQQ", f, ln, off, 0, pos[f], slot))
+    pos[f] += ln
+for f in (0, 1):
+    buf = bytearray(b"\xee" * SLOT)
+    chunk(f, 0, 100, len(img) // SLOT, buf)
+    img += buf
+while pos[0] < len(st[0]) or pos[1] < len(st[1]):
+    buf, off = bytearray(b"\xee" * SLOT), rnd.choice([0, 0, 8, 100, 1000])
+    for _ in range(rnd.randint(1, 3)):
+        left = [f for f in (0, 1) if pos[f] < len(st[f])]
+        if not left or off >= SLOT:
+            break
+        f = rnd.choice(left)
+        ln = min(rnd.randint(1, 2500), SLOT - off, len(st[f]) - pos[f])
+        chunk(f, off, ln, len(img) // SLOT, buf)
+        off += ln + rnd.choice([0, 0, 4, 37])
+    img += buf
+open(sys.argv[2], "wb").write(img)
+hdr = b"UIONSIX1" + struct.pack("<IIIIIIQQ", 1, 80, SLOT, LBA, 2, 1, len(img) // SLOT,
+                                len(ents)) + bytes(32)
+flows = b"".join(struct.pack("<IIQ", f, 0, len(st[f])) for f in (0, 1))
+open(sys.argv[3], "wb").write(hdr + flows + b"".join(ents))
+PY
+	if ! "$UIO" nvme write /dev/ng0n1 --lba 0 --input "$tmp/hand.img" >/dev/null 2>"$tmp/send.err"; then
+		not_ok "${back_cases[5]}" "unified-io nvme write of the image failed"
+	else
+		IX=$tmp/hand.idx
+		expect_ok "${back_cases[5]}" \
+			"d['stream_bytes'] == $STREAM2 and d['verify']['redacted_bytes'] > 0 and
+			 s['bpf']['op_bpf'] > 0 and s['bpf']['send_f_bpf'] > 0 and
+			 sn['bytes'] == $STREAM2 and sn['notifications'] == sn['sends']" \
+			--from-nvme /dev/ng0n1 --index "$IX" --bufs 3 --bpf-redact 100:1900:0x2a -- \
+			--mode recv --flows 2 --index "$IX" --expect-redact 100:1900:0x2a
+	fi
+fi
+
 # --- unionic: the software header-split NIC --------------------------------
 
 ADDR=10.77.2.1
@@ -268,7 +411,7 @@ unionic_cases=("unionic: zcrx-region, payload DMA'd into the region's data area"
 	      "unionic: native, the region as the queue's memory provider"
 	      "unionic: native: wire -> region -> BPF -> NVMe")
 if [ -z "$unionic" ]; then
-	for c in "${unionic_cases[@]}"; do skip "$c" "$unionic_why"; done
+	for c in "${unionic_cases[@]}" "${back_cases[6]}"; do skip "$c" "$unionic_why"; done
 	summary
 	[ "$fail" = 0 ]
 	exit
@@ -300,6 +443,19 @@ done
 
 expect_ok "${unionic_cases[2]}" "c['copied_bytes'] == $STREAM2" \
 	--flows 2 --bytes "$BYTES" -- --mode recv --flows 2
+
+# The hand-made store, sent over the test NIC: its skbs leave through a NIC with
+# scatter-gather whose "DMA" reads the region's pages, so the notifications
+# say zero-copy.
+if [ -n "$back_why" ]; then
+	skip "${back_cases[6]}" "$back_why"
+else
+	expect_ok "${back_cases[6]}" \
+		"d['stream_bytes'] == $STREAM2 and sn['bytes'] == $STREAM2 and
+		 si['zc_bytes'] > 0 and si['zc_bytes'] + si['copied_bytes'] == $STREAM2 and
+		 sn['notifications'] == sn['sends']" \
+		--from-nvme /dev/ng0n1 --index "$IX" -- --mode recv --flows 2
+fi
 
 if ! has_feat $FEAT_NET_RECV; then
 	skip "${unionic_cases[3]}" "no UNIFIED_IO_FEAT_NET_RECV"

@@ -23,6 +23,7 @@ BUILD=${BUILD:-$REPO/build}
 UIO=$BUILD/tools/unified-io
 NS=$BUILD/tools/unio-netstream
 FEAT_NET_RECV=$((1 << 7))
+FEAT_NET_SEND=$((1 << 9))
 
 # shellcheck source-path=SCRIPTDIR source=../../bpf/test-lib.sh
 . "$REPO/bpf/test-lib.sh"
@@ -158,6 +159,18 @@ fails "bpf: --buf-size 3K" 2 "--buf-size 3 KiB: must be a power of two" bpf --bu
 fails "bpf demo: too few buffers" 2 "--bufs 2: the demo needs at least 3" bpf demo --bufs 2
 fails "net: no dev" 2 "net check needs dev IFNAME" net
 fails "net check: unknown argument" 2 "unknown argument 'frob' (expected dev, rxq or bufs)" net check frob
+fails "net send: no operands" 2 "net send needs DEV and HOST:PORT" net send --lba 0 --length 4K
+fails "net send: no port" 2 "'127.0.0.1' is not HOST:PORT" net send /dev/ng0n1 127.0.0.1 --lba 0 --length 4K
+fails "net send: port 0" 2 "'127.0.0.1:0' is not HOST:PORT" net send /dev/ng0n1 127.0.0.1:0 --lba 0 --length 4K
+fails "net send: no --lba" 2 "net send needs --lba" net send /dev/ng0n1 127.0.0.1:1 --length 4K
+fails "net send: no --length" 2 "net send needs --length N" net send /dev/ng0n1 127.0.0.1:1 --lba 0
+fails "net send: --length 0" 2 "--length '0': not a size above 0" net send /dev/ng0n1 127.0.0.1:1 --lba 0 --length 0
+fails "net send: --buf-size 3K" 2 "--buf-size 3 KiB: must be a power of two from 4 KiB to 2 MiB" net send /dev/ng0n1 127.0.0.1:1 --lba 0 --length 4K --buf-size 3K
+fails "net send: --bufs 1" 2 "--bufs '1': a number from 2 to 4096" net send /dev/ng0n1 127.0.0.1:1 --lba 0 --length 4K --bufs 1
+fails "net send: --bufs beyond a region" 2 "more than the 1 GiB a region holds" net send /dev/ng0n1 127.0.0.1:1 --lba 0 --length 4K --bufs 4096 --buf-size 2M
+fails "net send: --redact without LEN" 2 "--redact '5': OFF:LEN[:FILL]" net send /dev/ng0n1 127.0.0.1:1 --lba 0 --length 4K --redact 5
+fails "net send: --redact FILL above a byte" 2 "--redact '0:4:256'" net send /dev/ng0n1 127.0.0.1:1 --lba 0 --length 4K --redact 0:4:256
+fails "net send: an extra operand" 2 "and nothing more" net send /dev/ng0n1 127.0.0.1:1 extra --lba 0 --length 4K
 
 # -j before the object, and -p, give the same document.
 run -p frob
@@ -180,6 +193,16 @@ succeeds "-j after the command: region list" "isinstance(d, list)" region list -
 ns_fails "unio-netstream: a bad --mode lists the modes" 2 "bad value 'bogus' for --mode: native, zcrx, zcrx-region or recv" recv --mode bogus --port 1
 ns_fails "unio-netstream: --buf-size 3K" 2 "bad value '3K' for --buf-size: a power of two from 4K to 2M" recv --mode recv --port 1 --buf-size 3K
 ns_fails "unio-netstream: --data-size beyond the region" 2 "--data-size 512 MiB: at most" recv --mode native --port 1 --data-size 512M
+ns_fails "unio-netstream: --from-nvme without --index" 2 "--from-nvme and --index go together" send 127.0.0.1:1 --from-nvme /dev/ng0n1
+ns_fails "unio-netstream: --from-nvme takes no --flows" 2 "no --flows, --bytes" send 127.0.0.1:1 --from-nvme /dev/ng0n1 --index x --flows 2
+ns_fails "unio-netstream: --bufs is for --from-nvme" 2 "are for --from-nvme" send 127.0.0.1:1 --bufs 4
+ns_fails "unio-netstream: --bpf-redact OFF:LEN" 2 "bad value '7' for --bpf-redact: OFF:LEN[:FILL]" send 127.0.0.1:1 --from-nvme /dev/ng0n1 --index x --bpf-redact 7
+ns_fails "unio-netstream: --expect-redact needs --index" 2 "--expect-redact and --index go together" recv --mode recv --port 1 --expect-redact 64:8
+ns_fails "unio-netstream: --store-index needs --store" 2 "--store-index needs --store" recv --mode recv --port 1 --store-index x
+printf 'not an index, not at all, and long enough for the header of one: 0123456789abcdef\n' >"$tmp/bad.idx"
+ns_fails "unio-netstream: a file that is no store index" 1 "not a store index" recv --mode recv --port 1 --index "$tmp/bad.idx" --expect-redact 64:8
+head -c 40 /dev/zero >"$tmp/short.idx"
+ns_fails "unio-netstream: a short index" 1 "not a regular file of a plausible size" send 127.0.0.1:1 --from-nvme /dev/ng0n1 --index "$tmp/short.idx"
 
 # --- What needs the module --------------------------------------------------
 
@@ -251,6 +274,76 @@ if [ $((features & FEAT_NET_RECV)) != 0 ]; then
 	fi
 else
 	skip "net check dev lo" "no UNIFIED_IO_FEAT_NET_RECV"
+fi
+
+# net send: blocks of the drive onto a TCP connection on lo, through the
+# redact program; a receiver in python keeps what it gets, compared with
+# what was written and the redaction applied to every 64 KiB buffer.
+if [ $((features & FEAT_NET_SEND)) = 0 ]; then
+	fails "net send without NET_SEND: exit 1" 1 "no UNIFIED_IO_FEAT_NET_SEND" \
+		net send /dev/ng0n1 127.0.0.1:1 --lba 0 --length 4K
+	skip "net send" "no UNIFIED_IO_FEAT_NET_SEND"
+elif [ ! -c /dev/ng0n1 ]; then
+	skip "net send" "no /dev/ng0n1"
+else
+	len=$((1048576 + 3 * 65536 + 13))
+	head -c "$len" /dev/urandom >"$tmp/src"
+	"$UIO" nvme write /dev/ng0n1 --lba 4096 --input "$tmp/src" >/dev/null 2>"$tmp/err" ||
+		not_ok "net send: the data written first" "$(cat "$tmp/err")"
+	port=7390
+	rm -f "$tmp/ready"
+	python3 - "$port" "$tmp/got" "$tmp/ready" <<'PY' &
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(1)
+s.settimeout(60)
+open(sys.argv[3], "w").close()
+c, _ = s.accept()
+c.settimeout(60)
+with open(sys.argv[2], "wb") as out:
+    while True:
+        b = c.recv(1 << 20)
+        if not b:
+            break
+        out.write(b)
+PY
+	listener=$!
+	for _ in $(seq 100); do [ -e "$tmp/ready" ] && break; sleep 0.1; done
+	run net send /dev/ng0n1 127.0.0.1:$port --lba 4096 --length "$len" --bufs 4 \
+		--redact 100:8:0x41 -j
+	wait "$listener"
+	if [ "$rc" != 0 ]; then
+		not_ok "net send: the range arrives, redacted in every buffer" "exit status $rc: $(cat "$tmp/err")"
+	elif msg=$(python3 - "$tmp/src" "$tmp/got" "$tmp/out" "$len" <<'PY' 2>&1
+import json, sys
+src, got = bytearray(open(sys.argv[1], "rb").read()), open(sys.argv[2], "rb").read()
+d, n = json.load(open(sys.argv[3])), int(sys.argv[4])
+for o in range(0, n, 65536):
+    src[o + 100:min(o + 108, n)] = b"A" * (min(o + 108, n) - o - 100)
+sn, si = d["sends"], d["send_info"]
+bad = []
+if got != bytes(src):
+    bad.append(f"{len(got)} bytes received, {n} sent, redacted as expected: {got == bytes(src)}")
+if sn["bytes"] != n or si["send_bytes"] != n or sn["notifications"] != sn["sends"]:
+    bad.append("counters: " + json.dumps(d))
+if d["bpf"]["program"] != "redact" or d["bpf"]["send_f_bpf"] != d["nvme_reads"]:
+    bad.append("every buffer by UNIFIED_IO_SEND_F_BPF: " + json.dumps(d["bpf"]))
+if si["zc_bytes"] + si["copied_bytes"] != n or si["inflight"] or si["bufs_sending"]:
+    bad.append("GET_INFO send: " + json.dumps(si))
+if bad:
+    sys.exit("; ".join(bad))
+PY
+	); then
+		ok "net send: the range arrives, redacted in every buffer"
+	else
+		not_ok "net send: the range arrives, redacted in every buffer" "$msg"
+	fi
+	fails "net send: past the namespace's end" 1 "run past its" \
+		net send /dev/ng0n1 127.0.0.1:1 --lba 1T --length 4K
+	fails "net send: nobody listening" 1 "connecting to 127.0.0.1:1: Connection refused" \
+		net send /dev/ng0n1 127.0.0.1:1 --lba 0 --length 4K
 fi
 
 finish
