@@ -95,8 +95,11 @@ name() {
 			die "no entry '$want' in kernel/matrix (entries: $(entries | xargs))"
 		       return ;;
 	esac
-	local first
-	first=$(entries "$kind" | head -n 1)
+	local first all
+	# Not "| head -n 1": under pipefail, entries' next echo after head
+	# exits can die of SIGPIPE and fail the substitution (exit 141).
+	all=$(entries "$kind")
+	first=${all%%$'\n'*}
 	[ -n "$first" ] || die "kernel/matrix has no $kind entry (for '$want')"
 	echo "$first"
 }
