@@ -147,13 +147,7 @@ static void prep_send(struct unified_io_desc *d, int fd, __u16 owner,
 		      __u64 addr, __u32 len, __u32 flags, __u64 ud)
 {
 	memset(d, 0, sizeof(*d));
-	d->opcode = UNIFIED_IO_OP_SEND;
-	d->owner = owner;
-	d->len = len;
-	d->addr = addr;
-	d->user_data = ud;
-	d->net.fd = fd;
-	d->net.flags = flags;
+	unio_prep_send(d, fd, owner, addr, len, flags, ud);
 }
 
 /*
