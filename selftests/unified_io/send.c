@@ -1637,6 +1637,70 @@ TEST_F_TIMEOUT(inflight, refs_and_refusals, 120)
 	expect_quiet(r, 50);
 }
 
+/*
+ * RECV never lands in a buffer being sent: with every other buffer held,
+ * a RECV that must copy finds none (ENOBUFS) and leaves the sending one as
+ * it was; once another is freed, the bytes go there.
+ */
+TEST_F_TIMEOUT(inflight, recv_never_lands, 120)
+{
+	struct ut_region *r = &self->r;
+	struct unified_io_desc d;
+	struct unified_io_cqe c, *cqe;
+	__u64 a = stream_buf(self->off), got[IF_NBUFS];
+	unsigned int ngot = 0;
+	char msg[100];
+	int tx, rx, res;
+
+	send_all(a, 1000, UD(1), false);
+	expect_buf(r, a, OWNER, UNIFIED_IO_BUF_SENDING, 2);
+	while (ut_alloc(r, OTHER, &got[ngot]) == IF_BUF)
+		ASSERT_GT(IF_NBUFS, ++ngot);
+	ASSERT_EQ(IF_NBUFS - 1, ngot);
+
+	/* 100 bytes queued on another connection, copied by RECV. */
+	res = tcp_pair(-1, -1, lo_addr(), IF_PORT + 1, 0, 0, &tx, &rx);
+	ASSERT_EQ(0, res) TH_LOG("TCP pair: %s", strerror(-res));
+	memset(msg, 0x5a, sizeof(msg));
+	ASSERT_EQ((ssize_t)sizeof(msg), write(tx, msg, sizeof(msg)));
+	ASSERT_EQ((long)sizeof(msg), nt_wait_inq(rx, sizeof(msg), 5000));
+	memset(&d, 0, sizeof(d));
+	unio_prep_recv(&d, rx, OTHER, 0, 0, UD(2));
+	res = ut_do(r, &d, &c);
+	EXPECT_EQ(-ENOBUFS, res) TH_LOG("RECV with only a SENDING buffer: %d", res);
+	expect_buf(r, a, OWNER, UNIFIED_IO_BUF_SENDING, 2);
+	EXPECT_EQ((long)sizeof(msg), nt_inq(rx));
+
+	/* One buffer free again: RECV takes it, not the sending one. */
+	ASSERT_EQ(0, ut_free(r, OTHER, got[--ngot]));
+	ASSERT_EQ(1, ut_submit_inline(r->fd, &d));
+	cqe = unio_peek_cqe(&r->q);
+	ASSERT_NE(NULL, cqe);
+	EXPECT_NE(0U, cqe->flags & UNIFIED_IO_CQE_F_MORE);
+	EXPECT_EQ((int)sizeof(msg), cqe->res);
+	EXPECT_EQ(got[ngot], cqe->addr);
+	EXPECT_NE(a, cqe->addr);
+	EXPECT_EQ(0, memcmp(msg, r->map + r->l.data_off + cqe->addr, sizeof(msg)));
+	unio_cqe_seen(&r->q);
+	cqe = unio_peek_cqe(&r->q);
+	ASSERT_NE(NULL, cqe);
+	EXPECT_EQ((int)sizeof(msg), cqe->res);
+	unio_cqe_seen(&r->q);
+	ngot++;		/* held again, by RECV */
+	expect_buf(r, a, OWNER, UNIFIED_IO_BUF_SENDING, 2);
+	for (unsigned int i = 0; i < ngot; i++)
+		EXPECT_EQ(0, ut_free(r, OTHER, got[i]));
+	close(tx);
+	close(rx);
+
+	/* The sent bytes arrive intact, and the notification. */
+	ASSERT_EQ(0, rx_until(&self->v, self->off + 1000, false, 20000));
+	EXPECT_EQ(0U, self->v.bad) TH_LOG("byte %llu", (unsigned long long)self->v.bad - 1);
+	wait_notif(r, UD(1), a, 1000, 1);
+	expect_buf(r, a, OWNER, UNIFIED_IO_BUF_APP, 1);
+	EXPECT_EQ(0, ut_free(r, OWNER, a));
+}
+
 TEST_F_TIMEOUT(inflight, partial_then_eagain, 120)
 {
 	struct ut_region *r = &self->r;
