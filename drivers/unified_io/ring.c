@@ -222,6 +222,7 @@ int uior_submit(struct uior_ctx *ctx, struct unified_io_submit *p)
 	if (mutex_lock_interruptible(&ctx->lock))
 		return -EINTR;
 	uior_net_drain_refill(ctx);
+	uior_send_begin(ctx);
 	ret = inl ? uior_submit_inline(ctx, &p->desc) :
 		    uior_submit_sq(ctx, p->to_submit);
 	if (ret > 0) {

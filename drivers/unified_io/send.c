@@ -276,7 +276,7 @@ static int uior_send_ready(struct sock *sk)
  */
 static int uior_send_sock(struct uior_ctx *ctx,
 			  const struct unified_io_desc *d, struct socket *sock,
-			  struct uior_notif *n, u32 *cflags)
+			  struct uior_notif *n, u32 *cflags, u32 *want)
 {
 	struct msghdr msg = {
 		.msg_flags	= MSG_DONTWAIT | MSG_NOSIGNAL | MSG_ZEROCOPY,
@@ -314,10 +314,36 @@ static int uior_send_sock(struct uior_ctx *ctx,
 		if (!ret)
 			return 0;
 		len = ret;
+		*want = len;
 	}
 	nr = uior_send_bvec(ctx, d->addr, len);
 	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, ctx->send_bvec, nr, len);
 	return sock_sendmsg(sock, &msg);
+}
+
+/*
+ * The fds whose SEND fell short in this SUBMIT call, compared by number
+ * (a dup() of one escapes: the application's own stream then).  Past the
+ * array's size, every fd counts as short for the rest of the call.
+ */
+static bool uior_send_fd_short(struct uior_ctx *ctx, int fd)
+{
+	if (ctx->send_short.all)
+		return true;
+	for (unsigned int i = 0; i < ctx->send_short.nr; i++)
+		if (ctx->send_short.fd[i] == fd)
+			return true;
+	return false;
+}
+
+static void uior_send_fd_mark(struct uior_ctx *ctx, int fd)
+{
+	if (uior_send_fd_short(ctx, fd))
+		return;
+	if (ctx->send_short.nr == ARRAY_SIZE(ctx->send_short.fd))
+		ctx->send_short.all = true;
+	else
+		ctx->send_short.fd[ctx->send_short.nr++] = fd;
 }
 
 /* The buffer of a SEND: checks in the order of the uapi header. */
@@ -364,16 +390,14 @@ static int uior_send_check(struct uior_ctx *ctx,
  * UNIFIED_IO_OP_SEND, under ctx->lock, with two free CQ slots: one for the
  * completion the caller posts, one reserved here for the notification.
  */
-int uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
-		 u64 *addr, u32 *cflags)
+static int __uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
+			  u64 *addr, u32 *cflags, u32 *want)
 {
 	struct uior_notif *n;
 	u32 idx;
 	struct uior_buf *b;
 	struct socket *sock;
 	int ret;
-
-	lockdep_assert_held(&ctx->lock);
 
 	ret = uior_send_check(ctx, d, &idx);
 	if (ret)
@@ -395,6 +419,11 @@ int uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	    READ_ONCE(sock->sk->sk_prot)->sendmsg != tcp_prot.sendmsg ||
 	    !test_bit(SOCK_SUPPORT_ZC, &sock->flags)) {
 		ret = -EPROTONOSUPPORT;
+		goto out_put;
+	}
+	/* An earlier SEND on this fd fell short: no byte may pass it. */
+	if (uior_send_fd_short(ctx, d->net.fd)) {
+		ret = -EAGAIN;
 		goto out_put;
 	}
 	ret = uior_tx_get(ctx);
@@ -428,7 +457,7 @@ int uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	ctx->cq_reserved++;
 	ctx->send.inflight++;
 
-	ret = uior_send_sock(ctx, d, sock, n, cflags);
+	ret = uior_send_sock(ctx, d, sock, n, cflags, want);
 	if (ret > 0) {
 		n->len = ret;
 		ctx->send.sends++;
@@ -457,6 +486,34 @@ int uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 out_put:
 	sockfd_put(sock);
 	return ret;
+}
+
+int uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		 u64 *addr, u32 *cflags)
+{
+	u32 want = d->len;
+	int ret;
+
+	lockdep_assert_held(&ctx->lock);
+
+	ret = __uior_op_send(ctx, d, addr, cflags, &want);
+	/*
+	 * Bytes this SEND did not queue (refused, failed, or the send buffer
+	 * filled) must go before any later SEND's on the same stream: the
+	 * later SENDs of this SUBMIT on the fd queue nothing.  A buffer the
+	 * programs dropped was meant not to be sent.
+	 */
+	if (ret < (int)want && !(*cflags & UNIFIED_IO_CQE_F_BPF_DROP))
+		uior_send_fd_mark(ctx, d->net.fd);
+	return ret;
+}
+
+/* A SUBMIT call starts: no fd has fallen short in it yet. */
+void uior_send_begin(struct uior_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->lock);
+	ctx->send_short.nr = 0;
+	ctx->send_short.all = false;
 }
 
 /*

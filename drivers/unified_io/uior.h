@@ -173,6 +173,11 @@ struct uior_ctx {
 	 */
 	struct uior_tx *tx;
 	struct bio_vec *send_bvec;	/* one SEND's pages */
+	struct {			/* fds whose SEND fell short this SUBMIT */
+		int fd[8];
+		u8 nr;
+		bool all;
+	} send_short;
 	struct {
 		u64 sends;
 		u64 send_bytes;
@@ -295,6 +300,7 @@ void uior_recv_info(struct uior_ctx *ctx, struct unified_io_net_info *ni);
 struct uior_tx;
 int uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		 u64 *addr, u32 *cflags);
+void uior_send_begin(struct uior_ctx *ctx);
 void uior_send_destroy(struct uior_ctx *ctx);
 void uior_send_info(struct uior_ctx *ctx, struct unified_io_send_info *si);
 int uior_send_init(void);

@@ -659,6 +659,55 @@ TEST_F(sabi, desc_flags_einval)
 	send_works();
 }
 
+/*
+ * A batch never leaves a hole in a stream: once a SEND on an fd fell short
+ * (here: refused), the later SENDs on that fd in the same SUBMIT queue
+ * nothing (EAGAIN); another fd's go on, and the next SUBMIT starts afresh.
+ */
+TEST_F(sabi, batch_after_short_send_eagain)
+{
+	struct unified_io_desc *sqe;
+	struct unified_io_cqe c;
+	int s2, peer2, ret;
+	char got[1000];
+
+	ret = tcp_pair(-1, -1, lo_addr(), ABI_PORT + 5, 0, 0, &s2, &peer2);
+	ASSERT_EQ(0, ret) TH_LOG("second TCP pair: %s", strerror(-ret));
+	sqe = unio_get_sqe(&self->r.q);
+	ASSERT_NE(NULL, sqe);
+	prep_send(sqe, self->s, OTHER, self->buf, 1000, 0, UD(1));
+	sqe = unio_get_sqe(&self->r.q);
+	ASSERT_NE(NULL, sqe);
+	prep_send(sqe, self->s, OWNER, self->buf, 1000, 0, UD(2));
+	sqe = unio_get_sqe(&self->r.q);
+	ASSERT_NE(NULL, sqe);
+	prep_send(sqe, s2, OWNER, self->buf, 1000, 0, UD(3));
+	sqe = unio_get_sqe(&self->r.q);
+	ASSERT_NE(NULL, sqe);
+	prep_send(sqe, self->s, OWNER, self->buf, 1000, 0, UD(4));
+	unio_sq_flush(&self->r.q);
+	ASSERT_EQ(4, ut_submit(self->r.fd, 4));
+	book_pull(&self->r.q);
+	ASSERT_TRUE(book_take(UD(1), false, &c));
+	EXPECT_EQ(-EPERM, c.res);
+	ASSERT_TRUE(book_take(UD(2), false, &c));
+	EXPECT_EQ(-EAGAIN, c.res) TH_LOG("a SEND after a refused one on its fd: %d", c.res);
+	EXPECT_EQ(0U, c.flags);
+	ASSERT_TRUE(book_take(UD(4), false, &c));
+	EXPECT_EQ(-EAGAIN, c.res) TH_LOG("the third on the fd: %d", c.res);
+	ASSERT_TRUE(book_take(UD(3), false, &c));
+	EXPECT_EQ(1000, c.res) TH_LOG("another fd's SEND: %d", c.res);
+	wait_notif(&self->r, UD(3), self->buf, 1000, 1);
+	ASSERT_EQ(1000, nt_wait_inq(peer2, 1000, 5000));
+	ASSERT_EQ(1000, recv(peer2, got, sizeof(got), 0));
+	EXPECT_EQ(0, memcmp(got, self->r.map + self->r.l.data_off + self->buf, 1000));
+	EXPECT_EQ(0, nt_inq(self->peer)) TH_LOG("bytes passed the refused SEND");
+	close(s2);
+	close(peer2);
+	/* A new SUBMIT: the fd sends again, from the stream's start. */
+	send_works();
+}
+
 TEST_F(sabi, owner_zero_einval)
 {
 	struct unified_io_desc d;

@@ -270,7 +270,12 @@ struct unified_io_setup {
  *	shortens the data shortens the send. A SEND that queued nothing has no
  *	notification. A SEND is consumed only when the CQ has two free slots:
  *	one stays reserved for the notification, so notifications are never
- *	dropped and sends in flight never exceed the CQ size.
+ *	dropped and sends in flight never exceed the CQ size. A batch never
+ *	leaves a hole in a stream: once a SEND on @net.fd queued fewer bytes
+ *	than it was to send (refused, failed or short; not one its programs
+ *	dropped), every later SEND on that fd in the same SUBMIT call
+ *	completes with EAGAIN and queues nothing, even if the socket has room
+ *	again by then. Send from the first byte not queued, in order.
  * @UNIFIED_IO_OP_LAST: one past the last opcode the module executes
  * @UNIFIED_IO_OP_USER: first opcode executed in user space: descriptors with
  *	an opcode at or above it are run by libunifiedio and never by the
@@ -391,7 +396,8 @@ enum unified_io_nvme_opcode {
  *			first owner's buffer goes on; RECV under that owner,
  *			or once it has given the buffer back)
  *	EAGAIN		SEND: the socket's send buffer is full and nothing
- *			was queued (poll it for POLLOUT)
+ *			was queued (poll it for POLLOUT), or an earlier SEND
+ *			on the same fd in this SUBMIT call fell short
  *	ENOMEM		SEND: no memory for the notification
  *	ENOTCONN, EPIPE, ECONNRESET, ...: RECV, SEND: the socket's error or
  *			state
