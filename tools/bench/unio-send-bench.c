@@ -144,6 +144,8 @@ struct bench {
 	_Atomic uint64_t zc_notifs, zc_copied_notifs;
 	/* region-zc */
 	uint64_t sends, short_sends, eagains, notifs, copied_notifs, reads;
+	uint64_t batched_sends;	/* SENDs behind another of their flow in a batch */
+	uint64_t sndbuf_room;	/* SO_SNDBUF as getsockopt() reports it */
 	bool have_send_info;
 	struct unified_io_send_info si;
 };
@@ -213,6 +215,16 @@ static int flow_connect(struct flow *f)
 			return flow_fail(f, "SO_ZEROCOPY", err);
 		}
 		if (!connect(fd, b->ai->ai_addr, b->ai->ai_addrlen)) {
+			int v = 0;
+			socklen_t vl = sizeof(v);
+
+			if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &vl)) {
+				err = errno;
+				close(fd);
+				return flow_fail(f, "SO_SNDBUF", err);
+			}
+			/* The flows' sockets are alike: any one will do. */
+			b->sndbuf_room = v;
 			f->fd = fd;
 			return 0;
 		}
@@ -340,14 +352,13 @@ static int run_zerocopy(struct flow *f, const char *src)
 		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 		ssize_t s;
 
-		/* Drain what has come, now and then: the kernel merges adjacent
+		/* Now and then, drain what has come: the kernel merges adjacent
 		 * ranges, so one read usually takes many sends. */
-		while (z.issued - z.done >= ZC_REAP_AT) {
-			ret = zc_reap(f, &z, false);
+		if (z.issued - z.done >= ZC_REAP_AT) {
+			while ((ret = zc_reap(f, &z, false)) > 0)
+				;
 			if (ret < 0)
 				goto out;
-			if (!ret)
-				break;
 		}
 		atomic_fetch_add(&b->ctr[C_SENDMSG], 1);
 		s = sendmsg(f->fd, &msg, MSG_ZEROCOPY | MSG_NOSIGNAL);
@@ -501,7 +512,9 @@ struct rflow {
 	uint64_t next_send;	/* chunk being sent */
 	uint64_t released;	/* chunks sent and notified, in order */
 	bool blocked;		/* the last SEND queued less than asked */
+	bool cautious;		/* one has: one SEND per batch from now on */
 	bool fin;		/* everything queued, FIN sent */
+	uint64_t unnotified;	/* bytes queued whose notification is pending */
 	unsigned int send_pending;	/* SENDs given to the library, not completed */
 	struct rbuf *bufs;	/* depth of them; chunk c in bufs[c % depth] */
 };
@@ -645,6 +658,7 @@ static int region_cqe(struct rstate *s, const struct unified_io_cqe *c)
 			return bench_fail("a notification with no send pending", -EPROTO);
 		b->notifs++;
 		s->notifs_pending--;
+		f->unnotified -= c->res;
 		if (c->flags & UNIFIED_IO_CQE_F_COPIED) {
 			b->copied_notifs++;
 			atomic_fetch_add(&b->stack_copied_bytes, c->res);
@@ -663,6 +677,7 @@ static int region_cqe(struct rstate *s, const struct unified_io_cqe *c)
 	if (c->res == -EAGAIN) {
 		b->eagains++;
 		f->blocked = true;
+		f->cautious = true;
 		return 0;
 	}
 	if (c->res <= 0)
@@ -676,10 +691,12 @@ static int region_cqe(struct rstate *s, const struct unified_io_cqe *c)
 	rb->notifs++;
 	s->notifs_pending++;
 	rb->sent += c->res;
+	f->unnotified += c->res;
 	atomic_fetch_add(&b->sent, c->res);
 	if (rb->sent < rb->len) {
 		b->short_sends++;
 		f->blocked = true;
+		f->cautious = true;
 		return 0;
 	}
 	rb->st = RB_SENT;
@@ -768,7 +785,21 @@ static unsigned int region_prep_reads(struct rstate *s)
 	return nd;
 }
 
-/* SENDs of every flow's ready buffers, in stream order, in one batch. */
+/*
+ * SENDs of every flow's ready buffers, in stream order, in one batch.
+ *
+ * Several SENDs to one socket in one SUBMIT are safe only if none of them
+ * comes back short: the kernel runs them in order but does not stop at a
+ * short one, and a later one that found room (an ACK processed in between)
+ * would leave a hole in the stream. So a flow's second and later SENDs go
+ * in the batch only while its bytes awaiting notification, those SENDs
+ * included, stay within half its send buffer: the stack charges a
+ * zero-copy skb only its overhead (SKBFL_PURE_ZEROCOPY), and a notified
+ * byte has left the socket, so such a batch always finds room unless TCP
+ * memory is under global pressure. A flow that ever sees a short SEND or
+ * EAGAIN sends one SEND per batch from then on; a hole, should one happen
+ * anyway, is detected (region_cqe()) and fails the run.
+ */
 static unsigned int region_prep_sends(struct rstate *s)
 {
 	struct bench *b = s->b;
@@ -776,20 +807,27 @@ static unsigned int region_prep_sends(struct rstate *s)
 
 	for (fi = 0; fi < b->nflows; fi++) {
 		struct rflow *f = &s->fl[fi];
-		uint64_t c;
+		uint64_t c, budget = b->sndbuf_room / 2;
+		uint64_t queued = f->unnotified;
 
 		if (f->send_pending)
 			continue;	/* where to go on depends on them */
 		f->blocked = false;
 		for (c = f->next_send; c < f->next_read; c++) {
 			struct rbuf *rb = &f->bufs[c % b->depth];
+			uint32_t len = rb->len - rb->sent;
 
 			if (rb->st != RB_READY)
 				break;
-			prep_send(&s->descs[nd++], f->fd, rb->off + rb->sent, rb->len - rb->sent,
+			if (f->send_pending && (f->cautious || queued + len > budget))
+				break;
+			prep_send(&s->descs[nd++], f->fd, rb->off + rb->sent, len,
 				  (uint64_t)fi << 48 | c);
 			f->send_pending++;
+			queued += len;
 		}
+		if (f->send_pending > 1)
+			b->batched_sends += f->send_pending - 1;
 	}
 	return nd;
 }
@@ -1203,6 +1241,8 @@ static int write_json(const struct bench *b)
 		jsonw_uint_field(w, "buf_size", b->chunk);
 		jsonw_uint_field(w, "nvme_reads", b->reads);
 		jsonw_uint_field(w, "sends", b->sends);
+		jsonw_uint_field(w, "batched_sends", b->batched_sends);
+		jsonw_uint_field(w, "sndbuf_room", b->sndbuf_room);
 		jsonw_uint_field(w, "short_sends", b->short_sends);
 		jsonw_uint_field(w, "eagain", b->eagains);
 		jsonw_uint_field(w, "notifications", b->notifs);
