@@ -36,7 +36,7 @@ send.copied_bytes (region-zc), SO_EE_CODE_ZEROCOPY_COPIED notifications
 (msg-zerocopy). Writes build/bench/net-send.json, net-send.txt and
 net-send.png.
 
-usage: send-run.py [--bytes 16M] [--flows 1,4] [--reps 3] [--chunk 256K]
+usage: send-run.py [--bytes 16M] [--flows 1,4] [--reps 5] [--chunk 256K]
                    [--depth 16] [--sndbuf 4M] [--mtu 9000] [--modes ...]
                    [--dev /dev/ng0n1] [--fs-dev /dev/nvme0n2] [--out DIR]
 """
@@ -338,7 +338,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bytes", default="16M", help="payload per flow")
     ap.add_argument("--flows", default="1,4", help="flow counts, comma-separated")
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--chunk", default="256K", help="bytes per call; region buffer size")
     ap.add_argument("--depth", type=int, default=16, help="region-zc: buffers per flow")
     ap.add_argument("--sndbuf", default="4M", help="SO_SNDBUF of every sending socket")

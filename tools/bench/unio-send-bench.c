@@ -82,7 +82,7 @@
 #define STRIDE_ALIGN	(1ULL << 20)
 #define SB_OWNER	0x5342		/* "SB" */
 #define MAX_REGION_BUFS	1024
-/* msg-zerocopy: read the error queue once this many sends are unreaped. */
+/* msg-zerocopy: drain the error queue every this many sends. */
 #define ZC_REAP_AT	16
 
 enum mode { M_SEND, M_SEND_MMAP, M_ZEROCOPY, M_SENDFILE, M_ODIRECT, M_REGION,
@@ -276,6 +276,7 @@ struct zc_state {
 	uint32_t *len;		/* bytes of send i */
 	uint32_t issued;	/* sends that queued bytes: ids 0..issued-1 */
 	uint32_t done;		/* of them notified */
+	uint32_t reaped_at;	/* @issued when the error queue was last drained */
 };
 
 /*
@@ -352,9 +353,11 @@ static int run_zerocopy(struct flow *f, const char *src)
 		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 		ssize_t s;
 
-		/* Now and then, drain what has come: the kernel merges adjacent
-		 * ranges, so one read usually takes many sends. */
-		if (z.issued - z.done >= ZC_REAP_AT) {
+		/* Every ZC_REAP_AT sends, drain what has come: the kernel merges
+		 * the ranges of notifications left unread, so one read usually
+		 * takes many sends. */
+		if (z.issued - z.done && z.issued - z.reaped_at >= ZC_REAP_AT) {
+			z.reaped_at = z.issued;
 			while ((ret = zc_reap(f, &z, false)) > 0)
 				;
 			if (ret < 0)
