@@ -611,19 +611,6 @@ static int region_setup(struct bench *b)
 	return 0;
 }
 
-static void prep_send(struct unified_io_desc *d, int fd, uint64_t off, uint32_t len,
-		      uint64_t user_data)
-{
-	memset(d, 0, sizeof(*d));
-	d->opcode = UNIFIED_IO_OP_SEND;
-	d->owner = SB_OWNER;
-	d->addr = off;
-	d->len = len;
-	d->user_data = user_data;
-	d->net.fd = fd;
-	d->net.flags = 0;
-}
-
 /* One completion of region-zc's loop. */
 static int region_cqe(struct rstate *s, const struct unified_io_cqe *c)
 {
@@ -656,7 +643,7 @@ static int region_cqe(struct rstate *s, const struct unified_io_cqe *c)
 	}
 	if (c->opcode != UNIFIED_IO_OP_SEND)
 		return bench_fail("an unexpected completion", -EPROTO);
-	if (c->flags & UNIFIED_IO_CQE_F_NOTIF) {
+	if (unio_cqe_is_notif(c)) {
 		if (!rb->notifs)
 			return bench_fail("a notification with no send pending", -EPROTO);
 		b->notifs++;
@@ -824,8 +811,9 @@ static unsigned int region_prep_sends(struct rstate *s)
 				break;
 			if (f->send_pending && (f->cautious || queued + len > budget))
 				break;
-			prep_send(&s->descs[nd++], f->fd, rb->off + rb->sent, len,
-				  (uint64_t)fi << 48 | c);
+			memset(&s->descs[nd], 0, sizeof(s->descs[nd]));
+			unio_prep_send(&s->descs[nd++], f->fd, SB_OWNER, rb->off + rb->sent, len,
+				       0, (uint64_t)fi << 48 | c);
 			f->send_pending++;
 			queued += len;
 		}
@@ -1119,17 +1107,21 @@ static int run(struct bench *b)
 		b->stack_copy_source = "SO_EE_CODE_ZEROCOPY_COPIED";
 	}
 	if (b->mode == M_REGION) {
-		struct unified_io_info info;
+		int err = unio_send_get_info(b->r, &b->si);
 
-		if (!unio_region_get_info(b->r, &info)) {
-			b->si = info.send;
+		if (err) {
+			if (!ret)
+				ret = bench_fail("unio_send_get_info", err);
+		} else {
 			b->have_send_info = true;
 			b->have_stack_copy = true;
 			b->stack_copy_source = "GET_INFO send.copied_bytes";
-			/* The kernel's count is the reference; ours must agree. */
-			if (!ret && b->si.copied_bytes != atomic_load(&b->stack_copied_bytes))
-				ret = bench_fail("GET_INFO copied_bytes differs from the "
-						 "notifications' F_COPIED", -EPROTO);
+			/* The kernel's counts are the reference; ours must agree. */
+			if (!ret && (b->si.copied_bytes != atomic_load(&b->stack_copied_bytes) ||
+				     b->si.send_bytes != b->stream * b->nflows ||
+				     b->si.notifs != b->notifs || b->si.inflight))
+				ret = bench_fail("GET_INFO's send counters differ from the "
+						 "completions", -EPROTO);
 			atomic_store(&b->stack_copied_bytes, b->si.copied_bytes);
 		}
 	}
