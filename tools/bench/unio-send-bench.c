@@ -99,8 +99,7 @@ static const char *const mode_names[NR_MODES] = {
 
 const char *const bench_name = "unio-send-bench";
 
-/* What the loops count: calls they made, by kind (the process's full count
- * is syscount's). */
+/* What the loops count: the calls they make, by kind (syscount has the rest). */
 enum ctr { C_SEND, C_SENDMSG, C_ERRQUEUE, C_POLL, C_SENDFILE, C_PREAD,
 	   C_SUBMIT, C_REAP, C_WAIT, NR_CTRS };
 
@@ -223,8 +222,12 @@ static int flow_connect(struct flow *f)
 				close(fd);
 				return flow_fail(f, "SO_SNDBUF", err);
 			}
-			/* The flows' sockets are alike: any one will do. */
-			b->sndbuf_room = v;
+			/*
+			 * region-zc connects its flows from one thread; theirs
+			 * are alike.
+			 */
+			if (b->mode == M_REGION)
+				b->sndbuf_room = v;
 			f->fd = fd;
 			return 0;
 		}
@@ -318,8 +321,10 @@ static int zc_reap(struct flow *f, struct zc_state *z, bool block)
 	ee = (struct sock_extended_err *)CMSG_DATA(cm);
 	if (ee->ee_origin != SO_EE_ORIGIN_ZEROCOPY || ee->ee_errno)
 		return flow_fail(f, "error queue", ee->ee_errno ? ee->ee_errno : EPROTO);
-	/* Sends lo..hi (ids count from 0 per socket); ranges never overlap,
-	 * but nothing promises they come in order. */
+	/*
+	 * Sends lo..hi (ids count from 0 per socket); ranges never overlap,
+	 * but nothing promises they come in order.
+	 */
 	lo = ee->ee_info;
 	hi = ee->ee_data;
 	if (hi < lo || hi >= z->issued || hi - lo + 1 > z->issued - z->done)
@@ -342,8 +347,7 @@ static int run_zerocopy(struct flow *f, const char *src)
 	uint64_t off = 0;
 	int ret = 0;
 
-	/* One id per sendmsg that queued bytes; at most one per chunk and
-	 * per partial send, bounded by the stream's byte count. */
+	/* One id per sendmsg that queued bytes: at most one per chunk and partial send. */
 	z.len = calloc(b->stream / b->chunk + 2 + 4096, sizeof(*z.len));
 	if (!z.len)
 		return flow_fail(f, "out of memory", ENOMEM);
@@ -353,9 +357,11 @@ static int run_zerocopy(struct flow *f, const char *src)
 		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 		ssize_t s;
 
-		/* Every ZC_REAP_AT sends, drain what has come: the kernel merges
+		/*
+		 * Every ZC_REAP_AT sends, drain what has come: the kernel merges
 		 * the ranges of notifications left unread, so one read usually
-		 * takes many sends. */
+		 * takes many sends.
+		 */
 		if (z.issued - z.done && z.issued - z.reaped_at >= ZC_REAP_AT) {
 			z.reaped_at = z.issued;
 			while ((ret = zc_reap(f, &z, false)) > 0)
