@@ -21,9 +21,13 @@ recv`, which checks every byte, in each mode:
                 UNIFIED_IO_OP_SEND of them (zero-copy; a buffer is read into
                 again only after its notifications)
 
-Every call hands the kernel at most --chunk bytes, the region's buffer size.
-The storage modes read streams stored beforehand (unio-send-bench --prepare,
-not timed) on the namespace and in the file.
+Every call hands the kernel at most --chunk bytes, the region's buffer size,
+and every socket has the same SO_SNDBUF (--sndbuf): region-zc puts several
+SENDs of one flow in one SUBMIT only while its bytes awaiting notification
+fit in half of it (see region_prep_sends() in unio-send-bench.c), so with a
+small send buffer it falls back to one SEND per flow per system call. The
+storage modes read streams stored beforehand (unio-send-bench --prepare, not
+timed) on the namespace and in the file.
 
 For each flow count, per mode: one run under syscount (the sender's system
 calls, counted in the kernel; it is also the mode's warm-up: TCG translates
