@@ -37,6 +37,16 @@
 # UNIO_BENCH_NET=0 skips it; UNIO_BENCH_NET_ARGS adds net-run.py options.
 # "run.sh --net-only" runs only this part.  On a stock kernel the native
 # mode is reported as skipped.
+#
+# 5. Send (tools/bench/send-run.py): the same TCP streams sent over the
+#    unionic pair six ways: send() from private memory and from the region's
+#    mapping, MSG_ZEROCOPY, sendfile() from a file on the second NVMe
+#    namespace, pread(O_DIRECT) + send(), and NVMe passthrough into region
+#    buffers + UNIFIED_IO_OP_SEND; each mode's sender under syscount and
+#    copycount:
+#   build/bench/net-send.json, net-send.txt, net-send.png
+# UNIO_BENCH_SEND=0 skips it; UNIO_BENCH_SEND_ARGS adds send-run.py options.
+# "run.sh --send-only" runs only this part.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -51,8 +61,17 @@ net_bench() {
 	python3 "$REPO/tools/bench/net-run.py" --out "$OUT" ${UNIO_BENCH_NET_ARGS:-}
 }
 
+send_bench() {
+	# shellcheck disable=SC2086
+	python3 "$REPO/tools/bench/send-run.py" --out "$OUT" ${UNIO_BENCH_SEND_ARGS:-}
+}
+
 if [ "${1:-}" = --net-only ]; then
 	net_bench
+	exit
+fi
+if [ "${1:-}" = --send-only ]; then
+	send_bench
 	exit
 fi
 
@@ -94,4 +113,8 @@ fi
 
 if [ "${UNIO_BENCH_NET:-1}" != 0 ]; then
 	net_bench
+fi
+
+if [ "${UNIO_BENCH_SEND:-1}" != 0 ]; then
+	send_bench
 fi
