@@ -784,17 +784,18 @@ static unsigned int region_prep_reads(struct rstate *s)
 /*
  * SENDs of every flow's ready buffers, in stream order, in one batch.
  *
- * Several SENDs to one socket in one SUBMIT are safe only if none of them
- * comes back short: the kernel runs them in order but does not stop at a
- * short one, and a later one that found room (an ACK processed in between)
- * would leave a hole in the stream. So a flow's second and later SENDs go
- * in the batch only while its bytes awaiting notification, those SENDs
- * included, stay within half its send buffer: the stack charges a
- * zero-copy skb only its overhead (SKBFL_PURE_ZEROCOPY), and a notified
- * byte has left the socket, so such a batch always finds room unless TCP
- * memory is under global pressure. A flow that ever sees a short SEND or
- * EAGAIN sends one SEND per batch from then on; a hole, should one happen
- * anyway, is detected (region_cqe()) and fails the run.
+ * Several SENDs to one socket in one SUBMIT: once one comes back short,
+ * the module completes the later ones on that socket in the same SUBMIT
+ * with EAGAIN (a later one that found room, an ACK processed in between,
+ * would leave a hole in the stream), and they are sent again after
+ * POLLOUT. To keep that rare, a flow's second and later SENDs go in the
+ * batch only while its bytes awaiting notification, those SENDs included,
+ * stay within half its send buffer: the stack charges a zero-copy skb only
+ * its overhead (SKBFL_PURE_ZEROCOPY), and a notified byte has left the
+ * socket, so such a batch always finds room unless TCP memory is under
+ * global pressure. A flow that ever sees a short SEND or EAGAIN sends one
+ * SEND per batch from then on; a hole, should one happen anyway, is
+ * detected (region_cqe()) and fails the run.
  */
 static unsigned int region_prep_sends(struct rstate *s)
 {
