@@ -310,6 +310,8 @@ static int uior_send_sock(struct uior_ctx *ctx,
 			ctx->send.bpf_drops++;
 			return 0;
 		}
+		/* The buffer is the programs' now, whatever the send does. */
+		*cflags |= UNIFIED_IO_CQE_F_BPF_RAN;
 		/* XDP_PASS with nothing left: nothing to send. */
 		if (!ret)
 			return 0;

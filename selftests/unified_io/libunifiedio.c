@@ -838,6 +838,55 @@ TEST(zcrx_register_mem)
  * the first piece's bytes are in place, the second's are not, and the
  * bytes sent are the ones the receiver gets.
  */
+/*
+ * unio_submit_and_wait() asks the kernel about SEND notifications to come,
+ * however the completions were consumed: a SEND whose completion and
+ * notification went through the queue interface (unio_peek_cqe()) leaves
+ * nothing due, and one whose notification has not come keeps it busy.
+ */
+TEST_F(lib_send, notif_consumed_by_queue)
+{
+	struct unified_io_desc d, *sqe;
+	struct unified_io_cqe c, *p;
+	char got[4096];
+	uint64_t off;
+	size_t have = 0;
+
+	tcp_pair(0, &self->tx, &self->rx);
+	ASSERT_EQ(0, unio_buf_alloc(self->q, SEND_OWNER, &off));
+	memset((char *)unio_region_data(self->r) + off, 0x3c, sizeof(got));
+	sqe = unio_get_sqe(self->q);
+	ASSERT_NE(NULL, sqe);
+	memset(sqe, 0, sizeof(*sqe));
+	unio_prep_send(sqe, self->tx, SEND_OWNER, off, sizeof(got), 0, 7);
+	unio_sq_flush(self->q);
+	ASSERT_EQ(1, unio_submit(self->q));
+	p = unio_peek_cqe(self->q);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ((int)sizeof(got), p->res);
+	EXPECT_NE(0U, p->flags & UNIFIED_IO_CQE_F_MORE);
+	unio_cqe_seen(self->q);
+	while (have < sizeof(got)) {
+		ssize_t n = recv(self->rx, got + have, sizeof(got) - have, 0);
+
+		ASSERT_LT(0, n);
+		have += n;
+	}
+	/* The notification, through the queue interface as well. */
+	ASSERT_LE(1, unio_wait_cqes(self->q, 1, SEND_WAIT_NS));
+	p = unio_peek_cqe(self->q);
+	ASSERT_NE(NULL, p);
+	EXPECT_TRUE(unio_cqe_is_notif(p));
+	unio_cqe_seen(self->q);
+	/* Nothing is due: the next operation runs. */
+	memset(&d, 0, sizeof(d));
+	unio_prep_nop(&d, 8);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &c, SEND_WAIT_NS));
+	EXPECT_EQ(0, c.res);
+	EXPECT_EQ(8ULL, c.user_data);
+	EXPECT_EQ(0, unio_buf_free(self->q, SEND_OWNER, off));
+}
+
 TEST_F(lib_send, nvme_read_split)
 {
 	UNIO_NVME_OPTS(nopts, .queue_depth = 1);

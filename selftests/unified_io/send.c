@@ -61,6 +61,7 @@
 #define F_NOTIF		((__u32)UNIFIED_IO_CQE_F_NOTIF)
 #define F_COPIED	((__u32)UNIFIED_IO_CQE_F_COPIED)
 #define F_BPF_DROP	((__u32)UNIFIED_IO_CQE_F_BPF_DROP)
+#define F_BPF_RAN	((__u32)UNIFIED_IO_CQE_F_BPF_RAN)
 
 /* --- completions ----------------------------------------------------------- */
 
@@ -211,8 +212,12 @@ static int __do_send(struct __test_metadata *_metadata, struct ut_region *r,
 	/* F_MORE exactly when bytes were queued: then a notification follows. */
 	EXPECT_EQ(cqe->res > 0, !!(cqe->flags & F_MORE))
 		TH_LOG("res %d flags %#x", cqe->res, cqe->flags);
+	/* F_BPF_RAN only for F_BPF, and not with a drop. */
+	if (!(d->net.flags & UNIFIED_IO_SEND_F_BPF) || (cqe->flags & F_BPF_DROP))
+		EXPECT_EQ(0U, cqe->flags & F_BPF_RAN)
+			TH_LOG("res %d flags %#x", cqe->res, cqe->flags);
 	if (!(cqe->flags & F_BPF_DROP))
-		EXPECT_EQ(0U, cqe->flags & ~(__u32)F_MORE)
+		EXPECT_EQ(0U, cqe->flags & ~(__u32)(F_MORE | F_BPF_RAN))
 			TH_LOG("res %d flags %#x", cqe->res, cqe->flags);
 	return cqe->res;
 }
@@ -2239,7 +2244,7 @@ TEST_F(sbpf, xor_before_send)
 	fill(r, b, BP_BUF, SEED_STREAM, 0);
 	prep_send(&d, self->s, OWNER, b, BP_BUF, UNIFIED_IO_SEND_F_BPF, UD(1));
 	ASSERT_EQ(BP_BUF, do_send(r, &d, false, &c));
-	EXPECT_EQ(F_MORE, c.flags);
+	EXPECT_EQ(F_MORE | F_BPF_RAN, c.flags);
 	self->v.xor = BP_XOR;
 	self->v.xor_from = 0;
 	self->v.xor_to = BP_BUF;
@@ -2372,7 +2377,7 @@ TEST_F(sbpf, adjust_tail_shortens)
 	fill(r, b, BP_BUF, SEED_STREAM, 0);
 	prep_send(&d, self->s, OWNER, b, BP_BUF, UNIFIED_IO_SEND_F_BPF, UD(1));
 	ASSERT_EQ(BP_BUF - trim, do_send(r, &d, false, &c));
-	EXPECT_EQ(F_MORE, c.flags);
+	EXPECT_EQ(F_MORE | F_BPF_RAN, c.flags);
 	EXPECT_EQ(0, self->skel->bss->trim_ret);
 	EXPECT_EQ(1U, self->skel->bss->trim_runs);
 	ASSERT_EQ(0, rx_until(&self->v, BP_BUF - trim, false, 10000));

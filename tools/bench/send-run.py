@@ -196,6 +196,11 @@ def count_mode(args, cc, mode, flows, tmp):
                               wrapper=[COPYCOUNT] + cc.args)
         _, base = setup_only(args, mode, flows, tmp, tag + "-cc0", [COPYCOUNT] + cc.args)
         raw, fixed = full["payload"]["bytes"], base["payload"]["bytes"]
+        # Below the set-up run: the two runs' set-up differed, which the
+        # subtraction cannot hide; said, and counted as 0.
+        if raw < fixed:
+            print(f"send bench: {mode}, {flows} flow(s): copycount {raw} bytes, "
+                  f"{fixed} in its set-up-only run: set-up differs", file=sys.stderr)
         net = max(raw - fixed, 0)
         res["copy"] = {"payload_copied_bytes": raw, "fixed_copied_bytes": fixed,
                        "net_copied_bytes": net,
@@ -288,8 +293,10 @@ def verdict(results, flow_counts, skipped):
             continue
         z, b = by[REGION], by[BASELINE]
         cp, st = z["copy"]["copied_per_byte"], z["stack_copied_per_byte"]
-        good = (cp is not None and round(cp, 2) == 0 and st is not None
-                and round(st, 2) == 0 and z["syscalls_per_mib"] < b["syscalls_per_mib"])
+        # Exactly no byte, as the demo asks, not 0.00 after rounding.
+        good = (z["copy"]["net_copied_bytes"] == 0 and
+                (z["stack_copy"] or {}).get("bytes") == 0 and
+                z["syscalls_per_mib"] < b["syscalls_per_mib"])
         ok = ok and good
         out.append(f"{flows} flow(s): region-zc {z['ratio_to_send']:.2f}x send() throughput, "
                    f"{z['syscalls_per_mib']:.2f} vs {b['syscalls_per_mib']:.2f} system calls "

@@ -57,6 +57,7 @@ struct rs_conn {
 	bool busy;		/* a SEND of it not completed */
 	bool blocked;		/* waiting for POLLOUT */
 	bool bpf;		/* that SEND has UNIFIED_IO_SEND_F_BPF */
+	bool bpf_ran;		/* the chain ran over the chunk's buffer */
 };
 
 struct rs {
@@ -219,8 +220,11 @@ static void rs_queue_sends(struct rs *s)
 		d = rs_desc(s);
 		if (!d)
 			return;
-		/* F_BPF only on a piece's first SEND: the rest is sent as is. */
-		c->bpf = s->o->bpf && !c->sent && !rs_slot_bpf_op(s, ch->slot);
+		/*
+		 * F_BPF until the chain has run (UNIFIED_IO_CQE_F_BPF_RAN),
+		 * even if that SEND queued nothing: never twice.
+		 */
+		c->bpf = s->o->bpf && !c->bpf_ran && !rs_slot_bpf_op(s, ch->slot);
 		unio_prep_send(d, s->o->fds[i], s->o->owner, s->o->bufs[b] + ch->off + c->sent,
 			       ch->len - c->sent, c->bpf ? UNIFIED_IO_SEND_F_BPF : 0,
 			       RS_UD(RS_SEND, b, i));
@@ -266,6 +270,7 @@ static int rs_chunk_done(struct rs *s, unsigned int conn, size_t b)
 	s->bufs[b].chunks_left--;
 	c->cur = s->next[c->cur];
 	c->sent = 0;
+	c->bpf_ran = false;
 	if (c->cur != RS_NONE)
 		return 0;
 	s->conns_left--;
@@ -368,6 +373,13 @@ static int rs_complete(struct rs *s, const struct unified_io_cqe *cqe)
 		rb->busy--;
 		s->busy--;
 		ch = &s->p->chunks[c->cur];
+		if (cqe->flags & UNIFIED_IO_CQE_F_BPF_RAN) {
+			if (!c->bpf)
+				return rs_fail(s, -EPROTO, "connection %u: F_BPF_RAN on a "
+					       "SEND without F_BPF", conn);
+			c->bpf_ran = true;
+			s->st->bpf_sends++;
+		}
 		if (cqe->res < 0) {
 			if (cqe->res != -EAGAIN)
 				return rs_fail(s, cqe->res, "connection %u: SEND: %s", conn,
@@ -384,9 +396,6 @@ static int rs_complete(struct rs *s, const struct unified_io_cqe *cqe)
 			return rs_fail(s, -EPROTO, "connection %u: SEND queued %d of %u bytes",
 				       conn, cqe->res, ch->len - c->sent);
 		if (cqe->flags & UNIFIED_IO_CQE_F_MORE) {
-			/* The chain ran only for a SEND that queued bytes. */
-			if (c->bpf)
-				s->st->bpf_sends++;
 			rb->inflight++;
 			s->inflight++;
 			if (s->inflight > s->st->max_inflight)

@@ -22,7 +22,12 @@
  * before any of its bytes is sent: by UNIFIED_IO_SEND_F_BPF on the SEND of
  * a slot whose only chunk starts at its first byte (used = the chunk's
  * length), by one UNIFIED_IO_OP_BPF otherwise. The chain must keep the
- * length (redact, stats); a dropped or shortened buffer fails the run.
+ * length (redact, stats); a dropped buffer fails the run, and so does a
+ * shortened one on the UNIFIED_IO_OP_BPF path (a SEND's completion does not
+ * give the programs' length: the tools attach redact, which keeps it). The
+ * chain runs once per slot: a SEND whose completion says it ran
+ * (UNIFIED_IO_CQE_F_BPF_RAN) and queued nothing or part is sent again
+ * without the flag.
  */
 #ifndef UNIO_REGSEND_H
 #define UNIO_REGSEND_H
@@ -71,8 +76,8 @@ struct rs_opts {
 struct rs_stats {
 	uint64_t nvme_reads, nvme_bytes;	/* passthrough reads into buffers */
 	uint64_t bpf_ops;			/* UNIFIED_IO_OP_BPF descriptors */
-	uint64_t bpf_sends;			/* SENDs with UNIFIED_IO_SEND_F_BPF that
-						   queued bytes (the chain ran) */
+	uint64_t bpf_sends;			/* SENDs whose chain ran
+						   (UNIFIED_IO_CQE_F_BPF_RAN) */
 	uint64_t send_descs;			/* SEND descriptors */
 	uint64_t sends;				/* SENDs that queued bytes */
 	uint64_t bytes;				/* bytes they queued */

@@ -65,6 +65,9 @@ static int ns_index_check(const char *path, struct ns_index *ix, size_t size)
 				    "the slot size", h->lba_size);
 	if (!h->nflows || h->nflows > NS_MAX_FLOWS)
 		return ns_index_bad(path, "%u flows: not 1 to %u", h->nflows, NS_MAX_FLOWS);
+	/* The plan keeps slot numbers in 32 bits. */
+	if (h->nslots > UINT32_MAX)
+		return ns_index_bad(path, "%" PRIu64 " slots: more than 2^32 - 1", h->nslots);
 	/* Bound the counts by the file before multiplying them. */
 	if (h->nentries > size / sizeof(*ix->entries) || !h->nentries)
 		return ns_index_bad(path, "%" PRIu64 " entries in a %zu-byte file",
@@ -111,6 +114,7 @@ static int ns_index_check(const char *path, struct ns_index *ix, size_t size)
 int ns_index_open(const char *path, struct ns_index *ix)
 {
 	struct stat stb;
+	void *map;
 	int fd, ret;
 
 	memset(ix, 0, sizeof(*ix));
@@ -132,14 +136,27 @@ int ns_index_open(const char *path, struct ns_index *ix)
 		return ns_index_bad(path, "not a regular file of a plausible size");
 	}
 	ix->map_len = stb.st_size;
-	ix->map = mmap(NULL, ix->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+	map = mmap(NULL, ix->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
-	if (ix->map == MAP_FAILED) {
+	if (map == MAP_FAILED) {
 		ret = -errno;
-		ix->map = NULL;
 		tool_err("index %s: mmap: %s", path, strerror(-ret));
 		return ret;
 	}
+	/*
+	 * Checked and used from private memory: the file's pages show later
+	 * writes to it in the mapping, so a field checked there could change
+	 * before its use.  Copied rather than read() so copycount counts no
+	 * index bytes (a truncation during the copy still raises SIGBUS).
+	 */
+	ix->map = malloc(ix->map_len);
+	if (!ix->map) {
+		munmap(map, ix->map_len);
+		tool_err("index %s: %s", path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	memcpy(ix->map, map, ix->map_len);
+	munmap(map, ix->map_len);
 	ix->hdr = ix->map;
 	ix->flows = (const struct ns_index_flow *)(ix->hdr + 1);
 	ret = ns_index_check(path, ix, ix->map_len);
@@ -152,8 +169,7 @@ int ns_index_open(const char *path, struct ns_index *ix)
 
 void ns_index_close(struct ns_index *ix)
 {
-	if (ix->map)
-		munmap(ix->map, ix->map_len);
+	free(ix->map);
 	memset(ix, 0, sizeof(*ix));
 }
 

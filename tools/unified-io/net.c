@@ -256,14 +256,17 @@ static int net_send_parse(int argc, char **argv, struct net_send_opts *o)
 	while ((opt = getopt_long(argc, argv, ":", options, &idx)) >= 0) {
 		switch (opt) {
 		case 'l':
-			if (tool_parse_size(optarg, &o->lba))
+			/* A block number: no size suffix. */
+			if (tool_parse_uint(optarg, UINT64_MAX, &o->lba))
 				return p_usage("net send: --lba '%s': not a number", optarg);
 			o->have_lba = true;
 			break;
 		case 'n':
-			if (tool_parse_size(optarg, &o->length) || !o->length)
+			/* Below 2^62: the range checks below cannot wrap. */
+			if (tool_parse_size(optarg, &o->length) || !o->length ||
+			    o->length >> 62)
 				return p_usage("net send: --length '%s': not a size above 0 "
-					       "(NUMBER[K|M|G])", optarg);
+					       "(NUMBER[K|M|G]) below 2^62", optarg);
 			o->have_length = true;
 			break;
 		case 'B':
@@ -536,7 +539,11 @@ static int do_net_send(int argc, char **argv)
 		goto out;
 	}
 	{
-		/* Every notification is in: the peer has acknowledged every byte. */
+		/*
+		 * Every notification is in: the stack holds none of the
+		 * region's pages (over a NIC, the peer has acknowledged every
+		 * byte; a copied one was only copied).
+		 */
 		struct unified_io_send_info si;
 		bool have_si = !unio_send_get_info(r, &si);
 

@@ -165,6 +165,8 @@ fails "net send: port 0" 2 "'127.0.0.1:0' is not HOST:PORT" net send /dev/ng0n1 
 fails "net send: no --lba" 2 "net send needs --lba" net send /dev/ng0n1 127.0.0.1:1 --length 4K
 fails "net send: no --length" 2 "net send needs --length N" net send /dev/ng0n1 127.0.0.1:1 --lba 0
 fails "net send: --length 0" 2 "--length '0': not a size above 0" net send /dev/ng0n1 127.0.0.1:1 --lba 0 --length 0
+fails "net send: --length near 2^64" 2 "below 2^62" net send /dev/ng0n1 127.0.0.1:1 --lba 0 --length 18446744073709551615
+fails "net send: --lba with a size suffix" 2 "--lba '1M': not a number" net send /dev/ng0n1 127.0.0.1:1 --lba 1M --length 4K
 fails "net send: --buf-size 3K" 2 "--buf-size 3 KiB: must be a power of two from 4 KiB to 2 MiB" net send /dev/ng0n1 127.0.0.1:1 --lba 0 --length 4K --buf-size 3K
 fails "net send: --bufs 1" 2 "--bufs '1': a number from 2 to 4096" net send /dev/ng0n1 127.0.0.1:1 --lba 0 --length 4K --bufs 1
 fails "net send: --bufs beyond a region" 2 "more than the 1 GiB a region holds" net send /dev/ng0n1 127.0.0.1:1 --lba 0 --length 4K --bufs 4096 --buf-size 2M
@@ -341,7 +343,7 @@ PY
 		not_ok "net send: the range arrives, redacted in every buffer" "$msg"
 	fi
 	fails "net send: past the namespace's end" 1 "run past its" \
-		net send /dev/ng0n1 127.0.0.1:1 --lba 1T --length 4K
+		net send /dev/ng0n1 127.0.0.1:1 --lba 1099511627776 --length 4K
 	fails "net send: nobody listening" 1 "connecting to 127.0.0.1:1: Connection refused" \
 		net send /dev/ng0n1 127.0.0.1:1 --lba 0 --length 4K
 fi

@@ -267,7 +267,8 @@ struct unified_io_setup {
  *	the BPF chain runs over the buffer first, in place, as for
  *	UNIFIED_IO_OP_BPF (@addr the start of the buffer): XDP_DROP sends
  *	nothing (@res 0 with UNIFIED_IO_CQE_F_BPF_DROP), and a program that
- *	shortens the data shortens the send. A SEND that queued nothing has no
+ *	shortens the data shortens the send; a completion with
+ *	UNIFIED_IO_CQE_F_BPF_RAN says the programs ran. A SEND that queued nothing has no
  *	notification. A SEND is consumed only when the CQ has two free slots:
  *	one stays reserved for the notification, so notifications are never
  *	dropped and sends in flight never exceed the CQ size. A batch never
@@ -477,12 +478,20 @@ struct unified_io_cqe {
  *	unified_io_send_info @copied_bytes)
  * @UNIFIED_IO_CQE_F_NOTIF: SEND: the notification; the stack holds no
  *	reference to the bytes of the send any more
+ * @UNIFIED_IO_CQE_F_BPF_RAN: SEND with UNIFIED_IO_SEND_F_BPF: the chain ran
+ *	over the buffer and passed it, so the buffer holds the programs' bytes,
+ *	whatever the send did next: send the rest of a short or failed one
+ *	without the flag. @res counts bytes of the length the programs left,
+ *	which the completion does not give: when programs may change the
+ *	length, run them with UNIFIED_IO_OP_BPF (its completion has the final
+ *	length) and SEND without the flag
  */
 enum unified_io_cqe_flags {
 	UNIFIED_IO_CQE_F_BPF_DROP	= 1 << 0,
 	UNIFIED_IO_CQE_F_MORE		= 1 << 1,
 	UNIFIED_IO_CQE_F_COPIED		= 1 << 2,
 	UNIFIED_IO_CQE_F_NOTIF		= 1 << 3,
+	UNIFIED_IO_CQE_F_BPF_RAN	= 1 << 4,
 };
 
 /**

@@ -312,7 +312,7 @@ UNIO_API int unio_net_get_info(const struct unio_region *r,
  * The send side of GET_INFO (since 1.6); -EOPNOTSUPP without
  * UNIFIED_IO_FEAT_NET_SEND.
  */
-UNIO_API int unio_send_get_info(struct unio_region *r,
+UNIO_API int unio_send_get_info(const struct unio_region *r,
 				struct unified_io_send_info *si);
 /* The refill ring, or NULL when the kernel has none (no NET_RECV). */
 UNIO_API struct unio_refill *unio_region_refill(struct unio_region *r);

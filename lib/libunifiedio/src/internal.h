@@ -23,8 +23,6 @@
  * @has_refill: the kernel returned a refill ring (UNIFIED_IO_FEAT_NET_RECV)
  * @nvme: the NVMe side (io_uring ring, namespaces, commands), created by the
  *	first unio_nvme_open() and freed by unio_region_destroy()
- * @notifs_due: SEND notifications still to come for the SENDs whose first
- *	completion (with UNIFIED_IO_CQE_F_MORE) unio_reap() returned
  */
 struct unio_region {
 	int fd;
@@ -35,7 +33,6 @@ struct unio_region {
 	struct unio_refill refill;
 	bool has_refill;
 	struct unio_nvme_ring *nvme;
-	uint32_t notifs_due;
 };
 
 /* Most namespaces one region attaches (fixed file table size). */

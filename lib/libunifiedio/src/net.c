@@ -95,7 +95,7 @@ UNIO_API int unio_net_get_info(const struct unio_region *r,
 	return 0;
 }
 
-UNIO_API int unio_send_get_info(struct unio_region *r,
+UNIO_API int unio_send_get_info(const struct unio_region *r,
 				struct unified_io_send_info *si)
 {
 	struct unified_io_info info;

@@ -461,15 +461,6 @@ static unsigned int unio_collect(struct unio_region *r,
 	while (n < max && (cqe = unio_peek_cqe(q))) {
 		out[n] = *cqe;
 		unio_cqe_seen(q);
-		/* A SEND that queued bytes owes a notification. */
-		if (out[n].opcode == UNIFIED_IO_OP_SEND) {
-			if (out[n].flags & UNIFIED_IO_CQE_F_NOTIF) {
-				if (r->notifs_due)
-					r->notifs_due--;
-			} else if (out[n].flags & UNIFIED_IO_CQE_F_MORE) {
-				r->notifs_due++;
-			}
-		}
 		n++;
 	}
 	/* Room was made: queued module descriptors and NVMe pieces move on. */
@@ -557,16 +548,34 @@ UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
 }
 
 /*
+ * SENDs whose notification the kernel has not posted yet, whoever consumed
+ * their completion: GET_INFO's count, asked only of a region that has ever
+ * sent (the SUBMIT counters the kernel mirrors in the control area).  True
+ * when GET_INFO fails: the caller cannot tell, so it must not go on.
+ */
+static bool unio_sends_unnotified(struct unio_region *r)
+{
+	const struct unified_io_stats *st =
+		(const void *)((const char *)r->map + r->layout.stats);
+	struct unified_io_info info;
+
+	if (!__atomic_load_n(&st->ops[UNIFIED_IO_OP_SEND], __ATOMIC_RELAXED))
+		return false;
+	if (unio_region_get_info(r, &info))
+		return true;
+	return info.send.inflight;
+}
+
+/*
  * Anything on the unified path the caller has not reaped: descriptors left in
  * the SQ, completions in the CQ, NVMe commands queued, running or finished,
- * SEND notifications still to come. (Module descriptors complete inside
- * SUBMIT: past it, only a SEND's notification is in flight, and the library
- * knows of those whose first completion unio_reap() returned.)
+ * SEND notifications to come.  (Module descriptors complete inside SUBMIT:
+ * past it, only a SEND's notification is in flight.)
  */
 static bool unio_unified_busy(struct unio_region *r)
 {
 	return unio_sq_ready(&r->q) || unio_cq_ready(&r->q) ||
-	       (r->nvme && r->nvme->unreaped) || r->notifs_due;
+	       (r->nvme && r->nvme->unreaped) || unio_sends_unnotified(r);
 }
 
 UNIO_API int unio_submit_and_wait(struct unio_region *r,
