@@ -52,6 +52,21 @@ def annotate(ax, bar, text, top=None, fontsize=7, offset=2):
                 textcoords="offset points")
 
 
+def throughput_bars(ax, pos, width, rows, color, label, ratio_key, fontsize=7):
+    """One mode's median MiB/s per group, min..max error bars, and the label
+    "MiB/s, ratio" (rows[i][ratio_key]) above each; rows may hold None."""
+    tp = [r["mib_per_s"] if r else 0 for r in rows]
+    err = [[r["mib_per_s"] - r["mib_per_s_min"] if r else 0 for r in rows],
+           [r["mib_per_s_max"] - r["mib_per_s"] if r else 0 for r in rows]]
+    bars = ax.bar(pos, tp, width, yerr=err, capsize=2, color=color, label=label)
+    for bar, r in zip(bars, rows):
+        if r:
+            ratio = r.get(ratio_key)
+            annotate(ax, bar, f"{r['mib_per_s']:.0f}\n"
+                     + (f"{ratio:.2f}x" if ratio is not None else ""),
+                     r["mib_per_s_max"], fontsize=fontsize)
+
+
 def style_axes(axes, xs, labels, margin, yscale=None):
     for ax in axes:
         if yscale:

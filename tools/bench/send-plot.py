@@ -10,7 +10,7 @@ import textwrap
 
 sys.dont_write_bytecode = True
 from plotlib import (annotate, bar_positions, finish, group, legend, load,  # noqa: E402
-                     plt, style_axes)
+                     plt, style_axes, throughput_bars)
 
 COLORS = {"send": "#c44e52", "send-mmap": "#dd8452", "msg-zerocopy": "#8172b3",
           "sendfile": "#937860", "odirect-send": "#da8bc3", "region-zc": "#4c72b0"}
@@ -43,17 +43,8 @@ def main():
         pos = positions(i)
         rows = [by.get((f, mode)) for f in flows]
         color = COLORS.get(mode)
-        tp = [r["mib_per_s"] if r else 0 for r in rows]
-        err = [[r["mib_per_s"] - r["mib_per_s_min"] if r else 0 for r in rows],
-               [r["mib_per_s_max"] - r["mib_per_s"] if r else 0 for r in rows]]
-        bars = ax_tp.bar(pos, tp, width, yerr=err, capsize=2, color=color,
-                         label=LABELS.get(mode, mode))
-        for bar, r in zip(bars, rows):
-            if r:
-                ratio = r.get("ratio_to_send")
-                annotate(ax_tp, bar, f"{r['mib_per_s']:.0f}\n"
-                         + (f"{ratio:.2f}x" if ratio is not None else ""),
-                         r["mib_per_s_max"], fontsize=6)
+        throughput_bars(ax_tp, pos, width, rows, color, LABELS.get(mode, mode),
+                        "ratio_to_send", fontsize=6)
         sc = [r["syscalls_per_mib"] if r else 0 for r in rows]
         bars = ax_sc.bar(pos, sc, width, color=color)
         for bar, r in zip(bars, rows):
