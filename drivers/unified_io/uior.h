@@ -60,10 +60,15 @@
 #error "include/kapi/kapi.mk and kapi.h disagree: run scripts/kapi.sh again"
 #endif
 
-/* The features of this build: all but a provider the kernel cannot take. */
+/*
+ * The features of this build: all but a provider the kernel cannot take,
+ * and those still being built (UIOR_FEAT_PENDING).
+ */
+#define UIOR_FEAT_PENDING	(UNIFIED_IO_FEAT_RECV_ARM | \
+				 UNIFIED_IO_FEAT_URING_CMD)
 static inline u32 uior_features(void)
 {
-	return UNIFIED_IO_FEATURES &
+	return UNIFIED_IO_FEATURES & ~UIOR_FEAT_PENDING &
 	       ~(UIOR_NET_PROVIDER ? 0 : UNIFIED_IO_FEAT_NET_PROVIDER);
 }
 

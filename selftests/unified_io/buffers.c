@@ -244,7 +244,7 @@ TEST_F(bufs, nop_bad_fields)
 
 TEST_F(bufs, unknown_opcode_eopnotsupp)
 {
-	static const __u8 ops[] = { UNIFIED_IO_OP_LAST, 6, 7, 8, 0x7f, 0x80, 0xff };
+	static const __u8 ops[] = { UNIFIED_IO_OP_LAST, 7, 8, 0x7f, 0x80, 0xff };
 	struct ut_region *r = &self->r;
 	struct unified_io_desc d;
 

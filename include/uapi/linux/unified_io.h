@@ -71,7 +71,9 @@
  */
 #define UNIFIED_IO_FEAT_NET_PROVIDER	(1U << 8)
 #define UNIFIED_IO_FEAT_NET_SEND	(1U << 9)  /* zero-copy SEND to TCP */
-#define UNIFIED_IO_FEATURES		0x3ffU
+#define UNIFIED_IO_FEAT_RECV_ARM	(1U << 10) /* armed RECV, OP_CANCEL */
+#define UNIFIED_IO_FEAT_URING_CMD	(1U << 11) /* ops as io_uring uring_cmd */
+#define UNIFIED_IO_FEATURES		0xfffU
 
 /* Most programs in a region's BPF chain. */
 #define UNIFIED_IO_BPF_MAX_PROGS	8
@@ -246,6 +248,29 @@ struct unified_io_setup {
  *	completion (no F_MORE) has @res the number of bytes taken from the
  *	socket, or an error when there were none. Chunk completions use at
  *	most the free CQ slots minus one, which the final completion takes.
+ *	With UNIFIED_IO_RECV_F_ARM the RECV stays armed on the socket
+ *	(multishot): it takes what is queued at once, then the module posts
+ *	chunk completions (F_MORE) as the stack delivers data, from a work
+ *	item woken by the socket, and publishes them without any system call
+ *	(read the CQ tail with load-acquire; sleep in COMPLETE or poll() only
+ *	when the CQ is empty). @len must be 0. An armed RECV holds one CQ
+ *	slot for its final completion (no F_MORE), posted only when it stops:
+ *	@res 0 when the peer closed the connection and every byte was
+ *	delivered, ECANCELED after UNIFIED_IO_OP_CANCEL, ENOSPC when the CQ
+ *	had no slot for the next chunk, ENOBUFS when a copy found no free
+ *	buffer, or the socket's error (ECONNRESET, ...). Nothing is lost or
+ *	taken twice: bytes not delivered stay queued on the socket, and a new
+ *	armed (or one-shot) RECV goes on from the first of them. Each armed
+ *	RECV holds a reference to its socket until it stops (closing the fd
+ *	does not stop it; UNIFIED_IO_OP_CANCEL does). Any number of sockets
+ *	may be armed on one region, each at most once; an armed RECV is
+ *	consumed only when the CQ has two free slots. Releasing the region
+ *	stops every armed RECV without a final completion.
+ * @UNIFIED_IO_OP_CANCEL: stop the armed RECV on the socket @net.fd; its
+ *	final completion (ECANCELED) is posted before the CANCEL's own, whose
+ *	@res is 1. With UNIFIED_IO_CANCEL_F_ALL in @net.flags (@net.fd must
+ *	then be -1) every armed RECV of the region stops, and @res is their
+ *	number. @owner, @len and @addr must be 0.
  * @UNIFIED_IO_OP_SEND: send @len bytes at data-area offset @addr on the
  *	connected TCP socket @net.fd without copying them: the stack's skbs
  *	point at the region's pages (as MSG_ZEROCOPY does with user memory),
@@ -296,6 +321,7 @@ enum unified_io_op {
 	UNIFIED_IO_OP_BPF	= 3,
 	UNIFIED_IO_OP_RECV	= 4,
 	UNIFIED_IO_OP_SEND	= 5,
+	UNIFIED_IO_OP_CANCEL	= 6,
 	UNIFIED_IO_OP_LAST,
 
 	UNIFIED_IO_OP_USER	= 0x80,
@@ -389,6 +415,17 @@ enum unified_io_nvme_opcode {
  *	ENOBUFS		RECV: data queued that needed a copy, and no free buffer
  *	ENOSPC		RECV: the CQ had no slot for a chunk besides the final one
  *	ENOENT		RECV with UNIFIED_IO_RECV_F_BPF and no program attached
+ *	EINVAL		RECV with UNIFIED_IO_RECV_F_ARM and @len not 0, or on a
+ *			region whose CQ has one entry (no slot for a chunk
+ *			besides the final completion)
+ *	EBUSY		RECV with UNIFIED_IO_RECV_F_ARM on a socket that is
+ *			already armed on this region
+ *	ECANCELED	armed RECV: stopped by UNIFIED_IO_OP_CANCEL (final
+ *			completion)
+ *	EINVAL		CANCEL: an unknown flag, a field that must be 0, or
+ *			UNIFIED_IO_CANCEL_F_ALL with @net.fd not -1
+ *	EBADF, ENOTSOCK	CANCEL: @net.fd is not an open socket
+ *	ENOENT		CANCEL: no armed RECV on that socket
  *	EFAULT		RECV: queued data in another memory provider's buffers,
  *			which the CPU cannot read
  *	EBUSY		RECV: the next bytes lie in a lent buffer that another
@@ -497,9 +534,20 @@ enum unified_io_cqe_flags {
 /**
  * enum unified_io_recv_flags - @net.flags of an UNIFIED_IO_OP_RECV descriptor
  * @UNIFIED_IO_RECV_F_BPF: run the BPF chain over each received chunk
+ * @UNIFIED_IO_RECV_F_ARM: stay armed on the socket (multishot) until
+ *	cancelled, the peer closes, an error, or no CQ slot or buffer is left
  */
 enum unified_io_recv_flags {
 	UNIFIED_IO_RECV_F_BPF		= 1 << 0,
+	UNIFIED_IO_RECV_F_ARM		= 1 << 1,
+};
+
+/**
+ * enum unified_io_cancel_flags - @net.flags of an UNIFIED_IO_OP_CANCEL
+ * @UNIFIED_IO_CANCEL_F_ALL: every armed RECV of the region
+ */
+enum unified_io_cancel_flags {
+	UNIFIED_IO_CANCEL_F_ALL		= 1 << 0,
 };
 
 /**
@@ -1032,6 +1080,55 @@ struct unified_io_complete {
  * with writeback.
  */
 
+/**
+ * struct unified_io_uring_cmd - the command of an IORING_OP_URING_CMD on a
+ *	region fd (since UNIFIED_IO_FEAT_URING_CMD)
+ * @desc: the descriptor, as in the SQ: every opcode the module executes
+ * @resv: Must be 0
+ *
+ * The region's operations on the application's own io_uring, next to NVMe
+ * passthrough and the io_uring's other requests, with completions on that
+ * ring's CQ and chains linked with IOSQE_IO_LINK. The SQE's cmd_op is
+ * UNIFIED_IO_URING_CMD_DESC and its 80-byte command area holds this struct:
+ * the ring needs 128-byte SQEs (IORING_SETUP_SQE128, or
+ * IORING_OP_URING_CMD128 on an IORING_SETUP_SQE_MIXED ring) and 32-byte
+ * CQEs (IORING_SETUP_CQE32 or IORING_SETUP_CQE_MIXED), as NVMe passthrough
+ * does. The CQE's res is the descriptor's result, and its first extra word
+ * (big_cqe[0]) packs the completion's @addr (bits 0-47) and flags (enum
+ * unified_io_cqe_flags, bits 48-63): see UNIFIED_IO_URING_RES2_ADDR() and
+ * UNIFIED_IO_URING_RES2_FLAGS(); user_data is the SQE's, not @desc's.
+ *
+ * NOP, ALLOC, FREE, BPF and CANCEL complete when issued. SEND completes
+ * once, when its notification would be posted (flags UNIFIED_IO_CQE_F_NOTIF,
+ * and UNIFIED_IO_CQE_F_COPIED if the stack copied), or at once if it queued
+ * nothing. RECV must be armed (UNIFIED_IO_RECV_F_ARM) and multishot:
+ * uring_cmd_flags IORING_URING_CMD_MULTISHOT with IOSQE_BUFFER_SELECT and a
+ * provided buffer ring in buf_group. Each CQE with IORING_CQE_F_MORE then
+ * carries, in the provided buffer it names (IORING_CQE_F_BUFFER), @res bytes
+ * of struct unified_io_cqe records: the chunk completions the module CQ
+ * would have had (their user_data is @desc.user_data). The last CQE (no
+ * IORING_CQE_F_MORE) has the armed RECV's final result; ENOBUFS when no
+ * provided buffer was left. CANCEL stops it as it stops an armed RECV of
+ * the module's ring.
+ *
+ * Errors (the CQE's res), besides the descriptor's own:
+ *	ENOTTY		unknown cmd_op
+ *	EINVAL		non-zero @resv; a ring without 128-byte SQEs or 32-byte
+ *			CQEs; IORING_URING_CMD_FIXED; RECV without
+ *			UNIFIED_IO_RECV_F_ARM and IORING_URING_CMD_MULTISHOT,
+ *			or another opcode with it
+ *	EBADFD		the region is not set up
+ *	EOPNOTSUPP	io_uring returns it for a file that is not a region (no
+ *			uring_cmd), as for any file without one
+ */
+struct unified_io_uring_cmd {
+	struct unified_io_desc desc;
+	__aligned_u64 resv[2];
+};
+
+#define UNIFIED_IO_URING_RES2_ADDR(res2)	((res2) & ((1ULL << 48) - 1))
+#define UNIFIED_IO_URING_RES2_FLAGS(res2)	((__u32)((res2) >> 48))
+
 /* Type 0xB9: free in Documentation/userspace-api/ioctl/ioctl-number.rst. */
 #define UNIFIED_IO_TYPE		0xB9
 
@@ -1054,5 +1151,9 @@ enum {
 #define UNIFIED_IO_DETACH_BPF	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_DETACH_BPF)
 #define UNIFIED_IO_NET_BIND	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_NET_BIND)
 #define UNIFIED_IO_NET_UNBIND	_IO(UNIFIED_IO_TYPE, UNIFIED_IO_CMD_NET_UNBIND)
+
+/* cmd_op of IORING_OP_URING_CMD on a region fd: struct unified_io_uring_cmd */
+#define UNIFIED_IO_URING_CMD_DESC	_IOWR(UNIFIED_IO_TYPE, 0xc0, \
+					      struct unified_io_uring_cmd)
 
 #endif /* _UAPI_LINUX_UNIFIED_IO_H */

@@ -11,6 +11,7 @@ static const char *const unio_op_names[] = {
 	[UNIFIED_IO_OP_BPF]	= "bpf",
 	[UNIFIED_IO_OP_RECV]	= "recv",
 	[UNIFIED_IO_OP_SEND]	= "send",
+	[UNIFIED_IO_OP_CANCEL]	= "cancel",
 };
 
 static const char *const unio_buf_state_names[] = {
