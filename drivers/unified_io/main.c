@@ -87,6 +87,7 @@ static int uior_open(struct inode *inode, struct file *file)
 	mutex_init(&ctx->lock);
 	mutex_init(&ctx->bpf_lock);
 	init_waitqueue_head(&ctx->cq_wait);
+	uior_recv_ctx_init(ctx);
 	atomic64_set(&ctx->waits, 0);
 	/* BPF programs run in the namespace of the region's creator. */
 	ctx->net_ns = get_net_track(current->nsproxy->net_ns,
@@ -400,6 +401,8 @@ static void uior_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "recv_bytes:\t%llu\n", ctx->recv.recv_bytes);
 	seq_printf(m, "recv_zc_bytes:\t%llu\n", ctx->recv.zc_bytes);
 	seq_printf(m, "recv_copy_bytes:\t%llu\n", ctx->recv.copy_bytes);
+	seq_printf(m, "recv_armed:\t%u\n", uior_recv_armed(ctx));
+	seq_printf(m, "op_cancel:\t%llu\n", s->ops[UNIFIED_IO_OP_CANCEL]);
 	seq_printf(m, "op_bpf:\t%llu\n", s->ops[UNIFIED_IO_OP_BPF]);
 	seq_printf(m, "op_send:\t%llu\n", s->ops[UNIFIED_IO_OP_SEND]);
 	seq_printf(m, "send_bytes:\t%llu\n", ctx->send.send_bytes);
@@ -446,12 +449,21 @@ static int __init uior_init(void)
 {
 	int ret;
 
-	ret = uior_send_init();
+	ret = uior_recv_init();
 	if (ret)
 		return ret;
+	ret = uior_send_init();
+	if (ret)
+		goto err_recv;
 	ret = misc_register(&uior_misc);
 	if (ret)
-		uior_send_exit();
+		goto err_send;
+	return 0;
+
+err_send:
+	uior_send_exit();
+err_recv:
+	uior_recv_exit();
 	return ret;
 }
 module_init(uior_init);
@@ -460,6 +472,7 @@ static void __exit uior_exit(void)
 {
 	misc_deregister(&uior_misc);
 	uior_send_exit();
+	uior_recv_exit();
 }
 module_exit(uior_exit);
 

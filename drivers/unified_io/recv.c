@@ -23,8 +23,13 @@
  * file calls provider.c, bpf.c and the inline helpers of uior.h.
  */
 #include <linux/highmem.h>
+#include <linux/list.h>
 #include <linux/net.h>
+#include <linux/poll.h>
 #include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <net/netmem.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -267,49 +272,73 @@ out:
 }
 
 /*
- * UNIFIED_IO_OP_RECV, under ctx->lock. Posts the chunk completions itself
- * (at most @slots) and returns the final result.
+ * An armed RECV: the socket's wait queue wakes the region's work item
+ * (recv.c's only deferred context), which takes what the stack queued.
+ * On ctx->arms under ctx->lock; the entry holds the socket's file.
  */
-int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
-		 u32 slots)
-{
-	struct uior_recv r = {
-		.ctx	= ctx,
-		.net	= ctx->net,
-		.d	= d,
-		.slots	= slots,
-	};
-	read_descriptor_t rd = {
-		.count	= d->len ? d->len : INT_MAX,
-		.arg.data = &r,
-	};
+struct uior_arm {
+	struct list_head node;
+	struct uior_ctx *ctx;
 	struct socket *sock;
-	struct sock *sk;
+	struct wait_queue_entry wait;
+	unsigned long woken;		/* bit 0: the socket has news */
+	struct unified_io_desc d;	/* kernel copy of the RECV */
+};
+
+static struct workqueue_struct *uior_recv_wq;
+
+/*
+ * The socket's wait queue: new data, FIN, reset, error. Called with the
+ * queue's lock held, from softirq too: only note it and wake the work.
+ */
+static int uior_arm_wake(struct wait_queue_entry *wait, unsigned int mode,
+			 int sync, void *key)
+{
+	struct uior_arm *arm = container_of(wait, struct uior_arm, wait);
+	__poll_t mask = key_to_poll(key);
+
+	if (mask && !(mask & (EPOLLIN | EPOLLRDNORM | EPOLLRDHUP | EPOLLHUP |
+			      EPOLLERR)))
+		return 0;
+	set_bit(0, &arm->woken);
+	queue_work(uior_recv_wq, &arm->ctx->arm_work);
+	return 0;
+}
+
+/*
+ * Why a RECV stopped taking bytes, in tcp_recvmsg()'s order (a reset also
+ * shuts the socket); -EAGAIN when it did not.  Under the socket lock.
+ */
+static int uior_recv_why(struct sock *sk, const struct uior_recv *r)
+{
+	if (r->err)
+		return r->err;
+	if (sock_flag(sk, SOCK_DONE))
+		return 0;
+	if (sk->sk_err)
+		return sock_error(sk);
+	if (sk->sk_shutdown & RCV_SHUTDOWN)
+		return 0;
+	if (sk->sk_state == TCP_CLOSE)
+		return -ENOTCONN;
+	return -EAGAIN;
+}
+
+/*
+ * Take what is queued on @sk into chunk completions, under ctx->lock.
+ * One-shot (@stop NULL): returns the final result.  Armed: returns 0 and
+ * sets *@stop to the final result when the RECV stops, to -EAGAIN when it
+ * stays armed, and to -EINPROGRESS when bytes are left that another run
+ * must take.
+ */
+static int uior_recv_sk(struct uior_recv *r, struct sock *sk, size_t count,
+			int *stop)
+{
+	read_descriptor_t rd = {
+		.count	= count,
+		.arg.data = r,
+	};
 	int ret;
-
-	lockdep_assert_held(&ctx->lock);
-
-	if (d->flags || !d->owner || d->addr ||
-	    d->net.flags & ~UNIFIED_IO_RECV_F_BPF ||
-	    !mem_is_zero(d->net.resv, sizeof(d->net.resv)))
-		return -EINVAL;
-	if ((d->net.flags & UNIFIED_IO_RECV_F_BPF) &&
-	    !rcu_access_pointer(ctx->bpf_chain))
-		return -ENOENT;
-
-	sock = sockfd_lookup(d->net.fd, &ret);
-	if (!sock)
-		return ret;
-	sk = sock->sk;
-	if (!sk || sk->sk_type != SOCK_STREAM ||
-	    sk->sk_protocol != IPPROTO_TCP) {
-		ret = -EPROTONOSUPPORT;
-		goto out_put;
-	}
-	if (!slots) {
-		ret = -ENOSPC;
-		goto out_put;
-	}
 
 	lock_sock(sk);
 	/*
@@ -321,31 +350,259 @@ int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	 */
 	if (READ_ONCE(sk->sk_prot)->recvmsg != tcp_prot.recvmsg) {
 		ret = -EPROTONOSUPPORT;
-		goto out_release;
+		goto out;
 	}
 	ret = tcp_read_sock(sk, &rd, uior_recv_skb);
-	if (ret > 0) {
-		ctx->recv.recv_bytes += ret;
-	} else if (!ret) {
-		/* In tcp_recvmsg()'s order: a reset also shuts the socket. */
-		if (r.err)
-			ret = r.err;
-		else if (sock_flag(sk, SOCK_DONE))
-			ret = 0;
-		else if (sk->sk_err)
-			ret = sock_error(sk);
-		else if (sk->sk_shutdown & RCV_SHUTDOWN)
-			ret = 0;
-		else if (sk->sk_state == TCP_CLOSE)
-			ret = -ENOTCONN;
+	if (ret > 0)
+		r->ctx->recv.recv_bytes += ret;
+	if (stop) {
+		if (ret < 0)
+			*stop = ret;
+		else if (r->err || skb_queue_empty(&sk->sk_receive_queue))
+			*stop = uior_recv_why(sk, r);
 		else
-			ret = -EAGAIN;
+			*stop = -EINPROGRESS;
+		ret = 0;
+	} else if (!ret) {
+		ret = uior_recv_why(sk, r);
 	}
-out_release:
+out:
 	release_sock(sk);
-out_put:
+	return ret;
+}
+
+/* The socket of a RECV or CANCEL: a plain TCP socket's, with a reference. */
+static struct socket *uior_recv_sock(int fd, int *err)
+{
+	struct socket *sock = sockfd_lookup(fd, err);
+	struct sock *sk;
+
+	if (!sock)
+		return NULL;
+	sk = sock->sk;
+	if (!sk || sk->sk_type != SOCK_STREAM ||
+	    sk->sk_protocol != IPPROTO_TCP) {
+		sockfd_put(sock);
+		*err = -EPROTONOSUPPORT;
+		return NULL;
+	}
+	return sock;
+}
+
+/*
+ * Stop an armed RECV with its final completion @res, in the CQ slot it
+ * held; under ctx->lock.  Once off the wait queue nothing wakes it, and
+ * the work finds it only on ctx->arms.
+ */
+static void uior_arm_stop(struct uior_ctx *ctx, struct uior_arm *arm, int res)
+{
+	lockdep_assert_held(&ctx->lock);
+	remove_wait_queue(&arm->sock->wq.wait, &arm->wait);
+	list_del(&arm->node);
+	ctx->cq_reserved--;
+	uior_post_cqe(ctx, &arm->d, res, 0, 0);
+	sockfd_put(arm->sock);
+	kfree(arm);
+}
+
+/* One run of an armed RECV: everything queued, in the CQ's free slots. */
+static void uior_arm_run(struct uior_ctx *ctx, struct uior_arm *arm)
+{
+	struct uior_recv r = {
+		.ctx	= ctx,
+		.net	= ctx->net,
+		.d	= &arm->d,
+		.slots	= uior_cq_space(ctx),
+	};
+	int stop;
+
+	uior_recv_sk(&r, arm->sock->sk, INT_MAX, &stop);
+	if (stop == -EINPROGRESS) {
+		/* INT_MAX bytes in one run: the rest in the next. */
+		set_bit(0, &arm->woken);
+		queue_work(uior_recv_wq, &ctx->arm_work);
+	} else if (stop != -EAGAIN) {
+		uior_arm_stop(ctx, arm, stop);
+	}
+}
+
+static void uior_arm_work(struct work_struct *work)
+{
+	struct uior_ctx *ctx = container_of(work, struct uior_ctx, arm_work);
+	struct uior_arm *arm, *tmp;
+
+	mutex_lock(&ctx->lock);
+	uior_net_drain_refill(ctx);
+	list_for_each_entry_safe(arm, tmp, &ctx->arms, node)
+		if (test_and_clear_bit(0, &arm->woken))
+			uior_arm_run(ctx, arm);
+	uior_commit(ctx);
+	mutex_unlock(&ctx->lock);
+}
+
+/* UNIFIED_IO_OP_RECV with UNIFIED_IO_RECV_F_ARM: @sock is the arm's now. */
+static int uior_recv_arm(struct uior_ctx *ctx, const struct unified_io_desc *d,
+			 struct socket *sock)
+{
+	struct uior_arm *arm;
+
+	list_for_each_entry(arm, &ctx->arms, node)
+		if (arm->sock == sock)
+			return -EBUSY;
+	arm = kzalloc_obj(*arm, GFP_KERNEL_ACCOUNT);
+	if (!arm)
+		return -ENOMEM;
+	arm->ctx = ctx;
+	arm->sock = sock;
+	arm->d = *d;
+	init_waitqueue_func_entry(&arm->wait, uior_arm_wake);
+	list_add_tail(&arm->node, &ctx->arms);
+	ctx->cq_reserved++;
+	/* Armed first: data that comes during the first run wakes the work. */
+	add_wait_queue(&sock->wq.wait, &arm->wait);
+	uior_arm_run(ctx, arm);
+	return -EIOCBQUEUED;
+}
+
+/*
+ * UNIFIED_IO_OP_RECV, under ctx->lock. Posts the chunk completions itself
+ * (at most @slots less the final one's) and returns the final result, or
+ * -EIOCBQUEUED for an armed RECV, which posts its final completion when it
+ * stops.
+ */
+int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		 u32 slots)
+{
+	struct uior_recv r = {
+		.ctx	= ctx,
+		.net	= ctx->net,
+		.d	= d,
+		.slots	= slots - 1,
+	};
+	bool arm = d->net.flags & UNIFIED_IO_RECV_F_ARM;
+	struct socket *sock;
+	int ret;
+
+	lockdep_assert_held(&ctx->lock);
+
+	if (d->flags || !d->owner || d->addr ||
+	    d->net.flags & ~(UNIFIED_IO_RECV_F_BPF | UNIFIED_IO_RECV_F_ARM) ||
+	    !mem_is_zero(d->net.resv, sizeof(d->net.resv)))
+		return -EINVAL;
+	/* An armed RECV needs a slot for a chunk besides its final one. */
+	if (arm && (d->len || ctx->config.cq_entries < 2))
+		return -EINVAL;
+	if ((d->net.flags & UNIFIED_IO_RECV_F_BPF) &&
+	    !rcu_access_pointer(ctx->bpf_chain))
+		return -ENOENT;
+
+	sock = uior_recv_sock(d->net.fd, &ret);
+	if (!sock)
+		return ret;
+	if (arm) {
+		ret = uior_recv_arm(ctx, d, sock);
+		/* The arm holds the socket from now on. */
+		if (ret == -EIOCBQUEUED)
+			return ret;
+	} else if (!r.slots) {
+		ret = -ENOSPC;
+	} else {
+		ret = uior_recv_sk(&r, sock->sk, d->len ? d->len : INT_MAX,
+				   NULL);
+	}
 	sockfd_put(sock);
 	return ret;
+}
+
+/* UNIFIED_IO_OP_CANCEL, under ctx->lock: stop armed RECVs. */
+int uior_op_cancel(struct uior_ctx *ctx, const struct unified_io_desc *d)
+{
+	struct uior_arm *arm, *tmp;
+	struct socket *sock;
+	int ret = -ENOENT;
+
+	lockdep_assert_held(&ctx->lock);
+
+	if (d->flags || d->owner || d->len || d->addr ||
+	    d->net.flags & ~UNIFIED_IO_CANCEL_F_ALL ||
+	    !mem_is_zero(d->net.resv, sizeof(d->net.resv)))
+		return -EINVAL;
+	if (d->net.flags & UNIFIED_IO_CANCEL_F_ALL) {
+		if (d->net.fd != -1)
+			return -EINVAL;
+		ret = 0;
+		list_for_each_entry_safe(arm, tmp, &ctx->arms, node) {
+			uior_arm_stop(ctx, arm, -ECANCELED);
+			ret++;
+		}
+		return ret;
+	}
+	sock = sockfd_lookup(d->net.fd, &ret);
+	if (!sock)
+		return ret;
+	ret = -ENOENT;
+	list_for_each_entry(arm, &ctx->arms, node) {
+		if (arm->sock == sock) {
+			uior_arm_stop(ctx, arm, -ECANCELED);
+			ret = 1;
+			break;
+		}
+	}
+	sockfd_put(sock);
+	return ret;
+}
+
+/* Armed RECVs of this region, for fdinfo; under ctx->lock. */
+u32 uior_recv_armed(struct uior_ctx *ctx)
+{
+	struct uior_arm *arm;
+	u32 n = 0;
+
+	lockdep_assert_held(&ctx->lock);
+	list_for_each_entry(arm, &ctx->arms, node)
+		n++;
+	return n;
+}
+
+void uior_recv_ctx_init(struct uior_ctx *ctx)
+{
+	INIT_LIST_HEAD(&ctx->arms);
+	INIT_WORK(&ctx->arm_work, uior_arm_work);
+}
+
+/*
+ * Release: stop every armed RECV without a final completion (nobody is
+ * left to read it).  Off their wait queues first, so nothing queues the
+ * work again; then the work is done, and the arms are ours alone.
+ */
+void uior_recv_destroy(struct uior_ctx *ctx)
+{
+	struct uior_arm *arm, *tmp;
+
+	mutex_lock(&ctx->lock);
+	list_for_each_entry(arm, &ctx->arms, node)
+		remove_wait_queue(&arm->sock->wq.wait, &arm->wait);
+	mutex_unlock(&ctx->lock);
+	cancel_work_sync(&ctx->arm_work);
+	list_for_each_entry_safe(arm, tmp, &ctx->arms, node) {
+		list_del(&arm->node);
+		sockfd_put(arm->sock);
+		kfree(arm);
+	}
+}
+
+int __init uior_recv_init(void)
+{
+	/* The work sleeps on ctx->lock and the socket lock: unbound. */
+	uior_recv_wq = alloc_workqueue("unified_io_recv",
+				       WQ_UNBOUND | WQ_HIGHPRI, 0);
+	return uior_recv_wq ? 0 : -ENOMEM;
+}
+
+void uior_recv_exit(void)
+{
+	/* Every region is released: no arm is left to queue work. */
+	destroy_workqueue(uior_recv_wq);
 }
 
 /* RECV's part of GET_INFO's net info; under ctx->lock. */

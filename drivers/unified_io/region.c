@@ -268,6 +268,8 @@ static void uior_unaccount(struct uior_ctx *ctx)
  */
 void uior_region_destroy(struct uior_ctx *ctx)
 {
+	/* Armed RECVs stop: nothing wakes the work or posts after this. */
+	uior_recv_destroy(ctx);
 	/* Late notifications of sends in flight find no context. */
 	uior_send_destroy(ctx);
 	/* Scrubs the application's references; unbinds the NIC queue. */

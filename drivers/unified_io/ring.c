@@ -74,6 +74,9 @@ static u32 uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		/* The caller left two slots: the second waits for the notif. */
 		res = uior_op_send(ctx, d, &addr, &cflags);
 		break;
+	case UNIFIED_IO_OP_CANCEL:
+		res = uior_op_cancel(ctx, d);
+		break;
 	default:
 		res = -EOPNOTSUPP;
 		break;
@@ -81,18 +84,26 @@ static u32 uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	if (d->opcode < UNIFIED_IO_OP_LAST)
 		ctx->stats.ops[array_index_nospec(d->opcode,
 						  UNIFIED_IO_OP_LAST)]++;
-	uior_post_cqe(ctx, d, res, addr, cflags);
+	/* An armed RECV posts its final completion when it stops. */
+	if (res != -EIOCBQUEUED)
+		uior_post_cqe(ctx, d, res, addr, cflags);
 	return ctx->cq_tail - tail + ctx->cq_reserved - reserved;
 }
 
 /*
- * Free CQ slots a descriptor of opcode @op needs to be consumed: a SEND's
- * completion and its notification's, but on a CQ of one entry, where SEND
- * fails with EINVAL (it would never be consumed, and block the SQ).
+ * Free CQ slots a descriptor needs to be consumed: a SEND's completion and
+ * its notification's; an armed RECV's final completion and a chunk's; but
+ * on a CQ of one entry, where both fail with EINVAL (they would never be
+ * consumed, and block the SQ).
  */
-static u32 uior_slots_needed(struct uior_ctx *ctx, u8 op)
+static u32 uior_slots_needed(struct uior_ctx *ctx,
+			     const struct unified_io_desc *d)
 {
-	return op == UNIFIED_IO_OP_SEND && ctx->config.cq_entries > 1 ? 2 : 1;
+	bool two = d->opcode == UNIFIED_IO_OP_SEND ||
+		   (d->opcode == UNIFIED_IO_OP_RECV &&
+		    d->net.flags & UNIFIED_IO_RECV_F_ARM);
+
+	return two && ctx->config.cq_entries > 1 ? 2 : 1;
 }
 
 /*
@@ -118,10 +129,10 @@ static u32 uior_cq_ready(struct uior_ctx *ctx)
 }
 
 /*
- * Free CQ slots, less those reserved for SEND notifications; a hostile head
- * counts as a full CQ.
+ * Free CQ slots, less those reserved for SEND notifications and armed
+ * RECVs' final completions; a hostile head counts as a full CQ.
  */
-static u32 uior_cq_space(struct uior_ctx *ctx)
+u32 uior_cq_space(struct uior_ctx *ctx)
 {
 	u32 used;
 
@@ -179,7 +190,7 @@ static int uior_submit_sq(struct uior_ctx *ctx, u32 to_submit)
 		memcpy(&d, &ctx->sqes[head & ctx->sq_mask], sizeof(d));
 		/* Snapshot taken: no field may be re-read from the SQ. */
 		barrier();
-		if (space < uior_slots_needed(ctx, d.opcode))
+		if (space < uior_slots_needed(ctx, &d))
 			break;
 		space -= uior_issue(ctx, &d, space);
 	}
@@ -201,7 +212,7 @@ static int uior_submit_inline(struct uior_ctx *ctx,
 
 	u32 space = uior_cq_space(ctx);
 
-	if (space < uior_slots_needed(ctx, d->opcode)) {
+	if (space < uior_slots_needed(ctx, d)) {
 		ctx->stats.cq_full++;
 		return -EBUSY;
 	}

@@ -41,6 +41,7 @@
 #include <linux/string.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <net/net_trackers.h>
 #include <uapi/linux/unified_io.h>
 #include <kcompat.h>
@@ -64,8 +65,7 @@
  * The features of this build: all but a provider the kernel cannot take,
  * and those still being built (UIOR_FEAT_PENDING).
  */
-#define UIOR_FEAT_PENDING	(UNIFIED_IO_FEAT_RECV_ARM | \
-				 UNIFIED_IO_FEAT_URING_CMD)
+#define UIOR_FEAT_PENDING	UNIFIED_IO_FEAT_URING_CMD
 static inline u32 uior_features(void)
 {
 	return UNIFIED_IO_FEATURES & ~UIOR_FEAT_PENDING &
@@ -138,7 +138,9 @@ struct uior_ctx {
 	/* Under @lock. */
 	u32 sq_head;
 	u32 cq_tail;			/* posted, not yet committed */
-	u32 cq_reserved;		/* CQ slots held for SEND notifications */
+	u32 cq_reserved;		/* CQ slots held for SEND notifications
+					 * and armed RECVs' final completions
+					 */
 	u32 cq_committed;		/* published; READ_ONCE by waiters */
 	/*
 	 * The region's free list holds no lent buffer: under @lock.  An entry
@@ -163,6 +165,12 @@ struct uior_ctx {
 	 */
 	struct uior_net *net;
 	u32 rfq_head;
+	/*
+	 * Armed RECVs (recv.c): on @arms under @lock; @arm_work, woken by
+	 * their sockets, runs them.
+	 */
+	struct list_head arms;
+	struct work_struct arm_work;
 	struct {			/* recv.c's counters, under @lock */
 		u64 recv_bytes;
 		u64 zc_chunks;
@@ -286,6 +294,7 @@ int uior_submit(struct uior_ctx *ctx, struct unified_io_submit *p);
 int uior_complete(struct uior_ctx *ctx, struct unified_io_complete *p);
 __poll_t uior_poll_mask(struct uior_ctx *ctx);
 void uior_commit(struct uior_ctx *ctx);
+u32 uior_cq_space(struct uior_ctx *ctx);
 void uior_stats_snapshot(struct uior_ctx *ctx, struct unified_io_stats *out);
 
 /* buf.c */
@@ -300,6 +309,12 @@ int uior_op_bpf(struct uior_ctx *ctx, const struct unified_io_desc *d,
 int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		 u32 slots);
 void uior_recv_info(struct uior_ctx *ctx, struct unified_io_net_info *ni);
+int uior_op_cancel(struct uior_ctx *ctx, const struct unified_io_desc *d);
+u32 uior_recv_armed(struct uior_ctx *ctx);
+void uior_recv_ctx_init(struct uior_ctx *ctx);
+void uior_recv_destroy(struct uior_ctx *ctx);
+int uior_recv_init(void);
+void uior_recv_exit(void);
 
 /* send.c */
 struct uior_tx;

@@ -420,6 +420,7 @@ enum unified_io_nvme_opcode {
  *			besides the final completion)
  *	EBUSY		RECV with UNIFIED_IO_RECV_F_ARM on a socket that is
  *			already armed on this region
+ *	ENOMEM		RECV with UNIFIED_IO_RECV_F_ARM: no memory to arm it
  *	ECANCELED	armed RECV: stopped by UNIFIED_IO_OP_CANCEL (final
  *			completion)
  *	EINVAL		CANCEL: an unknown flag, a field that must be 0, or
