@@ -33,6 +33,7 @@
 #include <net/netmem.h>
 #include <net/sock.h>
 #include <net/tcp.h>
+#include <linux/io_uring/cmd.h>
 
 #include "uior.h"
 
@@ -42,11 +43,24 @@ struct uior_recv {
 	const struct unified_io_desc *d;
 	u32 slots;			/* chunk completions left */
 	int err;			/* why the walk stopped early */
+	/* io_uring: chunk completions go to @recs, not to the CQ */
+	struct unified_io_cqe *recs;
+	u32 nrecs;
 };
 
 static void uior_recv_post(struct uior_recv *r, s32 res, u64 addr, u32 flags)
 {
-	uior_post_cqe(r->ctx, r->d, res, addr, flags | UNIFIED_IO_CQE_F_MORE);
+	flags |= UNIFIED_IO_CQE_F_MORE;
+	if (r->recs)
+		r->recs[r->nrecs++] = (struct unified_io_cqe){
+			.user_data	= r->d->user_data,
+			.res		= res,
+			.flags		= flags,
+			.addr		= addr,
+			.opcode		= r->d->opcode,
+		};
+	else
+		uior_post_cqe(r->ctx, r->d, res, addr, flags);
 	r->slots--;
 }
 
@@ -281,9 +295,25 @@ struct uior_arm {
 	struct uior_ctx *ctx;
 	struct socket *sock;
 	struct wait_queue_entry wait;
-	unsigned long woken;		/* bit 0: the socket has news */
+	bool waiting;			/* on the socket's wait queue */
+	unsigned long flags;		/* UIOR_ARM_* bits */
 	struct unified_io_desc d;	/* kernel copy of the RECV */
+	/* io_uring form: the multishot command, its provided buffers */
+	struct io_uring_cmd *cmd;
+	u16 buf_group;
+	int stop;			/* stopping with this result */
+	struct unified_io_cqe *recs;	/* UIOR_ARM_RECS records */
 };
+
+enum {
+	UIOR_ARM_WOKEN,			/* the socket has news for the work */
+	UIOR_ARM_TW,			/* io_uring: task work queued */
+};
+
+/* Records gathered per provided buffer: one page. */
+#define UIOR_ARM_RECS	(PAGE_SIZE / sizeof(struct unified_io_cqe))
+
+static void uior_arm_tw(struct io_tw_req tw_req, io_tw_token_t tw);
 
 static struct workqueue_struct *uior_recv_wq;
 
@@ -300,9 +330,30 @@ static int uior_arm_wake(struct wait_queue_entry *wait, unsigned int mode,
 	if (mask && !(mask & (EPOLLIN | EPOLLRDNORM | EPOLLRDHUP | EPOLLHUP |
 			      EPOLLERR)))
 		return 0;
-	set_bit(0, &arm->woken);
+	if (arm->cmd) {
+		/* The submitter's task posts to its ring (uior_arm_tw()). */
+		if (!test_and_set_bit(UIOR_ARM_TW, &arm->flags))
+			io_uring_cmd_complete_in_task(arm->cmd, uior_arm_tw);
+		return 0;
+	}
+	set_bit(UIOR_ARM_WOKEN, &arm->flags);
 	queue_work(uior_recv_wq, &arm->ctx->arm_work);
 	return 0;
+}
+
+static void uior_arm_unwait(struct uior_arm *arm)
+{
+	if (arm->waiting)
+		remove_wait_queue(&arm->sock->wq.wait, &arm->wait);
+	arm->waiting = false;
+}
+
+static void uior_arm_free(struct uior_arm *arm)
+{
+	list_del(&arm->node);
+	sockfd_put(arm->sock);
+	kfree(arm->recs);
+	kfree(arm);
 }
 
 /*
@@ -397,12 +448,22 @@ static struct socket *uior_recv_sock(int fd, int *err)
 static void uior_arm_stop(struct uior_ctx *ctx, struct uior_arm *arm, int res)
 {
 	lockdep_assert_held(&ctx->lock);
-	remove_wait_queue(&arm->sock->wq.wait, &arm->wait);
-	list_del(&arm->node);
+	uior_arm_unwait(arm);
+	if (arm->cmd) {
+		/*
+		 * io_uring: the command completes in its task work, which a
+		 * wake may have queued already; if not, queue it.
+		 */
+		if (arm->stop)
+			return;
+		arm->stop = res;
+		if (!test_and_set_bit(UIOR_ARM_TW, &arm->flags))
+			io_uring_cmd_complete_in_task(arm->cmd, uior_arm_tw);
+		return;
+	}
 	ctx->cq_reserved--;
 	uior_post_cqe(ctx, &arm->d, res, 0, 0);
-	sockfd_put(arm->sock);
-	kfree(arm);
+	uior_arm_free(arm);
 }
 
 /* One run of an armed RECV: everything queued, in the CQ's free slots. */
@@ -419,7 +480,7 @@ static void uior_arm_run(struct uior_ctx *ctx, struct uior_arm *arm)
 	uior_recv_sk(&r, arm->sock->sk, INT_MAX, &stop);
 	if (stop == -EINPROGRESS) {
 		/* INT_MAX bytes in one run: the rest in the next. */
-		set_bit(0, &arm->woken);
+		set_bit(UIOR_ARM_WOKEN, &arm->flags);
 		queue_work(uior_recv_wq, &ctx->arm_work);
 	} else if (stop != -EAGAIN) {
 		uior_arm_stop(ctx, arm, stop);
@@ -434,34 +495,68 @@ static void uior_arm_work(struct work_struct *work)
 	mutex_lock(&ctx->lock);
 	uior_net_drain_refill(ctx);
 	list_for_each_entry_safe(arm, tmp, &ctx->arms, node)
-		if (test_and_clear_bit(0, &arm->woken))
+		if (test_and_clear_bit(UIOR_ARM_WOKEN, &arm->flags))
 			uior_arm_run(ctx, arm);
 	uior_commit(ctx);
 	mutex_unlock(&ctx->lock);
+}
+
+/* A new arm on @sock, on ctx->arms; EBUSY if one is armed there already. */
+static struct uior_arm *uior_arm_new(struct uior_ctx *ctx,
+				     const struct unified_io_desc *d,
+				     struct socket *sock)
+{
+	struct uior_arm *arm;
+
+	list_for_each_entry(arm, &ctx->arms, node)
+		if (arm->sock == sock && !arm->stop)
+			return ERR_PTR(-EBUSY);
+	arm = kzalloc_obj(*arm, GFP_KERNEL_ACCOUNT);
+	if (!arm)
+		return ERR_PTR(-ENOMEM);
+	arm->ctx = ctx;
+	arm->sock = sock;
+	arm->d = *d;
+	init_waitqueue_func_entry(&arm->wait, uior_arm_wake);
+	list_add_tail(&arm->node, &ctx->arms);
+	return arm;
+}
+
+static void uior_arm_wait(struct uior_arm *arm)
+{
+	add_wait_queue(&arm->sock->wq.wait, &arm->wait);
+	arm->waiting = true;
 }
 
 /* UNIFIED_IO_OP_RECV with UNIFIED_IO_RECV_F_ARM: @sock is the arm's now. */
 static int uior_recv_arm(struct uior_ctx *ctx, const struct unified_io_desc *d,
 			 struct socket *sock)
 {
-	struct uior_arm *arm;
+	struct uior_arm *arm = uior_arm_new(ctx, d, sock);
 
-	list_for_each_entry(arm, &ctx->arms, node)
-		if (arm->sock == sock)
-			return -EBUSY;
-	arm = kzalloc_obj(*arm, GFP_KERNEL_ACCOUNT);
-	if (!arm)
-		return -ENOMEM;
-	arm->ctx = ctx;
-	arm->sock = sock;
-	arm->d = *d;
-	init_waitqueue_func_entry(&arm->wait, uior_arm_wake);
-	list_add_tail(&arm->node, &ctx->arms);
+	if (IS_ERR(arm))
+		return PTR_ERR(arm);
 	ctx->cq_reserved++;
 	/* Armed first: data that comes during the first run wakes the work. */
-	add_wait_queue(&sock->wq.wait, &arm->wait);
+	uior_arm_wait(arm);
 	uior_arm_run(ctx, arm);
 	return -EIOCBQUEUED;
+}
+
+/* A RECV's fields, before its socket is looked at. */
+static int uior_recv_check(struct uior_ctx *ctx,
+			   const struct unified_io_desc *d)
+{
+	if (d->flags || !d->owner || d->addr ||
+	    d->net.flags & ~(UNIFIED_IO_RECV_F_BPF | UNIFIED_IO_RECV_F_ARM) ||
+	    !mem_is_zero(d->net.resv, sizeof(d->net.resv)))
+		return -EINVAL;
+	if (d->net.flags & UNIFIED_IO_RECV_F_ARM && d->len)
+		return -EINVAL;
+	if ((d->net.flags & UNIFIED_IO_RECV_F_BPF) &&
+	    !rcu_access_pointer(ctx->bpf_chain))
+		return -ENOENT;
+	return 0;
 }
 
 /*
@@ -485,17 +580,12 @@ int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
 
 	lockdep_assert_held(&ctx->lock);
 
-	if (d->flags || !d->owner || d->addr ||
-	    d->net.flags & ~(UNIFIED_IO_RECV_F_BPF | UNIFIED_IO_RECV_F_ARM) ||
-	    !mem_is_zero(d->net.resv, sizeof(d->net.resv)))
-		return -EINVAL;
 	/* An armed RECV needs a slot for a chunk besides its final one. */
-	if (arm && (d->len || ctx->config.cq_entries < 2))
+	if (arm && ctx->config.cq_entries < 2)
 		return -EINVAL;
-	if ((d->net.flags & UNIFIED_IO_RECV_F_BPF) &&
-	    !rcu_access_pointer(ctx->bpf_chain))
-		return -ENOENT;
-
+	ret = uior_recv_check(ctx, d);
+	if (ret)
+		return ret;
 	sock = uior_recv_sock(d->net.fd, &ret);
 	if (!sock)
 		return ret;
@@ -532,6 +622,8 @@ int uior_op_cancel(struct uior_ctx *ctx, const struct unified_io_desc *d)
 			return -EINVAL;
 		ret = 0;
 		list_for_each_entry_safe(arm, tmp, &ctx->arms, node) {
+			if (arm->stop)
+				continue;	/* io_uring: stopping */
 			uior_arm_stop(ctx, arm, -ECANCELED);
 			ret++;
 		}
@@ -542,7 +634,7 @@ int uior_op_cancel(struct uior_ctx *ctx, const struct unified_io_desc *d)
 		return ret;
 	ret = -ENOENT;
 	list_for_each_entry(arm, &ctx->arms, node) {
-		if (arm->sock == sock) {
+		if (arm->sock == sock && !arm->stop) {
 			uior_arm_stop(ctx, arm, -ECANCELED);
 			ret = 1;
 			break;
@@ -573,7 +665,9 @@ void uior_recv_ctx_init(struct uior_ctx *ctx)
 /*
  * Release: stop every armed RECV without a final completion (nobody is
  * left to read it).  Off their wait queues first, so nothing queues the
- * work again; then the work is done, and the arms are ours alone.
+ * work again; then the work is done, and the arms are ours alone.  None
+ * is an io_uring command's: io_uring holds the region's file until the
+ * command completes.
  */
 void uior_recv_destroy(struct uior_ctx *ctx)
 {
@@ -581,38 +675,185 @@ void uior_recv_destroy(struct uior_ctx *ctx)
 
 	mutex_lock(&ctx->lock);
 	list_for_each_entry(arm, &ctx->arms, node)
-		remove_wait_queue(&arm->sock->wq.wait, &arm->wait);
+		uior_arm_unwait(arm);
 	mutex_unlock(&ctx->lock);
 	cancel_work_sync(&ctx->arm_work);
-	list_for_each_entry_safe(arm, tmp, &ctx->arms, node) {
-		list_del(&arm->node);
-		sockfd_put(arm->sock);
-		kfree(arm);
+	list_for_each_entry_safe(arm, tmp, &ctx->arms, node)
+		uior_arm_free(arm);
+}
+
+/*
+ * The io_uring form (uring.c calls in, without ctx->lock): a multishot
+ * IORING_OP_URING_CMD with buffer select.  The socket's wake queues task
+ * work on the submitter's task (uior_arm_tw()), which takes ctx->lock,
+ * gathers chunk completions as records in a page, and copies each batch
+ * into a provided buffer of the command's group with one CQE
+ * (IORING_CQE_F_MORE).  The command completes there too, and only there:
+ * UIOR_ARM_TW says task work is queued, so a stop from elsewhere (CANCEL,
+ * io_uring's cancellation) sets @stop and leaves the completion to it.
+ */
+
+/*
+ * Take what is queued into provided buffers.  Returns -EAGAIN to stay
+ * armed, else the final result.
+ */
+static int uior_arm_uring_run(struct uior_ctx *ctx, struct uior_arm *arm,
+			      unsigned int issue_flags)
+{
+	struct sock *sk = arm->sock->sk;
+
+	for (;;) {
+		struct uior_recv r = {
+			.ctx	= ctx,
+			.net	= ctx->net,
+			.d	= &arm->d,
+			.recs	= arm->recs,
+		};
+		struct io_br_sel sel;
+		size_t len = 0;
+		int stop;
+
+		if (skb_queue_empty_lockless(&sk->sk_receive_queue)) {
+			lock_sock(sk);
+			stop = uior_recv_why(sk, &r);
+			release_sock(sk);
+			return stop;
+		}
+		sel = io_uring_cmd_buffer_select(arm->cmd, arm->buf_group,
+						 &len, issue_flags);
+		if (sel.val < 0)
+			return sel.val;
+		if (!sel.addr)
+			return -ENOBUFS;
+		r.slots = min_t(size_t, len / sizeof(*r.recs), UIOR_ARM_RECS);
+		if (r.slots)
+			uior_recv_sk(&r, sk, INT_MAX, &stop);
+		else
+			stop = -ENOBUFS;	/* smaller than a record */
+		if (r.nrecs) {
+			size_t bytes = r.nrecs * sizeof(*r.recs);
+
+			/* The chunks are the owner's now; the buffer is bad. */
+			if (copy_to_user(sel.addr, r.recs, bytes)) {
+				sel.val = 0;
+				io_uring_mshot_cmd_post_cqe(arm->cmd, &sel,
+							    issue_flags);
+				return -EFAULT;
+			}
+			sel.val = bytes;
+			if (io_uring_mshot_cmd_post_cqe(arm->cmd, &sel,
+							issue_flags))
+				return -ENOSPC;
+		} else {
+			/* Nothing taken: the buffer goes back to its ring. */
+			sel.val = 0;
+			io_uring_mshot_cmd_post_cqe(arm->cmd, &sel, issue_flags);
+		}
+		/* A full buffer, or INT_MAX bytes: on with the next. */
+		if (stop == -EINPROGRESS || (stop == -ENOSPC && r.nrecs))
+			continue;
+		return stop;
 	}
 }
 
-int __init uior_recv_init(void)
+static void uior_arm_tw(struct io_tw_req tw_req, io_tw_token_t tw)
 {
-	/* The work sleeps on ctx->lock and the socket lock: unbound. */
-	uior_recv_wq = alloc_workqueue("unified_io_recv",
-				       WQ_UNBOUND | WQ_HIGHPRI, 0);
-	return uior_recv_wq ? 0 : -ENOMEM;
+	struct io_uring_cmd *cmd = io_uring_cmd_from_tw(tw_req);
+	struct uior_uring_pdu *pdu = io_uring_cmd_to_pdu(cmd,
+							 struct uior_uring_pdu);
+	unsigned int issue_flags = IO_URING_CMD_TASK_WORK_ISSUE_FLAGS;
+	struct uior_arm *arm = pdu->obj;
+	struct uior_ctx *ctx = arm->ctx;
+	int res;
+
+	mutex_lock(&ctx->lock);
+	clear_bit(UIOR_ARM_TW, &arm->flags);
+	/* The task is exiting, or a kthread runs the ring's leftovers. */
+	if (!arm->stop && current->flags & (PF_EXITING | PF_KTHREAD))
+		arm->stop = -ECANCELED;
+	res = arm->stop ? arm->stop :
+			  uior_arm_uring_run(ctx, arm, issue_flags);
+	if (res != -EAGAIN) {
+		uior_arm_unwait(arm);
+		arm->stop = res;
+		/* A wake before the unwait queued us again: that run ends it. */
+		if (!test_and_set_bit(UIOR_ARM_TW, &arm->flags)) {
+			uior_arm_free(arm);
+			io_uring_cmd_done32(cmd, res, 0, issue_flags);
+		}
+	}
+	uior_commit(ctx);
+	mutex_unlock(&ctx->lock);
 }
 
-void uior_recv_exit(void)
+/*
+ * RECV as a multishot IORING_OP_URING_CMD; @d is a kernel copy.  Takes
+ * ctx->lock itself: io_uring_cmd_mark_cancelable() may take the ring's
+ * lock, which is taken before ctx->lock (task work, cancellation).
+ * Returns -EIOCBQUEUED, or the error the command completes with.
+ */
+int uior_uring_recv(struct uior_ctx *ctx, struct io_uring_cmd *cmd,
+		    const struct unified_io_desc *d, unsigned int issue_flags)
 {
-	/* Every region is released: no arm is left to queue work. */
-	destroy_workqueue(uior_recv_wq);
+	struct uior_uring_pdu *pdu = io_uring_cmd_to_pdu(cmd,
+							 struct uior_uring_pdu);
+	struct uior_arm *arm;
+	struct socket *sock;
+	int ret;
+
+	if (!(cmd->flags & IORING_URING_CMD_MULTISHOT) ||
+	    !(d->net.flags & UNIFIED_IO_RECV_F_ARM))
+		return -EINVAL;
+	if (issue_flags & IO_URING_F_NONBLOCK) {
+		if (!mutex_trylock(&ctx->lock))
+			return -EAGAIN;
+	} else {
+		mutex_lock(&ctx->lock);
+	}
+	ret = uior_recv_check(ctx, d);
+	if (ret)
+		goto out_unlock;
+	sock = uior_recv_sock(d->net.fd, &ret);
+	if (!sock)
+		goto out_unlock;
+	arm = uior_arm_new(ctx, d, sock);
+	if (IS_ERR(arm)) {
+		sockfd_put(sock);
+		ret = PTR_ERR(arm);
+		goto out_unlock;
+	}
+	arm->recs = kmalloc_array(UIOR_ARM_RECS, sizeof(*arm->recs),
+				  GFP_KERNEL_ACCOUNT);
+	if (!arm->recs) {
+		uior_arm_free(arm);
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	arm->cmd = cmd;
+	arm->buf_group = READ_ONCE(cmd->sqe->buf_index);
+	pdu->op = UNIFIED_IO_OP_RECV;
+	pdu->obj = arm;
+	/* Ours until the first run is queued below: no wake queues it. */
+	set_bit(UIOR_ARM_TW, &arm->flags);
+	uior_arm_wait(arm);
+	mutex_unlock(&ctx->lock);
+
+	/* Cancelable before any run can complete it. */
+	io_uring_cmd_mark_cancelable(cmd, issue_flags);
+	io_uring_cmd_complete_in_task(cmd, uior_arm_tw);
+	return -EIOCBQUEUED;
+
+out_unlock:
+	mutex_unlock(&ctx->lock);
+	return ret;
 }
 
-/* RECV's part of GET_INFO's net info; under ctx->lock. */
-void uior_recv_info(struct uior_ctx *ctx, struct unified_io_net_info *ni)
+/* io_uring cancels the command (ring exit, task exit). */
+void uior_uring_recv_cancel(struct uior_ctx *ctx, struct io_uring_cmd *cmd)
 {
-	lockdep_assert_held(&ctx->lock);
-	ni->recv_bytes = ctx->recv.recv_bytes;
-	ni->zc_chunks = ctx->recv.zc_chunks;
-	ni->zc_bytes = ctx->recv.zc_bytes;
-	ni->copy_chunks = ctx->recv.copy_chunks;
-	ni->copy_bytes = ctx->recv.copy_bytes;
-	ni->bpf_drops = ctx->recv.bpf_drops;
+	struct uior_uring_pdu *pdu = io_uring_cmd_to_pdu(cmd,
+							 struct uior_uring_pdu);
+
+	guard(mutex)(&ctx->lock);
+	uior_arm_stop(ctx, pdu->obj, -ECANCELED);
 }

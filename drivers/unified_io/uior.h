@@ -283,6 +283,15 @@ static inline void uior_post_cqe(struct uior_ctx *ctx,
 		ctx->stats.errors++;
 }
 
+/*
+ * The pdu of a region command io_uring holds after its issue (uring.c,
+ * recv.c, send.c): which operation, and its object.
+ */
+struct uior_uring_pdu {
+	u8 op;				/* UNIFIED_IO_OP_RECV or _SEND */
+	void *obj;			/* struct uior_arm, or send.c's */
+};
+
 /* region.c */
 int uior_region_create(struct uior_ctx *ctx, struct unified_io_setup *p);
 void uior_unaccount_user(struct user_struct *user, unsigned long pages);
@@ -310,6 +319,10 @@ int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		 u32 slots);
 void uior_recv_info(struct uior_ctx *ctx, struct unified_io_net_info *ni);
 int uior_op_cancel(struct uior_ctx *ctx, const struct unified_io_desc *d);
+struct io_uring_cmd;
+int uior_uring_recv(struct uior_ctx *ctx, struct io_uring_cmd *cmd,
+		    const struct unified_io_desc *d, unsigned int issue_flags);
+void uior_uring_recv_cancel(struct uior_ctx *ctx, struct io_uring_cmd *cmd);
 u32 uior_recv_armed(struct uior_ctx *ctx);
 void uior_recv_ctx_init(struct uior_ctx *ctx);
 void uior_recv_destroy(struct uior_ctx *ctx);
