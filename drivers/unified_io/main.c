@@ -15,8 +15,8 @@
  * SETUP, GET_INFO and fdinfo take ctx->lock, the other ioctls leave it to
  * the files they call.
  *
- * Calls: this file calls region.c, ring.c, recv.c, send.c, provider.c and
- * bpf.c.
+ * Calls: this file calls region.c, ring.c, recv.c, send.c, provider.c,
+ * bpf.c and uring.c.
  */
 #include <linux/fs.h>
 #include <linux/xarray.h>
@@ -86,6 +86,7 @@ static int uior_open(struct inode *inode, struct file *file)
 	}
 	mutex_init(&ctx->lock);
 	mutex_init(&ctx->bpf_lock);
+	spin_lock_init(&ctx->uring_lock);
 	init_waitqueue_head(&ctx->cq_wait);
 	uior_recv_ctx_init(ctx);
 	atomic64_set(&ctx->waits, 0);
@@ -411,6 +412,9 @@ static void uior_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "send_copied_bytes:\t%llu\n", ctx->send.copied_bytes);
 	seq_printf(m, "send_inflight:\t%u\n", ctx->send.inflight);
 	seq_printf(m, "bufs_sending:\t%u\n", ctx->send.bufs_sending);
+	seq_printf(m, "uring_cmds:\t%llu\n", ctx->uring.cmds);
+	seq_printf(m, "uring_cmd_errors:\t%llu\n", ctx->uring.errors);
+	seq_printf(m, "uring_sends_inflight:\t%u\n", ctx->uring.sends);
 	if (ctx->net) {
 		struct unified_io_net_info ni = {};
 
@@ -434,6 +438,7 @@ static const struct file_operations uior_fops = {
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap_prepare	= uior_mmap_prepare,
 	.poll		= uior_poll,
+	.uring_cmd	= uior_uring_cmd,
 	.show_fdinfo	= uior_show_fdinfo,
 	.llseek		= noop_llseek,
 };

@@ -399,11 +399,10 @@ static int uior_recv_sk(struct uior_recv *r, struct sock *sk, size_t count,
 	 * takes too: checked before it, a change in between would let
 	 * tcp_read_sock() eat skbs kTLS already points to.
 	 */
-	if (READ_ONCE(sk->sk_prot)->recvmsg != tcp_prot.recvmsg) {
+	if (READ_ONCE(sk->sk_prot)->recvmsg != tcp_prot.recvmsg)
 		ret = -EPROTONOSUPPORT;
-		goto out;
-	}
-	ret = tcp_read_sock(sk, &rd, uior_recv_skb);
+	else
+		ret = tcp_read_sock(sk, &rd, uior_recv_skb);
 	if (ret > 0)
 		r->ctx->recv.recv_bytes += ret;
 	if (stop) {
@@ -417,7 +416,6 @@ static int uior_recv_sk(struct uior_recv *r, struct sock *sk, size_t count,
 	} else if (!ret) {
 		ret = uior_recv_why(sk, r);
 	}
-out:
 	release_sock(sk);
 	return ret;
 }
@@ -759,10 +757,9 @@ static int uior_arm_uring_run(struct uior_ctx *ctx, struct uior_arm *arm,
 static void uior_arm_tw(struct io_tw_req tw_req, io_tw_token_t tw)
 {
 	struct io_uring_cmd *cmd = io_uring_cmd_from_tw(tw_req);
-	struct uior_uring_pdu *pdu = io_uring_cmd_to_pdu(cmd,
-							 struct uior_uring_pdu);
+	struct uior_uring_pdu *pdu = uior_uring_pdu(cmd);
 	unsigned int issue_flags = IO_URING_CMD_TASK_WORK_ISSUE_FLAGS;
-	struct uior_arm *arm = pdu->obj;
+	struct uior_arm *arm = pdu->arm;
 	struct uior_ctx *ctx = arm->ctx;
 	int res;
 
@@ -795,8 +792,7 @@ static void uior_arm_tw(struct io_tw_req tw_req, io_tw_token_t tw)
 int uior_uring_recv(struct uior_ctx *ctx, struct io_uring_cmd *cmd,
 		    const struct unified_io_desc *d, unsigned int issue_flags)
 {
-	struct uior_uring_pdu *pdu = io_uring_cmd_to_pdu(cmd,
-							 struct uior_uring_pdu);
+	struct uior_uring_pdu *pdu = uior_uring_pdu(cmd);
 	struct uior_arm *arm;
 	struct socket *sock;
 	int ret;
@@ -810,6 +806,9 @@ int uior_uring_recv(struct uior_ctx *ctx, struct io_uring_cmd *cmd,
 	} else {
 		mutex_lock(&ctx->lock);
 	}
+	/* Counted as uring.c counts the other commands. */
+	ctx->stats.ops[UNIFIED_IO_OP_RECV]++;
+	ctx->uring.cmds++;
 	ret = uior_recv_check(ctx, d);
 	if (ret)
 		goto out_unlock;
@@ -831,8 +830,7 @@ int uior_uring_recv(struct uior_ctx *ctx, struct io_uring_cmd *cmd,
 	}
 	arm->cmd = cmd;
 	arm->buf_group = READ_ONCE(cmd->sqe->buf_index);
-	pdu->op = UNIFIED_IO_OP_RECV;
-	pdu->obj = arm;
+	pdu->arm = arm;
 	/* Ours until the first run is queued below: no wake queues it. */
 	set_bit(UIOR_ARM_TW, &arm->flags);
 	uior_arm_wait(arm);
@@ -844,6 +842,7 @@ int uior_uring_recv(struct uior_ctx *ctx, struct io_uring_cmd *cmd,
 	return -EIOCBQUEUED;
 
 out_unlock:
+	ctx->uring.errors++;
 	mutex_unlock(&ctx->lock);
 	return ret;
 }
@@ -851,9 +850,34 @@ out_unlock:
 /* io_uring cancels the command (ring exit, task exit). */
 void uior_uring_recv_cancel(struct uior_ctx *ctx, struct io_uring_cmd *cmd)
 {
-	struct uior_uring_pdu *pdu = io_uring_cmd_to_pdu(cmd,
-							 struct uior_uring_pdu);
+	struct uior_uring_pdu *pdu = uior_uring_pdu(cmd);
 
 	guard(mutex)(&ctx->lock);
-	uior_arm_stop(ctx, pdu->obj, -ECANCELED);
+	uior_arm_stop(ctx, pdu->arm, -ECANCELED);
+}
+
+int __init uior_recv_init(void)
+{
+	/* The work sleeps on ctx->lock and the socket lock: unbound. */
+	uior_recv_wq = alloc_workqueue("unified_io_recv",
+				       WQ_UNBOUND | WQ_HIGHPRI, 0);
+	return uior_recv_wq ? 0 : -ENOMEM;
+}
+
+void uior_recv_exit(void)
+{
+	/* Every region is released: no arm is left to queue work. */
+	destroy_workqueue(uior_recv_wq);
+}
+
+/* RECV's part of GET_INFO's net info; under ctx->lock. */
+void uior_recv_info(struct uior_ctx *ctx, struct unified_io_net_info *ni)
+{
+	lockdep_assert_held(&ctx->lock);
+	ni->recv_bytes = ctx->recv.recv_bytes;
+	ni->zc_chunks = ctx->recv.zc_chunks;
+	ni->zc_bytes = ctx->recv.zc_bytes;
+	ni->copy_chunks = ctx->recv.copy_chunks;
+	ni->copy_bytes = ctx->recv.copy_bytes;
+	ni->bpf_drops = ctx->recv.bpf_drops;
 }

@@ -32,8 +32,9 @@
 
 #include "uior.h"
 
-static int uior_op_nop(struct uior_ctx *ctx, const struct unified_io_desc *d,
-		       u64 *addr)
+/* UNIFIED_IO_OP_NOP, from the SQ and from io_uring (uring.c). */
+int uior_op_nop(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		u64 *addr)
 {
 	if (d->flags || d->owner || d->len || d->addr ||
 	    !mem_is_zero(d->pad, sizeof(d->pad)))

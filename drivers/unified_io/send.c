@@ -50,6 +50,7 @@
  * and the inline helpers of uior.h.
  */
 #include <linux/bvec.h>
+#include <linux/io_uring/cmd.h>
 #include <linux/llist.h>
 #include <linux/module.h>
 #include <linux/net.h>
@@ -87,6 +88,15 @@ struct uior_notif {
 	u32 len;			/* bytes queued; 0: nothing to notify */
 	bool zc_used;			/* an skb was freed with its frags */
 	bool zc_copied;			/* the stack copied an skb's frags */
+	/*
+	 * An io_uring SEND (uring.c) holds no CQ slot: its one completion,
+	 * when the notification would be posted, completes @ioucmd on the
+	 * application's ring.  @ioucmd is under ctx->uring_lock: io_uring's
+	 * cancellation may take it first (uior_send_uring_cancel()).
+	 */
+	bool uring;
+	u32 cflags;			/* the SEND's BPF flags, for @ioucmd */
+	struct io_uring_cmd *ioucmd;
 };
 
 static struct workqueue_struct *uior_send_wq;
@@ -102,6 +112,25 @@ static void uior_tx_free(struct kref *ref)
 }
 
 /*
+ * An io_uring SEND's notification: its one completion, unless io_uring
+ * cancelled the command first.  Under ctx->lock.
+ */
+static void uior_send_uring_done(struct uior_ctx *ctx, struct uior_notif *n,
+				 u32 flags)
+{
+	struct io_uring_cmd *ioucmd;
+
+	scoped_guard(spinlock, &ctx->uring_lock) {
+		ioucmd = n->ioucmd;
+		n->ioucmd = NULL;
+		if (ioucmd)
+			uior_uring_pdu(ioucmd)->notif = NULL;
+	}
+	if (ioucmd)
+		uior_uring_complete(ioucmd, n->len, n->addr, flags);
+}
+
+/*
  * The notif's SEND is over: give back its CQ slot and its buffer reference,
  * and post the notification if the SEND queued bytes.  Under ctx->lock.
  */
@@ -111,18 +140,25 @@ static void uior_notif_finish(struct uior_ctx *ctx, struct uior_notif *n)
 
 	lockdep_assert_held(&ctx->lock);
 
-	ctx->cq_reserved--;
+	if (n->uring)
+		ctx->uring.sends--;
+	else
+		ctx->cq_reserved--;
 	ctx->send.inflight--;
 	if (n->len) {
 		/* As io_uring's: no skb ever carried the frags, or one copied. */
 		bool copied = READ_ONCE(n->zc_copied) || !READ_ONCE(n->zc_used);
+		u32 flags = UNIFIED_IO_CQE_F_NOTIF |
+			    (copied ? UNIFIED_IO_CQE_F_COPIED : 0);
 		struct unified_io_desc d = {
 			.opcode		= UNIFIED_IO_OP_SEND,
 			.user_data	= n->user_data,
 		};
 
-		uior_post_cqe(ctx, &d, n->len, n->addr, UNIFIED_IO_CQE_F_NOTIF |
-			      (copied ? UNIFIED_IO_CQE_F_COPIED : 0));
+		if (n->uring)
+			uior_send_uring_done(ctx, n, flags | n->cflags);
+		else
+			uior_post_cqe(ctx, &d, n->len, n->addr, flags);
 		ctx->send.notifs++;
 		if (copied)
 			ctx->send.copied_bytes += n->len;
@@ -350,7 +386,8 @@ static void uior_send_fd_mark(struct uior_ctx *ctx, int fd)
 
 /* The buffer of a SEND: checks in the order of the uapi header. */
 static int uior_send_check(struct uior_ctx *ctx,
-			   const struct unified_io_desc *d, u32 *idx)
+			   const struct unified_io_desc *d, bool uring,
+			   u32 *idx)
 {
 	const struct uior_buf *b;
 	u64 end;
@@ -367,7 +404,7 @@ static int uior_send_check(struct uior_ctx *ctx,
 	    (d->addr & (ctx->layout.buf_size - 1)))
 		return -EINVAL;
 	/* No slot for the notification besides the completion's. */
-	if (ctx->config.cq_entries < 2)
+	if (!uring && ctx->config.cq_entries < 2)
 		return -EINVAL;
 	/* Below data_size, so below 2^32 buffers: u32 for array_index_nospec. */
 	*idx = array_index_nospec((u32)(d->addr >> ctx->buf_shift),
@@ -389,11 +426,15 @@ static int uior_send_check(struct uior_ctx *ctx,
 }
 
 /*
- * UNIFIED_IO_OP_SEND, under ctx->lock, with two free CQ slots: one for the
- * completion the caller posts, one reserved here for the notification.
+ * UNIFIED_IO_OP_SEND, under ctx->lock.  From the SQ (@ioucmd NULL), with two
+ * free CQ slots: one for the completion the caller posts, one reserved here
+ * for the notification.  From io_uring (@ioucmd), with no CQ slot: when
+ * bytes were queued the notification completes @ioucmd, and the caller
+ * completes nothing.
  */
 static int __uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
-			  u64 *addr, u32 *cflags, u32 *want)
+			  struct io_uring_cmd *ioucmd, u64 *addr, u32 *cflags,
+			  u32 *want)
 {
 	struct uior_notif *n;
 	u32 idx;
@@ -401,7 +442,7 @@ static int __uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	struct socket *sock;
 	int ret;
 
-	ret = uior_send_check(ctx, d, &idx);
+	ret = uior_send_check(ctx, d, !!ioucmd, &idx);
 	if (ret)
 		return ret;
 	*addr = d->addr;
@@ -423,8 +464,12 @@ static int __uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		ret = -EPROTONOSUPPORT;
 		goto out_put;
 	}
-	/* An earlier SEND on this fd fell short: no byte may pass it. */
-	if (uior_send_fd_short(ctx, d->net.fd)) {
+	/*
+	 * An earlier SEND of this SUBMIT on this fd fell short: no byte may
+	 * pass it.  An io_uring SEND is a SUBMIT of its own: IOSQE_IO_LINK
+	 * orders those.
+	 */
+	if (!ioucmd && uior_send_fd_short(ctx, d->net.fd)) {
 		ret = -EAGAIN;
 		goto out_put;
 	}
@@ -445,6 +490,7 @@ static int __uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	n->user_data = d->user_data;
 	n->addr = d->addr;
 	n->idx = idx;
+	n->uring = !!ioucmd;
 	kref_get(&ctx->tx->ref);
 	/* Our ioctl is running: the module is live. */
 	__module_get(THIS_MODULE);
@@ -456,7 +502,10 @@ static int __uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		ctx->send.bufs_sending++;
 	}
 	b->refs++;
-	ctx->cq_reserved++;
+	if (ioucmd)
+		ctx->uring.sends++;
+	else
+		ctx->cq_reserved++;
 	ctx->send.inflight++;
 
 	ret = uior_send_sock(ctx, d, sock, n, cflags, want);
@@ -464,7 +513,17 @@ static int __uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		n->len = ret;
 		ctx->send.sends++;
 		ctx->send.send_bytes += ret;
-		*cflags |= UNIFIED_IO_CQE_F_MORE;
+		if (ioucmd) {
+			/* Our reference keeps the notif: completed after. */
+			n->cflags = *cflags;
+			scoped_guard(spinlock, &ctx->uring_lock) {
+				n->ioucmd = ioucmd;
+				uior_uring_pdu(ioucmd)->notif = n;
+			}
+			ret = -EIOCBQUEUED;
+		} else {
+			*cflags |= UNIFIED_IO_CQE_F_MORE;
+		}
 	}
 	/*
 	 * Our reference.  The last one when nothing was queued: the SEND is
@@ -498,7 +557,7 @@ int uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 
 	lockdep_assert_held(&ctx->lock);
 
-	ret = __uior_op_send(ctx, d, addr, cflags, &want);
+	ret = __uior_op_send(ctx, d, NULL, addr, cflags, &want);
 	/*
 	 * Bytes this SEND did not queue (refused, failed, or the send buffer
 	 * filled) must go before any later SEND's on the same stream: the
@@ -508,6 +567,41 @@ int uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	if (ret < (int)want && !(*cflags & UNIFIED_IO_CQE_F_BPF_DROP))
 		uior_send_fd_mark(ctx, d->net.fd);
 	return ret;
+}
+
+/*
+ * UNIFIED_IO_OP_SEND from io_uring (uring.c), under ctx->lock: -EIOCBQUEUED
+ * when bytes were queued (the notification completes @ioucmd), otherwise
+ * the result to complete it with now.
+ */
+int uior_op_send_uring(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		       struct io_uring_cmd *ioucmd, u64 *addr, u32 *cflags)
+{
+	u32 want = d->len;
+
+	lockdep_assert_held(&ctx->lock);
+	return __uior_op_send(ctx, d, ioucmd, addr, cflags, &want);
+}
+
+/*
+ * io_uring cancels @ioucmd, a SEND whose notification may still be coming
+ * (uring.c): true if it was, and the caller completes it; the notification
+ * then completes nothing.  The bytes stay queued, the buffer held
+ * (UNIFIED_IO_BUF_SENDING) until the stack releases them.  Takes only
+ * ctx->uring_lock: io_uring holds its own lock here, and takes it under
+ * ctx->lock.
+ */
+bool uior_send_uring_cancel(struct uior_ctx *ctx, struct io_uring_cmd *ioucmd)
+{
+	struct uior_notif *n;
+
+	guard(spinlock)(&ctx->uring_lock);
+	n = uior_uring_pdu(ioucmd)->notif;
+	if (!n)
+		return false;
+	n->ioucmd = NULL;
+	uior_uring_pdu(ioucmd)->notif = NULL;
+	return true;
 }
 
 /* A SUBMIT call starts: no fd has fallen short in it yet. */

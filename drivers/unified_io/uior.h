@@ -23,6 +23,7 @@
  *   buf.c	ALLOC, FREE, BPF: the application's buffers
  *   recv.c	RECV: TCP payload into region buffers
  *   send.c	SEND: region buffers onto TCP sockets, and their notifications
+ *   uring.c	the operations as io_uring commands (file_operations.uring_cmd)
  *   provider.c	the NIC queue's memory provider and its binding
  *		(only with kernel/patches/; stubs below otherwise)
  *   bpf.c	the BPF chain: attach, detach, run
@@ -34,6 +35,7 @@
 
 #include <linux/bug.h>
 #include <linux/cache.h>
+#include <linux/io_uring/cmd.h>
 #include <linux/mm_types.h>
 #include <linux/atomic.h>
 #include <linux/mutex.h>
@@ -61,14 +63,10 @@
 #error "include/kapi/kapi.mk and kapi.h disagree: run scripts/kapi.sh again"
 #endif
 
-/*
- * The features of this build: all but a provider the kernel cannot take,
- * and those still being built (UIOR_FEAT_PENDING).
- */
-#define UIOR_FEAT_PENDING	UNIFIED_IO_FEAT_URING_CMD
+/* The features of this build: all but a provider the kernel cannot take. */
 static inline u32 uior_features(void)
 {
-	return UNIFIED_IO_FEATURES & ~UIOR_FEAT_PENDING &
+	return UNIFIED_IO_FEATURES &
 	       ~(UIOR_NET_PROVIDER ? 0 : UNIFIED_IO_FEAT_NET_PROVIDER);
 }
 
@@ -202,6 +200,19 @@ struct uior_ctx {
 		u32 bufs_sending;
 	} send;
 
+	/*
+	 * io_uring commands (uring.c): counted under @lock.  @uring_lock
+	 * orders an io_uring SEND's notification against io_uring's
+	 * cancellation of its command (send.c); io_uring holds its own lock
+	 * there, so not @lock.
+	 */
+	struct {
+		u64 cmds;		/* executed, by opcode in stats.ops too */
+		u64 errors;		/* of those, completed with an error */
+		u32 sends;		/* SENDs waiting for their notification */
+	} uring;
+	spinlock_t uring_lock;
+
 	/* The network namespace of the opener, where BPF programs run. */
 	struct net *net_ns;
 	netns_tracker net_ns_tracker;
@@ -283,15 +294,6 @@ static inline void uior_post_cqe(struct uior_ctx *ctx,
 		ctx->stats.errors++;
 }
 
-/*
- * The pdu of a region command io_uring holds after its issue (uring.c,
- * recv.c, send.c): which operation, and its object.
- */
-struct uior_uring_pdu {
-	u8 op;				/* UNIFIED_IO_OP_RECV or _SEND */
-	void *obj;			/* struct uior_arm, or send.c's */
-};
-
 /* region.c */
 int uior_region_create(struct uior_ctx *ctx, struct unified_io_setup *p);
 void uior_unaccount_user(struct user_struct *user, unsigned long pages);
@@ -299,6 +301,8 @@ void uior_region_destroy(struct uior_ctx *ctx);
 int uior_mmap_prepare(struct vm_area_desc *desc);
 
 /* ring.c */
+int uior_op_nop(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		u64 *addr);
 int uior_submit(struct uior_ctx *ctx, struct unified_io_submit *p);
 int uior_complete(struct uior_ctx *ctx, struct unified_io_complete *p);
 __poll_t uior_poll_mask(struct uior_ctx *ctx);
@@ -333,6 +337,9 @@ void uior_recv_exit(void);
 struct uior_tx;
 int uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		 u64 *addr, u32 *cflags);
+int uior_op_send_uring(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		       struct io_uring_cmd *ioucmd, u64 *addr, u32 *cflags);
+bool uior_send_uring_cancel(struct uior_ctx *ctx, struct io_uring_cmd *ioucmd);
 void uior_send_begin(struct uior_ctx *ctx);
 void uior_send_destroy(struct uior_ctx *ctx);
 void uior_send_info(struct uior_ctx *ctx, struct unified_io_send_info *si);
@@ -436,6 +443,26 @@ static inline void uior_net_stats(struct uior_ctx *ctx,
 static inline void uior_net_info(struct uior_ctx *ctx,
 				 struct unified_io_net_info *ni) { }
 #endif /* UIOR_NET_PROVIDER */
+
+/* uring.c */
+struct uior_notif;
+struct uior_arm;
+/* An io_uring command's private data, in its pdu. */
+struct uior_uring_pdu {
+	struct uior_notif *notif;	/* SEND in flight; ctx->uring_lock */
+	struct uior_arm *arm;		/* armed RECV (recv.c); ctx->lock */
+	u64 res2;			/* the completion, for the task work */
+	s32 res;
+};
+
+static inline struct uior_uring_pdu *uior_uring_pdu(struct io_uring_cmd *ioucmd)
+{
+	return io_uring_cmd_to_pdu(ioucmd, struct uior_uring_pdu);
+}
+
+int uior_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
+void uior_uring_complete(struct io_uring_cmd *ioucmd, s32 res, u64 addr,
+			 u32 flags);
 
 /* bpf.c */
 struct uior_bpf_chain;
