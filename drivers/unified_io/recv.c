@@ -775,6 +775,7 @@ static void uior_arm_tw(struct io_tw_req tw_req, io_tw_token_t tw)
 		arm->stop = res;
 		/* A wake before the unwait queued us again: that run ends it. */
 		if (!test_and_set_bit(UIOR_ARM_TW, &arm->flags)) {
+			pdu->arm = NULL;
 			uior_arm_free(arm);
 			io_uring_cmd_done32(cmd, res, 0, issue_flags);
 		}
@@ -853,7 +854,9 @@ void uior_uring_recv_cancel(struct uior_ctx *ctx, struct io_uring_cmd *cmd)
 	struct uior_uring_pdu *pdu = uior_uring_pdu(cmd);
 
 	guard(mutex)(&ctx->lock);
-	uior_arm_stop(ctx, pdu->arm, -ECANCELED);
+	/* NULL once its task work completed it. */
+	if (pdu->arm)
+		uior_arm_stop(ctx, pdu->arm, -ECANCELED);
 }
 
 int __init uior_recv_init(void)
