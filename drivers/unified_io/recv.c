@@ -559,7 +559,8 @@ static int uior_recv_check(struct uior_ctx *ctx,
 
 /*
  * UNIFIED_IO_OP_RECV, under ctx->lock. Posts the chunk completions itself
- * (at most @slots less the final one's) and returns the final result, or
+ * (at most @slots: the free ones less the final one's) and returns the
+ * final result, or
  * -EIOCBQUEUED for an armed RECV, which posts its final completion when it
  * stops.
  */
@@ -570,7 +571,7 @@ int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		.ctx	= ctx,
 		.net	= ctx->net,
 		.d	= d,
-		.slots	= slots - 1,
+		.slots	= slots,
 	};
 	bool arm = d->net.flags & UNIFIED_IO_RECV_F_ARM;
 	struct socket *sock;

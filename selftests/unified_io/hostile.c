@@ -328,6 +328,10 @@ static bool res_allowed(__u8 op, int res)
 		return res == -EINVAL || res == -ERANGE || res == -EPERM ||
 		       res == -ENOENT || res == -EBADF || res == -ENOTSOCK ||
 		       res == -EPROTONOSUPPORT;
+	case UNIFIED_IO_OP_CANCEL:
+		/* Nothing is armed: 0 for UNIFIED_IO_CANCEL_F_ALL. */
+		return res == 0 || res == -EINVAL || res == -EBADF ||
+		       res == -ENOTSOCK || res == -ENOENT;
 	default:
 		return res == -EOPNOTSUPP;
 	}

@@ -475,7 +475,7 @@ static const struct bad_case bad_cases[] = {
 	BAD("addr 1", EINVAL, addr, 1),
 	BAD("desc flags", EINVAL, flags, 1),
 	BAD("owner 0", EINVAL, owner, 0),
-	BAD("net.flags bit 1", EINVAL, net.flags, 2),
+	BAD("net.flags bit 2", EINVAL, net.flags, 4),
 	BAD("net.flags bit 31", EINVAL, net.flags, 1U << 31),
 	BAD("net.resv[0]", EINVAL, net.resv[0], 1),
 	BAD("net.resv[1]", EINVAL, net.resv[1], 1),
