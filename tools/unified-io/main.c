@@ -54,7 +54,12 @@ const struct feature_desc feature_descs[] = {
 	{ UNIFIED_IO_FEAT_NET_RECV,	 "net_recv",	  "RECV from TCP sockets into buffers" },
 	{ UNIFIED_IO_FEAT_NET_PROVIDER,	 "net_provider",  "NIC queue memory provider (NET_BIND)" },
 	{ UNIFIED_IO_FEAT_NET_SEND,	 "net_send",	  "zero-copy SEND of buffers to TCP sockets" },
+	{ UNIFIED_IO_FEAT_RECV_ARM,	 "recv_arm",	  "armed (multishot) RECV, CANCEL" },
+	{ UNIFIED_IO_FEAT_URING_CMD,	 "uring_cmd",	  "the operations as io_uring commands" },
 };
+_Static_assert(sizeof(feature_descs) / sizeof(feature_descs[0]) ==
+	       __builtin_popcount(UNIFIED_IO_FEATURES),
+	       "feature_descs: a feature bit of the uapi header has no name");
 const unsigned int nr_feature_descs = sizeof(feature_descs) / sizeof(feature_descs[0]);
 
 void print_feature_names_json(uint32_t features)
