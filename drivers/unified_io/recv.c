@@ -303,7 +303,18 @@ struct uior_arm {
 	u16 buf_group;
 	int stop;			/* stopping with this result */
 	struct unified_io_cqe *recs;	/* UIOR_ARM_RECS records */
+	u32 npend;			/* of them, not delivered */
 };
+
+/*
+ * A stopped io_uring RECV whose last records did not reach the ring (a
+ * full CQ, a bad provided buffer): it stays on ctx->arms, off the wait
+ * queue, for the next io_uring RECV on its socket to deliver them.
+ */
+static bool uior_arm_parked(const struct uior_arm *arm)
+{
+	return !arm->cmd && arm->recs;
+}
 
 enum {
 	UIOR_ARM_WOKEN,			/* the socket has news for the work */
@@ -333,7 +344,8 @@ static int uior_arm_wake(struct wait_queue_entry *wait, unsigned int mode,
 	if (arm->cmd) {
 		/* The submitter's task posts to its ring (uior_arm_tw()). */
 		if (!test_and_set_bit(UIOR_ARM_TW, &arm->flags))
-			io_uring_cmd_complete_in_task(arm->cmd, uior_arm_tw);
+			__io_uring_cmd_do_in_task(arm->cmd, uior_arm_tw,
+						  IOU_F_TWQ_IN_WAKE);
 		return 0;
 	}
 	set_bit(UIOR_ARM_WOKEN, &arm->flags);
@@ -376,6 +388,15 @@ static int uior_recv_why(struct sock *sk, const struct uior_recv *r)
 }
 
 /*
+ * Bytes are queued and tcp_read_sock() took none: it stops at urgent data
+ * (MSG_OOB), which only tcp_recvmsg() steps over.  Under the socket lock.
+ */
+static int uior_recv_urgent(struct sock *sk)
+{
+	return READ_ONCE(tcp_sk(sk)->urg_data) ? -EPROTO : -EAGAIN;
+}
+
+/*
  * Take what is queued on @sk into chunk completions, under ctx->lock.
  * One-shot (@stop NULL): returns the final result.  Armed: returns 0 and
  * sets *@stop to the final result when the RECV stops, to -EAGAIN when it
@@ -410,11 +431,15 @@ static int uior_recv_sk(struct uior_recv *r, struct sock *sk, size_t count,
 			*stop = ret;
 		else if (r->err || skb_queue_empty(&sk->sk_receive_queue))
 			*stop = uior_recv_why(sk, r);
-		else
+		else if (ret)
 			*stop = -EINPROGRESS;
+		else
+			*stop = uior_recv_urgent(sk);
 		ret = 0;
 	} else if (!ret) {
 		ret = uior_recv_why(sk, r);
+		if (ret == -EAGAIN && !skb_queue_empty(&sk->sk_receive_queue))
+			ret = uior_recv_urgent(sk);
 	}
 	release_sock(sk);
 	return ret;
@@ -446,6 +471,11 @@ static struct socket *uior_recv_sock(int fd, int *err)
 static void uior_arm_stop(struct uior_ctx *ctx, struct uior_arm *arm, int res)
 {
 	lockdep_assert_held(&ctx->lock);
+	if (uior_arm_parked(arm)) {
+		/* CANCEL: its records are dropped. */
+		uior_arm_free(arm);
+		return;
+	}
 	uior_arm_unwait(arm);
 	if (arm->cmd) {
 		/*
@@ -499,16 +529,38 @@ static void uior_arm_work(struct work_struct *work)
 	mutex_unlock(&ctx->lock);
 }
 
-/* A new arm on @sock, on ctx->arms; EBUSY if one is armed there already. */
-static struct uior_arm *uior_arm_new(struct uior_ctx *ctx,
-				     const struct unified_io_desc *d,
-				     struct socket *sock)
+/* The arm on @sock that is armed, or parked; NULL if none. */
+static struct uior_arm *uior_arm_find(struct uior_ctx *ctx,
+				      struct socket *sock)
 {
 	struct uior_arm *arm;
 
 	list_for_each_entry(arm, &ctx->arms, node)
-		if (arm->sock == sock && !arm->stop)
+		if (arm->sock == sock && (!arm->stop || uior_arm_parked(arm)))
+			return arm;
+	return NULL;
+}
+
+/*
+ * A new arm on @sock (whose reference it takes), on ctx->arms; EBUSY if
+ * one is armed there already.  An io_uring RECV (@uring) takes over a
+ * parked arm and its records.
+ */
+static struct uior_arm *uior_arm_new(struct uior_ctx *ctx,
+				     const struct unified_io_desc *d,
+				     struct socket *sock, bool uring)
+{
+	struct uior_arm *arm = uior_arm_find(ctx, sock);
+
+	if (arm) {
+		if (!uring || !uior_arm_parked(arm))
 			return ERR_PTR(-EBUSY);
+		sockfd_put(sock);
+		arm->d = *d;
+		arm->stop = 0;
+		arm->flags = 0;
+		return arm;
+	}
 	arm = kzalloc_obj(*arm, GFP_KERNEL_ACCOUNT);
 	if (!arm)
 		return ERR_PTR(-ENOMEM);
@@ -530,7 +582,7 @@ static void uior_arm_wait(struct uior_arm *arm)
 static int uior_recv_arm(struct uior_ctx *ctx, const struct unified_io_desc *d,
 			 struct socket *sock)
 {
-	struct uior_arm *arm = uior_arm_new(ctx, d, sock);
+	struct uior_arm *arm = uior_arm_new(ctx, d, sock, false);
 
 	if (IS_ERR(arm))
 		return PTR_ERR(arm);
@@ -595,6 +647,9 @@ int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
 			return ret;
 	} else if (!r.slots) {
 		ret = -ENOSPC;
+	} else if (uior_arm_find(ctx, sock)) {
+		/* Armed, or records of a stopped io_uring RECV wait. */
+		ret = -EBUSY;
 	} else {
 		ret = uior_recv_sk(&r, sock->sk, d->len ? d->len : INT_MAX,
 				   NULL);
@@ -621,7 +676,7 @@ int uior_op_cancel(struct uior_ctx *ctx, const struct unified_io_desc *d)
 			return -EINVAL;
 		ret = 0;
 		list_for_each_entry_safe(arm, tmp, &ctx->arms, node) {
-			if (arm->stop)
+			if (arm->stop && !uior_arm_parked(arm))
 				continue;	/* io_uring: stopping */
 			uior_arm_stop(ctx, arm, -ECANCELED);
 			ret++;
@@ -633,7 +688,8 @@ int uior_op_cancel(struct uior_ctx *ctx, const struct unified_io_desc *d)
 		return ret;
 	ret = -ENOENT;
 	list_for_each_entry(arm, &ctx->arms, node) {
-		if (arm->sock == sock && !arm->stop) {
+		if (arm->sock == sock &&
+		    (!arm->stop || uior_arm_parked(arm))) {
 			uior_arm_stop(ctx, arm, -ECANCELED);
 			ret = 1;
 			break;
@@ -692,16 +748,45 @@ void uior_recv_destroy(struct uior_ctx *ctx)
  * io_uring's cancellation) sets @stop and leaves the completion to it.
  */
 
+/* Provided buffers one run of the task work fills at most, as io_uring's. */
+#define UIOR_ARM_BUFS	32
+
+/*
+ * Copy the @nrecs records of @arm->recs into a provided buffer and post its
+ * CQE.  On failure the records stay in @arm->recs (@arm->npend): their
+ * bytes left the socket, so the next RECV on io_uring gets them first.
+ */
+static int uior_arm_uring_post(struct uior_arm *arm, struct io_br_sel *sel,
+			       u32 nrecs, unsigned int issue_flags)
+{
+	size_t bytes = nrecs * sizeof(*arm->recs);
+
+	arm->npend = nrecs;
+	if (copy_to_user(sel->addr, arm->recs, bytes)) {
+		sel->val = 0;
+		io_uring_mshot_cmd_post_cqe(arm->cmd, sel, issue_flags);
+		return -EFAULT;
+	}
+	sel->val = bytes;
+	/* The CQ is full: io_uring ends a multishot request there. */
+	if (io_uring_mshot_cmd_post_cqe(arm->cmd, sel, issue_flags))
+		return -ENOSPC;
+	arm->npend = 0;
+	return 0;
+}
+
 /*
  * Take what is queued into provided buffers.  Returns -EAGAIN to stay
- * armed, else the final result.
+ * armed, -EINPROGRESS when there is more for another run, else the final
+ * result.
  */
 static int uior_arm_uring_run(struct uior_ctx *ctx, struct uior_arm *arm,
 			      unsigned int issue_flags)
 {
 	struct sock *sk = arm->sock->sk;
+	int n;
 
-	for (;;) {
+	for (n = 0; n < UIOR_ARM_BUFS; n++) {
 		struct uior_recv r = {
 			.ctx	= ctx,
 			.net	= ctx->net,
@@ -710,11 +795,16 @@ static int uior_arm_uring_run(struct uior_ctx *ctx, struct uior_arm *arm,
 		};
 		struct io_br_sel sel;
 		size_t len = 0;
-		int stop;
+		int stop, ret;
 
-		if (skb_queue_empty_lockless(&sk->sk_receive_queue)) {
+		if (!arm->npend &&
+		    skb_queue_empty_lockless(&sk->sk_receive_queue)) {
 			lock_sock(sk);
-			stop = uior_recv_why(sk, &r);
+			/* kTLS or a sockmap came: their queue, not ours. */
+			if (READ_ONCE(sk->sk_prot)->recvmsg != tcp_prot.recvmsg)
+				stop = -EPROTONOSUPPORT;
+			else
+				stop = uior_recv_why(sk, &r);
 			release_sock(sk);
 			return stop;
 		}
@@ -725,24 +815,26 @@ static int uior_arm_uring_run(struct uior_ctx *ctx, struct uior_arm *arm,
 		if (!sel.addr)
 			return -ENOBUFS;
 		r.slots = min_t(size_t, len / sizeof(*r.recs), UIOR_ARM_RECS);
-		if (r.slots)
-			uior_recv_sk(&r, sk, INT_MAX, &stop);
-		else
-			stop = -ENOBUFS;	/* smaller than a record */
+		if (r.slots < max(arm->npend, 1U)) {
+			/* Smaller than a record, or than what waits. */
+			sel.val = 0;
+			io_uring_mshot_cmd_post_cqe(arm->cmd, &sel, issue_flags);
+			return -ENOBUFS;
+		}
+		if (arm->npend) {
+			/* A stopped RECV's last records, before new bytes. */
+			ret = uior_arm_uring_post(arm, &sel, arm->npend,
+						  issue_flags);
+			if (ret)
+				return ret;
+			continue;
+		}
+		uior_recv_sk(&r, sk, INT_MAX, &stop);
 		if (r.nrecs) {
-			size_t bytes = r.nrecs * sizeof(*r.recs);
-
-			/* The chunks are the owner's now; the buffer is bad. */
-			if (copy_to_user(sel.addr, r.recs, bytes)) {
-				sel.val = 0;
-				io_uring_mshot_cmd_post_cqe(arm->cmd, &sel,
-							    issue_flags);
-				return -EFAULT;
-			}
-			sel.val = bytes;
-			if (io_uring_mshot_cmd_post_cqe(arm->cmd, &sel,
-							issue_flags))
-				return -ENOSPC;
+			ret = uior_arm_uring_post(arm, &sel, r.nrecs,
+						  issue_flags);
+			if (ret)
+				return ret;
 		} else {
 			/* Nothing taken: the buffer goes back to its ring. */
 			sel.val = 0;
@@ -753,6 +845,7 @@ static int uior_arm_uring_run(struct uior_ctx *ctx, struct uior_arm *arm,
 			continue;
 		return stop;
 	}
+	return -EINPROGRESS;
 }
 
 static void uior_arm_tw(struct io_tw_req tw_req, io_tw_token_t tw)
@@ -765,19 +858,29 @@ static void uior_arm_tw(struct io_tw_req tw_req, io_tw_token_t tw)
 	int res;
 
 	mutex_lock(&ctx->lock);
-	clear_bit(UIOR_ARM_TW, &arm->flags);
-	/* The task is exiting, or a kthread runs the ring's leftovers. */
-	if (!arm->stop && current->flags & (PF_EXITING | PF_KTHREAD))
+	/* Ordered before the socket's queue is read: no wake is lost. */
+	test_and_clear_bit(UIOR_ARM_TW, &arm->flags);
+	/* The ring goes, the task exits, or a kthread runs the leftovers. */
+	if (!arm->stop &&
+	    (tw.cancel || current->flags & (PF_EXITING | PF_KTHREAD)))
 		arm->stop = -ECANCELED;
+	uior_net_drain_refill(ctx);
 	res = arm->stop ? arm->stop :
 			  uior_arm_uring_run(ctx, arm, issue_flags);
-	if (res != -EAGAIN) {
+	if (res == -EINPROGRESS) {
+		/* Others' task work runs first: the rest in another run. */
+		if (!test_and_set_bit(UIOR_ARM_TW, &arm->flags))
+			io_uring_cmd_complete_in_task(cmd, uior_arm_tw);
+	} else if (res != -EAGAIN) {
 		uior_arm_unwait(arm);
 		arm->stop = res;
 		/* A wake before the unwait queued us again: that run ends it. */
 		if (!test_and_set_bit(UIOR_ARM_TW, &arm->flags)) {
 			pdu->arm = NULL;
-			uior_arm_free(arm);
+			arm->cmd = NULL;
+			/* Records that did not reach the ring wait for the next. */
+			if (!arm->npend)
+				uior_arm_free(arm);
 			io_uring_cmd_done32(cmd, res, 0, issue_flags);
 		}
 	}
@@ -817,14 +920,15 @@ int uior_uring_recv(struct uior_ctx *ctx, struct io_uring_cmd *cmd,
 	sock = uior_recv_sock(d->net.fd, &ret);
 	if (!sock)
 		goto out_unlock;
-	arm = uior_arm_new(ctx, d, sock);
+	arm = uior_arm_new(ctx, d, sock, true);
 	if (IS_ERR(arm)) {
 		sockfd_put(sock);
 		ret = PTR_ERR(arm);
 		goto out_unlock;
 	}
-	arm->recs = kmalloc_array(UIOR_ARM_RECS, sizeof(*arm->recs),
-				  GFP_KERNEL_ACCOUNT);
+	if (!arm->recs)
+		arm->recs = kmalloc_array(UIOR_ARM_RECS, sizeof(*arm->recs),
+					  GFP_KERNEL_ACCOUNT);
 	if (!arm->recs) {
 		uior_arm_free(arm);
 		ret = -ENOMEM;

@@ -148,8 +148,11 @@ static int uior_uring_issue(struct uior_ctx *ctx, struct io_uring_cmd *ioucmd,
 	ctx->uring.cmds++;
 	if (res < 0 && res != -EIOCBQUEUED)
 		ctx->uring.errors++;
-	/* The counters user space reads in the control area. */
-	uior_stats_snapshot(ctx, &ctx->ctrl->stats);
+	/*
+	 * The counters user space reads in the control area, and the final
+	 * completions a CANCEL posted to the module's CQ for its arms.
+	 */
+	uior_commit(ctx);
 	return res;
 }
 

@@ -418,8 +418,12 @@ enum unified_io_nvme_opcode {
  *	EINVAL		RECV with UNIFIED_IO_RECV_F_ARM and @len not 0, or on a
  *			region whose CQ has one entry (no slot for a chunk
  *			besides the final completion)
- *	EBUSY		RECV with UNIFIED_IO_RECV_F_ARM on a socket that is
- *			already armed on this region
+ *	EBUSY		RECV on a socket that is armed on this region
+ *			(one-shot or armed), or whose stopped io_uring RECV
+ *			left records that only an io_uring RECV takes
+ *	EPROTO		RECV: the next byte is TCP urgent data (MSG_OOB),
+ *			which only recv() steps over (also an armed RECV's
+ *			final result)
  *	ENOMEM		RECV with UNIFIED_IO_RECV_F_ARM: no memory to arm it
  *	ECANCELED	armed RECV: stopped by UNIFIED_IO_OP_CANCEL (final
  *			completion)
@@ -1108,9 +1112,21 @@ struct unified_io_complete {
  * carries, in the provided buffer it names (IORING_CQE_F_BUFFER), @res bytes
  * of struct unified_io_cqe records: the chunk completions the module CQ
  * would have had (their user_data is @desc.user_data). The last CQE (no
- * IORING_CQE_F_MORE) has the armed RECV's final result; ENOBUFS when no
- * provided buffer was left. CANCEL stops it as it stops an armed RECV of
- * the module's ring.
+ * IORING_CQE_F_MORE) has the armed RECV's final result: those of the
+ * module's ring, or ENOBUFS when no provided buffer (large enough for the
+ * records waiting) was left, ENOSPC when the io_uring CQ was full (io_uring
+ * ends multishot requests there), EFAULT when a provided buffer could not
+ * be written, ECANCELED when io_uring cancelled the command (the ring or
+ * the submitting task went). After ENOSPC and EFAULT the records of the
+ * last batch, whose bytes already left the socket, wait in the module: the
+ * next io_uring RECV on that socket delivers them before any new byte (a
+ * one-shot or module-ring RECV on it fails with EBUSY; CANCEL drops them).
+ * CANCEL stops it as it stops an armed RECV of the module's ring, but its
+ * final CQE comes from the submitting task, after CANCEL's completion.
+ * IORING_OP_ASYNC_CANCEL does not reach region commands. A SEND that
+ * queued fewer bytes than asked completes with that count and does not
+ * break an IOSQE_IO_LINK chain, as io_uring's own SEND without
+ * MSG_WAITALL: link a SEND after it only once its count is known.
  *
  * Errors (the CQE's res), besides the descriptor's own:
  *	ENOTTY		unknown cmd_op
