@@ -10,13 +10,17 @@
  *		EBADFD, EOPNOTSUPP) and every descriptor errno of NOP, ALLOC,
  *		FREE and BPF, the same as through the SQ; the region
  *		unchanged after each (buffer table, counters but the opcode's,
- *		nothing on the module's CQ)
- *  uops.*	ALLOC, FREE and reuse, res2's address and flags, BPF with a
- *		program (XDP_DROP's flag and the program's index in res2)
- *  ulink.*	chains with IOSQE_IO_LINK: ALLOC -> BPF -> FREE in one
- *		submit; BPF -> NVMe WRITE passthrough of that buffer (the
- *		data area a fixed buffer) -> NVMe READ back; a failing middle
- *		link: the links after it ECANCELED and none of them ran
+ *		nothing on the module's CQ); rings with mixed SQE and CQE
+ *		sizes (IORING_OP_URING_CMD128, IORING_CQE_F_32)
+ *  uc.*	ALLOC, FREE and reuse, res2's address and flags, BPF with a
+ *		program (XDP_DROP's flag and the program's index in res2);
+ *		issue from io-wq (IOSQE_ASYNC) and under contention for the
+ *		region's lock (SUBMITs in another thread); chains with
+ *		IOSQE_IO_LINK: ALLOC -> BPF -> FREE in one submit, a failing
+ *		middle link (the links after it ECANCELED, none of them ran)
+ *  unvme.*	BPF -> NVMe WRITE passthrough of that buffer (/dev/ng0nN,
+ *		the data area a fixed buffer) -> NVMe READ back, one chain;
+ *		the same with the BPF failing: neither NVMe command ran
  *  usend.*	SEND over a loopback TCP pair: one completion, with
  *		UNIFIED_IO_CQE_F_NOTIF, only once the stack let go of the
  *		bytes (a peer that does not read holds it back; FREE and BPF
@@ -24,7 +28,9 @@
  *		that queues nothing completes at once
  *  uexit.*	children that exit with commands and SENDs in flight,
  *		without reaping: the buffers come back, the module's
- *		reference count too
+ *		reference count too; a SEND on a shared ring outlives its
+ *		task's exit (completes once the peer read), and is cancelled
+ *		(ECANCELED) by its task's execve()
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -1887,6 +1893,141 @@ TEST_F(uexit, sends_in_flight_on_shared_region)
 	EXPECT_EQ(0U, si.inflight);
 	EXPECT_EQ(0U, si.bufs_sending);
 	EXPECT_EQ(0, ut_free(&self->r, OWNER, b));
+}
+
+struct share_arg {
+	struct io_uring *ring;
+	int region, s;
+	__u64 buf;
+	bool exec;
+};
+
+/* Submit a SEND on the parent's ring, then exit, or exec (true(1)). */
+static int share_child(void *p)
+{
+	struct share_arg *a = p;
+	struct unified_io_desc d;
+
+	prep_send(&d, a->s, OWNER, a->buf, 700, 0, 0);
+	if (!prep_desc(a->ring, a->region, &d, UD(0x1300)))
+		return 20;
+	if (io_uring_submit(a->ring) != 1)
+		return 21;
+	usleep(100000);
+	if (a->exec) {
+		execl("/bin/true", "true", (char *)NULL);
+		return 22;
+	}
+	return 0;
+}
+
+/*
+ * A SEND submitted on a ring the parent shares, by a child that exits or
+ * execs before its notification.  Exit: the command outlives its task and
+ * completes when the peer has read.  Exec: io_uring cancels the task's
+ * requests, and the parent reaps ECANCELED; the bytes still go out, and
+ * the buffer comes back after them.
+ */
+static void __shared_ring_send(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(uexit) *self, bool exec)
+{
+	struct share_arg a = { .ring = &self->ring, .region = self->r.fd,
+			       .s = self->s, .exec = exec };
+	static __u8 sink[4L << 20], got[700];
+	struct unified_io_send_info si;
+	struct ucqe c;
+	long blocked;
+
+	a.buf = __sq_alloc(_metadata, &self->r, OWNER);
+	for (__u32 i = 0; i < 700; i++)
+		bufp(&self->r, a.buf)[i] = ut_pattern(0xcc, i);
+	blocked = block_peer(self->s);
+	ASSERT_LT(0, blocked);
+	ASSERT_EQ(0, ut_in_child(share_child, &a));
+
+	if (exec) {
+		ASSERT_EQ(0, reap(&self->ring, &c, WAIT_MS));
+		EXPECT_EQ(UD(0x1300), c.user_data);
+		EXPECT_EQ(-ECANCELED, c.res);
+		EXPECT_EQ(a.buf, UNIFIED_IO_URING_RES2_ADDR(c.res2));
+		EXPECT_EQ(0U, UNIFIED_IO_URING_RES2_FLAGS(c.res2));
+	} else {
+		expect_no_cqe(&self->ring, 300);
+	}
+	EXPECT_EQ(UNIFIED_IO_BUF_SENDING, self->r.bt[bidx(&self->r, a.buf)].state);
+	EXPECT_EQ(1LL, fdinfo(self->r.fd, "uring_sends_inflight"));
+
+	ASSERT_EQ((size_t)blocked, read_n(self->peer, sink, blocked, WAIT_MS));
+	ASSERT_EQ(700U, read_n(self->peer, got, 700, WAIT_MS));
+	for (__u32 i = 0; i < 700; i++) {
+		ASSERT_EQ(ut_pattern(0xcc, i), got[i]) TH_LOG("byte %u", i);
+	}
+	if (!exec) {
+		ASSERT_EQ(0, reap(&self->ring, &c, WAIT_MS));
+		EXPECT_EQ(UD(0x1300), c.user_data);
+		EXPECT_EQ(700, c.res);
+		EXPECT_EQ(a.buf, UNIFIED_IO_URING_RES2_ADDR(c.res2));
+		EXPECT_EQ(F_NOTIF | F_COPIED, UNIFIED_IO_URING_RES2_FLAGS(c.res2));
+	}
+	for (int i = 0; i < 500 && self->r.bt[bidx(&self->r, a.buf)].refs != 1; i++)
+		usleep(10000);
+	EXPECT_EQ(UNIFIED_IO_BUF_APP, self->r.bt[bidx(&self->r, a.buf)].state);
+	ASSERT_EQ(0, send_info(&self->r, &si));
+	EXPECT_EQ(0U, si.inflight);
+	EXPECT_EQ(0LL, fdinfo(self->r.fd, "uring_sends_inflight"));
+	/* One completion, no more. */
+	expect_no_cqe(&self->ring, 200);
+}
+
+TEST_F(uexit, task_exit_send_completes_later)
+{
+	__shared_ring_send(_metadata, self, false);
+}
+
+TEST_F(uexit, exec_cancels_send)
+{
+	__shared_ring_send(_metadata, self, true);
+}
+
+/*
+ * A ring torn down with a SEND in flight on a region whose fd is already
+ * closed: io_uring cancels the command, which lets go of the region file
+ * (the module's reference of the file goes at once, not when the peer
+ * reads); the notification's own reference goes when the peer has read.
+ */
+TEST_F(uexit, ring_teardown_cancels_send)
+{
+	static __u8 sink[4L << 20];
+	struct unified_io_desc d;
+	struct ut_region r2;
+	struct io_uring ring;
+	long blocked;
+	int base;
+	__u64 b;
+
+	base = module_refcnt();
+	ASSERT_LT(0, base);
+	if (!ut_region_create(&r2, 8, 16, BUF_SIZE, NR_BUFS * BUF_SIZE, 0))
+		return;
+	EXPECT_EQ(base + 1, module_refcnt());
+	b = __sq_alloc(_metadata, &r2, OWNER);
+	blocked = block_peer(self->s);
+	ASSERT_LT(0, blocked);
+	ASSERT_EQ(0, ring_init(&ring, RING_FLAGS));
+	prep_send(&d, self->s, OWNER, b, 500, 0, 0);
+	ASSERT_NE(NULL, prep_desc(&ring, r2.fd, &d, UD(0x1400)));
+	ASSERT_EQ(1, io_uring_submit(&ring));
+	/* The file, held by the command, and the notification. */
+	EXPECT_EQ(base + 2, module_refcnt());
+	ut_region_destroy(&r2);
+	usleep(100000);
+	EXPECT_EQ(base + 2, module_refcnt());
+
+	io_uring_queue_exit(&ring);
+	EXPECT_EQ(base + 1, refcnt_settles(base + 1, 10000));
+	EXPECT_EQ((size_t)blocked + 500,
+		  read_n(self->peer, sink, blocked + 500, WAIT_MS));
+	EXPECT_EQ(base, refcnt_settles(base, 10000));
 }
 
 /*
