@@ -8,7 +8,7 @@
  *  uabi.*	every errno the uapi header lists for the command itself
  *		(ENOTTY, EINVAL for the ring, resv, FIXED and MULTISHOT,
  *		EBADFD, EOPNOTSUPP) and every descriptor errno of NOP, ALLOC,
- *		FREE and BPF, the same as through the SQ; the region
+ *		FREE, BPF and CANCEL, the same as through the SQ; the region
  *		unchanged after each (buffer table, counters but the opcode's,
  *		nothing on the module's CQ); rings with mixed SQE and CQE
  *		sizes (IORING_OP_URING_CMD128, IORING_CQE_F_32)
@@ -641,7 +641,8 @@ struct dcase {
 };
 
 /*
- * Each descriptor errno of NOP, ALLOC, FREE and BPF: through the SQ, then
+ * Each descriptor errno of NOP, ALLOC, FREE, BPF and CANCEL (and CANCEL
+ * of every armed RECV when there is none, 0): through the SQ, then
  * as a command, the same errno and completion address, and nothing changed
  * but the opcode's counter.
  */
@@ -652,7 +653,9 @@ TEST_F(uabi, desc_errnos_as_sq)
 	struct dcase cs[48];
 	unsigned int n = 0;
 	struct snap s;
+	int tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
+	ASSERT_LE(0, tcp);
 	held = sq_alloc(OWNER);
 	free_b = free_buf(&self->r);
 	ASSERT_NE(~0ULL, free_b);
@@ -713,6 +716,28 @@ TEST_F(uabi, desc_errnos_as_sq)
 	     .owner = OTHER, .addr = held, .len = 8);
 	CASE("bpf no program", -ENOENT, .opcode = UNIFIED_IO_OP_BPF,
 	     .owner = OWNER, .addr = held, .len = 8);
+	CASE("cancel flags", -EINVAL, .opcode = UNIFIED_IO_OP_CANCEL,
+	     .flags = 1, .net.fd = tcp);
+	CASE("cancel owner", -EINVAL, .opcode = UNIFIED_IO_OP_CANCEL,
+	     .owner = OWNER, .net.fd = tcp);
+	CASE("cancel len", -EINVAL, .opcode = UNIFIED_IO_OP_CANCEL,
+	     .len = 1, .net.fd = tcp);
+	CASE("cancel addr", -EINVAL, .opcode = UNIFIED_IO_OP_CANCEL,
+	     .addr = bs, .net.fd = tcp);
+	CASE("cancel net.flags", -EINVAL, .opcode = UNIFIED_IO_OP_CANCEL,
+	     .net.fd = tcp, .net.flags = 2);
+	CASE("cancel net.resv", -EINVAL, .opcode = UNIFIED_IO_OP_CANCEL,
+	     .net.fd = tcp, .net.resv = { [3] = 1 });
+	CASE("cancel all, fd", -EINVAL, .opcode = UNIFIED_IO_OP_CANCEL,
+	     .net.fd = tcp, .net.flags = UNIFIED_IO_CANCEL_F_ALL);
+	CASE("cancel fd not open", -EBADF, .opcode = UNIFIED_IO_OP_CANCEL,
+	     .net.fd = 1000);
+	CASE("cancel not a socket", -ENOTSOCK, .opcode = UNIFIED_IO_OP_CANCEL,
+	     .net.fd = self->r.fd);
+	CASE("cancel not armed", -ENOENT, .opcode = UNIFIED_IO_OP_CANCEL,
+	     .net.fd = tcp);
+	CASE("cancel all, none armed", 0, .opcode = UNIFIED_IO_OP_CANCEL,
+	     .net.fd = -1, .net.flags = UNIFIED_IO_CANCEL_F_ALL);
 #undef CASE
 	ASSERT_GE(UT_ARRAY_SIZE(cs), n);
 
@@ -731,6 +756,7 @@ TEST_F(uabi, desc_errnos_as_sq)
 			TH_LOG("%s", cs[i].what);
 		snap_same(&self->r, &s, cs[i].d.opcode, 1);
 	}
+	close(tcp);
 }
 
 TEST_F(uabi, alloc_none_left_enobufs)
