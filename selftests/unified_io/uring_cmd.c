@@ -363,6 +363,9 @@ static bool __uc_bpf(struct __test_metadata *_metadata, struct ut_region *r,
 		SKIP(return false, "no UNIFIED_IO_FEAT_BPF");
 	if (!ut_has_cap(CAP_SYS_ADMIN))
 		SKIP(return false, "needs CAP_SYS_ADMIN");
+	/* The skeleton's CO-RE relocations need the kernel's BTF. */
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		SKIP(return false, "kernel without BTF (the debug kernel has no debug info)");
 	*skel = xdp_load(&err);
 	ASSERT_NE(NULL, *skel) TH_LOG("ut_xdp.bpf.o: %s", strerror(-err));
 	ASSERT_EQ(0, attach(r->fd, bpf_program__fd((*skel)->progs.ut_inc)));
