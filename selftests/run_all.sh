@@ -33,6 +33,7 @@
 #   "debug"		for the debug kernel (KASAN, lockdep, kmemleak, fault
 #			injection): the region core (abi, mmap, ring,
 #			buffers), hostile input, lifetimes, the network tests,
+#			the io_uring commands (uring_cmd),
 #			the fail-nth error-path sweep, the test NIC's pairs;
 #			then a kmemleak scan, which must find nothing
 # UNIFIED_IO_CLAIM_DIR: a directory (on a share every guest sees) through
@@ -70,7 +71,7 @@ in_suite() {
 		net_*|send|zcrx|tools/nic/test.sh|tools/nic/pairs.sh|tools/net/test.sh) return 0 ;;
 		esac ;;
 	debug)	case $1 in
-		abi|mmap|ring|buffers|hostile|lifetime|net_*|send|fail_nth|tools/nic/pairs.sh|examples/test.sh) return 0 ;;
+		abi|mmap|ring|buffers|hostile|lifetime|net_*|send|uring_cmd|fail_nth|tools/nic/pairs.sh|examples/test.sh) return 0 ;;
 		esac ;;
 	esac
 	return 1

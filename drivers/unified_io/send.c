@@ -585,13 +585,14 @@ int uior_op_send_uring(struct uior_ctx *ctx, const struct unified_io_desc *d,
 
 /*
  * io_uring cancels @ioucmd, a SEND whose notification may still be coming
- * (uring.c): true if it was, and the caller completes it; the notification
- * then completes nothing.  The bytes stay queued, the buffer held
- * (UNIFIED_IO_BUF_SENDING) until the stack releases them.  Takes only
- * ctx->uring_lock: io_uring holds its own lock here, and takes it under
- * ctx->lock.
+ * (uring.c): true if it was, and the caller completes it (*@addr: the
+ * SEND's); the notification then completes nothing.  The bytes stay queued,
+ * the buffer held (UNIFIED_IO_BUF_SENDING) until the stack releases them.
+ * Takes only ctx->uring_lock: io_uring holds its own lock here, and takes it
+ * under ctx->lock.
  */
-bool uior_send_uring_cancel(struct uior_ctx *ctx, struct io_uring_cmd *ioucmd)
+bool uior_send_uring_cancel(struct uior_ctx *ctx, struct io_uring_cmd *ioucmd,
+			    u64 *addr)
 {
 	struct uior_notif *n;
 
@@ -601,6 +602,7 @@ bool uior_send_uring_cancel(struct uior_ctx *ctx, struct io_uring_cmd *ioucmd)
 		return false;
 	n->ioucmd = NULL;
 	uior_uring_pdu(ioucmd)->notif = NULL;
+	*addr = n->addr;
 	return true;
 }
 

@@ -339,7 +339,8 @@ int uior_op_send(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		 u64 *addr, u32 *cflags);
 int uior_op_send_uring(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		       struct io_uring_cmd *ioucmd, u64 *addr, u32 *cflags);
-bool uior_send_uring_cancel(struct uior_ctx *ctx, struct io_uring_cmd *ioucmd);
+bool uior_send_uring_cancel(struct uior_ctx *ctx, struct io_uring_cmd *ioucmd,
+			    u64 *addr);
 void uior_send_begin(struct uior_ctx *ctx);
 void uior_send_destroy(struct uior_ctx *ctx);
 void uior_send_info(struct uior_ctx *ctx, struct unified_io_send_info *si);

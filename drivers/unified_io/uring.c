@@ -16,8 +16,10 @@
  * Object model: the io_uring request is io_uring's; an io_uring SEND's
  * notif (send.c) points at it until it completes it, and the command's pdu
  * (struct uior_uring_pdu) points back, under ctx->uring_lock, so that
- * io_uring's cancellation (IO_URING_F_CANCEL: the task exits, or the ring
- * goes) and the notification complete it exactly once.  A request in
+ * io_uring's cancellation (IO_URING_F_CANCEL: the submitting task execs,
+ * or the ring goes) and the notification complete it exactly once.  A
+ * task's exit cancels nothing: the completion comes when the stack lets go
+ * of the bytes, through io_uring's fallback work.  A request in
  * flight holds the region file, so the region outlives it.
  *
  * Locking: the operations run under ctx->lock, which an issue that must
@@ -78,13 +80,16 @@ void uior_uring_complete(struct io_uring_cmd *ioucmd, s32 res, u64 addr,
 static int uior_uring_cancel(struct uior_ctx *ctx, struct io_uring_cmd *ioucmd,
 			     unsigned int issue_flags)
 {
+	u64 addr;
+
 	/* An armed RECV completes in its task work (recv.c). */
 	if (uior_uring_pdu(ioucmd)->arm) {
 		uior_uring_recv_cancel(ctx, ioucmd);
 		return 0;
 	}
-	if (uior_send_uring_cancel(ctx, ioucmd))
-		io_uring_cmd_done32(ioucmd, -ECANCELED, 0, issue_flags);
+	if (uior_send_uring_cancel(ctx, ioucmd, &addr))
+		io_uring_cmd_done32(ioucmd, -ECANCELED, uior_uring_res2(addr, 0),
+				    issue_flags);
 	return 0;
 }
 
@@ -199,8 +204,8 @@ int uior_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 		return -EIOCBQUEUED;
 	}
 	/*
-	 * A SEND may wait for the stack: io_uring may cancel it (task exit,
-	 * ring teardown).  Marked before ctx->lock (io_uring's lock nests
+	 * A SEND may wait for the stack: io_uring may cancel it (exec, ring
+	 * teardown).  Marked before ctx->lock (io_uring's lock nests
 	 * outside it), and before the notification can complete it.
 	 */
 	if (c.desc.opcode == UNIFIED_IO_OP_SEND)

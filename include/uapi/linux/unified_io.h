@@ -1137,6 +1137,11 @@ struct unified_io_complete {
  *	EBADFD		the region is not set up
  *	EOPNOTSUPP	io_uring returns it for a file that is not a region (no
  *			uring_cmd), as for any file without one
+ *	ECANCELED	SEND: io_uring cancelled the command before its
+ *			notification (the submitting task called execve(), or
+ *			the ring was torn down); the bytes queued still go
+ *			out, and the buffer stays UNIFIED_IO_BUF_SENDING until
+ *			the stack releases them
  */
 struct unified_io_uring_cmd {
 	struct unified_io_desc desc;
