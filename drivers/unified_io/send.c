@@ -588,8 +588,7 @@ int uior_op_send_uring(struct uior_ctx *ctx, const struct unified_io_desc *d,
  * (uring.c): true if it was, and the caller completes it (*@addr: the
  * SEND's); the notification then completes nothing.  The bytes stay queued,
  * the buffer held (UNIFIED_IO_BUF_SENDING) until the stack releases them.
- * Takes only ctx->uring_lock: io_uring holds its own lock here, and takes it
- * under ctx->lock.
+ * Takes only ctx->uring_lock (innermost; uring.c says the order).
  */
 bool uior_send_uring_cancel(struct uior_ctx *ctx, struct io_uring_cmd *ioucmd,
 			    u64 *addr)

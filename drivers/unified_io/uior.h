@@ -63,11 +63,15 @@
 #error "include/kapi/kapi.mk and kapi.h disagree: run scripts/kapi.sh again"
 #endif
 
-/* The features of this build: all but a provider the kernel cannot take. */
+/*
+ * The features of this build: all but a provider the kernel cannot take,
+ * and io_uring commands on a kernel without io_uring.
+ */
 static inline u32 uior_features(void)
 {
 	return UNIFIED_IO_FEATURES &
-	       ~(UIOR_NET_PROVIDER ? 0 : UNIFIED_IO_FEAT_NET_PROVIDER);
+	       ~(UIOR_NET_PROVIDER ? 0 : UNIFIED_IO_FEAT_NET_PROVIDER) &
+	       ~(IS_ENABLED(CONFIG_IO_URING) ? 0 : UNIFIED_IO_FEAT_URING_CMD);
 }
 
 /*
@@ -201,10 +205,9 @@ struct uior_ctx {
 	} send;
 
 	/*
-	 * io_uring commands (uring.c): counted under @lock.  @uring_lock
-	 * orders an io_uring SEND's notification against io_uring's
-	 * cancellation of its command (send.c); io_uring holds its own lock
-	 * there, so not @lock.
+	 * io_uring commands (uring.c): counted under @lock.  @uring_lock, a
+	 * spinlock innermost of ours, orders an io_uring SEND's notification
+	 * against io_uring's cancellation of its command (send.c).
 	 */
 	struct {
 		u64 cmds;		/* executed, by opcode in stats.ops too */

@@ -25,10 +25,12 @@
  * Locking: the operations run under ctx->lock, which an issue that must
  * not block (IO_URING_F_NONBLOCK) only tries: on contention -EAGAIN has
  * io_uring issue the command again from io-wq, where it may sleep.  The
- * cancellation runs under io_uring's ring lock, which io_uring takes under
- * ctx->lock (io_uring_cmd_mark_cancelable() and completions from io-wq):
- * it takes ctx->uring_lock only.  Completions are posted with no lock of
- * ours held.
+ * order is io_uring's ring lock (held by an inline issue, by task work and
+ * by the cancellation), then ctx->lock, then the socket lock; nothing of
+ * ours calls into io_uring with ctx->lock held in a way that takes the
+ * ring lock (io_uring_cmd_mark_cancelable() runs before ctx->lock; task
+ * work and done calls with the ring's own issue_flags).  A SEND's
+ * cancellation takes ctx->uring_lock only, a spinlock inside all of those.
  *
  * Calls: main.c calls in (uior_fops.uring_cmd), send.c to complete a SEND;
  * this file calls ring.c (NOP), buf.c, send.c and recv.c.
