@@ -727,13 +727,19 @@ void uior_recv_ctx_init(struct uior_ctx *ctx)
 void uior_recv_destroy(struct uior_ctx *ctx)
 {
 	struct uior_arm *arm, *tmp;
+	LIST_HEAD(dead);
 
+	/*
+	 * A run of the work that a wake queued may be waiting for ctx->lock:
+	 * cancel_work_sync() waits for it, and it must find no arm.
+	 */
 	mutex_lock(&ctx->lock);
 	list_for_each_entry(arm, &ctx->arms, node)
 		uior_arm_unwait(arm);
+	list_splice_init(&ctx->arms, &dead);
 	mutex_unlock(&ctx->lock);
 	cancel_work_sync(&ctx->arm_work);
-	list_for_each_entry_safe(arm, tmp, &ctx->arms, node)
+	list_for_each_entry_safe(arm, tmp, &dead, node)
 		uior_arm_free(arm);
 }
 
