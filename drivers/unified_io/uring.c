@@ -28,9 +28,10 @@
  * order is io_uring's ring lock (held by an inline issue, by task work and
  * by the cancellation), then ctx->lock, then the socket lock; nothing of
  * ours calls into io_uring with ctx->lock held in a way that takes the
- * ring lock (io_uring_cmd_mark_cancelable() runs before ctx->lock; task
- * work and done calls with the ring's own issue_flags).  A SEND's
- * cancellation takes ctx->uring_lock only, a spinlock inside all of those.
+ * ring lock (io_uring_cmd_mark_cancelable() takes it only from io-wq, and
+ * there before ctx->lock; task work and done calls with the ring's own
+ * issue_flags).  A SEND's cancellation takes ctx->uring_lock only, a
+ * spinlock inside all of those.
  *
  * Calls: main.c calls in (uior_fops.uring_cmd), send.c to complete a SEND;
  * this file calls ring.c (NOP), buf.c, send.c and recv.c.
@@ -197,7 +198,7 @@ int uior_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 		return res;
 	uior_uring_pdu(ioucmd)->notif = NULL;
 	uior_uring_pdu(ioucmd)->arm = NULL;
-	/* Armed RECV: recv.c takes ctx->lock after marking it cancelable. */
+	/* Armed RECV: recv.c marks it cancelable once armed, ctx->lock released. */
 	if (c.desc.opcode == UNIFIED_IO_OP_RECV) {
 		res = uior_uring_recv(ctx, ioucmd, &c.desc, issue_flags);
 		if (res == -EAGAIN || res == -EIOCBQUEUED)
@@ -207,16 +208,24 @@ int uior_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	}
 	/*
 	 * A SEND may wait for the stack: io_uring may cancel it (exec, ring
-	 * teardown).  Marked before ctx->lock (io_uring's lock nests
-	 * outside it), and before the notification can complete it.
+	 * teardown), so it is marked cancelable before the notification can
+	 * complete it, and once nothing returns -EAGAIN any more: io_uring
+	 * takes a command off its cancelable list only in
+	 * io_uring_cmd_done32(), and would free one that failed on its way to
+	 * io-wq while still on it.  Never under ctx->lock with io_uring's
+	 * ring lock to take: the cancellation of an armed RECV takes
+	 * ctx->lock under it.  Inline (IO_URING_F_NONBLOCK) io_uring holds
+	 * its lock and marking takes none; from io-wq marking takes it, so
+	 * before ours.
 	 */
-	if (c.desc.opcode == UNIFIED_IO_OP_SEND)
-		io_uring_cmd_mark_cancelable(ioucmd, issue_flags);
-
 	if (issue_flags & IO_URING_F_NONBLOCK) {
 		if (!mutex_trylock(&ctx->lock))
 			return -EAGAIN;
+		if (c.desc.opcode == UNIFIED_IO_OP_SEND)
+			io_uring_cmd_mark_cancelable(ioucmd, issue_flags);
 	} else {
+		if (c.desc.opcode == UNIFIED_IO_OP_SEND)
+			io_uring_cmd_mark_cancelable(ioucmd, issue_flags);
 		mutex_lock(&ctx->lock);
 	}
 	res = uior_uring_issue(ctx, ioucmd, &c.desc, &addr, &cflags);

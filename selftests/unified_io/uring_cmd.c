@@ -2136,6 +2136,72 @@ TEST_F(uexit, ring_teardown_cancels_send)
 }
 
 /*
+ * An armed RECV on io_uring, cancelled by its ring's teardown (which takes
+ * the region's lock under io_uring's), beside SENDs issued from io-wq
+ * (which take io_uring's lock to become cancelable): the two orders must
+ * agree (lockdep, on the debug kernel), and both complete.
+ */
+TEST_F(uexit, armed_recv_teardown_beside_async_send)
+{
+	static __u8 pbuf[4][4096], got[300];
+	struct io_uring_buf_ring *br;
+	struct unified_io_desc d;
+	struct io_uring_sqe *sqe;
+	struct io_uring ring2;
+	int x, y, ret;
+	__u64 b, end;
+	struct ucqe c;
+
+	b = __sq_alloc(_metadata, &self->r, OWNER);
+	ASSERT_EQ(0, tcp_pair(0, &x, &y));
+	ASSERT_EQ(0, ring_init(&ring2, RING_FLAGS));
+	br = io_uring_setup_buf_ring(&ring2, 4, BGID, 0, &ret);
+	ASSERT_NE(NULL, br) TH_LOG("provided buffer ring: %s", strerror(-ret));
+	for (int i = 0; i < 4; i++)
+		io_uring_buf_ring_add(br, pbuf[i], sizeof(pbuf[i]), i,
+				      io_uring_buf_ring_mask(4), i);
+	io_uring_buf_ring_advance(br, 4);
+
+	/* Armed on y, which nobody writes to. */
+	memset(&d, 0, sizeof(d));
+	unio_prep_recv(&d, y, OTHER, 0, UNIFIED_IO_RECV_F_ARM, UD(0x1500));
+	sqe = prep_desc(&ring2, self->r.fd, &d, UD(0x1500));
+	ASSERT_NE(NULL, sqe);
+	sqe->uring_cmd_flags = IORING_URING_CMD_MULTISHOT;
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BGID;
+	ASSERT_EQ(1, io_uring_submit(&ring2));
+	end = ut_now_ns() + 5000000000ULL;
+	while (fdinfo(self->r.fd, "recv_armed") != 1 && ut_now_ns() < end)
+		usleep(10000);
+	ASSERT_EQ(1LL, fdinfo(self->r.fd, "recv_armed"));
+
+	/* SENDs from io-wq on the other pair. */
+	for (int i = 0; i < 3; i++) {
+		prep_send(&d, self->s, OWNER, b + 100 * i, 100, 0, 0);
+		sqe = prep_desc(&self->ring, self->r.fd, &d, UD(0x1510 + i));
+		ASSERT_NE(NULL, sqe);
+		sqe->flags |= IOSQE_ASYNC;
+	}
+	ASSERT_EQ(3, io_uring_submit(&self->ring));
+	ASSERT_EQ(300U, read_n(self->peer, got, 300, WAIT_MS));
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ(0, reap(&self->ring, &c, WAIT_MS));
+		EXPECT_EQ(100, c.res);
+		EXPECT_EQ(F_NOTIF, UNIFIED_IO_URING_RES2_FLAGS(c.res2) & ~F_COPIED);
+	}
+
+	/* The ring goes: io_uring cancels the armed RECV. */
+	io_uring_queue_exit(&ring2);
+	end = ut_now_ns() + 10000000000ULL;
+	while (fdinfo(self->r.fd, "recv_armed") != 0 && ut_now_ns() < end)
+		usleep(10000);
+	EXPECT_EQ(0LL, fdinfo(self->r.fd, "recv_armed"));
+	close(x);
+	close(y);
+}
+
+/*
  * The child makes its own region, ring and sockets, and exits with SENDs
  * in flight: everything goes, the module's references with it.
  */
