@@ -745,6 +745,23 @@ static int __submit_one(struct __test_metadata *_metadata, struct nl_region *r,
 
 #define submit_one(r, d, c)	__submit_one(_metadata, r, d, c)
 
+/*
+ * Every chunk's buffer given back and its FREE completed: nothing of the
+ * test's own left to come into the CQ.
+ */
+static void __ar_settle(struct __test_metadata *_metadata, struct ar *a)
+{
+	while (a->frees < a->chunks) {
+		int r = ar_step(a, 1000);
+
+		ASSERT_LT(0, r) TH_LOG("FREEs: %d (%llu of %llu done) %s", r,
+				       (unsigned long long)a->frees,
+				       (unsigned long long)a->chunks, a->err);
+	}
+}
+
+#define ar_settle(a)	__ar_settle(_metadata, a)
+
 /* Nothing arrives in the CQ within @ms (COMPLETE times out). */
 static void __expect_quiet(struct __test_metadata *_metadata, struct nl_region *r,
 			   int ms, const char *what)
@@ -918,7 +935,7 @@ TEST_F_TIMEOUT(armed, arm_refused, 120)
 	};
 	struct unified_io_desc d;
 	struct unified_io_cqe c;
-	int cli, srv, pfd[2], closed, udp, n = 0;
+	int cli, srv, pfd[2], closed, udp, us[2], tcp, lsn, n = 0;
 
 	nt_lo_pair(LO_PORT, &cli, &srv);
 	ASSERT_EQ(0, nt_write_pattern(cli, 0, 0, 5000));
@@ -927,6 +944,12 @@ TEST_F_TIMEOUT(armed, arm_refused, 120)
 	udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ASSERT_LE(0, udp);
 	ASSERT_EQ(0, bind(udp, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, us));
+	ASSERT_EQ(3, write(us[1], "abc", 3));
+	tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, tcp);
+	lsn = nl_listen(sin.sin_addr, LO_PORT + 9);
+	ASSERT_LE(0, lsn);
 	/* Last: no fd opened after it takes its number. */
 	closed = dup(0);
 	ASSERT_LE(0, closed);
@@ -949,6 +972,9 @@ TEST_F_TIMEOUT(armed, arm_refused, 120)
 			{ "F_ARM on a closed fd", closed, EBADF },
 			{ "F_ARM on fd -1", -1, EBADF },
 			{ "F_ARM on a UDP socket", udp, EPROTONOSUPPORT },
+			{ "F_ARM on an AF_UNIX stream", us[0], EPROTONOSUPPORT },
+			{ "F_ARM on an unconnected TCP socket", tcp, ENOTCONN },
+			{ "F_ARM on a listening TCP socket", lsn, ENOTCONN },
 		};
 
 		for (size_t i = 0; i < UT_ARRAY_SIZE(fds); i++, n++) {
@@ -968,6 +994,17 @@ TEST_F_TIMEOUT(armed, arm_refused, 120)
 	ASSERT_EQ(0, nt_write_pattern(cli, 0, 5000, 1000));
 	ASSERT_EQ(6000, nt_wait_inq(srv, 6000, 5000));
 	expect_quiet(&self->r, 200, "refused arms");
+	{
+		struct unified_io_desc cd = {
+			.opcode = UNIFIED_IO_OP_CANCEL,
+			.user_data = UD(K_CANCEL, 0, 1),
+			.net.fd = -1,
+			.net.flags = UNIFIED_IO_CANCEL_F_ALL,
+		};
+
+		EXPECT_EQ(0, submit_one(&self->r, &cd, &c))
+			TH_LOG("CANCEL F_ALL after refused arms: a refusal left an arm");
+	}
 
 	/* A one-entry CQ has no slot for a chunk besides the final one. */
 	if (!nt_region_create(&one, 1, 1, BUF, 16))
@@ -985,6 +1022,10 @@ TEST_F_TIMEOUT(armed, arm_refused, 120)
 	close(pfd[0]);
 	close(pfd[1]);
 	close(udp);
+	close(us[0]);
+	close(us[1]);
+	close(tcp);
+	close(lsn);
 	close(cli);
 	close(srv);
 }
@@ -1093,11 +1134,7 @@ TEST_F_TIMEOUT(armed, arm_busy, 120)
 	EXPECT_LT(a->f[1].final_seq, a->cancel_seq);
 	AR_OK(ar_run(a, done_all_final, 0, 5000));
 	AR_OK(ar_flush(a));
-	while (a->frees < a->chunks) {
-		int r = ar_step(a, 1000);
-
-		ASSERT_LT(0, r) TH_LOG("FREEs: %d %s", r, a->err);
-	}
+	ar_settle(a);
 	all_free(&self->r);
 	close(cli);
 	close(srv);
@@ -1110,7 +1147,7 @@ TEST_F_TIMEOUT(armed, cancel_refused, 120)
 	struct ar *a = &self->a;
 	struct unified_io_info before, after;
 	struct unified_io_desc d;
-	int cli, srv, cli2, srv2, pfd[2], closed, res;
+	int cli, srv, cli2, srv2, pfd[2], closed, res, dupfd;
 	unsigned int n = 0;
 	int32_t final;
 
@@ -1184,12 +1221,39 @@ TEST_F_TIMEOUT(armed, cancel_refused, 120)
 	EXPECT_EQ(0U, a->f[0].finals) TH_LOG("a refused CANCEL stopped the arm (%d)",
 					     a->f[0].final);
 
+	/* Another region has nothing armed on srv. */
+	{
+		struct nl_region other = { .fd = -1 };
+		struct unified_io_desc cd = {
+			.opcode = UNIFIED_IO_OP_CANCEL,
+			.user_data = UD(K_CANCEL, 0, 9),
+			.net.fd = srv,
+		};
+		struct unified_io_cqe c;
+
+		if (!nt_region_create(&other, 8, 64, BUF, 16))
+			return;
+		EXPECT_EQ(-ENOENT, submit_one(&other, &cd, &c))
+			TH_LOG("CANCEL on a region the socket is not armed on");
+		cd.net.fd = -1;
+		cd.net.flags = UNIFIED_IO_CANCEL_F_ALL;
+		EXPECT_EQ(0, submit_one(&other, &cd, &c))
+			TH_LOG("CANCEL F_ALL on another region");
+		nl_region_destroy(&other);
+	}
+
 	/* The arm goes on. */
 	ASSERT_EQ(0, nt_write_pattern(cli, 0, 10000, 40000));
 	AR_OK(ar_run_to(a, 0, 50000, 5000));
 
-	/* CANCEL: the final ECANCELED first, then CANCEL's own, res 1. */
-	AR_OK(ar_cancel(a, srv, 0, &res));
+	/*
+	 * CANCEL (through another fd of the socket): the final ECANCELED
+	 * first, then CANCEL's own, res 1.
+	 */
+	dupfd = dup(srv);
+	ASSERT_LE(0, dupfd);
+	AR_OK(ar_cancel(a, dupfd, 0, &res));
+	close(dupfd);
 	EXPECT_EQ(1, res);
 	EXPECT_EQ(1U, a->f[0].finals);
 	EXPECT_EQ(-ECANCELED, a->f[0].final);
@@ -1200,6 +1264,7 @@ TEST_F_TIMEOUT(armed, cancel_refused, 120)
 	/* What comes now stays queued; a one-shot RECV goes on from there. */
 	ASSERT_EQ(0, nt_write_pattern(cli, 0, 50000, 7000));
 	ASSERT_EQ(7000, nt_wait_inq(srv, 7000, 5000));
+	ar_settle(a);
 	expect_quiet(&self->r, 200, "after CANCEL");
 	EXPECT_EQ(7000, nt_inq(srv));
 	AR_OK(ar_oneshot(a, 0, &final));
@@ -1268,11 +1333,7 @@ static void stream(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, nl_free_bufs(&self->r, OWNER, a->pend, a->npend));
 		a->npend = 0;
 	} else {
-		while (a->frees < a->chunks) {
-			int r = ar_step(a, 1000);
-
-			ASSERT_LT(0, r) TH_LOG("FREEs: %d %s", r, a->err);
-		}
+		ar_settle(a);
 	}
 	all_free(&self->r);
 }
@@ -1600,10 +1661,7 @@ TEST_F_TIMEOUT(armed, cq_full, 300)
 	ASSERT_EQ(0, nl_sender_wait(&self->s.snd, 30000));
 	TH_LOG("%llu chunks, re-armed %u times after -ENOSPC",
 	       (unsigned long long)a->chunks, rearms);
-	while (a->frees < a->chunks) {
-		ret = ar_step(a, 1000);
-		ASSERT_LT(0, ret) TH_LOG("FREEs: %d %s", ret, a->err);
-	}
+	ar_settle(a);
 	all_free(&small);
 	xs_stop(&self->s);
 	nl_region_destroy(&small);
@@ -1647,10 +1705,7 @@ TEST_F_TIMEOUT(armed, no_buffers, 300)
 	ASSERT_EQ(0, nl_sender_wait(&self->s.snd, 30000));
 	TH_LOG("%llu chunks, re-armed %u times after -ENOBUFS",
 	       (unsigned long long)a->chunks, rearms);
-	while (a->frees < a->chunks) {
-		ret = ar_step(a, 1000);
-		ASSERT_LT(0, ret) TH_LOG("FREEs: %d %s", ret, a->err);
-	}
+	ar_settle(a);
 	all_free(&tiny);
 	xs_stop(&self->s);
 	nl_region_destroy(&tiny);
@@ -1682,11 +1737,7 @@ TEST_F_TIMEOUT(armed, four_flows, 600)
 	EXPECT_EQ(4 * bytes, info.net.recv_bytes);
 	TH_LOG("%llu chunks, %llu flow switches", (unsigned long long)a->chunks,
 	       (unsigned long long)a->switches);
-	while (a->frees < a->chunks) {
-		int r = ar_step(a, 1000);
-
-		ASSERT_LT(0, r) TH_LOG("FREEs: %d %s", r, a->err);
-	}
+	ar_settle(a);
 	all_free(&self->r);
 }
 
