@@ -80,6 +80,9 @@
  *			the stream at the child's last byte; a child arms on
  *			the parent's region (shared by fork) and exits: the
  *			arm lives on and the parent cancels it
+ *  ktls_while_armed	kTLS installed on an armed socket: the next wake
+ *			stops the arm with -EPROTONOSUPPORT, taking nothing;
+ *			kTLS decrypts the record; a new arm is refused
  *  bpf		F_BPF with F_ARM: the chain (an XOR program) runs over
  *			every chunk before its completion; F_BPF with no
  *			chain is refused at SUBMIT (ENOENT)
@@ -91,6 +94,7 @@
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/tls.h>
 #include <netinet/tcp.h>
 
 #include "net_test.h"
@@ -2092,6 +2096,69 @@ TEST_F_TIMEOUT(armed, forked_child, 300)
 	EXPECT_EQ(1, res) TH_LOG("CANCEL of the arm the child left");
 	EXPECT_EQ(-ECANCELED, a->f[0].final);
 	munmap((void *)got, 4096);
+	close(cli);
+	close(srv);
+}
+
+/* AES-GCM-128 with fixed parameters on @fd, direction @dir (net_recv.c's). */
+static int tls_on(int fd, int dir)
+{
+	struct tls12_crypto_info_aes_gcm_128 ci;
+
+	memset(&ci, 0, sizeof(ci));
+	ci.info.version = TLS_1_2_VERSION;
+	ci.info.cipher_type = TLS_CIPHER_AES_GCM_128;
+	memset(ci.key, 0x4b, sizeof(ci.key));
+	memset(ci.iv, 0x17, sizeof(ci.iv));
+	memset(ci.salt, 0x5a, sizeof(ci.salt));
+	if (setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")))
+		return -errno;
+	if (setsockopt(fd, SOL_TLS, dir, &ci, sizeof(ci)))
+		return -errno;
+	return 0;
+}
+
+/*
+ * kTLS installed on a socket while it is armed: the arm took the plain
+ * bytes before; the first wake after the install stops it with
+ * -EPROTONOSUPPORT without taking anything, and kTLS decrypts the record.
+ */
+TEST_F_TIMEOUT(armed, ktls_while_armed, 120)
+{
+	struct ar *a = &self->a;
+	char plain[1000], got[1000];
+	int cli, srv, ret, res;
+
+	nt_lo_pair(LO_PORT, &cli, &srv);
+	a->f[0].sock = srv;
+	a->copied = 1;
+	AR_ARM(0, 0);
+	ASSERT_EQ(0, nt_write_pattern(cli, 0, 0, 3000));
+	AR_OK(ar_run_to(a, 0, 3000, 5000));
+	ret = tls_on(cli, TLS_TX);
+	if (ret == -ENOENT) {
+		close(cli);
+		close(srv);
+		SKIP(return, "no kTLS in this kernel (TCP_ULP \"tls\": ENOENT)");
+	}
+	ASSERT_EQ(0, ret) TH_LOG("kTLS TX: %s", strerror(-ret));
+	ASSERT_EQ(0, tls_on(srv, TLS_RX)) TH_LOG("kTLS RX on an armed socket");
+	nl_pattern_fill(0, 3000, plain, sizeof(plain));
+	ASSERT_EQ((ssize_t)sizeof(plain), write(cli, plain, sizeof(plain)));
+	AR_OK(ar_run(a, done_final, 0, 5000));
+	EXPECT_EQ(-EPROTONOSUPPORT, a->f[0].final)
+		TH_LOG("final %d once kTLS owns the socket", a->f[0].final);
+	EXPECT_EQ(3000U, a->f[0].off) TH_LOG("the arm took bytes of the record");
+	EXPECT_EQ((ssize_t)sizeof(got), recv(srv, got, sizeof(got), 0))
+		TH_LOG("kTLS recv: %s", strerror(errno));
+	EXPECT_EQ(0, memcmp(plain, got, sizeof(got)));
+	/* Arming it again is refused at once. */
+	AR_ARM(0, 0);
+	ASSERT_LE(0, ar_reap(a)) TH_LOG("%s", a->err);
+	EXPECT_EQ(-EPROTONOSUPPORT, a->f[0].final);
+	EXPECT_EQ(2U, a->f[0].finals);
+	AR_OK(ar_cancel(a, -1, UNIFIED_IO_CANCEL_F_ALL, &res));
+	EXPECT_EQ(0, res);
 	close(cli);
 	close(srv);
 }
