@@ -87,10 +87,11 @@
  *			every chunk before its completion; F_BPF with no
  *			chain is refused at SUBMIT (ENOENT)
  *  zc.stream		(needs the provider) the region bound to the test
- *			NIC's queue, 32 MiB (8 on the debug kernel) armed once: every chunk zero-copy
- *			(no F_COPIED), buffers returned through the refill
- *			ring, the CQ read with load-acquire: no system call
- *			from the arm to the final
+ *			NIC's queue, 32 MiB (8 on the debug kernel) armed
+ *			once: every chunk zero-copy (no F_COPIED), buffers
+ *			returned through the refill ring, the CQ read with
+ *			load-acquire: no system call from the arm to the
+ *			final
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
