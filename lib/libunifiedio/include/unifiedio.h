@@ -35,6 +35,13 @@
  * of it, and the library completes an NVMe READ into it with -EBUSY without
  * issuing it. unio_send_get_info() has the send counters.
  *
+ * Armed receive (since 1.7, UNIFIED_IO_FEAT_RECV_ARM): a RECV prepared with
+ * unio_prep_recv_armed() stays on its socket and posts chunk completions as
+ * data arrives, without any system call; unio_prep_cancel() and
+ * unio_prep_cancel_all() stop it, and unio_cqe_is_final() tells its last
+ * completion. Consume with unio_reap(r, cqes, max, 0, 0), which makes no
+ * system call, and only when it returns 0 wait with a @min of 1.
+ *
  * Every function that can fail returns 0 (or a count) on success and a
  * negative errno on failure; errno is not used.
  */
@@ -56,7 +63,7 @@ extern "C" {
 #endif
 
 #define UNIO_VERSION_MAJOR	1
-#define UNIO_VERSION_MINOR	6
+#define UNIO_VERSION_MINOR	7
 
 struct unio_region;
 struct unio_nvme;
@@ -603,6 +610,63 @@ static inline void unio_prep_recv(struct unified_io_desc *d, int fd,
 	d->user_data = user_data;
 	d->net.fd = fd;
 	d->net.flags = flags;
+}
+
+/*
+ * Armed receive (since 1.7, UNIFIED_IO_FEAT_RECV_ARM): a RECV that stays on
+ * the TCP socket @fd (multishot). Chunk completions (UNIFIED_IO_CQE_F_MORE,
+ * @res the length, @addr the data-area offset of a buffer @owner then
+ * holds) keep coming as the peer sends, without any SUBMIT; the final one
+ * (no F_MORE: unio_cqe_is_final()) has @res 0 when the peer closed and
+ * every byte was delivered, -ECANCELED after a CANCEL, -ENOSPC (no CQ slot
+ * for the next chunk), -ENOBUFS (no free buffer) or the socket's error.
+ * Bytes not delivered stay on the socket: arm again to go on. @flags:
+ * enum unified_io_recv_flags besides UNIFIED_IO_RECV_F_ARM, which is set.
+ */
+static inline void unio_prep_recv_armed(struct unified_io_desc *d, int fd,
+					uint16_t owner, uint32_t flags,
+					uint64_t user_data)
+{
+	unio_prep_recv(d, fd, owner, 0, flags | UNIFIED_IO_RECV_F_ARM,
+		       user_data);
+}
+
+/*
+ * Stop the armed RECV on socket @fd (since 1.7): its final completion
+ * (-ECANCELED) comes before this descriptor's, whose @res is 1, or -ENOENT
+ * when nothing was armed on @fd.
+ */
+static inline void unio_prep_cancel(struct unified_io_desc *d, int fd,
+				    uint64_t user_data)
+{
+	d->opcode = UNIFIED_IO_OP_CANCEL;
+	d->owner = 0;
+	d->addr = 0;
+	d->len = 0;
+	d->user_data = user_data;
+	d->net.fd = fd;
+	d->net.flags = 0;
+}
+
+/* Stop every armed RECV of the region (since 1.7); @res is their number. */
+static inline void unio_prep_cancel_all(struct unified_io_desc *d,
+					uint64_t user_data)
+{
+	unio_prep_cancel(d, -1, user_data);
+	d->net.flags = UNIFIED_IO_CANCEL_F_ALL;
+}
+
+/*
+ * True when no other completion of the same descriptor follows @cqe (since
+ * 1.7): no UNIFIED_IO_CQE_F_MORE, which RECV chunks (armed or not) and the
+ * first completion of a SEND have. An NVMe completion is always final (its
+ * @flags hold the NVMe status).
+ */
+static inline bool unio_cqe_is_final(const struct unified_io_cqe *cqe)
+{
+	if (cqe->opcode == UNIFIED_IO_OP_NVME)
+		return true;
+	return !(cqe->flags & UNIFIED_IO_CQE_F_MORE);
 }
 
 /*

@@ -23,6 +23,11 @@
  * @has_refill: the kernel returned a refill ring (UNIFIED_IO_FEAT_NET_RECV)
  * @nvme: the NVMe side (io_uring ring, namespaces, commands), created by the
  *	first unio_nvme_open() and freed by unio_region_destroy()
+ * @held: completions taken from the rings and not yet returned by
+ *	unio_reap() (unio_submit_and_wait() looking for its own), oldest first
+ * @armed: user_data of the armed RECVs submitted on the unified path whose
+ *	final completion has not been taken from the rings yet (@nr_armed of
+ *	@armed_cap)
  */
 struct unio_region {
 	int fd;
@@ -33,6 +38,15 @@ struct unio_region {
 	struct unio_refill refill;
 	bool has_refill;
 	struct unio_nvme_ring *nvme;
+	struct unio_cqe_fifo {
+		struct unified_io_cqe *v;
+		uint32_t head;
+		uint32_t count;
+		uint32_t cap;	/* a power of two, or 0 */
+	} held;
+	uint64_t *armed;
+	uint32_t nr_armed;
+	uint32_t armed_cap;
 };
 
 /* Most namespaces one region attaches (fixed file table size). */
@@ -155,6 +169,9 @@ struct unio_nvme_ring {
  */
 void unio_setup_fill(const struct unio_region_opts *opts,
 		     struct unified_io_setup *setup);
+
+/* unified.c: free what the unified path allocated (unio_region_destroy). */
+void unio_unified_fini(struct unio_region *r);
 
 /* nvme.c: close every namespace and the ring (unio_region_destroy). */
 void unio_nvme_region_fini(struct unio_region *r);

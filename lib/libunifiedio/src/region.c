@@ -248,6 +248,7 @@ UNIO_API void unio_region_destroy(struct unio_region *r)
 	if (!r)
 		return;
 	unio_nvme_region_fini(r);
+	unio_unified_fini(r);
 	if (r->map)
 		munmap(r->map, r->map_len);
 	close(r->fd);

@@ -15,9 +15,16 @@
  * with sends in flight (UNIFIED_IO_BUF_SENDING in the buffer table) is not
  * issued: it goes to the done FIFO with -EBUSY.
  *
+ * Armed RECVs (since 1.7) post completions with no SUBMIT: their user_data
+ * is kept in r->armed from submission until their final completion is taken
+ * from the CQ, so that unio_submit_and_wait() can run beside them. It moves
+ * completions that are not its own to r->held, which unio_reap() returns
+ * first.
+ *
  * Not locked: one thread uses a region's unified path at a time.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <poll.h>
@@ -47,6 +54,143 @@ static uint32_t unio_fifo_pop(struct unio_nvme_cmd *cmds, uint32_t *head,
 	if (*head == UNIO_NVME_NIL)
 		*tail = UNIO_NVME_NIL;
 	return idx;
+}
+
+/* Room in r->held for @more completions besides those it holds. */
+static int unio_held_reserve(struct unio_region *r, uint32_t more)
+{
+	struct unio_cqe_fifo *f = &r->held;
+	uint32_t cap = f->cap ? f->cap : 16, need = f->count + more, i;
+	struct unified_io_cqe *v;
+
+	if (need < f->count)
+		return -ENOMEM;
+	if (need <= f->cap)
+		return 0;
+	while (cap < need) {
+		if (cap > UINT32_MAX / 2)
+			return -ENOMEM;
+		cap *= 2;
+	}
+	v = malloc((size_t)cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < f->count; i++)
+		v[i] = f->v[(f->head + i) & (f->cap - 1)];
+	free(f->v);
+	f->v = v;
+	f->head = 0;
+	f->cap = cap;
+	return 0;
+}
+
+static struct unified_io_cqe *unio_held_at(struct unio_region *r, uint32_t i)
+{
+	return &r->held.v[(r->held.head + i) & (r->held.cap - 1)];
+}
+
+/* Append @cqe; the caller reserved room. */
+static void unio_held_push(struct unio_region *r,
+			   const struct unified_io_cqe *cqe)
+{
+	*unio_held_at(r, r->held.count) = *cqe;
+	r->held.count++;
+}
+
+/* Remove the @i-th oldest, keeping the order of the others. */
+static void unio_held_remove(struct unio_region *r, uint32_t i)
+{
+	for (; i + 1 < r->held.count; i++)
+		*unio_held_at(r, i) = *unio_held_at(r, i + 1);
+	r->held.count--;
+}
+
+static struct unified_io_cqe unio_held_pop(struct unio_region *r)
+{
+	struct unified_io_cqe c = *unio_held_at(r, 0);
+
+	r->held.head = (r->held.head + 1) & (r->held.cap - 1);
+	r->held.count--;
+	return c;
+}
+
+static bool unio_armed_find(const struct unio_region *r, uint64_t user_data,
+			    uint32_t *idx)
+{
+	for (uint32_t i = 0; i < r->nr_armed; i++)
+		if (r->armed[i] == user_data) {
+			if (idx)
+				*idx = i;
+			return true;
+		}
+	return false;
+}
+
+static int unio_armed_reserve(struct unio_region *r, uint32_t more)
+{
+	uint32_t cap = r->armed_cap ? r->armed_cap : 8;
+	uint64_t *v;
+
+	if (r->nr_armed + more < r->nr_armed)
+		return -ENOMEM;
+	if (r->nr_armed + more <= r->armed_cap)
+		return 0;
+	while (cap < r->nr_armed + more) {
+		if (cap > UINT32_MAX / 2)
+			return -ENOMEM;
+		cap *= 2;
+	}
+	v = realloc(r->armed, (size_t)cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r->armed = v;
+	r->armed_cap = cap;
+	return 0;
+}
+
+/* Add one armed RECV; the caller reserved room. */
+static void unio_armed_add(struct unio_region *r, uint64_t user_data)
+{
+	r->armed[r->nr_armed++] = user_data;
+}
+
+static void unio_armed_del(struct unio_region *r, uint64_t user_data)
+{
+	uint32_t i;
+
+	if (unio_armed_find(r, user_data, &i))
+		r->armed[i] = r->armed[--r->nr_armed];
+}
+
+static bool unio_desc_is_armed(const struct unified_io_desc *d)
+{
+	return d->opcode == UNIFIED_IO_OP_RECV &&
+	       (d->net.flags & UNIFIED_IO_RECV_F_ARM);
+}
+
+/* A completion of an armed RECV submitted on the unified path. */
+static bool unio_cqe_of_armed(const struct unio_region *r,
+			      const struct unified_io_cqe *cqe)
+{
+	return cqe->opcode == UNIFIED_IO_OP_RECV &&
+	       unio_armed_find(r, cqe->user_data, NULL);
+}
+
+/* Every completion taken from a ring passes here. */
+static void unio_track(struct unio_region *r, const struct unified_io_cqe *cqe)
+{
+	if (cqe->opcode == UNIFIED_IO_OP_RECV &&
+	    !(cqe->flags & UNIFIED_IO_CQE_F_MORE))
+		unio_armed_del(r, cqe->user_data);
+}
+
+void unio_unified_fini(struct unio_region *r)
+{
+	free(r->held.v);
+	free(r->armed);
+	r->held.v = NULL;
+	r->armed = NULL;
+	r->held.count = r->held.cap = r->nr_armed = r->armed_cap = 0;
 }
 
 /* The namespace a descriptor names: its nsid, or 0 for the only one. */
@@ -362,7 +506,7 @@ UNIO_API int unio_submit_descs(struct unio_region *r,
 			       unsigned int nr)
 {
 	struct unio_queue *q;
-	unsigned int i, accepted = 0, module = 0;
+	unsigned int i, accepted = 0, module = 0, armed = 0;
 	int ret = 0;
 
 	if (!r || !r->map || (!descs && nr))
@@ -373,17 +517,33 @@ UNIO_API int unio_submit_descs(struct unio_region *r,
 		nr = INT32_MAX;
 	q = &r->q;
 
-	/* Nothing is queued unless every NVMe descriptor is valid. */
+	/*
+	 * Nothing is queued unless every NVMe descriptor is valid and no RECV
+	 * reuses the user_data of an armed one (its completions could not be
+	 * told apart).
+	 */
 	for (i = 0; i < nr; i++) {
 		struct unio_nvme *ns;
 		uint32_t bytes;
 
+		if (descs[i].opcode == UNIFIED_IO_OP_RECV) {
+			if (unio_armed_find(r, descs[i].user_data, NULL))
+				return -EINVAL;
+			for (unsigned int j = 0; j < i; j++)
+				if (unio_desc_is_armed(&descs[j]) &&
+				    descs[j].user_data == descs[i].user_data)
+					return -EINVAL;
+			armed += unio_desc_is_armed(&descs[i]);
+		}
 		if (descs[i].opcode != UNIFIED_IO_OP_NVME)
 			continue;
 		ret = unio_nvme_validate(r, &descs[i], &ns, &bytes);
 		if (ret)
 			return ret;
 	}
+	ret = unio_armed_reserve(r, armed);
+	if (ret)
+		return ret;
 
 	for (i = 0; i < nr; i++) {
 		const struct unified_io_desc *d = &descs[i];
@@ -411,6 +571,8 @@ UNIO_API int unio_submit_descs(struct unio_region *r,
 				}
 			}
 			*sqe = *d;
+			if (unio_desc_is_armed(d))
+				unio_armed_add(r, d->user_data);
 			module++;
 		}
 		accepted++;
@@ -429,9 +591,9 @@ UNIO_API int unio_submit_descs(struct unio_region *r,
 	return ret ? ret : -EBUSY;
 }
 
-/* Move completions to @out: finished NVMe commands first, then the CQ. */
-static unsigned int unio_collect(struct unio_region *r,
-				 struct unified_io_cqe *out, unsigned int max)
+/* Take completions from the rings to @out: finished NVMe commands, the CQ. */
+static unsigned int unio_take(struct unio_region *r, struct unified_io_cqe *out,
+			      unsigned int max)
 {
 	struct unio_nvme_ring *nr = r->nvme;
 	struct unio_queue *q = &r->q;
@@ -461,13 +623,59 @@ static unsigned int unio_collect(struct unio_region *r,
 	while (n < max && (cqe = unio_peek_cqe(q))) {
 		out[n] = *cqe;
 		unio_cqe_seen(q);
+		unio_track(r, &out[n]);
 		n++;
 	}
-	/* Room was made: queued module descriptors and NVMe pieces move on. */
+	return n;
+}
+
+/* Move completions to @out: those held first, then the rings'. */
+static unsigned int unio_collect(struct unio_region *r,
+				 struct unified_io_cqe *out, unsigned int max)
+{
+	struct unio_queue *q = &r->q;
+	unsigned int n = 0;
+
+	while (n < max && r->held.count)
+		out[n++] = unio_held_pop(r);
+	n += unio_take(r, out + n, max - n);
+	/*
+	 * Room was made: queued module descriptors and NVMe pieces move on.
+	 * Neither is a system call when nothing is queued: reaping an armed
+	 * RECV's chunks costs none.
+	 */
 	if (unio_sq_ready(q))
 		unio_submit(q);
-	unio_nvme_pump(nr);
+	unio_nvme_pump(r->nvme);
 	return n;
+}
+
+/* Move every completion the rings have to r->held. */
+static int unio_hold_all(struct unio_region *r)
+{
+	struct unified_io_cqe tmp[32];
+	unsigned int n, i;
+	int ret;
+
+	do {
+		ret = unio_held_reserve(r, 32);
+		if (ret)
+			return ret;
+		n = unio_take(r, tmp, 32);
+		for (i = 0; i < n; i++)
+			unio_held_push(r, &tmp[i]);
+	} while (n == 32);
+	if (unio_sq_ready(&r->q))
+		unio_submit(&r->q);
+	unio_nvme_pump(r->nvme);
+	return 0;
+}
+
+/* Completions are ready to be taken without sleeping. */
+static bool unio_any_ready(struct unio_region *r)
+{
+	return r->held.count || unio_cq_ready(&r->q) ||
+	       (r->nvme && r->nvme->done_head != UNIO_NVME_NIL);
 }
 
 static uint64_t unio_now_ns(void)
@@ -533,8 +741,7 @@ UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
 		 * before sleeping, or the sleep waits for one completion more
 		 * than will ever come.
 		 */
-		if (unio_cq_ready(&r->q) ||
-		    (r->nvme && r->nvme->done_head != UNIO_NVME_NIL))
+		if (unio_any_ready(r))
 			continue;
 		now = deadline ? unio_now_ns() : 0;
 		if (deadline && now >= deadline)
@@ -567,15 +774,28 @@ static bool unio_sends_unnotified(struct unio_region *r)
 }
 
 /*
- * Anything on the unified path the caller has not reaped: descriptors left in
- * the SQ, completions in the CQ, NVMe commands queued, running or finished,
+ * Anything on the unified path the caller has not reaped, besides armed
+ * RECVs and their completions: descriptors left in the SQ, other
+ * completions in the CQ or held, NVMe commands queued, running or finished,
  * SEND notifications to come.  (Module descriptors complete inside SUBMIT:
- * past it, only a SEND's notification is in flight.)
+ * past it, only a SEND's notification and armed RECVs are in flight.)
  */
 static bool unio_unified_busy(struct unio_region *r)
 {
-	return unio_sq_ready(&r->q) || unio_cq_ready(&r->q) ||
-	       (r->nvme && r->nvme->unreaped) || unio_sends_unnotified(r);
+	struct unio_queue *q = &r->q;
+	uint32_t i, head, tail;
+
+	if (unio_sq_ready(q) || (r->nvme && r->nvme->unreaped))
+		return true;
+	for (i = 0; i < r->held.count; i++)
+		if (!unio_cqe_of_armed(r, unio_held_at(r, i)))
+			return true;
+	head = *q->cq.khead;
+	tail = unio_smp_load_acquire(q->cq.ktail);
+	for (; head != tail; head++)
+		if (!unio_cqe_of_armed(r, &q->cq.cqes[head & q->cq.ring_mask]))
+			return true;
+	return unio_sends_unnotified(r);
 }
 
 UNIO_API int unio_submit_and_wait(struct unio_region *r,
@@ -583,16 +803,45 @@ UNIO_API int unio_submit_and_wait(struct unio_region *r,
 				  struct unified_io_cqe *cqe,
 				  uint64_t timeout_ns)
 {
+	uint64_t deadline = 0, now;
+	uint32_t i;
 	int ret;
 
 	if (!r || !r->map || !desc || !cqe)
+		return -EINVAL;
+	if (unio_armed_find(r, desc->user_data, NULL))
 		return -EINVAL;
 	if (unio_unified_busy(r))
 		return -EBUSY;
 	ret = unio_submit_descs(r, desc, 1);
 	if (ret < 0)
 		return ret;
-	/* Nothing else was outstanding: the one completion is this one's. */
-	ret = unio_reap(r, cqe, 1, 1, timeout_ns);
-	return ret < 0 ? ret : 0;
+	if (timeout_ns)
+		deadline = unio_now_ns() + timeout_ns;
+	/*
+	 * Nothing else was outstanding but armed RECVs, whose user_data differ
+	 * from @desc's: the first completion with @desc's is this one's. The
+	 * others stay held, in order, for unio_reap().
+	 */
+	for (;;) {
+		ret = unio_hold_all(r);
+		if (ret)
+			return ret;
+		for (i = 0; i < r->held.count; i++) {
+			if (unio_held_at(r, i)->user_data != desc->user_data)
+				continue;
+			*cqe = *unio_held_at(r, i);
+			unio_held_remove(r, i);
+			return 0;
+		}
+		if (unio_cq_ready(&r->q) ||
+		    (r->nvme && r->nvme->done_head != UNIO_NVME_NIL))
+			continue;
+		now = deadline ? unio_now_ns() : 0;
+		if (deadline && now >= deadline)
+			return -ETIME;
+		ret = unio_wait_any(r, deadline ? deadline - now : 0);
+		if (ret && ret != -ETIME)
+			return ret;
+	}
 }
