@@ -81,6 +81,8 @@ struct io_uring_zcrx_rq;
  * @data_size: data area size (0: 16 MiB)
  * @numa_node: NUMA node, used with UNIFIED_IO_SETUP_F_NUMA_NODE in @flags
  * @flags: enum unified_io_setup_flags
+ * @ring: enum unio_ring, what the unified path runs module operations on
+ *	(since 1.7; a caller whose @sz ends before it gets UNIO_RING_MODULE)
  */
 struct unio_region_opts {
 	size_t sz;
@@ -91,7 +93,24 @@ struct unio_region_opts {
 	uint64_t data_size;
 	int32_t numa_node;
 	uint32_t flags;
+	uint32_t ring;
 	size_t :0;
+};
+
+/*
+ * enum unio_ring - where unio_submit_descs() sends module descriptors
+ * (since 1.7; unio_region_ring() says which a region uses)
+ * @UNIO_RING_AUTO: the library's io_uring ring when the kernel reports
+ *	UNIFIED_IO_FEAT_URING_CMD and the ring can be created, else the module
+ * @UNIO_RING_MODULE: the region's own SQ and CQ (the only choice before 1.7)
+ * @UNIO_RING_IO_URING: IORING_OP_URING_CMD on the library's io_uring ring,
+ *	beside NVMe passthrough; setup fails with -EOPNOTSUPP without
+ *	UNIFIED_IO_FEAT_URING_CMD
+ */
+enum unio_ring {
+	UNIO_RING_AUTO		= 0,
+	UNIO_RING_MODULE	= 1,
+	UNIO_RING_IO_URING	= 2,
 };
 
 /*
@@ -292,6 +311,21 @@ UNIO_API int unio_submit_and_wait(struct unio_region *r,
 				  const struct unified_io_desc *desc,
 				  struct unified_io_cqe *cqe,
 				  uint64_t timeout_ns);
+
+/*
+ * The ring the unified path runs module operations on (since 1.7):
+ * UNIO_RING_MODULE or UNIO_RING_IO_URING, or -EINVAL before setup.
+ */
+UNIO_API int unio_region_ring(const struct unio_region *r);
+/*
+ * Submit @nr descriptors as one io_uring link chain (since 1.7): each runs
+ * after the previous completed; when one fails (negative result) the rest
+ * complete with -ECANCELED. All or nothing: returns @nr, or a negative
+ * errno with nothing submitted; -EOPNOTSUPP on the module ring.
+ */
+UNIO_API int unio_submit_chain(struct unio_region *r,
+			       const struct unified_io_desc *descs,
+			       unsigned int nr);
 
 /*
  * BPF chains (since 1.2). @prog_fd is a loaded BPF_PROG_TYPE_XDP program

@@ -184,6 +184,13 @@ static void unio_track(struct unio_region *r, const struct unified_io_cqe *cqe)
 		unio_armed_del(r, cqe->user_data);
 }
 
+void unio_held_push_track(struct unio_region *r,
+			  const struct unified_io_cqe *cqe)
+{
+	unio_held_push(r, cqe);
+	unio_track(r, cqe);
+}
+
 void unio_unified_fini(struct unio_region *r)
 {
 	free(r->held.v);
@@ -421,6 +428,9 @@ int unio_nvme_process_cqes(struct unio_nvme_ring *nr)
 	struct io_uring_cqe *cqe;
 	unsigned int head, seen = 0;
 
+	/* Completions waiting in task work (COOP_TASKRUN) come out first. */
+	if (IO_URING_READ_ONCE(*nr->ring.sq.kflags) & IORING_SQ_TASKRUN)
+		io_uring_get_events(&nr->ring);
 	io_uring_for_each_cqe(&nr->ring, head, cqe) {
 		uint64_t ud = cqe->user_data;
 		uint32_t idx = ud >> 32, piece = (uint32_t)ud;
@@ -428,11 +438,20 @@ int unio_nvme_process_cqes(struct unio_nvme_ring *nr)
 		struct unio_nvme *ns;
 		int err = 0;
 
-		seen++;
 		if (ud == UNIO_NVME_POLL_TAG) {
+			seen++;
 			nr->poll_armed = false;
 			continue;
 		}
+		if (ud & UNIO_UOP_TAG) {
+			/* No room for its completions: leave it for later. */
+			if (unio_held_reserve(nr->r, UNIO_UOP_MAX_EXPAND))
+				break;
+			seen++;
+			unio_uop_complete(nr->r, cqe);
+			continue;
+		}
+		seen++;
 		if (idx >= nr->nr_cmds)
 			continue;
 		c = &nr->cmds[idx];
@@ -461,8 +480,13 @@ int unio_nvme_process_cqes(struct unio_nvme_ring *nr)
 	return seen;
 }
 
+/*
+ * Take a command slot for @d; it goes on its namespace's backlog, or with
+ * !@backlog is left to the caller to issue (a chain). Returns the slot.
+ */
 static int unio_nvme_accept(struct unio_nvme_ring *nr, struct unio_nvme *ns,
-			    const struct unified_io_desc *d, uint32_t bytes)
+			    const struct unified_io_desc *d, uint32_t bytes,
+			    bool backlog)
 {
 	struct unio_nvme_cmd *c;
 	uint32_t idx, per;
@@ -497,8 +521,9 @@ static int unio_nvme_accept(struct unio_nvme_ring *nr, struct unio_nvme *ns,
 	if (!c->nr_pieces)
 		c->nr_pieces = c->nlb / per + !!(c->nlb % per);
 	nr->unreaped++;
-	unio_fifo_push(nr->cmds, &ns->bl_head, &ns->bl_tail, idx);
-	return 0;
+	if (backlog)
+		unio_fifo_push(nr->cmds, &ns->bl_head, &ns->bl_tail, idx);
+	return idx;
 }
 
 UNIO_API int unio_submit_descs(struct unio_region *r,
@@ -553,9 +578,20 @@ UNIO_API int unio_submit_descs(struct unio_region *r,
 			uint32_t bytes;
 
 			unio_nvme_validate(r, d, &ns, &bytes);
-			ret = unio_nvme_accept(r->nvme, ns, d, bytes);
+			ret = unio_nvme_accept(r->nvme, ns, d, bytes, true);
+			if (ret < 0)
+				break;
+			ret = 0;
+		} else if (unio_uop_runs(r, d)) {
+			ret = unio_uop_prep(r, d, 0);
+			if (ret == -EBUSY && io_uring_sq_space_left(&r->nvme->ring) == 0) {
+				io_uring_submit(&r->nvme->ring);
+				ret = unio_uop_prep(r, d, 0);
+			}
 			if (ret)
 				break;
+			if (unio_desc_is_armed(d))
+				unio_armed_add(r, d->user_data);
 		} else {
 			struct unified_io_desc *sqe = unio_get_sqe(q);
 
@@ -591,58 +627,207 @@ UNIO_API int unio_submit_descs(struct unio_region *r,
 	return ret ? ret : -EBUSY;
 }
 
-/* Take completions from the rings to @out: finished NVMe commands, the CQ. */
-static unsigned int unio_take(struct unio_region *r, struct unified_io_cqe *out,
-			      unsigned int max)
+/* Free entries of a slot list (command or region-operation slots), up to @want. */
+static uint32_t unio_free_count(uint32_t head, const void *base, size_t stride,
+				size_t next_off, uint32_t want)
 {
-	struct unio_nvme_ring *nr = r->nvme;
-	struct unio_queue *q = &r->q;
-	struct unified_io_cqe *cqe;
-	unsigned int n = 0;
+	uint32_t n = 0;
 
-	if (nr) {
-		unio_nvme_process_cqes(nr);
-		while (n < max && nr->done_head != UNIO_NVME_NIL) {
-			uint32_t idx = unio_fifo_pop(nr->cmds, &nr->done_head,
-						     &nr->done_tail);
-			struct unio_nvme_cmd *c = &nr->cmds[idx];
-
-			memset(&out[n], 0, sizeof(out[n]));
-			out[n].user_data = c->user_data;
-			out[n].res = c->err ? c->err : (int32_t)c->bytes;
-			out[n].flags = c->err == -EIO ? c->status : 0;
-			out[n].addr = c->addr;
-			out[n].opcode = UNIFIED_IO_OP_NVME;
-			n++;
-			c->ns = NULL;
-			c->next = nr->free_head;
-			nr->free_head = idx;
-			nr->unreaped--;
-		}
-	}
-	while (n < max && (cqe = unio_peek_cqe(q))) {
-		out[n] = *cqe;
-		unio_cqe_seen(q);
-		unio_track(r, &out[n]);
+	while (n < want && head != UNIO_NVME_NIL) {
 		n++;
+		head = *(const uint32_t *)((const char *)base + head * stride +
+					   next_off);
 	}
 	return n;
 }
 
-/* Move completions to @out: those held first, then the rings'. */
+/* Passthrough pieces of an NVMe descriptor that unio_nvme_validate() took. */
+static uint32_t unio_nvme_nr_pieces(const struct unio_nvme *ns,
+				    const struct unified_io_desc *d)
+{
+	uint32_t per;
+
+	switch (d->nvme.opcode) {
+	case UNIFIED_IO_NVME_FLUSH:
+		return 1;
+	case UNIFIED_IO_NVME_WRITE_ZEROES:
+		per = ns->max_wz_lbas;
+		break;
+	default:
+		per = ns->max_io_lbas;
+		break;
+	}
+	return d->nvme.nlb / per + !!(d->nvme.nlb % per);
+}
+
+/*
+ * A link chain on the library's io_uring ring: every descriptor (every
+ * passthrough piece of an NVMe one) with IOSQE_IO_LINK but the last, all in
+ * one submission, so io_uring runs them in order and completes the rest
+ * with -ECANCELED after a negative result. NVMe commands of a chain skip
+ * their namespace's backlog and queue depth.
+ */
+UNIO_API int unio_submit_chain(struct unio_region *r,
+			       const struct unified_io_desc *descs,
+			       unsigned int nr)
+{
+	uint32_t sqes = 0, cmds = 0, uops = 0, i, p, n;
+	struct unio_nvme_ring *ur;
+	int ret;
+
+	if (!r || !r->map || !descs || !nr)
+		return -EINVAL;
+	if (r->ring != UNIO_RING_IO_URING)
+		return -EOPNOTSUPP;
+	ur = r->nvme;
+	if (nr > ur->ring.sq.ring_entries)
+		return -EINVAL;
+	for (i = 0; i < nr; i++) {
+		const struct unified_io_desc *d = &descs[i];
+		struct unio_nvme *ns;
+		uint32_t bytes;
+
+		if (d->opcode == UNIFIED_IO_OP_NVME) {
+			ret = unio_nvme_validate(r, d, &ns, &bytes);
+			if (ret)
+				return ret;
+			if (d->nvme.opcode == UNIFIED_IO_NVME_READ &&
+			    unio_range_sending(r, d->addr, bytes))
+				return -EBUSY;
+			sqes += unio_nvme_nr_pieces(ns, d);
+			cmds++;
+			continue;
+		}
+		/*
+		 * A one-shot RECV has no uring_cmd form, and an armed one never
+		 * completes: neither can be linked.
+		 */
+		if (d->opcode == UNIFIED_IO_OP_RECV)
+			return -EINVAL;
+		sqes++;
+		uops++;
+	}
+	if (sqes > ur->ring.sq.ring_entries)
+		return -EINVAL;
+	if (unio_free_count(ur->free_head, ur->cmds, sizeof(*ur->cmds),
+			    offsetof(struct unio_nvme_cmd, next), cmds) < cmds)
+		return -EBUSY;
+	if (uops) {
+		ret = unio_uop_alloc(ur);
+		if (ret)
+			return ret;
+		if (unio_free_count(ur->uop_free, ur->uops, sizeof(*ur->uops),
+				    offsetof(struct unio_uop, next), uops) < uops)
+			return -EBUSY;
+	}
+	if (io_uring_sq_space_left(&ur->ring) < sqes) {
+		io_uring_submit(&ur->ring);
+		if (io_uring_sq_space_left(&ur->ring) < sqes)
+			return -EBUSY;
+	}
+
+	for (i = 0, n = 0; i < nr; i++) {
+		const struct unified_io_desc *d = &descs[i];
+		struct unio_nvme_cmd *c;
+		struct unio_nvme *ns;
+		uint32_t bytes;
+		int idx;
+
+		/*
+		 * Neither call can fail: slots, SQEs and the slot table were
+		 * checked above, and no RECV (provided buffers) is linked.
+		 */
+		if (d->opcode != UNIFIED_IO_OP_NVME) {
+			unio_uop_prep(r, d, ++n < sqes ? IOSQE_IO_LINK : 0);
+			continue;
+		}
+		unio_nvme_validate(r, d, &ns, &bytes);
+		idx = unio_nvme_accept(ur, ns, d, bytes, false);
+		c = &ur->cmds[idx];
+		for (p = 0; p < c->nr_pieces; p++) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&ur->ring);
+
+			unio_nvme_prep_piece(c, idx, sqe);
+			if (++n < sqes)
+				sqe->flags |= IOSQE_IO_LINK;
+			c->issued++;
+			ns->inflight++;
+			ur->inflight++;
+		}
+	}
+	io_uring_submit(&ur->ring);
+	return nr;
+}
+
+/* The oldest finished NVMe command as a unified completion; its slot freed. */
+static bool unio_pop_nvme_done(struct unio_region *r, struct unified_io_cqe *out)
+{
+	struct unio_nvme_ring *nr = r->nvme;
+	struct unio_nvme_cmd *c;
+	uint32_t idx;
+
+	if (!nr || nr->done_head == UNIO_NVME_NIL)
+		return false;
+	idx = unio_fifo_pop(nr->cmds, &nr->done_head, &nr->done_tail);
+	c = &nr->cmds[idx];
+	memset(out, 0, sizeof(*out));
+	out->user_data = c->user_data;
+	out->res = c->err ? c->err : (int32_t)c->bytes;
+	out->flags = c->err == -EIO ? c->status : 0;
+	out->addr = c->addr;
+	out->opcode = UNIFIED_IO_OP_NVME;
+	c->ns = NULL;
+	c->next = nr->free_head;
+	nr->free_head = idx;
+	nr->unreaped--;
+	return true;
+}
+
+/* The oldest completion of the module's CQ, consumed. */
+static bool unio_pop_cq(struct unio_region *r, struct unified_io_cqe *out)
+{
+	struct unified_io_cqe *cqe = unio_peek_cqe(&r->q);
+
+	if (!cqe)
+		return false;
+	*out = *cqe;
+	unio_cqe_seen(&r->q);
+	unio_track(r, out);
+	return true;
+}
+
+/*
+ * Take completions to @out: the io_uring ring's (region operations go to
+ * r->held), those held, finished NVMe commands, the module's CQ.
+ */
+static unsigned int unio_take(struct unio_region *r, struct unified_io_cqe *out,
+			      unsigned int max)
+{
+	unsigned int n = 0;
+
+	if (r->nvme)
+		unio_nvme_process_cqes(r->nvme);
+	while (n < max && r->held.count)
+		out[n++] = unio_held_pop(r);
+	while (n < max && unio_pop_nvme_done(r, &out[n]))
+		n++;
+	while (n < max && unio_pop_cq(r, &out[n]))
+		n++;
+	return n;
+}
+
+/* Move completions to @out. */
 static unsigned int unio_collect(struct unio_region *r,
 				 struct unified_io_cqe *out, unsigned int max)
 {
 	struct unio_queue *q = &r->q;
-	unsigned int n = 0;
+	unsigned int n;
 
-	while (n < max && r->held.count)
-		out[n++] = unio_held_pop(r);
-	n += unio_take(r, out + n, max - n);
+	n = unio_take(r, out, max);
 	/*
 	 * Room was made: queued module descriptors and NVMe pieces move on.
 	 * Neither is a system call when nothing is queued: reaping an armed
-	 * RECV's chunks costs none.
+	 * RECV's chunks from the module's CQ costs none.
 	 */
 	if (unio_sq_ready(q))
 		unio_submit(q);
@@ -650,32 +835,36 @@ static unsigned int unio_collect(struct unio_region *r,
 	return n;
 }
 
-/* Move every completion the rings have to r->held. */
+/* Move every completion the rings have to the end of r->held. */
 static int unio_hold_all(struct unio_region *r)
 {
-	struct unified_io_cqe tmp[32];
-	unsigned int n, i;
-	int ret;
+	struct unified_io_cqe c;
+	int ret = 0;
 
-	do {
-		ret = unio_held_reserve(r, 32);
+	if (r->nvme)
+		unio_nvme_process_cqes(r->nvme);
+	for (;;) {
+		ret = unio_held_reserve(r, 1);
 		if (ret)
-			return ret;
-		n = unio_take(r, tmp, 32);
-		for (i = 0; i < n; i++)
-			unio_held_push(r, &tmp[i]);
-	} while (n == 32);
+			break;
+		if (!unio_pop_nvme_done(r, &c) && !unio_pop_cq(r, &c))
+			break;
+		unio_held_push(r, &c);
+	}
 	if (unio_sq_ready(&r->q))
 		unio_submit(&r->q);
 	unio_nvme_pump(r->nvme);
-	return 0;
+	return ret;
 }
 
 /* Completions are ready to be taken without sleeping. */
 static bool unio_any_ready(struct unio_region *r)
 {
+	struct unio_nvme_ring *nr = r->nvme;
+
 	return r->held.count || unio_cq_ready(&r->q) ||
-	       (r->nvme && r->nvme->done_head != UNIO_NVME_NIL);
+	       (nr && (nr->done_head != UNIO_NVME_NIL ||
+		       io_uring_cq_ready(&nr->ring)));
 }
 
 static uint64_t unio_now_ns(void)
@@ -785,7 +974,8 @@ static bool unio_unified_busy(struct unio_region *r)
 	struct unio_queue *q = &r->q;
 	uint32_t i, head, tail;
 
-	if (unio_sq_ready(q) || (r->nvme && r->nvme->unreaped))
+	if (unio_sq_ready(q) ||
+	    (r->nvme && (r->nvme->unreaped || r->nvme->uops_busy)))
 		return true;
 	for (i = 0; i < r->held.count; i++)
 		if (!unio_cqe_of_armed(r, unio_held_at(r, i)))
@@ -835,7 +1025,8 @@ UNIO_API int unio_submit_and_wait(struct unio_region *r,
 			return 0;
 		}
 		if (unio_cq_ready(&r->q) ||
-		    (r->nvme && r->nvme->done_head != UNIO_NVME_NIL))
+		    (r->nvme && (r->nvme->done_head != UNIO_NVME_NIL ||
+				 io_uring_cq_ready(&r->nvme->ring))))
 			continue;
 		now = deadline ? unio_now_ns() : 0;
 		if (deadline && now >= deadline)
