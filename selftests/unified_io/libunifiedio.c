@@ -1057,6 +1057,7 @@ TEST(prep_armed)
 FIXTURE(lib_armed) {
 	struct unio_region *r;
 	struct unio_queue *q;
+	uint32_t feat;
 	int tx, rx;
 };
 
@@ -1080,8 +1081,7 @@ FIXTURE_SETUP(lib_armed)
 	self->tx = self->rx = -1;
 	UT_REQUIRE_DEVICE();
 	ASSERT_EQ(0, unio_get_features(NULL, &feat));
-	if (!(feat & UNIFIED_IO_FEAT_RECV_ARM))
-		SKIP(return, "no UNIFIED_IO_FEAT_RECV_ARM");
+	self->feat = feat;
 	if (variant->ring == UNIO_RING_IO_URING &&
 	    !(feat & UNIFIED_IO_FEAT_URING_CMD))
 		SKIP(return, "no UNIFIED_IO_FEAT_URING_CMD");
@@ -1248,6 +1248,8 @@ TEST_F(lib_armed, stream)
 	struct unified_io_cqe c[128];
 	pthread_t th;
 
+	if (!(self->feat & UNIFIED_IO_FEAT_RECV_ARM))
+		SKIP(return, "no UNIFIED_IO_FEAT_RECV_ARM");
 	unio_prep_recv_armed(&d, self->rx, ARM_OWNER, 0, ARM_UD);
 	ASSERT_EQ(1, unio_submit_descs(self->r, &d, 1));
 	a.arms = 1;
@@ -1306,6 +1308,8 @@ TEST_F(lib_armed, no_syscalls)
 
 	if (variant->ring != UNIO_RING_MODULE)
 		SKIP(return, "io_uring completions come through io_uring_enter()");
+	if (!(self->feat & UNIFIED_IO_FEAT_RECV_ARM))
+		SKIP(return, "no UNIFIED_IO_FEAT_RECV_ARM");
 
 	unio_prep_recv_armed(&d, self->rx, ARM_OWNER, 0, ARM_UD);
 	ASSERT_EQ(1, unio_submit_descs(self->r, &d, 1));
@@ -1385,6 +1389,61 @@ TEST_F(lib_armed, no_syscalls)
 	unio_prep_cancel(&d, self->rx, ARM_UD);
 	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &c[0], ARM_WAIT_NS));
 	EXPECT_EQ(-ENOENT, c[0].res);
+}
+
+/*
+ * One completion stream whatever ran the operation: a SEND on the unified
+ * path gives the same two completions on both rings, the first with
+ * UNIFIED_IO_CQE_F_MORE and the bytes queued, then the notification.
+ */
+TEST_F(lib_armed, send_two_completions)
+{
+	uint64_t deadline = ut_now_ns() + ARM_WAIT_NS;
+	struct unified_io_desc d = {};
+	struct unified_io_cqe c[4];
+	unsigned int ncqe = 0, got = 0;
+	uint8_t in[3000], *p;
+	uint64_t off;
+
+	if (!(self->feat & UNIFIED_IO_FEAT_NET_SEND))
+		SKIP(return, "no UNIFIED_IO_FEAT_NET_SEND");
+	ASSERT_EQ(0, unio_buf_alloc(self->q, ARM_OWNER, &off));
+	p = unio_data_ptr(self->q, off);
+	for (unsigned int i = 0; i < sizeof(in); i++)
+		p[i] = arm_byte(i);
+	unio_prep_send(&d, self->tx, ARM_OWNER, off, sizeof(in), 0, 55);
+	ASSERT_EQ(1, unio_submit_descs(self->r, &d, 1));
+	while (ncqe < 2 || got < sizeof(in)) {
+		ssize_t n = recv(self->rx, in + got, sizeof(in) - got, MSG_DONTWAIT);
+		int r;
+
+		if (n > 0)
+			got += n;
+		ASSERT_GT(deadline, ut_now_ns())
+			TH_LOG("%u completions, %u bytes", ncqe, got);
+		r = unio_reap(self->r, c + ncqe, 4 - ncqe, 0, 0);
+		ASSERT_LE(0, r);
+		ncqe += r;
+		if (!r && n <= 0)
+			usleep(1000);
+	}
+	ASSERT_EQ(2U, ncqe);
+	for (unsigned int i = 0; i < 2; i++) {
+		EXPECT_EQ(UNIFIED_IO_OP_SEND, c[i].opcode);
+		EXPECT_EQ(55ULL, c[i].user_data);
+		EXPECT_EQ((int)sizeof(in), c[i].res);
+		EXPECT_EQ(off, c[i].addr);
+	}
+	EXPECT_FALSE(unio_cqe_is_notif(&c[0]));
+	EXPECT_FALSE(unio_cqe_is_final(&c[0]));
+	EXPECT_TRUE(unio_cqe_is_notif(&c[1]));
+	EXPECT_TRUE(unio_cqe_is_final(&c[1]));
+	for (unsigned int i = 0; i < sizeof(in); i++)
+		if (in[i] != arm_byte(i)) {
+			EXPECT_EQ(arm_byte(i), in[i]) TH_LOG("byte %u", i);
+			break;
+		}
+	EXPECT_EQ(0, unio_buf_free(self->q, ARM_OWNER, off));
 }
 
 /*

@@ -82,7 +82,7 @@ struct io_uring_zcrx_rq;
  * @numa_node: NUMA node, used with UNIFIED_IO_SETUP_F_NUMA_NODE in @flags
  * @flags: enum unified_io_setup_flags
  * @ring: enum unio_ring, what the unified path runs module operations on
- *	(since 1.7; a caller whose @sz ends before it gets UNIO_RING_MODULE)
+ *	(since 1.7; 0: UNIO_RING_MODULE)
  */
 struct unio_region_opts {
 	size_t sz;
@@ -100,16 +100,22 @@ struct unio_region_opts {
 /*
  * enum unio_ring - where unio_submit_descs() sends module descriptors
  * (since 1.7; unio_region_ring() says which a region uses)
+ * @UNIO_RING_MODULE: the region's own SQ and CQ, the default (the only
+ *	choice before 1.7)
  * @UNIO_RING_AUTO: the library's io_uring ring when the kernel reports
  *	UNIFIED_IO_FEAT_URING_CMD and the ring can be created, else the module
- * @UNIO_RING_MODULE: the region's own SQ and CQ (the only choice before 1.7)
  * @UNIO_RING_IO_URING: IORING_OP_URING_CMD on the library's io_uring ring,
  *	beside NVMe passthrough; setup fails with -EOPNOTSUPP without
  *	UNIFIED_IO_FEAT_URING_CMD
+ *
+ * Not the default, because on io_uring a SEND completes once, when its
+ * notification would be posted: the library returns its first completion
+ * only then, after the peer acknowledged the bytes, and a program that
+ * waits for it before it lets the peer read waits forever.
  */
 enum unio_ring {
-	UNIO_RING_AUTO		= 0,
-	UNIO_RING_MODULE	= 1,
+	UNIO_RING_MODULE	= 0,
+	UNIO_RING_AUTO		= 1,
 	UNIO_RING_IO_URING	= 2,
 };
 

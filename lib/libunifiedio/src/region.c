@@ -203,8 +203,7 @@ UNIO_API int unio_region_setup(struct unio_region *r,
 	if (r->map)
 		return -EBUSY;
 
-	/* Callers built before 1.7 do not know @ring: they keep the module's. */
-	ring = UNIO_OPTS_HAS(opts, ring) ? opts->ring : UNIO_RING_MODULE;
+	ring = UNIO_OPTS_GET(opts, ring, UNIO_RING_MODULE);
 	if (ring > UNIO_RING_IO_URING)
 		return -EINVAL;
 	if (ring != UNIO_RING_MODULE) {
