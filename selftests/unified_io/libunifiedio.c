@@ -1412,6 +1412,49 @@ TEST_F(lib_armed, no_syscalls)
 }
 
 /*
+ * Destroying the region with an armed RECV that has delivered chunks and
+ * is still armed (on io_uring: a multishot request on the provided buffer
+ * ring the library unregisters) stops it without a final completion; the
+ * socket stays usable and keeps what was not delivered.
+ */
+TEST_F(lib_armed, destroy_armed)
+{
+	struct arm_writer w = { .fd = self->tx, .total = 10000 };
+	struct unified_io_desc d = {};
+	struct unified_io_cqe c[16];
+	uint64_t got = 0;
+	uint8_t tail[64];
+	ssize_t n;
+	int ret;
+
+	if (!(self->feat & UNIFIED_IO_FEAT_RECV_ARM))
+		SKIP(return, "no UNIFIED_IO_FEAT_RECV_ARM");
+	unio_prep_recv_armed(&d, self->rx, ARM_OWNER, 0, ARM_UD);
+	ASSERT_EQ(1, unio_submit_descs(self->r, &d, 1));
+	arm_write(&w);
+	ASSERT_EQ(0, w.err);
+	while (got < w.total) {
+		ret = unio_reap(self->r, c, 16, 1, ARM_WAIT_NS);
+		ASSERT_LT(0, ret) TH_LOG("unio_reap: %s", strerror(-ret));
+		for (int i = 0; i < ret; i++) {
+			ASSERT_FALSE(unio_cqe_is_final(&c[i]));
+			got += c[i].res;
+		}
+	}
+	EXPECT_EQ(w.total, got);
+	unio_region_destroy(self->r);
+	self->r = NULL;
+	/* The arm is gone with the region: new bytes stay on the socket. */
+	w.total = sizeof(tail);
+	arm_write(&w);
+	ASSERT_EQ(0, w.err);
+	n = recv(self->rx, tail, sizeof(tail), MSG_WAITALL);
+	ASSERT_EQ((ssize_t)sizeof(tail), n);
+	EXPECT_EQ(arm_byte(0), tail[0]);
+	EXPECT_EQ(arm_byte(sizeof(tail) - 1), tail[sizeof(tail) - 1]);
+}
+
+/*
  * One completion stream whatever ran the operation: a SEND on the unified
  * path gives the same two completions on both rings, the first with
  * UNIFIED_IO_CQE_F_MORE and the bytes queued, then the notification.
@@ -1532,6 +1575,105 @@ TEST(lib_chain)
 						  (uint64_t)c[i].user_data);
 		}
 	}
+	unio_region_destroy(r);
+}
+
+/*
+ * Chains of both kinds on the library's io_uring ring, NVMe passthrough
+ * and module operations: a WRITE then a READ of the same blocks (the READ
+ * sees what the WRITE wrote); then a WRITE, a FREE that fails and a READ:
+ * the READ is cancelled and did not run (its buffer keeps the first data),
+ * and the WRITE before the failure did.
+ */
+TEST(lib_chain_nvme)
+{
+	struct unified_io_desc d[3];
+	struct unified_io_cqe c[3];
+	struct unio_nvme_info ni;
+	struct unio_region *r;
+	struct unio_nvme *ns;
+	uint8_t *data, *a, *b, *w2;
+	uint32_t feat = 0, nlb;
+	uint64_t slba;
+	int ret, got;
+
+	UT_REQUIRE_DEVICE();
+	ASSERT_EQ(0, unio_get_features(NULL, &feat));
+	if (!(feat & UNIFIED_IO_FEAT_URING_CMD))
+		SKIP(return, "no UNIFIED_IO_FEAT_URING_CMD");
+	UNIO_OPTS(uo, .sq_entries = 8, .buf_size = 4096, .data_size = 4 * 4096,
+		  .ring = UNIO_RING_IO_URING);
+	ASSERT_EQ(0, unio_region_create(&uo, &r));
+	ret = unio_nvme_open(r, "/dev/ng0n1", NULL, &ns);
+	if (ret == -ENOENT || ret == -ENODEV) {
+		unio_region_destroy(r);
+		SKIP(return, "no /dev/ng0n1");
+	}
+	ASSERT_EQ(0, ret) TH_LOG("unio_nvme_open /dev/ng0n1: %s", strerror(-ret));
+	ASSERT_EQ(0, unio_nvme_get_info(ns, &ni));
+	nlb = 4096 / ni.lba_size;
+	slba = (96ULL << 20) / ni.lba_size;	/* away from the other tests' */
+	ASSERT_GE(ni.nr_lbas, slba + nlb);
+	data = unio_region_data(r);
+	a = data;
+	b = data + 4096;
+	w2 = data + 2 * 4096;
+	fill(a, 4096, 0xc4a1);
+	memset(b, 0, 4096);
+	fill(w2, 4096, 0xc4a2);
+
+	memset(d, 0, sizeof(d));
+	unio_prep_nvme_write(&d[0], 0, slba, nlb, 1);
+	unio_prep_nvme_read(&d[1], 4096, slba, nlb, 2);
+	ASSERT_EQ(2, unio_submit_chain(r, d, 2));
+	for (got = 0; got < 2; got += ret) {
+		ret = unio_reap(r, c + got, 2 - got, 2 - got, ARM_WAIT_NS);
+		ASSERT_LT(0, ret) TH_LOG("unio_reap: %s", strerror(-ret));
+	}
+	for (int i = 0; i < 2; i++) {
+		EXPECT_EQ(UNIFIED_IO_OP_NVME, c[i].opcode);
+		EXPECT_EQ(4096, c[i].res) TH_LOG("user_data %" PRIu64 ": %s",
+						 (uint64_t)c[i].user_data,
+						 strerror(-c[i].res));
+	}
+	EXPECT_EQ(first_diff(b, 4096, 0xc4a1), (size_t)4096);
+
+	/* The middle link fails: the READ after it never runs. */
+	memset(b, 0, 4096);
+	memset(d, 0, sizeof(d));
+	unio_prep_nvme_write(&d[0], 2 * 4096, slba, nlb, 11);
+	unio_prep_free(&d[1], 3, 3 * 4096, 12);	/* a free buffer: EALREADY */
+	unio_prep_nvme_read(&d[2], 4096, slba, nlb, 13);
+	ASSERT_EQ(3, unio_submit_chain(r, d, 3));
+	for (got = 0; got < 3; got += ret) {
+		ret = unio_reap(r, c + got, 3 - got, 3 - got, ARM_WAIT_NS);
+		ASSERT_LT(0, ret) TH_LOG("unio_reap: %s", strerror(-ret));
+	}
+	for (int i = 0; i < 3; i++) {
+		switch (c[i].user_data) {
+		case 11:
+			EXPECT_EQ(4096, c[i].res);
+			break;
+		case 12:
+			EXPECT_EQ(UNIFIED_IO_OP_FREE, c[i].opcode);
+			EXPECT_EQ(-EALREADY, c[i].res);
+			break;
+		case 13:
+			EXPECT_EQ(UNIFIED_IO_OP_NVME, c[i].opcode);
+			EXPECT_EQ(-ECANCELED, c[i].res);
+			break;
+		default:
+			EXPECT_TRUE(false) TH_LOG("user_data %" PRIu64,
+						  (uint64_t)c[i].user_data);
+		}
+	}
+	EXPECT_TRUE(all_zero(b, 4096));
+	/* The WRITE before the failure ran: a READ now sees its data. */
+	memset(d, 0, sizeof(d));
+	unio_prep_nvme_read(&d[0], 4096, slba, nlb, 21);
+	ASSERT_EQ(0, unio_submit_and_wait(r, &d[0], &c[0], ARM_WAIT_NS));
+	EXPECT_EQ(4096, c[0].res);
+	EXPECT_EQ(first_diff(b, 4096, 0xc4a2), (size_t)4096);
 	unio_region_destroy(r);
 }
 
