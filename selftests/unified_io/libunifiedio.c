@@ -1455,6 +1455,70 @@ TEST_F(lib_armed, destroy_armed)
 }
 
 /*
+ * unio_submit_and_wait() of an armed RECV returns its first chunk; a second
+ * socket armed beside it; unio_prep_cancel_all() stops both (res 2), each
+ * with its final -ECANCELED, after which the unified path is idle.
+ */
+TEST_F(lib_armed, cancel_all)
+{
+	struct arm_writer w = { .fd = self->tx, .total = 100 };
+	struct unified_io_desc d = {};
+	struct unified_io_cqe c[16];
+	unsigned int finals = 0, seen = 0;
+	uint64_t got = 0;
+	int tx2 = -1, rx2 = -1, n;
+
+	if (!(self->feat & UNIFIED_IO_FEAT_RECV_ARM))
+		SKIP(return, "no UNIFIED_IO_FEAT_RECV_ARM");
+	tcp_pair(0, &tx2, &rx2);
+	arm_write(&w);
+	ASSERT_EQ(0, w.err);
+	unio_prep_recv_armed(&d, self->rx, ARM_OWNER, 0, ARM_UD);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &c[0], ARM_WAIT_NS));
+	EXPECT_EQ(ARM_UD, c[0].user_data);
+	EXPECT_FALSE(unio_cqe_is_final(&c[0]));
+	ASSERT_LT(0, c[0].res);
+	got = c[0].res;
+	/* The rest of the 100 bytes, if they came in more than one chunk. */
+	while (got < w.total) {
+		n = unio_reap(self->r, c, 16, 1, ARM_WAIT_NS);
+		ASSERT_LT(0, n);
+		for (int i = 0; i < n; i++)
+			got += c[i].res;
+	}
+	EXPECT_EQ(w.total, got);
+
+	unio_prep_recv_armed(&d, rx2, ARM_OWNER, 0, ARM_UD + 1);
+	ASSERT_EQ(1, unio_submit_descs(self->r, &d, 1));
+	unio_prep_cancel_all(&d, 99);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &c[0], ARM_WAIT_NS));
+	EXPECT_EQ(UNIFIED_IO_OP_CANCEL, c[0].opcode);
+	EXPECT_EQ(2, c[0].res);
+	while (finals < 2) {
+		n = unio_reap(self->r, c, 16, 1, ARM_WAIT_NS);
+		ASSERT_LT(0, n) TH_LOG("%u finals", finals);
+		for (int i = 0; i < n; i++) {
+			ASSERT_EQ(UNIFIED_IO_OP_RECV, c[i].opcode);
+			ASSERT_TRUE(unio_cqe_is_final(&c[i]));
+			EXPECT_EQ(-ECANCELED, c[i].res);
+			/* Each once, in either order. */
+			ASSERT_TRUE(c[i].user_data == ARM_UD ||
+				    c[i].user_data == ARM_UD + 1);
+			EXPECT_EQ(0U, seen & (1U << (c[i].user_data - ARM_UD)));
+			seen |= 1U << (c[i].user_data - ARM_UD);
+			finals++;
+		}
+	}
+	/* Nothing armed, nothing outstanding. */
+	EXPECT_EQ(0, unio_reap(self->r, c, 16, 0, 0));
+	unio_prep_nop(&d, ARM_UD);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &c[0], ARM_WAIT_NS));
+	EXPECT_EQ(UNIFIED_IO_OP_NOP, c[0].opcode);
+	close(tx2);
+	close(rx2);
+}
+
+/*
  * One completion stream whatever ran the operation: a SEND on the unified
  * path gives the same two completions on both rings, the first with
  * UNIFIED_IO_CQE_F_MORE and the bytes queued, then the notification.
