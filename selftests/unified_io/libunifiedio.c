@@ -7,9 +7,10 @@
  * and SEND (1.6): unio_prep_send(), unio_cqe_is_notif(),
  * unio_send_get_info(), a buffer sent over loopback TCP and checked at the
  * receiver, and the NVMe READs the library refuses while it is in flight;
- * and 1.7: armed RECV through the library on both rings (a byte-exact
- * stream; no SUBMIT or COMPLETE while chunks are queued, counted by the
- * region's stats), unio_submit_and_wait() beside it, and link chains.
+ * and 1.7: armed RECV through the library on both rings, over lo and over
+ * veth between two namespaces (a byte-exact stream; no SUBMIT or COMPLETE
+ * while chunks are queued, counted by the region's stats), CANCEL,
+ * unio_submit_and_wait() beside it, and link chains.
  *
  * Unlike the other selftests this one is linked against the shared library
  * (libunifiedio.so, found through its rpath), so it exercises the exported
@@ -20,11 +21,13 @@
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "ut.h"
+#include "net_lib.h"
 
 /* An options struct from a "newer" caller: known fields plus a tail. */
 struct opts_v2 {
@@ -1059,11 +1062,13 @@ FIXTURE(lib_armed) {
 	struct unio_queue *q;
 	uint32_t feat;
 	int tx, rx;
+	struct nl_pair pair;	/* the veth variants' */
 };
 
 FIXTURE_VARIANT(lib_armed) {
 	uint32_t ring;
 	bool nvme;	/* a namespace attached: unio_reap() sleeps in io_uring */
+	bool veth;	/* TCP over a veth pair between two namespaces, not lo */
 };
 
 FIXTURE_VARIANT_ADD(lib_armed, module) {
@@ -1079,12 +1084,63 @@ FIXTURE_VARIANT_ADD(lib_armed, io_uring) {
 	.ring = UNIO_RING_IO_URING,
 };
 
+FIXTURE_VARIANT_ADD(lib_armed, module_veth) {
+	.ring = UNIO_RING_MODULE,
+	.veth = true,
+};
+
+FIXTURE_VARIANT_ADD(lib_armed, io_uring_veth) {
+	.ring = UNIO_RING_IO_URING,
+	.veth = true,
+};
+
+/*
+ * A connected pair over veth: the listener in the rx namespace (the
+ * caller's, after nl_pair_create()), the sender's socket made in the tx
+ * namespace.
+ */
+static void __veth_pair(struct __test_metadata *_metadata, struct nl_pair *p,
+			int *tx, int *rx)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	int l, one = 1, ret;
+
+	ret = nl_pair_create(p, "veth");
+	if (ret == -EOPNOTSUPP)
+		SKIP(return, "no veth");
+	if (ret == -EPERM)
+		SKIP(return, "network namespaces need CAP_SYS_ADMIN");
+	ASSERT_EQ(0, ret) TH_LOG("veth pair: %s", p->err);
+	a.sin_addr = p->rx_addr;
+	/* lo too, for the tests that make a second (loopback) pair. */
+	ASSERT_EQ(0, nl_lo_up());
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, l);
+	ASSERT_EQ(0, bind(l, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_EQ(0, listen(l, 1));
+	ASSERT_EQ(0, getsockname(l, (struct sockaddr *)&a, &alen));
+	ASSERT_EQ(0, nl_netns_enter(p->ns_tx));
+	*tx = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_EQ(0, nl_netns_enter(p->ns_rx));
+	ASSERT_LE(0, *tx);
+	ret = connect(*tx, (struct sockaddr *)&a, sizeof(a));
+	ASSERT_EQ(0, ret) TH_LOG("connect %s:%u: %s", inet_ntoa(a.sin_addr),
+				 ntohs(a.sin_port), strerror(errno));
+	*rx = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	ASSERT_LE(0, *rx);
+	close(l);
+	ASSERT_EQ(0, setsockopt(*tx, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
+}
+
 FIXTURE_SETUP(lib_armed)
 {
 	uint32_t feat = 0;
 
 	self->r = NULL;
 	self->tx = self->rx = -1;
+	memset(&self->pair, 0, sizeof(self->pair));
+	self->pair.ns_orig = self->pair.ns_rx = self->pair.ns_tx = -1;
 	UT_REQUIRE_DEVICE();
 	ASSERT_EQ(0, unio_get_features(NULL, &feat));
 	self->feat = feat;
@@ -1108,7 +1164,10 @@ FIXTURE_SETUP(lib_armed)
 		ASSERT_EQ(0, ret) TH_LOG("unio_nvme_open /dev/ng0n1: %s",
 					 strerror(-ret));
 	}
-	tcp_pair(0, &self->tx, &self->rx);
+	if (variant->veth)
+		__veth_pair(_metadata, &self->pair, &self->tx, &self->rx);
+	else
+		tcp_pair(0, &self->tx, &self->rx);
 }
 
 FIXTURE_TEARDOWN(lib_armed)
@@ -1119,6 +1178,8 @@ FIXTURE_TEARDOWN(lib_armed)
 		close(self->rx);
 	if (self->r)
 		unio_region_destroy(self->r);
+	if (self->pair.ns_orig >= 0)
+		nl_pair_destroy(&self->pair);
 }
 
 /* Byte @i of the test stream. */
