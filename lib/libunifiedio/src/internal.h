@@ -179,6 +179,8 @@ struct unio_nvme_cmd {
  * @uops_armed: armed RECVs in flight
  * @br: provided buffer ring (group UNIO_UOP_BGID) of @br_mem, set up at the
  *	first armed RECV
+ * @nomem: the last unio_nvme_process_cqes() left a CQE for want of memory
+ *	for its completions
  */
 struct unio_nvme_ring {
 	struct unio_region *r;
@@ -201,6 +203,7 @@ struct unio_nvme_ring {
 	uint32_t uops_armed;
 	struct io_uring_buf_ring *br;
 	void *br_mem;
+	bool nomem;
 };
 
 /* Defaults of struct unio_region_opts. */

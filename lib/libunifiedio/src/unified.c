@@ -428,6 +428,7 @@ int unio_nvme_process_cqes(struct unio_nvme_ring *nr)
 	struct io_uring_cqe *cqe;
 	unsigned int head, seen = 0;
 
+	nr->nomem = false;
 	/* Completions waiting in task work (COOP_TASKRUN) come out first. */
 	if (IO_URING_READ_ONCE(*nr->ring.sq.kflags) & IORING_SQ_TASKRUN)
 		io_uring_get_events(&nr->ring);
@@ -445,8 +446,10 @@ int unio_nvme_process_cqes(struct unio_nvme_ring *nr)
 		}
 		if (ud & UNIO_UOP_TAG) {
 			/* No room for its completions: leave it for later. */
-			if (unio_held_reserve(nr->r, UNIO_UOP_MAX_EXPAND))
+			if (unio_held_reserve(nr->r, UNIO_UOP_MAX_EXPAND)) {
+				nr->nomem = true;
 				break;
+			}
 			seen++;
 			unio_uop_complete(nr->r, cqe);
 			continue;
@@ -922,6 +925,9 @@ UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
 		n += unio_collect(r, cqes + n, max - n);
 		if (n >= min || n == max)
 			return n;
+		/* A CQE stays in the io_uring CQ: do not spin on it. */
+		if (r->nvme && r->nvme->nomem)
+			return n ? (int)n : -ENOMEM;
 		/*
 		 * unio_collect() submits what the SQ still holds after it drained
 		 * the CQ (a SUBMIT that failed earlier, EINTR say), and SUBMIT
@@ -1024,6 +1030,8 @@ UNIO_API int unio_submit_and_wait(struct unio_region *r,
 			unio_held_remove(r, i);
 			return 0;
 		}
+		if (r->nvme && r->nvme->nomem)
+			return -ENOMEM;
 		if (unio_cq_ready(&r->q) ||
 		    (r->nvme && (r->nvme->done_head != UNIO_NVME_NIL ||
 				 io_uring_cq_ready(&r->nvme->ring))))
