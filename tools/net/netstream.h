@@ -129,6 +129,7 @@ struct ns_report {
 	struct unified_io_net_info net;	/* native: after the run */
 	uint64_t rq_flushes;		/* zcrx NODEV: ZCRX_CTRL_FLUSH_RQ */
 	uint64_t retries;		/* RECV ENOSPC/ENOBUFS, zcrx ENOMEM re-arms */
+	uint64_t retries_enospc, retries_enobufs;	/* native --armed: of those */
 	bool verify_ok;
 	uint64_t mismatches;
 	char verify_msg[256];
@@ -182,7 +183,7 @@ struct ns_recv_opts {
 	uint32_t nic_bufs;
 	uint32_t cq_entries;
 	bool armed;			/* native: armed RECV, one per flow */
-	uint32_t wait_batch;		/* --armed: COMPLETE's min_complete */
+	uint32_t wait_batch;		/* --armed: COMPLETE's min_complete (0: CQ/4) */
 	uint32_t wait_usecs;		/* --armed: COMPLETE's timeout */
 	bool bpf_stats;
 	const char *store;

@@ -138,6 +138,10 @@ static int ns_native_cqe(struct ns_recv *rc, struct ns_native *nn,
 		} else if (cqe->res == -ENOSPC || cqe->res == -ENOBUFS) {
 			/* Nothing lost: the next RECV goes on from the first byte left. */
 			rep->retries++;
+			if (cqe->res == -ENOSPC)
+				rep->retries_enospc++;
+			else
+				rep->retries_enobufs++;
 			if (nn->rearm[f->slot] == NS_ARMED)
 				nn->nrearm++;
 			nn->rearm[f->slot] = cqe->res == -ENOSPC ? NS_ARM_NOW : NS_ARM_AFTER_WAIT;
