@@ -31,13 +31,15 @@
  * (--wait-batch) or after NS_WAIT_USECS, whichever comes first. The armed
  * RECVs go on filling the CQ while the loop sleeps, so a longer sleep costs
  * no throughput as long as the CQ and the lent buffers last; the batch wakes
- * the loop with three quarters of the CQ still free. Measured on the test
- * NIC (patched-7.3 under TCG, MTU 9000, 16 MiB per flow, 1 and 4 flows,
- * medians of two or three runs; the man page has the figures): 50 us gave
- * 6.3 and 3.9 system calls per MiB, 5 ms 2.9 and 0.7, 10 ms 1.6 and 0.6,
- * 20 ms 0.6 and 0.2.
+ * the loop with three quarters of the CQ still free, and the time bounds
+ * how long a chunk waits when traffic is slow (a batch of 1024 4 KiB chunks
+ * takes 0.4 s at 10 MiB/s). Measured on the test NIC (patched-7.3 under
+ * TCG, MTU 9000, 1 and 4 flows, medians of three runs; the man page has the
+ * figures), receive-loop system calls per MiB: 10 ms gave 2.8 and 0.26
+ * (zcrx-region 8.1 and 1.3 in the same boot), 50 ms 1.4 and 0.20, 200 ms
+ * 0.4 and 0.15; 50 us 6.3 and 3.9.
  */
-#define NS_WAIT_USECS	10000
+#define NS_WAIT_USECS	50000
 
 static void usage(FILE *f)
 {
