@@ -297,6 +297,33 @@ static bool ns_native_arm(struct ns_recv *rc, struct ns_native *nn)
 }
 
 /*
+ * How many completions to wait for: --wait-batch, but never more than are
+ * sure to come. A flow's stream header announces its length, a chunk lies
+ * in one buffer, and an armed flow ends with one final completion: at least
+ * ceil(bytes left / buffer size) + 1 completions are still to come for a
+ * flow that is armed, and 1 for one whose header is not in yet. So the end
+ * of a transfer does not wait out --wait-usecs for a batch that cannot fill.
+ */
+static unsigned int ns_native_batch(struct ns_recv *rc, struct ns_native *nn)
+{
+	uint64_t sure = 0, bs = 1ULL << nn->buf_shift;
+	unsigned int i;
+
+	for (i = 0; i < rc->nflows && sure < rc->o->wait_batch; i++) {
+		const struct ns_flow *f = &rc->flows[i];
+		uint64_t end;
+
+		if (f->eof || nn->rearm[i] != NS_ARMED)
+			continue;
+		end = f->hdr_ok ? f->hdr.bytes + NS_HDR_SIZE : 0;
+		sure += 1 + (end > f->stream_off ? (end - f->stream_off + bs - 1) / bs : 0);
+	}
+	if (!sure)
+		return 1;
+	return sure < rc->o->wait_batch ? sure : rc->o->wait_batch;
+}
+
+/*
  * --armed: every flow armed once; then completions straight from the CQ
  * and buffers back through the refill ring, both without a system call,
  * and UNIFIED_IO_COMPLETE only when the CQ is empty. System calls: the
@@ -344,7 +371,7 @@ static int ns_native_armed_loop(struct ns_recv *rc, struct ns_native *nn)
 			break;
 		/* The CQ is empty: a batch, or what came within --wait-usecs. */
 		rep->sc[NS_SC_IOCTL]++;
-		ret = unio_wait_cqes(rc->q, o->wait_batch, batch_ns);
+		ret = unio_wait_cqes(rc->q, ns_native_batch(rc, nn), batch_ns);
 		/* A flow out of buffers tries again after each short wait. */
 		for (i = 0; i < rc->nflows; i++) {
 			if (nn->rearm[i] == NS_ARM_AFTER_WAIT)

@@ -568,7 +568,7 @@ sys.exit(not (d["bound"] and d["net"]["state"] == "bound" and d["net"]["nr_bufs"
 		skip "${unionic_cases[6]}" "no UNIFIED_IO_FEAT_RECV_ARM"
 	else
 		# A system call per chunk would be as many as the chunks; the
-		# armed loop makes one per batch or per --wait-usecs (50 ms).
+		# armed loop makes one per batch or per --wait-usecs (200 ms).
 		expect_ok "${unionic_cases[5]}" \
 			"d['mode'] == 'native-armed' and ni['state'] == 'bound' and
 			 ni['zc_bytes'] >= $STREAM2 * 99 // 100 and ni['copy_bytes'] <= $STREAM2 // 100 and
