@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
 """Plot net-run.py JSON: throughput (ratio to recv()), system calls per MiB and
-copied bytes per byte, per mode and flow count.
+copied bytes per byte, per mode and flow count; and, when the store part ran,
+system calls per MiB stored per form of the wire -> BPF -> NVMe pipeline.
 
 usage: net-plot.py RESULTS.json OUTPUT.png
 """
@@ -12,21 +13,47 @@ sys.dont_write_bytecode = True
 from plotlib import (annotate, bar_positions, finish, group, legend, load,  # noqa: E402
                      plt, style_axes, throughput_bars)
 
-COLORS = {"native": "#4c72b0", "zcrx-region": "#55a868", "zcrx": "#a6d4a9",
-          "recv": "#c44e52"}
+COLORS = {"native": "#4c72b0", "native-armed": "#8172b2", "zcrx-region": "#55a868",
+          "zcrx": "#a6d4a9", "recv": "#c44e52"}
 LABELS = {
-    "native": "native: region = NIC queue memory (NET_BIND), RECV",
+    "native": "native: region = NIC queue memory (NET_BIND), poll() + RECV",
+    "native-armed": "native-armed: the same, one armed RECV per flow",
     "zcrx-region": "zcrx-region: io_uring zcrx into the data area",
     "zcrx": "zcrx: io_uring zcrx, anonymous area",
     "recv": "recv: recv() into region buffers",
 }
 
 
+def plot_store(ax, rows):
+    """System calls per MiB stored, one bar per form, grouped by flows."""
+    sflows = list(dict.fromkeys(r["flows"] for r in rows))
+    forms = list(dict.fromkeys(r["form"] for r in rows))
+    by = {(r["flows"], r["form"]): r for r in rows}
+    xs = range(len(sflows))
+    width, positions = bar_positions(xs, len(forms))
+    for i, form in enumerate(forms):
+        vals = [by.get((f, form)) for f in sflows]
+        mode = next((r["mode"] for r in vals if r), None)
+        color = COLORS.get(mode)
+        bars = ax.bar(positions(i), [(r or {}).get("syscalls_per_mib_stored") or 0
+                                     for r in vals], width, color=color,
+                      hatch=None if "two ring" in form else "//", label=form)
+        for bar, r in zip(bars, vals):
+            if r and r.get("syscalls_per_mib_stored") is not None:
+                annotate(ax, bar, f"{r['syscalls_per_mib_stored']:.2f}\n"
+                         f"{r['mib_per_s']:.0f} MiB/s")
+    style_axes([ax], xs, [f"{f} flow{'s' if f > 1 else ''}" for f in sflows], 0.25)
+    ax.set_ylabel("system calls of the loop per MiB stored (kernel count)")
+    ax.set_title("wire -> BPF -> NVMe (--store): sc per MiB stored")
+    ax.legend(fontsize=7, loc="upper right")
+
+
 def main():
     data, out = load(__doc__)
     results = data.get("results", [])
-    fig, axes = plt.subplots(1, 3, figsize=(16, 5.8))
-    ax_tp, ax_sc, ax_cp = axes
+    store = (data.get("store") or {}).get("results") or []
+    fig, axes = plt.subplots(1, 4 if store else 3, figsize=(21 if store else 16, 5.8))
+    ax_tp, ax_sc, ax_cp = axes[:3]
     if not results:
         for ax in axes:
             ax.set_axis_off()
@@ -58,7 +85,9 @@ def main():
             annotate(ax_cp, bar, f"{'n/a' if c is None else format(c, '.2f')}\n"
                      f"fb {'n/a' if f is None else format(f, '.2f')}")
 
-    style_axes(axes, xs, [f"{f} flow{'s' if f > 1 else ''}" for f in flows], 0.25)
+    style_axes(axes[:3], xs, [f"{f} flow{'s' if f > 1 else ''}" for f in flows], 0.25)
+    if store:
+        plot_store(axes[3], store)
     ax_tp.set_ylabel("MiB/s received (median; bars min..max)")
     ax_tp.set_title("Throughput (label: MiB/s, ratio to recv())")
     ax_sc.set_ylabel("system calls of the receive loop per MiB")

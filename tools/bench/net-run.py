@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""Network benchmark: one TCP stream received into a unified_io region, three ways.
+"""Network benchmark: one TCP stream received into a unified_io region, four ways.
 
 Run in the guest by tools/bench/run.sh (make bench), on the patched kernel
 for the native mode. Jumbo frames (MTU 9000) by default: under TCG the
@@ -14,6 +14,9 @@ unio-netstream recv in each mode:
   native       the region is the queue's page pool memory provider
                (UNIFIED_IO_NET_BIND); RECV descriptors in batches, poll()
                for readiness, buffers back through the refill ring
+  native-armed the same binding, one armed RECV per flow (recv --mode
+               native --armed): completions read from the CQ without a
+               system call, COMPLETE only when it is empty
   zcrx-region  io_uring zero-copy receive with the region's data area as
                its area (the stock kernel's route into the region)
   recv         recv() into region buffers (ALLOC'd): the copying baseline
@@ -24,10 +27,26 @@ transfers per mode, interleaved (MiB/s: the median), then per mode one under
 syscount (the receiver's system calls, counted in the kernel) and one
 under copycount (bytes the CPU copied between user and kernel for the
 receiver, minus a --setup-only run of the same command). Every transfer
-checks every byte. Writes build/bench/net.json, net.txt and net.png.
+checks every byte. Two bars are printed: the native mode's against recv()
+and issue 14's, native-armed against zcrx-region (receive-loop system calls
+per MiB at most a quarter, throughput at least zcrx-region's, no payload
+byte copied), at every flow count.
+
+Then the store part (--store-flows; needs /dev/ng0n1): the wire -> region ->
+BPF -> NVMe pipeline, recv --store /dev/ng0n1 --bpf-stats, in the forms this
+unio-netstream has, each --store-reps times, interleaved: native and
+native-armed on two rings (the region's ring for the network, libunifiedio's
+io_uring for NVMe), and native-armed on one io_uring (--ring io_uring) once
+unio-netstream has it. Its figure is every system call of the loop per MiB
+stored, counted by the kernel (a perf counter on raw_syscalls:sys_enter in
+the receiver), so the NVMe I/O is in it; its bar: one ring below two.
+
+Writes build/bench/net.json, net.txt and net.png.
 
 usage: net-run.py [--bytes 64M] [--flows 1,4] [--reps 5] [--mtu 9000]
-                  [--modes native,zcrx-region,recv] [--out DIR]
+                  [--modes native,native-armed,zcrx-region,recv]
+                  [--armed-wait BATCH:USECS] [--store-flows 1] [--store-reps 3]
+                  [--out DIR]
 """
 import argparse
 import json
@@ -46,14 +65,25 @@ from netpair import (NIC, NS, PORT, RADDR, RNS, RXQ, SNS, SYSCOUNT,  # noqa: E40
 
 FEAT_NET_RECV = 1 << 7
 FEAT_NET_PROVIDER = 1 << 8
+FEAT_RECV_ARM = 1 << 10
+NVME = "/dev/ng0n1"
 
 MODES = {
     "native": "native provider: the region is the NIC queue's memory (NET_BIND), RECV",
+    "native-armed": "native provider, one armed RECV per flow: no system call while data flows",
     "zcrx-region": "io_uring zcrx, the region's data area as the zcrx area",
     "recv": "recv() into region buffers (ALLOC'd): the copying baseline",
     "zcrx": "io_uring zcrx, anonymous memory (upstream reference)",
 }
 BASELINE = "recv"
+# Issue 14's bar: native-armed against zcrx-region.
+ARMED, ZCRX = "native-armed", "zcrx-region"
+# The store part's forms: (name, recv arguments, ring).
+STORE_FORMS = [
+    ("native", ["--mode", "native"], "two"),
+    ("native-armed", ["--mode", "native", "--armed"], "two"),
+    ("native-armed", ["--mode", "native", "--armed", "--ring", "io_uring"], "one"),
+]
 NOTE = ("Absolute figures under QEMU TCG emulation are not hardware figures; only ratios "
         "between modes within one boot mean something. System call and copy counts do not "
         "depend on emulation. The test NIC's simulated DMA (unio_nic copies each frame's "
@@ -72,17 +102,31 @@ def queue_stats():
     return stats
 
 
-def transfer(args, mode, flows, tmp, tag, wrapper=None, setup_only=False):
-    """One transfer; (receiver's report, wrapper's report or None)."""
+def mode_args(args, mode):
+    """recv's arguments for a mode of the table."""
+    if mode == ARMED:
+        extra = []
+        if args.armed_wait:
+            batch, _, usecs = args.armed_wait.partition(":")
+            extra = ["--wait-batch", batch, "--wait-usecs", usecs]
+        return ["--mode", "native", "--armed"] + extra
+    return ["--mode", mode]
+
+
+def transfer(args, mode, flows, tmp, tag, wrapper=None, setup_only=False, recv_args=None,
+             nbytes=None):
+    """One transfer; (receiver's report, wrapper's report or None). recv_args
+    replaces the mode's own arguments (the store part)."""
     ready = os.path.join(tmp, "ready")
     rjson = os.path.join(tmp, tag + ".json")
     wjson = os.path.join(tmp, tag + ".wrap.json")
     for f in (ready, rjson, wjson):
         if os.path.exists(f):
             os.unlink(f)
-    recv = [NS, "recv", "--mode", mode, "--port", str(PORT), "--flows", str(flows),
-            "--data-size", args.data_size, "--ready", ready, "-Q", "-j", "-o", rjson,
-            "--timeout", "60"]
+    recv = [NS, "recv"] + (recv_args or mode_args(args, mode)) + [
+        "--port", str(PORT), "--flows", str(flows),
+        "--data-size", args.data_size, "--ready", ready, "-Q", "-j", "-o", rjson,
+        "--timeout", "60"]
     if mode != "recv":
         recv += ["--ifname", NIC, "--rxq", str(RXQ)]
     if setup_only:
@@ -95,7 +139,8 @@ def transfer(args, mode, flows, tmp, tag, wrapper=None, setup_only=False):
         time.sleep(0.05)
     if not setup_only and os.path.exists(ready):
         s = subprocess.run(in_ns(SNS, [NS, "send", f"{RADDR}:{PORT}", "--flows", str(flows),
-                                       "--bytes", str(args.bytes), "-Q", "--timeout", "60"]),
+                                       "--bytes", str(nbytes or args.bytes), "-Q",
+                                       "--timeout", "60"]),
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if s.returncode:
             log(f"net bench: sender failed: {s.stderr.strip()}")
@@ -175,6 +220,9 @@ def run_mode(args, cc, mode, flows, tmp, reps, queue):
         "cpu_s_per_gib": (mid["cpu_user_s"] + mid["cpu_sys_s"]) / (mib / 1024.0),
         "syscalls_per_mib": loop["per_mib"],
         "syscalls_loop": loop,
+        "syscalls_kernel_per_mib": (loop.get("kernel") or {}).get("per_mib"),
+        "retries": mid.get("retries"),
+        "armed": mid.get("armed"),
         "syscount": {"total": sc_total,
                      "per_mib": sc_total / mib if sc_total is not None else None,
                      "syscalls": sc["syscalls"] if sc else None,
@@ -195,13 +243,14 @@ def fmt(v, spec, none="n/a"):
 def table(results, skipped, cc):
     lines = []
     hdr = (f"{'flows':>5} {'mode':<12} {'MiB/s':>8} {'vs recv':>8} {'CPU s/GiB':>9} "
-           f"{'sc/MiB':>7} {'sc/MiB*':>8} {'copied/B':>9} {'fallback/B':>10}")
+           f"{'sc/MiB':>7} {'sc/MiB+':>8} {'sc/MiB*':>8} {'copied/B':>9} {'fallback/B':>10}")
     lines += [hdr, "-" * len(hdr)]
     for r in results:
         lines.append(
             f"{r['flows']:>5} {r['mode']:<12} {r['mib_per_s']:>8.1f} "
             f"{fmt(r.get('ratio_to_recv'), '.2f') + 'x':>8} {r['cpu_s_per_gib']:>9.1f} "
-            f"{r['syscalls_per_mib']:>7.2f} {fmt(r['syscount']['per_mib'], '.2f'):>8} "
+            f"{r['syscalls_per_mib']:>7.2f} {fmt(r['syscalls_kernel_per_mib'], '.2f'):>8} "
+            f"{fmt(r['syscount']['per_mib'], '.2f'):>8} "
             f"{fmt(r['copy']['copied_per_byte'], '.3f'):>9} "
             f"{fmt(r['fallback_copy']['per_byte'], '.3f'):>10}")
     for mode, why in skipped.items():
@@ -212,9 +261,11 @@ def table(results, skipped, cc):
         "vs recv: ratio to the recv() baseline with the same flows.",
         "CPU s/GiB: the receiving process's user+system CPU per GiB (median rep).",
         "sc/MiB: system calls of the receive loop per MiB, counted by unio-netstream "
-        "(poll, ioctl SUBMIT, recvfrom, io_uring_enter, io_uring_register); sc/MiB*: "
-        "every system call of the receiving process, set-up included, counted in the "
-        "kernel by syscount.",
+        "(poll, ioctl SUBMIT and COMPLETE, recvfrom, io_uring_enter, io_uring_register); "
+        "sc/MiB+: every system call of the loop, counted by the kernel (a perf counter on "
+        "raw_syscalls:sys_enter in the receiver: sc/MiB plus the close() at each end of "
+        "stream); sc/MiB*: every system call of the receiving process, set-up included, "
+        "counted in the kernel by syscount.",
         "copied/B: payload bytes the CPU copied between user and kernel memory for the "
         f"receiver (copycount, {cc.probe or 'unavailable: ' + str(cc.reason)}), minus its "
         "--setup-only run, per stream byte.",
@@ -246,6 +297,145 @@ def verdict(results):
     return ok, out
 
 
+def armed_verdict(results):
+    """Issue 14's bar at every flow count: (met, lines), met None when
+    native-armed or zcrx-region did not run."""
+    out, ok, seen = [], True, False
+    for flows in sorted({r["flows"] for r in results}):
+        by = {r["mode"]: r for r in results if r["flows"] == flows}
+        if ARMED not in by or ZCRX not in by:
+            continue
+        seen = True
+        a, z = by[ARMED], by[ZCRX]
+        sc_ok = a["syscalls_per_mib"] <= z["syscalls_per_mib"] / 4
+        tp = a["mib_per_s"] / z["mib_per_s"] if z["mib_per_s"] else None
+        tp_ok = tp is not None and tp >= 1.0
+        copied = a["copy"]["net_copied_bytes"]
+        cp_ok = copied == 0
+        good = sc_ok and tp_ok and cp_ok
+        ok = ok and good
+        out.append(
+            f"{flows} flow(s): {'MET' if good else 'NOT MET'}: receive-loop system calls per "
+            f"MiB {a['syscalls_per_mib']:.2f} vs zcrx-region {z['syscalls_per_mib']:.2f} "
+            f"({a['syscalls_per_mib'] / z['syscalls_per_mib']:.3f}x, at most 0.25x: "
+            f"{'yes' if sc_ok else 'no'}); throughput {a['mib_per_s']:.1f} vs "
+            f"{z['mib_per_s']:.1f} MiB/s ({fmt(tp, '.2f')}x, at least 1x: "
+            f"{'yes' if tp_ok else 'no'}); payload bytes copied user<->kernel "
+            f"{fmt(copied, 'd', 'unmeasured (no copycount)')} (0: "
+            f"{'yes' if cp_ok else 'no'}); kernel fallback copies "
+            f"{fmt(a['fallback_copy']['per_byte'], '.4f')} per byte")
+    return (ok if seen else None), out
+
+
+def store_part(args, tmp, have):
+    """The wire -> region -> BPF -> NVMe pipeline, recv --store, in each form
+    this unio-netstream has, --store-reps times interleaved. Returns
+    (rows, skipped, bar)."""
+    rows, skipped = [], {}
+    forms = []
+    for name, rargs, ring in STORE_FORMS:
+        key = f"{name} ({ring} ring{'s' if ring == 'two' else ''})"
+        if name == ARMED and not have["armed"]:
+            skipped[key] = have["armed_why"]
+        elif ring == "one" and not have["ring"]:
+            skipped[key] = ("this unio-netstream has no --ring io_uring (the region's "
+                            "operations on the application's io_uring: libunifiedio's "
+                            "io_uring path and the module's uring_cmd)")
+        else:
+            forms.append((key, name, rargs, ring))
+    if not forms:
+        return rows, skipped, None
+    nbytes = args.store_bytes
+    for flows in [int(x) for x in args.store_flows.split(",")]:
+        reps = {f[0]: [] for f in forms}
+        extra = ["--store", NVME, "--bpf-stats", "--ifname", NIC, "--rxq", str(RXQ)]
+        warm = min(nbytes, 8 << 20)
+        log(f"net bench: store: {flows} flow(s) x {nbytes >> 20} MiB, {args.store_reps} reps "
+            f"of {', '.join(f[0] for f in forms)}, interleaved")
+        try:
+            for key, name, rargs, ring in forms:
+                transfer(args, name, flows, tmp, f"store-{name}-{ring}-{flows}-warm",
+                         recv_args=rargs + extra, nbytes=warm)
+            for i in range(args.store_reps):
+                for key, name, rargs, ring in forms:
+                    rep, _ = transfer(args, name, flows, tmp,
+                                      f"store-{name}-{ring}-{flows}-{i}",
+                                      recv_args=rargs + extra, nbytes=nbytes)
+                    if not rep["store"]["verified"]:
+                        raise RuntimeError(f"store, {key}: {rep['store']['detail']}")
+                    reps[key].append(rep)
+        except RuntimeError as e:
+            log(f"net bench: store: {e}")
+            skipped[f"store, {flows} flows"] = str(e)
+            continue
+        for key, name, rargs, ring in forms:
+            rs = reps[key]
+            mib = nbytes * flows / 1048576.0
+            kern = [r["syscalls"]["kernel"]["total"] for r in rs if r["syscalls"].get("kernel")]
+            rates = [r["mib_per_s"] for r in rs]
+            med = statistics.median(rates)
+            mid = min(rs, key=lambda r: abs(r["mib_per_s"] - med))
+            st = mid["store"]
+            rows.append({
+                "form": key, "mode": name, "ring": ring, "flows": flows,
+                "command": rargs + extra, "bytes_per_flow": nbytes, "payload_bytes": nbytes * flows,
+                "mib_per_s": med, "mib_per_s_min": min(rates), "mib_per_s_max": max(rates),
+                "syscalls_per_mib_stored": statistics.median(kern) / mib if kern else None,
+                "syscalls_per_mib_stored_reps": [k / mib for k in kern],
+                "syscalls_kernel_unavailable": None if kern else
+                mid["syscalls"].get("kernel_unavailable", "?"),
+                "receive_loop_syscalls_per_mib": mid["syscalls"]["per_mib"],
+                "receive_loop_by_name": mid["syscalls"]["by_name"],
+                "store_writes": st["writes"], "store_bytes_written": st["bytes_written"],
+                "store_submit_calls": st.get("submit_calls"),
+                "store_reap_calls": st.get("reap_calls"),
+                "bpf_bytes": (mid.get("bpf_stats") or {}).get("bytes"),
+                "retries": mid.get("retries"),
+                "verified": all(r["store"]["verified"] for r in rs),
+            })
+    lines, met = [], None
+    for flows in sorted({r["flows"] for r in rows}):
+        by = {(r["mode"], r["ring"]): r for r in rows if r["flows"] == flows}
+        two, one = by.get((ARMED, "two")), by.get((ARMED, "one"))
+        figs = ", ".join(f"{r['form']} {fmt(r['syscalls_per_mib_stored'], '.2f')}"
+                         for r in rows if r["flows"] == flows)
+        if two is None or one is None:
+            lines.append(f"{flows} flow(s): not measured (no one-ring form here); system "
+                         f"calls per MiB stored: {figs}")
+            continue
+        a, b = one["syscalls_per_mib_stored"], two["syscalls_per_mib_stored"]
+        good = a is not None and b is not None and a < b
+        met = good if met is None else met and good
+        lines.append(f"{flows} flow(s): {'MET' if good else 'NOT MET'}: one ring "
+                     f"{fmt(a, '.2f')} vs two rings {fmt(b, '.2f')} system calls per MiB "
+                     f"stored; {figs}")
+    return rows, skipped, {"met": met, "detail": lines}
+
+
+def store_table(rows, skipped):
+    lines = []
+    hdr = (f"{'flows':>5} {'form':<26} {'MiB/s':>8} {'sc/MiB stored':>13} "
+           f"{'recv loop sc/MiB':>16} {'NVMe submit+reap calls':>22}")
+    lines += [hdr, "-" * len(hdr)]
+    for r in rows:
+        calls = (f"{r['store_submit_calls']}+{r['store_reap_calls']}"
+                 if r["store_submit_calls"] is not None else "n/a")
+        lines.append(f"{r['flows']:>5} {r['form']:<26} {r['mib_per_s']:>8.1f} "
+                     f"{fmt(r['syscalls_per_mib_stored'], '.2f'):>13} "
+                     f"{r['receive_loop_syscalls_per_mib']:>16.2f} {calls:>22}")
+    for form, why in skipped.items():
+        lines.append(f"      {form:<26} skipped: {why}")
+    lines += [
+        "",
+        "The wire -> region -> BPF -> NVMe pipeline (recv --store /dev/ng0n1 --bpf-stats), "
+        "every byte written to the drive before its buffer goes back, read back and checked "
+        "at the end (not timed). sc/MiB stored: every system call of the loop, NVMe I/O "
+        "included, counted by the kernel, per MiB of payload (median of the reps); recv "
+        "loop sc/MiB: those of the receive side alone, counted by unio-netstream.",
+    ]
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bytes", default="64M", help="payload per flow")
@@ -253,10 +443,18 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--mtu", type=int, default=9000)
     ap.add_argument("--data-size", default="128M", help="region data area / zcrx area")
-    ap.add_argument("--modes", default="native,zcrx-region,recv")
+    ap.add_argument("--modes", default="native,native-armed,zcrx-region,recv")
+    ap.add_argument("--armed-wait", default=None, metavar="BATCH:USECS",
+                    help="native-armed: --wait-batch and --wait-usecs (default: "
+                    "unio-netstream's)")
+    ap.add_argument("--store-flows", default="1",
+                    help="flow counts of the store part, comma-separated ('' skips it)")
+    ap.add_argument("--store-reps", type=int, default=3)
+    ap.add_argument("--store-bytes", default=None, help="payload per flow (default --bytes)")
     ap.add_argument("--out", default=os.path.join(REPO, "build", "bench"))
     args = ap.parse_args()
     args.bytes = parse_size(args.bytes)
+    args.store_bytes = parse_size(args.store_bytes) if args.store_bytes else args.bytes
     flow_counts = [int(x) for x in args.flows.split(",")]
     modes = args.modes.split(",")
     for m in modes:
@@ -272,6 +470,17 @@ def main():
                              "(run on the patched kernel: tools/vm/run --kernel patched)")
     if "native" in modes and not feats & FEAT_NET_RECV:
         skipped["native"] = "the module has no UNIFIED_IO_FEAT_NET_RECV"
+    have = {"armed": False, "armed_why": None,
+            "ring": "--ring" in sh(NS, "--help", check=False).stdout}
+    if not feats & FEAT_NET_PROVIDER:
+        have["armed_why"] = ("this kernel has no UNIFIED_IO_FEAT_NET_PROVIDER "
+                             "(run on the patched kernel: tools/vm/run --kernel patched)")
+    elif not feats & FEAT_RECV_ARM:
+        have["armed_why"] = "the module has no UNIFIED_IO_FEAT_RECV_ARM"
+    else:
+        have["armed"] = True
+    if ARMED in modes and not have["armed"]:
+        skipped[ARMED] = have["armed_why"]
     why = setup_net(args.mtu)
     if why:
         log(f"net bench: skipped: {why}")
@@ -281,6 +490,7 @@ def main():
                       "net bench")
         return
     results = []
+    store_rows, store_skipped, store_bar = [], {}, None
     try:
         with tempfile.TemporaryDirectory(prefix="unio-net-bench.") as tmp:
             cc = CopyCounter(tmp)
@@ -304,6 +514,17 @@ def main():
                     except RuntimeError as e:
                         log(f"net bench: {e}")
                         skipped[mode] = str(e)
+            if not args.store_flows:
+                store_skipped["all"] = "--store-flows ''"
+            elif not os.path.exists(NVME):
+                store_skipped["all"] = f"no {NVME} in this machine"
+            elif not feats & FEAT_NET_PROVIDER or not feats & FEAT_NET_RECV:
+                store_skipped["all"] = ("this kernel has no UNIFIED_IO_FEAT_NET_PROVIDER: the "
+                                        "pipeline's forms are native (tools/vm/run --kernel "
+                                        "patched)")
+            else:
+                store_rows, more, store_bar = store_part(args, tmp, have)
+                store_skipped.update(more)
     finally:
         teardown_net()
     for r in results:
@@ -311,6 +532,7 @@ def main():
                      and b["mode"] == BASELINE), None)
         r["ratio_to_recv"] = r["mib_per_s"] / base["mib_per_s"] if base else None
     ok, lines = verdict(results)
+    armed_ok, armed_lines = armed_verdict(results)
     data = {
         "benchmark": "unio-netstream", "note": NOTE,
         "system": system_info(features=feats),
@@ -320,6 +542,9 @@ def main():
                    "copycount_unavailable": cc.reason},
         "skipped": skipped,
         "bar": {"met": ok, "detail": lines},
+        "bar_armed": {"met": armed_ok, "detail": armed_lines},
+        "store": {"results": store_rows, "skipped": store_skipped, "bar": store_bar,
+                  "bytes_per_flow": args.store_bytes, "reps": args.store_reps},
         "wall_seconds": time.monotonic() - t_start,
         "results": results,
     }
@@ -327,6 +552,19 @@ def main():
         "fallback copies at most 1%, fewer system calls per MiB than recv()): " + \
         ("MET" if ok and lines else "NOT MET" if lines else "not measured (no native run)") + \
         "".join("\n  " + x for x in lines) + \
+        "\n\nbar of issue 14 (native-armed against zcrx-region, same boot: receive-loop " \
+        "system calls per MiB at most a quarter, throughput at least zcrx-region's, 0 " \
+        "payload bytes copied): " + \
+        ("MET" if armed_ok else "NOT MET" if armed_ok is not None else
+         "not measured (native-armed or zcrx-region did not run)") + \
+        "".join("\n  " + x for x in armed_lines) + \
+        "\n\nstore: wire -> region -> BPF -> NVMe\n" + store_table(store_rows, store_skipped) + \
+        "\n\nbar of issue 14 (the pipeline on one io_uring: fewer system calls per MiB " \
+        "stored than on two rings): " + \
+        ("not measured" if not store_bar or store_bar["met"] is None else
+         "MET" if store_bar["met"] else "NOT MET") + \
+        "".join("\n  " + x for x in (store_bar or {}).get("detail", [])) + \
+        "\n" + NOTE + \
         f"\nnetwork bench took {data['wall_seconds']:.0f} s\n"
     write_outputs(args.out, "net", data, text, "net-plot.py", "net bench")
 

@@ -108,6 +108,17 @@ struct ns_report {
 	uint64_t ns;			/* first connection to last EOF */
 	uint64_t usr_ns, sys_ns;	/* CPU of the process in that time */
 	uint64_t sc[NR_NS_SC];		/* system calls of the loop */
+	/*
+	 * The kernel's count of the loop's system calls (the receiving
+	 * thread's raw_syscalls:sys_enter, by a perf counter): those above and
+	 * every other one, --store's NVMe I/O and the close() at each end of
+	 * stream included. sc_kernel_why says why there is none.
+	 */
+	bool have_sc_kernel;
+	bool armed;			/* native --armed */
+	uint32_t wait_batch, wait_usecs;
+	uint64_t sc_kernel;
+	char sc_kernel_why[96];
 	uint64_t chunks;		/* completions carrying data */
 	uint64_t copied_chunks;		/* RECV_F_COPIED completions */
 	uint64_t copied_bytes;
@@ -118,6 +129,7 @@ struct ns_report {
 	struct unified_io_net_info net;	/* native: after the run */
 	uint64_t rq_flushes;		/* zcrx NODEV: ZCRX_CTRL_FLUSH_RQ */
 	uint64_t retries;		/* RECV ENOSPC/ENOBUFS, zcrx ENOMEM re-arms */
+	uint64_t retries_enospc, retries_enobufs;	/* native --armed: of those */
 	bool verify_ok;
 	uint64_t mismatches;
 	char verify_msg[256];
@@ -127,6 +139,7 @@ struct ns_report {
 	/* --store */
 	const char *store_dev;
 	uint64_t store_writes, store_bytes, store_blocks, store_read_bytes;
+	uint64_t store_submits, store_reaps;	/* library calls of the writes */
 	bool store_ok;
 	char store_msg[256];
 	char ifname[32];
@@ -147,6 +160,9 @@ struct ns_report {
 	uint64_t redacted_bytes;
 };
 
+/* Options of recv without a short form. */
+enum { NS_OPT_ARMED = 256, NS_OPT_WAIT_BATCH, NS_OPT_WAIT_USECS };
+
 /* Options of recv. */
 enum ns_mode { NS_NATIVE, NS_ZCRX, NS_ZCRX_REGION, NS_RECV, NR_NS_MODES };
 extern const char *const ns_mode_names[NR_NS_MODES];
@@ -166,6 +182,9 @@ struct ns_recv_opts {
 	uint32_t buf_size;
 	uint32_t nic_bufs;
 	uint32_t cq_entries;
+	bool armed;			/* native: armed RECV, one per flow */
+	uint32_t wait_batch;		/* --armed: COMPLETE's min_complete (0: CQ/4) */
+	uint32_t wait_usecs;		/* --armed: COMPLETE's timeout */
 	bool bpf_stats;
 	const char *store;
 	const char *ready;
@@ -228,9 +247,22 @@ struct ns_recv {
 	struct ns_store *store;
 	/* --bpf-stats */
 	struct ns_bpf *bpf;
+	/*
+	 * native --armed: completions of the region's CQ that --store's
+	 * reaping (unio_reap() takes every kind) took while the armed RECVs
+	 * kept posting; the loop handles them before the CQ's own, in order.
+	 */
+	bool hold_cqes;
+	struct unified_io_cqe *held;
+	unsigned int nheld, cap_held;
+	int sc_perf_fd;			/* the kernel's count; -1: none */
+	uint64_t sc_perf_self;		/* what the counter counts of itself */
 };
 
 int ns_recv_listen(struct ns_recv *rc);
+/* The kernel's count of the loop's system calls (report's sc_kernel). */
+void ns_sc_kernel_start(struct ns_recv *rc);
+void ns_sc_kernel_stop(struct ns_recv *rc);
 int ns_recv_accept_all(struct ns_recv *rc);
 void ns_recv_start_clock(struct ns_recv *rc);
 void ns_recv_stop_clock(struct ns_recv *rc);

@@ -4,13 +4,28 @@
  * (UNIFIED_IO_NET_BIND), so the NIC writes payload straight into region
  * buffers and UNIFIED_IO_OP_RECV hands them over without a copy.
  *
- * One round: poll() the sockets, one RECV descriptor per readable socket
- * in the SQ, one SUBMIT for the batch, reap every completion and check each
- * chunk at its stream offset, then give every chunk's buffer back through the refill
- * ring (no system call): the module counts one application reference per
- * chunk, on the buffers the NIC filled and on those RECV copied into alike.
+ * --armed (the way to use it): one RECV with UNIFIED_IO_RECV_F_ARM per
+ * flow, submitted once. The module posts a chunk completion as the stack
+ * delivers data and publishes the CQ tail itself, so the loop reads the CQ
+ * (load-acquire of the tail, no system call), checks each chunk, gives its
+ * buffer back through the refill ring (no system call) and enters the
+ * kernel only when the CQ is empty: UNIFIED_IO_COMPLETE for --wait-batch
+ * completions or --wait-usecs, whichever comes first (interrupt
+ * coalescing, as ethtool's rx-frames and rx-usecs), and, when that found
+ * nothing, for one completion with no limit but --timeout. A flow whose
+ * armed RECV stopped for want of a CQ slot (ENOSPC) or of a buffer to copy
+ * into (ENOBUFS) is armed again once the CQ is drained and the buffers are
+ * back (counted in the report's retries); its final completion with res 0
+ * is its end of stream.
  *
- * With --store the buffers of a round are written to the NVMe namespace
+ * Without --armed, one round: poll() the sockets, one RECV descriptor per
+ * readable socket in the SQ, one SUBMIT for the batch, reap every
+ * completion and check each chunk at its stream offset, then give every
+ * chunk's buffer back through the refill ring (no system call): the module
+ * counts one application reference per chunk, on the buffers the NIC
+ * filled and on those RECV copied into alike.
+ *
+ * With --store the buffers of a batch are written to the NVMe namespace
  * before they go back; with --bpf-stats the RECVs carry
  * UNIFIED_IO_RECV_F_BPF and the module runs the stats program over each
  * chunk that starts a buffer.
@@ -21,6 +36,14 @@
 #include <string.h>
 
 #include "netstream.h"
+
+/*
+ * --armed: where each flow's armed RECV is. ENOSPC means the CQ was full, and
+ * it is empty again when the loop arms; ENOBUFS means no buffer was free for
+ * a copy, and arming at once could fail at once, again and again: that flow
+ * waits for one short COMPLETE first.
+ */
+enum ns_arm { NS_ARMED, NS_ARM_NOW, NS_ARM_AFTER_WAIT };
 
 /*
  * What a round gives back. RECV gives the application one reference on a
@@ -35,6 +58,10 @@ struct ns_native {
 	uint64_t *ret;			/* buffer starts to give back */
 	unsigned int nret, cap;
 	uint32_t buf_shift;
+	/* --armed */
+	bool armed;
+	uint8_t rearm[NS_MAX_FLOWS];	/* enum ns_arm */
+	unsigned int nrearm;		/* flows not NS_ARMED */
 };
 
 static int ns_native_give_back(struct ns_native *nn, uint64_t off)
@@ -104,6 +131,28 @@ static int ns_native_cqe(struct ns_recv *rc, struct ns_native *nn,
 		return -EPROTO;
 	}
 	f = &rc->flows[cqe->user_data];
+	if (!(cqe->flags & UNIFIED_IO_CQE_F_MORE) && nn->armed) {
+		/* An armed RECV stopped: the peer closed, or it ran out of room. */
+		if (cqe->res == 0) {
+			ns_flow_eof(rc, f);
+		} else if (cqe->res == -ENOSPC || cqe->res == -ENOBUFS) {
+			/* Nothing lost: the next RECV goes on from the first byte left. */
+			rep->retries++;
+			if (cqe->res == -ENOSPC)
+				rep->retries_enospc++;
+			else
+				rep->retries_enobufs++;
+			if (nn->rearm[f->slot] == NS_ARMED)
+				nn->nrearm++;
+			nn->rearm[f->slot] = cqe->res == -ENOSPC ? NS_ARM_NOW : NS_ARM_AFTER_WAIT;
+		} else {
+			tool_err("flow %u: armed RECV stopped: %s", f->slot,
+				 cqe->res > 0 ? "a byte count in its final completion" :
+				 strerror(-cqe->res));
+			return cqe->res < 0 ? cqe->res : -EPROTO;
+		}
+		return 0;
+	}
 	if (!(cqe->flags & UNIFIED_IO_CQE_F_MORE)) {
 		/* The final completion of the descriptor. */
 		if (cqe->res == 0) {
@@ -148,18 +197,218 @@ static int ns_native_cqe(struct ns_recv *rc, struct ns_native *nn,
 	return 0;
 }
 
+/* Without --armed: poll(), then one RECV per readable socket, per round. */
+static int ns_native_poll_loop(struct ns_recv *rc, struct ns_native *nn)
+{
+	struct ns_report *rep = rc->rep;
+	struct pollfd pfds[NS_MAX_FLOWS];
+	unsigned int map[NS_MAX_FLOWS];
+	int ret, n;
+
+	while ((n = ns_poll_flows(rc, pfds, map)) > 0) {
+		struct unified_io_cqe *cqe;
+
+		for (int k = 0; k < n; k++) {
+			struct unified_io_desc *d;
+
+			if (!pfds[k].revents)
+				continue;
+			d = unio_get_sqe(rc->q);
+			if (!d)
+				break;
+			unio_prep_recv(d, rc->flows[map[k]].fd, NS_OWNER, 0,
+				       rc->bpf ? UNIFIED_IO_RECV_F_BPF : 0, map[k]);
+		}
+		rep->sc[NS_SC_IOCTL]++;
+		ret = unio_submit(rc->q);
+		if (ret < 0) {
+			tool_err("SUBMIT: %s", strerror(-ret));
+			return ret;
+		}
+		ret = 0;
+		while ((cqe = unio_peek_cqe(rc->q))) {
+			ret = ns_native_cqe(rc, nn, cqe);
+			unio_cqe_seen(rc->q);
+			if (ret)
+				return ret;
+		}
+		/* The drive has the buffers before the NIC gets them back. */
+		if (rc->store) {
+			ret = ns_store_flush(rc);
+			if (ret)
+				return ret;
+		}
+		ns_native_refill(rc, nn);
+		ns_recv_progress(rc, false);
+	}
+	return n;
+}
+
+/*
+ * Take every completion in order: first those the store's reaping took out
+ * of the CQ (rc->held), then the CQ's own, at most a CQ's worth, so that
+ * the buffers go back before the NIC runs dry. The number taken, or -errno.
+ */
+static int ns_native_drain(struct ns_recv *rc, struct ns_native *nn)
+{
+	unsigned int limit = rc->q->cq.ring_entries, i;
+	struct unified_io_cqe *cqe;
+	int n = 0, ret = 0;
+
+	for (i = 0; i < rc->nheld && !ret; i++)
+		ret = ns_native_cqe(rc, nn, &rc->held[i]);
+	n = rc->nheld;
+	rc->nheld = 0;
+	if (ret)
+		return ret;
+	while (n < (int)limit && (cqe = unio_peek_cqe(rc->q))) {
+		ret = ns_native_cqe(rc, nn, cqe);
+		unio_cqe_seen(rc->q);
+		if (ret)
+			return ret;
+		n++;
+	}
+	return n;
+}
+
+/* Queue an armed RECV for each flow that needs one; false if the SQ is full. */
+static bool ns_native_arm(struct ns_recv *rc, struct ns_native *nn)
+{
+	uint32_t flags = UNIFIED_IO_RECV_F_ARM | (rc->bpf ? UNIFIED_IO_RECV_F_BPF : 0);
+
+	for (unsigned int i = 0; i < rc->nflows && nn->nrearm; i++) {
+		struct unified_io_desc *d;
+
+		if (nn->rearm[i] != NS_ARM_NOW)
+			continue;
+		if (rc->flows[i].eof) {
+			nn->rearm[i] = NS_ARMED;
+			nn->nrearm--;
+			continue;
+		}
+		d = unio_get_sqe(rc->q);
+		if (!d)
+			return false;
+		unio_prep_recv(d, rc->flows[i].fd, NS_OWNER, 0, flags, i);
+		nn->rearm[i] = NS_ARMED;
+		nn->nrearm--;
+	}
+	return true;
+}
+
+/*
+ * How many completions to wait for: --wait-batch, but never more than are
+ * sure to come. A flow's stream header announces its length, a chunk lies
+ * in one buffer, and an armed flow ends with one final completion: at least
+ * ceil(bytes left / buffer size) + 1 completions are still to come for a
+ * flow that is armed, and 1 for one whose header is not in yet. So the end
+ * of a transfer does not wait out --wait-usecs for a batch that cannot fill.
+ */
+static unsigned int ns_native_batch(struct ns_recv *rc, struct ns_native *nn)
+{
+	uint64_t sure = 0, bs = 1ULL << nn->buf_shift;
+	unsigned int i;
+
+	for (i = 0; i < rc->nflows && sure < rc->o->wait_batch; i++) {
+		const struct ns_flow *f = &rc->flows[i];
+		uint64_t end;
+
+		if (f->eof || nn->rearm[i] != NS_ARMED)
+			continue;
+		end = f->hdr_ok ? f->hdr.bytes + NS_HDR_SIZE : 0;
+		sure += 1 + (end > f->stream_off ? (end - f->stream_off + bs - 1) / bs : 0);
+	}
+	if (!sure)
+		return 1;
+	return sure < rc->o->wait_batch ? sure : rc->o->wait_batch;
+}
+
+/*
+ * --armed: every flow armed once; then completions straight from the CQ
+ * and buffers back through the refill ring, both without a system call,
+ * and UNIFIED_IO_COMPLETE only when the CQ is empty. System calls: the
+ * SUBMITs that arm (at the start and after a stop), those of the FREEs with
+ * --no-bind, and the COMPLETEs.
+ */
+static int ns_native_armed_loop(struct ns_recv *rc, struct ns_native *nn)
+{
+	const struct ns_recv_opts *o = rc->o;
+	struct ns_report *rep = rc->rep;
+	uint64_t batch_ns = (uint64_t)o->wait_usecs * 1000;
+	uint64_t idle_ns = (uint64_t)o->timeout_s * 1000000000ULL;
+	unsigned int i;
+	int ret, n;
+
+	for (i = 0; i < rc->nflows; i++)
+		nn->rearm[i] = NS_ARM_NOW;
+	nn->nrearm = rc->nflows;
+	while (rc->active) {
+		/* Arm what needs it; --no-bind's FREEs go with them. */
+		ns_native_arm(rc, nn);
+		if (unio_sq_ready(rc->q)) {
+			rep->sc[NS_SC_IOCTL]++;
+			ret = unio_submit(rc->q);
+			if (ret < 0 && ret != -EBUSY && ret != -EINTR) {
+				tool_err("SUBMIT: %s", strerror(-ret));
+				return ret;
+			}
+		}
+		n = ns_native_drain(rc, nn);
+		if (n < 0)
+			return n;
+		if (n) {
+			/* The drive has the buffers before the NIC gets them back. */
+			if (rc->store) {
+				ret = ns_store_flush(rc);
+				if (ret)
+					return ret;
+			}
+			ns_native_refill(rc, nn);
+			ns_recv_progress(rc, false);
+			continue;
+		}
+		if (!rc->active)
+			break;
+		/* The CQ is empty: a batch, or what came within --wait-usecs. */
+		rep->sc[NS_SC_IOCTL]++;
+		ret = unio_wait_cqes(rc->q, ns_native_batch(rc, nn), batch_ns);
+		/* A flow out of buffers tries again after each short wait. */
+		for (i = 0; i < rc->nflows; i++) {
+			if (nn->rearm[i] == NS_ARM_AFTER_WAIT)
+				nn->rearm[i] = NS_ARM_NOW;
+		}
+		if (ret >= 0 || ret == -EINTR || unio_cq_ready(rc->q) || nn->nrearm)
+			continue;
+		if (ret != -ETIME) {
+			tool_err("COMPLETE: %s", strerror(-ret));
+			return ret;
+		}
+		/* Idle: sleep until the next completion, at most --timeout. */
+		rep->sc[NS_SC_IOCTL]++;
+		ret = unio_wait_cqes(rc->q, 1, idle_ns);
+		if (ret == -ETIME) {
+			tool_err("no data for %u s (%u of %u flows still open)", o->timeout_s,
+				 rc->active, rc->nflows);
+			return -ETIMEDOUT;
+		}
+		if (ret < 0 && ret != -EINTR) {
+			tool_err("COMPLETE: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 int ns_recv_native(struct ns_recv *rc)
 {
 	const struct ns_recv_opts *o = rc->o;
 	struct ns_report *rep = rc->rep;
-	struct pollfd pfds[NS_MAX_FLOWS];
-	unsigned int map[NS_MAX_FLOWS];
-	struct ns_native nn = { 0 };
+	struct ns_native nn = { .armed = o->armed };
 	uint64_t verify_bufs[16];
 	unsigned int nverify = 0, nbufs;
 	uint32_t ps = 4096, nic_bufs;
 	char msg[128];
-	int ifindex, ret, n;
+	int ifindex, ret;
 
 	ifindex = o->no_bind ? 0 : ns_ifindex(o, rep);
 	if (ifindex < 0)
@@ -176,6 +425,20 @@ int ns_recv_native(struct ns_recv *rc)
 	}
 	if (o->no_bind)
 		nn.rf = NULL;
+	if (nn.armed) {
+		struct unified_io_info info;
+
+		ret = unio_region_get_info(rc->r, &info);
+		if (ret)
+			return ret;
+		if (!(info.config.features & UNIFIED_IO_FEAT_RECV_ARM)) {
+			tool_err("--armed: the module has no UNIFIED_IO_FEAT_RECV_ARM "
+				 "(features %#x)", info.config.features);
+			snprintf(rep->verify_msg, sizeof(rep->verify_msg),
+				 "no UNIFIED_IO_FEAT_RECV_ARM");
+			return -EOPNOTSUPP;
+		}
+	}
 	nic_bufs = o->nic_bufs ? o->nic_bufs : nbufs / 4 * 3;
 	nn.cap = 1024;
 	nn.ret = calloc(nn.cap, sizeof(*nn.ret));
@@ -220,43 +483,8 @@ int ns_recv_native(struct ns_recv *rc)
 	if (ret)
 		goto out;
 
-	while ((n = ns_poll_flows(rc, pfds, map)) > 0) {
-		struct unified_io_cqe *cqe;
-
-		for (int k = 0; k < n; k++) {
-			struct unified_io_desc *d;
-
-			if (!pfds[k].revents)
-				continue;
-			d = unio_get_sqe(rc->q);
-			if (!d)
-				break;
-			unio_prep_recv(d, rc->flows[map[k]].fd, NS_OWNER, 0,
-				       rc->bpf ? UNIFIED_IO_RECV_F_BPF : 0, map[k]);
-		}
-		rep->sc[NS_SC_IOCTL]++;
-		ret = unio_submit(rc->q);
-		if (ret < 0) {
-			tool_err("SUBMIT: %s", strerror(-ret));
-			goto out;
-		}
-		ret = 0;
-		while ((cqe = unio_peek_cqe(rc->q))) {
-			ret = ns_native_cqe(rc, &nn, cqe);
-			unio_cqe_seen(rc->q);
-			if (ret)
-				goto out;
-		}
-		/* The drive has the buffers before the NIC gets them back. */
-		if (rc->store) {
-			ret = ns_store_flush(rc);
-			if (ret)
-				goto out;
-		}
-		ns_native_refill(rc, &nn);
-		ns_recv_progress(rc, false);
-	}
-	ret = n;
+	rc->hold_cqes = nn.armed;
+	ret = nn.armed ? ns_native_armed_loop(rc, &nn) : ns_native_poll_loop(rc, &nn);
 	ns_recv_stop_clock(rc);
 	ns_native_refill(rc, &nn);
 	/* Not bound: the FREEs of the last round. */

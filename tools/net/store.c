@@ -131,18 +131,48 @@ int ns_store_add(struct ns_recv *rc, struct ns_flow *f, uint64_t buf_off,
 	return 0;
 }
 
-/* Run @n NVMe descriptors of st->descs and check every result. */
-static int ns_store_run(struct ns_recv *rc, unsigned int n, const char *what)
+/*
+ * A completion of the region's CQ that unio_reap() took with the NVMe ones:
+ * native --armed keeps it for its loop (the armed RECVs post at any time);
+ * anywhere else the CQ holds nothing else while the drive works.
+ */
+static int ns_store_hold(struct ns_recv *rc, const struct unified_io_cqe *c)
 {
+	if (!rc->hold_cqes) {
+		tool_err("--store: unexpected completion of opcode %u", c->opcode);
+		return -EPROTO;
+	}
+	if (rc->nheld == rc->cap_held) {
+		unsigned int cap = rc->cap_held ? 2 * rc->cap_held : 256;
+		struct unified_io_cqe *n = realloc(rc->held, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		rc->held = n;
+		rc->cap_held = cap;
+	}
+	rc->held[rc->nheld++] = *c;
+	return 0;
+}
+
+/*
+ * Run @n NVMe descriptors of st->descs and check every result. The writes'
+ * library calls are counted (store_submits, store_reaps), not the read-back's.
+ */
+static int ns_store_run(struct ns_recv *rc, unsigned int n, bool write)
+{
+	const char *what = write ? "write" : "read";
 	struct ns_store *st = rc->store;
 	int ret, got = 0;
 
+	rc->rep->store_submits += write;
 	ret = unio_submit_descs(rc->r, st->descs, n);
 	if (ret < 0) {
 		tool_err("--store: %s: submit: %s", what, strerror(-ret));
 		return ret;
 	}
 	while (got < (int)n) {
+		rc->rep->store_reaps += write;
 		ret = unio_reap(rc->r, st->cqes, n - got, n - got, 30ULL * 1000000000);
 		if (ret < 0) {
 			tool_err("--store: %s: reap: %s", what, strerror(-ret));
@@ -152,8 +182,11 @@ static int ns_store_run(struct ns_recv *rc, unsigned int n, const char *what)
 			const struct unified_io_cqe *c = &st->cqes[i];
 
 			if (c->opcode != UNIFIED_IO_OP_NVME) {
-				tool_err("--store: unexpected completion of opcode %u", c->opcode);
-				return -EPROTO;
+				int err = ns_store_hold(rc, c);
+
+				if (err)
+					return err;
+				continue;
 			}
 			if (c->res != (int)st->slot_size) {
 				tool_err("--store: %s of slot %" PRIu64 ": %s%s%s", what,
@@ -163,8 +196,8 @@ static int ns_store_run(struct ns_recv *rc, unsigned int n, const char *what)
 				       c->res == -EIO ? unio_nvme_status_str(c->flags) : "");
 				return c->res < 0 ? c->res : -EIO;
 			}
+			got++;
 		}
-		got += ret;
 	}
 	return 0;
 }
@@ -186,7 +219,7 @@ int ns_store_flush(struct ns_recv *rc)
 			unio_prep_nvme_write(&st->descs[i], st->pend_buf[done + i],
 					     slot * st->lbas_per_slot, st->lbas_per_slot, slot);
 		}
-		ret = ns_store_run(rc, n, "write");
+		ret = ns_store_run(rc, n, true);
 		if (ret)
 			return ret;
 		rep->store_writes += n;
@@ -218,7 +251,7 @@ int ns_store_verify(struct ns_recv *rc, const uint64_t *bufs, unsigned int nbufs
 					    (slot + i) * st->lbas_per_slot, st->lbas_per_slot,
 					    slot + i);
 		}
-		ret = ns_store_run(rc, n, "read");
+		ret = ns_store_run(rc, n, false);
 		if (ret)
 			return ret;
 		rep->store_read_bytes += (uint64_t)n * st->slot_size;

@@ -33,6 +33,7 @@ BYTES=${NET_TEST_BYTES:-4M}
 FEAT_NET_RECV=$((1 << 7))
 FEAT_NET_PROVIDER=$((1 << 8))
 FEAT_NET_SEND=$((1 << 9))
+FEAT_RECV_ARM=$((1 << 10))
 
 pass=0 fail=0 skip=0 n=0
 tmp=$(mktemp -d) || exit 1
@@ -151,7 +152,9 @@ xfer() {
 
 # check NAME PYEXPR: the receiver's report "d" satisfies PYEXPR; "s" is
 # the sender's report, "sn" its SENDs and "si" GET_INFO's send counters
-# (send --from-nvme).
+# (send --from-nvme); "sc" the receiver's loop system calls by name and "kn"
+# the kernel's count of them (None when the perf counter was unavailable:
+# kernel_sc_ok is then true, and the run says why in the report).
 check() {
 	local name=$1 msg
 	if msg=$(python3 - "$tmp/recv.json" "$2" "$tmp/send.json" 2>&1 <<'PY'
@@ -167,6 +170,15 @@ si = s.get("send_info") or {}
 c = d.get("copies", {})
 k = c.get("kernel") or {}
 ni = d.get("net_info", {})
+sc = d.get("syscalls", {}).get("by_name", {})
+kn = (d.get("syscalls", {}).get("kernel") or {}).get("total")
+def kernel_sc_ok(extra_lo, extra_hi):
+    # The kernel counts what the program counts, and extra_lo to extra_hi
+    # more (the close() at each end of stream, --store's NVMe I/O).
+    if kn is None:
+        print("# kernel count unavailable: " + d["syscalls"].get("kernel_unavailable", "?"))
+        return True
+    return extra_lo <= kn - d["syscalls"]["total"] <= extra_hi
 if not eval("(" + sys.argv[2] + ")"):
     print("false: " + " ".join(sys.argv[2].split()))
     print("report: " + json.dumps({x: d[x] for x in d if x not in ("tool",)}, sort_keys=True))
@@ -215,6 +227,25 @@ expect_ok "veth: recv() into region buffers, 2 flows" \
 	 c['copied_bytes'] == $STREAM2 and d['syscalls']['by_name'].get('recvfrom', 0) > 0" \
 	--flows 2 --bytes "$BYTES" -- --mode recv --flows 2
 
+check "veth: the kernel counts the loop's system calls: the program's and one close() per flow" \
+	"kernel_sc_ok(2, 2)"
+
+# recv's options of the armed mode, refused before anything is set up.
+for args in "--mode recv --armed|--armed is for --mode native" \
+	    "--mode native --wait-batch 4|are for --armed" \
+	    "--mode native --armed --cq 64 --wait-batch 33|at most half of the CQ" \
+	    "--mode native --armed --wait-usecs 0|from 1 to 1000000" \
+	    "--mode native --armed --wait-batch 0|from 1 to 16384"; do
+	IFS=' ' read -r -a a <<<"${args%%|*}"
+	"$NS" recv --port 7099 "${a[@]}" >/dev/null 2>"$tmp/recv.err"
+	rc=$?
+	if [ "$rc" = 2 ] && grep -q -- "${args#*|}" "$tmp/recv.err"; then
+		ok "recv ${args%%|*}: usage error"
+	else
+		not_ok "recv ${args%%|*}: usage error" "exit status $rc, not 2, or no '${args#*|}'"
+	fi
+done
+
 xfer --flows 2 --bytes "$BYTES" --corrupt 100000 -- --mode recv --flows 2
 if [ "$rc" = 1 ]; then
 	check "veth: a flipped byte is found at its stream offset" \
@@ -250,6 +281,41 @@ sys.exit(not (not d["bound"] and d["reason"] and d["error"]))' "$tmp/check.json"
 else
 	skip "veth: RECV without a binding" "no UNIFIED_IO_FEAT_NET_RECV"
 	skip "veth: NET_BIND fails with EOPNOTSUPP" "no UNIFIED_IO_FEAT_NET_RECV"
+fi
+
+# Armed RECV (recv --mode native --armed) over veth: every byte copied
+# (no binding), FREE gives the buffers back.
+armed_cases=("veth: armed RECV, 2 flows: byte-exact, SUBMIT and COMPLETE only"
+	     "veth: armed RECV with 16 buffers: ENOBUFS stops, re-armed, byte-exact"
+	     "veth: armed RECV, a 4-flow --store run: CQ completions the store reaps are kept")
+if ! has_feat $FEAT_NET_RECV || ! has_feat $FEAT_RECV_ARM; then
+	for c in "${armed_cases[@]}"; do skip "$c" "no UNIFIED_IO_FEAT_RECV_ARM"; done
+else
+	expect_ok "${armed_cases[0]}" \
+		"d['mode'] == 'native-armed' and d['stream_bytes'] == $STREAM2 and
+		 list(sc) == ['ioctl'] and ni['copy_bytes'] == $STREAM2 and
+		 c['copied_bytes'] == $STREAM2 and d['armed']['wait_batch'] == 1024 and
+		 kernel_sc_ok(2, 2)" \
+		--flows 2 --bytes "$BYTES" -- --mode native --no-bind --armed --flows 2 --data-size 16M
+	# 16 buffers, CQ 64, a batch of 8: a burst of more than 16 buffers on
+	# the socket stops an armed RECV with ENOBUFS.
+	expect_ok "${armed_cases[1]}" \
+		"d['stream_bytes'] == $STREAM2 and d['retries_enobufs'] > 0 and
+		 d['retries'] == d['retries_enobufs'] + d['retries_enospc'] and
+		 ni['copy_bytes'] == $STREAM2" \
+		--flows 2 --bytes "$BYTES" -- --mode native --no-bind --armed --flows 2 \
+		--data-size 64K --cq 64 --wait-batch 8 --wait-usecs 1000
+	if [ -c /dev/ng0n1 ]; then
+		expect_ok "${armed_cases[2]}" \
+			"d['store']['verified'] and d['stream_bytes'] == 4 * ($nbytes + 64) and
+			 d['bpf_stats']['bytes'] == 4 * ($nbytes + 64) and
+			 d['store']['submit_calls'] > 0 and
+			 kernel_sc_ok(4 + d['store']['submit_calls'], 10**9)" \
+			--flows 4 --bytes "$BYTES" -- --mode native --no-bind --armed --flows 4 \
+			--data-size 16M --store /dev/ng0n1 --bpf-stats
+	else
+		skip "${armed_cases[2]}" "no /dev/ng0n1"
+	fi
 fi
 
 for mode in zcrx zcrx-region; do
@@ -409,7 +475,9 @@ ADDR=10.77.2.1
 unionic_cases=("unionic: zcrx-region, payload DMA'd into the region's data area"
 	      "unionic: zcrx, anonymous area" "unionic: recv() baseline"
 	      "unionic: native, the region as the queue's memory provider"
-	      "unionic: native: wire -> region -> BPF -> NVMe")
+	      "unionic: native: wire -> region -> BPF -> NVMe"
+	      "unionic: native --armed: zero-copy, far fewer system calls than chunks"
+	      "unionic: native --armed: wire -> region -> BPF -> NVMe")
 if [ -z "$unionic" ]; then
 	for c in "${unionic_cases[@]}" "${back_cases[6]}"; do skip "$c" "$unionic_why"; done
 	summary
@@ -458,8 +526,7 @@ else
 fi
 
 if ! has_feat $FEAT_NET_RECV; then
-	skip "${unionic_cases[3]}" "no UNIFIED_IO_FEAT_NET_RECV"
-	skip "${unionic_cases[4]}" "no UNIFIED_IO_FEAT_NET_RECV"
+	for c in "${unionic_cases[@]:3}"; do skip "$c" "no UNIFIED_IO_FEAT_NET_RECV"; done
 elif ! has_feat $FEAT_NET_PROVIDER; then
 	xfer --flows 1 --bytes 64K -- --mode native --ifname "$UNIC" --rxq "$UQ" --data-size 4M
 	if [ "$rc" = 1 ] && grep -q 'NET_BIND.*Operation not supported: .' "$tmp/recv.err"; then
@@ -468,8 +535,9 @@ elif ! has_feat $FEAT_NET_PROVIDER; then
 		not_ok "unionic: without NET_PROVIDER, NET_BIND fails with EOPNOTSUPP and a reason" \
 			"receiver exit status $rc"
 	fi
-	skip "${unionic_cases[3]}" "no UNIFIED_IO_FEAT_NET_PROVIDER (boot the patched kernel)"
-	skip "${unionic_cases[4]}" "no UNIFIED_IO_FEAT_NET_PROVIDER (boot the patched kernel)"
+	for c in "${unionic_cases[@]:3}"; do
+		skip "$c" "no UNIFIED_IO_FEAT_NET_PROVIDER (boot the patched kernel)"
+	done
 else
 	if in_r "$UIO" -j net check dev "$UNIC" rxq "$UQ" >"$tmp/check.json" 2>"$tmp/recv.err" &&
 	   python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
@@ -494,6 +562,31 @@ sys.exit(not (d["bound"] and d["net"]["state"] == "bound" and d["net"]["nr_bufs"
 			--flows 1 --data-size 16M --store /dev/ng0n1 --bpf-stats
 	else
 		skip "${unionic_cases[4]}" "no /dev/ng0n1"
+	fi
+	if ! has_feat $FEAT_RECV_ARM; then
+		skip "${unionic_cases[5]}" "no UNIFIED_IO_FEAT_RECV_ARM"
+		skip "${unionic_cases[6]}" "no UNIFIED_IO_FEAT_RECV_ARM"
+	else
+		# A system call per chunk would be as many as the chunks; the
+		# armed loop makes one per batch or per --wait-usecs (200 ms).
+		expect_ok "${unionic_cases[5]}" \
+			"d['mode'] == 'native-armed' and ni['state'] == 'bound' and
+			 ni['zc_bytes'] >= $STREAM2 * 99 // 100 and ni['copy_bytes'] <= $STREAM2 // 100 and
+			 ni['refill_bad_addr'] == 0 and ni['refill_not_held'] == 0 and
+			 list(sc) == ['ioctl'] and 4 * d['syscalls']['total'] <= c['chunks'] and
+			 kernel_sc_ok(2, 2)" \
+			--flows 2 --bytes "$BYTES" -- --mode native --armed --ifname "$UNIC" --rxq "$UQ" \
+			--flows 2 --data-size 16M
+		if [ -c /dev/ng0n1 ]; then
+			expect_ok "${unionic_cases[6]}" \
+				"d['store']['verified'] and ni['zc_bytes'] > 0 and
+				 0 < d['bpf_stats']['bytes'] <= $STREAM1 and
+				 kernel_sc_ok(1 + d['store']['submit_calls'], 10**9)" \
+				--flows 1 --bytes "$BYTES" -- --mode native --armed --ifname "$UNIC" \
+				--rxq "$UQ" --flows 1 --data-size 16M --store /dev/ng0n1 --bpf-stats
+		else
+			skip "${unionic_cases[6]}" "no /dev/ng0n1"
+		fi
 	fi
 fi
 
