@@ -139,6 +139,14 @@ TEST(setup_options)
 				"the failed call had other options");
 	}
 	EXPECT_EXPLAINS(UNIO_CALL_SETUP, -EBUSY, NULL, "one SETUP per open");
+	{
+		UNIO_OPTS(ring, .ring = 3);
+
+		EXPECT_EXPLAINS(UNIO_CALL_SETUP, -EINVAL, &ring, "ring 3",
+				"UNIO_RING_IO_URING");
+	}
+	EXPECT_EXPLAINS(UNIO_CALL_SETUP, -EOPNOTSUPP, NULL,
+			"UNIFIED_IO_FEAT_URING_CMD", "UNIO_RING_AUTO");
 	EXPECT_EXPLAINS(UNIO_CALL_SETUP, -EPROTO, NULL, "layout");
 	EXPECT_EXPLAINS(UNIO_CALL_SETUP, -ENOTTY, NULL, UNIFIED_IO_DEVICE,
 			"not the unified_io device");

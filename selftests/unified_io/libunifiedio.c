@@ -6,7 +6,11 @@
  * unio_submit_and_wait(), the name tables, zcrx over the caller's memory,
  * and SEND (1.6): unio_prep_send(), unio_cqe_is_notif(),
  * unio_send_get_info(), a buffer sent over loopback TCP and checked at the
- * receiver, and the NVMe READs the library refuses while it is in flight.
+ * receiver, and the NVMe READs the library refuses while it is in flight;
+ * and 1.7: armed RECV through the library on both rings, over lo and over
+ * veth between two namespaces (a byte-exact stream; no SUBMIT or COMPLETE
+ * while chunks are queued, counted by the region's stats), CANCEL,
+ * unio_submit_and_wait() beside it, and link chains.
  *
  * Unlike the other selftests this one is linked against the shared library
  * (libunifiedio.so, found through its rpath), so it exercises the exported
@@ -14,11 +18,16 @@
  */
 #include <inttypes.h>
 #include <liburing.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "ut.h"
+#include "net_lib.h"
 
 /* An options struct from a "newer" caller: known fields plus a tail. */
 struct opts_v2 {
@@ -983,6 +992,814 @@ TEST_F(lib_send, nvme_read_split)
 	EXPECT_EQ(x.sends, x.notifs);
 	unio_nvme_close(ns);
 	free(x.got);
+}
+
+/* The 1.7 helpers: the descriptor fields they set and the final test. */
+TEST(prep_armed)
+{
+	struct unified_io_desc d;
+	struct unified_io_cqe c;
+
+	memset(&d, 0xff, sizeof(d));
+	d.len = 0;	/* the helpers leave the other fields as they found them */
+	unio_prep_recv_armed(&d, 7, 3, UNIFIED_IO_RECV_F_BPF, 0x1234);
+	EXPECT_EQ(UNIFIED_IO_OP_RECV, d.opcode);
+	EXPECT_EQ(3, d.owner);
+	EXPECT_EQ(0U, d.len);
+	EXPECT_EQ(7, d.net.fd);
+	EXPECT_EQ((__u32)(UNIFIED_IO_RECV_F_ARM | UNIFIED_IO_RECV_F_BPF),
+		  d.net.flags);
+	EXPECT_EQ(0x1234ULL, d.user_data);
+
+	memset(&d, 0xff, sizeof(d));
+	unio_prep_cancel(&d, 9, 42);
+	EXPECT_EQ(UNIFIED_IO_OP_CANCEL, d.opcode);
+	EXPECT_EQ(0, d.owner);
+	EXPECT_EQ(0ULL, d.addr);
+	EXPECT_EQ(0U, d.len);
+	EXPECT_EQ(9, d.net.fd);
+	EXPECT_EQ(0U, d.net.flags);
+	EXPECT_EQ(42ULL, d.user_data);
+
+	memset(&d, 0xff, sizeof(d));
+	unio_prep_cancel_all(&d, 43);
+	EXPECT_EQ(UNIFIED_IO_OP_CANCEL, d.opcode);
+	EXPECT_EQ(-1, d.net.fd);
+	EXPECT_EQ((__u32)UNIFIED_IO_CANCEL_F_ALL, d.net.flags);
+	EXPECT_EQ(0U, d.len);
+	EXPECT_EQ(0ULL, d.addr);
+
+	memset(&c, 0, sizeof(c));
+	c.opcode = UNIFIED_IO_OP_RECV;
+	c.flags = UNIFIED_IO_CQE_F_MORE | UNIFIED_IO_CQE_F_COPIED;
+	EXPECT_FALSE(unio_cqe_is_final(&c));
+	c.flags = UNIFIED_IO_CQE_F_COPIED;
+	EXPECT_TRUE(unio_cqe_is_final(&c));
+	c.opcode = UNIFIED_IO_OP_SEND;
+	c.flags = UNIFIED_IO_CQE_F_MORE;
+	EXPECT_FALSE(unio_cqe_is_final(&c));
+	c.flags = UNIFIED_IO_CQE_F_NOTIF;
+	EXPECT_TRUE(unio_cqe_is_final(&c));
+	/* An NVMe status with bit 1 set is not F_MORE. */
+	c.opcode = UNIFIED_IO_OP_NVME;
+	c.res = -EIO;
+	c.flags = UNIFIED_IO_CQE_F_MORE;
+	EXPECT_TRUE(unio_cqe_is_final(&c));
+}
+
+/*
+ * Armed RECV through the library, on the module's ring and, when the kernel
+ * has UNIFIED_IO_FEAT_URING_CMD, on io_uring: 64 buffers of 4 KiB.
+ */
+#define ARM_BUF		4096U
+#define ARM_NR_BUFS	64U
+#define ARM_OWNER	5
+#define ARM_UD		0xa4a4ULL
+#define ARM_WAIT_NS	(20ULL * 1000000000ULL)
+
+FIXTURE(lib_armed) {
+	struct unio_region *r;
+	struct unio_queue *q;
+	uint32_t feat;
+	int tx, rx;
+	struct nl_pair pair;	/* the veth variants' */
+};
+
+FIXTURE_VARIANT(lib_armed) {
+	uint32_t ring;
+	bool nvme;	/* a namespace attached: unio_reap() sleeps in io_uring */
+	bool veth;	/* TCP over a veth pair between two namespaces, not lo */
+};
+
+FIXTURE_VARIANT_ADD(lib_armed, module) {
+	.ring = UNIO_RING_MODULE,
+};
+
+FIXTURE_VARIANT_ADD(lib_armed, module_nvme) {
+	.ring = UNIO_RING_MODULE,
+	.nvme = true,
+};
+
+FIXTURE_VARIANT_ADD(lib_armed, io_uring) {
+	.ring = UNIO_RING_IO_URING,
+};
+
+FIXTURE_VARIANT_ADD(lib_armed, module_veth) {
+	.ring = UNIO_RING_MODULE,
+	.veth = true,
+};
+
+FIXTURE_VARIANT_ADD(lib_armed, io_uring_veth) {
+	.ring = UNIO_RING_IO_URING,
+	.veth = true,
+};
+
+/*
+ * A connected pair over veth: the listener in the rx namespace (the
+ * caller's, after nl_pair_create()), the sender's socket made in the tx
+ * namespace.
+ */
+static void __veth_pair(struct __test_metadata *_metadata, struct nl_pair *p,
+			int *tx, int *rx)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	int l, one = 1, ret;
+
+	ret = nl_pair_create(p, "veth");
+	if (ret == -EOPNOTSUPP)
+		SKIP(return, "no veth");
+	if (ret == -EPERM)
+		SKIP(return, "network namespaces need CAP_SYS_ADMIN");
+	ASSERT_EQ(0, ret) TH_LOG("veth pair: %s", p->err);
+	a.sin_addr = p->rx_addr;
+	/* lo too, for the tests that make a second (loopback) pair. */
+	ASSERT_EQ(0, nl_lo_up());
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, l);
+	ASSERT_EQ(0, bind(l, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_EQ(0, listen(l, 1));
+	ASSERT_EQ(0, getsockname(l, (struct sockaddr *)&a, &alen));
+	ASSERT_EQ(0, nl_netns_enter(p->ns_tx));
+	*tx = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_EQ(0, nl_netns_enter(p->ns_rx));
+	ASSERT_LE(0, *tx);
+	ret = connect(*tx, (struct sockaddr *)&a, sizeof(a));
+	ASSERT_EQ(0, ret) TH_LOG("connect %s:%u: %s", inet_ntoa(a.sin_addr),
+				 ntohs(a.sin_port), strerror(errno));
+	*rx = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	ASSERT_LE(0, *rx);
+	close(l);
+	ASSERT_EQ(0, setsockopt(*tx, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
+}
+
+FIXTURE_SETUP(lib_armed)
+{
+	uint32_t feat = 0;
+
+	self->r = NULL;
+	self->tx = self->rx = -1;
+	memset(&self->pair, 0, sizeof(self->pair));
+	self->pair.ns_orig = self->pair.ns_rx = self->pair.ns_tx = -1;
+	UT_REQUIRE_DEVICE();
+	ASSERT_EQ(0, unio_get_features(NULL, &feat));
+	self->feat = feat;
+	if (variant->ring == UNIO_RING_IO_URING &&
+	    !(feat & UNIFIED_IO_FEAT_URING_CMD))
+		SKIP(return, "no UNIFIED_IO_FEAT_URING_CMD");
+
+	UNIO_OPTS(opts, .sq_entries = 32, .cq_entries = 128,
+		  .buf_size = ARM_BUF, .data_size = ARM_NR_BUFS * ARM_BUF,
+		  .ring = variant->ring);
+	ASSERT_EQ(0, unio_region_create(&opts, &self->r));
+	EXPECT_EQ((int)variant->ring, unio_region_ring(self->r));
+	self->q = unio_region_queue(self->r);
+	ASSERT_NE(NULL, self->q);
+	if (variant->nvme) {
+		struct unio_nvme *ns;
+		int ret = unio_nvme_open(self->r, "/dev/ng0n1", NULL, &ns);
+
+		if (ret == -ENOENT || ret == -ENODEV)
+			SKIP(return, "no /dev/ng0n1");
+		ASSERT_EQ(0, ret) TH_LOG("unio_nvme_open /dev/ng0n1: %s",
+					 strerror(-ret));
+	}
+	if (variant->veth)
+		__veth_pair(_metadata, &self->pair, &self->tx, &self->rx);
+	else
+		tcp_pair(0, &self->tx, &self->rx);
+}
+
+FIXTURE_TEARDOWN(lib_armed)
+{
+	if (self->tx >= 0)
+		close(self->tx);
+	if (self->rx >= 0)
+		close(self->rx);
+	if (self->r)
+		unio_region_destroy(self->r);
+	if (self->pair.ns_orig >= 0)
+		nl_pair_destroy(&self->pair);
+}
+
+/* Byte @i of the test stream. */
+static uint8_t arm_byte(uint64_t i)
+{
+	return (uint8_t)(i * 131 + (i >> 11) * 7 + 1);
+}
+
+struct arm_writer {
+	int fd;
+	uint64_t total;
+	uint64_t delay_ns;	/* before the first byte */
+	bool shut;		/* shutdown(SHUT_WR) after the last */
+	int err;
+};
+
+/* Write the stream in pieces of 1 to 9000 bytes. */
+static void *arm_write(void *arg)
+{
+	struct arm_writer *w = arg;
+	uint8_t buf[9000];
+	uint64_t off = 0, seed = 1;
+
+	if (w->delay_ns)
+		nanosleep(&(struct timespec){ .tv_sec = w->delay_ns / 1000000000ULL,
+					      .tv_nsec = w->delay_ns % 1000000000ULL },
+			  NULL);
+	while (off < w->total) {
+		size_t len, i;
+		ssize_t n;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		len = 1 + (seed >> 33) % sizeof(buf);
+		if (len > w->total - off)
+			len = w->total - off;
+		for (i = 0; i < len; i++)
+			buf[i] = arm_byte(off + i);
+		n = write(w->fd, buf, len);
+		if (n <= 0) {
+			w->err = n < 0 ? errno : EPIPE;
+			return NULL;
+		}
+		off += n;
+	}
+	if (w->shut && shutdown(w->fd, SHUT_WR))
+		w->err = errno;
+	return NULL;
+}
+
+/* The region's counters, as mapped (struct unified_io_stats). */
+static const struct unified_io_stats *arm_stats(struct unio_region *r)
+{
+	const struct unified_io_region_layout *l = unio_region_layout(r);
+
+	return (const void *)((const char *)unio_region_data(r) - l->data_off +
+			      l->stats);
+}
+
+struct arm_rx {
+	uint64_t got;		/* stream bytes received and checked */
+	uint64_t bad_at;	/* first byte that differed, or UINT64_MAX */
+	unsigned int chunks;
+	unsigned int arms;	/* armed RECVs submitted */
+	unsigned int frees;	/* FREEs outstanding */
+	unsigned int enobufs, enospc;	/* finals that made us arm again */
+	int final;		/* the last final result */
+	bool ended;		/* final result 0: the peer closed */
+};
+
+/*
+ * Handle completions: check each chunk against the stream and FREE its
+ * buffer; after a final -ENOBUFS or -ENOSPC arm again (the bytes stayed on
+ * the socket).
+ */
+static void __arm_handle(struct __test_metadata *_metadata,
+			 struct unio_region *r, int rx, struct arm_rx *a,
+			 const struct unified_io_cqe *c, unsigned int n)
+{
+	struct unified_io_desc fr[128];
+	unsigned int i, nfr = 0;
+	const uint8_t *p;
+
+	ASSERT_GE(128U, n);
+	for (i = 0; i < n; i++) {
+		if (c[i].opcode == UNIFIED_IO_OP_FREE) {
+			ASSERT_EQ(0, c[i].res) TH_LOG("FREE: %s", strerror(-c[i].res));
+			a->frees--;
+			continue;
+		}
+		ASSERT_EQ(UNIFIED_IO_OP_RECV, c[i].opcode);
+		ASSERT_EQ(ARM_UD + a->arms - 1, c[i].user_data);
+		if (unio_cqe_is_final(&c[i])) {
+			a->final = c[i].res;
+			if (c[i].res == -ENOBUFS || c[i].res == -ENOSPC) {
+				struct unified_io_desc d = {};
+
+				a->enobufs += c[i].res == -ENOBUFS;
+				a->enospc += c[i].res == -ENOSPC;
+				unio_prep_recv_armed(&d, rx, ARM_OWNER, 0,
+						     ARM_UD + a->arms);
+				ASSERT_EQ(1, unio_submit_descs(r, &d, 1));
+				a->arms++;
+				continue;
+			}
+			ASSERT_EQ(0, c[i].res) TH_LOG("final: %s after %" PRIu64 " bytes",
+						      strerror(-c[i].res), a->got);
+			a->ended = true;
+			continue;
+		}
+		ASSERT_LT(0, c[i].res);
+		ASSERT_GE(ARM_BUF, (uint32_t)c[i].res);
+		EXPECT_NE(0U, c[i].flags & UNIFIED_IO_CQE_F_COPIED);
+		p = unio_data_ptr(unio_region_queue(r), c[i].addr);
+		for (int32_t j = 0; j < c[i].res; j++)
+			if (p[j] != arm_byte(a->got + j) && a->bad_at == UINT64_MAX)
+				a->bad_at = a->got + j;
+		a->got += c[i].res;
+		a->chunks++;
+		memset(&fr[nfr], 0, sizeof(fr[nfr]));
+		unio_prep_free(&fr[nfr++], ARM_OWNER, c[i].addr & ~(uint64_t)(ARM_BUF - 1),
+			       0xf000 + i);
+	}
+	if (nfr) {
+		ASSERT_EQ((int)nfr, unio_submit_descs(r, fr, nfr));
+		a->frees += nfr;
+	}
+}
+
+#define arm_handle(a, c, n) __arm_handle(_metadata, self->r, self->rx, a, c, n)
+
+/*
+ * A 4 MiB stream in pieces of random size, received by one armed RECV
+ * (armed again after ENOBUFS/ENOSPC) and checked byte for byte; the peer's
+ * close ends it with a final 0 and every byte delivered.
+ */
+TEST_F(lib_armed, stream)
+{
+	struct arm_writer w = { .fd = self->tx, .total = 4U << 20, .shut = true };
+	struct arm_rx a = { .bad_at = UINT64_MAX };
+	uint64_t deadline = ut_now_ns() + ARM_WAIT_NS;
+	struct unified_io_desc d = {};
+	struct unified_io_cqe c[128];
+	pthread_t th;
+
+	if (!(self->feat & UNIFIED_IO_FEAT_RECV_ARM))
+		SKIP(return, "no UNIFIED_IO_FEAT_RECV_ARM");
+	unio_prep_recv_armed(&d, self->rx, ARM_OWNER, 0, ARM_UD);
+	ASSERT_EQ(1, unio_submit_descs(self->r, &d, 1));
+	a.arms = 1;
+	/* Another RECV with the armed one's user_data: refused, nothing queued. */
+	unio_prep_recv(&d, self->rx, ARM_OWNER, 0, 0, ARM_UD);
+	EXPECT_EQ(-EINVAL, unio_submit_descs(self->r, &d, 1));
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, arm_write, &w));
+	while (!a.ended || a.frees) {
+		int n = unio_reap(self->r, c, 128, 0, 0);
+
+		if (n == 0)
+			n = unio_reap(self->r, c, 128, 1, 100000000ULL);
+		if (n == -ETIME) {
+			ASSERT_GT(deadline, ut_now_ns())
+				TH_LOG("stuck after %" PRIu64 " bytes, %u chunks, %u arms",
+				       a.got, a.chunks, a.arms);
+			continue;
+		}
+		ASSERT_LT(0, n) TH_LOG("unio_reap: %s", strerror(-n));
+		arm_handle(&a, c, n);
+		if (_metadata->exit_code)
+			break;
+	}
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, w.err);
+	EXPECT_EQ(w.total, a.got);
+	EXPECT_EQ(UINT64_MAX, a.bad_at);
+	EXPECT_EQ(0, a.final);
+	EXPECT_LT(1U, a.chunks);
+	TH_LOG("%u chunks, %u arms (after %u ENOBUFS, %u ENOSPC)", a.chunks,
+	       a.arms, a.enobufs, a.enospc);
+	EXPECT_EQ(a.arms, 1 + a.enobufs + a.enospc);
+}
+
+/*
+ * The armed path costs no system call while data is queued: with the
+ * chunks of 64 KiB in the CQ, unio_reap() with min 0 takes them all and
+ * neither SUBMIT nor COMPLETE is counted (struct unified_io_stats
+ * submit_calls and waits). Once the CQ is empty, min 1 sleeps in COMPLETE
+ * (waits moves) until more data comes. unio_submit_and_wait() of a CANCEL
+ * then returns the CANCEL's completion and keeps the RECV's final one for
+ * unio_reap().
+ */
+TEST_F(lib_armed, no_syscalls)
+{
+	struct arm_writer w = { .fd = self->tx, .total = 64U << 10 };
+	struct arm_rx a = { .bad_at = UINT64_MAX };
+	const struct unified_io_stats *st = arm_stats(self->r);
+	uint64_t deadline = ut_now_ns() + ARM_WAIT_NS;
+	uint64_t submits, waits, queued = 0;
+	struct unified_io_desc d = {};
+	struct unified_io_cqe c[128];
+	pthread_t th;
+	int n;
+
+	if (variant->ring != UNIO_RING_MODULE)
+		SKIP(return, "io_uring completions come through io_uring_enter()");
+	if (!(self->feat & UNIFIED_IO_FEAT_RECV_ARM))
+		SKIP(return, "no UNIFIED_IO_FEAT_RECV_ARM");
+
+	unio_prep_recv_armed(&d, self->rx, ARM_OWNER, 0, ARM_UD);
+	ASSERT_EQ(1, unio_submit_descs(self->r, &d, 1));
+	a.arms = 1;
+	arm_write(&w);
+	ASSERT_EQ(0, w.err);
+
+	/* Wait, without the library, until the CQ holds every byte. */
+	while (queued < w.total) {
+		uint32_t head = *self->q->cq.khead;
+		uint32_t tail = unio_smp_load_acquire(self->q->cq.ktail);
+
+		for (queued = 0; head != tail; head++) {
+			const struct unified_io_cqe *e =
+				&self->q->cq.cqes[head & self->q->cq.ring_mask];
+
+			ASSERT_EQ(ARM_UD, e->user_data);
+			ASSERT_FALSE(unio_cqe_is_final(e))
+				TH_LOG("final %d with %" PRIu64 " bytes queued",
+				       e->res, queued);
+			queued += e->res;
+		}
+		ASSERT_GT(deadline, ut_now_ns())
+			TH_LOG("%" PRIu64 " of %" PRIu64 " bytes in the CQ",
+			       queued, w.total);
+		usleep(1000);
+	}
+	submits = __atomic_load_n(&st->submit_calls, __ATOMIC_RELAXED);
+	waits = __atomic_load_n(&st->waits, __ATOMIC_RELAXED);
+	while (a.got < w.total) {
+		/* 8 at a time: several calls, none of them a system call. */
+		n = unio_reap(self->r, c, 8, 0, 0);
+		ASSERT_LT(0, n) TH_LOG("%d after %" PRIu64 " bytes", n, a.got);
+		for (int i = 0; i < n; i++) {
+			ASSERT_EQ(UNIFIED_IO_OP_RECV, c[i].opcode);
+			ASSERT_FALSE(unio_cqe_is_final(&c[i]));
+			a.got += c[i].res;
+			a.chunks++;
+		}
+	}
+	EXPECT_EQ(w.total, a.got);
+	EXPECT_EQ(submits, __atomic_load_n(&st->submit_calls, __ATOMIC_RELAXED));
+	EXPECT_EQ(waits, __atomic_load_n(&st->waits, __ATOMIC_RELAXED));
+	EXPECT_LT(8U, a.chunks);	/* more than one call's worth */
+
+	/* Empty: min 0 returns at once, min 1 sleeps until the writer's bytes. */
+	EXPECT_EQ(0, unio_reap(self->r, c, 8, 0, 0));
+	EXPECT_EQ(waits, __atomic_load_n(&st->waits, __ATOMIC_RELAXED));
+	w.total = 1000;
+	w.delay_ns = 200000000ULL;
+	ASSERT_EQ(0, pthread_create(&th, NULL, arm_write, &w));
+	n = unio_reap(self->r, c, 8, 1, ARM_WAIT_NS);
+	pthread_join(th, NULL);
+	ASSERT_LT(0, n);
+	EXPECT_EQ(UNIFIED_IO_OP_RECV, c[0].opcode);
+	EXPECT_FALSE(unio_cqe_is_final(&c[0]));
+	/* With a namespace the sleep is in io_uring, on a poll of the fd. */
+	if (!variant->nvme) {
+		EXPECT_LE(waits + 1, __atomic_load_n(&st->waits, __ATOMIC_RELAXED));
+	} else {
+		EXPECT_EQ(waits, __atomic_load_n(&st->waits, __ATOMIC_RELAXED));
+	}
+	EXPECT_EQ(submits, __atomic_load_n(&st->submit_calls, __ATOMIC_RELAXED));
+
+	/* Its user_data is the armed RECV's: refused. */
+	unio_prep_cancel(&d, self->rx, ARM_UD);
+	EXPECT_EQ(-EINVAL, unio_submit_and_wait(self->r, &d, &c[0], 0));
+	/* Beside the armed RECV: the CANCEL's completion, not the RECV's. */
+	unio_prep_cancel(&d, self->rx, 77);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &c[0], ARM_WAIT_NS));
+	EXPECT_EQ(UNIFIED_IO_OP_CANCEL, c[0].opcode);
+	EXPECT_EQ(77ULL, c[0].user_data);
+	EXPECT_EQ(1, c[0].res);
+	/* The RECV's final completion (ECANCELED) was posted first: held. */
+	n = unio_reap(self->r, c, 8, 0, 0);
+	ASSERT_LE(1, n);
+	EXPECT_EQ(UNIFIED_IO_OP_RECV, c[n - 1].opcode);
+	EXPECT_EQ(ARM_UD, c[n - 1].user_data);
+	EXPECT_TRUE(unio_cqe_is_final(&c[n - 1]));
+	EXPECT_EQ(-ECANCELED, c[n - 1].res);
+	/* Nothing armed now: the user_data is free again, nothing outstanding. */
+	unio_prep_cancel(&d, self->rx, ARM_UD);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &c[0], ARM_WAIT_NS));
+	EXPECT_EQ(-ENOENT, c[0].res);
+}
+
+/*
+ * Destroying the region with an armed RECV that has delivered chunks and
+ * is still armed (on io_uring: a multishot request on the provided buffer
+ * ring the library unregisters) stops it without a final completion; the
+ * socket stays usable and keeps what was not delivered.
+ */
+TEST_F(lib_armed, destroy_armed)
+{
+	struct arm_writer w = { .fd = self->tx, .total = 10000 };
+	struct unified_io_desc d = {};
+	struct unified_io_cqe c[16];
+	uint64_t got = 0;
+	uint8_t tail[64];
+	ssize_t n;
+	int ret;
+
+	if (!(self->feat & UNIFIED_IO_FEAT_RECV_ARM))
+		SKIP(return, "no UNIFIED_IO_FEAT_RECV_ARM");
+	unio_prep_recv_armed(&d, self->rx, ARM_OWNER, 0, ARM_UD);
+	ASSERT_EQ(1, unio_submit_descs(self->r, &d, 1));
+	arm_write(&w);
+	ASSERT_EQ(0, w.err);
+	while (got < w.total) {
+		ret = unio_reap(self->r, c, 16, 1, ARM_WAIT_NS);
+		ASSERT_LT(0, ret) TH_LOG("unio_reap: %s", strerror(-ret));
+		for (int i = 0; i < ret; i++) {
+			ASSERT_FALSE(unio_cqe_is_final(&c[i]));
+			got += c[i].res;
+		}
+	}
+	EXPECT_EQ(w.total, got);
+	unio_region_destroy(self->r);
+	self->r = NULL;
+	/* The arm is gone with the region: new bytes stay on the socket. */
+	w.total = sizeof(tail);
+	arm_write(&w);
+	ASSERT_EQ(0, w.err);
+	n = recv(self->rx, tail, sizeof(tail), MSG_WAITALL);
+	ASSERT_EQ((ssize_t)sizeof(tail), n);
+	EXPECT_EQ(arm_byte(0), tail[0]);
+	EXPECT_EQ(arm_byte(sizeof(tail) - 1), tail[sizeof(tail) - 1]);
+}
+
+/*
+ * unio_submit_and_wait() of an armed RECV returns its first chunk; a second
+ * socket armed beside it; unio_prep_cancel_all() stops both (res 2), each
+ * with its final -ECANCELED, after which the unified path is idle.
+ */
+TEST_F(lib_armed, cancel_all)
+{
+	struct arm_writer w = { .fd = self->tx, .total = 100 };
+	struct unified_io_desc d = {};
+	struct unified_io_cqe c[16];
+	unsigned int finals = 0, seen = 0;
+	uint64_t got = 0;
+	int tx2 = -1, rx2 = -1, n;
+
+	if (!(self->feat & UNIFIED_IO_FEAT_RECV_ARM))
+		SKIP(return, "no UNIFIED_IO_FEAT_RECV_ARM");
+	tcp_pair(0, &tx2, &rx2);
+	arm_write(&w);
+	ASSERT_EQ(0, w.err);
+	unio_prep_recv_armed(&d, self->rx, ARM_OWNER, 0, ARM_UD);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &c[0], ARM_WAIT_NS));
+	EXPECT_EQ(ARM_UD, c[0].user_data);
+	EXPECT_FALSE(unio_cqe_is_final(&c[0]));
+	ASSERT_LT(0, c[0].res);
+	got = c[0].res;
+	/* The rest of the 100 bytes, if they came in more than one chunk. */
+	while (got < w.total) {
+		n = unio_reap(self->r, c, 16, 1, ARM_WAIT_NS);
+		ASSERT_LT(0, n);
+		for (int i = 0; i < n; i++)
+			got += c[i].res;
+	}
+	EXPECT_EQ(w.total, got);
+
+	unio_prep_recv_armed(&d, rx2, ARM_OWNER, 0, ARM_UD + 1);
+	ASSERT_EQ(1, unio_submit_descs(self->r, &d, 1));
+	unio_prep_cancel_all(&d, 99);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &c[0], ARM_WAIT_NS));
+	EXPECT_EQ(UNIFIED_IO_OP_CANCEL, c[0].opcode);
+	EXPECT_EQ(2, c[0].res);
+	while (finals < 2) {
+		n = unio_reap(self->r, c, 16, 1, ARM_WAIT_NS);
+		ASSERT_LT(0, n) TH_LOG("%u finals", finals);
+		for (int i = 0; i < n; i++) {
+			ASSERT_EQ(UNIFIED_IO_OP_RECV, c[i].opcode);
+			ASSERT_TRUE(unio_cqe_is_final(&c[i]));
+			EXPECT_EQ(-ECANCELED, c[i].res);
+			/* Each once, in either order. */
+			ASSERT_TRUE(c[i].user_data == ARM_UD ||
+				    c[i].user_data == ARM_UD + 1);
+			EXPECT_EQ(0U, seen & (1U << (c[i].user_data - ARM_UD)));
+			seen |= 1U << (c[i].user_data - ARM_UD);
+			finals++;
+		}
+	}
+	/* Nothing armed, nothing outstanding. */
+	EXPECT_EQ(0, unio_reap(self->r, c, 16, 0, 0));
+	unio_prep_nop(&d, ARM_UD);
+	ASSERT_EQ(0, unio_submit_and_wait(self->r, &d, &c[0], ARM_WAIT_NS));
+	EXPECT_EQ(UNIFIED_IO_OP_NOP, c[0].opcode);
+	close(tx2);
+	close(rx2);
+}
+
+/*
+ * One completion stream whatever ran the operation: a SEND on the unified
+ * path gives the same two completions on both rings, the first with
+ * UNIFIED_IO_CQE_F_MORE and the bytes queued, then the notification.
+ */
+TEST_F(lib_armed, send_two_completions)
+{
+	uint64_t deadline = ut_now_ns() + ARM_WAIT_NS;
+	struct unified_io_desc d = {};
+	struct unified_io_cqe c[4];
+	unsigned int ncqe = 0, got = 0;
+	uint8_t in[3000], *p;
+	uint64_t off;
+
+	if (!(self->feat & UNIFIED_IO_FEAT_NET_SEND))
+		SKIP(return, "no UNIFIED_IO_FEAT_NET_SEND");
+	ASSERT_EQ(0, unio_buf_alloc(self->q, ARM_OWNER, &off));
+	p = unio_data_ptr(self->q, off);
+	for (unsigned int i = 0; i < sizeof(in); i++)
+		p[i] = arm_byte(i);
+	unio_prep_send(&d, self->tx, ARM_OWNER, off, sizeof(in), 0, 55);
+	ASSERT_EQ(1, unio_submit_descs(self->r, &d, 1));
+	while (ncqe < 2 || got < sizeof(in)) {
+		ssize_t n = recv(self->rx, in + got, sizeof(in) - got, MSG_DONTWAIT);
+		int r;
+
+		if (n > 0)
+			got += n;
+		ASSERT_GT(deadline, ut_now_ns())
+			TH_LOG("%u completions, %u bytes", ncqe, got);
+		r = unio_reap(self->r, c + ncqe, 4 - ncqe, 0, 0);
+		ASSERT_LE(0, r);
+		ncqe += r;
+		if (!r && n <= 0)
+			usleep(1000);
+	}
+	ASSERT_EQ(2U, ncqe);
+	for (unsigned int i = 0; i < 2; i++) {
+		EXPECT_EQ(UNIFIED_IO_OP_SEND, c[i].opcode);
+		EXPECT_EQ(55ULL, c[i].user_data);
+		EXPECT_EQ((int)sizeof(in), c[i].res);
+		EXPECT_EQ(off, c[i].addr);
+	}
+	EXPECT_FALSE(unio_cqe_is_notif(&c[0]));
+	EXPECT_FALSE(unio_cqe_is_final(&c[0]));
+	EXPECT_TRUE(unio_cqe_is_notif(&c[1]));
+	EXPECT_TRUE(unio_cqe_is_final(&c[1]));
+	for (unsigned int i = 0; i < sizeof(in); i++)
+		if (in[i] != arm_byte(i)) {
+			EXPECT_EQ(arm_byte(i), in[i]) TH_LOG("byte %u", i);
+			break;
+		}
+	EXPECT_EQ(0, unio_buf_free(self->q, ARM_OWNER, off));
+}
+
+/*
+ * unio_submit_chain(): EOPNOTSUPP on the module's ring; on io_uring a NOP,
+ * a FREE that fails (no such buffer held) and a NOP: the last is cancelled.
+ */
+TEST(lib_chain)
+{
+	struct unified_io_desc d[3] = {}, rd = {};
+	struct unified_io_cqe c[3];
+	struct unio_region *r;
+	uint32_t feat = 0;
+	int n, got = 0;
+
+	UT_REQUIRE_DEVICE();
+	ASSERT_EQ(0, unio_get_features(NULL, &feat));
+	unio_prep_nop(&d[0], 1);
+	unio_prep_free(&d[1], 3, 0, 2);	/* buffer 0 is free: -EALREADY */
+	unio_prep_nop(&d[2], 3);
+
+	UNIO_OPTS(mod, .sq_entries = 8, .buf_size = 4096, .data_size = 4 * 4096,
+		  .ring = UNIO_RING_MODULE);
+	ASSERT_EQ(0, unio_region_create(&mod, &r));
+	EXPECT_EQ(UNIO_RING_MODULE, unio_region_ring(r));
+	EXPECT_EQ(-EOPNOTSUPP, unio_submit_chain(r, d, 3));
+	unio_region_destroy(r);
+
+	UNIO_OPTS(uo, .sq_entries = 8, .buf_size = 4096, .data_size = 4 * 4096,
+		  .ring = UNIO_RING_IO_URING);
+	if (!(feat & UNIFIED_IO_FEAT_URING_CMD)) {
+		EXPECT_EQ(-EOPNOTSUPP, unio_region_create(&uo, &r));
+		/* AUTO falls back to the module's ring. */
+		uo.ring = UNIO_RING_AUTO;
+		ASSERT_EQ(0, unio_region_create(&uo, &r));
+		EXPECT_EQ(UNIO_RING_MODULE, unio_region_ring(r));
+		unio_region_destroy(r);
+		SKIP(return, "no UNIFIED_IO_FEAT_URING_CMD");
+	}
+	ASSERT_EQ(0, unio_region_create(&uo, &r));
+	EXPECT_EQ(UNIO_RING_IO_URING, unio_region_ring(r));
+	EXPECT_EQ(-EINVAL, unio_submit_chain(r, d, 0));
+	unio_prep_recv(&rd, 0, 3, 0, 0, 9);
+	EXPECT_EQ(-EINVAL, unio_submit_chain(r, &rd, 1));
+	ASSERT_EQ(3, unio_submit_chain(r, d, 3));
+	while (got < 3) {
+		n = unio_reap(r, c + got, 3 - got, 3 - got, ARM_WAIT_NS);
+		ASSERT_LT(0, n) TH_LOG("unio_reap: %s", strerror(-n));
+		got += n;
+	}
+	for (int i = 0; i < 3; i++) {
+		switch (c[i].user_data) {
+		case 1:
+			EXPECT_EQ(UNIFIED_IO_OP_NOP, c[i].opcode);
+			EXPECT_EQ(0, c[i].res);
+			break;
+		case 2:
+			EXPECT_EQ(UNIFIED_IO_OP_FREE, c[i].opcode);
+			EXPECT_EQ(-EALREADY, c[i].res);
+			break;
+		case 3:
+			EXPECT_EQ(UNIFIED_IO_OP_NOP, c[i].opcode);
+			EXPECT_EQ(-ECANCELED, c[i].res);
+			break;
+		default:
+			EXPECT_TRUE(false) TH_LOG("user_data %" PRIu64,
+						  (uint64_t)c[i].user_data);
+		}
+	}
+	unio_region_destroy(r);
+}
+
+/*
+ * Chains of both kinds on the library's io_uring ring, NVMe passthrough
+ * and module operations: a WRITE then a READ of the same blocks (the READ
+ * sees what the WRITE wrote); then a WRITE, a FREE that fails and a READ:
+ * the READ is cancelled and did not run (its buffer keeps the first data),
+ * and the WRITE before the failure did.
+ */
+TEST(lib_chain_nvme)
+{
+	struct unified_io_desc d[3];
+	struct unified_io_cqe c[3];
+	struct unio_nvme_info ni;
+	struct unio_region *r;
+	struct unio_nvme *ns;
+	uint8_t *data, *a, *b, *w2;
+	uint32_t feat = 0, nlb;
+	uint64_t slba;
+	int ret, got;
+
+	UT_REQUIRE_DEVICE();
+	ASSERT_EQ(0, unio_get_features(NULL, &feat));
+	if (!(feat & UNIFIED_IO_FEAT_URING_CMD))
+		SKIP(return, "no UNIFIED_IO_FEAT_URING_CMD");
+	UNIO_OPTS(uo, .sq_entries = 8, .buf_size = 4096, .data_size = 4 * 4096,
+		  .ring = UNIO_RING_IO_URING);
+	ASSERT_EQ(0, unio_region_create(&uo, &r));
+	ret = unio_nvme_open(r, "/dev/ng0n1", NULL, &ns);
+	if (ret == -ENOENT || ret == -ENODEV) {
+		unio_region_destroy(r);
+		SKIP(return, "no /dev/ng0n1");
+	}
+	ASSERT_EQ(0, ret) TH_LOG("unio_nvme_open /dev/ng0n1: %s", strerror(-ret));
+	ASSERT_EQ(0, unio_nvme_get_info(ns, &ni));
+	nlb = 4096 / ni.lba_size;
+	slba = (96ULL << 20) / ni.lba_size;	/* away from the other tests' */
+	ASSERT_GE(ni.nr_lbas, slba + nlb);
+	data = unio_region_data(r);
+	a = data;
+	b = data + 4096;
+	w2 = data + 2 * 4096;
+	fill(a, 4096, 0xc4a1);
+	memset(b, 0, 4096);
+	fill(w2, 4096, 0xc4a2);
+
+	memset(d, 0, sizeof(d));
+	unio_prep_nvme_write(&d[0], 0, slba, nlb, 1);
+	unio_prep_nvme_read(&d[1], 4096, slba, nlb, 2);
+	ASSERT_EQ(2, unio_submit_chain(r, d, 2));
+	for (got = 0; got < 2; got += ret) {
+		ret = unio_reap(r, c + got, 2 - got, 2 - got, ARM_WAIT_NS);
+		ASSERT_LT(0, ret) TH_LOG("unio_reap: %s", strerror(-ret));
+	}
+	for (int i = 0; i < 2; i++) {
+		EXPECT_EQ(UNIFIED_IO_OP_NVME, c[i].opcode);
+		EXPECT_EQ(4096, c[i].res) TH_LOG("user_data %" PRIu64 ": %s",
+						 (uint64_t)c[i].user_data,
+						 strerror(-c[i].res));
+	}
+	EXPECT_EQ(first_diff(b, 4096, 0xc4a1), (size_t)4096);
+
+	/* The middle link fails: the READ after it never runs. */
+	memset(b, 0, 4096);
+	memset(d, 0, sizeof(d));
+	unio_prep_nvme_write(&d[0], 2 * 4096, slba, nlb, 11);
+	unio_prep_free(&d[1], 3, 3 * 4096, 12);	/* a free buffer: EALREADY */
+	unio_prep_nvme_read(&d[2], 4096, slba, nlb, 13);
+	ASSERT_EQ(3, unio_submit_chain(r, d, 3));
+	for (got = 0; got < 3; got += ret) {
+		ret = unio_reap(r, c + got, 3 - got, 3 - got, ARM_WAIT_NS);
+		ASSERT_LT(0, ret) TH_LOG("unio_reap: %s", strerror(-ret));
+	}
+	for (int i = 0; i < 3; i++) {
+		switch (c[i].user_data) {
+		case 11:
+			EXPECT_EQ(4096, c[i].res);
+			break;
+		case 12:
+			EXPECT_EQ(UNIFIED_IO_OP_FREE, c[i].opcode);
+			EXPECT_EQ(-EALREADY, c[i].res);
+			break;
+		case 13:
+			EXPECT_EQ(UNIFIED_IO_OP_NVME, c[i].opcode);
+			EXPECT_EQ(-ECANCELED, c[i].res);
+			break;
+		default:
+			EXPECT_TRUE(false) TH_LOG("user_data %" PRIu64,
+						  (uint64_t)c[i].user_data);
+		}
+	}
+	EXPECT_TRUE(all_zero(b, 4096));
+	/* The WRITE before the failure ran: a READ now sees its data. */
+	memset(d, 0, sizeof(d));
+	unio_prep_nvme_read(&d[0], 4096, slba, nlb, 21);
+	ASSERT_EQ(0, unio_submit_and_wait(r, &d[0], &c[0], ARM_WAIT_NS));
+	EXPECT_EQ(4096, c[0].res);
+	EXPECT_EQ(first_diff(b, 4096, 0xc4a2), (size_t)4096);
+	unio_region_destroy(r);
 }
 
 TEST_HARNESS_MAIN

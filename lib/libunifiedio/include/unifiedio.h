@@ -35,6 +35,13 @@
  * of it, and the library completes an NVMe READ into it with -EBUSY without
  * issuing it. unio_send_get_info() has the send counters.
  *
+ * Armed receive (since 1.7, UNIFIED_IO_FEAT_RECV_ARM): a RECV prepared with
+ * unio_prep_recv_armed() stays on its socket and posts chunk completions as
+ * data arrives, without any system call; unio_prep_cancel() and
+ * unio_prep_cancel_all() stop it, and unio_cqe_is_final() tells its last
+ * completion. Consume with unio_reap(r, cqes, max, 0, 0), which makes no
+ * system call, and only when it returns 0 wait with a @min of 1.
+ *
  * Every function that can fail returns 0 (or a count) on success and a
  * negative errno on failure; errno is not used.
  */
@@ -56,7 +63,7 @@ extern "C" {
 #endif
 
 #define UNIO_VERSION_MAJOR	1
-#define UNIO_VERSION_MINOR	6
+#define UNIO_VERSION_MINOR	7
 
 struct unio_region;
 struct unio_nvme;
@@ -74,6 +81,8 @@ struct io_uring_zcrx_rq;
  * @data_size: data area size (0: 16 MiB)
  * @numa_node: NUMA node, used with UNIFIED_IO_SETUP_F_NUMA_NODE in @flags
  * @flags: enum unified_io_setup_flags
+ * @ring: enum unio_ring, what the unified path runs module operations on
+ *	(since 1.7; 0: UNIO_RING_MODULE)
  */
 struct unio_region_opts {
 	size_t sz;
@@ -84,7 +93,30 @@ struct unio_region_opts {
 	uint64_t data_size;
 	int32_t numa_node;
 	uint32_t flags;
+	uint32_t ring;
 	size_t :0;
+};
+
+/*
+ * enum unio_ring - where unio_submit_descs() sends module descriptors
+ * (since 1.7; unio_region_ring() says which a region uses)
+ * @UNIO_RING_MODULE: the region's own SQ and CQ, the default (the only
+ *	choice before 1.7)
+ * @UNIO_RING_AUTO: the library's io_uring ring when the kernel reports
+ *	UNIFIED_IO_FEAT_URING_CMD and the ring can be created, else the module
+ * @UNIO_RING_IO_URING: IORING_OP_URING_CMD on the library's io_uring ring,
+ *	beside NVMe passthrough; setup fails with -EOPNOTSUPP without
+ *	UNIFIED_IO_FEAT_URING_CMD
+ *
+ * Not the default, because on io_uring a SEND completes once, when its
+ * notification would be posted: the library returns its first completion
+ * only then, after the peer acknowledged the bytes, and a program that
+ * waits for it before it lets the peer read waits forever.
+ */
+enum unio_ring {
+	UNIO_RING_MODULE	= 0,
+	UNIO_RING_AUTO		= 1,
+	UNIO_RING_IO_URING	= 2,
 };
 
 /*
@@ -285,6 +317,21 @@ UNIO_API int unio_submit_and_wait(struct unio_region *r,
 				  const struct unified_io_desc *desc,
 				  struct unified_io_cqe *cqe,
 				  uint64_t timeout_ns);
+
+/*
+ * The ring the unified path runs module operations on (since 1.7):
+ * UNIO_RING_MODULE or UNIO_RING_IO_URING, or -EINVAL before setup.
+ */
+UNIO_API int unio_region_ring(const struct unio_region *r);
+/*
+ * Submit @nr descriptors as one io_uring link chain (since 1.7): each runs
+ * after the previous completed; when one fails (negative result) the rest
+ * complete with -ECANCELED. All or nothing: returns @nr, or a negative
+ * errno with nothing submitted; -EOPNOTSUPP on the module ring.
+ */
+UNIO_API int unio_submit_chain(struct unio_region *r,
+			       const struct unified_io_desc *descs,
+			       unsigned int nr);
 
 /*
  * BPF chains (since 1.2). @prog_fd is a loaded BPF_PROG_TYPE_XDP program
@@ -603,6 +650,63 @@ static inline void unio_prep_recv(struct unified_io_desc *d, int fd,
 	d->user_data = user_data;
 	d->net.fd = fd;
 	d->net.flags = flags;
+}
+
+/*
+ * Armed receive (since 1.7, UNIFIED_IO_FEAT_RECV_ARM): a RECV that stays on
+ * the TCP socket @fd (multishot). Chunk completions (UNIFIED_IO_CQE_F_MORE,
+ * @res the length, @addr the data-area offset of a buffer @owner then
+ * holds) keep coming as the peer sends, without any SUBMIT; the final one
+ * (no F_MORE: unio_cqe_is_final()) has @res 0 when the peer closed and
+ * every byte was delivered, -ECANCELED after a CANCEL, -ENOSPC (no CQ slot
+ * for the next chunk), -ENOBUFS (no free buffer) or the socket's error.
+ * Bytes not delivered stay on the socket: arm again to go on. @flags:
+ * enum unified_io_recv_flags besides UNIFIED_IO_RECV_F_ARM, which is set.
+ */
+static inline void unio_prep_recv_armed(struct unified_io_desc *d, int fd,
+					uint16_t owner, uint32_t flags,
+					uint64_t user_data)
+{
+	unio_prep_recv(d, fd, owner, 0, flags | UNIFIED_IO_RECV_F_ARM,
+		       user_data);
+}
+
+/*
+ * Stop the armed RECV on socket @fd (since 1.7): its final completion
+ * (-ECANCELED) comes before this descriptor's, whose @res is 1, or -ENOENT
+ * when nothing was armed on @fd.
+ */
+static inline void unio_prep_cancel(struct unified_io_desc *d, int fd,
+				    uint64_t user_data)
+{
+	d->opcode = UNIFIED_IO_OP_CANCEL;
+	d->owner = 0;
+	d->addr = 0;
+	d->len = 0;
+	d->user_data = user_data;
+	d->net.fd = fd;
+	d->net.flags = 0;
+}
+
+/* Stop every armed RECV of the region (since 1.7); @res is their number. */
+static inline void unio_prep_cancel_all(struct unified_io_desc *d,
+					uint64_t user_data)
+{
+	unio_prep_cancel(d, -1, user_data);
+	d->net.flags = UNIFIED_IO_CANCEL_F_ALL;
+}
+
+/*
+ * True when no other completion of the same descriptor follows @cqe (since
+ * 1.7): no UNIFIED_IO_CQE_F_MORE, which RECV chunks (armed or not) and the
+ * first completion of a SEND have. An NVMe completion is always final (its
+ * @flags hold the NVMe status).
+ */
+static inline bool unio_cqe_is_final(const struct unified_io_cqe *cqe)
+{
+	if (cqe->opcode == UNIFIED_IO_OP_NVME)
+		return true;
+	return !(cqe->flags & UNIFIED_IO_CQE_F_MORE);
 }
 
 /*

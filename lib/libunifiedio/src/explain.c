@@ -333,6 +333,13 @@ static void unio_explain_setup(struct unio_msg *m, int err,
 				     "UNIO_OPTS())", opts->sz);
 			break;
 		}
+		/* The library's own check, before SETUP: the first made. */
+		if (UNIO_OPTS_GET(opts, ring, UNIO_RING_MODULE) > UNIO_RING_IO_URING) {
+			unio_msg_add(m, "ring %u is not UNIO_RING_MODULE (0), "
+				     "UNIO_RING_AUTO (1) or UNIO_RING_IO_URING (2)",
+				     opts->ring);
+			break;
+		}
 		if (unio_setup_einval(m, &s, page))
 			break;
 		unio_msg_add(m, "invalid argument: a NULL region or output "
@@ -387,6 +394,13 @@ static void unio_explain_setup(struct unio_msg *m, int err,
 		    !unio_setup_e2big(&scratch, &s, cq_entries))
 			need = unio_region_bytes(&s, cq_entries, page);
 		unio_setup_enomem(m, need);
+		break;
+	case EOPNOTSUPP:
+		unio_msg_add(m, "ring UNIO_RING_IO_URING asks for the region's "
+			     "operations on io_uring, and this module does not "
+			     "run them there (no UNIFIED_IO_FEAT_URING_CMD): use "
+			     "UNIO_RING_AUTO, which falls back to the module's "
+			     "ring, or UNIO_RING_MODULE");
 		break;
 	case EBUSY:
 		unio_msg_add(m, "this open of the device has a region already "

@@ -12,6 +12,11 @@
 
 #include "unifiedio.h"
 
+/* Newer uapi than the sysroot's <linux/io_uring.h> (trixie). */
+#ifndef IORING_URING_CMD_MULTISHOT
+#define IORING_URING_CMD_MULTISHOT	(1U << 1)
+#endif
+
 /*
  * struct unio_region - one open of the device and, after setup, its mapping
  * @fd: the device file; owned, closed by unio_region_destroy()
@@ -23,6 +28,13 @@
  * @has_refill: the kernel returned a refill ring (UNIFIED_IO_FEAT_NET_RECV)
  * @nvme: the NVMe side (io_uring ring, namespaces, commands), created by the
  *	first unio_nvme_open() and freed by unio_region_destroy()
+ * @held: completions taken from the rings and not yet returned by
+ *	unio_reap() (unio_submit_and_wait() looking for its own), oldest first
+ * @ring: UNIO_RING_MODULE or UNIO_RING_IO_URING, what the unified path uses
+ *	for module opcodes (resolved by unio_region_setup())
+ * @armed: user_data of the armed RECVs submitted on the unified path whose
+ *	final completion has not been taken from the rings yet (@nr_armed of
+ *	@armed_cap)
  */
 struct unio_region {
 	int fd;
@@ -32,7 +44,17 @@ struct unio_region {
 	struct unio_queue q;
 	struct unio_refill refill;
 	bool has_refill;
+	uint32_t ring;
 	struct unio_nvme_ring *nvme;
+	struct unio_cqe_fifo {
+		struct unified_io_cqe *v;
+		uint32_t head;
+		uint32_t count;
+		uint32_t cap;	/* a power of two, or 0 */
+	} held;
+	uint64_t *armed;
+	uint32_t nr_armed;
+	uint32_t armed_cap;
 };
 
 /* Most namespaces one region attaches (fixed file table size). */
@@ -45,6 +67,28 @@ struct unio_region {
 #define UNIO_NVME_NIL		UINT32_MAX
 /* io_uring user_data of the poll on the region fd (commands: slot << 32 | piece). */
 #define UNIO_NVME_POLL_TAG	UINT64_MAX
+/* io_uring user_data of a region operation: the tag | its slot in uops[]. */
+#define UNIO_UOP_TAG		(1ULL << 62)
+#define UNIO_UOP_SLOT_MASK	0xffffffffULL
+/* Provided buffer ring of armed RECVs on io_uring: group, buffers, size. */
+#define UNIO_UOP_BGID		0x5549
+#define UNIO_UOP_NR_BUFS	64
+#define UNIO_UOP_BUF_SIZE	4096
+
+/*
+ * struct unio_uop - a module descriptor run as IORING_OP_URING_CMD
+ * @user_data: the descriptor's, for its completions
+ * @opcode: the descriptor's
+ * @armed: a multishot (armed) RECV, in flight until a CQE without
+ *	IORING_CQE_F_MORE
+ * @next: free list link
+ */
+struct unio_uop {
+	uint64_t user_data;
+	uint8_t opcode;
+	bool armed;
+	uint32_t next;
+};
 
 /*
  * struct unio_nvme - one namespace attached to a region
@@ -117,7 +161,9 @@ struct unio_nvme_cmd {
 };
 
 /*
- * struct unio_nvme_ring - the NVMe side of a region
+ * struct unio_nvme_ring - the library's io_uring ring: NVMe passthrough and,
+ *	on a region whose unified path uses io_uring, the module's operations
+ * @r: the region
  * @ring: SQE128 | CQE32 io_uring; fixed buffer 0 is the data area
  * @bufs_registered: fixed buffer 0 is registered
  * @files_registered: a sparse fixed file table of UNIO_NVME_MAX_NS exists
@@ -128,8 +174,16 @@ struct unio_nvme_cmd {
  * @done_head, @done_tail: FIFO of finished commands not yet reaped
  * @inflight: passthrough commands in the kernel, all namespaces
  * @unreaped: commands accepted and not yet reaped
+ * @uops: @nr_uops slots of region operations, free list at @uop_free
+ * @uops_busy: region operations in flight, armed RECVs excepted
+ * @uops_armed: armed RECVs in flight
+ * @br: provided buffer ring (group UNIO_UOP_BGID) of @br_mem, set up at the
+ *	first armed RECV
+ * @nomem: the last unio_nvme_process_cqes() left a CQE for want of memory
+ *	for its completions
  */
 struct unio_nvme_ring {
+	struct unio_region *r;
 	struct io_uring ring;
 	bool bufs_registered;
 	bool files_registered;
@@ -142,6 +196,14 @@ struct unio_nvme_ring {
 	uint32_t done_tail;
 	uint32_t inflight;
 	uint32_t unreaped;
+	struct unio_uop *uops;
+	uint32_t nr_uops;
+	uint32_t uop_free;
+	uint32_t uops_busy;
+	uint32_t uops_armed;
+	struct io_uring_buf_ring *br;
+	void *br_mem;
+	bool nomem;
 };
 
 /* Defaults of struct unio_region_opts. */
@@ -156,8 +218,31 @@ struct unio_nvme_ring {
 void unio_setup_fill(const struct unio_region_opts *opts,
 		     struct unified_io_setup *setup);
 
+/* unified.c: free what the unified path allocated (unio_region_destroy). */
+void unio_unified_fini(struct unio_region *r);
+
 /* nvme.c: close every namespace and the ring (unio_region_destroy). */
 void unio_nvme_region_fini(struct unio_region *r);
+/* nvme.c: the library's io_uring ring, created once. */
+int unio_nvme_ring_create(struct unio_region *r);
+
+/*
+ * uring.c: module descriptors as IORING_OP_URING_CMD on the library's ring.
+ * unio_uop_prep() fills one SQE (no submission) with @sqe_flags;
+ * unio_uop_complete() turns one of their CQEs into unified completions in
+ * r->held: room for UNIO_UOP_MAX_EXPAND must be reserved there first.
+ */
+#define UNIO_UOP_MAX_EXPAND	(UNIO_UOP_BUF_SIZE / sizeof(struct unified_io_cqe) + 2)
+bool unio_uop_runs(const struct unio_region *r, const struct unified_io_desc *d);
+int unio_uop_prep(struct unio_region *r, const struct unified_io_desc *d,
+		  unsigned int sqe_flags);
+void unio_uop_complete(struct unio_region *r, const struct io_uring_cqe *cqe);
+void unio_uop_fini(struct unio_nvme_ring *nr);
+/* The slot table, made at the first region operation. */
+int unio_uop_alloc(struct unio_nvme_ring *nr);
+/* unified.c: append to r->held (room reserved) and note armed finals. */
+void unio_held_push_track(struct unio_region *r,
+			  const struct unified_io_cqe *cqe);
 /* unified.c: issue what fits, submit, and move io_uring completions along. */
 void unio_nvme_pump(struct unio_nvme_ring *nr);
 int unio_nvme_process_cqes(struct unio_nvme_ring *nr);

@@ -333,12 +333,19 @@ static int unio_nvme_discover(struct unio_nvme *ns, const struct unio_nvme_paths
 
 static void unio_nvme_ring_free(struct unio_nvme_ring *nr)
 {
+	unio_uop_fini(nr);
 	io_uring_queue_exit(&nr->ring);
+	free(nr->br_mem);
+	free(nr->uops);
 	free(nr->cmds);
 	free(nr);
 }
 
-static int unio_nvme_ring_create(struct unio_region *r)
+/*
+ * The ring is created by the first unio_nvme_open(), or by
+ * unio_region_setup() when the unified path runs module operations on it.
+ */
+int unio_nvme_ring_create(struct unio_region *r)
 {
 	struct io_uring_params p;
 	struct unio_nvme_ring *nr;
@@ -358,10 +365,18 @@ static int unio_nvme_ring_create(struct unio_region *r)
 		nr->cmds[i].next = i + 1 < nr->nr_cmds ? i + 1 : UNIO_NVME_NIL;
 	nr->free_head = 0;
 	nr->done_head = nr->done_tail = UNIO_NVME_NIL;
+	nr->uop_free = UNIO_NVME_NIL;
+	nr->r = r;
 
+	/*
+	 * COOP_TASKRUN: completions wait for the next entry into the kernel;
+	 * TASKRUN_FLAG says when there are some (IORING_SQ_TASKRUN), so that
+	 * unio_reap() enters only then.
+	 */
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_SQE128 | IORING_SETUP_CQE32 | IORING_SETUP_CQSIZE |
-		  IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN;
+		  IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
+		  IORING_SETUP_TASKRUN_FLAG;
 	p.cq_entries = UNIO_NVME_MAX_QD;
 	ret = io_uring_queue_init_params(UNIO_NVME_SQ_ENTRIES, &nr->ring, &p);
 	if (ret == -EINVAL) {

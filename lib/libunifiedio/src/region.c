@@ -165,6 +165,13 @@ static void unio_queue_init(struct unio_region *r)
 	q->data_size = l->data_size;
 }
 
+static int unio_get_info_fd(int fd, struct unified_io_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return ioctl(fd, UNIFIED_IO_GET_INFO, info) < 0 ? -errno : 0;
+}
+
 void unio_setup_fill(const struct unio_region_opts *opts,
 		     struct unified_io_setup *setup)
 {
@@ -183,7 +190,9 @@ UNIO_API int unio_region_setup(struct unio_region *r,
 			       const struct unio_region_opts *opts)
 {
 	struct unified_io_setup setup;
+	struct unified_io_info info;
 	int ret, has_refill;
+	uint32_t ring;
 	void *map;
 
 	if (!r)
@@ -193,6 +202,20 @@ UNIO_API int unio_region_setup(struct unio_region *r,
 		return ret;
 	if (r->map)
 		return -EBUSY;
+
+	ring = UNIO_OPTS_GET(opts, ring, UNIO_RING_MODULE);
+	if (ring > UNIO_RING_IO_URING)
+		return -EINVAL;
+	if (ring != UNIO_RING_MODULE) {
+		ret = unio_get_info_fd(r->fd, &info);
+		if (ret)
+			return ret;
+		if (!(info.config.features & UNIFIED_IO_FEAT_URING_CMD)) {
+			if (ring == UNIO_RING_IO_URING)
+				return -EOPNOTSUPP;
+			ring = UNIO_RING_MODULE;
+		}
+	}
 
 	unio_setup_fill(opts, &setup);
 	if (ioctl(r->fd, UNIFIED_IO_SETUP, &setup) < 0)
@@ -217,7 +240,26 @@ UNIO_API int unio_region_setup(struct unio_region *r,
 	unio_queue_init(r);
 	if (has_refill)
 		unio_refill_init(r, &setup.refill);
+	r->ring = UNIO_RING_MODULE;
+	if (ring != UNIO_RING_MODULE) {
+		/* AUTO goes on with the module ring if io_uring is not there. */
+		ret = unio_nvme_ring_create(r);
+		if (!ret)
+			r->ring = UNIO_RING_IO_URING;
+		else if (ring == UNIO_RING_IO_URING) {
+			/* The kernel's region stays set up: only destroy is left. */
+			munmap(r->map, r->map_len);
+			r->map = NULL;
+			r->map_len = 0;
+			return ret;
+		}
+	}
 	return 0;
+}
+
+UNIO_API int unio_region_ring(const struct unio_region *r)
+{
+	return r && r->map ? (int)r->ring : -EINVAL;
 }
 
 UNIO_API int unio_region_create(const struct unio_region_opts *opts,
@@ -248,6 +290,7 @@ UNIO_API void unio_region_destroy(struct unio_region *r)
 	if (!r)
 		return;
 	unio_nvme_region_fini(r);
+	unio_unified_fini(r);
 	if (r->map)
 		munmap(r->map, r->map_len);
 	close(r->fd);
@@ -273,13 +316,6 @@ unio_region_layout(const struct unio_region *r)
 UNIO_API void *unio_region_data(const struct unio_region *r)
 {
 	return r && r->map ? r->q.data : NULL;
-}
-
-static int unio_get_info_fd(int fd, struct unified_io_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->size = sizeof(*info);
-	return ioctl(fd, UNIFIED_IO_GET_INFO, info) < 0 ? -errno : 0;
 }
 
 UNIO_API int unio_region_get_info(const struct unio_region *r,

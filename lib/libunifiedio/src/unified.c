@@ -15,9 +15,16 @@
  * with sends in flight (UNIFIED_IO_BUF_SENDING in the buffer table) is not
  * issued: it goes to the done FIFO with -EBUSY.
  *
+ * Armed RECVs (since 1.7) post completions with no SUBMIT: their user_data
+ * is kept in r->armed from submission until their final completion is taken
+ * from the CQ, so that unio_submit_and_wait() can run beside them. It moves
+ * completions that are not its own to r->held, which unio_reap() returns
+ * first.
+ *
  * Not locked: one thread uses a region's unified path at a time.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <poll.h>
@@ -47,6 +54,150 @@ static uint32_t unio_fifo_pop(struct unio_nvme_cmd *cmds, uint32_t *head,
 	if (*head == UNIO_NVME_NIL)
 		*tail = UNIO_NVME_NIL;
 	return idx;
+}
+
+/* Room in r->held for @more completions besides those it holds. */
+static int unio_held_reserve(struct unio_region *r, uint32_t more)
+{
+	struct unio_cqe_fifo *f = &r->held;
+	uint32_t cap = f->cap ? f->cap : 16, need = f->count + more, i;
+	struct unified_io_cqe *v;
+
+	if (need < f->count)
+		return -ENOMEM;
+	if (need <= f->cap)
+		return 0;
+	while (cap < need) {
+		if (cap > UINT32_MAX / 2)
+			return -ENOMEM;
+		cap *= 2;
+	}
+	v = malloc((size_t)cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < f->count; i++)
+		v[i] = f->v[(f->head + i) & (f->cap - 1)];
+	free(f->v);
+	f->v = v;
+	f->head = 0;
+	f->cap = cap;
+	return 0;
+}
+
+static struct unified_io_cqe *unio_held_at(struct unio_region *r, uint32_t i)
+{
+	return &r->held.v[(r->held.head + i) & (r->held.cap - 1)];
+}
+
+/* Append @cqe; the caller reserved room. */
+static void unio_held_push(struct unio_region *r,
+			   const struct unified_io_cqe *cqe)
+{
+	*unio_held_at(r, r->held.count) = *cqe;
+	r->held.count++;
+}
+
+/* Remove the @i-th oldest, keeping the order of the others. */
+static void unio_held_remove(struct unio_region *r, uint32_t i)
+{
+	for (; i + 1 < r->held.count; i++)
+		*unio_held_at(r, i) = *unio_held_at(r, i + 1);
+	r->held.count--;
+}
+
+static struct unified_io_cqe unio_held_pop(struct unio_region *r)
+{
+	struct unified_io_cqe c = *unio_held_at(r, 0);
+
+	r->held.head = (r->held.head + 1) & (r->held.cap - 1);
+	r->held.count--;
+	return c;
+}
+
+static bool unio_armed_find(const struct unio_region *r, uint64_t user_data,
+			    uint32_t *idx)
+{
+	for (uint32_t i = 0; i < r->nr_armed; i++)
+		if (r->armed[i] == user_data) {
+			if (idx)
+				*idx = i;
+			return true;
+		}
+	return false;
+}
+
+static int unio_armed_reserve(struct unio_region *r, uint32_t more)
+{
+	uint32_t cap = r->armed_cap ? r->armed_cap : 8;
+	uint64_t *v;
+
+	if (r->nr_armed + more < r->nr_armed)
+		return -ENOMEM;
+	if (r->nr_armed + more <= r->armed_cap)
+		return 0;
+	while (cap < r->nr_armed + more) {
+		if (cap > UINT32_MAX / 2)
+			return -ENOMEM;
+		cap *= 2;
+	}
+	v = realloc(r->armed, (size_t)cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r->armed = v;
+	r->armed_cap = cap;
+	return 0;
+}
+
+/* Add one armed RECV; the caller reserved room. */
+static void unio_armed_add(struct unio_region *r, uint64_t user_data)
+{
+	r->armed[r->nr_armed++] = user_data;
+}
+
+static void unio_armed_del(struct unio_region *r, uint64_t user_data)
+{
+	uint32_t i;
+
+	if (unio_armed_find(r, user_data, &i))
+		r->armed[i] = r->armed[--r->nr_armed];
+}
+
+static bool unio_desc_is_armed(const struct unified_io_desc *d)
+{
+	return d->opcode == UNIFIED_IO_OP_RECV &&
+	       (d->net.flags & UNIFIED_IO_RECV_F_ARM);
+}
+
+/* A completion of an armed RECV submitted on the unified path. */
+static bool unio_cqe_of_armed(const struct unio_region *r,
+			      const struct unified_io_cqe *cqe)
+{
+	return cqe->opcode == UNIFIED_IO_OP_RECV &&
+	       unio_armed_find(r, cqe->user_data, NULL);
+}
+
+/* Every completion taken from a ring passes here. */
+static void unio_track(struct unio_region *r, const struct unified_io_cqe *cqe)
+{
+	if (cqe->opcode == UNIFIED_IO_OP_RECV &&
+	    !(cqe->flags & UNIFIED_IO_CQE_F_MORE))
+		unio_armed_del(r, cqe->user_data);
+}
+
+void unio_held_push_track(struct unio_region *r,
+			  const struct unified_io_cqe *cqe)
+{
+	unio_held_push(r, cqe);
+	unio_track(r, cqe);
+}
+
+void unio_unified_fini(struct unio_region *r)
+{
+	free(r->held.v);
+	free(r->armed);
+	r->held.v = NULL;
+	r->armed = NULL;
+	r->held.count = r->held.cap = r->nr_armed = r->armed_cap = 0;
 }
 
 /* The namespace a descriptor names: its nsid, or 0 for the only one. */
@@ -277,6 +428,10 @@ int unio_nvme_process_cqes(struct unio_nvme_ring *nr)
 	struct io_uring_cqe *cqe;
 	unsigned int head, seen = 0;
 
+	nr->nomem = false;
+	/* Completions waiting in task work (COOP_TASKRUN) come out first. */
+	if (IO_URING_READ_ONCE(*nr->ring.sq.kflags) & IORING_SQ_TASKRUN)
+		io_uring_get_events(&nr->ring);
 	io_uring_for_each_cqe(&nr->ring, head, cqe) {
 		uint64_t ud = cqe->user_data;
 		uint32_t idx = ud >> 32, piece = (uint32_t)ud;
@@ -284,11 +439,22 @@ int unio_nvme_process_cqes(struct unio_nvme_ring *nr)
 		struct unio_nvme *ns;
 		int err = 0;
 
-		seen++;
 		if (ud == UNIO_NVME_POLL_TAG) {
+			seen++;
 			nr->poll_armed = false;
 			continue;
 		}
+		if (ud & UNIO_UOP_TAG) {
+			/* No room for its completions: leave it for later. */
+			if (unio_held_reserve(nr->r, UNIO_UOP_MAX_EXPAND)) {
+				nr->nomem = true;
+				break;
+			}
+			seen++;
+			unio_uop_complete(nr->r, cqe);
+			continue;
+		}
+		seen++;
 		if (idx >= nr->nr_cmds)
 			continue;
 		c = &nr->cmds[idx];
@@ -317,8 +483,13 @@ int unio_nvme_process_cqes(struct unio_nvme_ring *nr)
 	return seen;
 }
 
+/*
+ * Take a command slot for @d; it goes on its namespace's backlog, or with
+ * !@backlog is left to the caller to issue (a chain). Returns the slot.
+ */
 static int unio_nvme_accept(struct unio_nvme_ring *nr, struct unio_nvme *ns,
-			    const struct unified_io_desc *d, uint32_t bytes)
+			    const struct unified_io_desc *d, uint32_t bytes,
+			    bool backlog)
 {
 	struct unio_nvme_cmd *c;
 	uint32_t idx, per;
@@ -353,8 +524,9 @@ static int unio_nvme_accept(struct unio_nvme_ring *nr, struct unio_nvme *ns,
 	if (!c->nr_pieces)
 		c->nr_pieces = c->nlb / per + !!(c->nlb % per);
 	nr->unreaped++;
-	unio_fifo_push(nr->cmds, &ns->bl_head, &ns->bl_tail, idx);
-	return 0;
+	if (backlog)
+		unio_fifo_push(nr->cmds, &ns->bl_head, &ns->bl_tail, idx);
+	return idx;
 }
 
 UNIO_API int unio_submit_descs(struct unio_region *r,
@@ -362,7 +534,7 @@ UNIO_API int unio_submit_descs(struct unio_region *r,
 			       unsigned int nr)
 {
 	struct unio_queue *q;
-	unsigned int i, accepted = 0, module = 0;
+	unsigned int i, accepted = 0, module = 0, armed = 0;
 	int ret = 0;
 
 	if (!r || !r->map || (!descs && nr))
@@ -373,17 +545,33 @@ UNIO_API int unio_submit_descs(struct unio_region *r,
 		nr = INT32_MAX;
 	q = &r->q;
 
-	/* Nothing is queued unless every NVMe descriptor is valid. */
+	/*
+	 * Nothing is queued unless every NVMe descriptor is valid and no RECV
+	 * reuses the user_data of an armed one (its completions could not be
+	 * told apart).
+	 */
 	for (i = 0; i < nr; i++) {
 		struct unio_nvme *ns;
 		uint32_t bytes;
 
+		if (descs[i].opcode == UNIFIED_IO_OP_RECV) {
+			if (unio_armed_find(r, descs[i].user_data, NULL))
+				return -EINVAL;
+			for (unsigned int j = 0; j < i; j++)
+				if (unio_desc_is_armed(&descs[j]) &&
+				    descs[j].user_data == descs[i].user_data)
+					return -EINVAL;
+			armed += unio_desc_is_armed(&descs[i]);
+		}
 		if (descs[i].opcode != UNIFIED_IO_OP_NVME)
 			continue;
 		ret = unio_nvme_validate(r, &descs[i], &ns, &bytes);
 		if (ret)
 			return ret;
 	}
+	ret = unio_armed_reserve(r, armed);
+	if (ret)
+		return ret;
 
 	for (i = 0; i < nr; i++) {
 		const struct unified_io_desc *d = &descs[i];
@@ -393,9 +581,20 @@ UNIO_API int unio_submit_descs(struct unio_region *r,
 			uint32_t bytes;
 
 			unio_nvme_validate(r, d, &ns, &bytes);
-			ret = unio_nvme_accept(r->nvme, ns, d, bytes);
+			ret = unio_nvme_accept(r->nvme, ns, d, bytes, true);
+			if (ret < 0)
+				break;
+			ret = 0;
+		} else if (unio_uop_runs(r, d)) {
+			ret = unio_uop_prep(r, d, 0);
+			if (ret == -EBUSY && io_uring_sq_space_left(&r->nvme->ring) == 0) {
+				io_uring_submit(&r->nvme->ring);
+				ret = unio_uop_prep(r, d, 0);
+			}
 			if (ret)
 				break;
+			if (unio_desc_is_armed(d))
+				unio_armed_add(r, d->user_data);
 		} else {
 			struct unified_io_desc *sqe = unio_get_sqe(q);
 
@@ -411,6 +610,8 @@ UNIO_API int unio_submit_descs(struct unio_region *r,
 				}
 			}
 			*sqe = *d;
+			if (unio_desc_is_armed(d))
+				unio_armed_add(r, d->user_data);
 			module++;
 		}
 		accepted++;
@@ -429,45 +630,244 @@ UNIO_API int unio_submit_descs(struct unio_region *r,
 	return ret ? ret : -EBUSY;
 }
 
-/* Move completions to @out: finished NVMe commands first, then the CQ. */
+/* Free entries of a slot list (command or region-operation slots), up to @want. */
+static uint32_t unio_free_count(uint32_t head, const void *base, size_t stride,
+				size_t next_off, uint32_t want)
+{
+	uint32_t n = 0;
+
+	while (n < want && head != UNIO_NVME_NIL) {
+		n++;
+		head = *(const uint32_t *)((const char *)base + head * stride +
+					   next_off);
+	}
+	return n;
+}
+
+/* Passthrough pieces of an NVMe descriptor that unio_nvme_validate() took. */
+static uint32_t unio_nvme_nr_pieces(const struct unio_nvme *ns,
+				    const struct unified_io_desc *d)
+{
+	uint32_t per;
+
+	switch (d->nvme.opcode) {
+	case UNIFIED_IO_NVME_FLUSH:
+		return 1;
+	case UNIFIED_IO_NVME_WRITE_ZEROES:
+		per = ns->max_wz_lbas;
+		break;
+	default:
+		per = ns->max_io_lbas;
+		break;
+	}
+	return d->nvme.nlb / per + !!(d->nvme.nlb % per);
+}
+
+/*
+ * A link chain on the library's io_uring ring: every descriptor (every
+ * passthrough piece of an NVMe one) with IOSQE_IO_LINK but the last, all in
+ * one submission, so io_uring runs them in order and completes the rest
+ * with -ECANCELED after a negative result. NVMe commands of a chain skip
+ * their namespace's backlog and queue depth.
+ */
+UNIO_API int unio_submit_chain(struct unio_region *r,
+			       const struct unified_io_desc *descs,
+			       unsigned int nr)
+{
+	uint32_t sqes = 0, cmds = 0, uops = 0, i, p, n;
+	struct unio_nvme_ring *ur;
+	int ret;
+
+	if (!r || !r->map || !descs || !nr)
+		return -EINVAL;
+	if (r->ring != UNIO_RING_IO_URING)
+		return -EOPNOTSUPP;
+	ur = r->nvme;
+	if (nr > ur->ring.sq.ring_entries)
+		return -EINVAL;
+	for (i = 0; i < nr; i++) {
+		const struct unified_io_desc *d = &descs[i];
+		struct unio_nvme *ns;
+		uint32_t bytes;
+
+		if (d->opcode == UNIFIED_IO_OP_NVME) {
+			ret = unio_nvme_validate(r, d, &ns, &bytes);
+			if (ret)
+				return ret;
+			if (d->nvme.opcode == UNIFIED_IO_NVME_READ &&
+			    unio_range_sending(r, d->addr, bytes))
+				return -EBUSY;
+			sqes += unio_nvme_nr_pieces(ns, d);
+			cmds++;
+			continue;
+		}
+		/*
+		 * A one-shot RECV has no uring_cmd form, and an armed one never
+		 * completes: neither can be linked.
+		 */
+		if (d->opcode == UNIFIED_IO_OP_RECV)
+			return -EINVAL;
+		sqes++;
+		uops++;
+	}
+	if (sqes > ur->ring.sq.ring_entries)
+		return -EINVAL;
+	if (unio_free_count(ur->free_head, ur->cmds, sizeof(*ur->cmds),
+			    offsetof(struct unio_nvme_cmd, next), cmds) < cmds)
+		return -EBUSY;
+	if (uops) {
+		ret = unio_uop_alloc(ur);
+		if (ret)
+			return ret;
+		if (unio_free_count(ur->uop_free, ur->uops, sizeof(*ur->uops),
+				    offsetof(struct unio_uop, next), uops) < uops)
+			return -EBUSY;
+	}
+	if (io_uring_sq_space_left(&ur->ring) < sqes) {
+		io_uring_submit(&ur->ring);
+		if (io_uring_sq_space_left(&ur->ring) < sqes)
+			return -EBUSY;
+	}
+
+	for (i = 0, n = 0; i < nr; i++) {
+		const struct unified_io_desc *d = &descs[i];
+		struct unio_nvme_cmd *c;
+		struct unio_nvme *ns;
+		uint32_t bytes;
+		int idx;
+
+		/*
+		 * Neither call can fail: slots, SQEs and the slot table were
+		 * checked above, and no RECV (provided buffers) is linked.
+		 */
+		if (d->opcode != UNIFIED_IO_OP_NVME) {
+			unio_uop_prep(r, d, ++n < sqes ? IOSQE_IO_LINK : 0);
+			continue;
+		}
+		unio_nvme_validate(r, d, &ns, &bytes);
+		idx = unio_nvme_accept(ur, ns, d, bytes, false);
+		c = &ur->cmds[idx];
+		for (p = 0; p < c->nr_pieces; p++) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&ur->ring);
+
+			unio_nvme_prep_piece(c, idx, sqe);
+			if (++n < sqes)
+				sqe->flags |= IOSQE_IO_LINK;
+			c->issued++;
+			ns->inflight++;
+			ur->inflight++;
+		}
+	}
+	io_uring_submit(&ur->ring);
+	return nr;
+}
+
+/* The oldest finished NVMe command as a unified completion; its slot freed. */
+static bool unio_pop_nvme_done(struct unio_region *r, struct unified_io_cqe *out)
+{
+	struct unio_nvme_ring *nr = r->nvme;
+	struct unio_nvme_cmd *c;
+	uint32_t idx;
+
+	if (!nr || nr->done_head == UNIO_NVME_NIL)
+		return false;
+	idx = unio_fifo_pop(nr->cmds, &nr->done_head, &nr->done_tail);
+	c = &nr->cmds[idx];
+	memset(out, 0, sizeof(*out));
+	out->user_data = c->user_data;
+	out->res = c->err ? c->err : (int32_t)c->bytes;
+	out->flags = c->err == -EIO ? c->status : 0;
+	out->addr = c->addr;
+	out->opcode = UNIFIED_IO_OP_NVME;
+	c->ns = NULL;
+	c->next = nr->free_head;
+	nr->free_head = idx;
+	nr->unreaped--;
+	return true;
+}
+
+/* The oldest completion of the module's CQ, consumed. */
+static bool unio_pop_cq(struct unio_region *r, struct unified_io_cqe *out)
+{
+	struct unified_io_cqe *cqe = unio_peek_cqe(&r->q);
+
+	if (!cqe)
+		return false;
+	*out = *cqe;
+	unio_cqe_seen(&r->q);
+	unio_track(r, out);
+	return true;
+}
+
+/*
+ * Take completions to @out: the io_uring ring's (region operations go to
+ * r->held), those held, finished NVMe commands, the module's CQ.
+ */
+static unsigned int unio_take(struct unio_region *r, struct unified_io_cqe *out,
+			      unsigned int max)
+{
+	unsigned int n = 0;
+
+	if (r->nvme)
+		unio_nvme_process_cqes(r->nvme);
+	while (n < max && r->held.count)
+		out[n++] = unio_held_pop(r);
+	while (n < max && unio_pop_nvme_done(r, &out[n]))
+		n++;
+	while (n < max && unio_pop_cq(r, &out[n]))
+		n++;
+	return n;
+}
+
+/* Move completions to @out. */
 static unsigned int unio_collect(struct unio_region *r,
 				 struct unified_io_cqe *out, unsigned int max)
 {
-	struct unio_nvme_ring *nr = r->nvme;
 	struct unio_queue *q = &r->q;
-	struct unified_io_cqe *cqe;
-	unsigned int n = 0;
+	unsigned int n;
 
-	if (nr) {
-		unio_nvme_process_cqes(nr);
-		while (n < max && nr->done_head != UNIO_NVME_NIL) {
-			uint32_t idx = unio_fifo_pop(nr->cmds, &nr->done_head,
-						     &nr->done_tail);
-			struct unio_nvme_cmd *c = &nr->cmds[idx];
-
-			memset(&out[n], 0, sizeof(out[n]));
-			out[n].user_data = c->user_data;
-			out[n].res = c->err ? c->err : (int32_t)c->bytes;
-			out[n].flags = c->err == -EIO ? c->status : 0;
-			out[n].addr = c->addr;
-			out[n].opcode = UNIFIED_IO_OP_NVME;
-			n++;
-			c->ns = NULL;
-			c->next = nr->free_head;
-			nr->free_head = idx;
-			nr->unreaped--;
-		}
-	}
-	while (n < max && (cqe = unio_peek_cqe(q))) {
-		out[n] = *cqe;
-		unio_cqe_seen(q);
-		n++;
-	}
-	/* Room was made: queued module descriptors and NVMe pieces move on. */
+	n = unio_take(r, out, max);
+	/*
+	 * Room was made: queued module descriptors and NVMe pieces move on.
+	 * Neither is a system call when nothing is queued: reaping an armed
+	 * RECV's chunks from the module's CQ costs none.
+	 */
 	if (unio_sq_ready(q))
 		unio_submit(q);
-	unio_nvme_pump(nr);
+	unio_nvme_pump(r->nvme);
 	return n;
+}
+
+/* Move every completion the rings have to the end of r->held. */
+static int unio_hold_all(struct unio_region *r)
+{
+	struct unified_io_cqe c;
+	int ret = 0;
+
+	if (r->nvme)
+		unio_nvme_process_cqes(r->nvme);
+	for (;;) {
+		ret = unio_held_reserve(r, 1);
+		if (ret)
+			break;
+		if (!unio_pop_nvme_done(r, &c) && !unio_pop_cq(r, &c))
+			break;
+		unio_held_push(r, &c);
+	}
+	if (unio_sq_ready(&r->q))
+		unio_submit(&r->q);
+	unio_nvme_pump(r->nvme);
+	return ret;
+}
+
+/* Completions are ready to be taken without sleeping. */
+static bool unio_any_ready(struct unio_region *r)
+{
+	struct unio_nvme_ring *nr = r->nvme;
+
+	return r->held.count || unio_cq_ready(&r->q) ||
+	       (nr && (nr->done_head != UNIO_NVME_NIL ||
+		       io_uring_cq_ready(&nr->ring)));
 }
 
 static uint64_t unio_now_ns(void)
@@ -525,6 +925,9 @@ UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
 		n += unio_collect(r, cqes + n, max - n);
 		if (n >= min || n == max)
 			return n;
+		/* A CQE stays in the io_uring CQ: do not spin on it. */
+		if (r->nvme && r->nvme->nomem)
+			return n ? (int)n : -ENOMEM;
 		/*
 		 * unio_collect() submits what the SQ still holds after it drained
 		 * the CQ (a SUBMIT that failed earlier, EINTR say), and SUBMIT
@@ -533,8 +936,7 @@ UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
 		 * before sleeping, or the sleep waits for one completion more
 		 * than will ever come.
 		 */
-		if (unio_cq_ready(&r->q) ||
-		    (r->nvme && r->nvme->done_head != UNIO_NVME_NIL))
+		if (unio_any_ready(r))
 			continue;
 		now = deadline ? unio_now_ns() : 0;
 		if (deadline && now >= deadline)
@@ -567,15 +969,29 @@ static bool unio_sends_unnotified(struct unio_region *r)
 }
 
 /*
- * Anything on the unified path the caller has not reaped: descriptors left in
- * the SQ, completions in the CQ, NVMe commands queued, running or finished,
+ * Anything on the unified path the caller has not reaped, besides armed
+ * RECVs and their completions: descriptors left in the SQ, other
+ * completions in the CQ or held, NVMe commands queued, running or finished,
  * SEND notifications to come.  (Module descriptors complete inside SUBMIT:
- * past it, only a SEND's notification is in flight.)
+ * past it, only a SEND's notification and armed RECVs are in flight.)
  */
 static bool unio_unified_busy(struct unio_region *r)
 {
-	return unio_sq_ready(&r->q) || unio_cq_ready(&r->q) ||
-	       (r->nvme && r->nvme->unreaped) || unio_sends_unnotified(r);
+	struct unio_queue *q = &r->q;
+	uint32_t i, head, tail;
+
+	if (unio_sq_ready(q) ||
+	    (r->nvme && (r->nvme->unreaped || r->nvme->uops_busy)))
+		return true;
+	for (i = 0; i < r->held.count; i++)
+		if (!unio_cqe_of_armed(r, unio_held_at(r, i)))
+			return true;
+	head = *q->cq.khead;
+	tail = unio_smp_load_acquire(q->cq.ktail);
+	for (; head != tail; head++)
+		if (!unio_cqe_of_armed(r, &q->cq.cqes[head & q->cq.ring_mask]))
+			return true;
+	return unio_sends_unnotified(r);
 }
 
 UNIO_API int unio_submit_and_wait(struct unio_region *r,
@@ -583,16 +999,48 @@ UNIO_API int unio_submit_and_wait(struct unio_region *r,
 				  struct unified_io_cqe *cqe,
 				  uint64_t timeout_ns)
 {
+	uint64_t deadline = 0, now;
+	uint32_t i;
 	int ret;
 
 	if (!r || !r->map || !desc || !cqe)
+		return -EINVAL;
+	if (unio_armed_find(r, desc->user_data, NULL))
 		return -EINVAL;
 	if (unio_unified_busy(r))
 		return -EBUSY;
 	ret = unio_submit_descs(r, desc, 1);
 	if (ret < 0)
 		return ret;
-	/* Nothing else was outstanding: the one completion is this one's. */
-	ret = unio_reap(r, cqe, 1, 1, timeout_ns);
-	return ret < 0 ? ret : 0;
+	if (timeout_ns)
+		deadline = unio_now_ns() + timeout_ns;
+	/*
+	 * Nothing else was outstanding but armed RECVs, whose user_data differ
+	 * from @desc's: the first completion with @desc's is this one's. The
+	 * others stay held, in order, for unio_reap().
+	 */
+	for (;;) {
+		ret = unio_hold_all(r);
+		if (ret)
+			return ret;
+		for (i = 0; i < r->held.count; i++) {
+			if (unio_held_at(r, i)->user_data != desc->user_data)
+				continue;
+			*cqe = *unio_held_at(r, i);
+			unio_held_remove(r, i);
+			return 0;
+		}
+		if (r->nvme && r->nvme->nomem)
+			return -ENOMEM;
+		if (unio_cq_ready(&r->q) ||
+		    (r->nvme && (r->nvme->done_head != UNIO_NVME_NIL ||
+				 io_uring_cq_ready(&r->nvme->ring))))
+			continue;
+		now = deadline ? unio_now_ns() : 0;
+		if (deadline && now >= deadline)
+			return -ETIME;
+		ret = unio_wait_any(r, deadline ? deadline - now : 0);
+		if (ret && ret != -ETIME)
+			return ret;
+	}
 }
