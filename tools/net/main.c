@@ -93,6 +93,10 @@ static void usage(FILE *f)
 "      --wait-batch N   --armed: sleep until N completions are ready (default a\n"
 "                       quarter of the CQ, at most half) ...\n"
 "      --wait-usecs U   ... or U microseconds passed (default %u, 1 to 1000000)\n"
+"      --ring RING      --armed: module    the region's own SQ and CQ (default)\n"
+"                                io_uring  libunifiedio's io_uring: the region's\n"
+"                                          operations as uring_cmd beside --store's\n"
+"                                          NVMe passthrough, one completion queue\n"
 "      --data-size SIZE data area / zcrx area (default 64M)\n"
 "      --buf-size SIZE  recv mode: region buffer = bytes per recv() (default 64K)\n"
 "      --nic-bufs N     native: buffers lent to the NIC (default 3/4)\n"
@@ -184,6 +188,7 @@ static void report_json(FILE *f, const struct ns_report *rep)
 		jsonw_start_object(w);
 		jsonw_uint_field(w, "wait_batch", rep->wait_batch);
 		jsonw_uint_field(w, "wait_usecs", rep->wait_usecs);
+		jsonw_string_field(w, "ring", rep->ring);
 		jsonw_end_object(w);
 	}
 	if (!strcmp(rep->cmd, "recv")) {
@@ -348,10 +353,10 @@ static void report_text(FILE *f, const struct ns_report *rep)
 	else if (rep->sc_kernel_why[0])
 		fprintf(f, "  not counted by the kernel: %s\n", rep->sc_kernel_why);
 	if (rep->armed)
-		fprintf(f, "  armed RECV: COMPLETE waits for %u completions or %u us; re-armed %"
-			PRIu64 " times (%" PRIu64 " CQ full, %" PRIu64 " no buffer)\n",
-			rep->wait_batch, rep->wait_usecs, rep->retries, rep->retries_enospc,
-			rep->retries_enobufs);
+		fprintf(f, "  armed RECV on the %s ring: waits for %u completions or %u us; "
+			"re-armed %" PRIu64 " times (%" PRIu64 " CQ full, %" PRIu64 " no buffer)\n",
+			rep->ring, rep->wait_batch, rep->wait_usecs, rep->retries,
+			rep->retries_enospc, rep->retries_enobufs);
 	if (!strcmp(rep->cmd, "recv")) {
 		fprintf(f, "  chunks %" PRIu64 ", copied %" PRIu64 " chunks / %" PRIu64
 			" bytes (%.3f per byte)\n", rep->chunks, rep->copied_chunks,
@@ -577,6 +582,7 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 		{ "armed", no_argument, NULL, NS_OPT_ARMED },
 		{ "wait-batch", required_argument, NULL, NS_OPT_WAIT_BATCH },
 		{ "wait-usecs", required_argument, NULL, NS_OPT_WAIT_USECS },
+		{ "ring", required_argument, NULL, NS_OPT_RING },
 		{ 0 }
 	};
 	struct ns_recv_opts o = {
@@ -585,7 +591,7 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 		.timeout_s = 60, .wait_usecs = NS_WAIT_USECS,
 	};
 	struct ns_recv rc = { .o = &o, .rep = rep, .lfd = -1, .sc_perf_fd = -1 };
-	bool wait_opt = false;
+	bool wait_opt = false, ring_opt = false;
 	struct ns_expect expect;
 	struct ns_index ix;
 	uint64_t v;
@@ -679,8 +685,18 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 			o.wait_usecs = v;
 			wait_opt = true;
 			break;
+		case NS_OPT_RING:
+			if (strcmp(optarg, "module") && strcmp(optarg, "io_uring"))
+				return ns_bad_value(argv, "module or io_uring");
+			o.ring_uring = !strcmp(optarg, "io_uring");
+			ring_opt = true;
+			break;
 		default: goto usage;
 		}
+	}
+	if (ring_opt && !o.armed) {
+		tool_err("--ring is for --armed (a one-shot RECV has no io_uring form)");
+		goto usage;
 	}
 	if (o.armed && o.mode != NS_NATIVE) {
 		tool_err("--armed is for --mode native");
@@ -742,6 +758,7 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 	rep->cmd = "recv";
 	rep->mode = o.armed ? "native-armed" : ns_mode_names[o.mode];
 	rep->armed = o.armed;
+	rep->ring = o.ring_uring ? "io_uring" : "module";
 	rep->wait_batch = o.wait_batch;
 	rep->wait_usecs = o.wait_usecs;
 	if (o.expect_redact) {

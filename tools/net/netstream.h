@@ -116,6 +116,7 @@ struct ns_report {
 	 */
 	bool have_sc_kernel;
 	bool armed;			/* native --armed */
+	const char *ring;		/* "module" or "io_uring" */
 	uint32_t wait_batch, wait_usecs;
 	uint64_t sc_kernel;
 	char sc_kernel_why[96];
@@ -161,7 +162,7 @@ struct ns_report {
 };
 
 /* Options of recv without a short form. */
-enum { NS_OPT_ARMED = 256, NS_OPT_WAIT_BATCH, NS_OPT_WAIT_USECS };
+enum { NS_OPT_ARMED = 256, NS_OPT_WAIT_BATCH, NS_OPT_WAIT_USECS, NS_OPT_RING };
 
 /* Options of recv. */
 enum ns_mode { NS_NATIVE, NS_ZCRX, NS_ZCRX_REGION, NS_RECV, NR_NS_MODES };
@@ -183,6 +184,7 @@ struct ns_recv_opts {
 	uint32_t nic_bufs;
 	uint32_t cq_entries;
 	bool armed;			/* native: armed RECV, one per flow */
+	bool ring_uring;		/* --armed --ring io_uring: one io_uring */
 	uint32_t wait_batch;		/* --armed: COMPLETE's min_complete (0: CQ/4) */
 	uint32_t wait_usecs;		/* --armed: COMPLETE's timeout */
 	bool bpf_stats;
@@ -260,6 +262,8 @@ struct ns_recv {
 };
 
 int ns_recv_listen(struct ns_recv *rc);
+/* Keep a completion for the loop (rc->held), in order. */
+int ns_hold_cqe(struct ns_recv *rc, const struct unified_io_cqe *c);
 /* The kernel's count of the loop's system calls (report's sc_kernel). */
 void ns_sc_kernel_start(struct ns_recv *rc);
 void ns_sc_kernel_stop(struct ns_recv *rc);

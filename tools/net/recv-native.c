@@ -26,7 +26,8 @@
  * filled and on those RECV copied into alike.
  *
  * With --store the buffers of a batch are written to the NVMe namespace
- * before they go back; with --bpf-stats the RECVs carry
+ * before they go back (--armed --ring io_uring: on the same io_uring as the
+ * receive, one completion queue for both); with --bpf-stats the RECVs carry
  * UNIFIED_IO_RECV_F_BPF and the module runs the stats program over each
  * chunk that starts a buffer.
  */
@@ -62,7 +63,64 @@ struct ns_native {
 	bool armed;
 	uint8_t rearm[NS_MAX_FLOWS];	/* enum ns_arm */
 	unsigned int nrearm;		/* flows not NS_ARMED */
+	/*
+	 * --ring io_uring: descriptors go to the library's io_uring with
+	 * unio_submit_descs() and completions come from unio_reap(); these
+	 * are the descriptors not submitted yet and the reap buffer.
+	 */
+	bool uring;
+	struct unified_io_desc *pend;
+	unsigned int npend, cap_pend;
+	struct unified_io_cqe *reaped;
+	unsigned int cap_reaped;
 };
+
+/* A descriptor to fill: in the module's SQ, or for unio_submit_descs(). */
+static struct unified_io_desc *ns_native_desc(struct ns_recv *rc, struct ns_native *nn)
+{
+	struct unified_io_desc *d;
+
+	if (!nn->uring)
+		return unio_get_sqe(rc->q);
+	if (nn->npend == nn->cap_pend)
+		return NULL;
+	d = &nn->pend[nn->npend++];
+	memset(d, 0, sizeof(*d));
+	return d;
+}
+
+/* Descriptors waiting for the next submit. */
+static bool ns_native_pending(struct ns_recv *rc, struct ns_native *nn)
+{
+	return nn->uring ? nn->npend : unio_sq_ready(rc->q);
+}
+
+/*
+ * Submit what is waiting: one UNIFIED_IO_SUBMIT, or one unio_submit_descs()
+ * (counted as one io_uring_enter; the kernel's count has what it really
+ * made). What the CQ had no room for waits for the next call.
+ */
+static int ns_native_submit(struct ns_recv *rc, struct ns_native *nn)
+{
+	int ret;
+
+	if (!nn->uring) {
+		rc->rep->sc[NS_SC_IOCTL]++;
+		ret = unio_submit(rc->q);
+	} else {
+		rc->rep->sc[NS_SC_IO_URING_ENTER]++;
+		ret = unio_submit_descs(rc->r, nn->pend, nn->npend);
+		if (ret > 0) {
+			memmove(nn->pend, nn->pend + ret, (nn->npend - ret) * sizeof(*nn->pend));
+			nn->npend -= ret;
+		}
+	}
+	if (ret < 0 && ret != -EBUSY && ret != -EINTR) {
+		tool_err("%s: %s", nn->uring ? "unio_submit_descs" : "SUBMIT", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
 
 static int ns_native_give_back(struct ns_native *nn, uint64_t off)
 {
@@ -90,7 +148,7 @@ static void ns_native_refill(struct ns_recv *rc, struct ns_native *nn)
 
 	if (!nn->rf) {
 		for (i = 0; i < nn->nret; i++) {
-			struct unified_io_desc *d = unio_get_sqe(rc->q);
+			struct unified_io_desc *d = ns_native_desc(rc, nn);
 
 			if (!d)
 				break;
@@ -245,6 +303,27 @@ static int ns_native_poll_loop(struct ns_recv *rc, struct ns_native *nn)
 }
 
 /*
+ * --ring io_uring: reap into rc->held, with no system call when @min is 0
+ * (unio_reap() only looks), else waiting at most @timeout_ns for @min.
+ */
+static int ns_native_reap(struct ns_recv *rc, struct ns_native *nn, unsigned int min,
+			  uint64_t timeout_ns)
+{
+	int ret, i;
+
+	if (min)
+		rc->rep->sc[NS_SC_IO_URING_ENTER]++;
+	ret = unio_reap(rc->r, nn->reaped, nn->cap_reaped, min, timeout_ns);
+	for (i = 0; i < ret; i++) {
+		int err = ns_hold_cqe(rc, &nn->reaped[i]);
+
+		if (err)
+			return err;
+	}
+	return ret;
+}
+
+/*
  * Take every completion in order: first those the store's reaping took out
  * of the CQ (rc->held), then the CQ's own, at most a CQ's worth, so that
  * the buffers go back before the NIC runs dry. The number taken, or -errno.
@@ -255,6 +334,12 @@ static int ns_native_drain(struct ns_recv *rc, struct ns_native *nn)
 	struct unified_io_cqe *cqe;
 	int n = 0, ret = 0;
 
+	if (nn->uring) {
+		ret = ns_native_reap(rc, nn, 0, 0);
+		if (ret < 0)
+			return ret;
+		ret = 0;
+	}
 	for (i = 0; i < rc->nheld && !ret; i++)
 		ret = ns_native_cqe(rc, nn, &rc->held[i]);
 	n = rc->nheld;
@@ -286,7 +371,7 @@ static bool ns_native_arm(struct ns_recv *rc, struct ns_native *nn)
 			nn->nrearm--;
 			continue;
 		}
-		d = unio_get_sqe(rc->q);
+		d = ns_native_desc(rc, nn);
 		if (!d)
 			return false;
 		unio_prep_recv(d, rc->flows[i].fd, NS_OWNER, 0, flags, i);
@@ -324,16 +409,39 @@ static unsigned int ns_native_batch(struct ns_recv *rc, struct ns_native *nn)
 }
 
 /*
+ * Sleep until @min completions are ready or @ns passed: UNIFIED_IO_COMPLETE
+ * on the module's ring; unio_reap() on io_uring, whose completions go to
+ * rc->held. The number ready (0 when none came in time), or -errno.
+ */
+static int ns_native_wait(struct ns_recv *rc, struct ns_native *nn, unsigned int min,
+			  uint64_t ns)
+{
+	int ret;
+
+	if (nn->uring) {
+		ret = ns_native_reap(rc, nn, min, ns);
+		return ret == -ETIME ? 0 : ret;
+	}
+	rc->rep->sc[NS_SC_IOCTL]++;
+	ret = unio_wait_cqes(rc->q, min, ns);
+	return ret == -ETIME ? 0 : ret;
+}
+
+/*
  * --armed: every flow armed once; then completions straight from the CQ
  * and buffers back through the refill ring, both without a system call,
  * and UNIFIED_IO_COMPLETE only when the CQ is empty. System calls: the
  * SUBMITs that arm (at the start and after a stop), those of the FREEs with
- * --no-bind, and the COMPLETEs.
+ * --no-bind, and the COMPLETEs. With --ring io_uring the same loop runs on
+ * libunifiedio's io_uring: arming and FREEs by unio_submit_descs(), the
+ * completions (chunks, and --store's NVMe writes, on the same CQ) from
+ * unio_reap(), which looks without a system call when asked for none and
+ * sleeps in io_uring_enter otherwise; each of those calls is counted as one
+ * io_uring_enter (the kernel's count has the exact figure).
  */
 static int ns_native_armed_loop(struct ns_recv *rc, struct ns_native *nn)
 {
 	const struct ns_recv_opts *o = rc->o;
-	struct ns_report *rep = rc->rep;
 	uint64_t batch_ns = (uint64_t)o->wait_usecs * 1000;
 	uint64_t idle_ns = (uint64_t)o->timeout_s * 1000000000ULL;
 	unsigned int i;
@@ -345,13 +453,10 @@ static int ns_native_armed_loop(struct ns_recv *rc, struct ns_native *nn)
 	while (rc->active) {
 		/* Arm what needs it; --no-bind's FREEs go with them. */
 		ns_native_arm(rc, nn);
-		if (unio_sq_ready(rc->q)) {
-			rep->sc[NS_SC_IOCTL]++;
-			ret = unio_submit(rc->q);
-			if (ret < 0 && ret != -EBUSY && ret != -EINTR) {
-				tool_err("SUBMIT: %s", strerror(-ret));
+		if (ns_native_pending(rc, nn)) {
+			ret = ns_native_submit(rc, nn);
+			if (ret)
 				return ret;
-			}
 		}
 		n = ns_native_drain(rc, nn);
 		if (n < 0)
@@ -370,31 +475,43 @@ static int ns_native_armed_loop(struct ns_recv *rc, struct ns_native *nn)
 		if (!rc->active)
 			break;
 		/* The CQ is empty: a batch, or what came within --wait-usecs. */
-		rep->sc[NS_SC_IOCTL]++;
-		ret = unio_wait_cqes(rc->q, ns_native_batch(rc, nn), batch_ns);
+		ret = ns_native_wait(rc, nn, ns_native_batch(rc, nn), batch_ns);
 		/* A flow out of buffers tries again after each short wait. */
 		for (i = 0; i < rc->nflows; i++) {
 			if (nn->rearm[i] == NS_ARM_AFTER_WAIT)
 				nn->rearm[i] = NS_ARM_NOW;
 		}
-		if (ret >= 0 || ret == -EINTR || unio_cq_ready(rc->q) || nn->nrearm)
+		if (ret > 0 || ret == -EINTR || unio_cq_ready(rc->q) || rc->nheld || nn->nrearm)
 			continue;
-		if (ret != -ETIME) {
-			tool_err("COMPLETE: %s", strerror(-ret));
+		if (ret) {
+			tool_err("%s: %s", nn->uring ? "unio_reap" : "COMPLETE", strerror(-ret));
 			return ret;
 		}
 		/* Idle: sleep until the next completion, at most --timeout. */
-		rep->sc[NS_SC_IOCTL]++;
-		ret = unio_wait_cqes(rc->q, 1, idle_ns);
-		if (ret == -ETIME) {
+		ret = ns_native_wait(rc, nn, 1, idle_ns);
+		if (!ret) {
 			tool_err("no data for %u s (%u of %u flows still open)", o->timeout_s,
 				 rc->active, rc->nflows);
 			return -ETIMEDOUT;
 		}
 		if (ret < 0 && ret != -EINTR) {
-			tool_err("COMPLETE: %s", strerror(-ret));
+			tool_err("%s: %s", nn->uring ? "unio_reap" : "COMPLETE", strerror(-ret));
 			return ret;
 		}
+	}
+	/* --no-bind: the last FREEs and their completions. */
+	for (i = 0; !nn->rf && (nn->nret || ns_native_pending(rc, nn)); i++) {
+		if (i == 100) {
+			tool_err("FREE: %u buffers not taken back", nn->nret);
+			return -EIO;
+		}
+		ns_native_refill(rc, nn);
+		ret = ns_native_submit(rc, nn);
+		n = ret ? ret : ns_native_drain(rc, nn);
+		if (!n)
+			n = ns_native_wait(rc, nn, 1, 100000000ULL);
+		if (n < 0)
+			return n;
 	}
 	return 0;
 }
@@ -403,7 +520,7 @@ int ns_recv_native(struct ns_recv *rc)
 {
 	const struct ns_recv_opts *o = rc->o;
 	struct ns_report *rep = rc->rep;
-	struct ns_native nn = { .armed = o->armed };
+	struct ns_native nn = { .armed = o->armed, .uring = o->ring_uring };
 	uint64_t verify_bufs[16];
 	unsigned int nverify = 0, nbufs;
 	uint32_t ps = 4096, nic_bufs;
@@ -416,6 +533,10 @@ int ns_recv_native(struct ns_recv *rc)
 	ret = ns_region_create(rc, ps, o->data_size, o->cq_entries);
 	if (ret)
 		return ret;
+	if (nn.uring && unio_region_ring(rc->r) != UNIO_RING_IO_URING) {
+		tool_err("--ring io_uring: the region's operations are not on io_uring");
+		return -EOPNOTSUPP;
+	}
 	nbufs = rc->q->data_size / ps;
 	nn.buf_shift = __builtin_ctz(ps);
 	nn.rf = unio_region_refill(rc->r);
@@ -442,8 +563,16 @@ int ns_recv_native(struct ns_recv *rc)
 	nic_bufs = o->nic_bufs ? o->nic_bufs : nbufs / 4 * 3;
 	nn.cap = 1024;
 	nn.ret = calloc(nn.cap, sizeof(*nn.ret));
-	if (!nn.ret)
-		return -ENOMEM;
+	if (nn.uring) {
+		nn.cap_pend = rc->q->sq.ring_entries;
+		nn.pend = calloc(nn.cap_pend, sizeof(*nn.pend));
+		nn.cap_reaped = o->cq_entries;
+		nn.reaped = calloc(nn.cap_reaped, sizeof(*nn.reaped));
+	}
+	if (!nn.ret || (nn.uring && (!nn.pend || !nn.reaped))) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	if (o->bpf_stats) {
 		ret = ns_bpf_open(rc);
 		if (ret)
@@ -524,5 +653,7 @@ out:
 	for (unsigned int i = 0; i < nverify; i++)
 		unio_buf_free(rc->q, NS_OWNER, verify_bufs[i]);
 	free(nn.ret);
+	free(nn.pend);
+	free(nn.reaped);
 	return ret;
 }

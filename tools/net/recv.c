@@ -148,6 +148,21 @@ int ns_recv_accept_all(struct ns_recv *rc)
 	return 0;
 }
 
+int ns_hold_cqe(struct ns_recv *rc, const struct unified_io_cqe *c)
+{
+	if (rc->nheld == rc->cap_held) {
+		unsigned int cap = rc->cap_held ? 2 * rc->cap_held : 256;
+		struct unified_io_cqe *n = realloc(rc->held, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		rc->held = n;
+		rc->cap_held = cap;
+	}
+	rc->held[rc->nheld++] = *c;
+	return 0;
+}
+
 /* The id of the raw_syscalls:sys_enter tracepoint, from tracefs. */
 static int ns_sys_enter_id(void)
 {
@@ -319,7 +334,8 @@ int ns_region_create(struct ns_recv *rc, uint32_t buf_size, uint64_t data_size,
 	int ret;
 
 	UNIO_OPTS(opts, .sq_entries = sq ? sq : 1, .cq_entries = cq_entries,
-		  .buf_size = buf_size, .data_size = data_size);
+		  .buf_size = buf_size, .data_size = data_size,
+		  .ring = rc->o->ring_uring ? UNIO_RING_IO_URING : UNIO_RING_MODULE);
 	ret = unio_region_create(&opts, &rc->r);
 	if (ret) {
 		const char *why = tool_explain(UNIO_CALL_SETUP, ret, &opts);

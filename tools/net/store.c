@@ -142,17 +142,7 @@ static int ns_store_hold(struct ns_recv *rc, const struct unified_io_cqe *c)
 		tool_err("--store: unexpected completion of opcode %u", c->opcode);
 		return -EPROTO;
 	}
-	if (rc->nheld == rc->cap_held) {
-		unsigned int cap = rc->cap_held ? 2 * rc->cap_held : 256;
-		struct unified_io_cqe *n = realloc(rc->held, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		rc->held = n;
-		rc->cap_held = cap;
-	}
-	rc->held[rc->nheld++] = *c;
-	return 0;
+	return ns_hold_cqe(rc, c);
 }
 
 /*

@@ -34,6 +34,7 @@ FEAT_NET_RECV=$((1 << 7))
 FEAT_NET_PROVIDER=$((1 << 8))
 FEAT_NET_SEND=$((1 << 9))
 FEAT_RECV_ARM=$((1 << 10))
+FEAT_URING_CMD=$((1 << 11))
 
 pass=0 fail=0 skip=0 n=0
 tmp=$(mktemp -d) || exit 1
@@ -235,7 +236,9 @@ for args in "--mode recv --armed|--armed is for --mode native" \
 	    "--mode native --wait-batch 4|are for --armed" \
 	    "--mode native --armed --cq 64 --wait-batch 33|at most half of the CQ" \
 	    "--mode native --armed --wait-usecs 0|from 1 to 1000000" \
-	    "--mode native --armed --wait-batch 0|from 1 to 16384"; do
+	    "--mode native --armed --wait-batch 0|from 1 to 16384" \
+	    "--mode native --ring io_uring|--ring is for --armed" \
+	    "--mode native --armed --ring uring|module or io_uring"; do
 	IFS=' ' read -r -a a <<<"${args%%|*}"
 	"$NS" recv --port 7099 "${a[@]}" >/dev/null 2>"$tmp/recv.err"
 	rc=$?
@@ -287,7 +290,9 @@ fi
 # (no binding), FREE gives the buffers back.
 armed_cases=("veth: armed RECV, 2 flows: byte-exact, SUBMIT and COMPLETE only"
 	     "veth: armed RECV with 16 buffers: ENOBUFS stops, re-armed, byte-exact"
-	     "veth: armed RECV, a 4-flow --store run: CQ completions the store reaps are kept")
+	     "veth: armed RECV, a 4-flow --store run: CQ completions the store reaps are kept"
+	     "veth: armed RECV on io_uring (--ring io_uring), 2 flows: byte-exact, io_uring only"
+	     "veth: armed RECV and NVMe on one io_uring (--ring io_uring --store --bpf-stats)")
 if ! has_feat $FEAT_NET_RECV || ! has_feat $FEAT_RECV_ARM; then
 	for c in "${armed_cases[@]}"; do skip "$c" "no UNIFIED_IO_FEAT_RECV_ARM"; done
 else
@@ -315,6 +320,28 @@ else
 			--data-size 16M --store /dev/ng0n1 --bpf-stats
 	else
 		skip "${armed_cases[2]}" "no /dev/ng0n1"
+	fi
+	if ! has_feat $FEAT_URING_CMD; then
+		skip "${armed_cases[3]}" "no UNIFIED_IO_FEAT_URING_CMD"
+		skip "${armed_cases[4]}" "no UNIFIED_IO_FEAT_URING_CMD"
+	else
+		# FREE as uring_cmd too: every system call is an io_uring_enter.
+		expect_ok "${armed_cases[3]}" \
+			"d['mode'] == 'native-armed' and d['armed']['ring'] == 'io_uring' and
+			 d['stream_bytes'] == $STREAM2 and list(sc) == ['io_uring_enter'] and
+			 ni['copy_bytes'] == $STREAM2 and kernel_sc_ok(2, 10**9)" \
+			--flows 2 --bytes "$BYTES" -- --mode native --no-bind --armed --ring io_uring \
+			--flows 2 --data-size 16M
+		if [ -c /dev/ng0n1 ]; then
+			expect_ok "${armed_cases[4]}" \
+				"d['store']['verified'] and d['stream_bytes'] == 2 * ($nbytes + 64) and
+				 d['bpf_stats']['bytes'] == 2 * ($nbytes + 64) and
+				 list(sc) == ['io_uring_enter'] and d['store']['submit_calls'] > 0" \
+				--flows 2 --bytes "$BYTES" -- --mode native --no-bind --armed \
+				--ring io_uring --flows 2 --data-size 16M --store /dev/ng0n1 --bpf-stats
+		else
+			skip "${armed_cases[4]}" "no /dev/ng0n1"
+		fi
 	fi
 fi
 
@@ -477,7 +504,8 @@ unionic_cases=("unionic: zcrx-region, payload DMA'd into the region's data area"
 	      "unionic: native, the region as the queue's memory provider"
 	      "unionic: native: wire -> region -> BPF -> NVMe"
 	      "unionic: native --armed: zero-copy, far fewer system calls than chunks"
-	      "unionic: native --armed: wire -> region -> BPF -> NVMe")
+	      "unionic: native --armed: wire -> region -> BPF -> NVMe"
+	      "unionic: native --armed --ring io_uring: wire -> region -> BPF -> NVMe, one ring")
 if [ -z "$unionic" ]; then
 	for c in "${unionic_cases[@]}" "${back_cases[6]}"; do skip "$c" "$unionic_why"; done
 	summary
@@ -564,8 +592,7 @@ sys.exit(not (d["bound"] and d["net"]["state"] == "bound" and d["net"]["nr_bufs"
 		skip "${unionic_cases[4]}" "no /dev/ng0n1"
 	fi
 	if ! has_feat $FEAT_RECV_ARM; then
-		skip "${unionic_cases[5]}" "no UNIFIED_IO_FEAT_RECV_ARM"
-		skip "${unionic_cases[6]}" "no UNIFIED_IO_FEAT_RECV_ARM"
+		for c in "${unionic_cases[@]:5}"; do skip "$c" "no UNIFIED_IO_FEAT_RECV_ARM"; done
 	else
 		# A system call per chunk would be as many as the chunks; the
 		# armed loop makes one per batch or per --wait-usecs (200 ms).
@@ -586,6 +613,20 @@ sys.exit(not (d["bound"] and d["net"]["state"] == "bound" and d["net"]["nr_bufs"
 				--rxq "$UQ" --flows 1 --data-size 16M --store /dev/ng0n1 --bpf-stats
 		else
 			skip "${unionic_cases[6]}" "no /dev/ng0n1"
+		fi
+		if ! has_feat $FEAT_URING_CMD; then
+			skip "${unionic_cases[7]}" "no UNIFIED_IO_FEAT_URING_CMD"
+		elif [ ! -c /dev/ng0n1 ]; then
+			skip "${unionic_cases[7]}" "no /dev/ng0n1"
+		else
+			expect_ok "${unionic_cases[7]}" \
+				"d['store']['verified'] and ni['zc_bytes'] > 0 and
+				 d['armed']['ring'] == 'io_uring' and list(sc) == ['io_uring_enter'] and
+				 0 < d['bpf_stats']['bytes'] <= $STREAM1 and
+				 kernel_sc_ok(1, 10**9)" \
+				--flows 1 --bytes "$BYTES" -- --mode native --armed --ring io_uring \
+				--ifname "$UNIC" --rxq "$UQ" --flows 1 --data-size 16M \
+				--store /dev/ng0n1 --bpf-stats
 		fi
 	fi
 fi
