@@ -304,6 +304,7 @@ struct uior_arm {
 	int stop;			/* stopping with this result */
 	struct unified_io_cqe *recs;	/* UIOR_ARM_RECS records */
 	u32 npend;			/* of them, not delivered */
+	u64 lost_buf;			/* provided buffer taken, no CQE */
 };
 
 /*
@@ -766,6 +767,7 @@ static int uior_arm_uring_post(struct uior_arm *arm, struct io_br_sel *sel,
 			       u32 nrecs, unsigned int issue_flags)
 {
 	size_t bytes = nrecs * sizeof(*arm->recs);
+	u64 buf = (u64)(uintptr_t)sel->addr;
 
 	arm->npend = nrecs;
 	if (copy_to_user(sel->addr, arm->recs, bytes)) {
@@ -774,9 +776,14 @@ static int uior_arm_uring_post(struct uior_arm *arm, struct io_br_sel *sel,
 		return -EFAULT;
 	}
 	sel->val = bytes;
-	/* The CQ is full: io_uring ends a multishot request there. */
-	if (io_uring_mshot_cmd_post_cqe(arm->cmd, sel, issue_flags))
+	/*
+	 * The CQ is full: io_uring ends a multishot request there, and has
+	 * taken the buffer; the final CQE names it for the application.
+	 */
+	if (io_uring_mshot_cmd_post_cqe(arm->cmd, sel, issue_flags)) {
+		arm->lost_buf = buf;
 		return -ENOSPC;
+	}
 	arm->npend = 0;
 	return 0;
 }
@@ -882,12 +889,15 @@ static void uior_arm_tw(struct io_tw_req tw_req, io_tw_token_t tw)
 		arm->stop = res;
 		/* A wake before the unwait queued us again: that run ends it. */
 		if (!test_and_set_bit(UIOR_ARM_TW, &arm->flags)) {
+			u64 lost = arm->lost_buf;
+
 			pdu->arm = NULL;
 			arm->cmd = NULL;
+			arm->lost_buf = 0;
 			/* Records that did not reach the ring wait for the next. */
 			if (!arm->npend)
 				uior_arm_free(arm);
-			io_uring_cmd_done32(cmd, res, 0, issue_flags);
+			io_uring_cmd_done32(cmd, res, lost, issue_flags);
 		}
 	}
 	uior_commit(ctx);

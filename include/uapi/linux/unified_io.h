@@ -1121,6 +1121,9 @@ struct unified_io_complete {
  * last batch, whose bytes already left the socket, wait in the module: the
  * next io_uring RECV on that socket delivers them before any new byte (a
  * one-shot or module-ring RECV on it fails with EBUSY; CANCEL drops them).
+ * io_uring took a provided buffer for the batch it could not post: the
+ * ENOSPC CQE's big_cqe[0] is that buffer's user address (0 if none), for
+ * the application to add it back to its ring.
  * CANCEL stops it as it stops an armed RECV of the module's ring, but its
  * final CQE comes from the submitting task, after CANCEL's completion.
  * IORING_OP_ASYNC_CANCEL does not reach region commands. A SEND that
