@@ -1863,6 +1863,13 @@ TEST_F_TIMEOUT(armed, region_release, 300)
 	 * released region), so only the arms are checked here: armed, and
 	 * then CANCEL F_ALL stops all three.
 	 */
+	/*
+	 * The released region's arms may have taken a whole stream, FIN
+	 * included, before the release: such a socket's new arm ends at once
+	 * with 0, and CANCEL finds one arm fewer.
+	 */
+	int live = 3;
+
 	for (int i = 0; i < 3; i++) {
 		struct unified_io_desc d;
 		struct unified_io_cqe *c;
@@ -1871,8 +1878,12 @@ TEST_F_TIMEOUT(armed, region_release, 300)
 		ASSERT_EQ(1, nl_submit_inline(&self->r, &d));
 		while ((c = unio_peek_cqe(&self->r.q))) {
 			EXPECT_EQ(K_BAD, UD_KIND(c->user_data));
-			EXPECT_LT(0, c->res) TH_LOG("arm after the release: %d", c->res);
-			EXPECT_NE(0U, c->flags & UNIFIED_IO_CQE_F_MORE);
+			if (!(c->flags & UNIFIED_IO_CQE_F_MORE)) {
+				EXPECT_EQ(0, c->res) TH_LOG("arm after the release: %d", c->res);
+				live--;
+			} else {
+				EXPECT_LT(0, c->res) TH_LOG("arm after the release: %d", c->res);
+			}
 			unio_cqe_seen(&self->r.q);
 		}
 	}
@@ -1902,8 +1913,8 @@ TEST_F_TIMEOUT(armed, region_release, 300)
 			}
 			unio_cqe_seen(&self->r.q);
 		}
-		EXPECT_EQ(3, res);
-		EXPECT_EQ(3, finals);
+		EXPECT_EQ(live, res);
+		EXPECT_EQ(live, finals);
 	}
 }
 
