@@ -258,7 +258,9 @@ struct unified_io_setup {
  *	@res 0 when the peer closed the connection and every byte was
  *	delivered, ECANCELED after UNIFIED_IO_OP_CANCEL, ENOSPC when the CQ
  *	had no slot for the next chunk, ENOBUFS when a copy found no free
- *	buffer, or the socket's error (ECONNRESET, ...). Nothing is lost or
+ *	buffer, EPROTO at urgent data, EPROTONOSUPPORT once kTLS or a
+ *	sockmap took the socket over, EFAULT or EBUSY as a one-shot RECV
+ *	stops, or the socket's error (ECONNRESET, ...). Nothing is lost or
  *	taken twice: bytes not delivered stay queued on the socket, and a new
  *	armed (or one-shot) RECV goes on from the first of them. Each armed
  *	RECV holds a reference to its socket until it stops (closing the fd

@@ -40,7 +40,8 @@
  * data arrives, without any system call; unio_prep_cancel() and
  * unio_prep_cancel_all() stop it, and unio_cqe_is_final() tells its last
  * completion. Consume with unio_reap(r, cqes, max, 0, 0), which makes no
- * system call, and only when it returns 0 wait with a @min of 1.
+ * system call on the module's ring (on io_uring it may enter the kernel to
+ * run pending task work), and only when it returns 0 wait with a @min of 1.
  *
  * Every function that can fail returns 0 (or a count) on success and a
  * negative errno on failure; errno is not used.
