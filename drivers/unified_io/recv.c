@@ -318,8 +318,12 @@ static bool uior_arm_parked(const struct uior_arm *arm)
 }
 
 enum {
-	UIOR_ARM_WOKEN,			/* the socket has news for the work */
+	UIOR_ARM_WOKEN,			/* the socket has news for a run */
 	UIOR_ARM_TW,			/* io_uring: task work queued */
+};
+
+enum {
+	UIOR_CTX_ARMS_WOKEN,		/* ctx->arm_state: a run is due */
 };
 
 /* Records gathered per provided buffer: one page. */
@@ -328,6 +332,23 @@ enum {
 static void uior_arm_tw(struct io_tw_req tw_req, io_tw_token_t tw);
 
 static struct workqueue_struct *uior_recv_wq;
+
+/*
+ * Who runs the arms a wake marked (UIOR_ARM_WOKEN): a task sleeping in
+ * COMPLETE on this region if there is one, as io_uring's task work runs
+ * on the waiting submitter, so no third context stands between the
+ * softirq and the application; the work item if none waits.  Any context.
+ */
+static void uior_arm_kick(struct uior_ctx *ctx)
+{
+	if (test_and_set_bit(UIOR_CTX_ARMS_WOKEN, &ctx->arm_state))
+		return;			/* a run is coming */
+	/* Fully ordered: pairs with uior_recv_wait_end()'s barrier. */
+	if (atomic_read(&ctx->arm_waiters))
+		wake_up_interruptible(&ctx->cq_wait);
+	else
+		queue_work(uior_recv_wq, &ctx->arm_work);
+}
 
 /*
  * The socket's wait queue: new data, FIN, reset, error. Called with the
@@ -350,7 +371,7 @@ static int uior_arm_wake(struct wait_queue_entry *wait, unsigned int mode,
 		return 0;
 	}
 	set_bit(UIOR_ARM_WOKEN, &arm->flags);
-	queue_work(uior_recv_wq, &arm->ctx->arm_work);
+	uior_arm_kick(arm->ctx);
 	return 0;
 }
 
@@ -510,15 +531,18 @@ static void uior_arm_run(struct uior_ctx *ctx, struct uior_arm *arm)
 	if (stop == -EINPROGRESS) {
 		/* INT_MAX bytes in one run: the rest in the next. */
 		set_bit(UIOR_ARM_WOKEN, &arm->flags);
-		queue_work(uior_recv_wq, &ctx->arm_work);
+		uior_arm_kick(ctx);
 	} else if (stop != -EAGAIN) {
 		uior_arm_stop(ctx, arm, stop);
 	}
 }
 
-static void uior_arm_work(struct work_struct *work)
+/*
+ * Run the arms woken since UIOR_CTX_ARMS_WOKEN was cleared (a fully
+ * ordered clear: a wake sets its arm's bit before the region's).
+ */
+static void uior_arm_run_woken(struct uior_ctx *ctx)
 {
-	struct uior_ctx *ctx = container_of(work, struct uior_ctx, arm_work);
 	struct uior_arm *arm, *tmp;
 
 	mutex_lock(&ctx->lock);
@@ -528,6 +552,50 @@ static void uior_arm_work(struct work_struct *work)
 			uior_arm_run(ctx, arm);
 	uior_commit(ctx);
 	mutex_unlock(&ctx->lock);
+}
+
+static void uior_arm_work(struct work_struct *work)
+{
+	struct uior_ctx *ctx = container_of(work, struct uior_ctx, arm_work);
+
+	clear_bit(UIOR_CTX_ARMS_WOKEN, &ctx->arm_state);
+	smp_mb__after_atomic();
+	uior_arm_run_woken(ctx);
+}
+
+/*
+ * COMPLETE sleeping for completions (ring.c): from uior_recv_wait_begin()
+ * to uior_recv_wait_end() a wake of an armed RECV wakes the caller instead
+ * of the work item, and uior_recv_wait_run() runs the arms in its task.
+ */
+void uior_recv_wait_begin(struct uior_ctx *ctx)
+{
+	atomic_inc(&ctx->arm_waiters);
+	/* Before the wait's first look at UIOR_CTX_ARMS_WOKEN. */
+	smp_mb__after_atomic();
+}
+
+bool uior_recv_woken(struct uior_ctx *ctx)
+{
+	return test_bit(UIOR_CTX_ARMS_WOKEN, &ctx->arm_state);
+}
+
+void uior_recv_wait_run(struct uior_ctx *ctx)
+{
+	if (test_and_clear_bit(UIOR_CTX_ARMS_WOKEN, &ctx->arm_state))
+		uior_arm_run_woken(ctx);
+}
+
+void uior_recv_wait_end(struct uior_ctx *ctx)
+{
+	atomic_dec(&ctx->arm_waiters);
+	/*
+	 * A wake that saw this waiter may have come after its last run: the
+	 * work takes it over.  Pairs with uior_arm_kick()'s test_and_set_bit().
+	 */
+	smp_mb__after_atomic();
+	if (uior_recv_woken(ctx))
+		queue_work(uior_recv_wq, &ctx->arm_work);
 }
 
 /* The arm on @sock that is armed, or parked; NULL if none. */

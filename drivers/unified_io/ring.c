@@ -24,6 +24,7 @@
  * provider.c (the refill ring, lent buffers' counters) and the inline
  * helpers of uior.h.
  */
+#include <linux/ktime.h>
 #include <linux/minmax.h>
 #include <linux/nospec.h>
 #include <linux/poll.h>
@@ -255,15 +256,31 @@ int uior_complete(struct uior_ctx *ctx, struct unified_io_complete *p)
 		return -EINVAL;
 
 	if (uior_cq_ready(ctx) < min) {
+		ktime_t end = ktime_add_safe(ktime_get(),
+					     ns_to_ktime(min_t(u64, p->timeout_ns,
+							       KTIME_MAX)));
+
 		atomic64_inc(&ctx->waits);
-		if (p->timeout_ns)
-			ret = wait_event_interruptible_hrtimeout(ctx->cq_wait,
-					uior_cq_ready(ctx) >= min,
-					ns_to_ktime(min_t(u64, p->timeout_ns,
-							  KTIME_MAX)));
-		else
-			ret = wait_event_interruptible(ctx->cq_wait,
-					uior_cq_ready(ctx) >= min);
+		/* Armed RECVs woken meanwhile run here (recv.c). */
+		uior_recv_wait_begin(ctx);
+		for (;;) {
+			uior_recv_wait_run(ctx);
+			if (uior_cq_ready(ctx) >= min)
+				break;
+			if (p->timeout_ns)
+				ret = wait_event_interruptible_hrtimeout(
+					ctx->cq_wait,
+					uior_cq_ready(ctx) >= min ||
+					uior_recv_woken(ctx),
+					ktime_sub(end, ktime_get()));
+			else
+				ret = wait_event_interruptible(ctx->cq_wait,
+					uior_cq_ready(ctx) >= min ||
+					uior_recv_woken(ctx));
+			if (ret)
+				break;
+		}
+		uior_recv_wait_end(ctx);
 		if (ret == -ERESTARTSYS)
 			ret = -EINTR;
 	}

@@ -168,11 +168,14 @@ struct uior_ctx {
 	struct uior_net *net;
 	u32 rfq_head;
 	/*
-	 * Armed RECVs (recv.c): on @arms under @lock; @arm_work, woken by
-	 * their sockets, runs them.
+	 * Armed RECVs (recv.c): on @arms under @lock.  Their sockets' wakes
+	 * set UIOR_CTX_ARMS_WOKEN in @arm_state and wake a task sleeping in
+	 * COMPLETE (@arm_waiters of them), which runs them, or @arm_work.
 	 */
 	struct list_head arms;
 	struct work_struct arm_work;
+	unsigned long arm_state;
+	atomic_t arm_waiters;
 	struct {			/* recv.c's counters, under @lock */
 		u64 recv_bytes;
 		u64 zc_chunks;
@@ -331,6 +334,10 @@ int uior_uring_recv(struct uior_ctx *ctx, struct io_uring_cmd *cmd,
 		    const struct unified_io_desc *d, unsigned int issue_flags);
 void uior_uring_recv_cancel(struct uior_ctx *ctx, struct io_uring_cmd *cmd);
 u32 uior_recv_armed(struct uior_ctx *ctx);
+void uior_recv_wait_begin(struct uior_ctx *ctx);
+bool uior_recv_woken(struct uior_ctx *ctx);
+void uior_recv_wait_run(struct uior_ctx *ctx);
+void uior_recv_wait_end(struct uior_ctx *ctx);
 void uior_recv_ctx_init(struct uior_ctx *ctx);
 void uior_recv_destroy(struct uior_ctx *ctx);
 int uior_recv_init(void);

@@ -97,6 +97,8 @@
 #include <bpf/libbpf.h>
 #include <linux/tls.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include "net_test.h"
 #include "ut_net.skel.h"
@@ -1360,6 +1362,107 @@ TEST_F_TIMEOUT(armed, stream_veth, 600)
 TEST_F_TIMEOUT(armed, stream_lo, 600)
 {
 	stream(_metadata, self, true);
+}
+
+/* A thread that keeps entering COMPLETE and leaving it unsatisfied. */
+struct waiter {
+	struct nl_region *r;
+	pthread_t thread;
+	volatile bool stop;
+	unsigned long calls, timeouts, intr;
+	int err;
+};
+
+static void waiter_sig(int sig)
+{
+}
+
+static void *waiter_main(void *p)
+{
+	struct waiter *w = p;
+
+	while (!w->stop) {
+		/* More than can ever be ready: it leaves on its 1 ms timeout. */
+		int ret = nl_complete(w->r, CQ, 1000000ULL);
+
+		w->calls++;
+		if (ret == -ETIME)
+			w->timeouts++;
+		else if (ret == -EINTR)
+			w->intr++;
+		else if (ret < 0 && !w->err)
+			w->err = ret;
+	}
+	return NULL;
+}
+
+/*
+ * A task sleeping in COMPLETE runs the armed RECVs that wake while it
+ * waits; one that leaves (timeout, signal) without a completion hands them
+ * back to the module's work.  One thread consumes a stream from the CQ with
+ * no system call while another comes and goes in COMPLETE, interrupted by
+ * signals too: every byte arrives, once, in order.
+ */
+TEST_F_TIMEOUT(armed, waiter_comes_and_goes, 600)
+{
+	struct sigaction sa = { .sa_handler = waiter_sig };	/* no restart */
+	struct waiter w = { .r = &self->r };
+	uint64_t bytes = nt_volume(8 * NT_MIB, 4 * NT_MIB);
+	struct unified_io_info i0, i1;
+	struct ar *a = &self->a;
+	uint64_t end;
+	int ret;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	xs_start(&self->s, -1, lo_addr(), LO_PORT, 1, bytes, false);
+	a->f[0].sock = self->s.socks[0];
+	a->f[0].expect = bytes;
+	a->copied = 1;
+	a->hold = true;
+	nt_info(&self->r, &i0);
+	ASSERT_EQ(0, pthread_create(&w.thread, NULL, waiter_main, &w));
+	AR_ARM(0, 0);
+	end = nl_now_ms() + 120000;
+	do {
+		/*
+		 * Spin 64 Ki empty polls, then interrupt the waiter once; past
+		 * half the stream it goes for good, and the work alone runs
+		 * the arm.
+		 */
+		ret = ar_spin(a, done_final, 0, 0);
+		if (ret != -ETIMEDOUT)
+			break;
+		if (!w.stop && a->f[0].off >= bytes / 2) {
+			w.stop = true;
+			pthread_kill(w.thread, SIGUSR1);
+			ASSERT_EQ(0, pthread_join(w.thread, NULL));
+		} else if (!w.stop) {
+			pthread_kill(w.thread, SIGUSR1);
+		}
+	} while (nl_now_ms() < end);
+	if (!w.stop) {
+		w.stop = true;
+		pthread_kill(w.thread, SIGUSR1);
+		ASSERT_EQ(0, pthread_join(w.thread, NULL));
+	}
+	AR_OK(ret);
+	nt_info(&self->r, &i1);
+	TH_LOG("waiter: %lu COMPLETE calls, %lu timed out, %lu interrupted",
+	       w.calls, w.timeouts, w.intr);
+	EXPECT_EQ(0, w.err) TH_LOG("COMPLETE: %s", strerror(-w.err));
+	EXPECT_LT(0UL, w.calls);
+	EXPECT_LT(i0.stats.waits, i1.stats.waits) TH_LOG("nobody slept in COMPLETE");
+	EXPECT_EQ(0, a->f[0].final) TH_LOG("final %d (%s)", a->f[0].final,
+					   strerror(-a->f[0].final));
+	EXPECT_EQ(1U, a->f[0].finals);
+	EXPECT_TRUE(a->f[0].ended);
+	EXPECT_EQ(bytes, a->f[0].off);
+	EXPECT_EQ(a->chunks, a->copied_chunks);
+	ASSERT_EQ(0, nl_sender_wait(&self->s.snd, 30000));
+	EXPECT_EQ(bytes, i1.net.recv_bytes - i0.net.recv_bytes);
+	ASSERT_EQ(0, nl_free_bufs(&self->r, OWNER, a->pend, a->npend));
+	a->npend = 0;
+	all_free(&self->r);
 }
 
 TEST_F_TIMEOUT(armed, ended_at_submit, 120)

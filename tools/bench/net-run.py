@@ -137,6 +137,7 @@ def transfer(args, mode, flows, tmp, tag, wrapper=None, setup_only=False, recv_a
     deadline = time.monotonic() + 60
     while not os.path.exists(ready) and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
+    cpu0 = guest_cpu()
     if not setup_only and os.path.exists(ready):
         s = subprocess.run(in_ns(SNS, [NS, "send", f"{RADDR}:{PORT}", "--flows", str(flows),
                                        "--bytes", str(nbytes or args.bytes), "-Q",
@@ -145,6 +146,7 @@ def transfer(args, mode, flows, tmp, tag, wrapper=None, setup_only=False, recv_a
         if s.returncode:
             log(f"net bench: sender failed: {s.stderr.strip()}")
     rc = p.wait(timeout=180)
+    cpu1 = guest_cpu()
     rerr.close()
     try:
         with open(rjson) as f:
@@ -156,11 +158,21 @@ def transfer(args, mode, flows, tmp, tag, wrapper=None, setup_only=False, recv_a
             err = f.read().strip().splitlines()
         raise RuntimeError(f"{mode}, {flows} flows ({tag}): exit status {rc}: "
                            + (err[-1] if err else (rep or {}).get("verify", {}).get("detail", "?")))
+    rep["guest_cpu_s"] = cpu1 - cpu0
     wrap = None
     if wrapper is not None:
         with open(wjson) as f:
             wrap = json.load(f)
     return rep, wrap
+
+
+def guest_cpu():
+    """Busy CPU seconds of the whole guest so far (/proc/stat: every CPU's
+    time but idle and iowait): the receiver, the sender, softirq, the test
+    NIC's NAPI poll and kernel workers alike."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def run_reps(args, modes, flows, tmp):
@@ -216,8 +228,10 @@ def run_mode(args, cc, mode, flows, tmp, reps, queue):
         "mib_per_s": med, "mib_per_s_min": min(rates), "mib_per_s_max": max(rates),
         "reps": [{"mib_per_s": r["mib_per_s"], "seconds": r["seconds"],
                   "cpu_user_s": r["cpu_user_s"], "cpu_sys_s": r["cpu_sys_s"],
+                  "guest_cpu_s": r["guest_cpu_s"],
                   "syscalls": r["syscalls"]["total"]} for r in reps],
         "cpu_s_per_gib": (mid["cpu_user_s"] + mid["cpu_sys_s"]) / (mib / 1024.0),
+        "guest_cpu_s_per_gib": mid["guest_cpu_s"] / (mib / 1024.0),
         "syscalls_per_mib": loop["per_mib"],
         "syscalls_loop": loop,
         "syscalls_kernel_per_mib": (loop.get("kernel") or {}).get("per_mib"),
@@ -243,12 +257,14 @@ def fmt(v, spec, none="n/a"):
 def table(results, skipped, cc):
     lines = []
     hdr = (f"{'flows':>5} {'mode':<12} {'MiB/s':>8} {'vs recv':>8} {'CPU s/GiB':>9} "
+           f"{'all CPU':>8} "
            f"{'sc/MiB':>7} {'sc/MiB+':>8} {'sc/MiB*':>8} {'copied/B':>9} {'fallback/B':>10}")
     lines += [hdr, "-" * len(hdr)]
     for r in results:
         lines.append(
             f"{r['flows']:>5} {r['mode']:<12} {r['mib_per_s']:>8.1f} "
             f"{fmt(r.get('ratio_to_recv'), '.2f') + 'x':>8} {r['cpu_s_per_gib']:>9.1f} "
+            f"{r['guest_cpu_s_per_gib']:>8.1f} "
             f"{r['syscalls_per_mib']:>7.2f} {fmt(r['syscalls_kernel_per_mib'], '.2f'):>8} "
             f"{fmt(r['syscount']['per_mib'], '.2f'):>8} "
             f"{fmt(r['copy']['copied_per_byte'], '.3f'):>9} "
@@ -259,7 +275,9 @@ def table(results, skipped, cc):
         "",
         "MiB/s: payload, median of the reps (first connection to last EOF, receiver side); "
         "vs recv: ratio to the recv() baseline with the same flows.",
-        "CPU s/GiB: the receiving process's user+system CPU per GiB (median rep).",
+        "CPU s/GiB: the receiving process's user+system CPU per GiB (median rep); "
+        "all CPU: every busy CPU second of the guest per GiB over the same transfer "
+        "(receiver, sender, softirq, the test NIC, kernel workers; /proc/stat).",
         "sc/MiB: system calls of the receive loop per MiB, counted by unio-netstream "
         "(poll, ioctl SUBMIT and COMPLETE, recvfrom, io_uring_enter, io_uring_register); "
         "sc/MiB+: every system call of the loop, counted by the kernel (a perf counter on "
