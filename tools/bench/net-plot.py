@@ -35,13 +35,17 @@ def plot_store(ax, rows):
         vals = [by.get((f, form)) for f in sflows]
         mode = next((r["mode"] for r in vals if r), None)
         color = COLORS.get(mode)
-        bars = ax.bar(positions(i), [(r or {}).get("syscalls_per_mib_stored") or 0
-                                     for r in vals], width, color=color,
+        # A form that did not run (or has no kernel count) gets no bar, not a 0.
+        heights = [(r or {}).get("syscalls_per_mib_stored") for r in vals]
+        bars = ax.bar(positions(i), [float("nan") if h is None else h for h in heights],
+                      width, color=color,
                       hatch=None if "two ring" in form else "//", label=form)
-        for bar, r in zip(bars, vals):
-            if r and r.get("syscalls_per_mib_stored") is not None:
-                annotate(ax, bar, f"{r['syscalls_per_mib_stored']:.2f}\n"
-                         f"{r['mib_per_s']:.0f} MiB/s")
+        for bar, r, h in zip(bars, vals, heights):
+            if h is not None:
+                annotate(ax, bar, f"{h:.2f}\n{r['mib_per_s']:.0f} MiB/s")
+            else:
+                ax.annotate("not measured", (bar.get_x() + bar.get_width() / 2, 0),
+                            ha="center", va="bottom", rotation=90, fontsize=7)
     style_axes([ax], xs, [f"{f} flow{'s' if f > 1 else ''}" for f in sflows], 0.25)
     ax.set_ylabel("system calls of the loop per MiB stored (kernel count)")
     ax.set_title("wire -> BPF -> NVMe (--store): sc per MiB stored")

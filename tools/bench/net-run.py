@@ -137,7 +137,7 @@ def transfer(args, mode, flows, tmp, tag, wrapper=None, setup_only=False, recv_a
     deadline = time.monotonic() + 60
     while not os.path.exists(ready) and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    cpu0 = guest_cpu()
+    cpu0, split0 = guest_cpu(), guest_cpu_split()
     if not setup_only and os.path.exists(ready):
         s = subprocess.run(in_ns(SNS, [NS, "send", f"{RADDR}:{PORT}", "--flows", str(flows),
                                        "--bytes", str(nbytes or args.bytes), "-Q",
@@ -146,7 +146,7 @@ def transfer(args, mode, flows, tmp, tag, wrapper=None, setup_only=False, recv_a
         if s.returncode:
             log(f"net bench: sender failed: {s.stderr.strip()}")
     rc = p.wait(timeout=180)
-    cpu1 = guest_cpu()
+    cpu1, split1 = guest_cpu(), guest_cpu_split()
     rerr.close()
     try:
         with open(rjson) as f:
@@ -159,6 +159,7 @@ def transfer(args, mode, flows, tmp, tag, wrapper=None, setup_only=False, recv_a
         raise RuntimeError(f"{mode}, {flows} flows ({tag}): exit status {rc}: "
                            + (err[-1] if err else (rep or {}).get("verify", {}).get("detail", "?")))
     rep["guest_cpu_s"] = cpu1 - cpu0
+    rep["guest_cpu_split_s"] = {k: split1[k] - split0[k] for k in split0}
     wrap = None
     if wrapper is not None:
         with open(wjson) as f:
@@ -173,6 +174,15 @@ def guest_cpu():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def guest_cpu_split():
+    """/proc/stat's busy fields, in seconds: user, nice, system, irq, softirq."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    return {"user": v[0] / hz, "nice": v[1] / hz, "system": v[2] / hz,
+            "irq": v[5] / hz, "softirq": v[6] / hz}
 
 
 def run_reps(args, modes, flows, tmp):
@@ -229,6 +239,7 @@ def run_mode(args, cc, mode, flows, tmp, reps, queue):
         "reps": [{"mib_per_s": r["mib_per_s"], "seconds": r["seconds"],
                   "cpu_user_s": r["cpu_user_s"], "cpu_sys_s": r["cpu_sys_s"],
                   "guest_cpu_s": r["guest_cpu_s"],
+                  "guest_cpu_split_s": r["guest_cpu_split_s"],
                   "syscalls": r["syscalls"]["total"]} for r in reps],
         "cpu_s_per_gib": (mid["cpu_user_s"] + mid["cpu_sys_s"]) / (mib / 1024.0),
         "guest_cpu_s_per_gib": mid["guest_cpu_s"] / (mib / 1024.0),
@@ -478,6 +489,9 @@ def main():
     ap.add_argument("--store-bytes", default=None, help="payload per flow (default --bytes)")
     ap.add_argument("--out", default=os.path.join(REPO, "build", "bench"))
     args = ap.parse_args()
+    if args.reps < 1 or args.store_reps < 1:
+        ap.error("--reps and --store-reps take at least 1 (a median of nothing is no figure); "
+                 "--store-flows '' skips the store part")
     args.bytes = parse_size(args.bytes)
     args.store_bytes = parse_size(args.store_bytes) if args.store_bytes else args.bytes
     flow_counts = [int(x) for x in args.flows.split(",")]
