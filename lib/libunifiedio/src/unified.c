@@ -758,7 +758,14 @@ UNIO_API int unio_submit_chain(struct unio_region *r,
 			ur->inflight++;
 		}
 	}
-	io_uring_submit(&ur->ring);
+	/*
+	 * io_uring takes fewer SQEs than queued only when it cannot allocate
+	 * a request (or the CQ overflowed): hand it the rest now, so the chain
+	 * is not left split until the next call that enters the kernel.
+	 */
+	for (i = 0; i < 4 && io_uring_sq_ready(&ur->ring); i++)
+		if (io_uring_submit(&ur->ring) <= 0)
+			break;
 	return nr;
 }
 
