@@ -24,7 +24,9 @@
  * provider.c (the refill ring, lent buffers' counters) and the inline
  * helpers of uior.h.
  */
+#include <linux/hrtimer.h>
 #include <linux/ktime.h>
+#include <linux/sched/signal.h>
 #include <linux/minmax.h>
 #include <linux/nospec.h>
 #include <linux/poll.h>
@@ -247,6 +249,54 @@ int uior_submit(struct uior_ctx *ctx, struct unified_io_submit *p)
 	return ret;
 }
 
+/*
+ * Sleep until @min completions are ready, @timeout_ns at most (0: no
+ * limit), running in this task the armed RECVs woken meanwhile (recv.c);
+ * as wait_event_interruptible_hrtimeout(), with one timer for the whole
+ * wait however often a run wakes it.
+ */
+static int uior_complete_wait(struct uior_ctx *ctx, u32 min, u64 timeout_ns)
+{
+	struct hrtimer_sleeper t;
+	DEFINE_WAIT(wait);
+	int ret = 0;
+
+	hrtimer_setup_sleeper_on_stack(&t, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	if (timeout_ns) {
+		hrtimer_set_expires_range_ns(&t.timer,
+					     ns_to_ktime(min_t(u64, timeout_ns,
+							       KTIME_MAX)),
+					     current->timer_slack_ns);
+		hrtimer_sleeper_start_expires(&t, HRTIMER_MODE_REL);
+	}
+	uior_recv_wait_begin(ctx);
+	for (;;) {
+		prepare_to_wait(&ctx->cq_wait, &wait, TASK_INTERRUPTIBLE);
+		if (uior_cq_ready(ctx) >= min)
+			break;
+		if (!t.task) {
+			ret = -ETIME;
+			break;
+		}
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (uior_recv_woken(ctx)) {
+			/* Still queued: a wake meanwhile only sets it running. */
+			__set_current_state(TASK_RUNNING);
+			uior_recv_wait_run(ctx);
+			continue;
+		}
+		schedule();
+	}
+	finish_wait(&ctx->cq_wait, &wait);
+	uior_recv_wait_end(ctx);
+	hrtimer_cancel(&t.timer);
+	destroy_hrtimer_on_stack(&t.timer);
+	return ret;
+}
+
 int uior_complete(struct uior_ctx *ctx, struct unified_io_complete *p)
 {
 	u32 min = p->min_complete;
@@ -256,33 +306,8 @@ int uior_complete(struct uior_ctx *ctx, struct unified_io_complete *p)
 		return -EINVAL;
 
 	if (uior_cq_ready(ctx) < min) {
-		ktime_t end = ktime_add_safe(ktime_get(),
-					     ns_to_ktime(min_t(u64, p->timeout_ns,
-							       KTIME_MAX)));
-
 		atomic64_inc(&ctx->waits);
-		/* Armed RECVs woken meanwhile run here (recv.c). */
-		uior_recv_wait_begin(ctx);
-		for (;;) {
-			uior_recv_wait_run(ctx);
-			if (uior_cq_ready(ctx) >= min)
-				break;
-			if (p->timeout_ns)
-				ret = wait_event_interruptible_hrtimeout(
-					ctx->cq_wait,
-					uior_cq_ready(ctx) >= min ||
-					uior_recv_woken(ctx),
-					ktime_sub(end, ktime_get()));
-			else
-				ret = wait_event_interruptible(ctx->cq_wait,
-					uior_cq_ready(ctx) >= min ||
-					uior_recv_woken(ctx));
-			if (ret)
-				break;
-		}
-		uior_recv_wait_end(ctx);
-		if (ret == -ERESTARTSYS)
-			ret = -EINTR;
+		ret = uior_complete_wait(ctx, min, p->timeout_ns);
 	}
 	p->ready = uior_cq_ready(ctx);
 	return ret ? ret : p->ready;
