@@ -404,6 +404,9 @@ static void uior_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "recv_copy_bytes:\t%llu\n", ctx->recv.copy_bytes);
 	seq_printf(m, "recv_armed:\t%u\n", uior_recv_armed(ctx));
 	seq_printf(m, "op_cancel:\t%llu\n", s->ops[UNIFIED_IO_OP_CANCEL]);
+	/* Who ran the armed RECVs: a task waiting in COMPLETE, or the work. */
+	seq_printf(m, "recv_arm_runs_task:\t%llu\n", ctx->recv.arm_runs_task);
+	seq_printf(m, "recv_arm_runs_work:\t%llu\n", ctx->recv.arm_runs_work);
 	seq_printf(m, "op_bpf:\t%llu\n", s->ops[UNIFIED_IO_OP_BPF]);
 	seq_printf(m, "op_send:\t%llu\n", s->ops[UNIFIED_IO_OP_SEND]);
 	seq_printf(m, "send_bytes:\t%llu\n", ctx->send.send_bytes);

@@ -541,11 +541,15 @@ static void uior_arm_run(struct uior_ctx *ctx, struct uior_arm *arm)
  * Run the arms woken since UIOR_CTX_ARMS_WOKEN was cleared (a fully
  * ordered clear: a wake sets its arm's bit before the region's).
  */
-static void uior_arm_run_woken(struct uior_ctx *ctx)
+static void uior_arm_run_woken(struct uior_ctx *ctx, bool task)
 {
 	struct uior_arm *arm, *tmp;
 
 	mutex_lock(&ctx->lock);
+	if (task)
+		ctx->recv.arm_runs_task++;
+	else
+		ctx->recv.arm_runs_work++;
 	uior_net_drain_refill(ctx);
 	list_for_each_entry_safe(arm, tmp, &ctx->arms, node)
 		if (test_and_clear_bit(UIOR_ARM_WOKEN, &arm->flags))
@@ -560,7 +564,7 @@ static void uior_arm_work(struct work_struct *work)
 
 	clear_bit(UIOR_CTX_ARMS_WOKEN, &ctx->arm_state);
 	smp_mb__after_atomic();
-	uior_arm_run_woken(ctx);
+	uior_arm_run_woken(ctx, false);
 }
 
 /*
@@ -583,7 +587,7 @@ bool uior_recv_woken(struct uior_ctx *ctx)
 void uior_recv_wait_run(struct uior_ctx *ctx)
 {
 	if (test_and_clear_bit(UIOR_CTX_ARMS_WOKEN, &ctx->arm_state))
-		uior_arm_run_woken(ctx);
+		uior_arm_run_woken(ctx, true);
 }
 
 void uior_recv_wait_end(struct uior_ctx *ctx)

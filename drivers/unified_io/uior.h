@@ -183,6 +183,8 @@ struct uior_ctx {
 		u64 copy_chunks;
 		u64 copy_bytes;
 		u64 bpf_drops;
+		u64 arm_runs_task;	/* armed RECVs run by COMPLETE */
+		u64 arm_runs_work;	/* by the work item */
 	} recv;
 
 	/*

@@ -1410,10 +1410,15 @@ TEST_F_TIMEOUT(armed, waiter_comes_and_goes, 600)
 	uint64_t bytes = nt_volume(8 * NT_MIB, 4 * NT_MIB);
 	struct unified_io_info i0, i1;
 	struct ar *a = &self->a;
+	long long task0, work0, task1, work1, task_mid = -1, work_mid = -1;
 	uint64_t end;
 	int ret;
 
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	task0 = nl_fdinfo(&self->r, "recv_arm_runs_task");
+	work0 = nl_fdinfo(&self->r, "recv_arm_runs_work");
+	ASSERT_LE(0, task0) TH_LOG("no recv_arm_runs_task in fdinfo");
+	ASSERT_LE(0, work0);
 	xs_start(&self->s, -1, lo_addr(), LO_PORT, 1, bytes, false);
 	a->f[0].sock = self->s.socks[0];
 	a->f[0].expect = bytes;
@@ -1436,6 +1441,8 @@ TEST_F_TIMEOUT(armed, waiter_comes_and_goes, 600)
 			w.stop = true;
 			pthread_kill(w.thread, SIGUSR1);
 			ASSERT_EQ(0, pthread_join(w.thread, NULL));
+			task_mid = nl_fdinfo(&self->r, "recv_arm_runs_task");
+			work_mid = nl_fdinfo(&self->r, "recv_arm_runs_work");
 		} else if (!w.stop) {
 			pthread_kill(w.thread, SIGUSR1);
 		}
@@ -1447,8 +1454,17 @@ TEST_F_TIMEOUT(armed, waiter_comes_and_goes, 600)
 	}
 	AR_OK(ret);
 	nt_info(&self->r, &i1);
-	TH_LOG("waiter: %lu COMPLETE calls, %lu timed out, %lu interrupted",
-	       w.calls, w.timeouts, w.intr);
+	task1 = nl_fdinfo(&self->r, "recv_arm_runs_task");
+	work1 = nl_fdinfo(&self->r, "recv_arm_runs_work");
+	TH_LOG("waiter: %lu COMPLETE calls, %lu timed out, %lu interrupted; "
+	       "arm runs by COMPLETE %lld, by the work %lld",
+	       w.calls, w.timeouts, w.intr, task1 - task0, work1 - work0);
+	/* The waiter ran some, and had no more once it was gone. */
+	EXPECT_LT(task0, task1) TH_LOG("COMPLETE never ran the arm");
+	if (task_mid >= 0) {
+		EXPECT_EQ(task_mid, task1);
+		EXPECT_LT(work_mid, work1) TH_LOG("nothing ran the arm after the waiter left");
+	}
 	EXPECT_EQ(0, w.err) TH_LOG("COMPLETE: %s", strerror(-w.err));
 	EXPECT_LT(0UL, w.calls);
 	EXPECT_LT(i0.stats.waits, i1.stats.waits) TH_LOG("nobody slept in COMPLETE");
