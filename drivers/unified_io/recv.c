@@ -345,7 +345,7 @@ static void uior_arm_kick(struct uior_ctx *ctx)
 		return;			/* a run is coming */
 	/* Fully ordered: pairs with uior_recv_wait_end()'s barrier. */
 	if (atomic_read(&ctx->arm_waiters))
-		wake_up_interruptible(&ctx->cq_wait);
+		wake_up_interruptible(&ctx->arm_wait);
 	else
 		queue_work(uior_recv_wq, &ctx->arm_work);
 }
@@ -569,8 +569,9 @@ static void uior_arm_work(struct work_struct *work)
 
 /*
  * COMPLETE sleeping for completions (ring.c): from uior_recv_wait_begin()
- * to uior_recv_wait_end() a wake of an armed RECV wakes the caller instead
- * of the work item, and uior_recv_wait_run() runs the arms in its task.
+ * to uior_recv_wait_end() a wake of an armed RECV wakes the caller (on
+ * ctx->arm_wait, where poll() does not wait) instead of the work item, and
+ * uior_recv_wait_run() runs the arms in its task.
  */
 void uior_recv_wait_begin(struct uior_ctx *ctx)
 {
@@ -787,6 +788,7 @@ u32 uior_recv_armed(struct uior_ctx *ctx)
 void uior_recv_ctx_init(struct uior_ctx *ctx)
 {
 	INIT_LIST_HEAD(&ctx->arms);
+	init_waitqueue_head(&ctx->arm_wait);
 	INIT_WORK(&ctx->arm_work, uior_arm_work);
 }
 

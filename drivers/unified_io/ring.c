@@ -259,6 +259,7 @@ static int uior_complete_wait(struct uior_ctx *ctx, u32 min, u64 timeout_ns)
 {
 	struct hrtimer_sleeper t;
 	DEFINE_WAIT(wait);
+	DEFINE_WAIT(arm);
 	int ret = 0;
 
 	hrtimer_setup_sleeper_on_stack(&t, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
@@ -271,7 +272,9 @@ static int uior_complete_wait(struct uior_ctx *ctx, u32 min, u64 timeout_ns)
 	}
 	uior_recv_wait_begin(ctx);
 	for (;;) {
+		/* New completions wake us there, a due run here. */
 		prepare_to_wait(&ctx->cq_wait, &wait, TASK_INTERRUPTIBLE);
+		prepare_to_wait(&ctx->arm_wait, &arm, TASK_INTERRUPTIBLE);
 		if (uior_cq_ready(ctx) >= min)
 			break;
 		if (!t.task) {
@@ -291,6 +294,7 @@ static int uior_complete_wait(struct uior_ctx *ctx, u32 min, u64 timeout_ns)
 		schedule();
 	}
 	finish_wait(&ctx->cq_wait, &wait);
+	finish_wait(&ctx->arm_wait, &arm);
 	uior_recv_wait_end(ctx);
 	hrtimer_cancel(&t.timer);
 	destroy_hrtimer_on_stack(&t.timer);

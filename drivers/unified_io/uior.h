@@ -170,12 +170,14 @@ struct uior_ctx {
 	/*
 	 * Armed RECVs (recv.c): on @arms under @lock.  Their sockets' wakes
 	 * set UIOR_CTX_ARMS_WOKEN in @arm_state and wake a task sleeping in
-	 * COMPLETE (@arm_waiters of them), which runs them, or @arm_work.
+	 * COMPLETE (@arm_waiters of them, on @arm_wait), which runs them, or
+	 * @arm_work.
 	 */
 	struct list_head arms;
 	struct work_struct arm_work;
 	unsigned long arm_state;
 	atomic_t arm_waiters;
+	wait_queue_head_t arm_wait;	/* those of them, for a run */
 	struct {			/* recv.c's counters, under @lock */
 		u64 recv_bytes;
 		u64 zc_chunks;
