@@ -563,6 +563,7 @@ static void uior_arm_work(struct work_struct *work)
 	struct uior_ctx *ctx = container_of(work, struct uior_ctx, arm_work);
 
 	clear_bit(UIOR_CTX_ARMS_WOKEN, &ctx->arm_state);
+	/* Cleared before the arms' bits are read: see uior_arm_kick(). */
 	smp_mb__after_atomic();
 	uior_arm_run_woken(ctx, false);
 }
