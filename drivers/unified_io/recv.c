@@ -530,22 +530,27 @@ static void uior_arm_work(struct work_struct *work)
 	mutex_unlock(&ctx->lock);
 }
 
-/* The arm on @sock that is armed, or parked; NULL if none. */
+/*
+ * The arm that holds @sock: armed, or with records whose bytes left the
+ * socket (parked, or stopping with its final task work still to park
+ * them); NULL if none.  Those records go first, before any new byte: no
+ * other RECV may read the socket until an io_uring RECV has taken them.
+ */
 static struct uior_arm *uior_arm_find(struct uior_ctx *ctx,
 				      struct socket *sock)
 {
 	struct uior_arm *arm;
 
 	list_for_each_entry(arm, &ctx->arms, node)
-		if (arm->sock == sock && (!arm->stop || uior_arm_parked(arm)))
+		if (arm->sock == sock && (!arm->stop || arm->npend))
 			return arm;
 	return NULL;
 }
 
 /*
  * A new arm on @sock (whose reference it takes), on ctx->arms; EBUSY if
- * one is armed there already.  An io_uring RECV (@uring) takes over a
- * parked arm and its records.
+ * one is armed there already, or holds records not yet parked.  An
+ * io_uring RECV (@uring) takes over a parked arm and its records.
  */
 static struct uior_arm *uior_arm_new(struct uior_ctx *ctx,
 				     const struct unified_io_desc *d,
@@ -649,7 +654,7 @@ int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	} else if (!r.slots) {
 		ret = -ENOSPC;
 	} else if (uior_arm_find(ctx, sock)) {
-		/* Armed, or records of a stopped io_uring RECV wait. */
+		/* Armed, or records of a stopping io_uring RECV wait. */
 		ret = -EBUSY;
 	} else {
 		ret = uior_recv_sk(&r, sock->sk, d->len ? d->len : INT_MAX,

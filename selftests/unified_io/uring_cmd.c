@@ -31,6 +31,9 @@
  *		reference count too; a SEND on a shared ring outlives its
  *		task's exit (completes once the peer read), and is cancelled
  *		(ECANCELED) by its task's execve()
+ *  urecv.*	the armed RECV as a multishot command, records one per
+ *		provided buffer on a ring whose CQ a run overflows: a re-arm,
+ *		a CANCEL and a RECV in one submit keep the stream in order
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -2215,6 +2218,302 @@ TEST_F(uexit, child_owns_everything)
 	ASSERT_LT(0, base);
 	ASSERT_EQ(0, ut_in_child(child_main, &a));
 	EXPECT_EQ(base, refcnt_settles(base, 30000));
+}
+
+/* --- urecv: the armed RECV on io_uring ------------------------------------ */
+
+#define RX_BGID		9
+#define RX_NR_PBUFS	16U	/* provided buffers of one record each */
+#define RX_CQ		4U	/* CQ entries: a run of the arm overflows it */
+#define RX_BYTES	(32U << 10)
+#define RX_SEED		0x5eedULL
+#define REC_SIZE	sizeof(struct unified_io_cqe)
+#define F_MORE		((__u32)UNIFIED_IO_CQE_F_MORE)
+
+/*
+ * A region, a ring of RX_CQ CQEs, RX_NR_PBUFS provided buffers that hold
+ * one record each (every chunk takes a CQE, so a run of the arm fills the
+ * CQ: ENOSPC, and the record that did not fit is parked), and a TCP pair
+ * whose sender writes a pattern the records are checked against, in order.
+ */
+FIXTURE(urecv) {
+	struct ut_region r;
+	struct io_uring ring;
+	bool ring_ok;
+	struct io_uring_buf_ring *br;
+	struct unified_io_cqe pbuf[RX_NR_PBUFS];
+	int snd, rcv;
+	__u64 sent;		/* pattern bytes written */
+	__u64 got;		/* pattern bytes checked, from records */
+	unsigned int records;
+};
+
+FIXTURE_SETUP(urecv)
+{
+	struct io_uring_params p = {
+		.flags = RING_FLAGS | IORING_SETUP_CQSIZE,
+		.cq_entries = RX_CQ,
+	};
+	int ret;
+
+	self->snd = self->rcv = -1;
+	if (!common_setup())
+		return;
+	if (!(features(self->r.fd) & UNIFIED_IO_FEAT_RECV_ARM))
+		SKIP(return, "no UNIFIED_IO_FEAT_RECV_ARM");
+	io_uring_queue_exit(&self->ring);
+	self->ring_ok = false;
+	ret = io_uring_queue_init_params(RX_CQ, &self->ring, &p);
+	ASSERT_EQ(0, ret) TH_LOG("io_uring_queue_init_params: %s", strerror(-ret));
+	self->ring_ok = true;
+	self->br = io_uring_setup_buf_ring(&self->ring, RX_NR_PBUFS, RX_BGID, 0,
+					   &ret);
+	ASSERT_NE(NULL, self->br) TH_LOG("provided buffer ring: %s", strerror(-ret));
+	for (__u32 i = 0; i < RX_NR_PBUFS; i++)
+		io_uring_buf_ring_add(self->br, &self->pbuf[i], REC_SIZE, i,
+				      io_uring_buf_ring_mask(RX_NR_PBUFS), i);
+	io_uring_buf_ring_advance(self->br, RX_NR_PBUFS);
+	ret = tcp_pair(0, &self->snd, &self->rcv);
+	ASSERT_EQ(0, ret) TH_LOG("TCP pair: %s", strerror(-ret));
+}
+
+FIXTURE_TEARDOWN(urecv)
+{
+	if (self->snd >= 0)
+		close(self->snd);
+	if (self->rcv >= 0)
+		close(self->rcv);
+	if (self->ring_ok)
+		io_uring_queue_exit(&self->ring);
+	ut_region_destroy(&self->r);
+}
+
+/* Provided buffer @bid back to the ring. */
+static void rx_pbuf_give(FIXTURE_DATA(urecv) *self, __u32 bid)
+{
+	io_uring_buf_ring_add(self->br, &self->pbuf[bid], REC_SIZE, bid,
+			      io_uring_buf_ring_mask(RX_NR_PBUFS), 0);
+	io_uring_buf_ring_advance(self->br, 1);
+}
+
+/* Write @len more pattern bytes, and wait until @rcv has them all queued. */
+static void __rx_send(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(urecv) *self, __u32 len)
+{
+	static __u8 buf[RX_BYTES];
+	__u64 end = ut_now_ns() + WAIT_MS * 1000000ULL;
+	int queued = -1;
+
+	ASSERT_GE(sizeof(buf), len);
+	for (__u32 i = 0; i < len; i++)
+		buf[i] = ut_pattern(RX_SEED, self->sent + i);
+	ASSERT_EQ((ssize_t)len, send(self->snd, buf, len, MSG_NOSIGNAL));
+	self->sent += len;
+	while (ut_now_ns() < end) {
+		ASSERT_EQ(0, ioctl(self->rcv, FIONREAD, &queued));
+		if ((__u64)queued >= self->sent - self->got)
+			break;
+		usleep(1000);
+	}
+	ASSERT_LE(len, (__u32)queued);
+}
+
+#define rx_send(len)	__rx_send(_metadata, self, len)
+
+/* An armed RECV on @fd, records to provided buffer group @bgid. */
+static struct io_uring_sqe *rx_prep_arm(FIXTURE_DATA(urecv) *self, int fd,
+					__u16 owner, __u16 bgid, __u64 ud,
+					__u64 sqe_ud)
+{
+	struct unified_io_desc d = {};
+	struct io_uring_sqe *sqe;
+
+	unio_prep_recv(&d, fd, owner, 0, UNIFIED_IO_RECV_F_ARM, ud);
+	sqe = prep_desc(&self->ring, self->r.fd, &d, sqe_ud);
+	if (sqe) {
+		sqe->uring_cmd_flags = IORING_URING_CMD_MULTISHOT;
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = bgid;
+	}
+	return sqe;
+}
+
+/*
+ * A CQE of an armed RECV with IORING_CQE_F_MORE: its records, each the
+ * next bytes of the pattern in a region buffer, which goes back (FREE);
+ * then the provided buffer goes back.  @ud: the records' user_data.
+ */
+static void __rx_records(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(urecv) *self, const struct ucqe *c,
+			 __u64 ud)
+{
+	__u32 bid = c->flags >> IORING_CQE_BUFFER_SHIFT;
+	struct unified_io_cqe rec;
+
+	ASSERT_NE(0U, c->flags & IORING_CQE_F_BUFFER);
+	ASSERT_GT(RX_NR_PBUFS, bid);
+	/* One record per provided buffer. */
+	ASSERT_EQ((int)REC_SIZE, c->res);
+	memcpy(&rec, &self->pbuf[bid], sizeof(rec));
+	(void)ud;
+	EXPECT_EQ(UNIFIED_IO_OP_RECV, rec.opcode);
+	EXPECT_EQ(F_MORE | F_COPIED, rec.flags);
+	ASSERT_LT(0, rec.res);
+	ASSERT_GE((int)BUF_SIZE, rec.res);
+	ASSERT_GT(self->r.l.data_size, rec.addr);
+	for (int i = 0; i < rec.res; i++) {
+		__u8 want = ut_pattern(RX_SEED, self->got + i);
+
+		ASSERT_EQ(want, bufp(&self->r, rec.addr)[i])
+			TH_LOG("stream byte %llu (record %u) out of order",
+			       (unsigned long long)self->got + i, self->records);
+	}
+	self->got += rec.res;
+	self->records++;
+	EXPECT_EQ(0, ut_free(&self->r, OWNER, rec.addr));
+	rx_pbuf_give(self, bid);
+}
+
+#define rx_records(c, ud)	__rx_records(_metadata, self, c, ud)
+
+/*
+ * Reap the armed RECV submitted as @sqe_ud to its final CQE, taking its
+ * records (@ud); returns the final res (*res2 its big_cqe[0]), or -12345
+ * if none came.
+ */
+static int __rx_final(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(urecv) *self, __u64 sqe_ud, __u64 ud,
+		      __u64 *res2)
+{
+	struct ucqe c;
+	int ret;
+
+	for (;;) {
+		ret = reap(&self->ring, &c, WAIT_MS);
+		EXPECT_EQ(0, ret) TH_LOG("no final CQE: %s", strerror(-ret));
+		if (ret)
+			return -12345;
+		EXPECT_EQ(sqe_ud, c.user_data);
+		if (!(c.flags & IORING_CQE_F_MORE))
+			break;
+		rx_records(&c, ud);
+	}
+	if (res2)
+		*res2 = c.res2;
+	return c.res;
+}
+
+#define rx_final(sqe_ud, ud, res2)	__rx_final(_metadata, self, sqe_ud, ud, res2)
+
+/*
+ * The provided buffer io_uring took for the batch it could not post, as
+ * the ENOSPC final CQE names it, back to the ring.
+ */
+static void __rx_lost_give(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(urecv) *self, __u64 res2)
+{
+	__u64 base = (__u64)(uintptr_t)self->pbuf;
+
+	ASSERT_LE(base, res2);
+	ASSERT_GT(base + sizeof(self->pbuf), res2);
+	ASSERT_EQ(0ULL, (res2 - base) % REC_SIZE);
+	rx_pbuf_give(self, (res2 - base) / REC_SIZE);
+}
+
+#define rx_lost_give(res2)	__rx_lost_give(_metadata, self, res2)
+
+/*
+ * Arm with RX_BYTES queued: the first RX_CQ records fill the CQ and the
+ * next one is parked (ENOSPC); its bytes have left the socket.
+ */
+static void __rx_park(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(urecv) *self, __u64 ud)
+{
+	__u64 res2 = 0;
+
+	rx_send(RX_BYTES);
+	ASSERT_NE(NULL, rx_prep_arm(self, self->rcv, OWNER, RX_BGID, ud, ud));
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(-ENOSPC, rx_final(ud, ud, &res2));
+	EXPECT_EQ(RX_CQ, self->records);
+	rx_lost_give(res2);
+}
+
+#define rx_park(ud)	__rx_park(_metadata, self, ud)
+
+/*
+ * Arm again after each ENOSPC (and ENOBUFS) until the final 0 of the
+ * peer's FIN, first on @ud: the whole stream, in order, and every region
+ * buffer back.
+ */
+static void __rx_to_end(struct __test_metadata *_metadata,
+			FIXTURE_DATA(urecv) *self, __u64 ud)
+{
+	struct unified_io_info info;
+	__u64 res2;
+	int res = -12345;
+
+	ASSERT_EQ(0, shutdown(self->snd, SHUT_WR));
+	for (int n = 0; n < 1000 && res; n++, ud++) {
+		ASSERT_NE(NULL, rx_prep_arm(self, self->rcv, OWNER, RX_BGID,
+					    ud, ud));
+		ASSERT_EQ(1, io_uring_submit(&self->ring));
+		res2 = 0;
+		res = rx_final(ud, ud, &res2);
+		if (res == -ENOSPC)
+			rx_lost_give(res2);
+		else if (res)
+			ASSERT_EQ(-ENOBUFS, res);
+	}
+	EXPECT_EQ(0, res);
+	EXPECT_EQ(self->sent, self->got);
+	ASSERT_EQ(0, ut_region_info(&self->r, &info));
+	EXPECT_EQ(NR_BUFS, info.stats.bufs_free);
+}
+
+#define rx_to_end(ud)	__rx_to_end(_metadata, self, ud)
+
+/*
+ * A re-arm that takes over parked records, a CANCEL and another RECV in
+ * one io_uring_submit(), all issued before any task work runs: the CANCEL
+ * stops the re-arm before its first run, which parks the records again,
+ * so the second RECV must not read the socket (EBUSY) ahead of them.  The
+ * stream then arrives whole and in order.
+ */
+TEST_F_TIMEOUT(urecv, rearm_cancel_recv_one_submit, 120)
+{
+	const __u64 a = UD(0x1601), b = UD(0x1602), c3 = UD(0x1603);
+	struct unified_io_desc d = {};
+	bool fa = false, fb = false, fc = false;
+	struct ucqe c;
+
+	rx_park(UD(0x1600));
+
+	ASSERT_NE(NULL, rx_prep_arm(self, self->rcv, OWNER, RX_BGID, a, a));
+	unio_prep_cancel(&d, self->rcv, b);
+	ASSERT_NE(NULL, prep_desc(&self->ring, self->r.fd, &d, b));
+	ASSERT_NE(NULL, rx_prep_arm(self, self->rcv, OWNER, RX_BGID, c3, c3));
+	ASSERT_EQ(3, io_uring_submit(&self->ring));
+	while (!(fa && fb && fc)) {
+		ASSERT_EQ(0, reap(&self->ring, &c, WAIT_MS));
+		if (c.user_data == a && c.flags & IORING_CQE_F_MORE) {
+			/* Its records, before any other byte. */
+			rx_records(&c, a);
+		} else if (c.user_data == a) {
+			EXPECT_EQ(-ECANCELED, c.res);
+			fa = true;
+		} else if (c.user_data == b) {
+			EXPECT_EQ(1, c.res);
+			fb = true;
+		} else {
+			ASSERT_EQ(c3, c.user_data);
+			/* No second arm on the socket: its records wait. */
+			ASSERT_EQ(0U, c.flags & IORING_CQE_F_MORE);
+			EXPECT_EQ(-EBUSY, c.res);
+			fc = true;
+		}
+	}
+	rx_to_end(UD(0x1610));
 }
 
 TEST_HARNESS_MAIN

@@ -422,7 +422,10 @@ enum unified_io_nvme_opcode {
  *			besides the final completion)
  *	EBUSY		RECV on a socket that is armed on this region
  *			(one-shot or armed), or whose stopped io_uring RECV
- *			left records that only an io_uring RECV takes
+ *			left records that only an io_uring RECV takes, or
+ *			whose io_uring RECV is stopping with such records
+ *			and has not posted its final CQE yet (an io_uring
+ *			RECV too: submit it after that final CQE)
  *	EPROTO		RECV: the next byte is TCP urgent data (MSG_OOB),
  *			which only recv() steps over (also an armed RECV's
  *			final result)
