@@ -465,6 +465,45 @@ static struct socket *uior_recv_sock(int fd, int *err)
 }
 
 /*
+ * A record's buffer back, as FREE under the RECV's owner would give it:
+ * to the binding it was lent to, else to the region's free list.  The
+ * buffer cannot have changed hands (no FREE names it, and a binding with
+ * a buffer out is never retired), but the same checks as FREE keep a
+ * guessed FREE from making this a second put.  Under ctx->lock.
+ */
+static void uior_recv_buf_drop(struct uior_ctx *ctx, u32 idx, u16 owner)
+{
+	struct uior_buf *b = &ctx->bufs[idx];
+
+	if (uior_net_buf_lent(ctx, idx))
+		uior_net_free_buf(ctx, idx, owner);
+	else if (b->state == UNIFIED_IO_BUF_APP && b->owner == owner)
+		uior_buf_put(ctx, idx);
+}
+
+/*
+ * CANCEL of a parked arm: its records are dropped, and the buffer each
+ * delivered chunk holds goes back (one put per record: a zero-copy chunk
+ * took a user reference of its own).  A dropped chunk (XDP_DROP) or a
+ * failed program run put its buffer already.
+ */
+static void uior_arm_drop_recs(struct uior_ctx *ctx, struct uior_arm *arm)
+{
+	u32 i;
+
+	lockdep_assert_held(&ctx->lock);
+	for (i = 0; i < arm->npend; i++) {
+		const struct unified_io_cqe *c = &arm->recs[i];
+
+		if (c->res < 0 || c->flags & UNIFIED_IO_CQE_F_BPF_DROP)
+			continue;
+		uior_recv_buf_drop(ctx, c->addr >> ctx->buf_shift,
+				   arm->d.owner);
+	}
+	arm->npend = 0;
+}
+
+/*
  * Stop an armed RECV with its final completion @res, in the CQ slot it
  * held; under ctx->lock.  Once off the wait queue nothing wakes it, and
  * the work finds it only on ctx->arms.
@@ -473,7 +512,8 @@ static void uior_arm_stop(struct uior_ctx *ctx, struct uior_arm *arm, int res)
 {
 	lockdep_assert_held(&ctx->lock);
 	if (uior_arm_parked(arm)) {
-		/* CANCEL: its records are dropped. */
+		/* CANCEL: its records are dropped, their buffers go back. */
+		uior_arm_drop_recs(ctx, arm);
 		uior_arm_free(arm);
 		return;
 	}

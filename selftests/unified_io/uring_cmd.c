@@ -2516,4 +2516,42 @@ TEST_F_TIMEOUT(urecv, rearm_cancel_recv_one_submit, 120)
 	rx_to_end(UD(0x1610));
 }
 
+/*
+ * CANCEL of a parked arm drops its records and gives back the region
+ * buffer each holds: every buffer is free again, and no arm is left.
+ */
+TEST_F_TIMEOUT(urecv, cancel_parked_frees_buffers, 120)
+{
+	struct unified_io_info info;
+	struct unified_io_desc d = {};
+	__u32 held = 0;
+	int queued = -1;
+
+	rx_park(UD(0x1700));
+	/* The records taken were freed: the parked one holds a buffer. */
+	ASSERT_EQ(0, ut_region_info(&self->r, &info));
+	EXPECT_EQ(NR_BUFS - 1, info.stats.bufs_free);
+	EXPECT_EQ(1U, info.stats.bufs_app);
+
+	unio_prep_cancel(&d, self->rcv, UD(0x1701));
+	EXPECT_EQ(1, ucmd(&self->ring, self->r.fd, &d, NULL));
+	ASSERT_EQ(0, ut_region_info(&self->r, &info));
+	EXPECT_EQ(NR_BUFS, info.stats.bufs_free);
+	EXPECT_EQ(0U, info.stats.bufs_app);
+	for (__u32 i = 0; i < self->r.l.nr_bufs; i++)
+		held += self->r.bt[i].state != UNIFIED_IO_BUF_FREE;
+	EXPECT_EQ(0U, held);
+	/* Nothing left to cancel. */
+	EXPECT_EQ(-ENOENT, ucmd(&self->ring, self->r.fd, &d, NULL));
+
+	/*
+	 * The dropped record's bytes are gone; a new arm goes on right
+	 * after them, to the end.
+	 */
+	ASSERT_EQ(0, ioctl(self->rcv, FIONREAD, &queued));
+	ASSERT_LT(self->got + queued, self->sent);
+	self->got = self->sent - queued;
+	rx_to_end(UD(0x1710));
+}
+
 TEST_HARNESS_MAIN

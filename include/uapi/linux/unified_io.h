@@ -1125,7 +1125,8 @@ struct unified_io_complete {
  * the submitting task went). After ENOSPC and EFAULT the records of the
  * last batch, whose bytes already left the socket, wait in the module: the
  * next io_uring RECV on that socket delivers them before any new byte (a
- * one-shot or module-ring RECV on it fails with EBUSY; CANCEL drops them).
+ * one-shot or module-ring RECV on it fails with EBUSY; CANCEL drops them
+ * and gives back the region buffers they hold, as FREE would).
  * io_uring took a provided buffer for the batch it could not post: the
  * ENOSPC CQE's big_cqe[0] is that buffer's user address (0 if none), for
  * the application to add it back to its ring.
