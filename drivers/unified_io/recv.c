@@ -590,21 +590,27 @@ static struct uior_arm *uior_arm_find(struct uior_ctx *ctx,
 /*
  * A new arm on @sock (whose reference it takes), on ctx->arms; EBUSY if
  * one is armed there already, or holds records not yet parked.  An
- * io_uring RECV (@uring) takes over a parked arm and its records.
+ * io_uring RECV (@uring) under the same owner takes over a parked arm and
+ * its records: their buffers are that owner's.  They carry the new RECV's
+ * user_data.
  */
 static struct uior_arm *uior_arm_new(struct uior_ctx *ctx,
 				     const struct unified_io_desc *d,
 				     struct socket *sock, bool uring)
 {
 	struct uior_arm *arm = uior_arm_find(ctx, sock);
+	u32 i;
 
 	if (arm) {
-		if (!uring || !uior_arm_parked(arm))
+		if (!uring || !uior_arm_parked(arm) ||
+		    arm->d.owner != d->owner)
 			return ERR_PTR(-EBUSY);
 		sockfd_put(sock);
 		arm->d = *d;
 		arm->stop = 0;
 		arm->flags = 0;
+		for (i = 0; i < arm->npend; i++)
+			arm->recs[i].user_data = d->user_data;
 		return arm;
 	}
 	arm = kzalloc_obj(*arm, GFP_KERNEL_ACCOUNT);

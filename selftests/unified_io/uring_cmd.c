@@ -33,7 +33,9 @@
  *		(ECANCELED) by its task's execve()
  *  urecv.*	the armed RECV as a multishot command, records one per
  *		provided buffer on a ring whose CQ a run overflows: a re-arm,
- *		a CANCEL and a RECV in one submit keep the stream in order
+ *		a CANCEL and a RECV in one submit keep the stream in order;
+ *		parked records go to a RECV of their owner only, with its
+ *		user_data; CANCEL gives their buffers back
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -2355,7 +2357,8 @@ static void __rx_records(struct __test_metadata *_metadata,
 	/* One record per provided buffer. */
 	ASSERT_EQ((int)REC_SIZE, c->res);
 	memcpy(&rec, &self->pbuf[bid], sizeof(rec));
-	(void)ud;
+	/* Parked records too carry the RECV's that delivers them. */
+	EXPECT_EQ(ud, rec.user_data);
 	EXPECT_EQ(UNIFIED_IO_OP_RECV, rec.opcode);
 	EXPECT_EQ(F_MORE | F_COPIED, rec.flags);
 	ASSERT_LT(0, rec.res);
@@ -2488,6 +2491,15 @@ TEST_F_TIMEOUT(urecv, rearm_cancel_recv_one_submit, 120)
 	struct ucqe c;
 
 	rx_park(UD(0x1600));
+
+	/*
+	 * The parked records' buffers are OWNER's: another owner cannot
+	 * take them over, and they stay parked.
+	 */
+	ASSERT_NE(NULL, rx_prep_arm(self, self->rcv, OTHER, RX_BGID,
+				    UD(0x1604), UD(0x1604)));
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	EXPECT_EQ(-EBUSY, rx_final(UD(0x1604), UD(0x1604), NULL));
 
 	ASSERT_NE(NULL, rx_prep_arm(self, self->rcv, OWNER, RX_BGID, a, a));
 	unio_prep_cancel(&d, self->rcv, b);

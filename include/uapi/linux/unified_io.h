@@ -425,7 +425,9 @@ enum unified_io_nvme_opcode {
  *			left records that only an io_uring RECV takes, or
  *			whose io_uring RECV is stopping with such records
  *			and has not posted its final CQE yet (an io_uring
- *			RECV too: submit it after that final CQE)
+ *			RECV too: submit it after that final CQE); an
+ *			io_uring RECV under another @owner than the RECV
+ *			that left them (their buffers are that owner's)
  *	EPROTO		RECV: the next byte is TCP urgent data (MSG_OOB),
  *			which only recv() steps over (also an armed RECV's
  *			final result)
@@ -1124,7 +1126,8 @@ struct unified_io_complete {
  * be written, ECANCELED when io_uring cancelled the command (the ring or
  * the submitting task went). After ENOSPC and EFAULT the records of the
  * last batch, whose bytes already left the socket, wait in the module: the
- * next io_uring RECV on that socket delivers them before any new byte (a
+ * next io_uring RECV on that socket under the same @owner delivers them,
+ * with its own @desc.user_data, before any new byte (a
  * one-shot or module-ring RECV on it fails with EBUSY; CANCEL drops them
  * and gives back the region buffers they hold, as FREE would).
  * io_uring took a provided buffer for the batch it could not post: the
