@@ -304,7 +304,7 @@ struct uior_arm {
 	int stop;			/* stopping with this result */
 	struct unified_io_cqe *recs;	/* UIOR_ARM_RECS records */
 	u32 npend;			/* of them, not delivered */
-	u64 lost_buf;			/* provided buffer taken, no CQE */
+	u64 lost_buf;			/* big_cqe[0]: buffer taken, no CQE */
 };
 
 /*
@@ -810,6 +810,23 @@ void uior_recv_destroy(struct uior_ctx *ctx)
 #define UIOR_ARM_BUFS	32
 
 /*
+ * The provided buffer a post that failed took, as the final CQE names it:
+ * its id (bid) and UNIFIED_IO_CQE_F_BUFFER, or 0 if none.
+ * io_uring_mshot_cmd_post_cqe() committed the buffer and left the flags of
+ * the CQE it could not post in the request, where io_uring_cmd_done32()
+ * clears them.
+ */
+static u64 uior_arm_lost_buf(struct io_uring_cmd *cmd)
+{
+	u32 cflags = cmd_to_io_kiocb(cmd)->cqe.flags;
+
+	if (!(cflags & IORING_CQE_F_BUFFER))
+		return 0;
+	return uior_uring_res2(cflags >> IORING_CQE_BUFFER_SHIFT,
+			       UNIFIED_IO_CQE_F_BUFFER);
+}
+
+/*
  * Copy the @nrecs records of @arm->recs into a provided buffer and post its
  * CQE.  On failure the records stay in @arm->recs (@arm->npend): their
  * bytes left the socket, so the next RECV on io_uring gets them first.
@@ -818,7 +835,6 @@ static int uior_arm_uring_post(struct uior_arm *arm, struct io_br_sel *sel,
 			       u32 nrecs, unsigned int issue_flags)
 {
 	size_t bytes = nrecs * sizeof(*arm->recs);
-	u64 buf = (u64)(uintptr_t)sel->addr;
 
 	arm->npend = nrecs;
 	if (copy_to_user(sel->addr, arm->recs, bytes)) {
@@ -832,7 +848,7 @@ static int uior_arm_uring_post(struct uior_arm *arm, struct io_br_sel *sel,
 	 * taken the buffer; the final CQE names it for the application.
 	 */
 	if (io_uring_mshot_cmd_post_cqe(arm->cmd, sel, issue_flags)) {
-		arm->lost_buf = buf;
+		arm->lost_buf = uior_arm_lost_buf(arm->cmd);
 		return -ENOSPC;
 	}
 	arm->npend = 0;

@@ -464,6 +464,14 @@ static inline struct uior_uring_pdu *uior_uring_pdu(struct io_uring_cmd *ioucmd)
 	return io_uring_cmd_to_pdu(ioucmd, struct uior_uring_pdu);
 }
 
+/* A completion's address and flags in big_cqe[0], as the uapi header says. */
+static inline u64 uior_uring_res2(u64 addr, u32 flags)
+{
+	BUILD_BUG_ON(UNIFIED_IO_URING_RES2_ADDR(~0ULL) != (1ULL << 48) - 1);
+	WARN_ON_ONCE(addr >> 48 || flags >> 16);
+	return addr | (u64)flags << 48;
+}
+
 int uior_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
 void uior_uring_complete(struct io_uring_cmd *ioucmd, s32 res, u64 addr,
 			 u32 flags);

@@ -45,14 +45,6 @@
 static_assert(sizeof(struct unified_io_uring_cmd) == 80);
 static_assert(offsetof(struct unified_io_uring_cmd, resv) == 64);
 
-/* A completion's address and flags in big_cqe[0], as the uapi header says. */
-static u64 uior_uring_res2(u64 addr, u32 flags)
-{
-	BUILD_BUG_ON(UNIFIED_IO_URING_RES2_ADDR(~0ULL) != (1ULL << 48) - 1);
-	WARN_ON_ONCE(addr >> 48 || flags >> 16);
-	return addr | (u64)flags << 48;
-}
-
 static void uior_uring_tw(struct io_tw_req tw_req, io_tw_token_t tw)
 {
 	struct io_uring_cmd *ioucmd = io_uring_cmd_from_tw(tw_req);

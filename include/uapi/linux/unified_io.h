@@ -534,6 +534,11 @@ struct unified_io_cqe {
  *	which the completion does not give: when programs may change the
  *	length, run them with UNIFIED_IO_OP_BPF (its completion has the final
  *	length) and SEND without the flag
+ * @UNIFIED_IO_CQE_F_BUFFER: io_uring only, in the final CQE's big_cqe[0] of
+ *	an armed RECV that ended with ENOSPC: io_uring took a provided buffer
+ *	for records it could not post, and the address part
+ *	(UNIFIED_IO_URING_RES2_ADDR()) is that buffer's id (bid), for the
+ *	application to add it back to its buffer ring
  */
 enum unified_io_cqe_flags {
 	UNIFIED_IO_CQE_F_BPF_DROP	= 1 << 0,
@@ -541,6 +546,7 @@ enum unified_io_cqe_flags {
 	UNIFIED_IO_CQE_F_COPIED		= 1 << 2,
 	UNIFIED_IO_CQE_F_NOTIF		= 1 << 3,
 	UNIFIED_IO_CQE_F_BPF_RAN	= 1 << 4,
+	UNIFIED_IO_CQE_F_BUFFER		= 1 << 5,
 };
 
 /**
@@ -1131,8 +1137,10 @@ struct unified_io_complete {
  * one-shot or module-ring RECV on it fails with EBUSY; CANCEL drops them
  * and gives back the region buffers they hold, as FREE would).
  * io_uring took a provided buffer for the batch it could not post: the
- * ENOSPC CQE's big_cqe[0] is that buffer's user address (0 if none), for
- * the application to add it back to its ring.
+ * ENOSPC CQE's big_cqe[0] names it as io_uring would have, by its buffer
+ * id: UNIFIED_IO_URING_RES2_FLAGS() has UNIFIED_IO_CQE_F_BUFFER and
+ * UNIFIED_IO_URING_RES2_ADDR() is the bid (big_cqe[0] is 0 if no buffer
+ * was taken), for the application to add it back to its ring.
  * CANCEL stops it as it stops an armed RECV of the module's ring, but its
  * final CQE comes from the submitting task, after CANCEL's completion.
  * IORING_OP_ASYNC_CANCEL does not reach region commands. A SEND that
