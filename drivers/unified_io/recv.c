@@ -892,8 +892,17 @@ static int uior_arm_uring_run(struct uior_ctx *ctx, struct uior_arm *arm,
 						 &len, issue_flags);
 		if (sel.val < 0)
 			return sel.val;
-		if (!sel.addr)
-			return -ENOBUFS;
+		if (!sel.addr) {
+			if (arm->npend)
+				return -ENOBUFS;
+			/*
+			 * A FIN, or urgent data, needs no buffer: the walk
+			 * takes no byte, and ends the RECV as it would with
+			 * one.  Bytes to deliver: ENOBUFS.
+			 */
+			uior_recv_sk(&r, sk, INT_MAX, &stop);
+			return stop == -ENOSPC ? -ENOBUFS : stop;
+		}
 		r.slots = min_t(size_t, len / sizeof(*r.recs), UIOR_ARM_RECS);
 		if (r.slots < max(arm->npend, 1U)) {
 			/* Smaller than a record, or than what waits. */

@@ -35,7 +35,9 @@
  *		provided buffer on a ring whose CQ a run overflows: a re-arm,
  *		a CANCEL and a RECV in one submit keep the stream in order;
  *		parked records go to a RECV of their owner only, with its
- *		user_data; CANCEL gives their buffers back
+ *		user_data; CANCEL gives their buffers back; with no
+ *		provided buffer a FIN still ends it with 0 (EPROTO at urgent
+ *		data), and bytes waiting with ENOBUFS
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -2571,6 +2573,61 @@ TEST_F_TIMEOUT(urecv, cancel_parked_frees_buffers, 120)
 	ASSERT_LT(self->got + queued, self->sent);
 	self->got = self->sent - queued;
 	rx_to_end(UD(0x1710));
+}
+
+/* Arm @fd on a provided buffer group that has no buffer: its final res. */
+static int __rx_nobuf(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(urecv) *self, int fd, __u64 ud)
+{
+	ASSERT_NE(NULL, rx_prep_arm(self, fd, OWNER, RX_BGID + 1, ud, ud));
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	return rx_final(ud, ud, NULL);
+}
+
+#define rx_nobuf(fd, ud)	__rx_nobuf(_metadata, self, fd, ud)
+
+/*
+ * No provided buffer left: the peer's FIN still ends the RECV with 0, and
+ * urgent data with EPROTO (neither delivers a byte); bytes waiting give
+ * ENOBUFS and stay on the socket.
+ */
+TEST_F_TIMEOUT(urecv, no_provided_buffer, 120)
+{
+	struct io_uring_buf_ring *empty;
+	int snd2 = -1, rcv2 = -1, queued = -1, ret;
+	char bytes[100];
+	struct ucqe c;
+
+	empty = io_uring_setup_buf_ring(&self->ring, 4, RX_BGID + 1, 0, &ret);
+	ASSERT_NE(NULL, empty) TH_LOG("provided buffer ring: %s", strerror(-ret));
+
+	/* Armed with nothing queued; then the FIN. */
+	ASSERT_NE(NULL, rx_prep_arm(self, self->rcv, OWNER, RX_BGID + 1,
+				    UD(0x1800), UD(0x1800)));
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	EXPECT_EQ(-ETIME, reap(&self->ring, &c, 200));
+	ASSERT_EQ(0, shutdown(self->snd, SHUT_WR));
+	EXPECT_EQ(0, rx_final(UD(0x1800), UD(0x1800), NULL));
+
+	/* Bytes queued: ENOBUFS, and they stay. */
+	ASSERT_EQ(0, tcp_pair(0, &snd2, &rcv2));
+	memset(bytes, 'x', sizeof(bytes));
+	ASSERT_EQ(100, send(snd2, bytes, sizeof(bytes), 0));
+	usleep(100000);
+	EXPECT_EQ(-ENOBUFS, rx_nobuf(rcv2, UD(0x1801)));
+	ASSERT_EQ(0, ioctl(rcv2, FIONREAD, &queued));
+	EXPECT_EQ(100, queued);
+	close(snd2);
+	close(rcv2);
+
+	/* Urgent data first in the queue: EPROTO. */
+	ASSERT_EQ(0, tcp_pair(0, &snd2, &rcv2));
+	ASSERT_EQ(1, send(snd2, "!", 1, MSG_OOB));
+	usleep(100000);
+	EXPECT_EQ(-EPROTO, rx_nobuf(rcv2, UD(0x1802)));
+	close(snd2);
+	close(rcv2);
+	io_uring_free_buf_ring(&self->ring, empty, 4, RX_BGID + 1);
 }
 
 TEST_HARNESS_MAIN

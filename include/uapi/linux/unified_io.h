@@ -1126,8 +1126,9 @@ struct unified_io_complete {
  * of struct unified_io_cqe records: the chunk completions the module CQ
  * would have had (their user_data is @desc.user_data). The last CQE (no
  * IORING_CQE_F_MORE) has the armed RECV's final result: those of the
- * module's ring, or ENOBUFS when no provided buffer (large enough for the
- * records waiting) was left, ENOSPC when the io_uring CQ was full (io_uring
+ * module's ring, or ENOBUFS when bytes or records waited and no provided
+ * buffer (large enough for the records waiting) was left (the peer's FIN
+ * and urgent data need none: 0 and EPROTO come without one), ENOSPC when the io_uring CQ was full (io_uring
  * ends multishot requests there), EFAULT when a provided buffer could not
  * be written, ECANCELED when io_uring cancelled the command (the ring or
  * the submitting task went). After ENOSPC and EFAULT the records of the
