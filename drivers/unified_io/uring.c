@@ -149,10 +149,12 @@ static int uior_uring_issue(struct uior_ctx *ctx, struct io_uring_cmd *ioucmd,
 	if (res < 0 && res != -EIOCBQUEUED)
 		ctx->uring.errors++;
 	/*
-	 * The counters user space reads in the control area, and the final
-	 * completions a CANCEL posted to the module's CQ for its arms.
+	 * The final completions a CANCEL posted to the module's CQ for its
+	 * arms.  The counters reach the control area with them, or at the
+	 * next SUBMIT: GET_INFO and fdinfo read them at once.
 	 */
-	uior_commit(ctx);
+	if (ctx->cq_tail != ctx->cq_committed)
+		uior_commit(ctx);
 	return res;
 }
 

@@ -672,7 +672,9 @@ struct unified_io_buf_entry {
  * and out of any data-area range without taking a buffer.
  *
  * The copy in the control area is written by the kernel after each SUBMIT
- * and is informational: the kernel never reads it back.
+ * and is informational: the kernel never reads it back. io_uring commands
+ * and armed RECVs on io_uring (struct unified_io_uring_cmd) count at once
+ * in GET_INFO and fdinfo, and reach that copy at the next SUBMIT.
  */
 struct unified_io_stats {
 	__aligned_u64 submit_calls;
