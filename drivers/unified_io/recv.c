@@ -751,15 +751,24 @@ int uior_op_cancel(struct uior_ctx *ctx, const struct unified_io_desc *d)
 	return ret;
 }
 
-/* Armed RECVs of this region, for fdinfo; under ctx->lock. */
-u32 uior_recv_armed(struct uior_ctx *ctx)
+/*
+ * For fdinfo, under ctx->lock: the RECVs armed on this region (not those
+ * stopping), and in *@parked the stopped io_uring RECVs whose records
+ * wait for the next.
+ */
+u32 uior_recv_armed(struct uior_ctx *ctx, u32 *parked)
 {
 	struct uior_arm *arm;
 	u32 n = 0;
 
 	lockdep_assert_held(&ctx->lock);
-	list_for_each_entry(arm, &ctx->arms, node)
-		n++;
+	*parked = 0;
+	list_for_each_entry(arm, &ctx->arms, node) {
+		if (uior_arm_parked(arm))
+			(*parked)++;
+		else if (!arm->stop)
+			n++;
+	}
 	return n;
 }
 
@@ -994,9 +1003,7 @@ int uior_uring_recv(struct uior_ctx *ctx, struct io_uring_cmd *cmd,
 	struct socket *sock;
 	int ret;
 
-	if (!(cmd->flags & IORING_URING_CMD_MULTISHOT) ||
-	    !(d->net.flags & UNIFIED_IO_RECV_F_ARM))
-		return -EINVAL;
+	/* uior_uring_check() let only an armed multishot RECV here. */
 	if (issue_flags & IO_URING_F_NONBLOCK) {
 		if (!mutex_trylock(&ctx->lock))
 			return -EAGAIN;

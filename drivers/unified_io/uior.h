@@ -304,8 +304,12 @@ void uior_region_destroy(struct uior_ctx *ctx);
 int uior_mmap_prepare(struct vm_area_desc *desc);
 
 /* ring.c */
+struct io_uring_cmd;
 int uior_op_nop(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		u64 *addr);
+int uior_op_dispatch(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		     struct io_uring_cmd *ioucmd, u32 space, u64 *addr,
+		     u32 *cflags);
 int uior_submit(struct uior_ctx *ctx, struct unified_io_submit *p);
 int uior_complete(struct uior_ctx *ctx, struct unified_io_complete *p);
 __poll_t uior_poll_mask(struct uior_ctx *ctx);
@@ -330,7 +334,7 @@ struct io_uring_cmd;
 int uior_uring_recv(struct uior_ctx *ctx, struct io_uring_cmd *cmd,
 		    const struct unified_io_desc *d, unsigned int issue_flags);
 void uior_uring_recv_cancel(struct uior_ctx *ctx, struct io_uring_cmd *cmd);
-u32 uior_recv_armed(struct uior_ctx *ctx);
+u32 uior_recv_armed(struct uior_ctx *ctx, u32 *parked);
 void uior_recv_ctx_init(struct uior_ctx *ctx);
 void uior_recv_destroy(struct uior_ctx *ctx);
 int uior_recv_init(void);

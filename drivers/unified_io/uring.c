@@ -34,10 +34,10 @@
  * spinlock inside all of those.
  *
  * Calls: main.c calls in (uior_fops.uring_cmd), send.c to complete a SEND;
- * this file calls ring.c (NOP), buf.c, send.c and recv.c.
+ * this file calls ring.c (uior_op_dispatch(), the SQ's switch of the
+ * operations), send.c and recv.c.
  */
 #include <linux/io_uring/cmd.h>
-#include <linux/nospec.h>
 #include <linux/string.h>
 
 #include "uior.h"
@@ -115,36 +115,8 @@ static int uior_uring_issue(struct uior_ctx *ctx, struct io_uring_cmd *ioucmd,
 			    const struct unified_io_desc *d, u64 *addr,
 			    u32 *cflags)
 {
-	int res;
+	int res = uior_op_dispatch(ctx, d, ioucmd, 0, addr, cflags);
 
-	lockdep_assert_held(&ctx->lock);
-
-	switch (d->opcode) {
-	case UNIFIED_IO_OP_NOP:
-		res = uior_op_nop(ctx, d, addr);
-		break;
-	case UNIFIED_IO_OP_ALLOC:
-		res = uior_op_alloc(ctx, d, addr);
-		break;
-	case UNIFIED_IO_OP_FREE:
-		res = uior_op_free(ctx, d, addr);
-		break;
-	case UNIFIED_IO_OP_BPF:
-		res = uior_op_bpf(ctx, d, addr, cflags);
-		break;
-	case UNIFIED_IO_OP_SEND:
-		res = uior_op_send_uring(ctx, d, ioucmd, addr, cflags);
-		break;
-	case UNIFIED_IO_OP_CANCEL:
-		res = uior_op_cancel(ctx, d);
-		break;
-	default:
-		res = -EOPNOTSUPP;
-		break;
-	}
-	if (d->opcode < UNIFIED_IO_OP_LAST)
-		ctx->stats.ops[array_index_nospec(d->opcode,
-						  UNIFIED_IO_OP_LAST)]++;
 	ctx->uring.cmds++;
 	if (res < 0 && res != -EIOCBQUEUED)
 		ctx->uring.errors++;

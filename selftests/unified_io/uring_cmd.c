@@ -2455,6 +2455,9 @@ static void __rx_park(struct __test_metadata *_metadata,
 	 * records, the next one was taken for the record it could not post.
 	 */
 	EXPECT_EQ(RX_CQ, rx_lost_give(res2));
+	/* fdinfo: not armed any more, parked. */
+	EXPECT_EQ(0LL, fdinfo(self->r.fd, "recv_armed"));
+	EXPECT_EQ(1LL, fdinfo(self->r.fd, "recv_parked"));
 }
 
 #define rx_park(ud)	__rx_park(_metadata, self, ud)
@@ -2570,6 +2573,7 @@ TEST_F_TIMEOUT(urecv, cancel_parked_frees_buffers, 120)
 	EXPECT_EQ(0U, held);
 	/* Nothing left to cancel. */
 	EXPECT_EQ(-ENOENT, ucmd(&self->ring, self->r.fd, &d, NULL));
+	EXPECT_EQ(0LL, fdinfo(self->r.fd, "recv_parked"));
 
 	/*
 	 * The dropped record's bytes are gone; a new arm goes on right
@@ -2612,6 +2616,8 @@ TEST_F_TIMEOUT(urecv, no_provided_buffer, 120)
 				    UD(0x1800), UD(0x1800)));
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	EXPECT_EQ(-ETIME, reap(&self->ring, &c, 200));
+	EXPECT_EQ(1LL, fdinfo(self->r.fd, "recv_armed"));
+	EXPECT_EQ(0LL, fdinfo(self->r.fd, "recv_parked"));
 	ASSERT_EQ(0, shutdown(self->snd, SHUT_WR));
 	EXPECT_EQ(0, rx_final(UD(0x1800), UD(0x1800), NULL));
 
