@@ -286,9 +286,15 @@ out:
 }
 
 /*
- * An armed RECV: the socket's wait queue wakes the region's work item
- * (recv.c's only deferred context), which takes what the stack queued.
- * On ctx->arms under ctx->lock; the entry holds the socket's file.
+ * An armed RECV: the socket's wait queue wakes the region's work item,
+ * which takes what the stack queued; the io_uring form (@cmd) queues task
+ * work on the submitter instead (uior_arm_tw()), which gathers the chunk
+ * completions in @recs and copies them into provided buffers.  Records
+ * whose bytes left the socket but that did not reach the ring (@npend)
+ * stay there when the RECV stops: the arm is then parked (@cmd NULL, off
+ * the wait queue) until the next io_uring RECV on the socket takes it
+ * over, or a CANCEL drops them.  On ctx->arms under ctx->lock; the entry
+ * holds the socket's file.
  */
 struct uior_arm {
 	struct list_head node;
@@ -309,8 +315,10 @@ struct uior_arm {
 
 /*
  * A stopped io_uring RECV whose last records did not reach the ring (a
- * full CQ, a bad provided buffer): it stays on ctx->arms, off the wait
- * queue, for the next io_uring RECV on its socket to deliver them.
+ * full CQ, a bad provided buffer, no buffer large enough, or any final
+ * result before a takeover's first run delivered them): it stays on
+ * ctx->arms, off the wait queue, for the next io_uring RECV on its socket
+ * to deliver them.
  */
 static bool uior_arm_parked(const struct uior_arm *arm)
 {

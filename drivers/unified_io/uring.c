@@ -6,12 +6,15 @@
  * ring and linked with IOSQE_IO_LINK.
  *
  * A command carries one descriptor, copied once from the SQE's 80-byte
- * command area; nothing is read from the SQE again.  NOP, ALLOC, FREE and
- * BPF run the SQ path's functions under ctx->lock and complete at once
- * (io_uring_cmd_done32(): res, and the completion's address and flags
- * packed in big_cqe[0]).  SEND completes when its notification would be
- * posted (send.c), or at once when it queued nothing; it takes no slot of
- * the module's CQ.  Nothing of an io_uring command reaches the module's CQ.
+ * command area; of the rest of the SQE an armed RECV reads buf_index once
+ * at issue (recv.c), after io_uring checked it at prep.  NOP, ALLOC, FREE,
+ * BPF and CANCEL run the SQ path's functions under ctx->lock and complete
+ * at once (io_uring_cmd_done32(): res, and the completion's address and
+ * flags packed in big_cqe[0]).  SEND completes when its notification would
+ * be posted (send.c), or at once when it queued nothing; it takes no slot
+ * of the module's CQ.  An armed RECV completes in its task work (recv.c).
+ * The module's CQ gets nothing of an io_uring command but the final
+ * completions of the module ring's armed RECVs a CANCEL stops.
  *
  * Object model: the io_uring request is io_uring's; an io_uring SEND's
  * notif (send.c) points at it until it completes it, and the command's pdu
@@ -69,8 +72,10 @@ void uior_uring_complete(struct io_uring_cmd *ioucmd, s32 res, u64 addr,
 }
 
 /*
- * io_uring cancels a command we marked cancelable (a SEND): complete it now
- * unless its notification did first.  No ctx->lock (above).
+ * io_uring cancels a command we marked cancelable, under its ring lock: a
+ * SEND completes now unless its notification did first (ctx->uring_lock
+ * only); an armed RECV is stopped under ctx->lock, and completes in its
+ * task work.
  */
 static int uior_uring_cancel(struct uior_ctx *ctx, struct io_uring_cmd *ioucmd,
 			     unsigned int issue_flags)
@@ -155,7 +160,10 @@ int uior_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	if (!smp_load_acquire(&ctx->ready))
 		return -EBADFD;
 
-	/* The SQE stays user-writable: one copy, every field read from it. */
+	/*
+	 * The SQE stays user-writable: the command area is copied once, and
+	 * every field of the descriptor is read from the copy.
+	 */
 	memcpy(&c, io_uring_sqe128_cmd(ioucmd->sqe, struct unified_io_uring_cmd),
 	       sizeof(c));
 	barrier();

@@ -1130,15 +1130,18 @@ struct unified_io_complete {
  * IORING_CQE_F_MORE) has the armed RECV's final result: those of the
  * module's ring, or ENOBUFS when bytes or records waited and no provided
  * buffer (large enough for the records waiting) was left (the peer's FIN
- * and urgent data need none: 0 and EPROTO come without one), ENOSPC when the io_uring CQ was full (io_uring
- * ends multishot requests there), EFAULT when a provided buffer could not
- * be written, ECANCELED when io_uring cancelled the command (the ring or
- * the submitting task went). After ENOSPC and EFAULT the records of the
- * last batch, whose bytes already left the socket, wait in the module: the
- * next io_uring RECV on that socket under the same @owner delivers them,
- * with its own @desc.user_data, before any new byte (a
- * one-shot or module-ring RECV on it fails with EBUSY; CANCEL drops them
- * and gives back the region buffers they hold, as FREE would).
+ * and urgent data need none: 0 and EPROTO come without one), ENOSPC when
+ * the io_uring CQ was full (io_uring ends multishot requests there),
+ * EFAULT when a provided buffer could not be written, ECANCELED when
+ * io_uring cancelled the command (the ring or the submitting task went).
+ * Records whose bytes already left the socket but did not reach the ring
+ * when the RECV ended (after ENOSPC, EFAULT or ENOBUFS, or after any final
+ * result of a RECV that took such records over and stopped before
+ * delivering them) wait in the module: the next io_uring RECV on that
+ * socket under the same @owner delivers them, with its own
+ * @desc.user_data, before any new byte (a one-shot or module-ring RECV on
+ * it fails with EBUSY; CANCEL drops them and gives back the region
+ * buffers they hold, as FREE would).
  * io_uring took a provided buffer for the batch it could not post: the
  * ENOSPC CQE's big_cqe[0] names it as io_uring would have, by its buffer
  * id: UNIFIED_IO_URING_RES2_FLAGS() has UNIFIED_IO_CQE_F_BUFFER and
