@@ -364,6 +364,7 @@ static void uior_show_fdinfo(struct seq_file *m, struct file *file)
 	const struct unified_io_stats *s = &ctx->stats;
 	/* Pairs with the store-release in SETUP. */
 	bool ready = smp_load_acquire(&ctx->ready);
+	u32 parked;
 
 	seq_printf(m, "id:\t%u\n", ctx->id);
 	seq_printf(m, "state:\t%s\n", ready ? "ready" : "unset");
@@ -402,7 +403,8 @@ static void uior_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "recv_bytes:\t%llu\n", ctx->recv.recv_bytes);
 	seq_printf(m, "recv_zc_bytes:\t%llu\n", ctx->recv.zc_bytes);
 	seq_printf(m, "recv_copy_bytes:\t%llu\n", ctx->recv.copy_bytes);
-	seq_printf(m, "recv_armed:\t%u\n", uior_recv_armed(ctx));
+	seq_printf(m, "recv_armed:\t%u\n", uior_recv_armed(ctx, &parked));
+	seq_printf(m, "recv_parked:\t%u\n", parked);
 	seq_printf(m, "op_cancel:\t%llu\n", s->ops[UNIFIED_IO_OP_CANCEL]);
 	/* Who ran the armed RECVs: a task waiting in COMPLETE, or the work. */
 	seq_printf(m, "recv_arm_runs_task:\t%llu\n", ctx->recv.arm_runs_task);

@@ -426,14 +426,26 @@ static unsigned int uior_net_refill(struct page_pool *pp, struct uior_net *net,
 	return n;
 }
 
-/* While no queue is bound, SUBMIT takes the refill ring's entries. */
+/*
+ * While no queue is bound, SUBMIT and the armed RECVs' runs take the
+ * refill ring's entries.  An unchanged tail is the common case (every
+ * run of an io_uring arm comes here): no lock, no store to the ring.
+ */
 void uior_net_drain_refill(struct uior_ctx *ctx)
 {
 	struct uior_net *net = ctx->net;
 
 	lockdep_assert_held(&ctx->lock);
-	if (net && READ_ONCE(net->state) != UNIFIED_IO_NET_BOUND)
-		uior_net_refill(NULL, net, NULL, 0);
+	if (!net || READ_ONCE(net->state) == UNIFIED_IO_NET_BOUND)
+		return;
+	/*
+	 * data_race(): the head moves under rq_lock, which a page pool still
+	 * draining takes too; a stale head only means a drain that finds
+	 * nothing, and a head it moves meanwhile is met again next time.
+	 */
+	if (READ_ONCE(ctx->ctrl->rfq_tail) == data_race(net->rfq_cached_head))
+		return;
+	uior_net_refill(NULL, net, NULL, 0);
 }
 
 static unsigned int uior_net_refill_slow(struct page_pool *pp,

@@ -286,9 +286,15 @@ out:
 }
 
 /*
- * An armed RECV: the socket's wait queue wakes the region's work item
- * (recv.c's only deferred context), which takes what the stack queued.
- * On ctx->arms under ctx->lock; the entry holds the socket's file.
+ * An armed RECV: the socket's wait queue wakes the region's work item,
+ * which takes what the stack queued; the io_uring form (@cmd) queues task
+ * work on the submitter instead (uior_arm_tw()), which gathers the chunk
+ * completions in @recs and copies them into provided buffers.  Records
+ * whose bytes left the socket but that did not reach the ring (@npend)
+ * stay there when the RECV stops: the arm is then parked (@cmd NULL, off
+ * the wait queue) until the next io_uring RECV on the socket takes it
+ * over, or a CANCEL drops them.  On ctx->arms under ctx->lock; the entry
+ * holds the socket's file.
  */
 struct uior_arm {
 	struct list_head node;
@@ -304,13 +310,15 @@ struct uior_arm {
 	int stop;			/* stopping with this result */
 	struct unified_io_cqe *recs;	/* UIOR_ARM_RECS records */
 	u32 npend;			/* of them, not delivered */
-	u64 lost_buf;			/* provided buffer taken, no CQE */
+	u64 lost_buf;			/* big_cqe[0]: buffer taken, no CQE */
 };
 
 /*
  * A stopped io_uring RECV whose last records did not reach the ring (a
- * full CQ, a bad provided buffer): it stays on ctx->arms, off the wait
- * queue, for the next io_uring RECV on its socket to deliver them.
+ * full CQ, a bad provided buffer, no buffer large enough, or any final
+ * result before a takeover's first run delivered them): it stays on
+ * ctx->arms, off the wait queue, for the next io_uring RECV on its socket
+ * to deliver them.
  */
 static bool uior_arm_parked(const struct uior_arm *arm)
 {
@@ -486,6 +494,45 @@ static struct socket *uior_recv_sock(int fd, int *err)
 }
 
 /*
+ * A record's buffer back, as FREE under the RECV's owner would give it:
+ * to the binding it was lent to, else to the region's free list.  The
+ * buffer cannot have changed hands (no FREE names it, and a binding with
+ * a buffer out is never retired), but the same checks as FREE keep a
+ * guessed FREE from making this a second put.  Under ctx->lock.
+ */
+static void uior_recv_buf_drop(struct uior_ctx *ctx, u32 idx, u16 owner)
+{
+	struct uior_buf *b = &ctx->bufs[idx];
+
+	if (uior_net_buf_lent(ctx, idx))
+		uior_net_free_buf(ctx, idx, owner);
+	else if (b->state == UNIFIED_IO_BUF_APP && b->owner == owner)
+		uior_buf_put(ctx, idx);
+}
+
+/*
+ * CANCEL of a parked arm: its records are dropped, and the buffer each
+ * delivered chunk holds goes back (one put per record: a zero-copy chunk
+ * took a user reference of its own).  A dropped chunk (XDP_DROP) or a
+ * failed program run put its buffer already.
+ */
+static void uior_arm_drop_recs(struct uior_ctx *ctx, struct uior_arm *arm)
+{
+	u32 i;
+
+	lockdep_assert_held(&ctx->lock);
+	for (i = 0; i < arm->npend; i++) {
+		const struct unified_io_cqe *c = &arm->recs[i];
+
+		if (c->res < 0 || c->flags & UNIFIED_IO_CQE_F_BPF_DROP)
+			continue;
+		uior_recv_buf_drop(ctx, c->addr >> ctx->buf_shift,
+				   arm->d.owner);
+	}
+	arm->npend = 0;
+}
+
+/*
  * Stop an armed RECV with its final completion @res, in the CQ slot it
  * held; under ctx->lock.  Once off the wait queue nothing wakes it, and
  * the work finds it only on ctx->arms.
@@ -494,7 +541,8 @@ static void uior_arm_stop(struct uior_ctx *ctx, struct uior_arm *arm, int res)
 {
 	lockdep_assert_held(&ctx->lock);
 	if (uior_arm_parked(arm)) {
-		/* CANCEL: its records are dropped. */
+		/* CANCEL: its records are dropped, their buffers go back. */
+		uior_arm_drop_recs(ctx, arm);
 		uior_arm_free(arm);
 		return;
 	}
@@ -604,36 +652,47 @@ void uior_recv_wait_end(struct uior_ctx *ctx)
 		queue_work(uior_recv_wq, &ctx->arm_work);
 }
 
-/* The arm on @sock that is armed, or parked; NULL if none. */
+/*
+ * The arm that holds @sock: armed, or with records whose bytes left the
+ * socket (parked, or stopping with its final task work still to park
+ * them); NULL if none.  Those records go first, before any new byte: no
+ * other RECV may read the socket until an io_uring RECV has taken them.
+ */
 static struct uior_arm *uior_arm_find(struct uior_ctx *ctx,
 				      struct socket *sock)
 {
 	struct uior_arm *arm;
 
 	list_for_each_entry(arm, &ctx->arms, node)
-		if (arm->sock == sock && (!arm->stop || uior_arm_parked(arm)))
+		if (arm->sock == sock && (!arm->stop || arm->npend))
 			return arm;
 	return NULL;
 }
 
 /*
  * A new arm on @sock (whose reference it takes), on ctx->arms; EBUSY if
- * one is armed there already.  An io_uring RECV (@uring) takes over a
- * parked arm and its records.
+ * one is armed there already, or holds records not yet parked.  An
+ * io_uring RECV (@uring) under the same owner takes over a parked arm and
+ * its records: their buffers are that owner's.  They carry the new RECV's
+ * user_data.
  */
 static struct uior_arm *uior_arm_new(struct uior_ctx *ctx,
 				     const struct unified_io_desc *d,
 				     struct socket *sock, bool uring)
 {
 	struct uior_arm *arm = uior_arm_find(ctx, sock);
+	u32 i;
 
 	if (arm) {
-		if (!uring || !uior_arm_parked(arm))
+		if (!uring || !uior_arm_parked(arm) ||
+		    arm->d.owner != d->owner)
 			return ERR_PTR(-EBUSY);
 		sockfd_put(sock);
 		arm->d = *d;
 		arm->stop = 0;
 		arm->flags = 0;
+		for (i = 0; i < arm->npend; i++)
+			arm->recs[i].user_data = d->user_data;
 		return arm;
 	}
 	arm = kzalloc_obj(*arm, GFP_KERNEL_ACCOUNT);
@@ -723,7 +782,7 @@ int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	} else if (!r.slots) {
 		ret = -ENOSPC;
 	} else if (uior_arm_find(ctx, sock)) {
-		/* Armed, or records of a stopped io_uring RECV wait. */
+		/* Armed, or records of a stopping io_uring RECV wait. */
 		ret = -EBUSY;
 	} else {
 		ret = uior_recv_sk(&r, sock->sk, d->len ? d->len : INT_MAX,
@@ -774,15 +833,24 @@ int uior_op_cancel(struct uior_ctx *ctx, const struct unified_io_desc *d)
 	return ret;
 }
 
-/* Armed RECVs of this region, for fdinfo; under ctx->lock. */
-u32 uior_recv_armed(struct uior_ctx *ctx)
+/*
+ * For fdinfo, under ctx->lock: the RECVs armed on this region (not those
+ * stopping), and in *@parked the stopped io_uring RECVs whose records
+ * wait for the next.
+ */
+u32 uior_recv_armed(struct uior_ctx *ctx, u32 *parked)
 {
 	struct uior_arm *arm;
 	u32 n = 0;
 
 	lockdep_assert_held(&ctx->lock);
-	list_for_each_entry(arm, &ctx->arms, node)
-		n++;
+	*parked = 0;
+	list_for_each_entry(arm, &ctx->arms, node) {
+		if (uior_arm_parked(arm))
+			(*parked)++;
+		else if (!arm->stop)
+			n++;
+	}
 	return n;
 }
 
@@ -834,6 +902,23 @@ void uior_recv_destroy(struct uior_ctx *ctx)
 #define UIOR_ARM_BUFS	32
 
 /*
+ * The provided buffer a post that failed took, as the final CQE names it:
+ * its id (bid) and UNIFIED_IO_CQE_F_BUFFER, or 0 if none.
+ * io_uring_mshot_cmd_post_cqe() committed the buffer and left the flags of
+ * the CQE it could not post in the request, where io_uring_cmd_done32()
+ * clears them.
+ */
+static u64 uior_arm_lost_buf(struct io_uring_cmd *cmd)
+{
+	u32 cflags = cmd_to_io_kiocb(cmd)->cqe.flags;
+
+	if (!(cflags & IORING_CQE_F_BUFFER))
+		return 0;
+	return uior_uring_res2(cflags >> IORING_CQE_BUFFER_SHIFT,
+			       UNIFIED_IO_CQE_F_BUFFER);
+}
+
+/*
  * Copy the @nrecs records of @arm->recs into a provided buffer and post its
  * CQE.  On failure the records stay in @arm->recs (@arm->npend): their
  * bytes left the socket, so the next RECV on io_uring gets them first.
@@ -842,7 +927,6 @@ static int uior_arm_uring_post(struct uior_arm *arm, struct io_br_sel *sel,
 			       u32 nrecs, unsigned int issue_flags)
 {
 	size_t bytes = nrecs * sizeof(*arm->recs);
-	u64 buf = (u64)(uintptr_t)sel->addr;
 
 	arm->npend = nrecs;
 	if (copy_to_user(sel->addr, arm->recs, bytes)) {
@@ -856,7 +940,7 @@ static int uior_arm_uring_post(struct uior_arm *arm, struct io_br_sel *sel,
 	 * taken the buffer; the final CQE names it for the application.
 	 */
 	if (io_uring_mshot_cmd_post_cqe(arm->cmd, sel, issue_flags)) {
-		arm->lost_buf = buf;
+		arm->lost_buf = uior_arm_lost_buf(arm->cmd);
 		return -ENOSPC;
 	}
 	arm->npend = 0;
@@ -900,8 +984,17 @@ static int uior_arm_uring_run(struct uior_ctx *ctx, struct uior_arm *arm,
 						 &len, issue_flags);
 		if (sel.val < 0)
 			return sel.val;
-		if (!sel.addr)
-			return -ENOBUFS;
+		if (!sel.addr) {
+			if (arm->npend)
+				return -ENOBUFS;
+			/*
+			 * A FIN, or urgent data, needs no buffer: the walk
+			 * takes no byte, and ends the RECV as it would with
+			 * one.  Bytes to deliver: ENOBUFS.
+			 */
+			uior_recv_sk(&r, sk, INT_MAX, &stop);
+			return stop == -ENOSPC ? -ENOBUFS : stop;
+		}
 		r.slots = min_t(size_t, len / sizeof(*r.recs), UIOR_ARM_RECS);
 		if (r.slots < max(arm->npend, 1U)) {
 			/* Smaller than a record, or than what waits. */
@@ -975,7 +1068,7 @@ static void uior_arm_tw(struct io_tw_req tw_req, io_tw_token_t tw)
 			io_uring_cmd_done32(cmd, res, lost, issue_flags);
 		}
 	}
-	uior_commit(ctx);
+	/* Nothing for the module's CQ: the counters go out at SUBMIT. */
 	mutex_unlock(&ctx->lock);
 }
 
@@ -993,9 +1086,7 @@ int uior_uring_recv(struct uior_ctx *ctx, struct io_uring_cmd *cmd,
 	struct socket *sock;
 	int ret;
 
-	if (!(cmd->flags & IORING_URING_CMD_MULTISHOT) ||
-	    !(d->net.flags & UNIFIED_IO_RECV_F_ARM))
-		return -EINVAL;
+	/* uior_uring_check() let only an armed multishot RECV here. */
 	if (issue_flags & IO_URING_F_NONBLOCK) {
 		if (!mutex_trylock(&ctx->lock))
 			return -EAGAIN;

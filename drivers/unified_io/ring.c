@@ -19,7 +19,8 @@
  * Locking: ctx->lock guards the SQ head, the CQ tail and the statistics;
  * ctx->cq_committed is written under it and read without it.
  *
- * Calls: main.c calls in, and send.c's work (uior_commit()); this file calls
+ * Calls: main.c calls in, uring.c (uior_op_dispatch()), and send.c's work
+ * (uior_commit()); this file calls
  * the operations (buf.c, recv.c, send.c),
  * provider.c (the refill ring, lent buffers' counters) and the inline
  * helpers of uior.h.
@@ -46,37 +47,44 @@ int uior_op_nop(struct uior_ctx *ctx, const struct unified_io_desc *d,
 }
 
 /*
- * @d is a kernel copy: every field is read from it, never from the SQ.
- * @space: free CQ slots, at least one (two for a SEND). Returns the slots
- * used: completions posted, and a slot reserved for a SEND's notification.
+ * Run @d, a kernel copy (every field is read from it, never from the SQ),
+ * under ctx->lock, and count it by opcode: from the SQ (@ioucmd NULL), or
+ * as the io_uring command @ioucmd (uring.c), whose RECV runs in recv.c
+ * instead.  Returns the result, *@addr and *@cflags the completion's; a
+ * SEND or an armed RECV that completes later returns -EIOCBQUEUED.
+ * @space: the SQ's free CQ slots, at least one (two for a SEND).
  */
-static u32 uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d,
-		      u32 space)
+int uior_op_dispatch(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		     struct io_uring_cmd *ioucmd, u32 space, u64 *addr,
+		     u32 *cflags)
 {
-	u32 cflags = 0, tail = ctx->cq_tail, reserved = ctx->cq_reserved;
-	u64 addr = 0;
 	int res;
+
+	lockdep_assert_held(&ctx->lock);
 
 	switch (d->opcode) {
 	case UNIFIED_IO_OP_NOP:
-		res = uior_op_nop(ctx, d, &addr);
+		res = uior_op_nop(ctx, d, addr);
 		break;
 	case UNIFIED_IO_OP_ALLOC:
-		res = uior_op_alloc(ctx, d, &addr);
+		res = uior_op_alloc(ctx, d, addr);
 		break;
 	case UNIFIED_IO_OP_FREE:
-		res = uior_op_free(ctx, d, &addr);
+		res = uior_op_free(ctx, d, addr);
 		break;
 	case UNIFIED_IO_OP_BPF:
-		res = uior_op_bpf(ctx, d, &addr, &cflags);
+		res = uior_op_bpf(ctx, d, addr, cflags);
 		break;
 	case UNIFIED_IO_OP_RECV:
+		if (WARN_ON_ONCE(ioucmd))
+			return -EINVAL;
 		/* Chunks first, in the slots the final completion leaves. */
 		res = uior_op_recv(ctx, d, space - 1);
 		break;
 	case UNIFIED_IO_OP_SEND:
-		/* The caller left two slots: the second waits for the notif. */
-		res = uior_op_send(ctx, d, &addr, &cflags);
+		/* SQ: the caller left two slots, the second for the notif. */
+		res = ioucmd ? uior_op_send_uring(ctx, d, ioucmd, addr, cflags) :
+			       uior_op_send(ctx, d, addr, cflags);
 		break;
 	case UNIFIED_IO_OP_CANCEL:
 		res = uior_op_cancel(ctx, d);
@@ -88,6 +96,21 @@ static u32 uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	if (d->opcode < UNIFIED_IO_OP_LAST)
 		ctx->stats.ops[array_index_nospec(d->opcode,
 						  UNIFIED_IO_OP_LAST)]++;
+	return res;
+}
+
+/*
+ * One descriptor of the SQ, with @space free CQ slots.  Returns the slots
+ * used: completions posted, and a slot reserved for a SEND's notification.
+ */
+static u32 uior_issue(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		      u32 space)
+{
+	u32 cflags = 0, tail = ctx->cq_tail, reserved = ctx->cq_reserved;
+	u64 addr = 0;
+	int res;
+
+	res = uior_op_dispatch(ctx, d, NULL, space, &addr, &cflags);
 	/* An armed RECV posts its final completion when it stops. */
 	if (res != -EIOCBQUEUED)
 		uior_post_cqe(ctx, d, res, addr, cflags);

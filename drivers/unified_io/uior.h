@@ -311,8 +311,12 @@ void uior_region_destroy(struct uior_ctx *ctx);
 int uior_mmap_prepare(struct vm_area_desc *desc);
 
 /* ring.c */
+struct io_uring_cmd;
 int uior_op_nop(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		u64 *addr);
+int uior_op_dispatch(struct uior_ctx *ctx, const struct unified_io_desc *d,
+		     struct io_uring_cmd *ioucmd, u32 space, u64 *addr,
+		     u32 *cflags);
 int uior_submit(struct uior_ctx *ctx, struct unified_io_submit *p);
 int uior_complete(struct uior_ctx *ctx, struct unified_io_complete *p);
 __poll_t uior_poll_mask(struct uior_ctx *ctx);
@@ -337,7 +341,7 @@ struct io_uring_cmd;
 int uior_uring_recv(struct uior_ctx *ctx, struct io_uring_cmd *cmd,
 		    const struct unified_io_desc *d, unsigned int issue_flags);
 void uior_uring_recv_cancel(struct uior_ctx *ctx, struct io_uring_cmd *cmd);
-u32 uior_recv_armed(struct uior_ctx *ctx);
+u32 uior_recv_armed(struct uior_ctx *ctx, u32 *parked);
 void uior_recv_wait_begin(struct uior_ctx *ctx);
 bool uior_recv_woken(struct uior_ctx *ctx);
 void uior_recv_wait_run(struct uior_ctx *ctx);
@@ -473,6 +477,14 @@ struct uior_uring_pdu {
 static inline struct uior_uring_pdu *uior_uring_pdu(struct io_uring_cmd *ioucmd)
 {
 	return io_uring_cmd_to_pdu(ioucmd, struct uior_uring_pdu);
+}
+
+/* A completion's address and flags in big_cqe[0], as the uapi header says. */
+static inline u64 uior_uring_res2(u64 addr, u32 flags)
+{
+	BUILD_BUG_ON(UNIFIED_IO_URING_RES2_ADDR(~0ULL) != (1ULL << 48) - 1);
+	WARN_ON_ONCE(addr >> 48 || flags >> 16);
+	return addr | (u64)flags << 48;
 }
 
 int uior_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);

@@ -6,12 +6,15 @@
  * ring and linked with IOSQE_IO_LINK.
  *
  * A command carries one descriptor, copied once from the SQE's 80-byte
- * command area; nothing is read from the SQE again.  NOP, ALLOC, FREE and
- * BPF run the SQ path's functions under ctx->lock and complete at once
- * (io_uring_cmd_done32(): res, and the completion's address and flags
- * packed in big_cqe[0]).  SEND completes when its notification would be
- * posted (send.c), or at once when it queued nothing; it takes no slot of
- * the module's CQ.  Nothing of an io_uring command reaches the module's CQ.
+ * command area; of the rest of the SQE an armed RECV reads buf_index once
+ * at issue (recv.c), after io_uring checked it at prep.  NOP, ALLOC, FREE,
+ * BPF and CANCEL run the SQ path's functions under ctx->lock and complete
+ * at once (io_uring_cmd_done32(): res, and the completion's address and
+ * flags packed in big_cqe[0]).  SEND completes when its notification would
+ * be posted (send.c), or at once when it queued nothing; it takes no slot
+ * of the module's CQ.  An armed RECV completes in its task work (recv.c).
+ * The module's CQ gets nothing of an io_uring command but the final
+ * completions of the module ring's armed RECVs a CANCEL stops.
  *
  * Object model: the io_uring request is io_uring's; an io_uring SEND's
  * notif (send.c) points at it until it completes it, and the command's pdu
@@ -34,24 +37,16 @@
  * spinlock inside all of those.
  *
  * Calls: main.c calls in (uior_fops.uring_cmd), send.c to complete a SEND;
- * this file calls ring.c (NOP), buf.c, send.c and recv.c.
+ * this file calls ring.c (uior_op_dispatch(), the SQ's switch of the
+ * operations), send.c and recv.c.
  */
 #include <linux/io_uring/cmd.h>
-#include <linux/nospec.h>
 #include <linux/string.h>
 
 #include "uior.h"
 
 static_assert(sizeof(struct unified_io_uring_cmd) == 80);
 static_assert(offsetof(struct unified_io_uring_cmd, resv) == 64);
-
-/* A completion's address and flags in big_cqe[0], as the uapi header says. */
-static u64 uior_uring_res2(u64 addr, u32 flags)
-{
-	BUILD_BUG_ON(UNIFIED_IO_URING_RES2_ADDR(~0ULL) != (1ULL << 48) - 1);
-	WARN_ON_ONCE(addr >> 48 || flags >> 16);
-	return addr | (u64)flags << 48;
-}
 
 static void uior_uring_tw(struct io_tw_req tw_req, io_tw_token_t tw)
 {
@@ -77,8 +72,10 @@ void uior_uring_complete(struct io_uring_cmd *ioucmd, s32 res, u64 addr,
 }
 
 /*
- * io_uring cancels a command we marked cancelable (a SEND): complete it now
- * unless its notification did first.  No ctx->lock (above).
+ * io_uring cancels a command we marked cancelable, under its ring lock: a
+ * SEND completes now unless its notification did first (ctx->uring_lock
+ * only); an armed RECV is stopped under ctx->lock, and completes in its
+ * task work.
  */
 static int uior_uring_cancel(struct uior_ctx *ctx, struct io_uring_cmd *ioucmd,
 			     unsigned int issue_flags)
@@ -123,44 +120,18 @@ static int uior_uring_issue(struct uior_ctx *ctx, struct io_uring_cmd *ioucmd,
 			    const struct unified_io_desc *d, u64 *addr,
 			    u32 *cflags)
 {
-	int res;
+	int res = uior_op_dispatch(ctx, d, ioucmd, 0, addr, cflags);
 
-	lockdep_assert_held(&ctx->lock);
-
-	switch (d->opcode) {
-	case UNIFIED_IO_OP_NOP:
-		res = uior_op_nop(ctx, d, addr);
-		break;
-	case UNIFIED_IO_OP_ALLOC:
-		res = uior_op_alloc(ctx, d, addr);
-		break;
-	case UNIFIED_IO_OP_FREE:
-		res = uior_op_free(ctx, d, addr);
-		break;
-	case UNIFIED_IO_OP_BPF:
-		res = uior_op_bpf(ctx, d, addr, cflags);
-		break;
-	case UNIFIED_IO_OP_SEND:
-		res = uior_op_send_uring(ctx, d, ioucmd, addr, cflags);
-		break;
-	case UNIFIED_IO_OP_CANCEL:
-		res = uior_op_cancel(ctx, d);
-		break;
-	default:
-		res = -EOPNOTSUPP;
-		break;
-	}
-	if (d->opcode < UNIFIED_IO_OP_LAST)
-		ctx->stats.ops[array_index_nospec(d->opcode,
-						  UNIFIED_IO_OP_LAST)]++;
 	ctx->uring.cmds++;
 	if (res < 0 && res != -EIOCBQUEUED)
 		ctx->uring.errors++;
 	/*
-	 * The counters user space reads in the control area, and the final
-	 * completions a CANCEL posted to the module's CQ for its arms.
+	 * The final completions a CANCEL posted to the module's CQ for its
+	 * arms.  The counters reach the control area with them, or at the
+	 * next SUBMIT: GET_INFO and fdinfo read them at once.
 	 */
-	uior_commit(ctx);
+	if (ctx->cq_tail != ctx->cq_committed)
+		uior_commit(ctx);
 	return res;
 }
 
@@ -189,7 +160,10 @@ int uior_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	if (!smp_load_acquire(&ctx->ready))
 		return -EBADFD;
 
-	/* The SQE stays user-writable: one copy, every field read from it. */
+	/*
+	 * The SQE stays user-writable: the command area is copied once, and
+	 * every field of the descriptor is read from the copy.
+	 */
 	memcpy(&c, io_uring_sqe128_cmd(ioucmd->sqe, struct unified_io_uring_cmd),
 	       sizeof(c));
 	barrier();

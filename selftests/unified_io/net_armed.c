@@ -92,10 +92,16 @@
  *			returned through the refill ring, the CQ read with
  *			load-acquire: no system call from the arm to the
  *			final
+ *  zc.uring_cancel_parked_bound  (needs the provider and io_uring) an
+ *			io_uring armed RECV on the bound region over lo: a
+ *			4-entry io_uring CQ parks a record, whose buffer is
+ *			lent; CANCEL gives it back, and after UNBIND the
+ *			region can be bound again (no EBUSY)
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/tls.h>
+#include <liburing.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -2446,6 +2452,171 @@ TEST_F_TIMEOUT(zc, stream, 900)
 	EXPECT_LT(0U, i1.net.refills);
 	EXPECT_EQ(0U, i1.net.refill_bad_addr + i1.net.refill_not_held);
 	EXPECT_EQ((__u32)ZC_LENT, i1.net.bufs_app + i1.net.bufs_nic);
+}
+
+/* liburing 2.15's own copy of the uapi header does not have it yet. */
+#ifndef IORING_URING_CMD_MULTISHOT
+#define IORING_URING_CMD_MULTISHOT	(1U << 1)
+#endif
+
+#define UZ_BGID		9
+#define UZ_PBUFS	16
+#define UZ_CQ		4
+#define UZ_BYTES	(32 << 10)
+
+/* A connected TCP pair over lo; @rcv non-blocking. */
+static int uz_pair(int *snd, int *rcv)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	socklen_t sl = sizeof(sin);
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int ret = 0;
+
+	*snd = *rcv = -1;
+	if (ls < 0)
+		return -errno;
+	if (bind(ls, (struct sockaddr *)&sin, sizeof(sin)) || listen(ls, 1) ||
+	    getsockname(ls, (struct sockaddr *)&sin, &sl))
+		goto fail;
+	*snd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*snd < 0 || connect(*snd, (struct sockaddr *)&sin, sizeof(sin)))
+		goto fail;
+	*rcv = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (*rcv < 0)
+		goto fail;
+	close(ls);
+	return 0;
+fail:
+	ret = -errno;
+	if (*snd >= 0)
+		close(*snd);
+	*snd = -1;
+	close(ls);
+	return ret;
+}
+
+/*
+ * An armed RECV on io_uring over a bound region, whose copies come from
+ * the buffers lent to the binding: the records a full io_uring CQ parks
+ * hold lent buffers, and a CANCEL of the parked RECV gives them back, so
+ * that once unbound the region can be bound again (BIND is EBUSY while a
+ * buffer of the last binding is out).
+ */
+TEST_F_TIMEOUT(zc, uring_cancel_parked_bound, 300)
+{
+	static struct unified_io_cqe pbuf[UZ_PBUFS];
+	static __u8 data[UZ_BYTES];
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_SQE128 | IORING_SETUP_CQE32 |
+			 IORING_SETUP_CQSIZE,
+		.cq_entries = UZ_CQ,
+	};
+	struct unified_io_uring_cmd cmd = {};
+	struct unified_io_desc d = {};
+	struct unified_io_cqe c;
+	struct unified_io_info info;
+	struct io_uring_buf_ring *br;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	int snd, rcv, ret, queued = 0, final = 1, posted = 0;
+	char msg[64];
+	__u64 end;
+
+	if (!(nt_features() & UNIFIED_IO_FEAT_URING_CMD))
+		SKIP(return, "no UNIFIED_IO_FEAT_URING_CMD");
+	ret = io_uring_queue_init_params(UZ_CQ, &ring, &p);
+	if (ret == -EPERM || ret == -ENOSYS)
+		SKIP(return, "io_uring unavailable: %s", strerror(-ret));
+	ASSERT_EQ(0, ret) TH_LOG("io_uring_queue_init_params: %s", strerror(-ret));
+	br = io_uring_setup_buf_ring(&ring, UZ_PBUFS, UZ_BGID, 0, &ret);
+	ASSERT_NE(NULL, br) TH_LOG("provided buffer ring: %s", strerror(-ret));
+	for (int i = 0; i < UZ_PBUFS; i++)
+		io_uring_buf_ring_add(br, &pbuf[i], sizeof(pbuf[i]), i,
+				      io_uring_buf_ring_mask(UZ_PBUFS), i);
+	io_uring_buf_ring_advance(br, UZ_PBUFS);
+
+	nt_bind(&self->r, self->p.rx_ifindex, NT_ZC_QUEUE, ZC_LENT);
+	ASSERT_EQ(0, nl_lo_up());
+	ASSERT_EQ(0, uz_pair(&snd, &rcv));
+	memset(data, 0x5a, sizeof(data));
+	ASSERT_EQ((ssize_t)sizeof(data), send(snd, data, sizeof(data), 0));
+	end = nl_now_ms() + 10000;
+	while (queued < UZ_BYTES && nl_now_ms() < end) {
+		ASSERT_EQ(0, ioctl(rcv, FIONREAD, &queued));
+		usleep(1000);
+	}
+	ASSERT_EQ(UZ_BYTES, queued);
+
+	/* One record per provided buffer: the 4-entry CQ fills, ENOSPC. */
+	unio_prep_recv(&d, rcv, OWNER, 0, ARM, UD(K_ARM, 0, 1));
+	cmd.desc = d;
+	sqe = io_uring_get_sqe(&ring);
+	ASSERT_NE(NULL, sqe);
+	memset(sqe, 0, 2 * sizeof(*sqe));
+	io_uring_prep_uring_cmd(sqe, UNIFIED_IO_URING_CMD_DESC, self->r.fd);
+	/* SQE128: the command area runs into the SQE's second half. */
+	memcpy(sqe->cmd, &cmd, ring.flags & IORING_SETUP_SQE128 ?
+	       sizeof(cmd) : sizeof(sqe->addr3) + sizeof(sqe->__pad2));
+	sqe->uring_cmd_flags = IORING_URING_CMD_MULTISHOT;
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = UZ_BGID;
+	sqe->user_data = 1;
+	ASSERT_EQ(1, io_uring_submit(&ring));
+	while (final > 0) {
+		struct __kernel_timespec ts = { .tv_sec = 10 };
+		struct unified_io_desc f = {};
+		unsigned int bid;
+
+		ASSERT_EQ(0, io_uring_wait_cqe_timeout(&ring, &cqe, &ts));
+		if (!(cqe->flags & IORING_CQE_F_MORE)) {
+			final = cqe->res;
+			io_uring_cqe_seen(&ring, cqe);
+			break;
+		}
+		bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+		ASSERT_GT((unsigned int)UZ_PBUFS, bid);
+		ASSERT_EQ((int)sizeof(c), cqe->res);
+		memcpy(&c, &pbuf[bid], sizeof(c));
+		io_uring_cqe_seen(&ring, cqe);
+		/* A buffer lent to the binding, given back with FREE. */
+		ASSERT_LT(0, c.res);
+		ASSERT_EQ(UNIFIED_IO_BUF_APP, self->r.bt[c.addr / BUF].state);
+		unio_prep_free(&f, OWNER, c.addr & ~(__u64)(BUF - 1),
+			       UD(K_FREE, 0, posted));
+		EXPECT_EQ(0, submit_one(&self->r, &f, &c));
+		posted++;
+	}
+	ASSERT_EQ(-ENOSPC, final);
+	EXPECT_EQ(UZ_CQ, posted);
+	nt_info(&self->r, &info);
+	EXPECT_EQ(1U, info.net.bufs_app) TH_LOG("the parked record's buffer");
+
+	/* CANCEL drops the parked record: its buffer goes back. */
+	unio_prep_cancel(&d, rcv, UD(K_CANCEL, 0, 1));
+	EXPECT_EQ(1, submit_one(&self->r, &d, &c));
+	nt_info(&self->r, &info);
+	EXPECT_EQ(0U, info.net.bufs_app);
+
+	/* Unbound, every buffer comes home: BIND again works. */
+	ASSERT_EQ(0, nl_unbind(&self->r, msg)) TH_LOG("%.64s", msg);
+	end = nl_now_ms() + 20000;
+	do {
+		ret = nl_bind(&self->r, self->p.rx_ifindex, NT_ZC_QUEUE,
+			      ZC_LENT, msg);
+		if (ret != -EBUSY)
+			break;
+		usleep(100000);
+	} while (nl_now_ms() < end);
+	EXPECT_EQ(0, ret) TH_LOG("BIND after UNBIND: %s (%.64s)",
+				 strerror(-ret), msg);
+	close(snd);
+	close(rcv);
+	io_uring_free_buf_ring(&ring, br, UZ_PBUFS, UZ_BGID);
+	io_uring_queue_exit(&ring);
 }
 
 TEST_HARNESS_MAIN

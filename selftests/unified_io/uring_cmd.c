@@ -31,6 +31,13 @@
  *		reference count too; a SEND on a shared ring outlives its
  *		task's exit (completes once the peer read), and is cancelled
  *		(ECANCELED) by its task's execve()
+ *  urecv.*	the armed RECV as a multishot command, records one per
+ *		provided buffer on a ring whose CQ a run overflows: a re-arm,
+ *		a CANCEL and a RECV in one submit keep the stream in order;
+ *		parked records go to a RECV of their owner only, with its
+ *		user_data; CANCEL gives their buffers back; with no
+ *		provided buffer a FIN still ends it with 0 (EPROTO at urgent
+ *		data), and bytes waiting with ENOBUFS
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -62,6 +69,7 @@
 #define F_NOTIF		((__u32)UNIFIED_IO_CQE_F_NOTIF)
 #define F_COPIED	((__u32)UNIFIED_IO_CQE_F_COPIED)
 #define F_BPF_DROP	((__u32)UNIFIED_IO_CQE_F_BPF_DROP)
+#define F_BUFFER	((__u32)UNIFIED_IO_CQE_F_BUFFER)
 
 /* --- io_uring ------------------------------------------------------------- */
 
@@ -875,6 +883,8 @@ TEST_F(uabi, mixed_rings)
 	EXPECT_NE(0U, c.flags & IORING_CQE_F_32);
 	EXPECT_EQ(OWNER, self->r.bt[bidx(&self->r,
 				UNIFIED_IO_URING_RES2_ADDR(c.res2))].owner);
+	/* The control area's counters, as the next SUBMIT publishes them. */
+	EXPECT_EQ(0, ut_submit(self->r.fd, 0));
 	EXPECT_EQ(2U, self->r.stats->bufs_app);
 	io_uring_queue_exit(&ring);
 
@@ -1112,10 +1122,14 @@ TEST_F(uc, alloc_free_reuse)
 	unio_prep_alloc(&d, OWNER, UD(0x8ff));
 	EXPECT_EQ(-ENOBUFS, ucmd(&self->ring, self->r.fd, &d, NULL));
 
-	/* Counted by opcode, published in the control area; no CQE. */
+	/*
+	 * Counted by opcode at once, in the control area once a SUBMIT
+	 * (even of nothing) published the counters; no CQE.
+	 */
 	ASSERT_EQ(0, ut_region_info(&self->r, &info));
 	EXPECT_EQ(s.info.stats.ops[UNIFIED_IO_OP_ALLOC] + NR_BUFS + 1,
 		  info.stats.ops[UNIFIED_IO_OP_ALLOC]);
+	EXPECT_EQ(0, ut_submit(self->r.fd, 0));
 	EXPECT_EQ(info.stats.ops[UNIFIED_IO_OP_ALLOC],
 		  self->r.stats->ops[UNIFIED_IO_OP_ALLOC]);
 	EXPECT_EQ(0U, info.stats.bufs_free);
@@ -2215,6 +2229,417 @@ TEST_F(uexit, child_owns_everything)
 	ASSERT_LT(0, base);
 	ASSERT_EQ(0, ut_in_child(child_main, &a));
 	EXPECT_EQ(base, refcnt_settles(base, 30000));
+}
+
+/* --- urecv: the armed RECV on io_uring ------------------------------------ */
+
+#define RX_BGID		9
+#define RX_NR_PBUFS	16U	/* provided buffers of one record each */
+#define RX_CQ		4U	/* CQ entries: a run of the arm overflows it */
+#define RX_BYTES	(32U << 10)
+#define RX_SEED		0x5eedULL
+#define REC_SIZE	sizeof(struct unified_io_cqe)
+#define F_MORE		((__u32)UNIFIED_IO_CQE_F_MORE)
+
+/*
+ * A region, a ring of RX_CQ CQEs, RX_NR_PBUFS provided buffers that hold
+ * one record each (every chunk takes a CQE, so a run of the arm fills the
+ * CQ: ENOSPC, and the record that did not fit is parked), and a TCP pair
+ * whose sender writes a pattern the records are checked against, in order.
+ */
+FIXTURE(urecv) {
+	struct ut_region r;
+	struct io_uring ring;
+	bool ring_ok;
+	struct io_uring_buf_ring *br;
+	struct unified_io_cqe pbuf[RX_NR_PBUFS];
+	int snd, rcv;
+	__u64 sent;		/* pattern bytes written */
+	__u64 got;		/* pattern bytes checked, from records */
+	unsigned int records;
+};
+
+FIXTURE_SETUP(urecv)
+{
+	struct io_uring_params p = {
+		.flags = RING_FLAGS | IORING_SETUP_CQSIZE,
+		.cq_entries = RX_CQ,
+	};
+	int ret;
+
+	self->snd = self->rcv = -1;
+	if (!common_setup())
+		return;
+	if (!(features(self->r.fd) & UNIFIED_IO_FEAT_RECV_ARM))
+		SKIP(return, "no UNIFIED_IO_FEAT_RECV_ARM");
+	io_uring_queue_exit(&self->ring);
+	self->ring_ok = false;
+	ret = io_uring_queue_init_params(RX_CQ, &self->ring, &p);
+	ASSERT_EQ(0, ret) TH_LOG("io_uring_queue_init_params: %s", strerror(-ret));
+	self->ring_ok = true;
+	self->br = io_uring_setup_buf_ring(&self->ring, RX_NR_PBUFS, RX_BGID, 0,
+					   &ret);
+	ASSERT_NE(NULL, self->br) TH_LOG("provided buffer ring: %s", strerror(-ret));
+	for (__u32 i = 0; i < RX_NR_PBUFS; i++)
+		io_uring_buf_ring_add(self->br, &self->pbuf[i], REC_SIZE, i,
+				      io_uring_buf_ring_mask(RX_NR_PBUFS), i);
+	io_uring_buf_ring_advance(self->br, RX_NR_PBUFS);
+	ret = tcp_pair(0, &self->snd, &self->rcv);
+	ASSERT_EQ(0, ret) TH_LOG("TCP pair: %s", strerror(-ret));
+}
+
+FIXTURE_TEARDOWN(urecv)
+{
+	if (self->snd >= 0)
+		close(self->snd);
+	if (self->rcv >= 0)
+		close(self->rcv);
+	if (self->ring_ok)
+		io_uring_queue_exit(&self->ring);
+	ut_region_destroy(&self->r);
+}
+
+/* Provided buffer @bid back to the ring. */
+static void rx_pbuf_give(FIXTURE_DATA(urecv) *self, __u32 bid)
+{
+	io_uring_buf_ring_add(self->br, &self->pbuf[bid], REC_SIZE, bid,
+			      io_uring_buf_ring_mask(RX_NR_PBUFS), 0);
+	io_uring_buf_ring_advance(self->br, 1);
+}
+
+/* Write @len more pattern bytes, and wait until @rcv has them all queued. */
+static void __rx_send(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(urecv) *self, __u32 len)
+{
+	static __u8 buf[RX_BYTES];
+	__u64 end = ut_now_ns() + WAIT_MS * 1000000ULL;
+	int queued = -1;
+
+	ASSERT_GE(sizeof(buf), len);
+	for (__u32 i = 0; i < len; i++)
+		buf[i] = ut_pattern(RX_SEED, self->sent + i);
+	ASSERT_EQ((ssize_t)len, send(self->snd, buf, len, MSG_NOSIGNAL));
+	self->sent += len;
+	while (ut_now_ns() < end) {
+		ASSERT_EQ(0, ioctl(self->rcv, FIONREAD, &queued));
+		if ((__u64)queued >= self->sent - self->got)
+			break;
+		usleep(1000);
+	}
+	ASSERT_LE(len, (__u32)queued);
+}
+
+#define rx_send(len)	__rx_send(_metadata, self, len)
+
+/* An armed RECV on @fd, records to provided buffer group @bgid. */
+static struct io_uring_sqe *rx_prep_arm(FIXTURE_DATA(urecv) *self, int fd,
+					__u16 owner, __u16 bgid, __u64 ud,
+					__u64 sqe_ud)
+{
+	struct unified_io_desc d = {};
+	struct io_uring_sqe *sqe;
+
+	unio_prep_recv(&d, fd, owner, 0, UNIFIED_IO_RECV_F_ARM, ud);
+	sqe = prep_desc(&self->ring, self->r.fd, &d, sqe_ud);
+	if (sqe) {
+		sqe->uring_cmd_flags = IORING_URING_CMD_MULTISHOT;
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = bgid;
+	}
+	return sqe;
+}
+
+/*
+ * A CQE of an armed RECV with IORING_CQE_F_MORE: its records, each the
+ * next bytes of the pattern in a region buffer, which goes back (FREE);
+ * then the provided buffer goes back.  @ud: the records' user_data.
+ */
+static void __rx_records(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(urecv) *self, const struct ucqe *c,
+			 __u64 ud)
+{
+	__u32 bid = c->flags >> IORING_CQE_BUFFER_SHIFT;
+	struct unified_io_cqe rec;
+
+	ASSERT_NE(0U, c->flags & IORING_CQE_F_BUFFER);
+	ASSERT_GT(RX_NR_PBUFS, bid);
+	/* One record per provided buffer. */
+	ASSERT_EQ((int)REC_SIZE, c->res);
+	memcpy(&rec, &self->pbuf[bid], sizeof(rec));
+	/* Parked records too carry the RECV's that delivers them. */
+	EXPECT_EQ(ud, rec.user_data);
+	EXPECT_EQ(UNIFIED_IO_OP_RECV, rec.opcode);
+	EXPECT_EQ(F_MORE | F_COPIED, rec.flags);
+	ASSERT_LT(0, rec.res);
+	ASSERT_GE((int)BUF_SIZE, rec.res);
+	ASSERT_GT(self->r.l.data_size, rec.addr);
+	for (int i = 0; i < rec.res; i++) {
+		__u8 want = ut_pattern(RX_SEED, self->got + i);
+
+		ASSERT_EQ(want, bufp(&self->r, rec.addr)[i])
+			TH_LOG("stream byte %llu (record %u) out of order",
+			       (unsigned long long)self->got + i, self->records);
+	}
+	self->got += rec.res;
+	self->records++;
+	EXPECT_EQ(0, ut_free(&self->r, OWNER, rec.addr));
+	rx_pbuf_give(self, bid);
+}
+
+#define rx_records(c, ud)	__rx_records(_metadata, self, c, ud)
+
+/*
+ * Reap the armed RECV submitted as @sqe_ud to its final CQE, taking its
+ * records (@ud); returns the final res (*res2 its big_cqe[0]), or -12345
+ * if none came.
+ */
+static int __rx_final(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(urecv) *self, __u64 sqe_ud, __u64 ud,
+		      __u64 *res2)
+{
+	struct ucqe c;
+	int ret;
+
+	for (;;) {
+		ret = reap(&self->ring, &c, WAIT_MS);
+		EXPECT_EQ(0, ret) TH_LOG("no final CQE: %s", strerror(-ret));
+		if (ret)
+			return -12345;
+		EXPECT_EQ(sqe_ud, c.user_data);
+		if (!(c.flags & IORING_CQE_F_MORE))
+			break;
+		rx_records(&c, ud);
+	}
+	if (res2)
+		*res2 = c.res2;
+	return c.res;
+}
+
+#define rx_final(sqe_ud, ud, res2)	__rx_final(_metadata, self, sqe_ud, ud, res2)
+
+/*
+ * The provided buffer io_uring took for the batch it could not post, as
+ * the ENOSPC final CQE names it (UNIFIED_IO_CQE_F_BUFFER and its bid),
+ * back to the ring; returns the bid.
+ */
+static __u32 __rx_lost_give(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(urecv) *self, __u64 res2)
+{
+	__u64 bid = UNIFIED_IO_URING_RES2_ADDR(res2);
+
+	EXPECT_EQ(F_BUFFER, UNIFIED_IO_URING_RES2_FLAGS(res2));
+	EXPECT_GT(RX_NR_PBUFS, bid);
+	if (bid < RX_NR_PBUFS)
+		rx_pbuf_give(self, bid);
+	return bid;
+}
+
+#define rx_lost_give(res2)	__rx_lost_give(_metadata, self, res2)
+
+/*
+ * Arm with RX_BYTES queued: the first RX_CQ records fill the CQ and the
+ * next one is parked (ENOSPC); its bytes have left the socket.
+ */
+static void __rx_park(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(urecv) *self, __u64 ud)
+{
+	__u64 res2 = 0;
+
+	rx_send(RX_BYTES);
+	ASSERT_NE(NULL, rx_prep_arm(self, self->rcv, OWNER, RX_BGID, ud, ud));
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(-ENOSPC, rx_final(ud, ud, &res2));
+	EXPECT_EQ(RX_CQ, self->records);
+	/*
+	 * io_uring took the buffers in ring order: the first RX_CQ carry
+	 * records, the next one was taken for the record it could not post.
+	 */
+	EXPECT_EQ(RX_CQ, rx_lost_give(res2));
+	/* fdinfo: not armed any more, parked. */
+	EXPECT_EQ(0LL, fdinfo(self->r.fd, "recv_armed"));
+	EXPECT_EQ(1LL, fdinfo(self->r.fd, "recv_parked"));
+}
+
+#define rx_park(ud)	__rx_park(_metadata, self, ud)
+
+/*
+ * Arm again after each ENOSPC (and ENOBUFS) until the final 0 of the
+ * peer's FIN, first on @ud: the whole stream, in order, and every region
+ * buffer back.
+ */
+static void __rx_to_end(struct __test_metadata *_metadata,
+			FIXTURE_DATA(urecv) *self, __u64 ud)
+{
+	struct unified_io_info info;
+	__u64 res2;
+	int res = -12345;
+
+	ASSERT_EQ(0, shutdown(self->snd, SHUT_WR));
+	for (int n = 0; n < 1000 && res; n++, ud++) {
+		ASSERT_NE(NULL, rx_prep_arm(self, self->rcv, OWNER, RX_BGID,
+					    ud, ud));
+		ASSERT_EQ(1, io_uring_submit(&self->ring));
+		res2 = 0;
+		res = rx_final(ud, ud, &res2);
+		if (res == -ENOSPC)
+			rx_lost_give(res2);
+		else if (res)
+			ASSERT_EQ(-ENOBUFS, res);
+	}
+	EXPECT_EQ(0, res);
+	EXPECT_EQ(self->sent, self->got);
+	ASSERT_EQ(0, ut_region_info(&self->r, &info));
+	EXPECT_EQ(NR_BUFS, info.stats.bufs_free);
+}
+
+#define rx_to_end(ud)	__rx_to_end(_metadata, self, ud)
+
+/*
+ * A re-arm that takes over parked records, a CANCEL and another RECV in
+ * one io_uring_submit(), all issued before any task work runs: the CANCEL
+ * stops the re-arm before its first run, which parks the records again,
+ * so the second RECV must not read the socket (EBUSY) ahead of them.  The
+ * stream then arrives whole and in order.
+ */
+TEST_F_TIMEOUT(urecv, rearm_cancel_recv_one_submit, 120)
+{
+	const __u64 a = UD(0x1601), b = UD(0x1602), c3 = UD(0x1603);
+	struct unified_io_desc d = {};
+	bool fa = false, fb = false, fc = false;
+	struct ucqe c;
+
+	rx_park(UD(0x1600));
+
+	/*
+	 * The parked records' buffers are OWNER's: another owner cannot
+	 * take them over, and they stay parked.
+	 */
+	ASSERT_NE(NULL, rx_prep_arm(self, self->rcv, OTHER, RX_BGID,
+				    UD(0x1604), UD(0x1604)));
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	EXPECT_EQ(-EBUSY, rx_final(UD(0x1604), UD(0x1604), NULL));
+
+	ASSERT_NE(NULL, rx_prep_arm(self, self->rcv, OWNER, RX_BGID, a, a));
+	unio_prep_cancel(&d, self->rcv, b);
+	ASSERT_NE(NULL, prep_desc(&self->ring, self->r.fd, &d, b));
+	ASSERT_NE(NULL, rx_prep_arm(self, self->rcv, OWNER, RX_BGID, c3, c3));
+	ASSERT_EQ(3, io_uring_submit(&self->ring));
+	while (!(fa && fb && fc)) {
+		ASSERT_EQ(0, reap(&self->ring, &c, WAIT_MS));
+		if (c.user_data == a && c.flags & IORING_CQE_F_MORE) {
+			/* Its records, before any other byte. */
+			rx_records(&c, a);
+		} else if (c.user_data == a) {
+			EXPECT_EQ(-ECANCELED, c.res);
+			fa = true;
+		} else if (c.user_data == b) {
+			EXPECT_EQ(1, c.res);
+			fb = true;
+		} else {
+			ASSERT_EQ(c3, c.user_data);
+			/* No second arm on the socket: its records wait. */
+			ASSERT_EQ(0U, c.flags & IORING_CQE_F_MORE);
+			EXPECT_EQ(-EBUSY, c.res);
+			fc = true;
+		}
+	}
+	rx_to_end(UD(0x1610));
+}
+
+/*
+ * CANCEL of a parked arm drops its records and gives back the region
+ * buffer each holds: every buffer is free again, and no arm is left.
+ */
+TEST_F_TIMEOUT(urecv, cancel_parked_frees_buffers, 120)
+{
+	struct unified_io_info info;
+	struct unified_io_desc d = {};
+	__u32 held = 0;
+	int queued = -1;
+
+	rx_park(UD(0x1700));
+	/* The records taken were freed: the parked one holds a buffer. */
+	ASSERT_EQ(0, ut_region_info(&self->r, &info));
+	EXPECT_EQ(NR_BUFS - 1, info.stats.bufs_free);
+	EXPECT_EQ(1U, info.stats.bufs_app);
+
+	unio_prep_cancel(&d, self->rcv, UD(0x1701));
+	EXPECT_EQ(1, ucmd(&self->ring, self->r.fd, &d, NULL));
+	ASSERT_EQ(0, ut_region_info(&self->r, &info));
+	EXPECT_EQ(NR_BUFS, info.stats.bufs_free);
+	EXPECT_EQ(0U, info.stats.bufs_app);
+	for (__u32 i = 0; i < self->r.l.nr_bufs; i++)
+		held += self->r.bt[i].state != UNIFIED_IO_BUF_FREE;
+	EXPECT_EQ(0U, held);
+	/* Nothing left to cancel. */
+	EXPECT_EQ(-ENOENT, ucmd(&self->ring, self->r.fd, &d, NULL));
+	EXPECT_EQ(0LL, fdinfo(self->r.fd, "recv_parked"));
+
+	/*
+	 * The dropped record's bytes are gone; a new arm goes on right
+	 * after them, to the end.
+	 */
+	ASSERT_EQ(0, ioctl(self->rcv, FIONREAD, &queued));
+	ASSERT_LT(self->got + queued, self->sent);
+	self->got = self->sent - queued;
+	rx_to_end(UD(0x1710));
+}
+
+/* Arm @fd on a provided buffer group that has no buffer: its final res. */
+static int __rx_nobuf(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(urecv) *self, int fd, __u64 ud)
+{
+	ASSERT_NE(NULL, rx_prep_arm(self, fd, OWNER, RX_BGID + 1, ud, ud));
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	return rx_final(ud, ud, NULL);
+}
+
+#define rx_nobuf(fd, ud)	__rx_nobuf(_metadata, self, fd, ud)
+
+/*
+ * No provided buffer left: the peer's FIN still ends the RECV with 0, and
+ * urgent data with EPROTO (neither delivers a byte); bytes waiting give
+ * ENOBUFS and stay on the socket.
+ */
+TEST_F_TIMEOUT(urecv, no_provided_buffer, 120)
+{
+	struct io_uring_buf_ring *empty;
+	int snd2 = -1, rcv2 = -1, queued = -1, ret;
+	char bytes[100];
+	struct ucqe c;
+
+	empty = io_uring_setup_buf_ring(&self->ring, 4, RX_BGID + 1, 0, &ret);
+	ASSERT_NE(NULL, empty) TH_LOG("provided buffer ring: %s", strerror(-ret));
+
+	/* Armed with nothing queued; then the FIN. */
+	ASSERT_NE(NULL, rx_prep_arm(self, self->rcv, OWNER, RX_BGID + 1,
+				    UD(0x1800), UD(0x1800)));
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	EXPECT_EQ(-ETIME, reap(&self->ring, &c, 200));
+	EXPECT_EQ(1LL, fdinfo(self->r.fd, "recv_armed"));
+	EXPECT_EQ(0LL, fdinfo(self->r.fd, "recv_parked"));
+	ASSERT_EQ(0, shutdown(self->snd, SHUT_WR));
+	EXPECT_EQ(0, rx_final(UD(0x1800), UD(0x1800), NULL));
+
+	/* Bytes queued: ENOBUFS, and they stay. */
+	ASSERT_EQ(0, tcp_pair(0, &snd2, &rcv2));
+	memset(bytes, 'x', sizeof(bytes));
+	ASSERT_EQ(100, send(snd2, bytes, sizeof(bytes), 0));
+	usleep(100000);
+	EXPECT_EQ(-ENOBUFS, rx_nobuf(rcv2, UD(0x1801)));
+	ASSERT_EQ(0, ioctl(rcv2, FIONREAD, &queued));
+	EXPECT_EQ(100, queued);
+	close(snd2);
+	close(rcv2);
+
+	/* Urgent data first in the queue: EPROTO. */
+	ASSERT_EQ(0, tcp_pair(0, &snd2, &rcv2));
+	ASSERT_EQ(1, send(snd2, "!", 1, MSG_OOB));
+	usleep(100000);
+	EXPECT_EQ(-EPROTO, rx_nobuf(rcv2, UD(0x1802)));
+	close(snd2);
+	close(rcv2);
+	io_uring_free_buf_ring(&self->ring, empty, 4, RX_BGID + 1);
 }
 
 TEST_HARNESS_MAIN

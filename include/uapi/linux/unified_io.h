@@ -422,7 +422,12 @@ enum unified_io_nvme_opcode {
  *			besides the final completion)
  *	EBUSY		RECV on a socket that is armed on this region
  *			(one-shot or armed), or whose stopped io_uring RECV
- *			left records that only an io_uring RECV takes
+ *			left records that only an io_uring RECV takes, or
+ *			whose io_uring RECV is stopping with such records
+ *			and has not posted its final CQE yet (an io_uring
+ *			RECV too: submit it after that final CQE); an
+ *			io_uring RECV under another @owner than the RECV
+ *			that left them (their buffers are that owner's)
  *	EPROTO		RECV: the next byte is TCP urgent data (MSG_OOB),
  *			which only recv() steps over (also an armed RECV's
  *			final result)
@@ -529,6 +534,11 @@ struct unified_io_cqe {
  *	which the completion does not give: when programs may change the
  *	length, run them with UNIFIED_IO_OP_BPF (its completion has the final
  *	length) and SEND without the flag
+ * @UNIFIED_IO_CQE_F_BUFFER: io_uring only, in the final CQE's big_cqe[0] of
+ *	an armed RECV that ended with ENOSPC: io_uring took a provided buffer
+ *	for records it could not post, and the address part
+ *	(UNIFIED_IO_URING_RES2_ADDR()) is that buffer's id (bid), for the
+ *	application to add it back to its buffer ring
  */
 enum unified_io_cqe_flags {
 	UNIFIED_IO_CQE_F_BPF_DROP	= 1 << 0,
@@ -536,6 +546,7 @@ enum unified_io_cqe_flags {
 	UNIFIED_IO_CQE_F_COPIED		= 1 << 2,
 	UNIFIED_IO_CQE_F_NOTIF		= 1 << 3,
 	UNIFIED_IO_CQE_F_BPF_RAN	= 1 << 4,
+	UNIFIED_IO_CQE_F_BUFFER		= 1 << 5,
 };
 
 /**
@@ -661,7 +672,9 @@ struct unified_io_buf_entry {
  * and out of any data-area range without taking a buffer.
  *
  * The copy in the control area is written by the kernel after each SUBMIT
- * and is informational: the kernel never reads it back.
+ * and is informational: the kernel never reads it back. io_uring commands
+ * and armed RECVs on io_uring (struct unified_io_uring_cmd) count at once
+ * in GET_INFO and fdinfo, and reach that copy at the next SUBMIT.
  */
 struct unified_io_stats {
 	__aligned_u64 submit_calls;
@@ -1115,17 +1128,25 @@ struct unified_io_complete {
  * of struct unified_io_cqe records: the chunk completions the module CQ
  * would have had (their user_data is @desc.user_data). The last CQE (no
  * IORING_CQE_F_MORE) has the armed RECV's final result: those of the
- * module's ring, or ENOBUFS when no provided buffer (large enough for the
- * records waiting) was left, ENOSPC when the io_uring CQ was full (io_uring
- * ends multishot requests there), EFAULT when a provided buffer could not
- * be written, ECANCELED when io_uring cancelled the command (the ring or
- * the submitting task went). After ENOSPC and EFAULT the records of the
- * last batch, whose bytes already left the socket, wait in the module: the
- * next io_uring RECV on that socket delivers them before any new byte (a
- * one-shot or module-ring RECV on it fails with EBUSY; CANCEL drops them).
+ * module's ring, or ENOBUFS when bytes or records waited and no provided
+ * buffer (large enough for the records waiting) was left (the peer's FIN
+ * and urgent data need none: 0 and EPROTO come without one), ENOSPC when
+ * the io_uring CQ was full (io_uring ends multishot requests there),
+ * EFAULT when a provided buffer could not be written, ECANCELED when
+ * io_uring cancelled the command (the ring or the submitting task went).
+ * Records whose bytes already left the socket but did not reach the ring
+ * when the RECV ended (after ENOSPC, EFAULT or ENOBUFS, or after any final
+ * result of a RECV that took such records over and stopped before
+ * delivering them) wait in the module: the next io_uring RECV on that
+ * socket under the same @owner delivers them, with its own
+ * @desc.user_data, before any new byte (a one-shot or module-ring RECV on
+ * it fails with EBUSY; CANCEL drops them and gives back the region
+ * buffers they hold, as FREE would).
  * io_uring took a provided buffer for the batch it could not post: the
- * ENOSPC CQE's big_cqe[0] is that buffer's user address (0 if none), for
- * the application to add it back to its ring.
+ * ENOSPC CQE's big_cqe[0] names it as io_uring would have, by its buffer
+ * id: UNIFIED_IO_URING_RES2_FLAGS() has UNIFIED_IO_CQE_F_BUFFER and
+ * UNIFIED_IO_URING_RES2_ADDR() is the bid (big_cqe[0] is 0 if no buffer
+ * was taken), for the application to add it back to its ring.
  * CANCEL stops it as it stops an armed RECV of the module's ring, but its
  * final CQE comes from the submitting task, after CANCEL's completion.
  * IORING_OP_ASYNC_CANCEL does not reach region commands. A SEND that

@@ -185,17 +185,14 @@ static void unio_uop_records(struct unio_region *r, const struct unio_uop *u,
 	io_uring_buf_ring_advance(nr->br, 1);
 }
 
-/* A provided buffer, by the user address the module gave, back to the ring. */
-static void unio_uop_buf_return(struct unio_nvme_ring *nr, uint64_t addr)
+/* A provided buffer, by the id the module gave, back to the ring. */
+static void unio_uop_buf_return(struct unio_nvme_ring *nr, uint64_t bid)
 {
-	uint64_t base = (uint64_t)(uintptr_t)nr->br_mem;
-	uint64_t off = addr - base;
-
-	if (addr < base || off >= (uint64_t)UNIO_UOP_NR_BUFS * UNIO_UOP_BUF_SIZE ||
-	    off % UNIO_UOP_BUF_SIZE)
-		return;
-	io_uring_buf_ring_add(nr->br, (void *)(uintptr_t)addr, UNIO_UOP_BUF_SIZE,
-			      off / UNIO_UOP_BUF_SIZE,
+	if (bid >= UNIO_UOP_NR_BUFS)
+		return;	/* not ours */
+	io_uring_buf_ring_add(nr->br,
+			      (char *)nr->br_mem + (size_t)bid * UNIO_UOP_BUF_SIZE,
+			      UNIO_UOP_BUF_SIZE, bid,
 			      io_uring_buf_ring_mask(UNIO_UOP_NR_BUFS), 0);
 	io_uring_buf_ring_advance(nr->br, 1);
 }
@@ -233,10 +230,12 @@ void unio_uop_complete(struct unio_region *r, const struct io_uring_cqe *cqe)
 		/*
 		 * The CQ was full: io_uring took a provided buffer for records
 		 * it could not post (the module keeps them for the next RECV)
-		 * and the module names it in big_cqe[0]: back to the ring.
+		 * and the module names it by id in big_cqe[0]: back to the
+		 * ring.
 		 */
-		if (c.res == -ENOSPC && res2)
-			unio_uop_buf_return(nr, res2);
+		if (c.res == -ENOSPC &&
+		    UNIFIED_IO_URING_RES2_FLAGS(res2) & UNIFIED_IO_CQE_F_BUFFER)
+			unio_uop_buf_return(nr, UNIFIED_IO_URING_RES2_ADDR(res2));
 		/* The final completion of an armed RECV names no buffer. */
 		c.addr = 0;
 		c.flags = 0;
