@@ -16,4 +16,9 @@
 #error "include/kapi/kapi.h is missing: run scripts/kapi.sh KDIR SRCROOT first (make module, make module-kdir and DKMS do)"
 #endif
 
+#if !KAPI_WQ_PERCPU
+/* Before WQ_PERCPU, a workqueue without WQ_UNBOUND was per-CPU. */
+#define WQ_PERCPU 0
+#endif
+
 #endif /* _UNIFIED_IO_KCOMPAT_H */

@@ -177,6 +177,7 @@ struct uior_ctx {
 	struct work_struct arm_work;
 	unsigned long arm_state;
 	atomic_t arm_waiters;
+	int arm_cpu;			/* where @arm_work runs; -1: any */
 	wait_queue_head_t arm_wait;	/* those of them, for a run */
 	struct {			/* recv.c's counters, under @lock */
 		u64 recv_bytes;

@@ -1370,13 +1370,14 @@ TEST_F_TIMEOUT(armed, stream_lo, 600)
 	stream(_metadata, self, true);
 }
 
-/* A thread that keeps entering COMPLETE and leaving it unsatisfied. */
+/* A thread in COMPLETE: once (@once, min 1, long timeout) or in a loop. */
 struct waiter {
 	struct nl_region *r;
 	pthread_t thread;
+	bool once;
 	volatile bool stop;
 	unsigned long calls, timeouts, intr;
-	int err;
+	int ret, err;
 };
 
 static void waiter_sig(int sig)
@@ -1387,6 +1388,10 @@ static void *waiter_main(void *p)
 {
 	struct waiter *w = p;
 
+	if (w->once) {
+		w->ret = nl_complete(w->r, 1, 20000000000ULL);
+		return NULL;
+	}
 	while (!w->stop) {
 		/* More than can ever be ready: it leaves on its 1 ms timeout. */
 		int ret = nl_complete(w->r, CQ, 1000000ULL);
@@ -1402,88 +1407,123 @@ static void *waiter_main(void *p)
 	return NULL;
 }
 
+static bool done_off(struct ar *a, long off)
+{
+	return a->f[0].off >= (uint64_t)off;
+}
+
+/* GET_INFO's waits once @w sleeps in COMPLETE (its count moved), then 50 ms. */
+static int waiter_asleep(struct nl_region *r, uint64_t waits0)
+{
+	struct unified_io_info i;
+
+	for (int t = 0; t < 1000; t++) {
+		if (nl_region_info(r, &i))
+			return -EIO;
+		if (i.stats.waits > waits0) {
+			usleep(50000);
+			return 0;
+		}
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+#define RUNS(r, who)	nl_fdinfo(r, "recv_arm_runs_" who)
+
 /*
- * A task sleeping in COMPLETE runs the armed RECVs that wake while it
- * waits; one that leaves (timeout, signal) without a completion hands them
- * back to the module's work.  One thread consumes a stream from the CQ with
- * no system call while another comes and goes in COMPLETE, interrupted by
- * signals too: every byte arrives, once, in order.
+ * Who runs an armed RECV: a task sleeping in COMPLETE when the data comes
+ * (as io_uring runs task work on the waiting submitter), the module's work
+ * when nobody waits, so a consumer that never enters the kernel still gets
+ * completions; a waiter that leaves (timeout, signal) with a run due hands
+ * it to the work.  fdinfo counts the runs each way.  Data written by the
+ * test on a loopback pair, so each phase is known: every byte arrives once,
+ * in order, whoever ran the arm.
  */
 TEST_F_TIMEOUT(armed, waiter_comes_and_goes, 600)
 {
 	struct sigaction sa = { .sa_handler = waiter_sig };	/* no restart */
-	struct waiter w = { .r = &self->r };
-	uint64_t bytes = nt_volume(8 * NT_MIB, 4 * NT_MIB);
+	uint64_t bytes = nt_volume(8 * NT_MIB, 4 * NT_MIB), off, end;
+	struct waiter w = { .r = &self->r, .once = true };
+	long long task0, work0, task1, work1;
 	struct unified_io_info i0, i1;
 	struct ar *a = &self->a;
-	long long task0, work0, task1, work1, task_mid = -1, work_mid = -1;
-	uint64_t end;
-	int ret;
+	int cli, srv, ret;
 
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
-	task0 = nl_fdinfo(&self->r, "recv_arm_runs_task");
-	work0 = nl_fdinfo(&self->r, "recv_arm_runs_work");
-	ASSERT_LE(0, task0) TH_LOG("no recv_arm_runs_task in fdinfo");
-	ASSERT_LE(0, work0);
-	xs_start(&self->s, -1, lo_addr(), LO_PORT, 1, bytes, false);
-	a->f[0].sock = self->s.socks[0];
+	nt_lo_pair(LO_PORT, &cli, &srv);
+	a->f[0].sock = srv;
 	a->f[0].expect = bytes;
 	a->copied = 1;
 	a->hold = true;
+	AR_ARM(0, 0);
+	task0 = RUNS(&self->r, "task");
+	work0 = RUNS(&self->r, "work");
+	ASSERT_LE(0, task0) TH_LOG("no recv_arm_runs_task in fdinfo");
+	ASSERT_LE(0, work0);
+
+	/* 1. Data while a thread sleeps in COMPLETE: that thread runs the arm. */
 	nt_info(&self->r, &i0);
 	ASSERT_EQ(0, pthread_create(&w.thread, NULL, waiter_main, &w));
-	AR_ARM(0, 0);
+	ASSERT_EQ(0, waiter_asleep(&self->r, i0.stats.waits));
+	ASSERT_EQ(0, nt_write_pattern(cli, 0, 0, 65536));
+	ASSERT_EQ(0, pthread_join(w.thread, NULL));
+	EXPECT_LT(0, w.ret) TH_LOG("COMPLETE: %d", w.ret);
+	task1 = RUNS(&self->r, "task");
+	EXPECT_LT(task0, task1) TH_LOG("the sleeping COMPLETE did not run the arm");
+	AR_OK(ar_spin(a, done_off, 65536, 20000));
+
+	/* 2. Nobody in COMPLETE: the work runs it, and only the work. */
+	work0 = RUNS(&self->r, "work");
+	ASSERT_EQ(0, nt_write_pattern(cli, 0, 65536, 65536));
+	AR_OK(ar_spin(a, done_off, 131072, 20000));
+	work1 = RUNS(&self->r, "work");
+	EXPECT_LT(work0, work1) TH_LOG("nothing ran the arm with nobody waiting");
+	EXPECT_EQ(task1, RUNS(&self->r, "task"));
+
+	/*
+	 * 3. The rest, written in 64 KiB pieces and consumed from the CQ with
+	 * no system call, while another thread keeps entering COMPLETE and
+	 * leaving it on a 1 ms timeout or a signal.
+	 */
+	memset(&w, 0, sizeof(w));
+	w.r = &self->r;
+	ASSERT_EQ(0, pthread_create(&w.thread, NULL, waiter_main, &w));
 	end = nl_now_ms() + 120000;
-	do {
-		/*
-		 * Spin 64 Ki empty polls, then interrupt the waiter once; past
-		 * half the stream it goes for good, and the work alone runs
-		 * the arm.
-		 */
-		ret = ar_spin(a, done_final, 0, 0);
-		if (ret != -ETIMEDOUT)
-			break;
-		if (!w.stop && a->f[0].off >= bytes / 2) {
-			w.stop = true;
+	ret = 0;
+	for (off = 131072; off < bytes && !ret; off += 65536) {
+		uint64_t n = bytes - off < 65536 ? bytes - off : 65536;
+
+		ret = nt_write_pattern(cli, 0, off, n);
+		if (!ret)
+			ret = ar_spin(a, done_off, off + n, 20000);
+		if ((off >> 16) % 4 == 0)
 			pthread_kill(w.thread, SIGUSR1);
-			ASSERT_EQ(0, pthread_join(w.thread, NULL));
-			task_mid = nl_fdinfo(&self->r, "recv_arm_runs_task");
-			work_mid = nl_fdinfo(&self->r, "recv_arm_runs_work");
-		} else if (!w.stop) {
-			pthread_kill(w.thread, SIGUSR1);
-		}
-	} while (nl_now_ms() < end);
-	if (!w.stop) {
-		w.stop = true;
-		pthread_kill(w.thread, SIGUSR1);
-		ASSERT_EQ(0, pthread_join(w.thread, NULL));
+		if (nl_now_ms() > end)
+			ret = -ETIMEDOUT;
 	}
+	w.stop = true;
+	pthread_kill(w.thread, SIGUSR1);
+	ASSERT_EQ(0, pthread_join(w.thread, NULL));
 	AR_OK(ret);
+	close(cli);
+	AR_OK(ar_spin(a, done_final, 0, 20000));
 	nt_info(&self->r, &i1);
-	task1 = nl_fdinfo(&self->r, "recv_arm_runs_task");
-	work1 = nl_fdinfo(&self->r, "recv_arm_runs_work");
 	TH_LOG("waiter: %lu COMPLETE calls, %lu timed out, %lu interrupted; "
 	       "arm runs by COMPLETE %lld, by the work %lld",
-	       w.calls, w.timeouts, w.intr, task1 - task0, work1 - work0);
-	/* The waiter ran some, and had no more once it was gone. */
-	EXPECT_LT(task0, task1) TH_LOG("COMPLETE never ran the arm");
-	if (task_mid >= 0) {
-		EXPECT_EQ(task_mid, task1);
-		EXPECT_LT(work_mid, work1) TH_LOG("nothing ran the arm after the waiter left");
-	}
+	       w.calls, w.timeouts, w.intr, RUNS(&self->r, "task") - task0,
+	       RUNS(&self->r, "work") - work0);
 	EXPECT_EQ(0, w.err) TH_LOG("COMPLETE: %s", strerror(-w.err));
-	EXPECT_LT(0UL, w.calls);
-	EXPECT_LT(i0.stats.waits, i1.stats.waits) TH_LOG("nobody slept in COMPLETE");
 	EXPECT_EQ(0, a->f[0].final) TH_LOG("final %d (%s)", a->f[0].final,
 					   strerror(-a->f[0].final));
 	EXPECT_EQ(1U, a->f[0].finals);
 	EXPECT_TRUE(a->f[0].ended);
 	EXPECT_EQ(bytes, a->f[0].off);
 	EXPECT_EQ(a->chunks, a->copied_chunks);
-	ASSERT_EQ(0, nl_sender_wait(&self->s.snd, 30000));
 	EXPECT_EQ(bytes, i1.net.recv_bytes - i0.net.recv_bytes);
 	ASSERT_EQ(0, nl_free_bufs(&self->r, OWNER, a->pend, a->npend));
 	a->npend = 0;
+	close(srv);
 	all_free(&self->r);
 }
 
