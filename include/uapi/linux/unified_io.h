@@ -1068,7 +1068,11 @@ struct unified_io_submit {
  * @resv: Must be 0
  *
  * Returns the number of completions ready. Completions stay in the CQ until
- * user space advances the CQ head.
+ * user space advances the CQ head. While the caller sleeps here, the armed
+ * RECVs (UNIFIED_IO_RECV_F_ARM) whose sockets have news run in its task, as
+ * io_uring's task work runs on the waiting submitter; with nobody waiting
+ * the module's work item runs them, so completions also come to a consumer
+ * that never enters the kernel.
  *
  * Errors:
  *	EINVAL	@min_complete above the CQ size
