@@ -21,4 +21,9 @@
 #define WQ_PERCPU 0
 #endif
 
+#if !KAPI_RT_OR_DL_TASK_POLICY
+/* Before it: the priority tests, which count a PI boost too. */
+#define rt_or_dl_task_policy(p)	(rt_task(p) || dl_task(p))
+#endif
+
 #endif /* _UNIFIED_IO_KCOMPAT_H */

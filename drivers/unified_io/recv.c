@@ -26,6 +26,9 @@
 #include <linux/list.h>
 #include <linux/net.h>
 #include <linux/poll.h>
+#include <linux/sched/deadline.h>
+#include <linux/sched/isolation.h>
+#include <linux/sched/rt.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
@@ -339,25 +342,39 @@ enum {
 
 static void uior_arm_tw(struct io_tw_req tw_req, io_tw_token_t tw);
 
+/* The arms' work: per-CPU (uior_arm_queue()), and unbound for the rest. */
 static struct workqueue_struct *uior_recv_wq;
+static struct workqueue_struct *uior_recv_any_wq;
 
 /*
- * The work on the CPU where the application last armed or waited in
- * COMPLETE: there it runs when the application is off the CPU, taking in
- * one run what came meanwhile, as task work would, instead of taking the
- * CPU the softirq and the sender need (on an unbound queue it ran once per
- * skb beside the application and cost 18% more CPU per byte at four flows
- * in the network bench).  A CPU gone offline meanwhile only means another
- * runs it (queue_work_on()).
+ * Where the work runs for the calling task (it arms, or waits in
+ * COMPLETE): its CPU, where the work runs while the application is off it
+ * or preempts it briefly (a nice -20 kworker), taking in one run what came
+ * meanwhile, as task work would, instead of taking the CPU the softirq and
+ * the sender need (on an unbound queue it ran once per skb beside the
+ * application and cost 18% more CPU per byte at four flows in the network
+ * bench).  Not beside a real-time task, which would starve a normal
+ * kworker, nor on a CPU isolated from kernel work (nohz_full, isolcpus):
+ * -1 there, the unbound queue.
  */
+static int uior_arm_cpu_here(void)
+{
+	int cpu = raw_smp_processor_id();
+
+	if (rt_or_dl_task_policy(current) || !housekeeping_cpu(cpu, HK_TYPE_WQ))
+		return -1;
+	return cpu;
+}
+
+/* A CPU gone offline since only means another runs it (queue_work_on()). */
 static void uior_arm_queue(struct uior_ctx *ctx)
 {
 	int cpu = READ_ONCE(ctx->arm_cpu);
 
-	if (cpu >= 0 && cpu_online(cpu))
+	if (cpu >= 0)
 		queue_work_on(cpu, uior_recv_wq, &ctx->arm_work);
 	else
-		queue_work(uior_recv_wq, &ctx->arm_work);
+		queue_work(uior_recv_any_wq, &ctx->arm_work_any);
 }
 
 /*
@@ -625,14 +642,24 @@ static void uior_arm_run_woken(struct uior_ctx *ctx, bool task)
 	mutex_unlock(&ctx->lock);
 }
 
+/*
+ * Nothing to do if a task in COMPLETE took the run meanwhile; the fully
+ * ordered clear comes before the arms' bits are read (uior_arm_kick()).
+ */
+static void uior_arm_work_run(struct uior_ctx *ctx)
+{
+	if (test_and_clear_bit(UIOR_CTX_ARMS_WOKEN, &ctx->arm_state))
+		uior_arm_run_woken(ctx, false);
+}
+
 static void uior_arm_work(struct work_struct *work)
 {
-	struct uior_ctx *ctx = container_of(work, struct uior_ctx, arm_work);
+	uior_arm_work_run(container_of(work, struct uior_ctx, arm_work));
+}
 
-	clear_bit(UIOR_CTX_ARMS_WOKEN, &ctx->arm_state);
-	/* Cleared before the arms' bits are read: see uior_arm_kick(). */
-	smp_mb__after_atomic();
-	uior_arm_run_woken(ctx, false);
+static void uior_arm_work_any(struct work_struct *work)
+{
+	uior_arm_work_run(container_of(work, struct uior_ctx, arm_work_any));
 }
 
 /*
@@ -643,7 +670,7 @@ static void uior_arm_work(struct work_struct *work)
  */
 void uior_recv_wait_begin(struct uior_ctx *ctx)
 {
-	WRITE_ONCE(ctx->arm_cpu, raw_smp_processor_id());
+	WRITE_ONCE(ctx->arm_cpu, uior_arm_cpu_here());
 	atomic_inc(&ctx->arm_waiters);
 	/* Before the wait's first look at UIOR_CTX_ARMS_WOKEN. */
 	smp_mb__after_atomic();
@@ -741,7 +768,7 @@ static int uior_recv_arm(struct uior_ctx *ctx, const struct unified_io_desc *d,
 	if (IS_ERR(arm))
 		return PTR_ERR(arm);
 	ctx->cq_reserved++;
-	WRITE_ONCE(ctx->arm_cpu, raw_smp_processor_id());
+	WRITE_ONCE(ctx->arm_cpu, uior_arm_cpu_here());
 	/* Armed first: data that comes during the first run wakes the work. */
 	uior_arm_wait(arm);
 	uior_arm_run(ctx, arm);
@@ -881,6 +908,7 @@ void uior_recv_ctx_init(struct uior_ctx *ctx)
 	ctx->arm_cpu = -1;
 	init_waitqueue_head(&ctx->arm_wait);
 	INIT_WORK(&ctx->arm_work, uior_arm_work);
+	INIT_WORK(&ctx->arm_work_any, uior_arm_work_any);
 }
 
 /*
@@ -905,6 +933,7 @@ void uior_recv_destroy(struct uior_ctx *ctx)
 	list_splice_init(&ctx->arms, &dead);
 	mutex_unlock(&ctx->lock);
 	cancel_work_sync(&ctx->arm_work);
+	cancel_work_sync(&ctx->arm_work_any);
 	list_for_each_entry_safe(arm, tmp, &dead, node)
 		uior_arm_free(arm);
 }
@@ -1171,17 +1200,26 @@ void uior_uring_recv_cancel(struct uior_ctx *ctx, struct io_uring_cmd *cmd)
 int __init uior_recv_init(void)
 {
 	/*
-	 * Per-CPU (uior_arm_queue()); the work sleeps on ctx->lock and the
-	 * socket lock, which a concurrency-managed pool allows.
+	 * The work sleeps on ctx->lock and the socket lock, which a
+	 * concurrency-managed per-CPU pool allows.
 	 */
 	uior_recv_wq = alloc_workqueue("unified_io_recv",
 				       WQ_PERCPU | WQ_HIGHPRI, 0);
-	return uior_recv_wq ? 0 : -ENOMEM;
+	if (!uior_recv_wq)
+		return -ENOMEM;
+	uior_recv_any_wq = alloc_workqueue("unified_io_recv_any",
+					   WQ_UNBOUND | WQ_HIGHPRI, 0);
+	if (!uior_recv_any_wq) {
+		destroy_workqueue(uior_recv_wq);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void uior_recv_exit(void)
 {
 	/* Every region is released: no arm is left to queue work. */
+	destroy_workqueue(uior_recv_any_wq);
 	destroy_workqueue(uior_recv_wq);
 }
 

@@ -295,9 +295,14 @@ static int uior_complete_wait(struct uior_ctx *ctx, u32 min, u64 timeout_ns)
 	}
 	uior_recv_wait_begin(ctx);
 	for (;;) {
-		/* New completions wake us there, a due run here. */
+		/*
+		 * New completions wake us there, a due run here: one waiter
+		 * of several (one that leaves instead hands the run to the
+		 * work, uior_recv_wait_end()).
+		 */
 		prepare_to_wait(&ctx->cq_wait, &wait, TASK_INTERRUPTIBLE);
-		prepare_to_wait(&ctx->arm_wait, &arm, TASK_INTERRUPTIBLE);
+		prepare_to_wait_exclusive(&ctx->arm_wait, &arm,
+					  TASK_INTERRUPTIBLE);
 		if (uior_cq_ready(ctx) >= min)
 			break;
 		if (!t.task) {

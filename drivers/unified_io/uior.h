@@ -174,10 +174,11 @@ struct uior_ctx {
 	 * @arm_work.
 	 */
 	struct list_head arms;
-	struct work_struct arm_work;
+	struct work_struct arm_work;	/* on ctx->arm_cpu */
+	struct work_struct arm_work_any; /* when that is -1: unbound */
 	unsigned long arm_state;
 	atomic_t arm_waiters;
-	int arm_cpu;			/* where @arm_work runs; -1: any */
+	int arm_cpu;			/* where the work runs; -1: any */
 	wait_queue_head_t arm_wait;	/* those of them, for a run */
 	struct {			/* recv.c's counters, under @lock */
 		u64 recv_bytes;

@@ -1429,7 +1429,7 @@ static int waiter_asleep(struct nl_region *r, uint64_t waits0)
 	return -ETIMEDOUT;
 }
 
-#define RUNS(r, who)	nl_fdinfo(r, "recv_arm_runs_" who)
+#define RUNS(r, who)	ut_fdinfo((r)->fd, "recv_arm_runs_" who)
 
 /*
  * Who runs an armed RECV: a task sleeping in COMPLETE when the data comes

@@ -266,8 +266,6 @@ int nl_unbind(struct nl_region *r, char *msg);
 int nl_submit_inline(struct nl_region *r, const struct unified_io_desc *d);
 /* COMPLETE with @min and @timeout_ns; returns its result. */
 int nl_complete(struct nl_region *r, uint32_t min, uint64_t timeout_ns);
-/* The value of @key in the region fd's /proc fdinfo, or -1. */
-long long nl_fdinfo(const struct nl_region *r, const char *key);
 
 /* Write one refill entry (not yet published); -ENOSPC when full. */
 int nl_refill_put(struct nl_region *r, uint64_t addr, uint16_t owner,

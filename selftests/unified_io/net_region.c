@@ -167,32 +167,6 @@ int nl_complete(struct nl_region *r, uint32_t min, uint64_t timeout_ns)
 	return ret < 0 ? -errno : ret;
 }
 
-/*
- * fdinfo only tries the region's lock and leaves the counters out when it is
- * taken (a run of an armed RECV, say): read again, for a second at most.
- */
-long long nl_fdinfo(const struct nl_region *r, const char *key)
-{
-	char path[64], line[256];
-	size_t kl = strlen(key);
-	long long v = -1;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", r->fd);
-	for (int tries = 0; v < 0 && tries < 1000; tries++) {
-		FILE *f = fopen(path, "r");
-
-		if (!f)
-			return -1;
-		while (fgets(line, sizeof(line), f))
-			if (!strncmp(line, key, kl) && line[kl] == ':')
-				v = strtoll(line + kl + 1, NULL, 10);
-		fclose(f);
-		if (v < 0)
-			usleep(1000);
-	}
-	return v;
-}
-
 int nl_refill_put(struct nl_region *r, uint64_t addr, uint16_t owner,
 		  uint16_t resv0)
 {

@@ -254,25 +254,6 @@ static __u8 *bufp(struct ut_region *r, __u64 addr)
 	return r->map + r->l.data_off + addr;
 }
 
-/* The value of @key in the region's fdinfo, or -1. */
-static long long fdinfo(int fd, const char *key)
-{
-	char path[64], line[256];
-	long long v = -1;
-	size_t kl = strlen(key);
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, kl) && line[kl] == ':')
-			v = strtoll(line + kl + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 static __u32 features(int fd)
 {
 	struct unified_io_info info;
@@ -1678,8 +1659,8 @@ TEST_F(usend, one_completion_after_notification)
 	EXPECT_EQ(si0.send_bytes + 3000, si.send_bytes);
 	EXPECT_EQ(1U, si.inflight);
 	EXPECT_EQ(1U, si.bufs_sending);
-	EXPECT_EQ(1LL, fdinfo(self->r.fd, "uring_sends_inflight"));
-	cmds = fdinfo(self->r.fd, "uring_cmds");
+	EXPECT_EQ(1LL, ut_fdinfo(self->r.fd, "uring_sends_inflight"));
+	cmds = ut_fdinfo(self->r.fd, "uring_cmds");
 	EXPECT_LE(1LL, cmds);
 
 	/* FREE and BPF of it: EBUSY, as through the SQ. */
@@ -1711,10 +1692,10 @@ TEST_F(usend, one_completion_after_notification)
 	EXPECT_EQ(si0.notifs + 1, si.notifs);
 	EXPECT_EQ(0U, si.inflight);
 	EXPECT_EQ(0U, si.bufs_sending);
-	EXPECT_EQ(0LL, fdinfo(self->r.fd, "uring_sends_inflight"));
+	EXPECT_EQ(0LL, ut_fdinfo(self->r.fd, "uring_sends_inflight"));
 	/* The two refused above, one error each. */
-	EXPECT_EQ(cmds + 2, fdinfo(self->r.fd, "uring_cmds"));
-	EXPECT_EQ(2LL, fdinfo(self->r.fd, "uring_cmd_errors"));
+	EXPECT_EQ(cmds + 2, ut_fdinfo(self->r.fd, "uring_cmds"));
+	EXPECT_EQ(2LL, ut_fdinfo(self->r.fd, "uring_cmd_errors"));
 	/* Nothing on the module's CQ, no slot reserved there. */
 	EXPECT_EQ(s.cq_tail, unio_smp_load_acquire(self->r.q.cq.ktail));
 	EXPECT_EQ(0U, unio_cq_ready(&self->r.q));
@@ -2074,7 +2055,7 @@ static void __shared_ring_send(struct __test_metadata *_metadata,
 		expect_no_cqe(&self->ring, 300);
 	}
 	EXPECT_EQ(UNIFIED_IO_BUF_SENDING, self->r.bt[bidx(&self->r, a.buf)].state);
-	EXPECT_EQ(1LL, fdinfo(self->r.fd, "uring_sends_inflight"));
+	EXPECT_EQ(1LL, ut_fdinfo(self->r.fd, "uring_sends_inflight"));
 
 	ASSERT_EQ((size_t)blocked, read_n(self->peer, sink, blocked, WAIT_MS));
 	ASSERT_EQ(700U, read_n(self->peer, got, 700, WAIT_MS));
@@ -2093,7 +2074,7 @@ static void __shared_ring_send(struct __test_metadata *_metadata,
 	EXPECT_EQ(UNIFIED_IO_BUF_APP, self->r.bt[bidx(&self->r, a.buf)].state);
 	ASSERT_EQ(0, send_info(&self->r, &si));
 	EXPECT_EQ(0U, si.inflight);
-	EXPECT_EQ(0LL, fdinfo(self->r.fd, "uring_sends_inflight"));
+	EXPECT_EQ(0LL, ut_fdinfo(self->r.fd, "uring_sends_inflight"));
 	/* One completion, no more. */
 	expect_no_cqe(&self->ring, 200);
 }
@@ -2186,9 +2167,9 @@ TEST_F(uexit, armed_recv_teardown_beside_async_send)
 	sqe->buf_group = BGID;
 	ASSERT_EQ(1, io_uring_submit(&ring2));
 	end = ut_now_ns() + 5000000000ULL;
-	while (fdinfo(self->r.fd, "recv_armed") != 1 && ut_now_ns() < end)
+	while (ut_fdinfo(self->r.fd, "recv_armed") != 1 && ut_now_ns() < end)
 		usleep(10000);
-	ASSERT_EQ(1LL, fdinfo(self->r.fd, "recv_armed"));
+	ASSERT_EQ(1LL, ut_fdinfo(self->r.fd, "recv_armed"));
 
 	/* SENDs from io-wq on the other pair. */
 	for (int i = 0; i < 3; i++) {
@@ -2208,9 +2189,9 @@ TEST_F(uexit, armed_recv_teardown_beside_async_send)
 	/* The ring goes: io_uring cancels the armed RECV. */
 	io_uring_queue_exit(&ring2);
 	end = ut_now_ns() + 10000000000ULL;
-	while (fdinfo(self->r.fd, "recv_armed") != 0 && ut_now_ns() < end)
+	while (ut_fdinfo(self->r.fd, "recv_armed") != 0 && ut_now_ns() < end)
 		usleep(10000);
-	EXPECT_EQ(0LL, fdinfo(self->r.fd, "recv_armed"));
+	EXPECT_EQ(0LL, ut_fdinfo(self->r.fd, "recv_armed"));
 	close(x);
 	close(y);
 }
@@ -2456,8 +2437,8 @@ static void __rx_park(struct __test_metadata *_metadata,
 	 */
 	EXPECT_EQ(RX_CQ, rx_lost_give(res2));
 	/* fdinfo: not armed any more, parked. */
-	EXPECT_EQ(0LL, fdinfo(self->r.fd, "recv_armed"));
-	EXPECT_EQ(1LL, fdinfo(self->r.fd, "recv_parked"));
+	EXPECT_EQ(0LL, ut_fdinfo(self->r.fd, "recv_armed"));
+	EXPECT_EQ(1LL, ut_fdinfo(self->r.fd, "recv_parked"));
 }
 
 #define rx_park(ud)	__rx_park(_metadata, self, ud)
@@ -2573,7 +2554,7 @@ TEST_F_TIMEOUT(urecv, cancel_parked_frees_buffers, 120)
 	EXPECT_EQ(0U, held);
 	/* Nothing left to cancel. */
 	EXPECT_EQ(-ENOENT, ucmd(&self->ring, self->r.fd, &d, NULL));
-	EXPECT_EQ(0LL, fdinfo(self->r.fd, "recv_parked"));
+	EXPECT_EQ(0LL, ut_fdinfo(self->r.fd, "recv_parked"));
 
 	/*
 	 * The dropped record's bytes are gone; a new arm goes on right
@@ -2616,8 +2597,8 @@ TEST_F_TIMEOUT(urecv, no_provided_buffer, 120)
 				    UD(0x1800), UD(0x1800)));
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	EXPECT_EQ(-ETIME, reap(&self->ring, &c, 200));
-	EXPECT_EQ(1LL, fdinfo(self->r.fd, "recv_armed"));
-	EXPECT_EQ(0LL, fdinfo(self->r.fd, "recv_parked"));
+	EXPECT_EQ(1LL, ut_fdinfo(self->r.fd, "recv_armed"));
+	EXPECT_EQ(0LL, ut_fdinfo(self->r.fd, "recv_parked"));
 	ASSERT_EQ(0, shutdown(self->snd, SHUT_WR));
 	EXPECT_EQ(0, rx_final(UD(0x1800), UD(0x1800), NULL));
 

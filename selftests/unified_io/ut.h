@@ -98,6 +98,33 @@ static inline int ut_get_info(int fd, struct unified_io_info *info)
 	return ut_ioctl(fd, UNIFIED_IO_GET_INFO, info);
 }
 
+/*
+ * The value of @key in region fd @fd's /proc fdinfo, or -1.  fdinfo only
+ * tries the region's lock and leaves the counters out while it is taken
+ * (a SUBMIT, a run of an armed RECV): read again, for a second at most.
+ */
+static inline long long ut_fdinfo(int fd, const char *key)
+{
+	char path[64], line[256];
+	size_t kl = strlen(key);
+	long long v = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	for (int tries = 0; v < 0 && tries < 1000; tries++) {
+		FILE *f = fopen(path, "r");
+
+		if (!f)
+			return -1;
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, key, kl) && line[kl] == ':')
+				v = strtoll(line + kl + 1, NULL, 10);
+		fclose(f);
+		if (v < 0)
+			usleep(1000);
+	}
+	return v;
+}
+
 /* SQ mode SUBMIT of at most @to_submit entries. */
 static inline int ut_submit(int fd, __u32 to_submit)
 {

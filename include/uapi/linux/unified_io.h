@@ -437,7 +437,8 @@ enum unified_io_nvme_opcode {
  *	EINVAL		CANCEL: an unknown flag, a field that must be 0, or
  *			UNIFIED_IO_CANCEL_F_ALL with @net.fd not -1
  *	EBADF, ENOTSOCK	CANCEL: @net.fd is not an open socket
- *	ENOENT		CANCEL: no armed RECV on that socket
+ *	ENOENT		CANCEL: no armed RECV on that socket (an io_uring RECV
+ *			that is stopping counts as none until its final CQE)
  *	EFAULT		RECV: queued data in another memory provider's buffers,
  *			which the CPU cannot read
  *	EBUSY		RECV: the next bytes lie in a lent buffer that another
@@ -1070,9 +1071,10 @@ struct unified_io_submit {
  * Returns the number of completions ready. Completions stay in the CQ until
  * user space advances the CQ head. While the caller sleeps here, the armed
  * RECVs (UNIFIED_IO_RECV_F_ARM) whose sockets have news run in its task, as
- * io_uring's task work runs on the waiting submitter; with nobody waiting
- * the module's work item runs them, so completions also come to a consumer
- * that never enters the kernel.
+ * io_uring's task work runs on the waiting submitter (charged to the
+ * caller's CPU time and priority); with nobody waiting the module's work
+ * item runs them, so completions also come to a consumer that never enters
+ * the kernel.
  *
  * Errors:
  *	EINVAL	@min_complete above the CQ size
