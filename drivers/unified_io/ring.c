@@ -27,10 +27,10 @@
  */
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
-#include <linux/sched/signal.h>
 #include <linux/minmax.h>
 #include <linux/nospec.h>
 #include <linux/poll.h>
+#include <linux/sched/signal.h>
 #include <linux/string.h>
 #include <linux/wait.h>
 
