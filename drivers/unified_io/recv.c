@@ -385,6 +385,15 @@ static void uior_arm_queue(struct uior_ctx *ctx)
  */
 static void uior_arm_kick(struct uior_ctx *ctx)
 {
+	/*
+	 * The caller set its arm's bit.  A run already due reads it: the
+	 * runner clears the region's bit, fully ordered, before it reads the
+	 * arms' (store buffering: with this barrier, one of the two sees the
+	 * other's store).  So no locked operation per skb while a run is due.
+	 */
+	smp_mb__after_atomic();
+	if (test_bit(UIOR_CTX_ARMS_WOKEN, &ctx->arm_state))
+		return;
 	if (test_and_set_bit(UIOR_CTX_ARMS_WOKEN, &ctx->arm_state))
 		return;			/* a run is coming */
 	/* Fully ordered: pairs with uior_recv_wait_end()'s barrier. */
