@@ -361,7 +361,9 @@ static int uior_arm_cpu_here(void)
 {
 	int cpu = raw_smp_processor_id();
 
-	if (rt_or_dl_task_policy(current) || !housekeeping_cpu(cpu, HK_TYPE_WQ))
+	if (rt_or_dl_task_policy(current) ||
+	    !housekeeping_cpu(cpu, HK_TYPE_WQ) ||
+	    !housekeeping_cpu(cpu, HK_TYPE_DOMAIN))
 		return -1;
 	return cpu;
 }
@@ -685,6 +687,12 @@ void uior_recv_wait_begin(struct uior_ctx *ctx)
 	smp_mb__after_atomic();
 }
 
+/* Armed RECVs on the region (a hint, no lock): COMPLETE serves them. */
+bool uior_recv_any_armed(struct uior_ctx *ctx)
+{
+	return !list_empty_careful(&ctx->arms);
+}
+
 bool uior_recv_woken(struct uior_ctx *ctx)
 {
 	return test_bit(UIOR_CTX_ARMS_WOKEN, &ctx->arm_state);
@@ -972,7 +980,11 @@ static u64 uior_arm_lost_buf(struct io_uring_cmd *cmd)
 {
 	u32 cflags = cmd_to_io_kiocb(cmd)->cqe.flags;
 
-	if (!(cflags & IORING_CQE_F_BUFFER))
+	/*
+	 * IORING_CQE_F_BUF_MORE: part of an incremental ring's buffer, which
+	 * stays in its ring; adding it back would put it there twice.
+	 */
+	if (!(cflags & IORING_CQE_F_BUFFER) || cflags & IORING_CQE_F_BUF_MORE)
 		return 0;
 	return uior_uring_res2(cflags >> IORING_CQE_BUFFER_SHIFT,
 			       UNIFIED_IO_CQE_F_BUFFER);

@@ -280,6 +280,8 @@ int uior_submit(struct uior_ctx *ctx, struct unified_io_submit *p)
  */
 static int uior_complete_wait(struct uior_ctx *ctx, u32 min, u64 timeout_ns)
 {
+	/* A region without armed RECVs waits for completions only. */
+	bool arms = uior_recv_any_armed(ctx);
 	struct hrtimer_sleeper t;
 	DEFINE_WAIT(wait);
 	DEFINE_WAIT(arm);
@@ -293,7 +295,8 @@ static int uior_complete_wait(struct uior_ctx *ctx, u32 min, u64 timeout_ns)
 					     current->timer_slack_ns);
 		hrtimer_sleeper_start_expires(&t, HRTIMER_MODE_REL);
 	}
-	uior_recv_wait_begin(ctx);
+	if (arms)
+		uior_recv_wait_begin(ctx);
 	for (;;) {
 		/*
 		 * New completions wake us there, a due run here: one waiter
@@ -301,8 +304,9 @@ static int uior_complete_wait(struct uior_ctx *ctx, u32 min, u64 timeout_ns)
 		 * work, uior_recv_wait_end()).
 		 */
 		prepare_to_wait(&ctx->cq_wait, &wait, TASK_INTERRUPTIBLE);
-		prepare_to_wait_exclusive(&ctx->arm_wait, &arm,
-					  TASK_INTERRUPTIBLE);
+		if (arms)
+			prepare_to_wait_exclusive(&ctx->arm_wait, &arm,
+						  TASK_INTERRUPTIBLE);
 		if (uior_cq_ready(ctx) >= min)
 			break;
 		if (!t.task) {
@@ -313,7 +317,7 @@ static int uior_complete_wait(struct uior_ctx *ctx, u32 min, u64 timeout_ns)
 			ret = -EINTR;
 			break;
 		}
-		if (uior_recv_woken(ctx)) {
+		if (arms && uior_recv_woken(ctx)) {
 			/* Still queued: a wake meanwhile only sets it running. */
 			__set_current_state(TASK_RUNNING);
 			uior_recv_wait_run(ctx);
@@ -322,8 +326,10 @@ static int uior_complete_wait(struct uior_ctx *ctx, u32 min, u64 timeout_ns)
 		schedule();
 	}
 	finish_wait(&ctx->cq_wait, &wait);
-	finish_wait(&ctx->arm_wait, &arm);
-	uior_recv_wait_end(ctx);
+	if (arms) {
+		finish_wait(&ctx->arm_wait, &arm);
+		uior_recv_wait_end(ctx);
+	}
 	hrtimer_cancel(&t.timer);
 	destroy_hrtimer_on_stack(&t.timer);
 	return ret;

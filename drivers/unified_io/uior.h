@@ -339,11 +339,11 @@ int uior_op_recv(struct uior_ctx *ctx, const struct unified_io_desc *d,
 		 u32 slots);
 void uior_recv_info(struct uior_ctx *ctx, struct unified_io_net_info *ni);
 int uior_op_cancel(struct uior_ctx *ctx, const struct unified_io_desc *d);
-struct io_uring_cmd;
 int uior_uring_recv(struct uior_ctx *ctx, struct io_uring_cmd *cmd,
 		    const struct unified_io_desc *d, unsigned int issue_flags);
 void uior_uring_recv_cancel(struct uior_ctx *ctx, struct io_uring_cmd *cmd);
 u32 uior_recv_armed(struct uior_ctx *ctx, u32 *parked);
+bool uior_recv_any_armed(struct uior_ctx *ctx);
 void uior_recv_wait_begin(struct uior_ctx *ctx);
 bool uior_recv_woken(struct uior_ctx *ctx);
 void uior_recv_wait_run(struct uior_ctx *ctx);

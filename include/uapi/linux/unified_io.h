@@ -675,7 +675,9 @@ struct unified_io_buf_entry {
  * The copy in the control area is written by the kernel after each SUBMIT
  * and is informational: the kernel never reads it back. io_uring commands
  * and armed RECVs on io_uring (struct unified_io_uring_cmd) count at once
- * in GET_INFO and fdinfo, and reach that copy at the next SUBMIT.
+ * in GET_INFO and fdinfo, and reach that copy at the next SUBMIT (or
+ * completion posted to the module's CQ): an application that uses only
+ * io_uring reads its counters with GET_INFO.
  */
 struct unified_io_stats {
 	__aligned_u64 submit_calls;
@@ -1152,7 +1154,8 @@ struct unified_io_complete {
  * ENOSPC CQE's big_cqe[0] names it as io_uring would have, by its buffer
  * id: UNIFIED_IO_URING_RES2_FLAGS() has UNIFIED_IO_CQE_F_BUFFER and
  * UNIFIED_IO_URING_RES2_ADDR() is the bid (big_cqe[0] is 0 if no buffer
- * was taken), for the application to add it back to its ring.
+ * was taken, or the buffer stays in an incremental ring: io_uring's
+ * IORING_CQE_F_BUF_MORE), for the application to add it back to its ring.
  * CANCEL stops it as it stops an armed RECV of the module's ring, but its
  * final CQE comes from the submitting task, after CANCEL's completion.
  * IORING_OP_ASYNC_CANCEL does not reach region commands. A SEND that
