@@ -375,8 +375,12 @@ static void unio_nvme_refuse(struct unio_nvme_ring *nr, struct unio_nvme *ns,
 		unio_fifo_push(nr->cmds, &nr->done_head, &nr->done_tail, idx);
 }
 
-/* Issue backlogged pieces while queue depths and SQEs allow, then submit. */
-void unio_nvme_pump(struct unio_nvme_ring *nr)
+/*
+ * Put backlogged pieces in SQEs while queue depths and SQEs allow; the SQ
+ * goes to the kernel here only when it is full. unio_reap() leaves the rest
+ * for the io_uring_enter() of its wait, which submits and waits in one call.
+ */
+static void unio_nvme_issue(struct unio_nvme_ring *nr)
 {
 	bool more = true;
 
@@ -418,8 +422,29 @@ void unio_nvme_pump(struct unio_nvme_ring *nr)
 			more = true;
 		}
 	}
-	if (io_uring_sq_ready(&nr->ring))
+}
+
+/* Hand the kernel what the SQ holds. */
+static void unio_nvme_flush(struct unio_nvme_ring *nr)
+{
+	if (nr && io_uring_sq_ready(&nr->ring))
 		io_uring_submit(&nr->ring);
+}
+
+/* Issue backlogged pieces while queue depths and SQEs allow, then submit. */
+void unio_nvme_pump(struct unio_nvme_ring *nr)
+{
+	unio_nvme_issue(nr);
+	unio_nvme_flush(nr);
+}
+
+/* Commands wait in a namespace's backlog for queue depth or SQEs. */
+static bool unio_nvme_backlogged(const struct unio_nvme_ring *nr)
+{
+	for (unsigned int i = 0; i < UNIO_NVME_MAX_NS; i++)
+		if (nr->ns[i] && nr->ns[i]->bl_head != UNIO_NVME_NIL)
+			return true;
+	return false;
 }
 
 /* Account the io_uring completions; finished commands go to the done FIFO. */
@@ -826,22 +851,26 @@ static unsigned int unio_take(struct unio_region *r, struct unified_io_cqe *out,
 	return n;
 }
 
-/* Move completions to @out. */
-static unsigned int unio_collect(struct unio_region *r,
-				 struct unified_io_cqe *out, unsigned int max)
+/*
+ * Move completions to @out. Room was made: queued module descriptors and
+ * NVMe pieces move on. Neither is a system call when nothing is queued:
+ * reaping an armed RECV's chunks from the module's CQ costs none. The NVMe
+ * pieces are only put in SQEs unless @submit: the caller then either sleeps
+ * in io_uring_enter(), which submits them, or calls unio_nvme_flush().
+ */
+static unsigned int unio_collect(struct unio_region *r, struct unified_io_cqe *out,
+				 unsigned int max, bool submit)
 {
 	struct unio_queue *q = &r->q;
 	unsigned int n;
 
 	n = unio_take(r, out, max);
-	/*
-	 * Room was made: queued module descriptors and NVMe pieces move on.
-	 * Neither is a system call when nothing is queued: reaping an armed
-	 * RECV's chunks from the module's CQ costs none.
-	 */
 	if (unio_sq_ready(q))
 		unio_submit(q);
-	unio_nvme_pump(r->nvme);
+	if (submit)
+		unio_nvme_pump(r->nvme);
+	else
+		unio_nvme_issue(r->nvme);
 	return n;
 }
 
@@ -885,8 +914,30 @@ static uint64_t unio_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* Sleep until something may have completed, at most @ns (0: no limit). */
-static int unio_wait_any(struct unio_region *r, uint64_t ns)
+/*
+ * How many io_uring completions to sleep for when the caller needs @need
+ * more: those certain to come are the NVMe pieces in flight (io_uring waits
+ * only when it took the whole SQ, and the CQ was drained), and armed RECVs,
+ * region operations and the region's poll only ever add to them. With
+ * commands backlogged behind the queue depth, wake at half the depth to
+ * refill it, so the drive does not idle while its queue empties.
+ */
+static unsigned int unio_wait_nr(const struct unio_nvme_ring *nr, unsigned int need)
+{
+	unsigned int sure = nr->inflight;
+
+	if (sure > 1 && unio_nvme_backlogged(nr))
+		sure /= 2;
+	if (need > sure)
+		need = sure;
+	return need ? need : 1;
+}
+
+/*
+ * Sleep until something may have completed, at most @ns (0: no limit);
+ * @need completions would satisfy the caller.
+ */
+static int unio_wait_any(struct unio_region *r, uint64_t ns, unsigned int need)
 {
 	struct unio_nvme_ring *nr = r->nvme;
 	struct __kernel_timespec ts, *tsp = NULL;
@@ -911,7 +962,8 @@ static int unio_wait_any(struct unio_region *r, uint64_t ns)
 			nr->poll_armed = true;
 		}
 	}
-	ret = io_uring_submit_and_wait_timeout(&nr->ring, &cqe, 1, tsp, NULL);
+	ret = io_uring_submit_and_wait_timeout(&nr->ring, &cqe, unio_wait_nr(nr, need),
+					       tsp, NULL);
 	return ret < 0 ? ret : 0;
 }
 
@@ -929,12 +981,14 @@ UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
 	if (timeout_ns)
 		deadline = unio_now_ns() + timeout_ns;
 	for (;;) {
-		n += unio_collect(r, cqes + n, max - n);
+		n += unio_collect(r, cqes + n, max - n, false);
 		if (n >= min || n == max)
-			return n;
+			break;
 		/* A CQE stays in the io_uring CQ: do not spin on it. */
-		if (r->nvme && r->nvme->nomem)
-			return n ? (int)n : -ENOMEM;
+		if (r->nvme && r->nvme->nomem) {
+			ret = n ? (int)n : -ENOMEM;
+			goto out;
+		}
 		/*
 		 * unio_collect() submits what the SQ still holds after it drained
 		 * the CQ (a SUBMIT that failed earlier, EINTR say), and SUBMIT
@@ -946,14 +1000,22 @@ UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
 		if (unio_any_ready(r))
 			continue;
 		now = deadline ? unio_now_ns() : 0;
-		if (deadline && now >= deadline)
-			return n ? (int)n : -ETIME;
-		ret = unio_wait_any(r, deadline ? deadline - now : 0);
+		if (deadline && now >= deadline) {
+			ret = n ? (int)n : -ETIME;
+			goto out;
+		}
+		/* Submits the pieces unio_collect() put in SQEs, and waits. */
+		ret = unio_wait_any(r, deadline ? deadline - now : 0, min - n);
 		if (ret && ret != -ETIME) {
-			n += unio_collect(r, cqes + n, max - n);
+			n += unio_collect(r, cqes + n, max - n, true);
 			return n ? (int)n : ret;
 		}
 	}
+	ret = n;
+out:
+	/* Returning without a wait: what unio_collect() issued goes now. */
+	unio_nvme_flush(r->nvme);
+	return ret;
 }
 
 /*
@@ -1046,7 +1108,7 @@ UNIO_API int unio_submit_and_wait(struct unio_region *r,
 		now = deadline ? unio_now_ns() : 0;
 		if (deadline && now >= deadline)
 			return -ETIME;
-		ret = unio_wait_any(r, deadline ? deadline - now : 0);
+		ret = unio_wait_any(r, deadline ? deadline - now : 0, 1);
 		if (ret && ret != -ETIME)
 			return ret;
 	}
