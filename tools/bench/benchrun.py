@@ -4,7 +4,9 @@
 writing NAME.json, NAME.txt and NAME.png.
 """
 import json
+import math
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -69,6 +71,25 @@ class CopyCounter:
         subprocess.run([COPYCOUNT, "-j", "-o", out] + self.args + ["--"] + cmd,
                        check=True)
         return self._load(out)
+
+
+def median_ci(xs, level=0.9):
+    """The median of xs and a distribution-free confidence interval for it
+    (order statistics, binomial): (median, low, high, coverage). The interval
+    is the narrowest symmetric pair of order statistics whose coverage is at
+    least level, or the whole range when even that covers less (few reps)."""
+    xs = sorted(xs)
+    n = len(xs)
+    med = statistics.median(xs)
+
+    def cover(k):  # P(x_(k) < median < x_(n-k+1)), k from 1
+        tail = sum(math.comb(n, i) for i in range(k)) / 2 ** n
+        return 1 - 2 * tail
+
+    k = 1
+    while k + 1 <= n // 2 and cover(k + 1) >= level:
+        k += 1
+    return med, xs[k - 1], xs[n - k], cover(k)
 
 
 def payload_copied(report):

@@ -58,8 +58,8 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True
-from benchrun import (REPO, TOOLS, CopyCounter, log, parse_size,  # noqa: E402
-                      system_info, write_outputs)
+from benchrun import (REPO, TOOLS, CopyCounter, log, median_ci,  # noqa: E402
+                      parse_size, system_info, write_outputs)
 from netpair import (NIC, NS, PORT, RADDR, RNS, RXQ, SNS, SYSCOUNT,  # noqa: E402
                      features, in_ns, setup_net, sh, teardown_net)
 
@@ -326,12 +326,20 @@ def verdict(results):
     return ok, out
 
 
+def paired_ratios(a, z):
+    """Throughput of rep i of one mode over rep i of the other: the two ran
+    back to back (run_reps interleaves them), so a change of the host's load
+    weighs on both halves of a pair alike."""
+    return [x["mib_per_s"] / y["mib_per_s"] for x, y in zip(a["reps"], z["reps"])
+            if y["mib_per_s"]]
+
+
 def armed_verdict(results):
     """Issue 14's bar, which asks for 1 and 4 flows: (met, lines). met is
     None (not measured) when native-armed or zcrx-region did not run at
     both flow counts, or a figure the bar needs is missing (no copycount,
     zcrx-region at 0 system calls or 0 MiB/s)."""
-    out, ok, measured = [], True, True
+    out, ok, measured, pooled = [], True, True, []
     for flows in (1, 4):
         by = {r["mode"]: r for r in results if r["flows"] == flows}
         if ARMED not in by or ZCRX not in by:
@@ -346,21 +354,34 @@ def armed_verdict(results):
             measured = False
             continue
         sc_ok = a["syscalls_per_mib"] <= z["syscalls_per_mib"] / 4
-        tp = a["mib_per_s"] / z["mib_per_s"]
+        pairs = paired_ratios(a, z)
+        if not pairs:
+            out.append(f"{flows} flow(s): not measured (no rep of zcrx-region moved data)")
+            measured = False
+            continue
+        tp, lo, hi, cov = median_ci(pairs)
         tp_ok = tp >= 1.0
         cp_ok = copied == 0
         good = sc_ok and tp_ok and cp_ok
         ok = ok and good
+        cpu_x = (f" ({a['cpu_s_per_gib'] / z['cpu_s_per_gib']:.2f}x)"
+                 if z["cpu_s_per_gib"] else "")
+        noise = ("; the interval holds 1x: parity within this run's noise"
+                 if lo <= 1.0 <= hi else "")
         out.append(
             f"{flows} flow(s): {'MET' if good else 'NOT MET'}: receive-loop system calls per "
             f"MiB {a['syscalls_per_mib']:.2f} vs zcrx-region {z['syscalls_per_mib']:.2f} "
             f"({a['syscalls_per_mib'] / z['syscalls_per_mib']:.3f}x, at most 0.25x: "
             f"{'yes' if sc_ok else 'no'}); throughput {a['mib_per_s']:.1f} vs "
-            f"{z['mib_per_s']:.1f} MiB/s ({tp:.2f}x, at least 1x: "
-            f"{'yes' if tp_ok else 'no'}); payload bytes copied user<->kernel "
-            f"{copied} (0: {'yes' if cp_ok else 'no'}); kernel fallback copies "
-            f"{fmt(a['fallback_copy']['per_byte'], '.4f')} per byte")
-    return (ok if measured else None), out
+            f"{z['mib_per_s']:.1f} MiB/s, median of {len(pairs)} back-to-back pairs "
+            f"{tp:.2f}x (at least 1x: {'yes' if tp_ok else 'no'}; {cov:.0%} interval "
+            f"{lo:.2f}x to {hi:.2f}x{noise}); receiver CPU per GiB {a['cpu_s_per_gib']:.2f} "
+            f"vs {z['cpu_s_per_gib']:.2f} s{cpu_x}; "
+            f"payload bytes copied user<->kernel {copied} (0: {'yes' if cp_ok else 'no'}); "
+            f"kernel fallback copies {fmt(a['fallback_copy']['per_byte'], '.4f')} per byte")
+        pooled.append({"flows": flows, "paired_ratios": pairs, "median": tp,
+                       "interval": [lo, hi], "coverage": cov})
+    return (ok if measured else None), out, pooled
 
 
 def store_part(args, tmp, have):
@@ -432,27 +453,28 @@ def store_part(args, tmp, have):
     lines, met = [], None
     for flows in sorted({r["flows"] for r in rows}):
         by = {(r["mode"], r["ring"]): r for r in rows if r["flows"] == flows}
-        two, one = by.get((ARMED, "two")), by.get((ARMED, "one"))
+        # The bar's baseline is the two-ring form issue 14 measured: native
+        # RECV (poll + SUBMIT) on the module's ring, NVMe on libunifiedio's.
+        old, one = by.get(("native", "two")), by.get((ARMED, "one"))
         figs = ", ".join(f"{r['form']} {fmt(r['syscalls_per_mib_stored'], '.2f')}"
                          for r in rows if r["flows"] == flows)
-        if two is None or one is None:
+        if old is None or one is None:
             lines.append(f"{flows} flow(s): not measured (no one-ring form here); system "
                          f"calls per MiB stored: {figs}")
             continue
-        a, b = one["syscalls_per_mib_stored"], two["syscalls_per_mib_stored"]
+        a, b = one["syscalls_per_mib_stored"], old["syscalls_per_mib_stored"]
         good = a is not None and b is not None and a < b
         met = good if met is None else met and good
         lines.append(f"{flows} flow(s): {'MET' if good else 'NOT MET'}: one ring "
-                     f"{fmt(a, '.2f')} vs two rings {fmt(b, '.2f')} system calls per MiB "
-                     f"stored; {figs}")
-        # The two-ring form the issue measured (poll + SUBMIT), for the record.
-        old = by.get(("native", "two"))
-        if old is not None and a is not None and old["syscalls_per_mib_stored"] is not None:
-            c = old["syscalls_per_mib_stored"]
-            lines.append(f"  (against the two-ring form issue 14 measured, native poll + "
-                         f"SUBMIT: one ring {a:.2f} vs {c:.2f}: "
-                         f"{'lower' if a < c else 'not lower'}; not the bar, which "
-                         f"compares with the armed two-ring form)")
+                     f"{fmt(a, '.2f')} vs two rings (native poll + SUBMIT) {fmt(b, '.2f')} "
+                     f"system calls per MiB stored; {figs}")
+        # Armed receive on the module's ring needs no system call either.
+        two = by.get((ARMED, "two"))
+        if two is not None and a is not None and two["syscalls_per_mib_stored"]:
+            c = two["syscalls_per_mib_stored"]
+            lines.append(f"  (not the bar: against armed RECV on the module's ring, which "
+                         f"enters the kernel as seldom, one ring {a:.2f} vs {c:.2f}, "
+                         f"{a / c:.2f}x: the NVMe writes make nearly all of both)")
     return rows, skipped, {"met": met, "detail": lines}
 
 
@@ -579,7 +601,7 @@ def main():
                      and b["mode"] == BASELINE), None)
         r["ratio_to_recv"] = r["mib_per_s"] / base["mib_per_s"] if base else None
     ok, lines = verdict(results)
-    armed_ok, armed_lines = armed_verdict(results)
+    armed_ok, armed_lines, armed_pairs = armed_verdict(results)
     data = {
         "benchmark": "unio-netstream", "note": NOTE,
         "system": system_info(features=feats),
@@ -589,7 +611,7 @@ def main():
                    "copycount_unavailable": cc.reason},
         "skipped": skipped,
         "bar": {"met": ok, "detail": lines},
-        "bar_armed": {"met": armed_ok, "detail": armed_lines},
+        "bar_armed": {"met": armed_ok, "detail": armed_lines, "throughput": armed_pairs},
         "store": {"results": store_rows, "skipped": store_skipped, "bar": store_bar,
                   "bytes_per_flow": args.store_bytes, "reps": args.store_reps},
         "wall_seconds": time.monotonic() - t_start,
@@ -607,7 +629,7 @@ def main():
         "".join("\n  " + x for x in armed_lines) + \
         "\n\nstore: wire -> region -> BPF -> NVMe\n" + store_table(store_rows, store_skipped) + \
         "\n\nbar of issue 14 (the pipeline on one io_uring: fewer system calls per MiB " \
-        "stored than on two rings): " + \
+        "stored than the two-ring version the issue measured, native poll + SUBMIT): " + \
         ("not measured" if not store_bar or store_bar["met"] is None else
          "MET" if store_bar["met"] else "NOT MET") + \
         "".join("\n  " + x for x in (store_bar or {}).get("detail", [])) + \
