@@ -63,6 +63,8 @@ struct unio_region {
 #define UNIO_NVME_MAX_QD	1024
 #define UNIO_NVME_DEF_QD	64
 #define UNIO_NVME_SQ_ENTRIES	128
+/* unio_reap(): past this, any CQE ends a wait for several (µs). */
+#define UNIO_WAIT_MIN_USECS	200
 /* No command index: end of a list. */
 #define UNIO_NVME_NIL		UINT32_MAX
 /* io_uring user_data of the poll on the region fd (commands: slot << 32 | piece). */
@@ -204,6 +206,7 @@ struct unio_nvme_ring {
 	struct io_uring_buf_ring *br;
 	void *br_mem;
 	bool nomem;
+	bool cqe_lost;		/* io_uring dropped a CQE (-EBADR) */
 };
 
 /* Defaults of struct unio_region_opts. */

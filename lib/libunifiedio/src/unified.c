@@ -424,11 +424,15 @@ static void unio_nvme_issue(struct unio_nvme_ring *nr)
 	}
 }
 
-/* Hand the kernel what the SQ holds. */
+/*
+ * Hand the kernel what the SQ holds. It takes only part when it cannot
+ * allocate a request: try again a few times, as unio_submit_chain() does.
+ */
 static void unio_nvme_flush(struct unio_nvme_ring *nr)
 {
-	if (nr && io_uring_sq_ready(&nr->ring))
-		io_uring_submit(&nr->ring);
+	for (int i = 0; nr && i < 4 && io_uring_sq_ready(&nr->ring); i++)
+		if (io_uring_submit(&nr->ring) <= 0)
+			break;
 }
 
 /* Issue backlogged pieces while queue depths and SQEs allow, then submit. */
@@ -436,15 +440,6 @@ void unio_nvme_pump(struct unio_nvme_ring *nr)
 {
 	unio_nvme_issue(nr);
 	unio_nvme_flush(nr);
-}
-
-/* Commands wait in a namespace's backlog for queue depth or SQEs. */
-static bool unio_nvme_backlogged(const struct unio_nvme_ring *nr)
-{
-	for (unsigned int i = 0; i < UNIO_NVME_MAX_NS; i++)
-		if (nr->ns[i] && nr->ns[i]->bl_head != UNIO_NVME_NIL)
-			return true;
-	return false;
 }
 
 /* Account the io_uring completions; finished commands go to the done FIFO. */
@@ -918,16 +913,23 @@ static uint64_t unio_now_ns(void)
  * How many io_uring completions to sleep for when the caller needs @need
  * more: those certain to come are the NVMe pieces in flight (io_uring waits
  * only when it took the whole SQ, and the CQ was drained), and armed RECVs,
- * region operations and the region's poll only ever add to them. With
- * commands backlogged behind the queue depth, wake at half the depth to
- * refill it, so the drive does not idle while its queue empties.
+ * region operations and the region's poll only ever add to them. A
+ * namespace with commands backlogged behind its queue depth is refilled at
+ * half that depth, so the drive does not idle while its queue empties. One
+ * CQE once the kernel has dropped one (-EBADR): the count is off.
  */
 static unsigned int unio_wait_nr(const struct unio_nvme_ring *nr, unsigned int need)
 {
 	unsigned int sure = nr->inflight;
 
-	if (sure > 1 && unio_nvme_backlogged(nr))
-		sure /= 2;
+	if (nr->cqe_lost)
+		return 1;
+	for (unsigned int i = 0; i < UNIO_NVME_MAX_NS; i++) {
+		const struct unio_nvme *ns = nr->ns[i];
+
+		if (ns && ns->bl_head != UNIO_NVME_NIL && ns->inflight / 2 < sure)
+			sure = ns->inflight / 2;
+	}
 	if (need > sure)
 		need = sure;
 	return need ? need : 1;
@@ -942,6 +944,7 @@ static int unio_wait_any(struct unio_region *r, uint64_t ns, unsigned int need)
 	struct unio_nvme_ring *nr = r->nvme;
 	struct __kernel_timespec ts, *tsp = NULL;
 	struct io_uring_cqe *cqe;
+	unsigned int wait_nr;
 	int ret;
 
 	if (!nr)
@@ -955,6 +958,11 @@ static int unio_wait_any(struct unio_region *r, uint64_t ns, unsigned int need)
 	if (!nr->poll_armed) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&nr->ring);
 
+		/* unio_nvme_issue() may have filled the SQ. */
+		if (!sqe) {
+			unio_nvme_flush(nr);
+			sqe = io_uring_get_sqe(&nr->ring);
+		}
 		if (sqe) {
 			memset(sqe, 0, 128);
 			io_uring_prep_poll_add(sqe, r->fd, POLLIN);
@@ -962,8 +970,27 @@ static int unio_wait_any(struct unio_region *r, uint64_t ns, unsigned int need)
 			nr->poll_armed = true;
 		}
 	}
-	ret = io_uring_submit_and_wait_timeout(&nr->ring, &cqe, unio_wait_nr(nr, need),
-					       tsp, NULL);
+	wait_nr = unio_wait_nr(nr, need);
+	if (wait_nr > 1 && (nr->ring.features & IORING_FEAT_MIN_TIMEOUT)) {
+		/*
+		 * io_uring counts CQEs, the caller completions: the region's
+		 * poll stands for all the module's CQ holds, and an armed RECV's
+		 * CQE for several records. So past UNIO_WAIT_MIN_USECS any CQE
+		 * ends the wait, or those would wait for the drive. A minimum
+		 * wait with no timeout ends the wait at the minimum: give one.
+		 */
+		if (!tsp) {
+			ts.tv_sec = 3600;
+			ts.tv_nsec = 0;
+			tsp = &ts;
+		}
+		ret = io_uring_submit_and_wait_min_timeout(&nr->ring, &cqe, wait_nr, tsp,
+							   UNIO_WAIT_MIN_USECS, NULL);
+	} else {
+		ret = io_uring_submit_and_wait_timeout(&nr->ring, &cqe, 1, tsp, NULL);
+	}
+	if (ret == -EBADR)
+		nr->cqe_lost = true;
 	return ret < 0 ? ret : 0;
 }
 
@@ -990,8 +1017,9 @@ UNIO_API int unio_reap(struct unio_region *r, struct unified_io_cqe *cqes,
 			goto out;
 		}
 		/*
-		 * unio_collect() submits what the SQ still holds after it drained
-		 * the CQ (a SUBMIT that failed earlier, EINTR say), and SUBMIT
+		 * unio_collect() submits what the module's SQ still holds after
+		 * it drained the CQ (a SUBMIT that failed earlier, EINTR say;
+		 * the io_uring SQ goes with the wait below), and SUBMIT
 		 * completes synchronously, and its pump may refuse an NVMe READ
 		 * (unio_nvme_refuse()), which completes at once: take those
 		 * before sleeping, or the sleep waits for one completion more
