@@ -304,7 +304,9 @@ static int ns_native_poll_loop(struct ns_recv *rc, struct ns_native *nn)
 
 /*
  * --ring io_uring: reap into rc->held, with no system call when @min is 0
- * (unio_reap() only looks), else waiting at most @timeout_ns for @min.
+ * (unio_reap() only looks, or runs the task work that holds completions:
+ * io_uring_get_events()), else waiting at most @timeout_ns for @min. Counted
+ * as one io_uring_enter per waiting call; the kernel's count is exact.
  */
 static int ns_native_reap(struct ns_recv *rc, struct ns_native *nn, unsigned int min,
 			  uint64_t timeout_ns)
