@@ -45,6 +45,8 @@
  * waits for one short COMPLETE first.
  */
 enum ns_arm { NS_ARMED, NS_ARM_NOW, NS_ARM_AFTER_WAIT };
+/* How long that short wait is at most (the buffers are back by then). */
+#define NS_REARM_WAIT_NS	(1000ULL * 1000)
 
 /*
  * What a round gives back. RECV gives the application one reference on a
@@ -410,6 +412,15 @@ static unsigned int ns_native_batch(struct ns_recv *rc, struct ns_native *nn)
 	return sure < rc->o->wait_batch ? sure : rc->o->wait_batch;
 }
 
+/* A flow waits to be armed again after ENOBUFS (NS_ARM_AFTER_WAIT). */
+static bool ns_native_stalled(const struct ns_native *nn, unsigned int nflows)
+{
+	for (unsigned int i = 0; nn->nrearm && i < nflows; i++)
+		if (nn->rearm[i] == NS_ARM_AFTER_WAIT)
+			return true;
+	return false;
+}
+
 /*
  * Sleep until @min completions are ready or @ns passed: UNIFIED_IO_COMPLETE
  * on the module's ring; unio_reap() on io_uring, whose completions go to
@@ -476,8 +487,15 @@ static int ns_native_armed_loop(struct ns_recv *rc, struct ns_native *nn)
 		}
 		if (!rc->active)
 			break;
-		/* The CQ is empty: a batch, or what came within --wait-usecs. */
-		ret = ns_native_wait(rc, nn, ns_native_batch(rc, nn), batch_ns);
+		/*
+		 * The CQ is empty: a batch, or what came within --wait-usecs.
+		 * A flow stopped for want of buffers is armed again after a
+		 * short wait: when every flow stopped, nothing would end a long
+		 * one but its timeout, and their senders would stall as long.
+		 */
+		ret = ns_native_wait(rc, nn, ns_native_batch(rc, nn),
+				     ns_native_stalled(nn, rc->nflows) &&
+				     batch_ns > NS_REARM_WAIT_NS ? NS_REARM_WAIT_NS : batch_ns);
 		/* A flow out of buffers tries again after each short wait. */
 		for (i = 0; i < rc->nflows; i++) {
 			if (nn->rearm[i] == NS_ARM_AFTER_WAIT)
