@@ -412,6 +412,16 @@ static unsigned int ns_native_batch(struct ns_recv *rc, struct ns_native *nn)
 	return sure < rc->o->wait_batch ? sure : rc->o->wait_batch;
 }
 
+/* Stream bytes received so far, every flow. */
+static uint64_t ns_native_bytes(const struct ns_recv *rc)
+{
+	uint64_t b = 0;
+
+	for (unsigned int i = 0; i < rc->nflows; i++)
+		b += rc->flows[i].stream_off;
+	return b;
+}
+
 /* A flow waits to be armed again after ENOBUFS (NS_ARM_AFTER_WAIT). */
 static bool ns_native_stalled(const struct ns_native *nn, unsigned int nflows)
 {
@@ -457,6 +467,7 @@ static int ns_native_armed_loop(struct ns_recv *rc, struct ns_native *nn)
 	const struct ns_recv_opts *o = rc->o;
 	uint64_t batch_ns = (uint64_t)o->wait_usecs * 1000;
 	uint64_t idle_ns = (uint64_t)o->timeout_s * 1000000000ULL;
+	uint64_t stall_since = 0, stall_bytes = 0;
 	unsigned int i;
 	int ret, n;
 
@@ -493,6 +504,20 @@ static int ns_native_armed_loop(struct ns_recv *rc, struct ns_native *nn)
 		 * short wait: when every flow stopped, nothing would end a long
 		 * one but its timeout, and their senders would stall as long.
 		 */
+		if (ns_native_stalled(nn, rc->nflows)) {
+			uint64_t now = tool_now_ns(), b = ns_native_bytes(rc);
+
+			/* No byte for --timeout while stopped: give up. */
+			if (!stall_since || b != stall_bytes) {
+				stall_since = now;
+				stall_bytes = b;
+			} else if (now - stall_since >= idle_ns) {
+				tool_err("no buffer for %u s: armed RECVs stopped by ENOBUFS "
+					 "(%u of %u flows still open)", o->timeout_s,
+					 rc->active, rc->nflows);
+				return -ENOBUFS;
+			}
+		}
 		ret = ns_native_wait(rc, nn, ns_native_batch(rc, nn),
 				     ns_native_stalled(nn, rc->nflows) &&
 				     batch_ns > NS_REARM_WAIT_NS ? NS_REARM_WAIT_NS : batch_ns);
@@ -501,7 +526,8 @@ static int ns_native_armed_loop(struct ns_recv *rc, struct ns_native *nn)
 			if (nn->rearm[i] == NS_ARM_AFTER_WAIT)
 				nn->rearm[i] = NS_ARM_NOW;
 		}
-		if (ret > 0 || ret == -EINTR || unio_cq_ready(rc->q) || rc->nheld || nn->nrearm)
+		if (ret > 0 || ret == -EINTR || unio_cq_ready(rc->q) || rc->nheld ||
+		    (nn->nrearm && !ret))
 			continue;
 		if (ret) {
 			tool_err("%s: %s", nn->uring ? "unio_reap" : "COMPLETE", strerror(-ret));

@@ -236,8 +236,6 @@ int unio_nvme_ring_create(struct unio_region *r);
  * r->held: room for UNIO_UOP_MAX_EXPAND must be reserved there first.
  */
 #define UNIO_UOP_MAX_EXPAND	(UNIO_UOP_BUF_SIZE / sizeof(struct unified_io_cqe) + 2)
-/* Most completions one CQE of the ring stands for (see unio_wait_nr()). */
-#define UNIO_UOP_MAX_RECS	UNIO_UOP_MAX_EXPAND
 bool unio_uop_runs(const struct unio_region *r, const struct unified_io_desc *d);
 int unio_uop_prep(struct unio_region *r, const struct unified_io_desc *d,
 		  unsigned int sqe_flags);

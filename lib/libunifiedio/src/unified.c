@@ -910,36 +910,18 @@ static uint64_t unio_now_ns(void)
 }
 
 /*
- * How many io_uring CQEs to sleep for when the caller needs @need more
- * completions, and whether the sleep must end at the first CQE past
- * UNIO_WAIT_MIN_USECS (*@bound).
- *
- * - An armed RECV on io_uring posts one CQE per run, with at most
- *   UNIO_UOP_MAX_RECS records; every other CQE of the ring stands for at
- *   most that many completions. So @need completions never come in fewer
- *   than @need / UNIO_UOP_MAX_RECS CQEs: a sleep for that many ends no later
- *   than the caller's need is met, and can stay in the kernel across the
- *   runs, as UNIFIED_IO_COMPLETE does on the module's ring.
- * - Certain to come are the NVMe pieces in flight (io_uring waits only when
- *   it took the whole SQ, and the CQ was drained). A namespace with commands
- *   backlogged behind its queue depth is refilled at half that depth, so
- *   the drive does not idle while its queue empties. Sleeping for those can
- *   outlast the need (armed records, or the module's completions behind
- *   the region's poll, may meet it first): bounded.
- * - The region's poll stands for all the module's CQ holds: bounded while
- *   the module's ring has completions to come by itself (its armed RECVs,
- *   SEND notifications).
- * - One CQE once the kernel has dropped one (-EBADR): the count is off.
+ * How many io_uring completions to sleep for when the caller needs @need
+ * more: those certain to come are the NVMe pieces in flight (io_uring waits
+ * only when it took the whole SQ, and the CQ was drained), and armed RECVs,
+ * region operations and the region's poll only ever add to them. A
+ * namespace with commands backlogged behind its queue depth is refilled at
+ * half that depth, so the drive does not idle while its queue empties. One
+ * CQE once the kernel has dropped one (-EBADR): the count is off.
  */
-static unsigned int unio_wait_nr(const struct unio_region *r, unsigned int need,
-				 bool *bound)
+static unsigned int unio_wait_nr(const struct unio_nvme_ring *nr, unsigned int need)
 {
-	const struct unified_io_stats *st =
-		(const void *)((const char *)r->map + r->layout.stats);
-	const struct unio_nvme_ring *nr = r->nvme;
-	unsigned int sure = nr->inflight, recs;
+	unsigned int sure = nr->inflight;
 
-	*bound = false;
 	if (nr->cqe_lost)
 		return 1;
 	for (unsigned int i = 0; i < UNIO_NVME_MAX_NS; i++) {
@@ -948,15 +930,9 @@ static unsigned int unio_wait_nr(const struct unio_region *r, unsigned int need,
 		if (ns && ns->bl_head != UNIO_NVME_NIL && ns->inflight / 2 < sure)
 			sure = ns->inflight / 2;
 	}
-	recs = need / UNIO_UOP_MAX_RECS + !!(need % UNIO_UOP_MAX_RECS);
-	if (sure > recs) {
-		*bound = true;
-		recs = need < sure ? need : sure;
-	}
-	if (r->nr_armed > nr->uops_armed ||
-	    __atomic_load_n(&st->ops[UNIFIED_IO_OP_SEND], __ATOMIC_RELAXED))
-		*bound = true;
-	return recs ? recs : 1;
+	if (need > sure)
+		need = sure;
+	return need ? need : 1;
 }
 
 /*
@@ -969,7 +945,6 @@ static int unio_wait_any(struct unio_region *r, uint64_t ns, unsigned int need)
 	struct __kernel_timespec ts, *tsp = NULL;
 	struct io_uring_cqe *cqe;
 	unsigned int wait_nr;
-	bool bound;
 	int ret;
 
 	if (!nr)
@@ -995,10 +970,8 @@ static int unio_wait_any(struct unio_region *r, uint64_t ns, unsigned int need)
 			nr->poll_armed = true;
 		}
 	}
-	wait_nr = unio_wait_nr(r, need, &bound);
-	if (wait_nr > 1 && !bound) {
-		ret = io_uring_submit_and_wait_timeout(&nr->ring, &cqe, wait_nr, tsp, NULL);
-	} else if (wait_nr > 1 && (nr->ring.features & IORING_FEAT_MIN_TIMEOUT)) {
+	wait_nr = unio_wait_nr(nr, need);
+	if (wait_nr > 1 && (nr->ring.features & IORING_FEAT_MIN_TIMEOUT)) {
 		/*
 		 * io_uring counts CQEs, the caller completions: the region's
 		 * poll stands for all the module's CQ holds, and an armed RECV's
