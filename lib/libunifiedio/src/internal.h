@@ -55,6 +55,8 @@ struct unio_region {
 	uint64_t *armed;
 	uint32_t nr_armed;
 	uint32_t armed_cap;
+	/* The module's ring was given an armed RECV or a SEND: it posts later. */
+	bool module_async;
 };
 
 /* Most namespaces one region attaches (fixed file table size). */
