@@ -55,8 +55,6 @@ struct unio_region {
 	uint64_t *armed;
 	uint32_t nr_armed;
 	uint32_t armed_cap;
-	/* The module's ring was given an armed RECV or a SEND: it posts later. */
-	bool module_async;
 };
 
 /* Most namespaces one region attaches (fixed file table size). */
@@ -67,6 +65,8 @@ struct unio_region {
 #define UNIO_NVME_SQ_ENTRIES	128
 /* unio_reap(): past this, any CQE ends a wait for several (µs). */
 #define UNIO_WAIT_MIN_USECS	200
+/* ... and a wait for several runs of armed RECVs on io_uring (µs). */
+#define UNIO_WAIT_RUNS_USECS	5000
 /* No command index: end of a list. */
 #define UNIO_NVME_NIL		UINT32_MAX
 /* io_uring user_data of the poll on the region fd (commands: slot << 32 | piece). */

@@ -632,8 +632,6 @@ UNIO_API int unio_submit_descs(struct unio_region *r,
 			*sqe = *d;
 			if (unio_desc_is_armed(d))
 				unio_armed_add(r, d->user_data);
-			if (unio_desc_is_armed(d) || d->opcode == UNIFIED_IO_OP_SEND)
-				r->module_async = true;
 			module++;
 		}
 		accepted++;
@@ -938,24 +936,25 @@ static unsigned int unio_wait_nr(const struct unio_nvme_ring *nr, unsigned int n
 }
 
 /*
- * How many runs of the armed RECVs on io_uring a sleep with a deadline may
- * stay in the kernel for, as UNIFIED_IO_COMPLETE does on the module's ring;
- * 0 where it must not. Each of their CQEs brings at most a buffer of
- * records, and no other CQE of the ring stands for more completions but
- * the region's poll: so where only the ring can meet the need (the module's
- * ring posts nothing by itself, its SQ is empty, no command waits for queue
- * depth, which only user space issues), @need completions never come in
- * fewer CQEs than this, and the sleep ends no later than the need is met.
- * At most a quarter of the provided buffers: they come back only when the
- * CQEs are taken (one task-work run may post several), and a RECV that
- * finds none stops.
+ * How many runs of the armed RECVs on io_uring a sleep may stay in the
+ * kernel for, as UNIFIED_IO_COMPLETE does on the module's ring; 0 where it
+ * must not. Each of their CQEs brings at most a buffer of records, and no
+ * other CQE of the ring stands for more completions but the region's poll:
+ * so where the ring alone can meet the need (the module's SQ is empty, no
+ * command waits for queue depth, which only user space issues), @need
+ * completions never come in fewer CQEs than this. The poll may still stand
+ * for many (descriptors another thread or process put on the module's
+ * ring): the caller bounds such a sleep at UNIO_WAIT_RUNS_USECS. At most a
+ * quarter of the provided buffers: they come back only when the CQEs are
+ * taken.
  */
 static unsigned int unio_wait_runs(const struct unio_region *r, unsigned int need)
 {
 	const struct unio_nvme_ring *nr = r->nvme;
 	unsigned int runs;
 
-	if (!nr->uops_armed || nr->cqe_lost || r->module_async || unio_sq_ready(&r->q))
+	if (!nr->uops_armed || nr->cqe_lost || unio_sq_ready(&r->q) ||
+	    !(nr->ring.features & IORING_FEAT_MIN_TIMEOUT))
 		return 0;
 	for (unsigned int i = 0; i < UNIO_NVME_MAX_NS; i++)
 		if (nr->ns[i] && nr->ns[i]->bl_head != UNIO_NVME_NIL)
@@ -973,7 +972,7 @@ static int unio_wait_any(struct unio_region *r, uint64_t ns, unsigned int need)
 	struct unio_nvme_ring *nr = r->nvme;
 	struct __kernel_timespec ts, *tsp = NULL;
 	struct io_uring_cqe *cqe;
-	unsigned int wait_nr, runs;
+	unsigned int wait_nr, runs, min_usecs;
 	int ret;
 
 	if (!nr)
@@ -1000,16 +999,20 @@ static int unio_wait_any(struct unio_region *r, uint64_t ns, unsigned int need)
 		}
 	}
 	wait_nr = unio_wait_nr(nr, need);
-	runs = tsp ? unio_wait_runs(r, need) : 0;
+	runs = unio_wait_runs(r, need);
+	min_usecs = UNIO_WAIT_MIN_USECS;
 	if (runs > wait_nr) {
-		ret = io_uring_submit_and_wait_timeout(&nr->ring, &cqe, runs, tsp, NULL);
-	} else if (wait_nr > 1 && (nr->ring.features & IORING_FEAT_MIN_TIMEOUT)) {
+		wait_nr = runs;
+		min_usecs = UNIO_WAIT_RUNS_USECS;
+	}
+	if (wait_nr > 1 && (nr->ring.features & IORING_FEAT_MIN_TIMEOUT)) {
 		/*
 		 * io_uring counts CQEs, the caller completions: the region's
 		 * poll stands for all the module's CQ holds, and an armed RECV's
-		 * CQE for several records. So past UNIO_WAIT_MIN_USECS any CQE
-		 * ends the wait, or those would wait for the drive. A minimum
-		 * wait with no timeout ends the wait at the minimum: give one.
+		 * CQE for several records. So past the minimum any CQE ends the
+		 * wait, or those would wait for the drive or the next run. A
+		 * minimum wait with no timeout ends the wait at the minimum:
+		 * give one.
 		 */
 		if (!tsp) {
 			ts.tv_sec = 3600;
@@ -1017,7 +1020,7 @@ static int unio_wait_any(struct unio_region *r, uint64_t ns, unsigned int need)
 			tsp = &ts;
 		}
 		ret = io_uring_submit_and_wait_min_timeout(&nr->ring, &cqe, wait_nr, tsp,
-							   UNIO_WAIT_MIN_USECS, NULL);
+							   min_usecs, NULL);
 	} else {
 		ret = io_uring_submit_and_wait_timeout(&nr->ring, &cqe, 1, tsp, NULL);
 	}
