@@ -1005,6 +1005,9 @@ static int unio_wait_any(struct unio_region *r, uint64_t ns, unsigned int need)
 		wait_nr = runs;
 		min_usecs = UNIO_WAIT_RUNS_USECS;
 	}
+	/* The kernel looks at the timeout only once the minimum is over. */
+	if (ns && ns / 1000 < min_usecs)
+		min_usecs = ns / 1000;
 	if (wait_nr > 1 && (nr->ring.features & IORING_FEAT_MIN_TIMEOUT)) {
 		/*
 		 * io_uring counts CQEs, the caller completions: the region's
