@@ -469,6 +469,7 @@ static int ns_native_armed_loop(struct ns_recv *rc, struct ns_native *nn)
 	uint64_t idle_ns = (uint64_t)o->timeout_s * 1000000000ULL;
 	uint64_t stall_since = 0, stall_bytes = 0;
 	unsigned int i;
+	bool stalled;
 	int ret, n;
 
 	for (i = 0; i < rc->nflows; i++)
@@ -504,7 +505,8 @@ static int ns_native_armed_loop(struct ns_recv *rc, struct ns_native *nn)
 		 * short wait: when every flow stopped, nothing would end a long
 		 * one but its timeout, and their senders would stall as long.
 		 */
-		if (ns_native_stalled(nn, rc->nflows)) {
+		stalled = ns_native_stalled(nn, rc->nflows);
+		if (stalled) {
 			uint64_t now = tool_now_ns(), b = ns_native_bytes(rc);
 
 			/* No byte for --timeout while stopped: give up. */
@@ -519,8 +521,8 @@ static int ns_native_armed_loop(struct ns_recv *rc, struct ns_native *nn)
 			}
 		}
 		ret = ns_native_wait(rc, nn, ns_native_batch(rc, nn),
-				     ns_native_stalled(nn, rc->nflows) &&
-				     batch_ns > NS_REARM_WAIT_NS ? NS_REARM_WAIT_NS : batch_ns);
+				     stalled && batch_ns > NS_REARM_WAIT_NS ?
+				     NS_REARM_WAIT_NS : batch_ns);
 		/* A flow out of buffers tries again after each short wait. */
 		for (i = 0; i < rc->nflows; i++) {
 			if (nn->rearm[i] == NS_ARM_AFTER_WAIT)

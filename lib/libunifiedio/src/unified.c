@@ -915,21 +915,27 @@ static uint64_t unio_now_ns(void)
  * only when it took the whole SQ, and the CQ was drained), and armed RECVs,
  * region operations and the region's poll only ever add to them. A
  * namespace with commands backlogged behind its queue depth is refilled at
- * half that depth, so the drive does not idle while its queue empties. One
- * CQE once the kernel has dropped one (-EBADR): the count is off.
+ * half that depth, so the drive does not idle while its queue empties
+ * (*@backlog says whether one has). One CQE once the kernel has dropped
+ * one (-EBADR): the count is off.
  */
-static unsigned int unio_wait_nr(const struct unio_nvme_ring *nr, unsigned int need)
+static unsigned int unio_wait_nr(const struct unio_nvme_ring *nr, unsigned int need,
+				 bool *backlog)
 {
 	unsigned int sure = nr->inflight;
 
-	if (nr->cqe_lost)
-		return 1;
+	*backlog = false;
 	for (unsigned int i = 0; i < UNIO_NVME_MAX_NS; i++) {
 		const struct unio_nvme *ns = nr->ns[i];
 
-		if (ns && ns->bl_head != UNIO_NVME_NIL && ns->inflight / 2 < sure)
+		if (!ns || ns->bl_head == UNIO_NVME_NIL)
+			continue;
+		*backlog = true;
+		if (ns->inflight / 2 < sure)
 			sure = ns->inflight / 2;
 	}
+	if (nr->cqe_lost)
+		return 1;
 	if (need > sure)
 		need = sure;
 	return need ? need : 1;
@@ -948,17 +954,15 @@ static unsigned int unio_wait_nr(const struct unio_nvme_ring *nr, unsigned int n
  * quarter of the provided buffers: they come back only when the CQEs are
  * taken.
  */
-static unsigned int unio_wait_runs(const struct unio_region *r, unsigned int need)
+static unsigned int unio_wait_runs(const struct unio_region *r, unsigned int need,
+				   bool backlog)
 {
 	const struct unio_nvme_ring *nr = r->nvme;
 	unsigned int runs;
 
-	if (!nr->uops_armed || nr->cqe_lost || unio_sq_ready(&r->q) ||
+	if (!nr->uops_armed || nr->cqe_lost || backlog || unio_sq_ready(&r->q) ||
 	    !(nr->ring.features & IORING_FEAT_MIN_TIMEOUT))
 		return 0;
-	for (unsigned int i = 0; i < UNIO_NVME_MAX_NS; i++)
-		if (nr->ns[i] && nr->ns[i]->bl_head != UNIO_NVME_NIL)
-			return 0;
 	runs = need / UNIO_UOP_MAX_EXPAND + !!(need % UNIO_UOP_MAX_EXPAND);
 	return runs < UNIO_UOP_NR_BUFS / 4 ? runs : UNIO_UOP_NR_BUFS / 4;
 }
@@ -973,6 +977,7 @@ static int unio_wait_any(struct unio_region *r, uint64_t ns, unsigned int need)
 	struct __kernel_timespec ts, *tsp = NULL;
 	struct io_uring_cqe *cqe;
 	unsigned int wait_nr, runs, min_usecs;
+	bool backlog;
 	int ret;
 
 	if (!nr)
@@ -998,8 +1003,8 @@ static int unio_wait_any(struct unio_region *r, uint64_t ns, unsigned int need)
 			nr->poll_armed = true;
 		}
 	}
-	wait_nr = unio_wait_nr(nr, need);
-	runs = unio_wait_runs(r, need);
+	wait_nr = unio_wait_nr(nr, need, &backlog);
+	runs = unio_wait_runs(r, need, backlog);
 	min_usecs = UNIO_WAIT_MIN_USECS;
 	if (runs > wait_nr) {
 		wait_nr = runs;
