@@ -26,7 +26,8 @@
 #include <linux/list.h>
 #include <linux/net.h>
 #include <linux/poll.h>
-#include <linux/sched/deadline.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/deadline.h>	/* dl_task(): kcompat.h's fallback */
 #include <linux/sched/isolation.h>
 #include <linux/sched/rt.h>
 #include <linux/skbuff.h>
@@ -361,6 +362,13 @@ static int uior_arm_cpu_here(void)
 {
 	int cpu = raw_smp_processor_id();
 
+	/*
+	 * The isolated set can change (cpuset partitions: HK_TYPE_DOMAIN
+	 * since 7.3), its masks freed after a grace period.  A change after
+	 * this look moves no work already placed: the next arm or COMPLETE
+	 * looks again.
+	 */
+	guard(rcu)();
 	if (rt_or_dl_task_policy(current) ||
 	    !housekeeping_cpu(cpu, HK_TYPE_WQ) ||
 	    !housekeeping_cpu(cpu, HK_TYPE_DOMAIN))
@@ -690,7 +698,8 @@ void uior_recv_wait_begin(struct uior_ctx *ctx)
 /* Armed RECVs on the region (a hint, no lock): COMPLETE serves them. */
 bool uior_recv_any_armed(struct uior_ctx *ctx)
 {
-	return !list_empty_careful(&ctx->arms);
+	/* A racing arm or stop only decides who runs: the work runs the rest. */
+	return data_race(!list_empty_careful(&ctx->arms));
 }
 
 bool uior_recv_woken(struct uior_ctx *ctx)

@@ -171,7 +171,7 @@ struct uior_ctx {
 	 * Armed RECVs (recv.c): on @arms under @lock.  Their sockets' wakes
 	 * set UIOR_CTX_ARMS_WOKEN in @arm_state and wake a task sleeping in
 	 * COMPLETE (@arm_waiters of them, on @arm_wait), which runs them, or
-	 * @arm_work.
+	 * the work: @arm_work on @arm_cpu, @arm_work_any when that is -1.
 	 */
 	struct list_head arms;
 	struct work_struct arm_work;	/* on ctx->arm_cpu */
