@@ -5,8 +5,9 @@
  * namespaces of the test VM (512-byte and 4096-byte LBAs): discovery,
  * patterns checked against O_DIRECT on the block device, queue depths,
  * split transfers, flush and write zeroes, NVMe and validation errors,
- * mixed module/NVMe batches, the command table limit, and
- * UNIO_NVME_F_NO_FIXED. Each test uses its own range of the namespace.
+ * mixed module/NVMe batches, the command table limit,
+ * UNIO_NVME_F_NO_FIXED, and unio_nvme_writev()'s gather of scattered chunks
+ * into consecutive blocks. Each test uses its own range of the namespace.
  */
 #include <linux/fs.h>
 #include <linux/nvme_ioctl.h>
@@ -762,6 +763,298 @@ TEST_F_TIMEOUT(nvme, command_table_full, 120)
 		done |= cqes[i].user_data < 40 ? 0 : 1;
 	}
 	EXPECT_EQ(0, done);
+	expect_no_cqe(r2);
+	unio_nvme_close(ns2);
+	unio_region_destroy(r2);
+}
+
+/*
+ * Scatter @n segments of the stream @seed (bytes [0, total)) over the data
+ * area, @chunk bytes each but the last (@last), none adjacent to the one
+ * before it: segment i at buffer (i * 37) % @nbufs, slot i / @nbufs, 4 bytes
+ * past the slot, so every segment is an iovec and most buffers hold several.
+ */
+static void scatter(__u8 *data, struct unio_seg *segs, unsigned int n,
+		    __u32 chunk, __u32 last, unsigned int nbufs, __u64 seed)
+{
+	__u64 pos = 0;
+
+	memset(segs, 0, n * sizeof(*segs));
+	for (unsigned int i = 0; i < n; i++) {
+		__u32 len = i + 1 < n ? chunk : last;
+
+		segs[i].off = (__u64)((i * 37) % nbufs) * BUF_SIZE +
+			      (__u64)(i / nbufs) * (chunk + 8) + 4;
+		segs[i].len = len;
+		for (__u32 j = 0; j < len; j++)
+			data[segs[i].off + j] = ut_pattern(seed, pos + j);
+		pos += len;
+	}
+}
+
+/* One unio_nvme_writev() and its completion; the result. */
+static int __writev_one(struct __test_metadata *_metadata, struct unio_region *r,
+			const struct unio_seg *segs, unsigned int n, __u64 slba)
+{
+	struct unified_io_cqe cqe = {};
+	int ret;
+
+	ret = unio_nvme_writev(r, 0, segs, n, slba, 0x5e65);
+	EXPECT_EQ(0, ret) TH_LOG("unio_nvme_writev: %s", strerror(-ret));
+	if (ret)
+		return ret;
+	__reap_n(_metadata, r, &cqe, 1);
+	EXPECT_EQ(0x5e65U, cqe.user_data);
+	EXPECT_EQ(UNIFIED_IO_OP_NVME, cqe.opcode);
+	EXPECT_EQ(segs[0].off, cqe.addr);
+	EXPECT_EQ(0U, cqe.flags);
+	return cqe.res;
+}
+
+#define writev_one(r, segs, n, slba) __writev_one(_metadata, r, segs, n, slba)
+
+/* The drive holds the stream @seed at [slba, +len) and POISON right after. */
+static void __check_stream(struct __test_metadata *_metadata, int bdev,
+			   const struct unio_nvme_info *info, __u64 slba,
+			   __u32 len, __u64 seed)
+{
+	__u32 lba = info->lba_size;
+	__u8 *buf = aligned(len + lba);
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ((ssize_t)(len + lba), pread(bdev, buf, len + lba, slba * lba));
+	check(buf, len, seed, 0, "O_DIRECT read of the gathered stream");
+	for (__u32 i = 0; i < lba; i++) {
+		if (buf[len + i] != POISON) {
+			EXPECT_EQ(POISON, buf[len + i]) TH_LOG("byte %u past the stream", i);
+			break;
+		}
+	}
+	free(buf);
+}
+
+#define check_stream(slba, len, seed) \
+	__check_stream(_metadata, self->bdev, &self->info, slba, len, seed)
+
+/* POISON over [slba, +len) through the block device. */
+static void __poison(struct __test_metadata *_metadata, int bdev,
+		     const struct unio_nvme_info *info, __u64 slba, __u32 len)
+{
+	__u8 *buf = aligned(len);
+
+	ASSERT_NE(NULL, buf);
+	memset(buf, POISON, len);
+	ASSERT_EQ((ssize_t)len, pwrite(bdev, buf, len, slba * info->lba_size));
+	free(buf);
+}
+
+#define poison(slba, len) __poison(_metadata, self->bdev, &self->info, slba, len)
+
+/* [slba, +len) still all POISON. */
+static void __check_poison(struct __test_metadata *_metadata, int bdev,
+			   const struct unio_nvme_info *info, __u64 slba, __u32 len)
+{
+	__u8 *buf = aligned(len);
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ((ssize_t)len, pread(bdev, buf, len, slba * info->lba_size));
+	for (__u32 i = 0; i < len; i++) {
+		if (buf[i] != POISON) {
+			EXPECT_EQ(POISON, buf[i]) TH_LOG("byte %u written", i);
+			break;
+		}
+	}
+	free(buf);
+}
+
+#define check_stream_poison(slba, len) \
+	__check_poison(_metadata, self->bdev, &self->info, slba, len)
+
+/*
+ * unio_nvme_writev(): MSS-sized chunks (1448 bytes, as TCP delivers at MTU
+ * 1500) scattered over the buffers land on consecutive blocks as the stream
+ * they were, every block written once, the tail block padded by a shorter
+ * last segment; and with the same segments from the data area's plain user
+ * memory (UNIO_NVME_F_NO_FIXED).
+ */
+TEST_F_TIMEOUT(nvme, writev_gather, 120)
+{
+	const __u32 lba = self->info.lba_size, chunk = 1448;
+	const unsigned int n = 100;
+	__u32 total = ((n - 1) * chunk + lba) / lba * lba;
+	__u64 slba = area(&self->info, 10);
+	UNIO_NVME_OPTS(opts, .flags = UNIO_NVME_F_NO_FIXED);
+	struct unio_seg segs[100];
+	struct unio_region *r2;
+	struct unio_nvme *ns2;
+
+	EXPECT_EQ(4U, self->info.dma_align);
+	EXPECT_LT(0U, self->info.max_segs);
+	/* QEMU's controller takes SGLs, and nvme-pci then has no boundary. */
+	ASSERT_EQ(UNIO_NVME_GATHER_SGL, self->info.gather_flags);
+
+	poison(slba, total + lba);
+	memset(self->data, 0, DATA_SIZE);
+	scatter(self->data, segs, n, chunk, total - (n - 1) * chunk, 64, 0x9a7e);
+	EXPECT_EQ((int)total, writev_one(self->r, segs, n, slba));
+	expect_no_cqe(self->r);
+	check_stream(slba, total, 0x9a7e);
+
+	/* No fixed buffer: the kernel pins the data area's pages instead. */
+	ASSERT_EQ(0, make_region(&r2, 16));
+	ASSERT_EQ(0, unio_nvme_open(r2, self->chr_path, &opts, &ns2));
+	poison(slba, total + lba);
+	scatter(unio_region_data(r2), segs, n, chunk, total - (n - 1) * chunk, 64,
+		0x9a7f);
+	EXPECT_EQ((int)total, writev_one(r2, segs, n, slba));
+	check_stream(slba, total, 0x9a7f);
+	unio_nvme_close(ns2);
+	unio_region_destroy(r2);
+}
+
+/*
+ * A gather larger than several commands: split at the namespace's transfer
+ * size and segment count, segments straddling the cuts, the stream intact.
+ * Then one whose segments are whole blocks, which merge into few iovecs.
+ */
+TEST_F_TIMEOUT(nvme, writev_split, 300)
+{
+	const __u32 lba = self->info.lba_size, chunk = 1448;
+	const unsigned int n = 2400;	/* 3.3 MiB: several max_transfer */
+	__u32 total = ((n - 1) * chunk + lba) / lba * lba;
+	__u64 slba = area(&self->info, 11);
+	struct unio_seg *segs = calloc(n, sizeof(*segs));
+
+	ASSERT_NE(NULL, segs);
+	ASSERT_LT(2 * self->info.max_transfer, total);
+	poison(slba, total + lba);
+	memset(self->data, 0, DATA_SIZE);
+	/* 128 buffers of 64 KiB, 19 or 20 segments of 1456 bytes' room each. */
+	scatter(self->data, segs, n, chunk, total - (n - 1) * chunk, 128, 0x5b1);
+	EXPECT_EQ((int)total, writev_one(self->r, segs, n, slba));
+	expect_no_cqe(self->r);
+	check_stream(slba, total, 0x5b1);
+
+	/* Adjacent segments: one iovec per run, cut by max_transfer only. */
+	for (unsigned int i = 0; i < 512; i++) {
+		segs[i].off = (__u64)i * 4096;
+		segs[i].len = 4096;
+		segs[i].resv = 0;
+	}
+	fill(self->data, 512 * 4096, 0x5b2);
+	poison(slba, 512 * 4096 + lba);
+	EXPECT_EQ(512 * 4096, writev_one(self->r, segs, 512, slba));
+	check_stream(slba, 512 * 4096, 0x5b2);
+	free(segs);
+}
+
+/*
+ * Every bad argument refused with its errno before anything is queued: no
+ * completion follows, the blocks keep what they had.
+ */
+TEST_F_TIMEOUT(nvme, writev_invalid, 120)
+{
+	const __u32 lba = self->info.lba_size;
+	__u64 slba = area(&self->info, 12);
+	struct unio_seg segs[4], *many;
+	unsigned int nmany = (unsigned int)((1ULL << 31) / (DATA_SIZE - 4096)) + 1;
+
+	poison(slba, 4 * lba);
+	memset(segs, 0, sizeof(segs));
+	segs[0].off = 4096;
+	segs[0].len = lba;
+	EXPECT_EQ(-EINVAL, unio_nvme_writev(NULL, 0, segs, 1, slba, 1));
+	EXPECT_EQ(-EINVAL, unio_nvme_writev(self->r, 0, NULL, 1, slba, 1));
+	EXPECT_EQ(-EINVAL, unio_nvme_writev(self->r, 0, segs, 0, slba, 1));
+	EXPECT_EQ(-EINVAL, unio_nvme_writev(self->r, 0, segs,
+					    UNIO_NVME_WRITEV_MAX_SEGS + 1, slba, 1));
+	EXPECT_EQ(-EINVAL, unio_nvme_writev(self->r, self->info.nsid + 100, segs, 1,
+					    slba, 1));
+	/* Past the end of LBA space. */
+	EXPECT_EQ(-EINVAL, unio_nvme_writev(self->r, 0, segs, 1, UINT64_MAX, 1));
+
+	segs[0].resv = 1;
+	EXPECT_EQ(-EINVAL, unio_nvme_writev(self->r, 0, segs, 1, slba, 1));
+	segs[0].resv = 0;
+	segs[0].len = 0;
+	EXPECT_EQ(-EINVAL, unio_nvme_writev(self->r, 0, segs, 1, slba, 1));
+	/* Outside the data area, or running past its end. */
+	segs[0].len = lba;
+	segs[0].off = DATA_SIZE;
+	EXPECT_EQ(-EINVAL, unio_nvme_writev(self->r, 0, segs, 1, slba, 1));
+	segs[0].off = DATA_SIZE - lba + 4;
+	EXPECT_EQ(-EINVAL, unio_nvme_writev(self->r, 0, segs, 1, slba, 1));
+	segs[0].off = UINT64_MAX - 4095;
+	EXPECT_EQ(-EINVAL, unio_nvme_writev(self->r, 0, segs, 1, slba, 1));
+	/* Offsets and lengths off the DMA alignment. */
+	segs[0].off = 4096 + 2;
+	EXPECT_EQ(-EINVAL, unio_nvme_writev(self->r, 0, segs, 1, slba, 1));
+	segs[0].off = 4096;
+	segs[0].len = 1446;
+	segs[1].off = 16384;
+	segs[1].len = lba - 1446;
+	EXPECT_EQ(-EINVAL, unio_nvme_writev(self->r, 0, segs, 2, slba, 1));
+	/* Not a whole number of blocks. */
+	segs[0].len = lba - 4;
+	EXPECT_EQ(-EINVAL, unio_nvme_writev(self->r, 0, segs, 1, slba, 1));
+	/* More than INT32_MAX bytes (segments may repeat). */
+	many = calloc(nmany, sizeof(*many));
+	ASSERT_NE(NULL, many);
+	for (unsigned int i = 0; i < nmany; i++) {
+		many[i].off = 4096;
+		many[i].len = DATA_SIZE - 4096;
+	}
+	EXPECT_EQ(-EINVAL, unio_nvme_writev(self->r, 0, many, nmany, slba, 1));
+	/* A block made of more segments than a command takes. */
+	free(many);
+	nmany = lba / 4;
+	if (nmany > self->info.max_segs) {
+		many = calloc(nmany, sizeof(*many));
+		ASSERT_NE(NULL, many);
+		for (unsigned int i = 0; i < nmany; i++) {
+			many[i].off = (__u64)i * 8;
+			many[i].len = 4;
+		}
+		EXPECT_EQ(-EINVAL, unio_nvme_writev(self->r, 0, many, nmany, slba, 1));
+		free(many);
+	}
+	expect_no_cqe(self->r);
+	check_stream_poison(slba, 4 * lba);
+}
+
+/*
+ * Gathers take command slots as descriptors do: -EBUSY with every slot
+ * holding an unreaped command, and the slots (and their plans) come back
+ * as completions are reaped.
+ */
+TEST_F_TIMEOUT(nvme, writev_slots, 120)
+{
+	const __u32 lba = self->info.lba_size;
+	struct unified_io_cqe cqes[16];
+	struct unio_seg segs[2] = {};
+	__u64 slba = area(&self->info, 13);
+	struct unio_region *r2;
+	struct unio_nvme *ns2;
+	int ret;
+
+	ASSERT_EQ(0, make_region(&r2, 16));	/* 16 command slots */
+	ASSERT_EQ(0, unio_nvme_open(r2, self->chr_path, NULL, &ns2));
+	segs[0].off = 4;
+	segs[0].len = lba / 2;
+	segs[1].off = 8192 + 4;
+	segs[1].len = lba / 2;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 16; i++) {
+			ret = unio_nvme_writev(r2, 0, segs, 2, slba + i, i);
+			ASSERT_EQ(0, ret) TH_LOG("slot %d: %s", i, strerror(-ret));
+		}
+		EXPECT_EQ(-EBUSY, unio_nvme_writev(r2, 0, segs, 2, slba, 99));
+		reap_n(r2, cqes, 16);
+		for (int i = 0; i < 16; i++) {
+			EXPECT_EQ((int)lba, cqes[i].res);
+			EXPECT_GT(16U, cqes[i].user_data);
+		}
+	}
 	expect_no_cqe(r2);
 	unio_nvme_close(ns2);
 	unio_region_destroy(r2);

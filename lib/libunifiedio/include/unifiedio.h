@@ -35,6 +35,11 @@
  * of it, and the library completes an NVMe READ into it with -EBUSY without
  * issuing it. unio_send_get_info() has the send counters.
  *
+ * Gather write (since 1.8): unio_nvme_writev() writes segments of the data
+ * area that lie anywhere (received chunks, say) to consecutive blocks, one
+ * unified completion, on controllers that take SGLs (UNIO_NVME_GATHER_SGL
+ * in unio_nvme_info): a stream lands on the drive as it was, written once.
+ *
  * Armed receive (since 1.7, UNIFIED_IO_FEAT_RECV_ARM): a RECV prepared with
  * unio_prep_recv_armed() stays on its socket and posts chunk completions as
  * data arrives, without any system call; unio_prep_cancel() and
@@ -64,7 +69,7 @@ extern "C" {
 #endif
 
 #define UNIO_VERSION_MAJOR	1
-#define UNIO_VERSION_MINOR	7
+#define UNIO_VERSION_MINOR	8
 
 struct unio_region;
 struct unio_nvme;
@@ -272,8 +277,14 @@ struct unio_nvme_opts {
  *	longer descriptors are split
  * @queue_depth: most passthrough commands in flight for the namespace
  * @flags: UNIO_NVME_F_* the namespace was opened with
+ * @dma_align: (since 1.8) every segment of unio_nvme_writev() starts and
+ *	ends at a multiple of this many bytes of the data area (the block
+ *	queue's DMA alignment: 4 on NVMe); 0 before 1.8
  * @char_dev: the generic char device the commands go to (/dev/ngXnY)
  * @block_dev: its block device (/dev/nvmeXnY), "" if there is none
+ * @max_segs: (since 1.8) most memory segments of one passthrough command
+ *	(the queue's max_segments); unio_nvme_writev() splits at this
+ * @gather_flags: (since 1.8) UNIO_NVME_GATHER_*
  * @resv: always 0
  */
 struct unio_nvme_info {
@@ -283,11 +294,55 @@ struct unio_nvme_info {
 	uint32_t max_transfer;
 	uint32_t queue_depth;
 	uint32_t flags;
-	uint32_t resv0;
+	uint32_t dma_align;
 	char char_dev[256];
 	char block_dev[256];
-	uint64_t resv[4];
+	uint32_t max_segs;
+	uint32_t gather_flags;
+	uint64_t resv[3];
 };
+
+/*
+ * The queue has no virtual boundary (the controller takes SGLs), so one
+ * command gathers segments that start and end anywhere @dma_align allows.
+ * Without it unio_nvme_writev() takes only segments that meet at 4 KiB
+ * boundaries (PRPs) and refuses the rest with -EOPNOTSUPP: the kernel would
+ * copy them through a bounce buffer.
+ */
+#define UNIO_NVME_GATHER_SGL	(1U << 0)
+
+/**
+ * struct unio_seg - bytes of the region's data area
+ * @off: offset in the data area
+ * @len: length in bytes
+ * @resv: always 0
+ */
+struct unio_seg {
+	uint64_t off;
+	uint32_t len;
+	uint32_t resv;
+};
+
+/*
+ * Write @nr_segs segments of the data area, in order, to consecutive logical
+ * blocks from @slba of namespace @nsid (0: the only one) with vectored
+ * passthrough (since 1.8): no byte copied, however the segments lie. The
+ * segments' total is a multiple of the LBA size; the library splits it into
+ * commands at block boundaries (a segment may straddle two). One unified
+ * completion, as for UNIFIED_IO_OP_NVME: @user_data, res = bytes written or
+ * -errno, addr = the first segment's offset. 0 when queued; -EINVAL for a bad
+ * argument (no such namespace, no segment or more than
+ * UNIO_NVME_WRITEV_MAX_SEGS, a segment outside the data area, empty, or
+ * misaligned to dma_align, a total that is not a multiple of the LBA size
+ * or above INT32_MAX, non-zero resv, a block made of more segments than a
+ * command takes), -EOPNOTSUPP when the queue cannot gather such
+ * segments without copying (no UNIO_NVME_GATHER_SGL), -EBUSY when every
+ * command slot is taken (reap first), -ENOMEM.
+ */
+#define UNIO_NVME_WRITEV_MAX_SEGS	65536
+UNIO_API int unio_nvme_writev(struct unio_region *r, uint32_t nsid,
+			      const struct unio_seg *segs, unsigned int nr_segs,
+			      uint64_t slba, uint64_t user_data);
 
 UNIO_API int unio_nvme_open(struct unio_region *r, const char *path,
 			    const struct unio_nvme_opts *opts,

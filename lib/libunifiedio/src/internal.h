@@ -122,6 +122,9 @@ struct unio_nvme {
 	uint32_t max_transfer;
 	uint32_t max_io_lbas;
 	uint32_t max_wz_lbas;
+	uint32_t dma_align;
+	uint32_t max_segs;
+	uint64_t virt_boundary;
 	uint32_t queue_depth;
 	uint32_t flags;
 	uint32_t inflight;
@@ -129,6 +132,20 @@ struct unio_nvme {
 	uint32_t bl_tail;
 	char char_dev[256];
 	char block_dev[256];
+};
+
+/*
+ * struct unio_nvme_vec - the vectored passthrough commands (pieces) of one
+ *	unio_nvme_writev()
+ * @iov: every piece's iovecs (user addresses in the data area), piece @p's
+ *	from @first[p] to @first[p + 1]; a segment across a piece boundary
+ *	is in both
+ * @lba: piece @p writes blocks @lba[p] to @lba[p + 1] of the command
+ */
+struct unio_nvme_vec {
+	struct iovec *iov;
+	uint32_t *first;
+	uint64_t *lba;
 };
 
 /*
@@ -144,9 +161,11 @@ struct unio_nvme {
  * @err_piece: that piece
  * @status: its NVMe status field when @err is -EIO from the drive
  * @next: link in the free list, a backlog or the done FIFO
+ * @vec: unio_nvme_writev()'s pieces, NULL for a descriptor's
  */
 struct unio_nvme_cmd {
 	struct unio_nvme *ns;
+	struct unio_nvme_vec *vec;
 	uint64_t user_data;
 	uint64_t addr;
 	uint64_t slba;
@@ -250,6 +269,8 @@ void unio_held_push_track(struct unio_region *r,
 			  const struct unified_io_cqe *cqe);
 /* unified.c: issue what fits, submit, and move io_uring completions along. */
 void unio_nvme_pump(struct unio_nvme_ring *nr);
+/* unified.c: free a command's unio_nvme_writev() pieces, if any. */
+void unio_nvme_vec_free(struct unio_nvme_cmd *c);
 int unio_nvme_process_cqes(struct unio_nvme_ring *nr);
 
 #define unio_offsetofend(TYPE, FIELD) \

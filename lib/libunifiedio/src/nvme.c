@@ -253,6 +253,33 @@ static int unio_nvme_err(int ret)
 }
 
 /* nsid, LBA format, capacity, transfer limits. */
+/*
+ * What the block layer maps without a bounce copy (blk_rq_map_user_iov()):
+ * segments aligned to the queue's DMA alignment, meeting at its virtual
+ * boundary if it has one (no SGLs: PRPs), at most max_segments of them.
+ * Without a block device to ask, the strictest NVMe values.
+ */
+static void unio_nvme_gather_limits(struct unio_nvme *ns, const char *bname)
+{
+	uint64_t v;
+	char sys[PATH_MAX];
+
+	ns->dma_align = 4096;
+	ns->virt_boundary = 4095;
+	ns->max_segs = 127;
+	if (!bname[0])
+		return;
+	snprintf(sys, sizeof(sys), "/sys/class/block/%s/queue/dma_alignment", bname);
+	if (!unio_sysfs_u64(sys, &v) && v < 4096 && !(v & (v + 1)))
+		ns->dma_align = v + 1;
+	snprintf(sys, sizeof(sys), "/sys/class/block/%s/queue/virt_boundary_mask", bname);
+	if (!unio_sysfs_u64(sys, &v) && !(v & (v + 1)))
+		ns->virt_boundary = v;
+	snprintf(sys, sizeof(sys), "/sys/class/block/%s/queue/max_segments", bname);
+	if (!unio_sysfs_u64(sys, &v) && v && v <= UINT16_MAX)
+		ns->max_segs = v;
+}
+
 static int unio_nvme_discover(struct unio_nvme *ns, const struct unio_nvme_paths *p)
 {
 	struct nvme_id_ctrl *ctrl;
@@ -328,11 +355,14 @@ static int unio_nvme_discover(struct unio_nvme *ns, const struct unio_nvme_paths
 		    (wz >> ns->lba_shift) < NVME_MAX_NLB)
 			ns->max_wz_lbas = wz >> ns->lba_shift;
 	}
+	unio_nvme_gather_limits(ns, p->bname);
 	return 0;
 }
 
 static void unio_nvme_ring_free(struct unio_nvme_ring *nr)
 {
+	for (uint32_t i = 0; i < nr->nr_cmds; i++)
+		unio_nvme_vec_free(&nr->cmds[i]);
 	unio_uop_fini(nr);
 	io_uring_queue_exit(&nr->ring);
 	free(nr->br_mem);
@@ -548,6 +578,9 @@ UNIO_API int unio_nvme_get_info(const struct unio_nvme *ns,
 	info->max_transfer = ns->max_transfer;
 	info->queue_depth = ns->queue_depth;
 	info->flags = ns->flags;
+	info->dma_align = ns->dma_align;
+	info->max_segs = ns->max_segs;
+	info->gather_flags = ns->virt_boundary ? 0 : UNIO_NVME_GATHER_SGL;
 	strcpy(info->char_dev, ns->char_dev);
 	strcpy(info->block_dev, ns->block_dev);
 	return 0;

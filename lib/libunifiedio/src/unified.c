@@ -280,14 +280,16 @@ static void unio_nvme_prep_piece(struct unio_nvme_cmd *c, uint32_t idx,
 				 struct io_uring_sqe *sqe)
 {
 	struct unio_nvme *ns = c->ns;
+	const struct unio_nvme_vec *v = c->vec;
 	struct nvme_uring_cmd *cmd;
-	uint64_t first = (uint64_t)c->issued * c->piece_lbas;
-	uint32_t nlb = c->nlb - first < c->piece_lbas ? c->nlb - first : c->piece_lbas;
+	uint64_t first = v ? v->lba[c->issued] : (uint64_t)c->issued * c->piece_lbas;
+	uint32_t nlb = v ? v->lba[c->issued + 1] - first :
+		c->nlb - first < c->piece_lbas ? c->nlb - first : c->piece_lbas;
 	uint64_t slba = c->slba + first;
 
 	memset(sqe, 0, 128);	/* SQE128: the command lives in the second half */
 	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->cmd_op = NVME_URING_CMD_IO;
+	sqe->cmd_op = v ? NVME_URING_CMD_IO_VEC : NVME_URING_CMD_IO;
 	sqe->user_data = (uint64_t)idx << 32 | c->issued;
 	if (ns->file_index >= 0) {
 		sqe->fd = ns->file_index;
@@ -298,10 +300,21 @@ static void unio_nvme_prep_piece(struct unio_nvme_cmd *c, uint32_t idx,
 	cmd = (struct nvme_uring_cmd *)sqe->cmd;
 	cmd->opcode = c->opcode;
 	cmd->nsid = ns->nsid;
-	if (c->opcode == UNIFIED_IO_NVME_READ || c->opcode == UNIFIED_IO_NVME_WRITE) {
+	if (v) {
+		/*
+		 * The kernel reads the iovecs when it issues the piece, and
+		 * again if io-wq issues it after -EAGAIN: they stay until the
+		 * command is reaped.
+		 */
+		cmd->addr = (uintptr_t)&v->iov[v->first[c->issued]];
+		cmd->data_len = v->first[c->issued + 1] - v->first[c->issued];
+	} else if (c->opcode == UNIFIED_IO_NVME_READ ||
+		   c->opcode == UNIFIED_IO_NVME_WRITE) {
 		cmd->addr = (uintptr_t)unio_data_ptr(&ns->r->q,
 						     c->addr + (first << ns->lba_shift));
 		cmd->data_len = nlb << ns->lba_shift;
+	}
+	if (c->opcode == UNIFIED_IO_NVME_READ || c->opcode == UNIFIED_IO_NVME_WRITE) {
 		if (!(ns->flags & UNIO_NVME_F_NO_FIXED)) {
 			sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
 			sqe->buf_index = 0;
@@ -650,6 +663,198 @@ UNIO_API int unio_submit_descs(struct unio_region *r,
 	return ret ? ret : -EBUSY;
 }
 
+void unio_nvme_vec_free(struct unio_nvme_cmd *c)
+{
+	if (!c->vec)
+		return;
+	free(c->vec->iov);
+	free(c->vec->first);
+	free(c->vec->lba);
+	free(c->vec);
+	c->vec = NULL;
+}
+
+/* Memory segments [@p, @p + @len) can take: one per page, at worst. */
+static uint32_t unio_pages(uintptr_t p, uint32_t len)
+{
+	return (p + len - 1) / 4096 - p / 4096 + 1;
+}
+
+/*
+ * Planning a gather: the iovecs so far, and the current piece's iovecs,
+ * block-layer segments (one per page touched, at worst: the data area's
+ * pages need not be contiguous) and bytes.
+ */
+struct unio_gather {
+	uint32_t nr_iov;
+	uint32_t last_len;	/* length of iov[nr_iov - 1] */
+	uint32_t piece_iovs;
+	uint32_t piece_segs;
+	uint32_t piece_bytes;
+	unsigned int si;	/* next byte: segs[si], offset so */
+	uint32_t so;
+};
+
+/*
+ * Add one block of the segments to the current piece. -EOPNOTSUPP when two
+ * of its iovecs would meet off the queue's virtual boundary (PRPs): the
+ * kernel would bounce the whole command through a copy.
+ */
+static int unio_gather_block(struct unio_region *r, const struct unio_nvme *ns,
+			     const struct unio_seg *segs, struct unio_nvme_vec *v,
+			     struct unio_gather *g)
+{
+	uint32_t want = ns->lba_size;
+
+	while (want) {
+		uint32_t take = segs[g->si].len - g->so;
+		uintptr_t p = (uintptr_t)unio_data_ptr(&r->q, segs[g->si].off + g->so);
+		struct iovec *last = g->piece_iovs ? &v->iov[g->nr_iov - 1] : NULL;
+		uintptr_t end = last ? (uintptr_t)last->iov_base + last->iov_len : 0;
+
+		if (take > want)
+			take = want;
+		if (last && end == p) {
+			uintptr_t base = (uintptr_t)last->iov_base;
+
+			g->piece_segs -= unio_pages(base, last->iov_len);
+			last->iov_len += take;
+			g->piece_segs += unio_pages(base, last->iov_len);
+		} else {
+			if (last && ((p | end) & ns->virt_boundary))
+				return -EOPNOTSUPP;
+			v->iov[g->nr_iov].iov_base = (void *)p;
+			v->iov[g->nr_iov].iov_len = take;
+			g->nr_iov++;
+			g->piece_iovs++;
+			g->piece_segs += unio_pages(p, take);
+		}
+		g->piece_bytes += take;
+		want -= take;
+		g->so += take;
+		if (g->so == segs[g->si].len) {
+			g->si++;
+			g->so = 0;
+		}
+	}
+	g->last_len = v->iov[g->nr_iov - 1].iov_len;
+	return 0;
+}
+
+/*
+ * Plan a gather of @nlb blocks into pieces: block by block into the current
+ * piece while it stays within the namespace's transfer size, segment count
+ * and UIO_MAXIOV iovecs, so that the kernel maps each piece as it is; a
+ * block that does not fit starts the next piece (a segment across the
+ * boundary goes in both). The number of pieces, -EINVAL when one block alone
+ * is more than a command takes, or -EOPNOTSUPP (unio_gather_block()).
+ */
+static int unio_gather_plan(struct unio_region *r, const struct unio_nvme *ns,
+			    const struct unio_seg *segs, uint32_t nlb,
+			    struct unio_nvme_vec *v)
+{
+	struct unio_gather g = {}, save;
+	uint32_t piece = 0;
+	int ret;
+
+	v->first[0] = 0;
+	v->lba[0] = 0;
+	for (uint32_t b = 0; b < nlb; b++) {
+		save = g;
+		ret = unio_gather_block(r, ns, segs, v, &g);
+		if (!ret && g.piece_bytes <= ns->max_transfer &&
+		    g.piece_segs <= ns->max_segs && g.piece_iovs <= UIO_MAXIOV)
+			continue;
+		if (!save.piece_bytes)
+			return ret ? ret : -EINVAL;
+		/* Take the block back out, close the piece, and add it anew. */
+		g = save;
+		if (g.nr_iov)
+			v->iov[g.nr_iov - 1].iov_len = g.last_len;
+		v->first[++piece] = g.nr_iov;
+		v->lba[piece] = b;
+		g.piece_iovs = g.piece_segs = g.piece_bytes = 0;
+		ret = unio_gather_block(r, ns, segs, v, &g);
+		if (ret)
+			return ret;
+		if (g.piece_bytes > ns->max_transfer || g.piece_segs > ns->max_segs ||
+		    g.piece_iovs > UIO_MAXIOV)
+			return -EINVAL;
+	}
+	v->first[++piece] = g.nr_iov;
+	v->lba[piece] = nlb;
+	return piece;
+}
+
+UNIO_API int unio_nvme_writev(struct unio_region *r, uint32_t nsid,
+			      const struct unio_seg *segs, unsigned int nr_segs,
+			      uint64_t slba, uint64_t user_data)
+{
+	struct unio_nvme_vec *v;
+	struct unio_nvme_cmd *c;
+	struct unio_nvme *ns;
+	uint64_t total = 0;
+	uint32_t nlb, idx;
+	int ret;
+
+	if (!r || !r->map || !segs || !nr_segs || nr_segs > UNIO_NVME_WRITEV_MAX_SEGS)
+		return -EINVAL;
+	ns = unio_nvme_lookup(r->nvme, nsid);
+	if (!ns)
+		return -EINVAL;
+	for (unsigned int i = 0; i < nr_segs; i++) {
+		const struct unio_seg *s = &segs[i];
+
+		if (s->resv || !s->len || s->off > r->q.data_size ||
+		    s->len > r->q.data_size - s->off ||
+		    (s->off | s->len) % ns->dma_align)
+			return -EINVAL;
+		total += s->len;
+	}
+	if (total % ns->lba_size || total > INT32_MAX)
+		return -EINVAL;
+	nlb = total >> ns->lba_shift;
+	if (slba + nlb < slba)
+		return -EINVAL;
+	if (r->nvme->free_head == UNIO_NVME_NIL)
+		return -EBUSY;
+
+	/* A block boundary inside a segment splits it: nlb more at most. */
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->iov = calloc((size_t)nr_segs + nlb, sizeof(*v->iov));
+	v->first = calloc((size_t)nlb + 1, sizeof(*v->first));
+	v->lba = calloc((size_t)nlb + 1, sizeof(*v->lba));
+	ret = -ENOMEM;
+	if (v->iov && v->first && v->lba)
+		ret = unio_gather_plan(r, ns, segs, nlb, v);
+	if (ret < 0) {
+		struct unio_nvme_cmd tmp = { .vec = v };
+
+		unio_nvme_vec_free(&tmp);
+		return ret;
+	}
+
+	idx = r->nvme->free_head;
+	c = &r->nvme->cmds[idx];
+	r->nvme->free_head = c->next;
+	memset(c, 0, sizeof(*c));
+	c->ns = ns;
+	c->vec = v;
+	c->user_data = user_data;
+	c->addr = segs[0].off;
+	c->slba = slba;
+	c->nlb = nlb;
+	c->opcode = UNIFIED_IO_NVME_WRITE;
+	c->bytes = total;
+	c->nr_pieces = ret;
+	r->nvme->unreaped++;
+	unio_fifo_push(r->nvme->cmds, &ns->bl_head, &ns->bl_tail, idx);
+	unio_nvme_pump(r->nvme);
+	return 0;
+}
+
 /* Free entries of a slot list (command or region-operation slots), up to @want. */
 static uint32_t unio_free_count(uint32_t head, const void *base, size_t stride,
 				size_t next_off, uint32_t want)
@@ -806,6 +1011,7 @@ static bool unio_pop_nvme_done(struct unio_region *r, struct unified_io_cqe *out
 	out->flags = c->err == -EIO ? c->status : 0;
 	out->addr = c->addr;
 	out->opcode = UNIFIED_IO_OP_NVME;
+	unio_nvme_vec_free(c);
 	c->ns = NULL;
 	c->next = nr->free_head;
 	nr->free_head = idx;
