@@ -10,6 +10,7 @@
  * into consecutive blocks. Each test uses its own range of the namespace.
  */
 #include <linux/fs.h>
+#include <sys/mount.h>
 #include <linux/nvme_ioctl.h>
 #include <sys/stat.h>
 
@@ -871,6 +872,86 @@ static void __check_poison(struct __test_metadata *_metadata, int bdev,
 	__check_poison(_metadata, self->bdev, &self->info, slba, len)
 
 /*
+ * The kernel's bounce copy for passthrough (blk_rq_map_user_iov() falling
+ * back to bio_copy_user_iov(), whose write side is bio_copy_from_iter()),
+ * counted by a kprobe event: -1 where tracefs or kprobe events are missing.
+ */
+#define TRACEFS		"/sys/kernel/tracing"
+#define BOUNCE_EVENT	"unio_nvme_bounce"
+
+static int tracefs_write(const char *file, const char *text)
+{
+	char path[128];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), TRACEFS "/%s", file);
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static void bounce_probe_off(void)
+{
+	tracefs_write("events/kprobes/" BOUNCE_EVENT "/enable", "0");
+	tracefs_write("kprobe_events", "-:" BOUNCE_EVENT "\n");
+}
+
+static bool bounce_probe_on(void)
+{
+	if (access(TRACEFS "/kprobe_events", W_OK))
+		mount("nodev", TRACEFS, "tracefs", 0, NULL);
+	bounce_probe_off();
+	return !tracefs_write("kprobe_events",
+			      "p:" BOUNCE_EVENT " bio_copy_from_iter\n") &&
+	       !tracefs_write("events/kprobes/" BOUNCE_EVENT "/enable", "1");
+}
+
+static long bounce_hits(void)
+{
+	char line[256], name[128];
+	long hits = -1, h;
+	FILE *f = fopen(TRACEFS "/kprobe_profile", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %ld", name, &h) == 2 &&
+		    !strcmp(name, BOUNCE_EVENT))
+			hits = h;
+	fclose(f);
+	return hits;
+}
+
+/*
+ * A passthrough WRITE from a buffer 2 bytes off the DMA alignment: the
+ * kernel bounces it through a copy. The probe's positive control.
+ */
+static void __bounced_write(struct __test_metadata *_metadata, const char *chr,
+			    const struct unio_nvme_info *info, __u64 slba)
+{
+	struct nvme_passthru_cmd64 cmd = {};
+	__u8 *buf = aligned(2 * info->lba_size);
+	int fd = open(chr, O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, buf);
+	memset(buf, POISON, 2 * info->lba_size);
+	cmd.opcode = UNIFIED_IO_NVME_WRITE;
+	cmd.nsid = info->nsid;
+	cmd.addr = (uintptr_t)buf + 2;
+	cmd.data_len = info->lba_size;
+	cmd.cdw10 = (__u32)slba;
+	cmd.cdw11 = (__u32)(slba >> 32);
+	EXPECT_EQ(0, ioctl(fd, NVME_IOCTL_IO64_CMD, &cmd)) TH_LOG("%s", strerror(errno));
+	free(buf);
+	close(fd);
+}
+
+/*
  * unio_nvme_writev(): MSS-sized chunks (1448 bytes, as TCP delivers at MTU
  * 1500) scattered over the buffers land on consecutive blocks as the stream
  * they were, every block written once, the tail block padded by a shorter
@@ -887,6 +968,8 @@ TEST_F_TIMEOUT(nvme, writev_gather, 120)
 	struct unio_seg segs[100];
 	struct unio_region *r2;
 	struct unio_nvme *ns2;
+	long hits;
+	bool probe;
 
 	EXPECT_EQ(4U, self->info.dma_align);
 	EXPECT_LT(0U, self->info.max_segs);
@@ -896,9 +979,21 @@ TEST_F_TIMEOUT(nvme, writev_gather, 120)
 	poison(slba, total + lba);
 	memset(self->data, 0, DATA_SIZE);
 	scatter(self->data, segs, n, chunk, total - (n - 1) * chunk, 64, 0x9a7e);
+	probe = bounce_probe_on();
+	if (!probe)
+		TH_LOG("no kprobe events: the kernel's bounce copies are not counted");
+	hits = probe ? bounce_hits() : -1;
 	EXPECT_EQ((int)total, writev_one(self->r, segs, n, slba));
 	expect_no_cqe(self->r);
 	check_stream(slba, total, 0x9a7e);
+	/* Not one byte through the kernel's bounce buffer; its control does. */
+	if (probe) {
+		EXPECT_EQ(hits, bounce_hits());
+		__bounced_write(_metadata, self->chr_path, &self->info, slba + total / lba);
+		EXPECT_LT(hits, bounce_hits());
+		bounce_probe_off();
+		poison(slba + total / lba, lba);
+	}
 
 	/* No fixed buffer: the kernel pins the data area's pages instead. */
 	ASSERT_EQ(0, make_region(&r2, 16));
