@@ -305,9 +305,10 @@ struct unio_nvme_info {
 /*
  * The queue has no virtual boundary (the controller takes SGLs), so one
  * command gathers segments that start and end anywhere @dma_align allows.
- * Without it unio_nvme_writev() takes only segments that meet at 4 KiB
- * boundaries (PRPs) and refuses the rest with -EOPNOTSUPP: the kernel would
- * copy them through a bounce buffer.
+ * Without it (PRPs) two segments meet inside one command only at a 4 KiB
+ * boundary: unio_nvme_writev() starts a new command where they meet at a
+ * block boundary, and refuses with -EOPNOTSUPP a write where they meet off
+ * it inside a block (the kernel would copy it through a bounce buffer).
  */
 #define UNIO_NVME_GATHER_SGL	(1U << 0)
 
@@ -335,8 +336,8 @@ struct unio_seg {
  * UNIO_NVME_WRITEV_MAX_SEGS, a segment outside the data area, empty, or
  * misaligned to dma_align, a total that is not a multiple of the LBA size
  * or above INT32_MAX, non-zero resv, a block made of more segments than a
- * command takes), -EOPNOTSUPP when the queue cannot gather such
- * segments without copying (no UNIO_NVME_GATHER_SGL), -EBUSY when every
+ * command takes), -EOPNOTSUPP when two segments meet inside a block off
+ * the queue's virtual boundary (no UNIO_NVME_GATHER_SGL), -EBUSY when every
  * command slot is taken (reap first), -ENOMEM.
  */
 #define UNIO_NVME_WRITEV_MAX_SEGS	65536

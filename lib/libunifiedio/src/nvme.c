@@ -252,7 +252,6 @@ static int unio_nvme_err(int ret)
 	return ret ? -EIO : 0;
 }
 
-/* nsid, LBA format, capacity, transfer limits. */
 /*
  * What the block layer maps without a bounce copy (blk_rq_map_user_iov()):
  * segments aligned to the queue's DMA alignment, meeting at its virtual
@@ -270,7 +269,7 @@ static void unio_nvme_gather_limits(struct unio_nvme *ns, const char *bname)
 	if (!bname[0])
 		return;
 	snprintf(sys, sizeof(sys), "/sys/class/block/%s/queue/dma_alignment", bname);
-	if (!unio_sysfs_u64(sys, &v) && v < 4096 && !(v & (v + 1)))
+	if (!unio_sysfs_u64(sys, &v) && v < (1U << 20) && !(v & (v + 1)))
 		ns->dma_align = v + 1;
 	snprintf(sys, sizeof(sys), "/sys/class/block/%s/queue/virt_boundary_mask", bname);
 	if (!unio_sysfs_u64(sys, &v) && !(v & (v + 1)))
@@ -280,6 +279,7 @@ static void unio_nvme_gather_limits(struct unio_nvme *ns, const char *bname)
 		ns->max_segs = v;
 }
 
+/* nsid, LBA format, capacity, transfer limits. */
 static int unio_nvme_discover(struct unio_nvme *ns, const struct unio_nvme_paths *p)
 {
 	struct nvme_id_ctrl *ctrl;
@@ -361,10 +361,17 @@ static int unio_nvme_discover(struct unio_nvme *ns, const struct unio_nvme_paths
 
 static void unio_nvme_ring_free(struct unio_nvme_ring *nr)
 {
-	for (uint32_t i = 0; i < nr->nr_cmds; i++)
-		unio_nvme_vec_free(&nr->cmds[i]);
 	unio_uop_fini(nr);
 	io_uring_queue_exit(&nr->ring);
+	/*
+	 * A gather's iovecs are read again when io-wq issues a piece after
+	 * -EAGAIN, and the ring's exit cancels its requests asynchronously:
+	 * a plan with pieces still in flight (a broken ring) is left, not
+	 * freed under the kernel.
+	 */
+	for (uint32_t i = 0; i < nr->nr_cmds; i++)
+		if (nr->cmds[i].done == nr->cmds[i].issued)
+			unio_nvme_vec_free(&nr->cmds[i]);
 	free(nr->br_mem);
 	free(nr->uops);
 	free(nr->cmds);

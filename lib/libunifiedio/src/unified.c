@@ -714,6 +714,9 @@ static int unio_gather_block(struct unio_region *r, const struct unio_nvme *ns,
 
 		if (take > want)
 			take = want;
+		/* A cut at a block boundary keeps the DMA alignment too. */
+		if ((p | take) & (ns->dma_align - 1))
+			return -EINVAL;
 		if (last && end == p) {
 			uintptr_t base = (uintptr_t)last->iov_base;
 
@@ -786,6 +789,21 @@ static int unio_gather_plan(struct unio_region *r, const struct unio_nvme *ns,
 	return piece;
 }
 
+/* Give back what a plan of @pieces pieces does not use (never fails). */
+static void unio_gather_trim(struct unio_nvme_vec *v, uint32_t pieces)
+{
+	struct iovec *iov = realloc(v->iov, v->first[pieces] * sizeof(*iov));
+	uint32_t *first = realloc(v->first, (pieces + 1) * sizeof(*first));
+	uint64_t *lba = realloc(v->lba, (pieces + 1) * sizeof(*lba));
+
+	if (iov)
+		v->iov = iov;
+	if (first)
+		v->first = first;
+	if (lba)
+		v->lba = lba;
+}
+
 UNIO_API int unio_nvme_writev(struct unio_region *r, uint32_t nsid,
 			      const struct unio_seg *segs, unsigned int nr_segs,
 			      uint64_t slba, uint64_t user_data)
@@ -816,8 +834,6 @@ UNIO_API int unio_nvme_writev(struct unio_region *r, uint32_t nsid,
 	nlb = total >> ns->lba_shift;
 	if (slba + nlb < slba)
 		return -EINVAL;
-	if (r->nvme->free_head == UNIO_NVME_NIL)
-		return -EBUSY;
 
 	/* A block boundary inside a segment splits it: nlb more at most. */
 	v = calloc(1, sizeof(*v));
@@ -829,12 +845,16 @@ UNIO_API int unio_nvme_writev(struct unio_region *r, uint32_t nsid,
 	ret = -ENOMEM;
 	if (v->iov && v->first && v->lba)
 		ret = unio_gather_plan(r, ns, segs, nlb, v);
+	if (ret >= 0 && r->nvme->free_head == UNIO_NVME_NIL)
+		ret = -EBUSY;
 	if (ret < 0) {
 		struct unio_nvme_cmd tmp = { .vec = v };
 
 		unio_nvme_vec_free(&tmp);
 		return ret;
 	}
+	/* The plan is worst case until here: keep what it uses. */
+	unio_gather_trim(v, ret);
 
 	idx = r->nvme->free_head;
 	c = &r->nvme->cmds[idx];
