@@ -6,8 +6,9 @@
  * patterns checked against O_DIRECT on the block device, queue depths,
  * split transfers, flush and write zeroes, NVMe and validation errors,
  * mixed module/NVMe batches, the command table limit,
- * UNIO_NVME_F_NO_FIXED, and unio_nvme_writev()'s gather of scattered chunks
- * into consecutive blocks. Each test uses its own range of the namespace.
+ * UNIO_NVME_F_NO_FIXED, unio_nvme_writev()'s gather of scattered chunks
+ * into consecutive blocks, and streams (unio_stream_*) stored contiguously
+ * with alignment copies counted. Each test uses its own range of the namespace.
  */
 #include <linux/fs.h>
 #include <sys/mount.h>
@@ -837,11 +838,14 @@ static void __check_stream(struct __test_metadata *_metadata, int bdev,
 #define check_stream(slba, len, seed) \
 	__check_stream(_metadata, self->bdev, &self->info, slba, len, seed)
 
-/* POISON over [slba, +len) through the block device. */
+/* POISON over [slba, +len) through the block device, whole blocks. */
 static void __poison(struct __test_metadata *_metadata, int bdev,
 		     const struct unio_nvme_info *info, __u64 slba, __u32 len)
 {
-	__u8 *buf = aligned(len);
+	__u8 *buf;
+
+	len = (len + info->lba_size - 1) / info->lba_size * info->lba_size;
+	buf = aligned(len);
 
 	ASSERT_NE(NULL, buf);
 	memset(buf, POISON, len);
@@ -1202,6 +1206,263 @@ TEST_F_TIMEOUT(nvme, writev_slots, 120)
 	expect_no_cqe(r2);
 	unio_nvme_close(ns2);
 	unio_region_destroy(r2);
+}
+
+/* The stream's bounce range: the data area's last MiB. */
+#define BOUNCE_OFF	(DATA_SIZE - (1ULL << 20))
+
+/*
+ * Append @n chunks (their user_data: the index) to @st, taking what is
+ * given back as it goes, and end it; every chunk comes back once, in order.
+ */
+static void __stream_all(struct __test_metadata *_metadata, struct unio_stream *st,
+			 const struct unio_seg *segs, unsigned int n)
+{
+	uint64_t done[64];
+	unsigned int back = 0;
+	int ret;
+
+	for (unsigned int i = 0; i < n; i++) {
+		ret = unio_stream_append(st, segs[i].off, segs[i].len, i);
+		if (ret == -ENOBUFS) {
+			/* The bounce ring is full: let the writes finish. */
+			ASSERT_EQ(0, unio_stream_sync(st, 0, REAP_NS));
+			ret = unio_stream_append(st, segs[i].off, segs[i].len, i);
+		}
+		ASSERT_EQ(0, ret) TH_LOG("append %u: %s", i, strerror(-ret));
+		ret = unio_stream_done(st, done, 64);
+		ASSERT_LE(0, ret);
+		for (int k = 0; k < ret; k++)
+			ASSERT_EQ(back++, done[k]);
+	}
+	ASSERT_EQ(0, unio_stream_sync(st, UNIO_STREAM_SYNC_END, REAP_NS));
+	while ((ret = unio_stream_done(st, done, 64)) > 0)
+		for (int k = 0; k < ret; k++)
+			ASSERT_EQ(back++, done[k]);
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ(n, back);
+	EXPECT_EQ(-EPIPE, unio_stream_append(st, segs[0].off, segs[0].len, 0));
+}
+
+#define stream_all(st, segs, n) __stream_all(_metadata, st, segs, n)
+
+/* The drive holds the stream @seed, @len bytes from @slba, zeros to a block. */
+static void __check_padded(struct __test_metadata *_metadata, int bdev,
+			   const struct unio_nvme_info *info, __u64 slba,
+			   __u32 len, __u64 seed)
+{
+	__u32 lba = info->lba_size, padded = (len + lba - 1) / lba * lba;
+	__u8 *buf = aligned(padded + lba);
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ((ssize_t)(padded + lba), pread(bdev, buf, padded + lba, slba * lba));
+	check(buf, len, seed, 0, "the stored stream");
+	for (__u32 i = len; i < padded + lba; i++) {
+		if (buf[i] != (i < padded ? 0 : POISON)) {
+			EXPECT_EQ(i < padded ? 0 : POISON, buf[i])
+				TH_LOG("byte %u of the padded stream (%u bytes)", i, len);
+			break;
+		}
+	}
+	free(buf);
+}
+
+#define check_padded(slba, len, seed) \
+	__check_padded(_metadata, self->bdev, &self->info, slba, len, seed)
+
+/*
+ * A stream of MSS-sized chunks scattered over the buffers: on the drive as
+ * it was sent, written once (drive bytes = the stream padded to a block),
+ * no byte copied by the library or the kernel, in writes of write_bytes,
+ * every chunk given back once its bytes are on the drive.
+ */
+TEST_F_TIMEOUT(nvme, stream_contiguous, 120)
+{
+	const __u32 lba = self->info.lba_size, chunk = 1448;
+	const unsigned int n = 1000;
+	const __u32 total = n * chunk - 100;
+	UNIO_STREAM_OPTS(so, .write_bytes = 64 << 10, .bounce_off = BOUNCE_OFF,
+			 .bounce_len = 1 << 20);
+	struct unio_seg *segs = calloc(n, sizeof(*segs));
+	__u64 slba = area(&self->info, 14);
+	struct unio_stream_info si;
+	struct unio_stream *st;
+	bool probe = bounce_probe_on();
+	long hits = probe ? bounce_hits() : -1;
+
+	ASSERT_NE(NULL, segs);
+	poison(slba, total + 2 * lba);
+	memset(self->data, 0, DATA_SIZE);
+	scatter(self->data, segs, n, chunk, chunk - 100, 100, 0x57e);
+	ASSERT_EQ(0, unio_stream_open(self->r, slba, (total + lba) / lba + 1, &so, &st));
+	stream_all(st, segs, n);
+	ASSERT_EQ(0, unio_stream_get_info(st, &si));
+	EXPECT_EQ(total, si.appended);
+	EXPECT_EQ(total, si.durable);
+	EXPECT_EQ((total + lba - 1) / lba * lba, si.drive_bytes);
+	EXPECT_EQ(si.drive_bytes - total, si.pad_bytes);
+	EXPECT_EQ(0U, si.copied_bytes);
+	/* Writes of 64 KiB, then the whole blocks left, then the last one. */
+	EXPECT_EQ(total / (64 << 10) + !!(total % (64 << 10) / lba) + !!(total % lba),
+		  si.writes);
+	EXPECT_LE(si.writes, si.commands);
+	EXPECT_EQ(0, si.err);
+	unio_stream_close(st);
+	expect_no_cqe(self->r);
+	check_padded(slba, total, 0x57e);
+	if (probe) {
+		EXPECT_EQ(hits, bounce_hits());
+		bounce_probe_off();
+	}
+	free(segs);
+}
+
+/*
+ * Chunks off the DMA alignment are copied, and only as far as needed: one
+ * chunk 2 bytes off (that chunk alone); an MSS that is not a multiple of 4
+ * (every chunk, counted), through a bounce ring smaller than the stream, so
+ * that it wraps and appending waits for the writes.
+ */
+TEST_F_TIMEOUT(nvme, stream_misaligned, 120)
+{
+	const __u32 lba = self->info.lba_size;
+	const unsigned int n = 300;
+	UNIO_STREAM_OPTS(so, .write_bytes = 16 << 10, .bounce_off = BOUNCE_OFF,
+			 .bounce_len = 2 * 4096 + 3 * 4096);
+	struct unio_seg *segs = calloc(n, sizeof(*segs));
+	__u64 slba = area(&self->info, 15);
+	struct unio_stream_info si;
+	struct unio_stream *st;
+	__u32 total = 0;
+
+	ASSERT_NE(NULL, segs);
+	/* One chunk 2 bytes into its buffer. */
+	memset(self->data, 0, DATA_SIZE);
+	scatter(self->data, segs, 40, 1448, 1448, 40, 0x3a1);
+	segs[17].off += 2;
+	for (__u32 j = 0; j < 1448; j++)
+		self->data[segs[17].off + j] = ut_pattern(0x3a1, 17 * 1448 + j);
+	total = 40 * 1448;
+	poison(slba, total + 2 * lba);
+	ASSERT_EQ(0, unio_stream_open(self->r, slba, total / lba + 2, &so, &st));
+	stream_all(st, segs, 40);
+	ASSERT_EQ(0, unio_stream_get_info(st, &si));
+	EXPECT_EQ(1448U, si.copied_bytes);
+	EXPECT_EQ(total, si.durable);
+	unio_stream_close(st);
+	check_padded(slba, total, 0x3a1);
+
+	/* An MSS of 1447 bytes: every chunk copied, the ring wrapping. */
+	memset(self->data, 0, BOUNCE_OFF);
+	scatter(self->data, segs, n, 1447, 1447, 100, 0x3a2);
+	total = n * 1447;
+	poison(slba, total + 2 * lba);
+	ASSERT_EQ(0, unio_stream_open(self->r, slba, total / lba + 2, &so, &st));
+	stream_all(st, segs, n);
+	ASSERT_EQ(0, unio_stream_get_info(st, &si));
+	EXPECT_EQ(total, si.copied_bytes);
+	EXPECT_EQ(total, si.durable);
+	EXPECT_EQ((total + lba - 1) / lba * lba, si.drive_bytes);
+	unio_stream_close(st);
+	check_padded(slba, total, 0x3a2);
+	free(segs);
+}
+
+/*
+ * A flow shorter than a block (one chunk of 100 bytes), one of 2 bytes (off
+ * the alignment: copied, padded), and one of nothing: written padded to one
+ * block, and not at all.
+ */
+TEST_F_TIMEOUT(nvme, stream_tiny, 120)
+{
+	const __u32 lba = self->info.lba_size;
+	UNIO_STREAM_OPTS(so, .bounce_off = BOUNCE_OFF, .bounce_len = 1 << 20);
+	struct unio_seg seg = { .off = 4096, .len = 100 };
+	__u64 slba = area(&self->info, 14);
+	struct unio_stream_info si;
+	struct unio_stream *st;
+
+	fill(self->data + 4096, 100, 0x71);
+	poison(slba, 2 * lba);
+	ASSERT_EQ(0, unio_stream_open(self->r, slba, 1, &so, &st));
+	stream_all(st, &seg, 1);
+	ASSERT_EQ(0, unio_stream_get_info(st, &si));
+	EXPECT_EQ(lba, si.drive_bytes);
+	EXPECT_EQ(1U, si.writes);
+	EXPECT_EQ(0U, si.copied_bytes);
+	unio_stream_close(st);
+	check_padded(slba, 100, 0x71);
+
+	seg.len = 2;
+	poison(slba, 2 * lba);
+	ASSERT_EQ(0, unio_stream_open(self->r, slba, 1, &so, &st));
+	stream_all(st, &seg, 1);
+	ASSERT_EQ(0, unio_stream_get_info(st, &si));
+	EXPECT_EQ(2U, si.copied_bytes);
+	EXPECT_EQ(lba - 2, si.pad_bytes);
+	unio_stream_close(st);
+	check_padded(slba, 2, 0x71);
+
+	poison(slba, 2 * lba);
+	ASSERT_EQ(0, unio_stream_open(self->r, slba, 1, &so, &st));
+	ASSERT_EQ(0, unio_stream_sync(st, UNIO_STREAM_SYNC_END, REAP_NS));
+	ASSERT_EQ(0, unio_stream_get_info(st, &si));
+	EXPECT_EQ(0U, si.drive_bytes);
+	EXPECT_EQ(0U, si.writes);
+	unio_stream_close(st);
+	check_stream_poison(slba, 2 * lba);
+}
+
+/* Bad arguments: each refused with its errno, the stream unharmed. */
+TEST_F_TIMEOUT(nvme, stream_invalid, 120)
+{
+	const __u32 lba = self->info.lba_size;
+	UNIO_STREAM_OPTS(so, .bounce_off = BOUNCE_OFF, .bounce_len = 1 << 20);
+	__u64 slba = area(&self->info, 14);
+	uint64_t done[4];
+	struct unio_stream_info si;
+	struct unio_stream *st;
+
+	EXPECT_EQ(-EINVAL, unio_stream_open(NULL, slba, 1, &so, &st));
+	EXPECT_EQ(-EINVAL, unio_stream_open(self->r, slba, 0, &so, &st));
+	EXPECT_EQ(-EINVAL, unio_stream_open(self->r, slba, 1, &so, NULL));
+	EXPECT_EQ(-EINVAL, unio_stream_open(self->r, self->info.nr_lbas, 1, &so, &st));
+	EXPECT_EQ(-EINVAL, unio_stream_open(self->r, 1, self->info.nr_lbas, &so, &st));
+	so.nsid = self->info.nsid + 100;
+	EXPECT_EQ(-EINVAL, unio_stream_open(self->r, slba, 1, &so, &st));
+	so.nsid = 0;
+	so.bounce_len = 2 * lba - 4;
+	EXPECT_EQ(-EINVAL, unio_stream_open(self->r, slba, 1, &so, &st));
+	so.bounce_len = 1 << 20;
+	so.bounce_off = BOUNCE_OFF + 2;
+	EXPECT_EQ(-EINVAL, unio_stream_open(self->r, slba, 1, &so, &st));
+	so.bounce_off = DATA_SIZE - 4096;
+	EXPECT_EQ(-EINVAL, unio_stream_open(self->r, slba, 1, &so, &st));
+	so.bounce_off = BOUNCE_OFF;
+	so.flags = 1;
+	EXPECT_EQ(-EINVAL, unio_stream_open(self->r, slba, 1, &so, &st));
+	so.flags = 0;
+
+	ASSERT_EQ(0, unio_stream_open(self->r, slba, 2, &so, &st));
+	EXPECT_EQ(-EINVAL, unio_stream_append(NULL, 0, 4, 0));
+	EXPECT_EQ(-EINVAL, unio_stream_append(st, 0, 0, 0));
+	EXPECT_EQ(-EINVAL, unio_stream_append(st, DATA_SIZE, 4, 0));
+	EXPECT_EQ(-EINVAL, unio_stream_append(st, DATA_SIZE - 4, 8, 0));
+	EXPECT_EQ(-ENOSPC, unio_stream_append(st, 0, 2 * lba + 4, 0));
+	EXPECT_EQ(-EINVAL, unio_stream_done(st, NULL, 1));
+	EXPECT_EQ(-EINVAL, unio_stream_sync(st, 2, 0));
+	EXPECT_EQ(-EINVAL, unio_stream_get_info(st, NULL));
+	/* Nothing of that reached the stream. */
+	ASSERT_EQ(0, unio_stream_get_info(st, &si));
+	EXPECT_EQ(0U, si.appended);
+	EXPECT_EQ(0, si.err);
+	EXPECT_EQ(0, unio_stream_append(st, 0, 2 * lba, 5));
+	ASSERT_EQ(0, unio_stream_sync(st, UNIO_STREAM_SYNC_END, REAP_NS));
+	EXPECT_EQ(1, unio_stream_done(st, done, 4));
+	EXPECT_EQ(5U, done[0]);
+	EXPECT_EQ(-EPIPE, unio_stream_append(st, 0, 4, 0));
+	unio_stream_close(st);
+	expect_no_cqe(self->r);
 }
 
 /*

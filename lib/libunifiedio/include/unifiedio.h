@@ -345,6 +345,92 @@ UNIO_API int unio_nvme_writev(struct unio_region *r, uint32_t nsid,
 			      const struct unio_seg *segs, unsigned int nr_segs,
 			      uint64_t slba, uint64_t user_data);
 
+/*
+ * A byte stream stored at consecutive blocks (since 1.8): a flow's received
+ * chunks, appended in order where they lie in the data area, go to the
+ * drive by unio_nvme_writev() in runs of whole blocks, each block written
+ * once; unio_stream_done() gives back each chunk (its @user_data) once all
+ * its bytes are on the drive, so its buffer can go back to the NIC. A chunk
+ * off the DMA alignment (or every chunk after one, until the stream is
+ * aligned again) is copied into the bounce range and counted; the end is
+ * padded with zeros to a block. The writes complete inside the library
+ * (unio_reap() or unio_stream_sync() moves them along): none reaches the
+ * caller's completions.
+ */
+struct unio_stream;
+
+/**
+ * struct unio_stream_opts - options for unio_stream_open()
+ * @sz: sizeof(struct unio_stream_opts), set by UNIO_STREAM_OPTS()
+ * @nsid: the namespace (0: the only one attached to the region)
+ * @write_bytes: write once this many bytes of whole blocks wait, and at
+ *	most this many per write (0: 256 KiB; at least one block)
+ * @bounce_off, @bounce_len: a range of the data area the caller gives the
+ *	stream for its copies and padding (at least two blocks); the caller
+ *	keeps it until unio_stream_close()
+ */
+struct unio_stream_opts {
+	size_t sz;
+	uint32_t nsid;
+	uint32_t write_bytes;
+	uint64_t bounce_off;
+	uint32_t bounce_len;
+	uint32_t flags;
+	size_t :0;
+};
+
+#define UNIO_STREAM_OPTS(NAME, ...)					\
+	struct unio_stream_opts NAME = ({				\
+		memset(&NAME, 0, sizeof(struct unio_stream_opts));	\
+		(struct unio_stream_opts){				\
+			.sz = sizeof(struct unio_stream_opts),		\
+			__VA_ARGS__					\
+		};							\
+	})
+
+/**
+ * struct unio_stream_info - a stream's counters
+ * @appended: stream bytes appended
+ * @durable: bytes [0, @durable) of the stream are on the drive
+ * @drive_bytes: bytes written to the drive, the end's padding included
+ * @copied_bytes: stream bytes copied into the bounce range (alignment)
+ * @pad_bytes: zero bytes written after the stream's end
+ * @writes: gathers (unio_nvme_writev()) issued
+ * @commands: passthrough commands they made
+ * @status: NVMe status of a write the drive failed, else 0
+ * @err: the error that stopped the stream, else 0
+ */
+struct unio_stream_info {
+	uint64_t appended;
+	uint64_t durable;
+	uint64_t drive_bytes;
+	uint64_t copied_bytes;
+	uint64_t pad_bytes;
+	uint64_t writes;
+	uint64_t commands;
+	uint16_t status;
+	uint16_t resv0;
+	int32_t err;
+	uint64_t resv[4];
+};
+
+/* unio_stream_sync(): also write the end, padded to a block. */
+#define UNIO_STREAM_SYNC_END	(1U << 0)
+
+UNIO_API int unio_stream_open(struct unio_region *r, uint64_t slba,
+			      uint64_t nr_lbas, const struct unio_stream_opts *opts,
+			      struct unio_stream **out);
+UNIO_API int unio_stream_append(struct unio_stream *s, uint64_t off,
+				uint32_t len, uint64_t user_data);
+UNIO_API int unio_stream_done(struct unio_stream *s, uint64_t *user_data,
+			      unsigned int max);
+UNIO_API int unio_stream_sync(struct unio_stream *s, uint32_t flags,
+			      uint64_t timeout_ns);
+UNIO_API int unio_stream_get_info(const struct unio_stream *s,
+				  struct unio_stream_info *info);
+UNIO_API void unio_stream_close(struct unio_stream *s);
+
+
 UNIO_API int unio_nvme_open(struct unio_region *r, const char *path,
 			    const struct unio_nvme_opts *opts,
 			    struct unio_nvme **out);

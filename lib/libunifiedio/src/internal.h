@@ -162,10 +162,13 @@ struct unio_nvme_vec {
  * @status: its NVMe status field when @err is -EIO from the drive
  * @next: link in the free list, a backlog or the done FIFO
  * @vec: unio_nvme_writev()'s pieces, NULL for a descriptor's
+ * @stream: the unio_stream whose write this is: it completes there, not
+ *	to the caller
  */
 struct unio_nvme_cmd {
 	struct unio_nvme *ns;
 	struct unio_nvme_vec *vec;
+	struct unio_stream *stream;
 	uint64_t user_data;
 	uint64_t addr;
 	uint64_t slba;
@@ -271,6 +274,13 @@ void unio_held_push_track(struct unio_region *r,
 void unio_nvme_pump(struct unio_nvme_ring *nr);
 /* unified.c: free a command's unio_nvme_writev() pieces, if any. */
 void unio_nvme_vec_free(struct unio_nvme_cmd *c);
+struct unio_nvme *unio_nvme_lookup(struct unio_nvme_ring *nr, uint32_t nsid);
+/* unified.c: queue a gather; its command count, or -errno. */
+int unio_nvme_gather(struct unio_region *r, struct unio_nvme *ns,
+		     const struct unio_seg *segs, unsigned int nr_segs,
+		     uint64_t slba, uint64_t user_data, struct unio_stream *owner);
+/* stream.c: command @idx of a stream finished: account it, free the slot. */
+void unio_nvme_stream_done(struct unio_nvme_ring *nr, uint32_t idx);
 int unio_nvme_process_cqes(struct unio_nvme_ring *nr);
 
 #define unio_offsetofend(TYPE, FIELD) \

@@ -201,8 +201,7 @@ void unio_unified_fini(struct unio_region *r)
 }
 
 /* The namespace a descriptor names: its nsid, or 0 for the only one. */
-static struct unio_nvme *unio_nvme_lookup(struct unio_nvme_ring *nr,
-					  uint32_t nsid)
+struct unio_nvme *unio_nvme_lookup(struct unio_nvme_ring *nr, uint32_t nsid)
 {
 	struct unio_nvme *found = NULL;
 
@@ -509,8 +508,12 @@ int unio_nvme_process_cqes(struct unio_nvme_ring *nr)
 			unio_fifo_pop(nr->cmds, &ns->bl_head, &ns->bl_tail);
 			c->nr_pieces = c->issued;
 		}
-		if (c->done == c->nr_pieces)
-			unio_fifo_push(nr->cmds, &nr->done_head, &nr->done_tail, idx);
+		if (c->done == c->nr_pieces) {
+			if (c->stream)
+				unio_nvme_stream_done(nr, idx);
+			else
+				unio_fifo_push(nr->cmds, &nr->done_head, &nr->done_tail, idx);
+		}
 	}
 	io_uring_cq_advance(&nr->ring, seen);
 	return seen;
@@ -804,22 +807,21 @@ static void unio_gather_trim(struct unio_nvme_vec *v, uint32_t pieces)
 		v->lba = lba;
 }
 
-UNIO_API int unio_nvme_writev(struct unio_region *r, uint32_t nsid,
-			      const struct unio_seg *segs, unsigned int nr_segs,
-			      uint64_t slba, uint64_t user_data)
+/*
+ * Queue a gather of @segs (checked against @ns) to blocks from @slba, for
+ * @owner (a stream: its completion goes there) or for the caller. The
+ * number of passthrough commands, or -errno with nothing queued.
+ */
+int unio_nvme_gather(struct unio_region *r, struct unio_nvme *ns,
+		     const struct unio_seg *segs, unsigned int nr_segs,
+		     uint64_t slba, uint64_t user_data, struct unio_stream *owner)
 {
 	struct unio_nvme_vec *v;
 	struct unio_nvme_cmd *c;
-	struct unio_nvme *ns;
 	uint64_t total = 0;
 	uint32_t nlb, idx;
 	int ret;
 
-	if (!r || !r->map || !segs || !nr_segs || nr_segs > UNIO_NVME_WRITEV_MAX_SEGS)
-		return -EINVAL;
-	ns = unio_nvme_lookup(r->nvme, nsid);
-	if (!ns)
-		return -EINVAL;
 	for (unsigned int i = 0; i < nr_segs; i++) {
 		const struct unio_seg *s = &segs[i];
 
@@ -862,6 +864,7 @@ UNIO_API int unio_nvme_writev(struct unio_region *r, uint32_t nsid,
 	memset(c, 0, sizeof(*c));
 	c->ns = ns;
 	c->vec = v;
+	c->stream = owner;
 	c->user_data = user_data;
 	c->addr = segs[0].off;
 	c->slba = slba;
@@ -872,7 +875,23 @@ UNIO_API int unio_nvme_writev(struct unio_region *r, uint32_t nsid,
 	r->nvme->unreaped++;
 	unio_fifo_push(r->nvme->cmds, &ns->bl_head, &ns->bl_tail, idx);
 	unio_nvme_pump(r->nvme);
-	return 0;
+	return ret;
+}
+
+UNIO_API int unio_nvme_writev(struct unio_region *r, uint32_t nsid,
+			      const struct unio_seg *segs, unsigned int nr_segs,
+			      uint64_t slba, uint64_t user_data)
+{
+	struct unio_nvme *ns;
+	int ret;
+
+	if (!r || !r->map || !segs || !nr_segs || nr_segs > UNIO_NVME_WRITEV_MAX_SEGS)
+		return -EINVAL;
+	ns = unio_nvme_lookup(r->nvme, nsid);
+	if (!ns)
+		return -EINVAL;
+	ret = unio_nvme_gather(r, ns, segs, nr_segs, slba, user_data, NULL);
+	return ret < 0 ? ret : 0;
 }
 
 /* Free entries of a slot list (command or region-operation slots), up to @want. */
