@@ -1413,6 +1413,109 @@ TEST_F_TIMEOUT(nvme, stream_tiny, 120)
 	check_stream_poison(slba, 2 * lba);
 }
 
+/*
+ * Every chunk copied (UNIO_STREAM_F_COPY, what a drive without SGLs gets):
+ * the exact stream, every byte counted. Then the smallest ring (two blocks)
+ * and chunks of half a block and 3 bytes off the alignment: copies wrap
+ * inside a chunk, and appending waits for the writes.
+ */
+TEST_F_TIMEOUT(nvme, stream_copy_all, 120)
+{
+	const __u32 lba = self->info.lba_size;
+	const unsigned int n = 200;
+	UNIO_STREAM_OPTS(so, .write_bytes = 32 << 10, .bounce_off = BOUNCE_OFF,
+			 .bounce_len = 64 << 10, .flags = UNIO_STREAM_F_COPY);
+	struct unio_seg *segs = calloc(n, sizeof(*segs));
+	__u64 slba = area(&self->info, 15);
+	struct unio_stream_info si;
+	struct unio_stream *st;
+	__u32 total = n * 1448, half = lba / 2 + 3;
+
+	ASSERT_NE(NULL, segs);
+	memset(self->data, 0, BOUNCE_OFF);
+	scatter(self->data, segs, n, 1448, 1448, 100, 0xc0b);
+	poison(slba, total + 2 * lba);
+	ASSERT_EQ(0, unio_stream_open(self->r, slba, total / lba + 2, &so, &st));
+	stream_all(st, segs, n);
+	ASSERT_EQ(0, unio_stream_get_info(st, &si));
+	EXPECT_EQ(total, si.copied_bytes);
+	EXPECT_EQ(total, si.durable);
+	EXPECT_EQ((total + lba - 1) / lba * lba, si.drive_bytes);
+	unio_stream_close(st);
+	check_padded(slba, total, 0xc0b);
+
+	so.flags = 0;
+	so.bounce_len = 3 * lba;	/* a block of zeros, a ring of two */
+	so.write_bytes = lba;
+	memset(self->data, 0, BOUNCE_OFF);
+	scatter(self->data, segs, n, half, half, 100, 0xc0c);
+	total = n * half;
+	poison(slba, total + 2 * lba);
+	ASSERT_EQ(0, unio_stream_open(self->r, slba, total / lba + 2, &so, &st));
+	stream_all(st, segs, n);
+	ASSERT_EQ(0, unio_stream_get_info(st, &si));
+	EXPECT_EQ(total, si.copied_bytes);
+	EXPECT_EQ(total, si.durable);
+	unio_stream_close(st);
+	check_padded(slba, total, 0xc0c);
+	free(segs);
+}
+
+/*
+ * The command table full of completions the caller has not reaped: sync
+ * says -EBUSY, the end already begun refuses more bytes (-EPIPE), and once
+ * the completions are reaped the stream ends whole. Closing a stream with
+ * writes still in a namespace's backlog (queue depth 1) waits for them.
+ */
+TEST_F_TIMEOUT(nvme, stream_busy, 120)
+{
+	const __u32 lba = self->info.lba_size;
+	UNIO_NVME_OPTS(nopts, .queue_depth = 1);
+	UNIO_STREAM_OPTS(so, .write_bytes = lba, .bounce_off = 1 << 20,
+			 .bounce_len = 1 << 20);
+	struct unio_seg seg = { .off = 0, .len = lba };
+	struct unified_io_cqe cqes[16];
+	__u64 slba = area(&self->info, 14);
+	struct unio_stream_info si;
+	struct unio_stream *st;
+	struct unio_region *r2;
+	struct unio_nvme *ns2;
+	uint64_t done[8];
+	__u8 *data;
+
+	ASSERT_EQ(0, make_region(&r2, 16));	/* 16 command slots */
+	ASSERT_EQ(0, unio_nvme_open(r2, self->chr_path, &nopts, &ns2));
+	data = unio_region_data(r2);
+	fill(data + 4096, 8 * lba, 0xb5);
+	poison(slba, 8 * lba);
+	ASSERT_EQ(0, unio_stream_open(r2, slba, 8, &so, &st));
+	/* 4 whole blocks and 2 bytes, the last chunk off the alignment. */
+	ASSERT_EQ(0, unio_stream_append(st, 4096, 4 * lba, 1));
+	ASSERT_EQ(0, unio_stream_append(st, 4096 + 4 * lba, 2, 2));
+	ASSERT_EQ(0, unio_stream_sync(st, 0, REAP_NS));
+	for (int i = 0; i < 16; i++)
+		ASSERT_EQ(0, unio_nvme_writev(r2, 0, &seg, 1, slba + 8 + i, i));
+	EXPECT_EQ(-EBUSY, unio_stream_sync(st, UNIO_STREAM_SYNC_END, REAP_NS));
+	EXPECT_EQ(-EPIPE, unio_stream_append(st, 4096, 4, 3));
+	reap_n(r2, cqes, 16);
+	ASSERT_EQ(0, unio_stream_sync(st, UNIO_STREAM_SYNC_END, REAP_NS));
+	EXPECT_EQ(2, unio_stream_done(st, done, 8));
+	unio_stream_close(st);
+	check_padded(slba, 4 * lba + 2, 0xb5);
+
+	/* Writes of one block each, queue depth 1: close waits for all. */
+	poison(slba, 9 * lba);
+	ASSERT_EQ(0, unio_stream_open(r2, slba, 8, &so, &st));
+	ASSERT_EQ(0, unio_stream_append(st, 4096, 8 * lba, 1));
+	ASSERT_EQ(0, unio_stream_get_info(st, &si));
+	EXPECT_EQ(8U, si.writes);
+	unio_stream_close(st);
+	expect_no_cqe(r2);
+	unio_nvme_close(ns2);
+	unio_region_destroy(r2);
+	__check_padded(_metadata, self->bdev, &self->info, slba, 8 * lba, 0xb5);
+}
+
 /* Bad arguments: each refused with its errno, the stream unharmed. */
 TEST_F_TIMEOUT(nvme, stream_invalid, 120)
 {
@@ -1439,7 +1542,7 @@ TEST_F_TIMEOUT(nvme, stream_invalid, 120)
 	so.bounce_off = DATA_SIZE - 4096;
 	EXPECT_EQ(-EINVAL, unio_stream_open(self->r, slba, 1, &so, &st));
 	so.bounce_off = BOUNCE_OFF;
-	so.flags = 1;
+	so.flags = 2;
 	EXPECT_EQ(-EINVAL, unio_stream_open(self->r, slba, 1, &so, &st));
 	so.flags = 0;
 

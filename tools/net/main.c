@@ -106,6 +106,9 @@ static void usage(FILE *f)
 "                       UNIFIED_IO_OP_BPF)\n"
 "      --store DEV      write every received buffer to NVMe namespace DEV by\n"
 "                       passthrough from the region, read it all back, check\n"
+"      --store-layout slots|stream  slots (default): each buffer in a slot of\n"
+"                       its own; stream (native): each flow contiguous from block\n"
+"                       flow * (blocks / flows), gathered with SGLs, no copy\n"
 "      --store-index FILE  with --store: write where each chunk lies (for\n"
 "                       send --from-nvme)\n"
 "      --expect-redact OFF:LEN[:FILL]  the sender ran --bpf-redact OFF:LEN:FILL\n"
@@ -257,6 +260,13 @@ static void report_json(FILE *f, const struct ns_report *rep)
 		jsonw_uint_field(w, "bytes_read_back", rep->store_read_bytes);
 		jsonw_uint_field(w, "submit_calls", rep->store_submits);
 		jsonw_uint_field(w, "reap_calls", rep->store_reaps);
+		jsonw_string_field(w, "layout", rep->store_stream ? "stream" : "slots");
+		jsonw_uint_field(w, "lba_size", rep->store_lba);
+		if (rep->store_stream) {
+			jsonw_uint_field(w, "nvme_commands", rep->store_commands);
+			jsonw_uint_field(w, "copied_bytes", rep->store_copied_bytes);
+			jsonw_uint_field(w, "pad_bytes", rep->store_pad_bytes);
+		}
 		jsonw_bool_field(w, "verified", rep->store_ok);
 		jsonw_string_field(w, "detail", rep->store_msg);
 		jsonw_end_object(w);
@@ -382,7 +392,14 @@ static void report_text(FILE *f, const struct ns_report *rep)
 	if (rep->bpf)
 		fprintf(f, "  bpf stats program: %" PRIu64 " buffers, %" PRIu64 " bytes\n",
 			rep->bpf_buffers, rep->bpf_bytes);
-	if (rep->store_dev)
+	if (rep->store_dev && rep->store_stream)
+		fprintf(f, "  store %s, one stream per flow: %" PRIu64 " gathers in %" PRIu64
+			" NVMe commands, %" PRIu64 " bytes written (%" PRIu64 " of them padding), %"
+			PRIu64 " copied for alignment, %" PRIu64 " bytes read back: %s\n",
+			rep->store_dev, rep->store_writes, rep->store_commands,
+			rep->store_bytes, rep->store_pad_bytes, rep->store_copied_bytes,
+			rep->store_read_bytes, rep->store_msg);
+	else if (rep->store_dev)
 		fprintf(f, "  store %s: %" PRIu64 " buffers written (%" PRIu64
 			" bytes; %" PRIu64 " submit, %" PRIu64 " reap calls), %" PRIu64
 			" bytes read back: %s\n", rep->store_dev, rep->store_writes,
@@ -570,6 +587,7 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 		{ "bpf-stats", no_argument, NULL, 'S' },
 		{ "store", required_argument, NULL, 'W' },
 		{ "store-index", required_argument, NULL, 'x' },
+		{ "store-layout", required_argument, NULL, 'Y' },
 		{ "index", required_argument, NULL, 'K' },
 		{ "expect-redact", required_argument, NULL, 'E' },
 		{ "ready", required_argument, NULL, 'R' },
@@ -653,6 +671,11 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 		case 'S': o.bpf_stats = true; break;
 		case 'W': o.store = optarg; break;
 		case 'x': o.store_index = optarg; break;
+		case 'Y':
+			if (strcmp(optarg, "slots") && strcmp(optarg, "stream"))
+				return ns_bad_value(argv, "slots or stream");
+			o.store_stream = !strcmp(optarg, "stream");
+			break;
 		case 'K': o.index = optarg; break;
 		case 'E':
 			if (ns_parse_redact(optarg, &o.redact_off, &o.redact_len, &o.redact_fill))
@@ -715,6 +738,11 @@ static int do_recv(int argc, char **argv, struct ns_report *rep, bool *json,
 	}
 	if (o.store_index && !o.store) {
 		tool_err("--store-index needs --store");
+		goto usage;
+	}
+	if (o.store_stream && (!o.store || o.mode != NS_NATIVE || o.store_index)) {
+		tool_err("--store-layout stream needs --store and --mode native, "
+			 "and has no --store-index");
 		goto usage;
 	}
 	if (!o.expect_redact != !o.index) {

@@ -141,6 +141,10 @@ struct ns_report {
 	const char *store_dev;
 	uint64_t store_writes, store_bytes, store_blocks, store_read_bytes;
 	uint64_t store_submits, store_reaps;	/* library calls of the writes */
+	bool store_stream;			/* --store-layout stream */
+	uint32_t store_lba;			/* the namespace's block size */
+	uint64_t store_commands;		/* NVMe commands of the writes */
+	uint64_t store_copied_bytes, store_pad_bytes;
 	bool store_ok;
 	char store_msg[256];
 	char ifname[32];
@@ -189,6 +193,7 @@ struct ns_recv_opts {
 	uint32_t wait_usecs;		/* --armed: COMPLETE's timeout */
 	bool bpf_stats;
 	const char *store;
+	bool store_stream;		/* --store-layout stream */
 	const char *ready;
 	unsigned int timeout_s;
 	bool quiet;
@@ -301,6 +306,15 @@ int ns_store_add(struct ns_recv *rc, struct ns_flow *f, uint64_t buf_off,
 		 uint64_t chunk_off, uint32_t len, uint64_t stream_off);
 /* Write every queued buffer and wait for the writes. */
 int ns_store_flush(struct ns_recv *rc);
+/*
+ * The same; with --store-layout stream the buffers whose bytes are all on
+ * the drive then go to @give_back (ns_store_add() took them: the caller
+ * gives back none itself).
+ */
+int ns_store_flush_to(struct ns_recv *rc, int (*give_back)(void *, uint64_t),
+		      void *arg);
+/* The store keeps the buffers it was given until their bytes are stored. */
+bool ns_store_holds_buffers(const struct ns_recv *rc);
 /* Read everything back into buffers @owner holds and check it. */
 int ns_store_verify(struct ns_recv *rc, const uint64_t *bufs, unsigned int nbufs);
 /* --store-index: the index of a verified store, for send --from-nvme. */

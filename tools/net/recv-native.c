@@ -139,6 +139,11 @@ static int ns_native_give_back(struct ns_native *nn, uint64_t off)
 	return 0;
 }
 
+static int ns_native_stored(void *arg, uint64_t off)
+{
+	return ns_native_give_back(arg, off);
+}
+
 /*
  * Push what fits to the refill ring and publish it: no system call. Not
  * bound (--no-bind): FREE descriptors instead, which go to the kernel with
@@ -235,9 +240,12 @@ static int ns_native_cqe(struct ns_recv *rc, struct ns_native *nn,
 	}
 	if (!cqe->res)		/* dropped by the BPF chain: already recycled */
 		return 0;
-	ret = ns_native_give_back(nn, cqe->addr);
-	if (ret)
-		return ret;
+	/* A stream store gives the buffer back once its bytes are stored. */
+	if (!ns_store_holds_buffers(rc)) {
+		ret = ns_native_give_back(nn, cqe->addr);
+		if (ret)
+			return ret;
+	}
 	soff = f->stream_off;
 	ns_flow_consume(f, unio_data_ptr(rc->q, cqe->addr), cqe->res);
 	rep->chunks++;
@@ -294,7 +302,7 @@ static int ns_native_poll_loop(struct ns_recv *rc, struct ns_native *nn)
 		}
 		/* The drive has the buffers before the NIC gets them back. */
 		if (rc->store) {
-			ret = ns_store_flush(rc);
+			ret = ns_store_flush_to(rc, ns_native_stored, nn);
 			if (ret)
 				return ret;
 		}
@@ -489,7 +497,7 @@ static int ns_native_armed_loop(struct ns_recv *rc, struct ns_native *nn)
 		if (n) {
 			/* The drive has the buffers before the NIC gets them back. */
 			if (rc->store) {
-				ret = ns_store_flush(rc);
+				ret = ns_store_flush_to(rc, ns_native_stored, nn);
 				if (ret)
 					return ret;
 			}
@@ -626,6 +634,12 @@ int ns_recv_native(struct ns_recv *rc)
 		if (ret)
 			goto out;
 	}
+	/* Before NET_BIND: a stream store takes buffers in a row for copies. */
+	if (o->store) {
+		ret = ns_store_open(rc, ps);
+		if (ret)
+			goto out;
+	}
 	ret = o->no_bind ? 0 : unio_net_bind(rc->r, ifindex, o->rxq, nic_bufs, msg,
 					     sizeof(msg));
 	if (ret) {
@@ -642,11 +656,6 @@ int ns_recv_native(struct ns_recv *rc)
 	else
 		tool_info(o->quiet, "recv: region bound to %s queue %u: %u of %u buffers lent to the NIC",
 			rep->ifname, o->rxq, nic_bufs, nbufs);
-	if (o->store) {
-		ret = ns_store_open(rc, ps);
-		if (ret)
-			goto out;
-	}
 	/*
 	 * The sockets' receive buffers together at most a quarter of the lent
 	 * memory (NET_BIND in the uapi header): a segment that fills a gap

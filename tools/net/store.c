@@ -13,6 +13,14 @@
  *
  * Slots are whole buffers, so a 1448-byte TCP segment in a 4 KiB buffer
  * costs 4 KiB of the drive: a log of received buffers, not a file.
+ *
+ * --store-layout stream instead stores each flow as the byte stream it was,
+ * at a range of its own (flow i from block i * span), with libunifiedio's
+ * streams (unio_stream_*): the chunks are gathered from where the NIC put
+ * them into runs of whole blocks (SGLs, no copy), each block written once,
+ * and a buffer goes back to the NIC once all its bytes are on the drive;
+ * only bytes off the DMA alignment are copied, and counted. The read-back
+ * checks every flow's range against its stream, and the padding after it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,6 +29,9 @@
 #include <string.h>
 
 #include "netstream.h"
+
+/* --store-layout stream: bytes of contiguous buffers lent to each stream. */
+#define NS_STORE_BOUNCE_BUFS	64
 
 /* The index in memory is the index on file (netstream.h). */
 #define ns_store_entry ns_index_entry
@@ -40,7 +51,67 @@ struct ns_store {
 	unsigned int batch;		/* most commands per submit */
 	struct unified_io_desc *descs;
 	struct unified_io_cqe *cqes;
+	/* --store-layout stream */
+	bool stream;
+	uint64_t span;			/* blocks per flow */
+	uint64_t bounce[NS_STORE_BOUNCE_BUFS];
+	unsigned int nbounce;
+	uint32_t buf_shift;
+	uint16_t *refs;			/* chunks not yet on the drive, per buffer */
+	struct unio_stream *st[NS_MAX_FLOWS];
+	uint64_t done[256];
 };
+
+/*
+ * --store-layout stream: a span of the namespace per flow, and contiguous
+ * buffers of the region's free list for the streams' bounce rings (one
+ * range cut in equal parts), taken before the NIC is lent buffers, while
+ * the free list runs in order.
+ */
+static int ns_store_stream_open(struct ns_recv *rc, struct ns_store *st)
+{
+	uint64_t bs = st->slot_size, first = 0, part;
+	unsigned int run = 0, i;
+
+	st->stream = true;
+	st->buf_shift = __builtin_ctz(st->slot_size);
+	st->span = st->info.nr_lbas / rc->o->nflows;
+	st->refs = calloc(rc->q->data_size / bs, sizeof(*st->refs));
+	if (!st->refs)
+		return -ENOMEM;
+	/* A run of NS_STORE_BOUNCE_BUFS buffers in a row; the rest go back. */
+	for (i = 0; i < NS_STORE_BOUNCE_BUFS && st->nbounce < NS_STORE_BOUNCE_BUFS; i++) {
+		uint64_t off;
+
+		if (unio_buf_alloc(rc->q, NS_OWNER, &off))
+			break;
+		st->bounce[st->nbounce++] = off;
+		if (run && off == first + run * bs) {
+			run++;
+		} else {
+			first = off;
+			run = 1;
+		}
+	}
+	part = run * bs / rc->o->nflows / st->info.dma_align * st->info.dma_align;
+	if (run != st->nbounce || part < 2ULL * st->info.lba_size) {
+		tool_err("--store-layout stream: no %u buffers in a row for the bounce "
+			 "rings (%u of %u)", NS_STORE_BOUNCE_BUFS, run, st->nbounce);
+		return -ENOBUFS;
+	}
+	for (i = 0; i < rc->o->nflows; i++) {
+		UNIO_STREAM_OPTS(so, .nsid = st->info.nsid, .bounce_off = first + i * part,
+				 .bounce_len = part);
+		int ret = unio_stream_open(rc->r, (uint64_t)i * st->span, st->span, &so,
+					   &st->st[i]);
+
+		if (ret) {
+			tool_err("--store-layout stream: flow %u: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
 
 int ns_store_open(struct ns_recv *rc, uint32_t slot_size)
 {
@@ -67,6 +138,12 @@ int ns_store_open(struct ns_recv *rc, uint32_t slot_size)
 	}
 	st->slot_size = slot_size;
 	st->lbas_per_slot = slot_size / st->info.lba_size;
+	if (rc->o->store_stream) {
+		rc->store = st;
+		ret = ns_store_stream_open(rc, st);
+		if (ret)
+			return ret;
+	}
 	st->nslots = st->info.nr_lbas / st->lbas_per_slot;
 	st->batch = rc->q->cq.ring_entries / 2;
 	st->cap_pend = 1024;
@@ -78,9 +155,40 @@ int ns_store_open(struct ns_recv *rc, uint32_t slot_size)
 	if (!st->pend_buf || !st->pend_slot || !st->descs || !st->cqes)
 		return -ENOMEM;
 	rep->store_dev = rc->o->store;
-	tool_info(rc->o->quiet, "recv: --store %s: nsid %u, %u-byte blocks, %" PRIu64
-		" slots of %u bytes", st->info.char_dev, st->info.nsid,
-		st->info.lba_size, st->nslots, slot_size);
+	rep->store_stream = st->stream;
+	rep->store_lba = st->info.lba_size;
+	if (st->stream)
+		tool_info(rc->o->quiet, "recv: --store %s: nsid %u, %u-byte blocks, each flow "
+			  "a stream of up to %" PRIu64 " blocks%s", st->info.char_dev,
+			  st->info.nsid, st->info.lba_size, st->span,
+			  st->info.gather_flags & UNIO_NVME_GATHER_SGL ? " (SGL gather)" :
+			  " (no SGLs: gaps inside a block fail)");
+	else
+		tool_info(rc->o->quiet, "recv: --store %s: nsid %u, %u-byte blocks, %" PRIu64
+			" slots of %u bytes", st->info.char_dev, st->info.nsid,
+			st->info.lba_size, st->nslots, slot_size);
+	return 0;
+}
+
+/* The stream of flow @f takes the chunk, sync'ing first if its ring is full. */
+static int ns_store_stream_add(struct ns_recv *rc, struct ns_flow *f,
+			       uint64_t buf_off, uint64_t chunk_off, uint32_t len)
+{
+	struct ns_store *st = rc->store;
+	struct unio_stream *s = st->st[f->slot];
+	int ret;
+
+	ret = unio_stream_append(s, buf_off + chunk_off, len, buf_off);
+	if (ret == -ENOBUFS) {
+		ret = unio_stream_sync(s, 0, 30ULL * 1000000000);
+		if (!ret)
+			ret = unio_stream_append(s, buf_off + chunk_off, len, buf_off);
+	}
+	if (ret) {
+		tool_err("--store: flow %u: stream: %s", f->slot, strerror(-ret));
+		return ret;
+	}
+	st->refs[buf_off >> st->buf_shift]++;
 	return 0;
 }
 
@@ -90,6 +198,9 @@ int ns_store_add(struct ns_recv *rc, struct ns_flow *f, uint64_t buf_off,
 	struct ns_store *st = rc->store;
 	struct ns_store_entry *e;
 	uint64_t slot;
+
+	if (st->stream)
+		return ns_store_stream_add(rc, f, buf_off, chunk_off, len);
 
 	/* Chunks of one buffer are adjacent in a round: they share its slot. */
 	if (st->npend && st->pend_buf[st->npend - 1] == buf_off) {
@@ -149,7 +260,7 @@ static int ns_store_hold(struct ns_recv *rc, const struct unified_io_cqe *c)
  * Run @n NVMe descriptors of st->descs and check every result. The writes'
  * library calls are counted (store_submits, store_reaps), not the read-back's.
  */
-static int ns_store_run(struct ns_recv *rc, unsigned int n, bool write)
+static int ns_store_run(struct ns_recv *rc, unsigned int n, bool write, uint32_t expect)
 {
 	const char *what = write ? "write" : "read";
 	struct ns_store *st = rc->store;
@@ -178,7 +289,7 @@ static int ns_store_run(struct ns_recv *rc, unsigned int n, bool write)
 					return err;
 				continue;
 			}
-			if (c->res != (int)st->slot_size) {
+			if (c->res != (int)expect) {
 				tool_err("--store: %s of slot %" PRIu64 ": %s%s%s", what,
 				       (uint64_t)c->user_data,
 				       c->res < 0 ? strerror(-c->res) : "short",
@@ -192,12 +303,67 @@ static int ns_store_run(struct ns_recv *rc, unsigned int n, bool write)
 	return 0;
 }
 
+/*
+ * Every flow's whole blocks to the drive, and a finished flow's end padded;
+ * then the buffers whose bytes are all on the drive to @give_back.
+ */
+static int ns_store_stream_flush(struct ns_recv *rc,
+				 int (*give_back)(void *, uint64_t), void *arg)
+{
+	struct ns_store *st = rc->store;
+	int ret, n;
+
+	for (unsigned int i = 0; i < rc->nflows; i++) {
+		struct unio_stream *s = st->st[i];
+
+		rc->rep->store_submits++;
+		ret = unio_stream_sync(s, rc->flows[i].eof ? UNIO_STREAM_SYNC_END : 0,
+				       30ULL * 1000000000);
+		if (ret) {
+			struct unio_stream_info si;
+
+			unio_stream_get_info(s, &si);
+			tool_err("--store: flow %u: stream write: %s%s%s", i, strerror(-ret),
+				 si.status ? ": " : "",
+				 si.status ? unio_nvme_status_str(si.status) : "");
+			return ret;
+		}
+		while ((n = unio_stream_done(s, st->done, 256)) > 0) {
+			for (int k = 0; k < n; k++) {
+				if (--st->refs[st->done[k] >> st->buf_shift])
+					continue;
+				ret = give_back ? give_back(arg, st->done[k]) : 0;
+				if (ret)
+					return ret;
+			}
+		}
+		if (n < 0)
+			return n;
+	}
+	return 0;
+}
+
+bool ns_store_holds_buffers(const struct ns_recv *rc)
+{
+	return rc->store && rc->store->stream;
+}
+
+int ns_store_flush_to(struct ns_recv *rc, int (*give_back)(void *, uint64_t), void *arg)
+{
+	if (rc->store->stream)
+		return ns_store_stream_flush(rc, give_back, arg);
+	return ns_store_flush(rc);
+}
+
 int ns_store_flush(struct ns_recv *rc)
 {
 	struct ns_store *st = rc->store;
 	struct ns_report *rep = rc->rep;
 	unsigned int done = 0;
 	int ret;
+
+	if (st->stream)
+		return ns_store_stream_flush(rc, NULL, NULL);
 
 	while (done < st->npend) {
 		unsigned int n = st->npend - done < st->batch ? st->npend - done : st->batch;
@@ -209,7 +375,7 @@ int ns_store_flush(struct ns_recv *rc)
 			unio_prep_nvme_write(&st->descs[i], st->pend_buf[done + i],
 					     slot * st->lbas_per_slot, st->lbas_per_slot, slot);
 		}
-		ret = ns_store_run(rc, n, true);
+		ret = ns_store_run(rc, n, true, st->slot_size);
 		if (ret)
 			return ret;
 		rep->store_writes += n;
@@ -218,6 +384,86 @@ int ns_store_flush(struct ns_recv *rc)
 		done += n;
 	}
 	st->npend = 0;
+	return 0;
+}
+
+/* Read @nlb blocks from @slba into @buf (one region buffer), checked. */
+static int ns_store_read(struct ns_recv *rc, uint64_t buf, uint64_t slba, uint32_t nlb)
+{
+	struct ns_store *st = rc->store;
+
+	memset(&st->descs[0], 0, sizeof(st->descs[0]));
+	unio_prep_nvme_read(&st->descs[0], buf, slba, nlb, slba);
+	return ns_store_run(rc, 1, false, nlb * st->info.lba_size);
+}
+
+/*
+ * Every flow's range read back buffer by buffer: the stream, then zeros to
+ * the end of its last block, then what the namespace held before (not
+ * checked). Write amplification and copies into the report.
+ */
+static int ns_store_stream_verify(struct ns_recv *rc, const uint64_t *bufs)
+{
+	struct ns_store *st = rc->store;
+	struct ns_report *rep = rc->rep;
+	uint32_t bs = 1U << st->buf_shift, lba = st->info.lba_size;
+	uint64_t received = 0;
+	int ret;
+
+	/* Ends not written yet (a flow that ended with the last round). */
+	ret = ns_store_stream_flush(rc, NULL, NULL);
+	if (ret)
+		return ret;
+	for (unsigned int i = 0; i < rc->nflows; i++) {
+		const struct ns_flow *f = &rc->flows[i];
+		struct unio_stream_info si;
+		uint64_t len = f->stream_off, padded = (len + lba - 1) / lba * lba;
+
+		unio_stream_get_info(st->st[i], &si);
+		received += len;
+		rep->store_writes += si.writes;
+		rep->store_commands += si.commands;
+		rep->store_bytes += si.drive_bytes;
+		rep->store_blocks += si.drive_bytes / lba;
+		rep->store_copied_bytes += si.copied_bytes;
+		rep->store_pad_bytes += si.pad_bytes;
+		if (si.appended != len || si.durable != len) {
+			snprintf(rep->store_msg, sizeof(rep->store_msg),
+				 "flow %u: %" PRIu64 " bytes received, %" PRIu64 " appended, %"
+				 PRIu64 " on the drive", i, len, si.appended, si.durable);
+			return -EIO;
+		}
+		for (uint64_t off = 0; off < padded; off += bs) {
+			uint32_t n = padded - off < bs ? padded - off : bs;
+			const uint8_t *p = unio_data_ptr(rc->q, bufs[0]);
+			uint32_t data = len - off < n ? len - off : n;
+
+			ret = ns_store_read(rc, bufs[0], (uint64_t)i * st->span + off / lba,
+					    n / lba);
+			if (ret)
+				return ret;
+			rep->store_read_bytes += n;
+			if (!ns_flow_expect(f, off, p, data)) {
+				snprintf(rep->store_msg, sizeof(rep->store_msg),
+					 "flow %u: bytes [%" PRIu64 ", +%u) differ on the drive",
+					 i, off, data);
+				return -EIO;
+			}
+			for (uint32_t k = data; k < n; k++) {
+				if (p[k]) {
+					snprintf(rep->store_msg, sizeof(rep->store_msg),
+						 "flow %u: padding byte %" PRIu64 " is %#x",
+						 i, off + k, p[k]);
+					return -EIO;
+				}
+			}
+		}
+	}
+	rep->store_ok = true;
+	snprintf(rep->store_msg, sizeof(rep->store_msg),
+		 "%u flows stored contiguously and read back: %" PRIu64 " drive bytes for %"
+		 PRIu64 " received, %" PRIu64 " copied for alignment", rc->nflows,
+		 rep->store_bytes, received, rep->store_copied_bytes);
 	return 0;
 }
 
@@ -230,6 +476,9 @@ int ns_store_verify(struct ns_recv *rc, const uint64_t *bufs, unsigned int nbufs
 	uint64_t slot;
 	int ret;
 
+	if (st->stream)
+		return ns_store_stream_verify(rc, bufs);
+
 	if (nbufs > st->batch)
 		nbufs = st->batch;
 	for (slot = 0; slot < st->next_slot; slot += nbufs) {
@@ -241,7 +490,7 @@ int ns_store_verify(struct ns_recv *rc, const uint64_t *bufs, unsigned int nbufs
 					    (slot + i) * st->lbas_per_slot, st->lbas_per_slot,
 					    slot + i);
 		}
-		ret = ns_store_run(rc, n, false);
+		ret = ns_store_run(rc, n, false, st->slot_size);
 		if (ret)
 			return ret;
 		rep->store_read_bytes += (uint64_t)n * st->slot_size;
@@ -329,6 +578,11 @@ void ns_store_close(struct ns_recv *rc)
 
 	if (!st)
 		return;
+	for (unsigned int i = 0; i < NS_MAX_FLOWS; i++)
+		unio_stream_close(st->st[i]);
+	for (unsigned int i = 0; i < st->nbounce; i++)
+		unio_buf_free(rc->q, NS_OWNER, st->bounce[i]);
+	free(st->refs);
 	unio_nvme_close(st->ns);
 	free(st->idx);
 	free(st->pend_buf);

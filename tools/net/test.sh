@@ -292,7 +292,8 @@ armed_cases=("veth: armed RECV, 2 flows: byte-exact, SUBMIT and COMPLETE only"
 	     "veth: armed RECV with 16 buffers: ENOBUFS stops, re-armed, byte-exact"
 	     "veth: armed RECV, a 4-flow --store run: CQ completions the store reaps are kept"
 	     "veth: armed RECV on io_uring (--ring io_uring), 2 flows: byte-exact, io_uring only"
-	     "veth: armed RECV and NVMe on one io_uring (--ring io_uring --store --bpf-stats)")
+	     "veth: armed RECV and NVMe on one io_uring (--ring io_uring --store --bpf-stats)"
+	     "veth: armed RECV, 4 flows stored as streams: each contiguous, every block written once")
 if ! has_feat $FEAT_NET_RECV || ! has_feat $FEAT_RECV_ARM; then
 	for c in "${armed_cases[@]}"; do skip "$c" "no UNIFIED_IO_FEAT_RECV_ARM"; done
 else
@@ -320,6 +321,21 @@ else
 			--data-size 16M --store /dev/ng0n1 --bpf-stats
 	else
 		skip "${armed_cases[2]}" "no /dev/ng0n1"
+	fi
+	# The stream layout: drive bytes at most the stream plus a block per
+	# flow, each flow read back from its range.
+	if [ -c /dev/ng0n1 ]; then
+		expect_ok "${armed_cases[5]}" \
+			"d['store']['verified'] and d['store']['layout'] == 'stream' and
+			 d['stream_bytes'] == 4 * ($nbytes + 64) and
+			 d['stream_bytes'] <= d['store']['bytes_written'] <=
+			 d['stream_bytes'] + 4 * d['store']['lba_size'] and
+			 d['store']['bytes_read_back'] >= d['stream_bytes'] and
+			 d['store']['nvme_commands'] * 8 <= d['store']['bytes_written'] / 4096" \
+			--flows 4 --bytes "$BYTES" -- --mode native --no-bind --armed --flows 4 \
+			--data-size 16M --store /dev/ng0n1 --store-layout stream
+	else
+		skip "${armed_cases[5]}" "no /dev/ng0n1"
 	fi
 	if ! has_feat $FEAT_URING_CMD; then
 		skip "${armed_cases[3]}" "no UNIFIED_IO_FEAT_URING_CMD"

@@ -366,8 +366,10 @@ struct unio_stream;
  * @write_bytes: write once this many bytes of whole blocks wait, and at
  *	most this many per write (0: 256 KiB; at least one block)
  * @bounce_off, @bounce_len: a range of the data area the caller gives the
- *	stream for its copies and padding (at least two blocks); the caller
- *	keeps it until unio_stream_close()
+ *	stream for its copies and padding (at least two blocks besides one of
+ *	zeros, on the DMA alignment; on a 4 KiB boundary without SGLs); the
+ *	caller keeps it until unio_stream_close()
+ * @flags: UNIO_STREAM_F_*
  */
 struct unio_stream_opts {
 	size_t sz;
@@ -414,6 +416,11 @@ struct unio_stream_info {
 	uint64_t resv[4];
 };
 
+/*
+ * unio_stream_open(): copy every chunk (as a drive without SGLs needs,
+ * where it is the default).
+ */
+#define UNIO_STREAM_F_COPY	(1U << 0)
 /* unio_stream_sync(): also write the end, padded to a block. */
 #define UNIO_STREAM_SYNC_END	(1U << 0)
 

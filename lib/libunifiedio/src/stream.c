@@ -21,6 +21,7 @@
 #include "internal.h"
 
 #define UNIO_STREAM_DEF_WRITE	(256U << 10)
+#define UNIO_STREAM_MAX_WRITE	(1U << 30)
 
 struct unio_stream_ext {
 	uint64_t src;		/* data-area offset */
@@ -63,6 +64,8 @@ struct unio_stream {
 	uint64_t write_seq;		/* user_data of the next gather */
 	uint64_t write_head_seq;	/* that of writes' head */
 	uint32_t inflight;
+	bool copy;			/* every chunk through the bounce ring */
+	bool ending;			/* the end is being written */
 	bool ended;
 	struct unio_stream_info info;
 	struct unio_seg *segs;
@@ -105,8 +108,9 @@ UNIO_API int unio_stream_open(struct unio_region *r, uint64_t slba,
 {
 	struct unio_stream *s;
 	struct unio_nvme *ns;
-	uint64_t boff, blen;
-	uint32_t wb;
+	uint64_t boff, blen, bnd, zero;
+	uint32_t wb, flags;
+	bool copy;
 	int ret;
 
 	if (!r || !r->map || !out || !nr_lbas)
@@ -114,24 +118,34 @@ UNIO_API int unio_stream_open(struct unio_region *r, uint64_t slba,
 	ret = unio_opts_check(opts, sizeof(*opts));
 	if (ret)
 		return ret;
-	if (UNIO_OPTS_GET(opts, flags, 0))
+	flags = UNIO_OPTS_GET(opts, flags, 0);
+	if (flags & ~UNIO_STREAM_F_COPY)
 		return -EINVAL;
 	ns = unio_nvme_lookup(r->nvme, UNIO_OPTS_GET(opts, nsid, 0));
 	if (!ns)
 		return -EINVAL;
-	if (slba >= ns->nr_lbas || nr_lbas > ns->nr_lbas - slba)
+	if (slba >= ns->nr_lbas || nr_lbas > ns->nr_lbas - slba ||
+	    ns->lba_size % ns->dma_align)
 		return -EINVAL;
+	/*
+	 * Without SGLs every chunk is copied, into a ring whose ends lie on
+	 * the virtual boundary: the copies then meet only there.
+	 */
+	copy = flags & UNIO_STREAM_F_COPY || ns->virt_boundary;
+	bnd = copy && ns->virt_boundary >= ns->dma_align ? ns->virt_boundary + 1 :
+							   ns->dma_align;
+	zero = copy ? 0 : ns->lba_size;
 	boff = UNIO_OPTS_GET(opts, bounce_off, 0);
 	blen = UNIO_OPTS_GET(opts, bounce_len, 0);
-	if (boff % ns->dma_align || blen < 2ULL * ns->lba_size ||
-	    boff > r->q.data_size || blen > r->q.data_size - boff)
+	if (boff % bnd || boff > r->q.data_size || blen > r->q.data_size - boff ||
+	    blen < zero || (blen - zero) / bnd * bnd < 2ULL * ns->lba_size)
 		return -EINVAL;
 	wb = UNIO_OPTS_GET(opts, write_bytes, 0) ?: UNIO_STREAM_DEF_WRITE;
 	wb = wb / ns->lba_size * ns->lba_size;
 	if (!wb)
 		wb = ns->lba_size;
-	if (wb > (1U << 30))
-		wb = 1U << 30;
+	if (wb > UNIO_STREAM_MAX_WRITE)
+		wb = UNIO_STREAM_MAX_WRITE;
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -142,14 +156,16 @@ UNIO_API int unio_stream_open(struct unio_region *r, uint64_t slba,
 	s->cap_bytes = nr_lbas << ns->lba_shift;
 	s->lba = ns->lba_size;
 	s->align = ns->dma_align;
+	s->copy = copy;
 	s->write_bytes = wb;
 	s->zero_off = boff;
-	s->ring_off = boff + ns->lba_size;
-	s->ring_len = (blen - ns->lba_size) / ns->dma_align * ns->dma_align;
+	s->ring_off = boff + zero;
+	s->ring_len = (blen - zero) / bnd * bnd;
 	s->ext.esz = sizeof(struct unio_stream_ext);
 	s->chunks.esz = sizeof(struct unio_stream_chunk);
 	s->writes.esz = sizeof(struct unio_stream_write);
-	memset(unio_data_ptr(&r->q, s->zero_off), 0, ns->lba_size);
+	if (zero)
+		memset(unio_data_ptr(&r->q, s->zero_off), 0, zero);
 	*out = s;
 	return 0;
 }
@@ -159,11 +175,18 @@ static struct unio_stream_ext *unio_stream_last(struct unio_stream *s)
 	return s->ext.n ? unio_fifo_at(&s->ext, s->ext.n - 1) : NULL;
 }
 
+static uint64_t unio_stream_room(const struct unio_stream *s)
+{
+	return s->ring_len - (s->b_tail - s->b_head);
+}
+
 /*
  * Copy @len bytes (from @src, or zeros when NULL) to the end of the stream
- * through the bounce ring, extending its open extent where the ring goes
- * on. At the ring's end the open extent gives its last bytes off the
- * alignment to a new extent at the ring's start, so that it ends aligned.
+ * through the bounce ring, extending the last extent while it is a copy
+ * that goes on there; the caller checked the room. Extents start on the
+ * alignment (the ring's ends lie on it, and b_tail is off it only while an
+ * extent off it is the last), so one that reaches the ring's end has an
+ * aligned length, as every extent but the last must.
  */
 static int unio_stream_bounce(struct unio_stream *s, const void *src, uint32_t len)
 {
@@ -173,15 +196,12 @@ static int unio_stream_bounce(struct unio_stream *s, const void *src, uint32_t l
 	while (len) {
 		uint64_t phys = s->b_tail % s->ring_len;
 		uint64_t room = s->ring_len - phys;
-		uint64_t free_b = s->ring_len - (s->b_tail - s->b_head);
-		uint32_t take;
+		uint32_t take = len < room ? len : room;
 		/* The last extent, a copy ending here with bytes to issue. */
 		bool open = e && e->bounce_end && e->bounce_end == s->b_tail &&
 			    e->src + e->len == s->ring_off + phys &&
 			    s->ext_issue < s->ext.n;
 
-		if (!free_b)
-			return -ENOBUFS;
 		if (!open) {
 			e = unio_fifo_add(&s->ext);
 			if (!e)
@@ -189,9 +209,6 @@ static int unio_stream_bounce(struct unio_stream *s, const void *src, uint32_t l
 			*e = (struct unio_stream_ext){ .src = s->ring_off + phys,
 				.end = s->bytes, .bounce_end = s->b_tail };
 		}
-		take = len < room ? len : room;
-		if (take > free_b)
-			take = free_b;
 		if (src) {
 			memcpy(base + phys, src, take);
 			src = (const char *)src + take;
@@ -204,26 +221,6 @@ static int unio_stream_bounce(struct unio_stream *s, const void *src, uint32_t l
 		e->bounce_end = s->b_tail;
 		s->bytes += take;
 		len -= take;
-		if (s->b_tail % s->ring_len == 0 && e->len % s->align) {
-			/* At the ring's end: move the tail off the alignment on. */
-			uint32_t k = e->len % s->align;
-			uint64_t from = e->src + e->len - k;
-			struct unio_stream_ext *n;
-
-			if (s->ring_len - (s->b_tail - s->b_head) < k)
-				return -ENOBUFS;
-			e->len -= k;
-			e->end -= k;
-			n = unio_fifo_add(&s->ext);	/* may move e */
-			if (!n)
-				return -ENOMEM;
-			*n = (struct unio_stream_ext){ .src = s->ring_off, .len = k,
-				.end = s->bytes };
-			memmove(base, unio_data_ptr(&s->r->q, from), k);
-			s->b_tail += k;
-			n->bounce_end = s->b_tail;
-			e = n;
-		}
 	}
 	return 0;
 }
@@ -251,16 +248,25 @@ static int unio_stream_issue(struct unio_stream *s, bool flush, bool end)
 		if (want > s->write_bytes)
 			want = s->write_bytes;
 		if (!want) {
+			uint32_t z;
+
 			if (!end)
 				return 0;
+			/* From here on nothing more is appended. */
+			s->ending = true;
 			if (!pend) {
 				s->ended = true;
 				return 0;
 			}
-			if (pend % s->align) {
-				uint32_t z = s->align - pend % s->align;
-
-				/* -ENOBUFS: once writes in flight free the ring. */
+			/*
+			 * Zeros through the ring to the alignment (to the block
+			 * when copying all: no segment may follow a copy), then
+			 * a segment of the zero block.
+			 */
+			z = s->copy ? s->lba - pend : (s->align - pend % s->align) % s->align;
+			if (z) {
+				if (unio_stream_room(s) < z)
+					return -ENOBUFS;	/* once writes free it */
 				ret = unio_stream_bounce(s, NULL, z);
 				if (ret)
 					return ret;
@@ -268,7 +274,7 @@ static int unio_stream_issue(struct unio_stream *s, bool flush, bool end)
 				pend += z;
 			}
 			want = pend;
-			pad = s->lba - pend;
+			pad = (s->lba - pend % s->lba) % s->lba;
 		} else if (!flush && !end && pend < s->write_bytes) {
 			return 0;
 		}
@@ -297,22 +303,22 @@ static int unio_stream_issue(struct unio_stream *s, bool flush, bool end)
 		if (pad)
 			s->segs[nseg++] = (struct unio_seg){ .off = s->zero_off,
 							     .len = (uint32_t)pad };
+		/* Its entry first: the completion must find it. */
+		w = unio_fifo_add(&s->writes);
+		if (!w)
+			return -ENOMEM;
+		*w = (struct unio_stream_write){ .end = s->issued + want };
 		ret = unio_nvme_gather(s->r, s->ns, s->segs, nseg,
 				       s->slba + (s->issued >> s->ns->lba_shift),
 				       s->write_seq, s);
+		if (ret < 0)
+			s->writes.n--;
 		if (ret == -EBUSY)
 			return 0;
 		if (ret < 0) {
 			s->info.err = ret;
 			return ret;
 		}
-		w = unio_fifo_add(&s->writes);
-		if (!w) {
-			/* Its completion would have nowhere to go. */
-			s->info.err = -ENOMEM;
-			return -ENOMEM;
-		}
-		*w = (struct unio_stream_write){ .end = s->issued + want };
 		s->write_seq++;
 		s->inflight++;
 		s->issued += want;
@@ -324,7 +330,7 @@ static int unio_stream_issue(struct unio_stream *s, bool flush, bool end)
 		       ((struct unio_stream_ext *)unio_fifo_at(&s->ext, s->ext_issue))->end <=
 		       s->issued)
 			s->ext_issue++;
-		if (pad)
+		if (s->ending && s->issued == s->bytes)
 			s->ended = true;
 	}
 }
@@ -345,7 +351,6 @@ void unio_nvme_stream_done(struct unio_nvme_ring *nr, uint32_t idx)
 	c->stream = NULL;
 	c->next = nr->free_head;
 	nr->free_head = idx;
-	nr->unreaped--;
 
 	/* The stream is on the drive up to the first write not done. */
 	while (s->writes.n) {
@@ -394,29 +399,40 @@ UNIO_API int unio_stream_append(struct unio_stream *s, uint64_t off,
 {
 	struct unio_stream_chunk *ch;
 	struct unio_stream_ext *e;
+	bool flush = false;
 	int ret;
 
 	if (!s || !len || off > s->r->q.data_size || len > s->r->q.data_size - off)
 		return -EINVAL;
 	if (s->info.err)
 		return s->info.err;
-	if (s->ended)
+	if (s->ending)
 		return -EPIPE;
 	if (len > s->cap_bytes - s->info.appended)
 		return -ENOSPC;
+	ch = unio_fifo_add(&s->chunks);
+	if (!ch)
+		return -ENOMEM;
 	e = unio_stream_last(s);
-	if ((off | len) % s->align || (e && e->len % s->align)) {
-		/* Room first: a chunk is appended whole or not at all. */
-		if (s->ring_len - (s->b_tail - s->b_head) < (uint64_t)len + 2 * s->align)
+	if (s->copy || (off | len) % s->align || (e && e->len % s->align)) {
+		/* Room first: a chunk goes in whole or not at all. */
+		if ((uint64_t)len > s->ring_len - s->align) {
+			s->chunks.n--;
+			return -EINVAL;
+		}
+		if (unio_stream_room(s) < len) {
+			s->chunks.n--;
 			return -ENOBUFS;
+		}
 		ret = unio_stream_bounce(s, unio_data_ptr(&s->r->q, off), len);
 		if (ret) {
+			s->chunks.n--;
 			s->info.err = ret;
 			return ret;
 		}
 		s->info.copied_bytes += len;
-		s->info.appended += len;
-		goto chunk;
+		/* Free the ring early: write once it is half full. */
+		flush = s->b_tail - s->b_head >= s->ring_len / 2;
 	} else if (e && !e->bounce_end && e->src + e->len == off &&
 		   (uint64_t)e->len + len <= UINT32_MAX - s->align &&
 		   s->ext_issue < s->ext.n) {
@@ -426,22 +442,18 @@ UNIO_API int unio_stream_append(struct unio_stream *s, uint64_t off,
 		s->bytes += len;
 	} else {
 		e = unio_fifo_add(&s->ext);
-		if (!e)
+		if (!e) {
+			s->chunks.n--;
 			return -ENOMEM;
+		}
 		*e = (struct unio_stream_ext){ .src = off, .len = len,
 					       .end = s->bytes + len };
 		s->bytes += len;
 	}
 	s->info.appended += len;
-chunk:
-	ch = unio_fifo_add(&s->chunks);
-	if (!ch) {
-		s->info.err = -ENOMEM;
-		return -ENOMEM;
-	}
 	*ch = (struct unio_stream_chunk){ .end = s->info.appended, .user_data = user_data };
-	ret = unio_stream_issue(s, false, false);
-	return ret < 0 ? ret : 0;
+	ret = unio_stream_issue(s, flush, false);
+	return ret < 0 && ret != -ENOMEM ? ret : 0;
 }
 
 UNIO_API int unio_stream_done(struct unio_stream *s, uint64_t *user_data,
@@ -456,6 +468,8 @@ UNIO_API int unio_stream_done(struct unio_stream *s, uint64_t *user_data,
 		unio_nvme_process_cqes(s->r->nvme);
 		unio_nvme_pump(s->r->nvme);
 	}
+	/* Whole blocks a full command table held back. */
+	unio_stream_issue(s, false, s->ending);
 	while (n < max && s->chunks.n) {
 		struct unio_stream_chunk *ch = unio_fifo_at(&s->chunks, 0);
 
@@ -477,9 +491,18 @@ static uint64_t unio_stream_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Everything asked of sync is issued and on the drive. */
+static bool unio_stream_synced(const struct unio_stream *s, bool end)
+{
+	if (s->inflight)
+		return false;
+	return end ? s->ended : s->issued == s->bytes / s->lba * s->lba;
+}
+
 UNIO_API int unio_stream_sync(struct unio_stream *s, uint32_t flags,
 			      uint64_t timeout_ns)
 {
+	bool end = flags & UNIO_STREAM_SYNC_END;
 	struct unio_nvme_ring *nr;
 	uint64_t deadline;
 	int ret;
@@ -492,25 +515,30 @@ UNIO_API int unio_stream_sync(struct unio_stream *s, uint32_t flags,
 		struct __kernel_timespec ts, *tsp = NULL;
 		struct io_uring_cqe *cqe;
 
-		ret = unio_stream_issue(s, true, flags & UNIO_STREAM_SYNC_END);
+		ret = unio_stream_issue(s, true, end);
 		if (ret < 0 && !(ret == -ENOBUFS && s->inflight))
 			return ret;
-		unio_nvme_pump(nr);
+		/* Completions free queue depth for the backlog: then issue it. */
 		unio_nvme_process_cqes(nr);
+		unio_nvme_pump(nr);
 		if (s->info.err)
 			return s->info.err;
-		if (s->inflight)
-			goto wait;
-		if (flags & UNIO_STREAM_SYNC_END ? s->ended :
-		    s->issued == s->bytes / s->lba * s->lba)
+		if (unio_stream_synced(s, end))
 			return 0;
-		/* Nothing in flight and still not all issued: a slot came free? */
-		ret = unio_stream_issue(s, true, flags & UNIO_STREAM_SYNC_END);
-		if (ret < 0)
-			return ret;
-		if (!s->inflight)
-			return -EBUSY;	/* every command slot holds an unreaped one */
-wait:
+		if (nr->nomem)
+			return -ENOMEM;		/* a CQE waits for memory */
+		/*
+		 * Nothing of the stream in flight and nothing could be issued:
+		 * the command slots hold others' commands, which free them
+		 * when they complete, or completions not yet reaped.
+		 */
+		if (!s->inflight && !nr->inflight) {
+			ret = unio_stream_issue(s, true, end);
+			if (ret < 0)
+				return ret;
+			if (!s->inflight)
+				return -EBUSY;
+		}
 		if (deadline) {
 			uint64_t now = unio_stream_now();
 
@@ -539,17 +567,18 @@ UNIO_API void unio_stream_close(struct unio_stream *s)
 {
 	if (!s)
 		return;
-	/* Its commands point to it: they must be done. */
+	/* Its commands point to it: they must be done, backlogged ones too. */
 	while (s->inflight) {
 		struct io_uring_cqe *cqe;
+		int ret;
 
 		unio_nvme_process_cqes(s->r->nvme);
+		unio_nvme_pump(s->r->nvme);
 		if (!s->inflight)
 			break;
-		if (io_uring_wait_cqe(&s->r->nvme->ring, &cqe) < 0 && errno != EINTR) {
-			/* The ring is broken: leave the stream to its commands. */
-			return;
-		}
+		ret = io_uring_wait_cqe(&s->r->nvme->ring, &cqe);
+		if (ret < 0 && ret != -EINTR)
+			return;	/* the ring is broken: leave it to its commands */
 	}
 	free(s->ext.v);
 	free(s->chunks.v);

@@ -836,6 +836,8 @@ int unio_nvme_gather(struct unio_region *r, struct unio_nvme *ns,
 	nlb = total >> ns->lba_shift;
 	if (slba + nlb < slba)
 		return -EINVAL;
+	if (r->nvme->free_head == UNIO_NVME_NIL)
+		return -EBUSY;		/* before the plan: no work for nothing */
 
 	/* A block boundary inside a segment splits it: nlb more at most. */
 	v = calloc(1, sizeof(*v));
@@ -872,7 +874,9 @@ int unio_nvme_gather(struct unio_region *r, struct unio_nvme *ns,
 	c->opcode = UNIFIED_IO_NVME_WRITE;
 	c->bytes = total;
 	c->nr_pieces = ret;
-	r->nvme->unreaped++;
+	/* A stream's write completes to the stream, never to the caller. */
+	if (!owner)
+		r->nvme->unreaped++;
 	unio_fifo_push(r->nvme->cmds, &ns->bl_head, &ns->bl_tail, idx);
 	unio_nvme_pump(r->nvme);
 	return ret;
