@@ -56,6 +56,7 @@ static void usage(FILE *f)
 "      --seed N        pattern seed\n"
 "      --chunk SIZE     bytes per send() (default 256K)\n"
 "      --corrupt OFF    flip payload byte OFF of flow 0 (tests the receiver)\n"
+"      --save DIR       also write each flow's bytes, as sent, to DIR/flow-N\n"
 "  From NVMe instead (storage -> network, no copy): the streams a receiver\n"
 "  stored (recv --store DEV --store-index FILE), read by passthrough into\n"
 "  region buffers and sent from them by UNIFIED_IO_OP_SEND:\n"
@@ -263,6 +264,16 @@ static void report_json(FILE *f, const struct ns_report *rep)
 		jsonw_string_field(w, "layout", rep->store_stream ? "stream" : "slots");
 		jsonw_uint_field(w, "lba_size", rep->store_lba);
 		if (rep->store_stream) {
+			jsonw_name(w, "streams");
+			jsonw_start_array(w);
+			for (unsigned int k = 0; k < rep->store_nstreams; k++) {
+				jsonw_start_object(w);
+				jsonw_uint_field(w, "flow", rep->store_streams[k].flow);
+				jsonw_uint_field(w, "slba", rep->store_streams[k].slba);
+				jsonw_uint_field(w, "bytes", rep->store_streams[k].bytes);
+				jsonw_end_object(w);
+			}
+			jsonw_end_array(w);
 			jsonw_uint_field(w, "nvme_commands", rep->store_commands);
 			jsonw_uint_field(w, "copied_bytes", rep->store_copied_bytes);
 			jsonw_uint_field(w, "pad_bytes", rep->store_pad_bytes);
@@ -862,6 +873,7 @@ static int do_send(int argc, char **argv, struct ns_report *rep, bool *json,
 		{ "seed", required_argument, NULL, 's' },
 		{ "chunk", required_argument, NULL, 'c' },
 		{ "corrupt", required_argument, NULL, 'X' },
+		{ "save", required_argument, NULL, 'V' },
 		{ "from-nvme", required_argument, NULL, 'F' },
 		{ "index", required_argument, NULL, 'K' },
 		{ "bufs", required_argument, NULL, 'u' },
@@ -913,6 +925,7 @@ static int do_send(int argc, char **argv, struct ns_report *rep, bool *json,
 			o.corrupt = v;
 			break;
 		case 'F': o.nvme = optarg; break;
+		case 'V': o.save_dir = optarg; break;
 		case 'K': o.index = optarg; break;
 		case 'u':
 			if (tool_parse_uint(optarg, 4096, &v) || v < 2)

@@ -143,6 +143,9 @@ struct ns_report {
 	uint64_t store_submits, store_reaps;	/* library calls of the writes */
 	bool store_stream;			/* --store-layout stream */
 	uint32_t store_lba;			/* the namespace's block size */
+	/* --store-layout stream: where each flow (its header's id) lies */
+	struct { uint32_t flow; uint64_t slba, bytes; } store_streams[NS_MAX_FLOWS];
+	unsigned int store_nstreams;
 	uint64_t store_commands;		/* NVMe commands of the writes */
 	uint64_t store_copied_bytes, store_pad_bytes;
 	bool store_ok;
@@ -213,6 +216,7 @@ struct ns_send_opts {
 	uint64_t seed;
 	size_t chunk;			/* bytes per send() */
 	int64_t corrupt;		/* flow 0's payload byte to flip, or -1 */
+	const char *save_dir;		/* --save DIR: DIR/flow-N, as sent */
 	unsigned int timeout_s;
 	bool quiet;
 	/* --from-nvme DEV --index FILE: the streams a store holds, zero-copy. */

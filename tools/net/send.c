@@ -6,6 +6,8 @@
  * listens or the timeout passes.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -89,6 +91,24 @@ static int ns_send_all(struct ns_sender *s, int fd, const void *buf, size_t len,
 	return 0;
 }
 
+
+/* --save: what went on the wire, also to the flow's file. */
+static int ns_save(int fd, const void *p, size_t len, char *msg, size_t msg_size)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(msg, msg_size, "--save: %s", n ? strerror(errno) : "short write");
+			return n ? -errno : -EIO;
+		}
+		p = (const char *)p + n;
+		len -= n;
+	}
+	return 0;
+}
 static void *ns_send_thread(void *arg)
 {
 	struct ns_send_flow *sf = arg;
@@ -96,8 +116,8 @@ static void *ns_send_thread(void *arg)
 	const struct ns_send_opts *o = s->o;
 	uint64_t key = ns_flow_key(o->seed, sf->flow), off = 0;
 	struct ns_hdr hdr;
+	int fd, save = -1;
 	char *buf;
-	int fd;
 
 	buf = malloc(o->chunk);
 	if (!buf) {
@@ -110,8 +130,23 @@ static void *ns_send_thread(void *arg)
 		sf->err = fd;
 		goto out_free;
 	}
+	if (o->save_dir) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/flow-%u", o->save_dir, sf->flow);
+		save = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (save < 0) {
+			sf->err = -errno;
+			snprintf(sf->msg, sizeof(sf->msg), "--save flow-%u: %s", sf->flow,
+				 strerror(errno));
+			close(fd);
+			goto out_free;
+		}
+	}
 	ns_hdr_init(&hdr, sf->flow, o->nflows, o->bytes, o->seed);
 	sf->err = ns_send_all(s, fd, &hdr, sizeof(hdr), sf->msg, sizeof(sf->msg));
+	if (!sf->err && save >= 0)
+		sf->err = ns_save(save, &hdr, sizeof(hdr), sf->msg, sizeof(sf->msg));
 	while (!sf->err && off < o->bytes && !atomic_load(&s->err)) {
 		size_t n = o->bytes - off < o->chunk ? o->bytes - off : o->chunk;
 
@@ -120,6 +155,8 @@ static void *ns_send_thread(void *arg)
 		    (uint64_t)o->corrupt < off + n)
 			buf[o->corrupt - off] ^= 0x5a;	/* the receiver must notice */
 		sf->err = ns_send_all(s, fd, buf, n, sf->msg, sizeof(sf->msg));
+		if (!sf->err && save >= 0)
+			sf->err = ns_save(save, buf, n, sf->msg, sizeof(sf->msg));
 		if (!sf->err) {
 			off += n;
 			atomic_fetch_add(&s->sent, n);
@@ -137,6 +174,8 @@ static void *ns_send_thread(void *arg)
 			;
 	}
 	close(fd);
+	if (save >= 0)
+		close(save);
 out_free:
 	free(buf);
 out:

@@ -421,6 +421,10 @@ static int ns_store_stream_verify(struct ns_recv *rc, const uint64_t *bufs)
 
 		unio_stream_get_info(st->st[i], &si);
 		received += len;
+		rep->store_streams[i].flow = f->hdr_ok ? f->hdr.flow : i;
+		rep->store_streams[i].slba = (uint64_t)i * st->span;
+		rep->store_streams[i].bytes = len;
+		rep->store_nstreams = i + 1;
 		rep->store_writes += si.writes;
 		rep->store_commands += si.commands;
 		rep->store_bytes += si.drive_bytes;

@@ -521,7 +521,8 @@ unionic_cases=("unionic: zcrx-region, payload DMA'd into the region's data area"
 	      "unionic: native: wire -> region -> BPF -> NVMe"
 	      "unionic: native --armed: zero-copy, far fewer system calls than chunks"
 	      "unionic: native --armed: wire -> region -> BPF -> NVMe"
-	      "unionic: native --armed --ring io_uring: wire -> region -> BPF -> NVMe, one ring")
+	      "unionic: native --armed --ring io_uring: wire -> region -> BPF -> NVMe, one ring"
+	      "unionic: native --armed, 2 flows stored as streams: no copy, written once, 1/8 the commands")
 if [ -z "$unionic" ]; then
 	for c in "${unionic_cases[@]}" "${back_cases[6]}"; do skip "$c" "$unionic_why"; done
 	summary
@@ -643,6 +644,22 @@ sys.exit(not (d["bound"] and d["net"]["state"] == "bound" and d["net"]["nr_bufs"
 				--flows 1 --bytes "$BYTES" -- --mode native --armed --ring io_uring \
 				--ifname "$UNIC" --rxq "$UQ" --flows 1 --data-size 16M \
 				--store /dev/ng0n1 --bpf-stats
+		fi
+		# Each flow contiguous from the NIC's buffers: no byte copied by
+		# RECV or the store, at most a block per flow beyond the stream,
+		# and an eighth of the commands the per-chunk store would make
+		# (one per chunk).
+		if [ -c /dev/ng0n1 ]; then
+			expect_ok "${unionic_cases[8]}" \
+				"d['store']['verified'] and d['store']['layout'] == 'stream' and
+				 ni['zc_bytes'] == d['stream_bytes'] and ni['copy_bytes'] == 0 and
+				 d['store']['copied_bytes'] == 0 and
+				 d['store']['bytes_written'] <= d['stream_bytes'] + 2 * d['store']['lba_size'] and
+				 8 * d['store']['nvme_commands'] <= c['chunks']" \
+				--flows 2 --bytes "$BYTES" -- --mode native --armed --ifname "$UNIC" \
+				--rxq "$UQ" --flows 2 --data-size 16M --store /dev/ng0n1 --store-layout stream
+		else
+			skip "${unionic_cases[8]}" "no /dev/ng0n1"
 		fi
 	fi
 fi
