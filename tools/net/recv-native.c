@@ -300,12 +300,21 @@ static int ns_native_poll_loop(struct ns_recv *rc, struct ns_native *nn)
 			if (ret)
 				return ret;
 		}
-		/* The drive has the buffers before the NIC gets them back. */
-		if (rc->store) {
+		/*
+		 * The drive has the buffers before the NIC gets them back. RECVs
+		 * the kernel left in the SQ (no CQ room for their chunks) go in
+		 * with the store's writes, and their chunks come back held.
+		 */
+		while (rc->store) {
 			ret = ns_store_flush_to(rc, ns_native_stored, nn);
-			if (ret)
-				return ret;
+			if (ret || !rc->nheld)
+				break;
+			for (unsigned int i = 0; i < rc->nheld && !ret; i++)
+				ret = ns_native_cqe(rc, nn, &rc->held[i]);
+			rc->nheld = 0;
 		}
+		if (ret)
+			return ret;
 		ns_native_refill(rc, nn);
 		ns_recv_progress(rc, false);
 	}
@@ -669,7 +678,8 @@ int ns_recv_native(struct ns_recv *rc)
 	if (ret)
 		goto out;
 
-	rc->hold_cqes = nn.armed;
+	/* Completions the store's reaps meet are kept for the loop. */
+	rc->hold_cqes = true;
 	ret = nn.armed ? ns_native_armed_loop(rc, &nn) : ns_native_poll_loop(rc, &nn);
 	ns_recv_stop_clock(rc);
 	ns_native_refill(rc, &nn);
