@@ -293,7 +293,8 @@ armed_cases=("veth: armed RECV, 2 flows: byte-exact, SUBMIT and COMPLETE only"
 	     "veth: armed RECV, a 4-flow --store run: CQ completions the store reaps are kept"
 	     "veth: armed RECV on io_uring (--ring io_uring), 2 flows: byte-exact, io_uring only"
 	     "veth: armed RECV and NVMe on one io_uring (--ring io_uring --store --bpf-stats)"
-	     "veth: armed RECV, 4 flows stored as streams: each contiguous, every block written once")
+	     "veth: armed RECV, 4 flows stored as streams: each contiguous, every block written once"
+	     "veth: streams under loss and reordering (netem on the sender's port): exact on the drive")
 if ! has_feat $FEAT_NET_RECV || ! has_feat $FEAT_RECV_ARM; then
 	for c in "${armed_cases[@]}"; do skip "$c" "no UNIFIED_IO_FEAT_RECV_ARM"; done
 else
@@ -336,6 +337,20 @@ else
 			--data-size 16M --store /dev/ng0n1 --store-layout stream
 	else
 		skip "${armed_cases[5]}" "no /dev/ng0n1"
+	fi
+	if [ ! -c /dev/ng0n1 ]; then
+		skip "${armed_cases[6]}" "no /dev/ng0n1"
+	elif ! in_s tc qdisc add dev "${VETH}p" root netem loss 2% reorder 10% delay 1ms \
+		2>"$tmp/tc.err"; then
+		skip "${armed_cases[6]}" "no netem: $(cat "$tmp/tc.err")"
+	else
+		expect_ok "${armed_cases[6]}" \
+			"d['store']['verified'] and d['store']['layout'] == 'stream' and
+			 d['stream_bytes'] == 2 * (2097152 + 64) and
+			 d['store']['bytes_written'] <= d['stream_bytes'] + 2 * d['store']['lba_size']" \
+			--flows 2 --bytes 2M -- --mode native --no-bind --armed --flows 2 \
+			--data-size 16M --store /dev/ng0n1 --store-layout stream
+		in_s tc qdisc del dev "${VETH}p" root
 	fi
 	if ! has_feat $FEAT_URING_CMD; then
 		skip "${armed_cases[3]}" "no UNIFIED_IO_FEAT_URING_CMD"
@@ -522,7 +537,8 @@ unionic_cases=("unionic: zcrx-region, payload DMA'd into the region's data area"
 	      "unionic: native --armed: zero-copy, far fewer system calls than chunks"
 	      "unionic: native --armed: wire -> region -> BPF -> NVMe"
 	      "unionic: native --armed --ring io_uring: wire -> region -> BPF -> NVMe, one ring"
-	      "unionic: native --armed, 2 flows stored as streams: no copy, written once, 1/8 the commands")
+	      "unionic: native --armed, 2 flows stored as streams: no copy, written once, 1/8 the commands"
+	      "unionic: streams under loss and reordering (netem on the sender's port): exact on the drive")
 if [ -z "$unionic" ]; then
 	for c in "${unionic_cases[@]}" "${back_cases[6]}"; do skip "$c" "$unionic_why"; done
 	summary
@@ -660,6 +676,23 @@ sys.exit(not (d["bound"] and d["net"]["state"] == "bound" and d["net"]["nr_bufs"
 				--rxq "$UQ" --flows 2 --data-size 16M --store /dev/ng0n1 --store-layout stream
 		else
 			skip "${unionic_cases[8]}" "no /dev/ng0n1"
+		fi
+		# Lost and reordered segments: out-of-order ones wait in the NIC's
+		# buffers, retransmits fill the gaps; the streams on the drive are
+		# still exact (the store's read-back checks every byte).
+		if [ ! -c /dev/ng0n1 ]; then
+			skip "${unionic_cases[9]}" "no /dev/ng0n1"
+		elif ! in_s tc qdisc add dev "${UNIC}p" root netem loss 2% reorder 10% delay 1ms \
+			2>"$tmp/tc.err"; then
+			skip "${unionic_cases[9]}" "no netem: $(cat "$tmp/tc.err")"
+		else
+			expect_ok "${unionic_cases[9]}" \
+				"d['store']['verified'] and d['store']['layout'] == 'stream' and
+				 ni['copy_bytes'] == 0 and d['store']['copied_bytes'] == 0 and
+				 d['store']['bytes_written'] <= d['stream_bytes'] + 2 * d['store']['lba_size']" \
+				--flows 2 --bytes 2M -- --mode native --armed --ifname "$UNIC" \
+				--rxq "$UQ" --flows 2 --data-size 16M --store /dev/ng0n1 --store-layout stream
+			in_s tc qdisc del dev "${UNIC}p" root
 		fi
 	fi
 fi
