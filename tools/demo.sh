@@ -302,6 +302,10 @@ PY
 # The sender also saves what it sent; dd of each flow's range from the
 # block device and cmp prove the drive holds exactly that.
 SPORT=7402 BDEV=/dev/nvme${NVME#/dev/ng}
+if [[ $NVME != /dev/ng* ]] || [ ! -b "$BDEV" ]; then
+	echo "demo: no block device $BDEV for $NVME" >&2
+	exit 1
+fi
 step "network, wire -> flash as a stream: each flow contiguous on $NVME, checked with dd and cmp"
 if [ "$net_provider" = 1 ]; then
 	stream_args=(--mode native --ifname "$NIC" --rxq 1)
@@ -323,11 +327,16 @@ for _ in $(seq 300); do
 	kill -0 "$stream_rx" 2>/dev/null || break
 	sleep 0.1
 done
-nsenter --net="/run/netns/$SNS" "$NETSTREAM" send 10.79.0.1:"$SPORT" --flows 2 --bytes 8M \
-	--save "$MNT/sent" -Q >/dev/null
+if ! nsenter --net="/run/netns/$SNS" "$NETSTREAM" send 10.79.0.1:"$SPORT" --flows 2 --bytes 8M \
+	--save "$MNT/sent" -Q >/dev/null; then
+	kill "$stream_rx" 2>/dev/null || true
+	cat "$MNT/stream.err" >&2
+	echo "demo: the stream sender failed" >&2
+	exit 1
+fi
 wait "$stream_rx" || { cat "$MNT/stream.err" >&2; echo "demo: the stream receiver failed" >&2; exit 1; }
 python3 - "$MNT/stream.json" "$BDEV" "$MNT/sent" <<'PY'
-import json, subprocess, sys
+import json, shlex, subprocess, sys
 d = json.load(open(sys.argv[1]))
 s, bdev, sent = d["store"], sys.argv[2], sys.argv[3]
 lba = s["lba_size"]
@@ -342,8 +351,8 @@ bad = []
 for st in s["streams"]:
     f = f"{sent}/flow-{st['flow']}"
     cnt = (st["bytes"] + lba - 1) // lba
-    cmd = (f"dd if={bdev} bs={lba} skip={st['slba']} count={cnt} iflag=direct status=none | "
-           f"cmp -n {st['bytes']} - {f}")
+    cmd = (f"dd if={shlex.quote(bdev)} bs={lba} skip={st['slba']} count={cnt} iflag=direct "
+           f"status=none | cmp -n {st['bytes']} - {shlex.quote(f)}")
     r = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True)
     print(f"  $ {cmd}: " + ("identical" if r.returncode == 0 else (r.stdout + r.stderr).strip()))
     if r.returncode:

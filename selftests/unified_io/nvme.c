@@ -1271,6 +1271,38 @@ static void __check_padded(struct __test_metadata *_metadata, int bdev,
 	__check_padded(_metadata, self->bdev, &self->info, slba, len, seed)
 
 /*
+ * Store the @n chunks of @segs (the stream @seed, @total bytes) as one
+ * stream at @slba with @so and check it all: every chunk given back, the
+ * stream whole and padded on the drive, written once, @copied bytes copied.
+ */
+static void __stream_check(struct __test_metadata *_metadata, struct unio_region *r,
+			   int bdev, const struct unio_nvme_info *info,
+			   const struct unio_stream_opts *so, const struct unio_seg *segs,
+			   unsigned int n, __u64 slba, __u32 total, __u64 seed, __u64 copied)
+{
+	__u32 lba = info->lba_size;
+	struct unio_stream_info si;
+	struct unio_stream *st;
+
+	__poison(_metadata, bdev, info, slba, total + 2 * lba);
+	ASSERT_EQ(0, unio_stream_open(r, slba, total / lba + 2, so, &st));
+	__stream_all(_metadata, st, segs, n);
+	ASSERT_EQ(0, unio_stream_get_info(st, &si));
+	EXPECT_EQ(total, si.appended);
+	EXPECT_EQ(total, si.durable);
+	EXPECT_EQ(copied, si.copied_bytes);
+	EXPECT_EQ((total + lba - 1) / lba * lba, si.drive_bytes);
+	EXPECT_EQ(si.drive_bytes - total, si.pad_bytes);
+	EXPECT_EQ(0, si.err);
+	unio_stream_close(st);
+	__check_padded(_metadata, bdev, info, slba, total, seed);
+}
+
+#define stream_check(so, segs, n, slba, total, seed, copied)			\
+	__stream_check(_metadata, self->r, self->bdev, &self->info, so, segs, n, \
+		       slba, total, seed, copied)
+
+/*
  * A stream of MSS-sized chunks scattered over the buffers: on the drive as
  * it was sent, written once (drive bytes = the stream padded to a block),
  * no byte copied by the library or the kernel, in writes of write_bytes,
@@ -1325,15 +1357,11 @@ TEST_F_TIMEOUT(nvme, stream_contiguous, 120)
  */
 TEST_F_TIMEOUT(nvme, stream_misaligned, 120)
 {
-	const __u32 lba = self->info.lba_size;
 	const unsigned int n = 300;
 	UNIO_STREAM_OPTS(so, .write_bytes = 16 << 10, .bounce_off = BOUNCE_OFF,
 			 .bounce_len = 2 * 4096 + 3 * 4096);
 	struct unio_seg *segs = calloc(n, sizeof(*segs));
 	__u64 slba = area(&self->info, 15);
-	struct unio_stream_info si;
-	struct unio_stream *st;
-	__u32 total = 0;
 
 	ASSERT_NE(NULL, segs);
 	/* One chunk 2 bytes into its buffer. */
@@ -1342,29 +1370,12 @@ TEST_F_TIMEOUT(nvme, stream_misaligned, 120)
 	segs[17].off += 2;
 	for (__u32 j = 0; j < 1448; j++)
 		self->data[segs[17].off + j] = ut_pattern(0x3a1, 17 * 1448 + j);
-	total = 40 * 1448;
-	poison(slba, total + 2 * lba);
-	ASSERT_EQ(0, unio_stream_open(self->r, slba, total / lba + 2, &so, &st));
-	stream_all(st, segs, 40);
-	ASSERT_EQ(0, unio_stream_get_info(st, &si));
-	EXPECT_EQ(1448U, si.copied_bytes);
-	EXPECT_EQ(total, si.durable);
-	unio_stream_close(st);
-	check_padded(slba, total, 0x3a1);
+	stream_check(&so, segs, 40, slba, 40 * 1448, 0x3a1, 1448);
 
 	/* An MSS of 1447 bytes: every chunk copied, the ring wrapping. */
 	memset(self->data, 0, BOUNCE_OFF);
 	scatter(self->data, segs, n, 1447, 1447, 100, 0x3a2);
-	total = n * 1447;
-	poison(slba, total + 2 * lba);
-	ASSERT_EQ(0, unio_stream_open(self->r, slba, total / lba + 2, &so, &st));
-	stream_all(st, segs, n);
-	ASSERT_EQ(0, unio_stream_get_info(st, &si));
-	EXPECT_EQ(total, si.copied_bytes);
-	EXPECT_EQ(total, si.durable);
-	EXPECT_EQ((total + lba - 1) / lba * lba, si.drive_bytes);
-	unio_stream_close(st);
-	check_padded(slba, total, 0x3a2);
+	stream_check(&so, segs, n, slba, n * 1447, 0x3a2, n * 1447);
 	free(segs);
 }
 
@@ -1427,37 +1438,19 @@ TEST_F_TIMEOUT(nvme, stream_copy_all, 120)
 			 .bounce_len = 64 << 10, .flags = UNIO_STREAM_F_COPY);
 	struct unio_seg *segs = calloc(n, sizeof(*segs));
 	__u64 slba = area(&self->info, 15);
-	struct unio_stream_info si;
-	struct unio_stream *st;
-	__u32 total = n * 1448, half = lba / 2 + 3;
+	__u32 half = lba / 2 + 3;
 
 	ASSERT_NE(NULL, segs);
 	memset(self->data, 0, BOUNCE_OFF);
 	scatter(self->data, segs, n, 1448, 1448, 100, 0xc0b);
-	poison(slba, total + 2 * lba);
-	ASSERT_EQ(0, unio_stream_open(self->r, slba, total / lba + 2, &so, &st));
-	stream_all(st, segs, n);
-	ASSERT_EQ(0, unio_stream_get_info(st, &si));
-	EXPECT_EQ(total, si.copied_bytes);
-	EXPECT_EQ(total, si.durable);
-	EXPECT_EQ((total + lba - 1) / lba * lba, si.drive_bytes);
-	unio_stream_close(st);
-	check_padded(slba, total, 0xc0b);
+	stream_check(&so, segs, n, slba, n * 1448, 0xc0b, n * 1448);
 
 	so.flags = 0;
 	so.bounce_len = 3 * lba;	/* a block of zeros, a ring of two */
 	so.write_bytes = lba;
 	memset(self->data, 0, BOUNCE_OFF);
 	scatter(self->data, segs, n, half, half, 100, 0xc0c);
-	total = n * half;
-	poison(slba, total + 2 * lba);
-	ASSERT_EQ(0, unio_stream_open(self->r, slba, total / lba + 2, &so, &st));
-	stream_all(st, segs, n);
-	ASSERT_EQ(0, unio_stream_get_info(st, &si));
-	EXPECT_EQ(total, si.copied_bytes);
-	EXPECT_EQ(total, si.durable);
-	unio_stream_close(st);
-	check_padded(slba, total, 0xc0c);
+	stream_check(&so, segs, n, slba, n * half, 0xc0c, n * half);
 	free(segs);
 }
 

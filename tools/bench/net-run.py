@@ -406,7 +406,7 @@ def store_part(args, tmp, have):
     forms = []
     for name, rargs, ring in STORE_FORMS:
         key = f"{name} ({ring} ring{'s' if ring == 'two' else ''})"
-        if name == ARMED and not have["armed"]:
+        if "--armed" in rargs and not have["armed"]:
             skipped[key] = have["armed_why"]
         elif ring == "one" and not have["ring"]:
             skipped[key] = ("this unio-netstream has no --ring io_uring (the region's "

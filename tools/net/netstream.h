@@ -319,6 +319,8 @@ int ns_store_flush_to(struct ns_recv *rc, int (*give_back)(void *, uint64_t),
 		      void *arg);
 /* The store keeps the buffers it was given until their bytes are stored. */
 bool ns_store_holds_buffers(const struct ns_recv *rc);
+/* Region buffers the store took for itself (stream bounce rings). */
+unsigned int ns_store_bufs_taken(const struct ns_recv *rc);
 /* Read everything back into buffers @owner holds and check it. */
 int ns_store_verify(struct ns_recv *rc, const uint64_t *bufs, unsigned int nbufs);
 /* --store-index: the index of a verified store, for send --from-nvme. */

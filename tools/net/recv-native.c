@@ -643,11 +643,16 @@ int ns_recv_native(struct ns_recv *rc)
 		if (ret)
 			goto out;
 	}
-	/* Before NET_BIND: a stream store takes buffers in a row for copies. */
+	/*
+	 * Before NET_BIND: a stream store takes buffers in a row for copies;
+	 * the NIC gets 3/4 of what is left.
+	 */
 	if (o->store) {
 		ret = ns_store_open(rc, ps);
 		if (ret)
 			goto out;
+		if (!o->nic_bufs)
+			nic_bufs = (nbufs - ns_store_bufs_taken(rc)) / 4 * 3;
 	}
 	ret = o->no_bind ? 0 : unio_net_bind(rc->r, ifindex, o->rxq, nic_bufs, msg,
 					     sizeof(msg));

@@ -30,7 +30,7 @@
 
 #include "netstream.h"
 
-/* --store-layout stream: bytes of contiguous buffers lent to each stream. */
+/* --store-layout stream: buffers in a row for the bounce rings (at least). */
 #define NS_STORE_BOUNCE_BUFS	64
 
 /* The index in memory is the index on file (netstream.h). */
@@ -54,10 +54,9 @@ struct ns_store {
 	/* --store-layout stream */
 	bool stream;
 	uint64_t span;			/* blocks per flow */
-	uint64_t bounce[NS_STORE_BOUNCE_BUFS];
+	uint64_t *bounce;		/* buffers taken for the bounce rings */
 	unsigned int nbounce;
 	uint32_t buf_shift;
-	uint16_t *refs;			/* chunks not yet on the drive, per buffer */
 	struct unio_stream *st[NS_MAX_FLOWS];
 	uint64_t done[256];
 };
@@ -65,22 +64,32 @@ struct ns_store {
 /*
  * --store-layout stream: a span of the namespace per flow, and contiguous
  * buffers of the region's free list for the streams' bounce rings (one
- * range cut in equal parts), taken before the NIC is lent buffers, while
- * the free list runs in order.
+ * range cut in equal parts, each whole buffers: on the 4 KiB boundary a
+ * stream that copies every chunk needs), taken before the NIC is lent
+ * buffers, while the free list runs in order. Each part holds a block of
+ * zeros and a ring of at least two blocks.
  */
 static int ns_store_stream_open(struct ns_recv *rc, struct ns_store *st)
 {
+	unsigned int nflows = rc->o->nflows, run = 0, per, want, i;
 	uint64_t bs = st->slot_size, first = 0, part;
-	unsigned int run = 0, i;
 
 	st->stream = true;
 	st->buf_shift = __builtin_ctz(st->slot_size);
-	st->span = st->info.nr_lbas / rc->o->nflows;
-	st->refs = calloc(rc->q->data_size / bs, sizeof(*st->refs));
-	if (!st->refs)
+	st->span = st->info.nr_lbas / nflows;
+	if (!st->span) {
+		tool_err("--store-layout stream: %u flows on %" PRIu64 " blocks", nflows,
+			 st->info.nr_lbas);
+		return -ENOSPC;
+	}
+	per = (4 * st->info.lba_size + bs - 1) / bs;
+	want = NS_STORE_BOUNCE_BUFS / nflows > per ? NS_STORE_BOUNCE_BUFS / nflows : per;
+	want *= nflows;
+	st->bounce = calloc(want, sizeof(*st->bounce));
+	if (!st->bounce)
 		return -ENOMEM;
-	/* A run of NS_STORE_BOUNCE_BUFS buffers in a row; the rest go back. */
-	for (i = 0; i < NS_STORE_BOUNCE_BUFS && st->nbounce < NS_STORE_BOUNCE_BUFS; i++) {
+	/* A run of buffers in a row; all go back at the end. */
+	for (i = 0; i < want; i++) {
 		uint64_t off;
 
 		if (unio_buf_alloc(rc->q, NS_OWNER, &off))
@@ -93,13 +102,13 @@ static int ns_store_stream_open(struct ns_recv *rc, struct ns_store *st)
 			run = 1;
 		}
 	}
-	part = run * bs / rc->o->nflows / st->info.dma_align * st->info.dma_align;
-	if (run != st->nbounce || part < 2ULL * st->info.lba_size) {
-		tool_err("--store-layout stream: no %u buffers in a row for the bounce "
-			 "rings (%u of %u)", NS_STORE_BOUNCE_BUFS, run, st->nbounce);
+	part = run / nflows * bs;
+	if (run != want || part < 3ULL * st->info.lba_size) {
+		tool_err("--store-layout stream: no %u free buffers in a row for %u bounce "
+			 "rings (%u)", want, nflows, run);
 		return -ENOBUFS;
 	}
-	for (i = 0; i < rc->o->nflows; i++) {
+	for (i = 0; i < nflows; i++) {
 		UNIO_STREAM_OPTS(so, .nsid = st->info.nsid, .bounce_off = first + i * part,
 				 .bounce_len = part);
 		int ret = unio_stream_open(rc->r, (uint64_t)i * st->span, st->span, &so,
@@ -111,6 +120,11 @@ static int ns_store_stream_open(struct ns_recv *rc, struct ns_store *st)
 		}
 	}
 	return 0;
+}
+
+unsigned int ns_store_bufs_taken(const struct ns_recv *rc)
+{
+	return rc->store ? rc->store->nbounce : 0;
 }
 
 int ns_store_open(struct ns_recv *rc, uint32_t slot_size)
@@ -162,7 +176,7 @@ int ns_store_open(struct ns_recv *rc, uint32_t slot_size)
 			  "a stream of up to %" PRIu64 " blocks%s", st->info.char_dev,
 			  st->info.nsid, st->info.lba_size, st->span,
 			  st->info.gather_flags & UNIO_NVME_GATHER_SGL ? " (SGL gather)" :
-			  " (no SGLs: gaps inside a block fail)");
+			  " (no SGLs: every chunk copied, counted)");
 	else
 		tool_info(rc->o->quiet, "recv: --store %s: nsid %u, %u-byte blocks, %" PRIu64
 			" slots of %u bytes", st->info.char_dev, st->info.nsid,
@@ -188,7 +202,6 @@ static int ns_store_stream_add(struct ns_recv *rc, struct ns_flow *f,
 		tool_err("--store: flow %u: stream: %s", f->slot, strerror(-ret));
 		return ret;
 	}
-	st->refs[buf_off >> st->buf_shift]++;
 	return 0;
 }
 
@@ -329,9 +342,8 @@ static int ns_store_stream_flush(struct ns_recv *rc,
 			return ret;
 		}
 		while ((n = unio_stream_done(s, st->done, 256)) > 0) {
+			/* One return per chunk: the kernel counts a reference each. */
 			for (int k = 0; k < n; k++) {
-				if (--st->refs[st->done[k] >> st->buf_shift])
-					continue;
 				ret = give_back ? give_back(arg, st->done[k]) : 0;
 				if (ret)
 					return ret;
@@ -586,7 +598,7 @@ void ns_store_close(struct ns_recv *rc)
 		unio_stream_close(st->st[i]);
 	for (unsigned int i = 0; i < st->nbounce; i++)
 		unio_buf_free(rc->q, NS_OWNER, st->bounce[i]);
-	free(st->refs);
+	free(st->bounce);
 	unio_nvme_close(st->ns);
 	free(st->idx);
 	free(st->pend_buf);
