@@ -58,6 +58,8 @@ struct ns_store {
 	unsigned int nbounce;
 	uint32_t buf_shift;
 	struct unio_stream *st[NS_MAX_FLOWS];
+	uint64_t synced[NS_MAX_FLOWS];	/* bytes appended at the last sync */
+	bool ended[NS_MAX_FLOWS];	/* its end written */
 	uint64_t done[256];
 };
 
@@ -328,13 +330,18 @@ static int ns_store_stream_flush(struct ns_recv *rc,
 
 	for (unsigned int i = 0; i < rc->nflows; i++) {
 		struct unio_stream *s = st->st[i];
+		bool end = rc->flows[i].eof;
+		struct unio_stream_info si;
 
+		/* A flow with nothing new since its last sync has nothing to do. */
+		unio_stream_get_info(s, &si);
+		if (si.appended == st->synced[i] && (!end || st->ended[i]))
+			continue;
+		st->synced[i] = si.appended;
+		st->ended[i] = end;
 		rc->rep->store_submits++;
-		ret = unio_stream_sync(s, rc->flows[i].eof ? UNIO_STREAM_SYNC_END : 0,
-				       30ULL * 1000000000);
+		ret = unio_stream_sync(s, end ? UNIO_STREAM_SYNC_END : 0, 30ULL * 1000000000);
 		if (ret) {
-			struct unio_stream_info si;
-
 			unio_stream_get_info(s, &si);
 			tool_err("--store: flow %u: stream write: %s%s%s", i, strerror(-ret),
 				 si.status ? ": " : "",

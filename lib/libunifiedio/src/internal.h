@@ -275,6 +275,8 @@ void unio_nvme_pump(struct unio_nvme_ring *nr);
 /* unified.c: free a command's unio_nvme_writev() pieces, if any. */
 void unio_nvme_vec_free(struct unio_nvme_cmd *c);
 struct unio_nvme *unio_nvme_lookup(struct unio_nvme_ring *nr, uint32_t nsid);
+/* unified.c: CLOCK_MONOTONIC in nanoseconds. */
+uint64_t unio_now_ns(void);
 /* unified.c: queue a gather; its command count, or -errno. */
 int unio_nvme_gather(struct unio_region *r, struct unio_nvme *ns,
 		     const struct unio_seg *segs, unsigned int nr_segs,

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "internal.h"
 
@@ -483,14 +482,6 @@ UNIO_API int unio_stream_done(struct unio_stream *s, uint64_t *user_data,
 	return n;
 }
 
-static uint64_t unio_stream_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* Everything asked of sync is issued and on the drive. */
 static bool unio_stream_synced(const struct unio_stream *s, bool end)
 {
@@ -510,7 +501,7 @@ UNIO_API int unio_stream_sync(struct unio_stream *s, uint32_t flags,
 	if (!s || flags & ~UNIO_STREAM_SYNC_END)
 		return -EINVAL;
 	nr = s->r->nvme;
-	deadline = timeout_ns ? unio_stream_now() + timeout_ns : 0;
+	deadline = timeout_ns ? unio_now_ns() + timeout_ns : 0;
 	for (;;) {
 		struct __kernel_timespec ts, *tsp = NULL;
 		struct io_uring_cqe *cqe;
@@ -540,7 +531,7 @@ UNIO_API int unio_stream_sync(struct unio_stream *s, uint32_t flags,
 				return -EBUSY;
 		}
 		if (deadline) {
-			uint64_t now = unio_stream_now();
+			uint64_t now = unio_now_ns();
 
 			if (now >= deadline)
 				return -ETIME;

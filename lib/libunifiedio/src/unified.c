@@ -1150,7 +1150,7 @@ static bool unio_any_ready(struct unio_region *r)
 		       io_uring_cq_ready(&nr->ring)));
 }
 
-static uint64_t unio_now_ns(void)
+uint64_t unio_now_ns(void)
 {
 	struct timespec ts;
 
