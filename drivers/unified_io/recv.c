@@ -364,9 +364,9 @@ static int uior_arm_cpu_here(void)
 
 	/*
 	 * The isolated set can change (cpuset partitions: HK_TYPE_DOMAIN
-	 * since 7.3), its masks freed after a grace period.  A change after
-	 * this look moves no work already placed: the next arm or COMPLETE
-	 * looks again.
+	 * since 7.3), its masks freed after a grace period.  The CPU picked
+	 * here stays until the next arm or COMPLETE picks again;
+	 * uior_arm_queue() looks once more before each run it queues there.
 	 */
 	guard(rcu)();
 	if (rt_or_dl_task_policy(current) ||
@@ -376,15 +376,23 @@ static int uior_arm_cpu_here(void)
 	return cpu;
 }
 
-/* A CPU gone offline since only means another runs it (queue_work_on()). */
+/*
+ * A CPU gone offline since it was picked only means another runs the work
+ * (queue_work_on()); one isolated since (a cpuset partition) gets none:
+ * the unbound queue runs it, as memcg's drain does.
+ */
 static void uior_arm_queue(struct uior_ctx *ctx)
 {
 	int cpu = READ_ONCE(ctx->arm_cpu);
 
-	if (cpu >= 0)
-		queue_work_on(cpu, uior_recv_wq, &ctx->arm_work);
-	else
-		queue_work(uior_recv_any_wq, &ctx->arm_work_any);
+	if (cpu >= 0) {
+		guard(rcu)();
+		if (housekeeping_cpu(cpu, HK_TYPE_DOMAIN)) {
+			queue_work_on(cpu, uior_recv_wq, &ctx->arm_work);
+			return;
+		}
+	}
+	queue_work(uior_recv_any_wq, &ctx->arm_work_any);
 }
 
 /*

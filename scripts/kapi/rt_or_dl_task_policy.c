@@ -4,7 +4,8 @@
  * not counted)
  *
  * recv.c does not put the armed RECVs' work beside a real-time task, which
- * would starve it; without the helper include/kcompat.h tests the policy.
+ * would starve it; without the helper include/kcompat.h tests the priority
+ * (rt_task() || dl_task(), PI boosts counted).
  */
 #include <linux/sched.h>
 #include <linux/sched/rt.h>
